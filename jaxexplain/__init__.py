@@ -1,0 +1,28 @@
+"""jaxexplain: explains what `jax.jit` does with a function.
+
+The public API is loaded lazily so that `jaxexplain --help` and usage errors never import JAX.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "trace": "jaxexplain.api",
+    "trace_target": "jaxexplain.api",
+    "TraceReport": "jaxexplain.report",
+    "render": "jaxexplain.renderers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jaxexplain' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = ["TraceReport", "__version__", "render", "trace", "trace_target"]

@@ -1,0 +1,319 @@
+"""The report data model: frozen dataclasses that serialize to versioned JSON and load back.
+
+Renderers and diffing see only these objects, never live JAX values, so a report saved as
+JSON can be re-rendered or diffed later. Nothing here imports JAX.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+TRACE_SCHEMA = "jaxexplain.trace/1"
+DIFF_SCHEMA = "jaxexplain.diff/1"
+WATCH_SCHEMA = "jaxexplain.watch/1"
+
+Role = Literal["static", "traced"]
+Source = Literal["cli", "decorator", "default", "factory", "api"]
+Via = Literal["static", "shape", "dtype", "ndim", "global", "constant", "value"]
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """Where the traced function is defined."""
+
+    name: str
+    file: str
+    line: int
+    qualname: str = ""
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One parameter of the traced function and how it entered the trace.
+
+    `aval` is a string such as "f32[8,128]" for an array, or, for a pytree, the same
+    structure (dicts and lists) with such a string at every leaf.
+    """
+
+    name: str
+    role: Role
+    source: Source
+    value: str | None = None
+    aval: Any = None
+    kind: str = "positional_or_keyword"
+
+
+@dataclass(frozen=True)
+class StaticKey:
+    """A static argument as JAX's cache sees it: compared by type and `==`, found by hash."""
+
+    name: str
+    value: str
+    type: str
+    hash: int | None
+    identity_hash: bool = False
+
+
+@dataclass(frozen=True)
+class TracedLeaf:
+    """One array leaf of the traced arguments as JAX's cache sees it."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+    weak_type: bool
+    sharding: str | None = None
+    committed: bool = False
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """The components of JAX's jit cache key for one call, and one digest over all of them."""
+
+    digest: str
+    function: str
+    static: tuple[StaticKey, ...]
+    traced: tuple[TracedLeaf, ...]
+    treedef: str
+    context: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """Something a decision or a failing value depended on, and through which aspect."""
+
+    name: str
+    via: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One Python control-flow construct that ran while tracing, with every outcome in order."""
+
+    file: str
+    line: int
+    kind: Literal["if", "ifexp", "while", "for", "comprehension", "match", "assert"]
+    source: str
+    outcomes: tuple[str | int, ...]
+    depends_on: tuple[Dependency, ...] = ()
+    function: str = ""
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    """One line of an annotated source listing."""
+
+    number: int
+    text: str
+    ran: bool
+    equations: int = 0
+
+
+@dataclass(frozen=True)
+class SourceListing:
+    """A function's source as it ran during the trace, for the annotated source view."""
+
+    file: str
+    function: str
+    lines: tuple[SourceLine, ...]
+
+
+@dataclass(frozen=True)
+class JaxprInfo:
+    """The traced jaxpr: its text, counts, and the user source line behind each text line.
+
+    `line_sources[i]` is "file:line" for text line i (None where JAX recorded no user
+    frame); `equation_sources[k]` is the same for top-level equation k.
+    """
+
+    text: str
+    equations: int
+    primitives: dict[str, int]
+    equations_total: int = 0
+    line_sources: tuple[str | None, ...] = ()
+    equation_sources: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class MemoryInfo:
+    """XLA's memory analysis of the compiled executable, in bytes."""
+
+    argument_bytes: int | None
+    output_bytes: int | None
+    temp_bytes: int | None
+    generated_code_bytes: int | None
+    alias_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class CompileInfo:
+    """What XLA made of the lowered function."""
+
+    lower_seconds: float
+    compile_seconds: float
+    backend: str
+    flops: float | None
+    transcendentals: float | None
+    bytes_accessed: float | None
+    memory: MemoryInfo | None
+    devices: tuple[str, ...] = ()
+    stablehlo: str | None = None
+    hlo: str | None = None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A fix for a failed trace; `verified` only after jaxexplain re-traced with it applied."""
+
+    kind: Literal["make_static", "hashable", "rewrite", "advice"]
+    params: tuple[str, ...]
+    text: str
+    code: str | None = None
+    cost: str | None = None
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """Why tracing failed, at the user's own line, with the arguments the value came from."""
+
+    type: str
+    message: str
+    file: str | None
+    line: int | None
+    source: str | None
+    depends_on: tuple[Dependency, ...] = ()
+    suggestions: tuple[Suggestion, ...] = ()
+    construct: str | None = None
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class TraceReport:
+    """Everything jaxexplain learned about one call signature of one function."""
+
+    target: str
+    function: FunctionInfo
+    arguments: tuple[Argument, ...]
+    cache_key: CacheKey | None = None
+    decisions: tuple[Decision, ...] = ()
+    sources: tuple[SourceListing, ...] = ()
+    jaxpr: JaxprInfo | None = None
+    compile: CompileInfo | None = None
+    error: ErrorInfo | None = None
+    trace_seconds: float | None = None
+    jax_version: str = ""
+    notes: tuple[str, ...] = ()
+    schema: str = TRACE_SCHEMA
+
+    @property
+    def ok(self) -> bool:
+        """True when the function traced (and compiled, if asked)."""
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, schema first."""
+        return to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as a "jaxexplain.trace/1" JSON document."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceReport:
+        """Loads a report saved by `to_dict`/`to_json`."""
+        _check_schema(data, TRACE_SCHEMA)
+        return from_dict(cls, data)
+
+    def __str__(self) -> str:
+        from jaxexplain.renderers import render
+
+        return render(self, "text", color=False)
+
+
+def to_dict(obj: Any) -> Any:
+    """Converts a report object into plain JSON values, `schema` first where there is one."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out = {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        if "schema" in out:
+            out = {"schema": out.pop("schema"), **out}
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def from_dict(cls: Any, data: Any) -> Any:
+    """Rebuilds a report object of type `cls` from plain JSON values."""
+    return _build(cls, data)
+
+
+def _check_schema(data: dict[str, Any], expected: str) -> None:
+    found = data.get("schema")
+    if found != expected:
+        raise ValueError(f"expected a {expected!r} document, found schema {found!r}")
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _build(tp: Any, data: Any) -> Any:
+    """Builds a value of type hint `tp` from JSON data, following the dataclass annotations."""
+    if data is None:
+        return None
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        hints = _hints(tp)  # type: ignore[arg-type]
+        kwargs = {
+            f.name: _build(hints[f.name], data[f.name])
+            for f in dataclasses.fields(tp)
+            if f.name in data
+        }
+        return tp(**kwargs)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        structured = [a for a in options if dataclasses.is_dataclass(a)]
+        return _build(structured[0], data) if structured and isinstance(data, dict) else data
+    if origin is tuple:
+        item = typing.get_args(tp)[0]
+        return tuple(_build(item, v) for v in data)
+    if origin is dict:
+        value_type = typing.get_args(tp)[1]
+        return {k: _build(value_type, v) for k, v in data.items()}
+    return data
+
+
+__all__ = [
+    "DIFF_SCHEMA",
+    "TRACE_SCHEMA",
+    "WATCH_SCHEMA",
+    "Argument",
+    "CacheKey",
+    "CompileInfo",
+    "Decision",
+    "Dependency",
+    "ErrorInfo",
+    "FunctionInfo",
+    "JaxprInfo",
+    "MemoryInfo",
+    "SourceLine",
+    "SourceListing",
+    "StaticKey",
+    "Suggestion",
+    "TraceReport",
+    "TracedLeaf",
+]

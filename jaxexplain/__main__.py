@@ -1,0 +1,5 @@
+"""`python -m jaxexplain`."""
+
+from jaxexplain.cli import main
+
+main()

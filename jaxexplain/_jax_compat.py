@@ -1,0 +1,130 @@
+"""The one place that touches private or version-dependent JAX APIs.
+
+Each use says why no public API gives the fact; tests/test_jax_compat.py fails loudly when a
+JAX release changes one of them. Supported: jax 0.10.x (Python 3.11) and 0.12.x (3.12+).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+@dataclass(frozen=True)
+class JitOptions:
+    """The options a `jax.jit` wrapper was created with, as far as the cache key cares."""
+
+    static_argnums: tuple[int, ...]
+    static_argnames: tuple[str, ...]
+    donate_argnums: tuple[int, ...]
+    donate_argnames: tuple[str, ...]
+    device: str | None
+    backend: str | None
+
+
+def is_jitted(obj: Any) -> bool:
+    """True for a `jax.jit` wrapper (what `@jax.jit` or `partial(jax.jit, ...)` returns)."""
+    return hasattr(obj, "trace") and hasattr(obj, "lower") and _jit_info(obj) is not None
+
+
+def _jit_info(obj: Any) -> Any:
+    # Private: the decorator's static_argnums/static_argnames are not exposed publicly.
+    return getattr(obj, "_jit_info", None)
+
+
+def jit_options(jitted: Any) -> JitOptions:
+    """The static and donated arguments a jit wrapper was created with."""
+    info = _jit_info(jitted)
+    return JitOptions(
+        static_argnums=tuple(info.static_argnums),
+        static_argnames=tuple(info.static_argnames),
+        donate_argnums=tuple(info.donate_argnums),
+        donate_argnames=tuple(info.donate_argnames),
+        device=None if info.device is None else str(info.device),
+        backend=info.backend,
+    )
+
+
+def cache_size(jitted: Any) -> int:
+    """Number of entries in a jit wrapper's C++ dispatch cache.
+
+    Private: JAX exposes no public count of compiled entries; this is the ground truth that
+    tests and `diff --verify` check digests against.
+    """
+    return int(jitted._cache_size())
+
+
+def clear_cache(jitted: Any) -> None:
+    """Empties a jit wrapper's caches so that a verification starts from nothing."""
+    jitted.clear_cache()
+
+
+def trace_context() -> dict[str, str]:
+    """The JAX configuration that jit keys its caches on, by name, as stable strings.
+
+    Private: `jax._src.config.trace_context()` is exactly the context JAX's cache keys include;
+    there is no public API that lists which options those are.
+    """
+    from jax._src import config as jax_config
+
+    names = jax_config.trace_context_names()
+    values = jax_config.trace_context()
+    return {name: _stable_repr(value) for name, value in zip(names, values, strict=True)}
+
+
+def _stable_repr(value: Any) -> str:
+    """repr without memory addresses, so equal contexts read equal across processes."""
+    return _ADDRESS.sub("", repr(value))
+
+
+def inner_jaxpr(traced: Any) -> Any:
+    """The open `Jaxpr` of a `Traced`: jax 0.10 gives a ClosedJaxpr, 0.12 a Jaxpr."""
+    jaxpr = traced.jaxpr
+    return getattr(jaxpr, "jaxpr", jaxpr)
+
+
+def cost_analysis(compiled: Any) -> dict[str, float]:
+    """XLA's cost analysis as one dict (older jaxlibs returned a list with one dict per device)."""
+    costs = compiled.cost_analysis()
+    if isinstance(costs, (list, tuple)):
+        costs = costs[0] if costs else {}
+    return dict(costs or {})
+
+
+def equation_source(eqn: Any) -> str | None:
+    """`file:line` of the user frame that created a jaxpr equation, or None if JAX kept none."""
+    from jax.extend import source_info_util
+
+    summary = source_info_util.summarize(eqn.source_info)
+    match = re.match(r"(.+):(\d+)(?::\d+)? \(", summary)
+    return f"{match[1]}:{match[2]}" if match else None
+
+
+def sub_jaxprs(eqn: Any) -> list[Any]:
+    """The jaxprs nested in an equation's params (cond branches, scan/while bodies, inner jits)."""
+    found: list[Any] = []
+    for value in eqn.params.values():
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            inner = getattr(item, "jaxpr", item)
+            if hasattr(inner, "eqns"):
+                found.append(inner)
+    return found
+
+
+def pretty_print_with_sources(jaxpr: Any) -> str:
+    """The jaxpr text with JAX's `# file:line:col (fn)` comment after each equation."""
+    return jaxpr.pretty_print(source_info=True, name_stack=False)
+
+
+def unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The Python function under a jit wrapper (`functools.wraps` sets `__wrapped__`)."""
+    return getattr(fn, "__wrapped__", fn)
+
+
+JAX_VERSION = jax.__version__

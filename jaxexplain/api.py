@@ -1,0 +1,285 @@
+"""The library API that the CLI and notebooks share: `trace(...)` and `trace_target(...)`."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+
+from jaxexplain import _jax_compat, specs
+from jaxexplain.cache_key import static_repr
+from jaxexplain.calling import CallPlan, plan_call
+from jaxexplain.errors import UsageError
+from jaxexplain.explain_errors import error_info
+from jaxexplain.loader import call_user, load_factory, load_target
+from jaxexplain.report import Argument, FunctionInfo, Source, TraceReport
+from jaxexplain.tracing import (
+    Target,
+    cache_key_of,
+    compile_stages,
+    jaxpr_info,
+    trace_plan,
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to compute beyond the trace itself."""
+
+    compile: bool = True
+    hlo: bool = False
+    stablehlo: bool = False
+
+
+def trace(
+    fn: Callable[..., Any],
+    *args: Any,
+    static_argnames: Iterable[str] | str = (),
+    compile: bool = True,
+    hlo: bool = False,
+    stablehlo: bool = False,
+    **kwargs: Any,
+) -> TraceReport:
+    """Explains what `jax.jit` does with `fn` for one call, from a notebook or a script.
+
+    Args:
+        fn: a plain function or a `jax.jit`-wrapped one (its decorator's statics are kept).
+        *args: positional arguments: arrays, `jax.ShapeDtypeStruct`s, spec strings such as
+            "f32[8,128]", Python scalars, or pytrees of these.
+        static_argnames: parameters to treat as static, in addition to the decorator's.
+        compile: also lower and compile with XLA (cost and memory analysis).
+        hlo: keep the optimized HLO text.
+        stablehlo: keep the StableHLO text.
+        **kwargs: keyword arguments, as for `args`.
+
+    Returns:
+        The report; `report.error` explains a failed trace.
+    """
+    statics = {static_argnames} if isinstance(static_argnames, str) else set(static_argnames)
+    target = Target.of(fn)
+    decorator_statics = target.decorator_statics()
+    names = list(inspect.signature(target.function).parameters)
+    positional_static = {names[i] for i in range(min(len(args), len(names))) if names[i] in statics}
+    static_kwargs = {k: v for k, v in kwargs.items() if k in statics or k in decorator_statics}
+    traced_kwargs = {k: _parse_api_leaves(v) for k, v in kwargs.items() if k not in static_kwargs}
+    plan = plan_call(
+        target.function,
+        static_kwargs,
+        traced_kwargs,
+        decorator_statics=decorator_statics + tuple(positional_static),
+        source="api",
+        positional=tuple(
+            a if names[i] in statics | set(decorator_statics) else _parse_api_leaves(a)
+            for i, a in enumerate(args)
+            if i < len(names)
+        )
+        + tuple(args[len(names) :]),
+    )
+    plan = plan.with_values({}, static=statics)
+    return explain(target, plan, _name_of(fn), Options(compile, hlo, stablehlo))
+
+
+def trace_target(
+    target: str,
+    static: Mapping[str, Any] | None = None,
+    traced: Mapping[str, Any] | None = None,
+    *,
+    args_from: str | None = None,
+    compile: bool = True,
+    hlo: bool = False,
+    stablehlo: bool = False,
+) -> TraceReport:
+    """Explains a TARGET string as the CLI does (`pkg.mod:fn`, `file.py:fn`, `mod:Class.method`).
+
+    Args:
+        target: what to load.
+        static: static values by parameter name (already parsed).
+        traced: traced values by parameter name: `specs.ArraySpec`s, literals, pytrees of specs.
+        args_from: `MOD:FACTORY` returning keyword arguments or an `(args, kwargs)` pair.
+        compile: also lower and compile.
+        hlo: keep the optimized HLO text.
+        stablehlo: keep the StableHLO text.
+
+    Returns:
+        The report.
+    """
+    target_obj, plan = prepare_target(target, static or {}, traced or {}, args_from)
+    return explain(target_obj, plan, target, Options(compile, hlo, stablehlo))
+
+
+def prepare_target(
+    spec: str,
+    static: Mapping[str, Any],
+    traced: Mapping[str, Any],
+    args_from: str | None,
+) -> tuple[Target, CallPlan]:
+    """Loads the target and binds the command line's values (and a factory's) to its parameters."""
+    loaded = load_target(spec)
+    target = Target.of(loaded.obj)
+    positional: tuple[Any, ...] = ()
+    factory_kwargs: dict[str, Any] = {}
+    if args_from:
+        positional, factory_kwargs = _call_factory(args_from)
+    sources: dict[str, Source] = dict.fromkeys(factory_kwargs, "factory")
+    sources.update(dict.fromkeys([*static, *traced], "cli"))
+    decorator_statics = target.decorator_statics()
+    factory_static = {k: v for k, v in factory_kwargs.items() if k in decorator_statics}
+    factory_traced = {k: v for k, v in factory_kwargs.items() if k not in factory_static}
+    traced_values = {k: specs.to_abstract(v) for k, v in traced.items()}
+    plan = plan_call(
+        target.function,
+        {**factory_static, **static},
+        {**{k: v for k, v in factory_traced.items() if k not in static}, **traced_values},
+        decorator_statics=decorator_statics,
+        source="cli",
+        sources=sources,
+        positional=positional,
+    )
+    return target, plan
+
+
+def _call_factory(spec: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """FACTORY() returns keyword arguments, or an `(args, kwargs)` pair."""
+    result = call_user(load_factory(spec), f"calling the --args-from factory {spec}")
+    if isinstance(result, Mapping):
+        return (), dict(result)
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping):
+        return tuple(result[0]), dict(result[1])
+    raise UsageError(
+        f"--args-from {spec} returned a {type(result).__name__}; it must return a dict of "
+        f"keyword arguments or an (args, kwargs) pair"
+    )
+
+
+def _parse_api_leaves(value: Any) -> Any:
+    """Spec strings ("f32[3]") in API calls become abstract arrays; other values stay."""
+    if isinstance(value, str):
+        spec = specs.parse_array_spec(value)
+        return specs.to_abstract(spec) if spec else value
+    if isinstance(value, (dict, list, tuple)) and not hasattr(value, "_fields"):
+        return jax.tree_util.tree_map(_parse_api_leaves, value)
+    return value
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    inner = _jax_compat.unwrap(fn)
+    return f"{getattr(inner, '__module__', '?')}:{getattr(inner, '__qualname__', repr(inner))}"
+
+
+def explain(target: Target, plan: CallPlan, target_name: str, options: Options) -> TraceReport:
+    """Traces the plan and, unless it failed, compiles it: the whole report for one signature."""
+    base = TraceReport(
+        target=target_name,
+        function=function_info(target.function),
+        arguments=describe_arguments(plan),
+        jax_version=_jax_compat.JAX_VERSION,
+        notes=_notes(target, plan),
+    )
+    try:
+        stages = trace_plan(target, plan)
+    except Exception as exc:
+        return _replace(base, error=error_info(exc))
+    report = _replace(
+        base,
+        cache_key=cache_key_of(target, plan, stages),
+        jaxpr=jaxpr_info(stages.traced),
+        trace_seconds=stages.trace_seconds,
+    )
+    if not options.compile:
+        return report
+    try:
+        compiled = compile_stages(stages, hlo=options.hlo, stablehlo=options.stablehlo)
+    except Exception as exc:
+        return _replace(report, error=error_info(exc))
+    return _replace(report, compile=compiled)
+
+
+def _replace(report: TraceReport, **changes: Any) -> TraceReport:
+    from dataclasses import replace
+
+    return replace(report, **changes)
+
+
+def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
+    notes = []
+    if plan.decorator_statics:
+        notes.append(
+            "static arguments "
+            + ", ".join(plan.decorator_statics)
+            + " come from the target's jax.jit decorator"
+        )
+    extra = set(plan.static_names) - set(target.decorator_statics())
+    if target.options is not None and extra:
+        notes.append(
+            f"{', '.join(sorted(extra))} made static on top of the decorator's: "
+            f"traced with a new jax.jit wrapper, not the target's own cache"
+        )
+    return tuple(notes)
+
+
+def function_info(fn: Callable[..., Any]) -> FunctionInfo:
+    """Where the function is defined."""
+    code = getattr(fn, "__code__", None)
+    return FunctionInfo(
+        name=getattr(fn, "__name__", repr(fn)),
+        file=code.co_filename if code else "",
+        line=code.co_firstlineno if code else 0,
+        qualname=getattr(fn, "__qualname__", ""),
+    )
+
+
+def describe_arguments(plan: CallPlan) -> tuple[Argument, ...]:
+    """Every parameter with its role, where its value came from, and its value or abstract value."""
+    described = []
+    for p in plan.params:
+        if not p.passed and p.source != "default":
+            continue
+        if p.static:
+            described.append(
+                Argument(
+                    p.name, "static", p.source, value=static_repr(p.value), kind=p.kind.name.lower()
+                )
+            )
+        else:
+            described.append(
+                Argument(
+                    p.name,
+                    "traced",
+                    p.source,
+                    aval=describe_aval(p.value),
+                    kind=p.kind.name.lower(),
+                )
+            )
+    return tuple(described)
+
+
+def describe_aval(value: Any) -> Any:
+    """`f32[8,128]` for an array-like leaf; for a pytree, the same structure with such strings."""
+
+    def one(leaf: Any) -> str:
+        try:
+            aval = jax.typeof(leaf)
+        except TypeError:
+            return f"<{type(leaf).__name__}: not an array>"
+        return specs.format_aval(
+            tuple(aval.shape), str(aval.dtype), bool(getattr(aval, "weak_type", False))
+        )
+
+    leaves, treedef = jax.tree_util.tree_flatten(value)
+    if treedef.num_nodes == 1 and treedef.num_leaves == 1:
+        return one(leaves[0])
+    return _plain(jax.tree_util.tree_unflatten(treedef, [one(leaf) for leaf in leaves]))
+
+
+def _plain(tree: Any) -> Any:
+    """Pytree containers as JSON-friendly dicts and lists."""
+    if isinstance(tree, Mapping):
+        return {str(k): _plain(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_plain(v) for v in tree]
+    if hasattr(tree, "__dict__") and not isinstance(tree, str):
+        return {k: _plain(v) for k, v in vars(tree).items()}
+    return tree

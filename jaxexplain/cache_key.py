@@ -1,0 +1,160 @@
+"""The jit cache key of one call as named components, plus one digest over all of them.
+
+JAX's C++ jit cache keys a call on: the function and jit options, each static argument (type,
+hash and `==`), each traced leaf's shape, dtype, weak type and, where committed, sharding, the
+pytree structure of the traced arguments (which includes keyword names), and the trace
+context (x64, default device, matmul precision, ...). Equal digests mean a cache hit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import jax
+
+from jaxexplain import _jax_compat
+from jaxexplain.calling import CallPlan
+from jaxexplain.report import CacheKey, StaticKey, TracedLeaf, to_dict
+
+MAX_VALUE_REPR = 300
+
+
+def static_repr(value: Any) -> str:
+    """A bounded repr of a static value, for reports."""
+    text = repr(value)
+    return text if len(text) <= MAX_VALUE_REPR else text[: MAX_VALUE_REPR - 3] + "..."
+
+
+def uses_identity_hash(value: Any) -> bool:
+    """True when `value` hashes by identity: every new object is a new cache entry."""
+    return type(value).__hash__ is object.__hash__ and type(value).__eq__ is object.__eq__
+
+
+def static_key(name: str, value: Any) -> StaticKey:
+    """A static argument as the cache compares it."""
+    try:
+        hashed: int | None = hash(value)
+    except TypeError:
+        hashed = None
+    kind = type(value)
+    return StaticKey(
+        name=name,
+        value=static_repr(value),
+        type=f"{kind.__module__}.{kind.__qualname__}"
+        if kind.__module__ != "builtins"
+        else kind.__qualname__,
+        hash=hashed,
+        identity_hash=uses_identity_hash(value),
+    )
+
+
+def format_path(path: tuple[Any, ...], positional_names: list[str]) -> str:
+    """`((args, kwargs), ...)` key paths rewritten to start with the parameter name."""
+    side, first, *rest = path
+    if getattr(side, "idx", None) == 0:
+        idx = first.idx
+        head = positional_names[idx] if idx < len(positional_names) else f"args[{idx}]"
+    else:
+        head = str(first.key)
+    return head + jax.tree_util.keystr(tuple(rest))
+
+
+def traced_leaves(plan: CallPlan, in_avals: Any) -> tuple[TracedLeaf, ...]:
+    """Every traced array leaf with its key path, abstract value and committed sharding."""
+    args, kwargs = _dynamic_args(plan)
+    positional_names = _positional_names(plan)
+    with_paths, _ = jax.tree_util.tree_flatten_with_path((args, kwargs))
+    avals = jax.tree_util.tree_leaves(in_avals)
+    leaves = []
+    for (path, value), aval in zip(with_paths, avals, strict=True):
+        sharding, committed = _committed_sharding(value)
+        leaves.append(
+            TracedLeaf(
+                path=format_path(path, positional_names),
+                shape=tuple(int(d) for d in aval.shape),
+                dtype=str(aval.dtype),
+                weak_type=bool(getattr(aval, "weak_type", False)),
+                sharding=sharding,
+                committed=committed,
+            )
+        )
+    return tuple(leaves)
+
+
+def _committed_sharding(value: Any) -> tuple[str | None, bool]:
+    """A committed array (or a spec with a sharding) keys the cache on its sharding."""
+    if isinstance(value, jax.Array):
+        committed = bool(getattr(value, "committed", False))
+        return (str(value.sharding) if committed else None), committed
+    sharding = getattr(value, "sharding", None)
+    return (str(sharding), True) if sharding is not None else (None, False)
+
+
+def _dynamic_args(plan: CallPlan) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The call's arguments without the static ones: what JAX flattens into traced leaves."""
+    args, kwargs = plan.call_args()
+    static = set(plan.static_names)
+    positional_static = set(plan.static_argnums)
+    dyn_args = tuple(a for i, a in enumerate(args) if i not in positional_static)
+    dyn_kwargs = {k: v for k, v in kwargs.items() if k not in static}
+    return dyn_args, dyn_kwargs
+
+
+def _positional_names(plan: CallPlan) -> list[str]:
+    """Names of the traced arguments passed positionally, `*args` expanded as `args[i]`."""
+    names: list[str] = []
+    for p in plan.params:
+        if not p.passed or not p.positional or p.static:
+            continue
+        if p.kind.name == "VAR_POSITIONAL":
+            names.extend(f"{p.name}[{i}]" for i in range(len(p.value)))
+        else:
+            names.append(p.name)
+    return names
+
+
+def function_identity(fn: Any, options: _jax_compat.JitOptions | None) -> str:
+    """The function component: where it is defined, and the jit options its wrapper carries."""
+    code = getattr(fn, "__code__", None)
+    where = f"{code.co_filename}:{code.co_firstlineno}" if code else type(fn).__qualname__
+    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    extra = ""
+    if options is not None and (
+        options.donate_argnums or options.donate_argnames or options.device or options.backend
+    ):
+        extra = f" donate={options.donate_argnums or options.donate_argnames} device={options.device} backend={options.backend}"
+    return f"{name} @ {where}{extra}"
+
+
+def build_cache_key(
+    plan: CallPlan,
+    fn: Any,
+    in_tree: Any,
+    in_avals: Any,
+    options: _jax_compat.JitOptions | None = None,
+) -> CacheKey:
+    """All components of the cache key for `plan` traced as (`in_tree`, `in_avals`)."""
+    statics = tuple(static_key(p.name, p.value) for p in plan.params if p.static and p.passed)
+    key_without_digest = CacheKey(
+        digest="",
+        function=function_identity(fn, options),
+        static=statics,
+        traced=traced_leaves(plan, in_avals),
+        treedef=str(in_tree),
+        context=_jax_compat.trace_context(),
+    )
+    return CacheKey(**{**key_without_digest.__dict__, "digest": digest_of(key_without_digest)})
+
+
+def digest_of(key: CacheKey) -> str:
+    """A short hash of every component; hashes of value-hashed statics are left out since
+    Python salts `str` hashes per process, while type and repr say the same across processes."""
+    data = to_dict(key)
+    data.pop("digest")
+    for static in data["static"]:
+        if not static["identity_hash"]:
+            static.pop("hash")
+    blob = json.dumps(data, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

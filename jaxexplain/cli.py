@@ -1,0 +1,239 @@
+"""The command line: parse, call the library, render, exit. The only module that imports typer.
+
+Nothing here imports JAX at module level: `--help` and usage errors stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from jaxexplain.errors import JaxExplainError, UsageError
+from jaxexplain.renderers import guess_format, write_output
+from jaxexplain.report import TRACE_SCHEMA
+from jaxexplain.specs import parse_static_value, parse_traced_value, split_assignment
+
+EXIT_INTERNAL = 3
+
+app = typer.Typer(
+    name="jaxexplain",
+    help="Explains what jax.jit does with a function: jaxpr, cache key, baked-in decisions, "
+    "XLA figures, and why it recompiles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _commands() -> None:
+    """Explains what jax.jit does with a function."""
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+class ColorMode(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+StaticOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--static",
+        help="NAME=VALUE: make NAME static with a Python literal value (a bare word is a string).",
+    ),
+]
+ArgOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--arg",
+        help="NAME=SPEC: a traced argument: f32[8,128], i32[], a number, or a dict/list of specs.",
+    ),
+]
+ArgsFromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--args-from",
+        help="MOD:FACTORY returning keyword arguments or (args, kwargs); arrays may be jax.ShapeDtypeStruct.",
+    ),
+]
+NoCompileOpt = Annotated[
+    bool, typer.Option("--no-compile", help="Trace only; skip lowering and XLA compilation.")
+]
+HloOpt = Annotated[bool, typer.Option("--hlo", help="Show the optimized HLO text.")]
+StableHloOpt = Annotated[bool, typer.Option("--stablehlo", help="Show the StableHLO text.")]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option("--format", help="text, json or html (default: from -o's suffix, else text)."),
+]
+OutputOpt = Annotated[
+    str | None, typer.Option("-o", "--output", help="Write the report to FILE ('-' is stdout).")
+]
+ColorOpt = Annotated[
+    ColorMode,
+    typer.Option(
+        "--color", help="Colors in text output: auto (terminal and no NO_COLOR), always, never."
+    ),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
+
+
+@app.command()
+def trace(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="package.module:function, package.module:Class.method or path/file.py:function"
+        ),
+    ],
+    static: StaticOpt = None,
+    arg: ArgOpt = None,
+    args_from: ArgsFromOpt = None,
+    no_compile: NoCompileOpt = False,
+    hlo: HloOpt = False,
+    stablehlo: StableHloOpt = False,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    color: ColorOpt = ColorMode.auto,
+    debug: DebugOpt = False,
+) -> None:
+    """Trace TARGET with jax.jit for one call signature and explain the result."""
+    fmt = guess_format(output, format.value if format else None)
+
+    def run() -> Any:
+        statics, traced = parse_assignments(static or [], arg or [])
+        from jaxexplain.api import trace_target
+
+        with user_stdout_to_stderr():
+            return trace_target(
+                target,
+                statics,
+                traced,
+                args_from=args_from,
+                compile=not no_compile,
+                hlo=hlo,
+                stablehlo=stablehlo,
+            )
+
+    report = guarded(run, fmt=fmt, output=output, debug=debug, target=target)
+    emit(report, fmt, output, color)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def parse_assignments(static: list[str], arg: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`--static` and `--arg` values by name; a name given twice is a usage error."""
+    statics: dict[str, Any] = {}
+    traced: dict[str, Any] = {}
+    for text in static:
+        name, value = split_assignment(text, "--static")
+        _refuse_twice(name, statics, traced)
+        statics[name] = parse_static_value(value)
+    for text in arg:
+        name, value = split_assignment(text, "--arg")
+        _refuse_twice(name, statics, traced)
+        traced[name] = parse_traced_value(name, value)
+    return statics, traced
+
+
+def _refuse_twice(name: str, *seen: dict[str, Any]) -> None:
+    if any(name in s for s in seen):
+        raise UsageError(f"parameter {name!r} is given more than once")
+
+
+@contextlib.contextmanager
+def user_stdout_to_stderr() -> Iterator[None]:
+    """The user's module may print: its output goes to stderr so that stdout stays the report."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def use_color(mode: ColorMode, output: str | None) -> bool:
+    """Colors only on a terminal without NO_COLOR, unless forced."""
+    if mode is ColorMode.always:
+        return True
+    if mode is ColorMode.never or os.environ.get("NO_COLOR") or (output and output != "-"):
+        return False
+    return sys.stdout.isatty()
+
+
+def emit(report: Any, fmt: str, output: str | None, color: ColorMode) -> None:
+    """Renders and writes the report."""
+    from jaxexplain.renderers import render
+
+    width = 100 if not sys.stdout.isatty() else min(max(os.get_terminal_size().columns, 80), 160)
+    text = render(report, fmt, color=use_color(color, output) and fmt == "text", width=width)
+    write_output(text, output, sys.stdout)
+
+
+def guarded(
+    run: Callable[[], Any], *, fmt: str, output: str | None, debug: bool, target: str
+) -> Any:
+    """Runs a command body; turns jaxexplain's errors into one paragraph and the right exit code."""
+    try:
+        return run()
+    except JaxExplainError as exc:
+        fail(exc, exc.exit_code, fmt=fmt, output=output, debug=debug, target=target)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        fail(exc, EXIT_INTERNAL, fmt=fmt, output=output, debug=debug, target=target, internal=True)
+
+
+def fail(
+    exc: BaseException,
+    code: int,
+    *,
+    fmt: str,
+    output: str | None,
+    debug: bool,
+    target: str,
+    internal: bool = False,
+) -> None:
+    """Prints the message (and, with --debug, the traceback); JSON output stays a valid document."""
+    message = str(exc)
+    if internal:
+        message = (
+            f"jaxexplain itself failed ({type(exc).__name__}: {exc}); this is a bug in "
+            f"jaxexplain, not in your code. Run with --debug for the traceback and report it."
+        )
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    print(f"jaxexplain: error: {message}", file=sys.stderr)
+    if fmt == "json":
+        document = {
+            "schema": TRACE_SCHEMA,
+            "target": target,
+            "function": None,
+            "arguments": [],
+            "error": {
+                "type": type(exc).__name__,
+                "message": message,
+                "file": None,
+                "line": None,
+                "source": None,
+                "depends_on": [],
+                "suggestions": [],
+            },
+        }
+        write_output(json.dumps(document, indent=2), output, sys.stdout)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

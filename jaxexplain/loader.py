@@ -1,0 +1,189 @@
+"""Resolves a TARGET (`pkg.mod:fn`, `pkg.mod:Class.method`, `path/to/file.py:fn`) to a callable.
+
+Errors raised while importing the user's module are wrapped into `UserCodeError` pointing at
+the user's own line, never at importlib's frames.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from jaxexplain.errors import TargetNotFound, UsageError, UserCodeError
+
+
+@dataclass(frozen=True)
+class LoadedTarget:
+    """The object a TARGET names, as the user wrote it (possibly `jax.jit`-wrapped)."""
+
+    spec: str
+    obj: Callable[..., Any]
+    module: ModuleType
+
+
+def split_target(spec: str) -> tuple[str, str]:
+    """Splits `MODULE_OR_FILE:ATTR.PATH`, with a usage error showing the accepted forms."""
+    module_part, sep, attr_part = spec.rpartition(":")
+    if not sep or not module_part or not attr_part:
+        raise UsageError(
+            f"target {spec!r} must look like package.module:function, "
+            f"package.module:Class.method or path/to/file.py:function"
+        )
+    return module_part, attr_part
+
+
+def load_target(spec: str) -> LoadedTarget:
+    """Imports the module of `spec` and returns the object it names.
+
+    Args:
+        spec: `pkg.mod:fn`, `pkg.mod:Class.method` or `path/to/file.py:fn`.
+
+    Returns:
+        The loaded target; `Class.method` of a plain method is bound to `Class()`.
+    """
+    module_part, attr_part = split_target(spec)
+    module = _import_module(module_part)
+    obj = _resolve_attribute(module, module_part, attr_part)
+    if not callable(obj):
+        raise UsageError(
+            f"{attr_part!r} in {module_part} is a {type(obj).__name__}, not a function"
+        )
+    return LoadedTarget(spec, obj, module)
+
+
+def _import_module(module_part: str) -> ModuleType:
+    """Imports a dotted module or a `.py` file, with the current directory importable."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
+        return _import_file(Path(module_part))
+    try:
+        return importlib.import_module(module_part)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_part == exc.name or module_part.startswith(exc.name + ".")):
+            raise TargetNotFound(
+                f"cannot find module {module_part!r} (looked in the current directory "
+                f"{cwd} and the installed packages); check the spelling, or give a file path "
+                f"such as path/to/file.py:function"
+            ) from exc
+        raise _user_code_error(exc, f"importing {module_part}") from exc
+    except Exception as exc:
+        raise _user_code_error(exc, f"importing {module_part}") from exc
+
+
+def _import_file(path: Path) -> ModuleType:
+    """Imports a file under its stem, its folder importable so that sibling imports work."""
+    if not path.is_file():
+        raise TargetNotFound(f"no such file: {path}")
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = path.stem if path.stem.isidentifier() else "jaxexplain_target"
+    module_spec = importlib.util.spec_from_file_location(name, path.resolve())
+    if module_spec is None or module_spec.loader is None:
+        raise TargetNotFound(f"cannot import {path}: not a Python file")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException as exc:
+        sys.modules.pop(name, None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise _user_code_error(exc, f"importing {path}") from exc
+    return module
+
+
+def _resolve_attribute(module: ModuleType, module_part: str, attr_part: str) -> Any:
+    """Follows `Class.method` paths; binds plain methods to an instance made with no arguments."""
+    obj: Any = module
+    owner: Any = None
+    for i, name in enumerate(attr_part.split(".")):
+        if not hasattr(obj, name):
+            where = module_part if i == 0 else ".".join(attr_part.split(".")[:i])
+            raise TargetNotFound(
+                f"{where} has no attribute {name!r}"
+                + _did_you_mean(name, [n for n in dir(obj) if not n.startswith("_")])
+            )
+        owner, obj = obj, getattr(obj, name)
+    if inspect.isclass(owner) and _needs_instance(owner, attr_part.split(".")[-1]):
+        obj = getattr(_instantiate(owner, attr_part), attr_part.split(".")[-1])
+    return obj
+
+
+def _needs_instance(cls: type, name: str) -> bool:
+    """A plain function defined in a class needs `self`; static and class methods do not."""
+    raw = inspect.getattr_static(cls, name)
+    return not isinstance(raw, (staticmethod, classmethod)) and inspect.isfunction(raw)
+
+
+def _instantiate(cls: type, attr_part: str) -> Any:
+    try:
+        return cls()
+    except TypeError as exc:
+        raise UsageError(
+            f"{attr_part} is a method, and {cls.__name__}() cannot be created without "
+            f"arguments ({exc}); expose a module-level function that builds the object "
+            f"and calls the method, and give that as the target"
+        ) from exc
+    except Exception as exc:
+        raise _user_code_error(exc, f"creating {cls.__name__}()") from exc
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, candidates, n=3)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+def user_frame(exc: BaseException) -> str | None:
+    """The deepest traceback frame in the user's code, as `file:line`."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _is_machinery(f.filename)]
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+
+
+def _is_machinery(filename: str) -> bool:
+    """Frames of importlib and jaxexplain itself are not the user's."""
+    here = str(Path(__file__).parent)
+    return filename.startswith("<frozen") or filename.startswith(here) or "importlib" in filename
+
+
+def _user_code_error(exc: BaseException, doing: str) -> UserCodeError:
+    """Wraps an exception raised by the user's own code, naming their line."""
+    where = user_frame(exc)
+    line_text = ""
+    if where:
+        file, _, line = where.rpartition(":")
+        import linecache
+
+        line_text = linecache.getline(file, int(line)).strip()
+    location = f" at {where}" + (f" ({line_text})" if line_text else "") if where else ""
+    return UserCodeError(
+        f"the user's code raised {type(exc).__name__} while {doing}{location}: {exc}", where
+    )
+
+
+def load_factory(spec: str) -> Callable[[], Any]:
+    """Resolves `--args-from MOD:FACTORY` with the same rules as a target."""
+    return load_target(spec).obj
+
+
+def call_user(fn: Callable[[], Any], doing: str) -> Any:
+    """Calls user code outside tracing (a factory), wrapping what it raises."""
+    try:
+        return fn()
+    except Exception as exc:
+        raise _user_code_error(exc, doing) from exc

@@ -1,0 +1,61 @@
+"""Renderers turn report objects into text, JSON or HTML; one small explicit registry."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from jaxexplain.errors import UsageError
+
+FORMATS = {
+    "text": "jaxexplain.renderers.console",
+    "json": "jaxexplain.renderers.json",
+    "html": "jaxexplain.renderers.html",
+}
+_SUFFIXES = {".json": "json", ".html": "html", ".htm": "html", ".txt": "text"}
+
+
+def guess_format(output: str | None, explicit: str | None) -> str:
+    """The explicit `--format`, else the output file's suffix, else text."""
+    if explicit:
+        return explicit
+    if output and output != "-":
+        return _SUFFIXES.get(Path(output).suffix.lower(), "text")
+    return "text"
+
+
+def render(report: Any, fmt: str = "text", *, color: bool = False, width: int = 100) -> str:
+    """Renders any report (trace, diff, watch) in one of the registered formats.
+
+    Args:
+        report: a report object from `jaxexplain.report` (or a diff/watch report).
+        fmt: "text", "json" or "html".
+        color: ANSI colors in text output.
+        width: text width in columns.
+
+    Returns:
+        The rendered document.
+    """
+    module_name = FORMATS.get(fmt)
+    if module_name is None:
+        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    module = importlib.import_module(module_name)
+    return module.render(report, color=color, width=width)
+
+
+def write_output(text: str, output: str | None, stream: Any) -> None:
+    """Writes to `stream` for "-"/None, else to the file; a half-written file never stays behind."""
+    if not output or output == "-":
+        stream.write(text if text.endswith("\n") else text + "\n")
+        stream.flush()
+        return
+    path = Path(output)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc

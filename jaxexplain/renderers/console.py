@@ -1,0 +1,273 @@
+"""Text renderer: rich sections and tables, the jaxpr colored by the Pygments jaxpr lexer."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.syntax import PygmentsSyntaxTheme, Syntax
+from rich.table import Table
+from rich.text import Text
+
+from jaxexplain.jaxpr_lexer import JaxprLexer
+from jaxexplain.report import CacheKey, CompileInfo, ErrorInfo, JaxprInfo, TraceReport
+from jaxexplain.style import JaxprStyle
+
+CONTEXT_SHOWN = (
+    "jax_enable_x64",
+    "jax_default_device",
+    "jax_default_matmul_precision",
+    "jax_numpy_rank_promotion",
+    "jax_numpy_dtype_promotion",
+    "jax_disable_jit",
+)
+PRIMITIVES_SHOWN = 12
+_THEME = PygmentsSyntaxTheme(JaxprStyle)
+
+
+def make_console(color: bool, width: int, file: Any = None) -> Console:
+    """A console writing to a string (or `file`), with ANSI codes only when asked."""
+    return Console(
+        file=file or io.StringIO(),
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        color_system="truecolor" if color else None,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+
+
+def render(report: Any, *, color: bool = False, width: int = 100) -> str:
+    """Renders a trace report (other report kinds bring their own `console_sections`)."""
+    console = make_console(color, width)
+    sections = (
+        report.console_sections() if hasattr(report, "console_sections") else trace_sections(report)
+    )
+    for section in sections:
+        console.print(section)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def heading(title: str, detail: str = "") -> RenderableType:
+    """A section rule: the title bold, a short detail dimmed."""
+    text = Text(title, style="bold cyan")
+    if detail:
+        text.append(f"  {detail}", style="dim")
+    return Rule(text, align="left", style="cyan")
+
+
+def trace_sections(report: TraceReport) -> list[RenderableType]:
+    """Every section of a trace report, in the order a user reads them."""
+    sections: list[RenderableType] = [_title(report)]
+    if report.error is not None:
+        sections += error_sections(report.error)
+    sections += _argument_sections(report)
+    if report.cache_key is not None:
+        sections += cache_key_sections(report.cache_key)
+    if report.jaxpr is not None:
+        sections += jaxpr_sections(report.jaxpr)
+    if report.compile is not None:
+        sections += compile_sections(report.compile)
+    return sections
+
+
+def _title(report: TraceReport) -> RenderableType:
+    fn = report.function
+    text = Text("jaxexplain trace ", style="bold")
+    text.append(report.target, style="bold yellow")
+    text.append(
+        f"\n{fn.qualname or fn.name} defined at {short_path(fn.file)}:{fn.line}", style="dim"
+    )
+    status = (
+        Text("  traced", style="bold green") if report.ok else Text("  FAILED", style="bold red")
+    )
+    if report.trace_seconds is not None:
+        status.append(f" in {report.trace_seconds:.3f} s", style="dim")
+    text.append(status)
+    return text
+
+
+def short_path(path: str) -> str:
+    """Paths under the current directory are shown relative to it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _argument_sections(report: TraceReport) -> list[RenderableType]:
+    table = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold")
+    table.add_column("parameter", style="bold")
+    table.add_column("role")
+    table.add_column("from", style="dim")
+    table.add_column("value / abstract value", overflow="fold")
+    for arg in report.arguments:
+        role_style = "magenta" if arg.role == "static" else "green"
+        shown = arg.value if arg.role == "static" else format_aval_tree(arg.aval)
+        table.add_row(arg.name, Text(arg.role, style=role_style), arg.source, shown or "")
+    out: list[RenderableType] = [heading("Arguments"), Padding(table, (0, 0, 0, 2))]
+    out += [Text(f"  note: {note}", style="italic") for note in report.notes]
+    return out
+
+
+def format_aval_tree(aval: Any) -> str:
+    """A pytree of abstract values written compactly: `{'b': f32[4], 'w': f32[3,4]}`."""
+    if isinstance(aval, dict):
+        return "{" + ", ".join(f"{k!r}: {format_aval_tree(v)}" for k, v in aval.items()) + "}"
+    if isinstance(aval, (list, tuple)):
+        return "[" + ", ".join(format_aval_tree(v) for v in aval) + "]"
+    return str(aval)
+
+
+def cache_key_sections(key: CacheKey) -> list[RenderableType]:
+    """The cache key: digest, function, statics, traced leaves, tree structure, context."""
+    out: list[RenderableType] = [heading("Cache key", f"digest {key.digest}")]
+    body = Table.grid(padding=(0, 2))
+    body.add_column(style="bold")
+    body.add_column(overflow="fold")
+    body.add_row("function", key.function)
+    body.add_row("pytree", key.treedef)
+    context = ", ".join(
+        f"{name.removeprefix('jax_')}={key.context[name]}"
+        for name in CONTEXT_SHOWN
+        if name in key.context
+    )
+    hidden = len(key.context) - sum(1 for n in CONTEXT_SHOWN if n in key.context)
+    body.add_row(
+        "context", context + (f"  (+{hidden} more in --format json)" if hidden > 0 else "")
+    )
+    out.append(Padding(body, (0, 0, 0, 2)))
+    if key.static:
+        statics = Table(box=None, padding=(0, 2), header_style="bold", title_justify="left")
+        for column in ("static", "value", "type", "hash"):
+            statics.add_column(column, overflow="fold")
+        for s in key.static:
+            hashed = "unhashable" if s.hash is None else str(s.hash)
+            if s.identity_hash:
+                hashed += " (by identity: every new object recompiles)"
+            statics.add_row(s.name, s.value, s.type, hashed)
+        out.append(Padding(statics, (1, 0, 0, 2)))
+    if key.traced:
+        traced = Table(box=None, padding=(0, 2), header_style="bold")
+        for column in ("traced leaf", "shape", "dtype", "weak", "sharding"):
+            traced.add_column(column, overflow="fold")
+        for leaf in key.traced:
+            traced.add_row(
+                leaf.path,
+                "(" + ", ".join(map(str, leaf.shape)) + ("," if len(leaf.shape) == 1 else "") + ")",
+                leaf.dtype,
+                "weak" if leaf.weak_type else "",
+                leaf.sharding or "uncommitted",
+            )
+        out.append(Padding(traced, (1, 0, 0, 2)))
+    return out
+
+
+def jaxpr_sections(jaxpr: JaxprInfo) -> list[RenderableType]:
+    """The colored jaxpr with each line's user source, and counts per primitive."""
+    detail = f"{jaxpr.equations} equations"
+    if jaxpr.equations_total != jaxpr.equations:
+        detail += f" ({jaxpr.equations_total} with nested jaxprs)"
+    out: list[RenderableType] = [heading("Jaxpr", detail)]
+    out.append(Padding(_primitive_table(jaxpr.primitives), (0, 0, 1, 2)))
+    out.append(jaxpr_syntax(jaxpr.text, jaxpr.line_sources))
+    return out
+
+
+def _primitive_table(primitives: dict[str, int]) -> RenderableType:
+    items = sorted(primitives.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = Text()
+    for i, (name, count) in enumerate(items[:PRIMITIVES_SHOWN]):
+        if i:
+            text.append("  ")
+        text.append(name, style="bold yellow")
+        text.append(f" {count}")
+    if len(items) > PRIMITIVES_SHOWN:
+        text.append(f"  (+{len(items) - PRIMITIVES_SHOWN} more primitives)", style="dim")
+    return text
+
+
+def jaxpr_syntax(text: str, line_sources: Sequence[str | None] = ()) -> RenderableType:
+    """The jaxpr highlighted by the jaxpr lexer, with `# file:line` of each equation appended."""
+    if line_sources:
+        text = "\n".join(_with_sources(text.split("\n"), line_sources))
+    return Syntax(text, JaxprLexer(), theme=_THEME, background_color="default", word_wrap=False)
+
+
+def _with_sources(lines: list[str], sources: Sequence[str | None]) -> Iterable[str]:
+    for line, source in zip(lines, sources, strict=False):
+        yield (
+            f"{line}  # {short_path(source.rpartition(':')[0])}:{source.rpartition(':')[2]}"
+            if source
+            else line
+        )
+
+
+def compile_sections(info: CompileInfo) -> list[RenderableType]:
+    """Lowering and compile times, XLA's cost and memory analyses, and the requested IR texts."""
+    out: list[RenderableType] = [heading("Compilation", f"backend {info.backend}")]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(justify="right")
+    grid.add_row("lower", f"{info.lower_seconds:.3f} s")
+    grid.add_row("compile", f"{info.compile_seconds:.3f} s")
+    grid.add_row("flops", human_number(info.flops))
+    grid.add_row("transcendentals", human_number(info.transcendentals))
+    grid.add_row("bytes accessed", human_bytes(info.bytes_accessed))
+    if info.memory is not None:
+        grid.add_row("argument memory", human_bytes(info.memory.argument_bytes))
+        grid.add_row("output memory", human_bytes(info.memory.output_bytes))
+        grid.add_row("temp memory", human_bytes(info.memory.temp_bytes))
+        grid.add_row("generated code", human_bytes(info.memory.generated_code_bytes))
+    out.append(Padding(grid, (0, 0, 0, 2)))
+    if info.stablehlo is not None:
+        out += [
+            heading("StableHLO"),
+            Syntax(info.stablehlo, "mlir", theme=_THEME, background_color="default"),
+        ]
+    if info.hlo is not None:
+        out += [heading("Optimized HLO"), Text(info.hlo)]
+    return out
+
+
+def human_number(value: float | None) -> str:
+    """1234567 -> "1.23 M"; None -> "n/a"."""
+    if value is None:
+        return "n/a"
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.2f} {unit}"
+    return f"{value:g}"
+
+
+def human_bytes(value: float | None) -> str:
+    """1536 -> "1.5 KiB"; None -> "n/a"."""
+    if value is None:
+        return "n/a"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(value) >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{int(value)} B"
+
+
+def error_sections(error: ErrorInfo) -> list[RenderableType]:
+    """The failure first: what JAX raised, at which line of the user's code."""
+    out: list[RenderableType] = [heading("Tracing failed", error.type)]
+    body = Text()
+    if error.file:
+        body.append(f"{short_path(error.file)}:{error.line}", style="bold")
+        if error.source:
+            body.append("   ")
+            body.append(error.source, style="yellow")
+        body.append("\n")
+    body.append(error.explanation or error.message)
+    out.append(Padding(body, (0, 0, 0, 2)))
+    return [Group(*out)]

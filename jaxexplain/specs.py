@@ -1,0 +1,157 @@
+"""Parses `--static` and `--arg` values: literals, jaxpr-style array specs, and pytrees of specs.
+
+Parsing is JAX-free (a usage error must not pay for importing JAX); `to_abstract` turns the
+parsed specs into `jax.ShapeDtypeStruct`s once the target is about to be traced.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from jaxexplain.errors import UsageError
+
+DTYPE_ALIASES = {
+    "f16": "float16",
+    "bf16": "bfloat16",
+    "f32": "float32",
+    "f64": "float64",
+    "i8": "int8",
+    "i16": "int16",
+    "i32": "int32",
+    "i64": "int64",
+    "u8": "uint8",
+    "u16": "uint16",
+    "u32": "uint32",
+    "u64": "uint64",
+    "c64": "complex64",
+    "c128": "complex128",
+    "bool": "bool",
+    "f8_e4m3fn": "float8_e4m3fn",
+    "f8_e5m2": "float8_e5m2",
+}
+_LONG_NAMES = {name: name for name in DTYPE_ALIASES.values()}
+_SHORT_FOR = {long: short for short, long in DTYPE_ALIASES.items()}
+
+_SPEC_RE = re.compile(r"^\s*(?P<weak>~)?(?P<dtype>[a-z][a-z0-9_]*)\[(?P<shape>[\d\s,]*)\]\s*$")
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """An abstract array: shape and dtype, as written `f32[8,128]` (`~f32[]` for weak types, as JAX prints them)."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    weak_type: bool = False
+
+    def __str__(self) -> str:
+        return format_aval(self.shape, self.dtype, self.weak_type)
+
+
+def format_aval(shape: tuple[int, ...], dtype: str, weak_type: bool = False) -> str:
+    """Writes an abstract value in jaxpr notation, e.g. `f32[8,128]`, weak types as JAX does: `~f32[]`."""
+    short = _SHORT_FOR.get(dtype, dtype)
+    text = f"{short}[{','.join(str(d) for d in shape)}]"
+    return "~" + text if weak_type else text
+
+
+def parse_array_spec(text: str) -> ArraySpec | None:
+    """Reads `f32[8,128]`, `int32[]`, `bf16[2,3]`, `bool[4]`, `~f32[]`; None when `text` is no spec."""
+    match = _SPEC_RE.match(text)
+    if match is None:
+        return None
+    dtype_word = match["dtype"]
+    dtype = DTYPE_ALIASES.get(dtype_word) or _LONG_NAMES.get(dtype_word)
+    if dtype is None:
+        raise UsageError(
+            f"unknown dtype {dtype_word!r} in array spec {text.strip()!r}; "
+            f"use one of {', '.join(sorted(set(DTYPE_ALIASES) | set(_LONG_NAMES)))}"
+        )
+    dims = [d.strip() for d in match["shape"].split(",") if d.strip()]
+    return ArraySpec(tuple(int(d) for d in dims), dtype, bool(match["weak"]))
+
+
+def split_assignment(text: str, option: str) -> tuple[str, str]:
+    """Splits `NAME=VALUE`, with a usage error that shows the expected form."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise UsageError(f"{option} expects NAME=VALUE (for example {option} n=3), got {text!r}")
+    return name, value.strip()
+
+
+def parse_static_value(text: str) -> Any:
+    """A static value: a Python literal (`ast.literal_eval`, never `eval`); a bare word is a string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        if re.fullmatch(r"[A-Za-z_][\w.\-]*", text):
+            return text
+        raise UsageError(
+            f"cannot read {text!r} as a Python literal; write numbers, strings, tuples, "
+            f"lists or dicts as in Python (quote strings that contain spaces or symbols)"
+        ) from None
+
+
+def parse_traced_value(name: str, text: str) -> Any:
+    """A traced argument: an array spec, a Python literal, or a literal pytree whose leaves are specs."""
+    spec = parse_array_spec(text)
+    if spec is not None:
+        return spec
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise UsageError(
+            f"cannot read --arg {name}={text!r}: expected an array spec such as f32[8,128] "
+            f"or i32[], a number, or a literal dict/list/tuple of specs such as "
+            f'{{"w": "f32[3,4]", "b": "f32[4]"}}'
+        ) from None
+    return _specs_in_tree(name, value)
+
+
+def _specs_in_tree(name: str, value: Any) -> Any:
+    """Replaces string leaves of a literal pytree by the array specs they spell."""
+    if isinstance(value, str):
+        spec = parse_array_spec(value)
+        if spec is None:
+            raise UsageError(
+                f"--arg {name}: the leaf {value!r} is not an array spec (such as f32[3,4]); "
+                f"strings cannot be traced by jax.jit, use --static {name}=... for them"
+            )
+        return spec
+    if isinstance(value, dict):
+        return {k: _specs_in_tree(name, v) for k, v in value.items()}
+    if (
+        isinstance(value, list)
+        and value
+        and any(isinstance(v, (str, dict, list, tuple)) for v in value)
+    ):
+        return [_specs_in_tree(name, v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_specs_in_tree(name, v) for v in value)
+    return value
+
+
+def to_abstract(value: Any) -> Any:
+    """Turns parsed specs into what `jax.jit(...).trace` accepts, leaving other leaves as they are.
+
+    A list of numbers becomes an array (as `jnp.asarray` would make it); a Python number stays
+    a Python number, which JAX traces as a weak-typed scalar.
+    """
+    import jax
+    import numpy as np
+
+    if isinstance(value, ArraySpec):
+        return jax.ShapeDtypeStruct(value.shape, np.dtype(value.dtype), weak_type=value.weak_type)
+    if isinstance(value, dict):
+        return {k: to_abstract(v) for k, v in value.items()}
+    if isinstance(value, list) and all(isinstance(v, (int, float, bool, list)) for v in value):
+        array = jax.numpy.asarray(value)
+        return jax.ShapeDtypeStruct(array.shape, array.dtype)
+    if isinstance(value, list):
+        return [to_abstract(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(to_abstract(v) for v in value)
+    return value

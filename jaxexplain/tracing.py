@@ -1,0 +1,165 @@
+"""Traces, lowers and compiles one call plan with `jax.jit`, recording what each stage produced.
+
+Only JAX's AOT path runs (`jit(f).trace(...).lower().compile()`): the function never executes
+on data, and the jit wrapper's dispatch cache is left untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+
+from jaxexplain import _jax_compat
+from jaxexplain.cache_key import build_cache_key
+from jaxexplain.calling import CallPlan
+from jaxexplain.report import CacheKey, CompileInfo, JaxprInfo, MemoryInfo
+
+_SOURCE_COMMENT = re.compile(r"\s+# ?(?P<src>.*)$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The function to trace: the user's object, the Python function under it, its jit options."""
+
+    obj: Callable[..., Any]
+    function: Callable[..., Any]
+    options: _jax_compat.JitOptions | None
+
+    @classmethod
+    def of(cls, obj: Callable[..., Any]) -> Target:
+        if _jax_compat.is_jitted(obj):
+            return cls(obj, _jax_compat.unwrap(obj), _jax_compat.jit_options(obj))
+        return cls(obj, obj, None)
+
+    def decorator_statics(self) -> tuple[str, ...]:
+        """Names of the parameters the jit decorator marks static (argnums mapped to names)."""
+        if self.options is None:
+            return ()
+        import inspect
+
+        names = list(inspect.signature(self.function).parameters)
+        by_num = tuple(names[i] for i in self.options.static_argnums if i < len(names))
+        return tuple(dict.fromkeys(self.options.static_argnames + by_num))
+
+    def jitted_for(self, plan: CallPlan) -> Any:
+        """The user's own jit wrapper when its statics match the plan, otherwise a new one."""
+        if self.options is not None and set(plan.static_names) <= set(self.decorator_statics()):
+            return self.obj
+        import inspect
+
+        kinds = {p.name: p.kind for p in plan.params}
+        argnames = tuple(
+            n for n in plan.static_names if kinds[n] != inspect.Parameter.POSITIONAL_ONLY
+        )
+        return jax.jit(self.function, static_argnums=plan.static_argnums, static_argnames=argnames)
+
+
+@dataclass
+class Stages:
+    """What the trace produced, kept live only until the report is built."""
+
+    jitted: Any
+    traced: Any
+    trace_seconds: float
+
+
+def trace_plan(target: Target, plan: CallPlan) -> Stages:
+    """Runs `jit(f).trace(...)` on the plan's arguments; exceptions are the user's to explain."""
+    jitted = target.jitted_for(plan)
+    args, kwargs = plan.call_args()
+    start = time.perf_counter()
+    traced = jitted.trace(*args, **kwargs)
+    return Stages(jitted, traced, time.perf_counter() - start)
+
+
+def jaxpr_info(traced: Any) -> JaxprInfo:
+    """The jaxpr text (source comments split off into `line_sources`) and its counts."""
+    jaxpr = _jax_compat.inner_jaxpr(traced)
+    text_lines: list[str] = []
+    line_sources: list[str | None] = []
+    for line in _jax_compat.pretty_print_with_sources(jaxpr).splitlines():
+        match = _SOURCE_COMMENT.search(line)
+        if match and not _inside_string(line, match.start()):
+            text_lines.append(line[: match.start()].rstrip())
+            line_sources.append(_file_line(match["src"]))
+        else:
+            text_lines.append(line)
+            line_sources.append(None)
+    return JaxprInfo(
+        text="\n".join(text_lines),
+        equations=len(jaxpr.eqns),
+        primitives=dict(Counter(eqn.primitive.name for eqn in jaxpr.eqns).most_common()),
+        equations_total=count_equations(jaxpr),
+        line_sources=tuple(line_sources),
+        equation_sources=tuple(_jax_compat.equation_source(eqn) for eqn in jaxpr.eqns),
+    )
+
+
+def _inside_string(line: str, index: int) -> bool:
+    return line.count("'", 0, index) % 2 == 1 or line.count('"', 0, index) % 2 == 1
+
+
+def _file_line(summary: str) -> str | None:
+    """`file.py:12:4 (fn)` -> `file.py:12`; empty summaries (no user frame) -> None."""
+    match = re.match(r"(.+?):(\d+)(?::\d+)?(?: \(.*\))?$", summary.strip())
+    return f"{match[1]}:{match[2]}" if match else None
+
+
+def count_equations(jaxpr: Any) -> int:
+    """All equations, those inside cond/scan/while/jit bodies included."""
+    return sum(
+        1 + sum(count_equations(sub) for sub in _jax_compat.sub_jaxprs(e)) for e in jaxpr.eqns
+    )
+
+
+def cache_key_of(target: Target, plan: CallPlan, stages: Stages) -> CacheKey:
+    """The cache key of the traced call, from the tree and avals JAX itself flattened."""
+    return build_cache_key(
+        plan,
+        target.function,
+        stages.traced.in_tree,
+        stages.traced.in_avals,
+        target.options,
+    )
+
+
+def compile_stages(stages: Stages, *, hlo: bool = False, stablehlo: bool = False) -> CompileInfo:
+    """Lowers and compiles the traced function, with XLA's cost and memory analyses."""
+    start = time.perf_counter()
+    lowered = stages.traced.lower()
+    lower_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    compiled = lowered.compile()
+    compile_seconds = time.perf_counter() - start
+    costs = _jax_compat.cost_analysis(compiled)
+    return CompileInfo(
+        lower_seconds=lower_seconds,
+        compile_seconds=compile_seconds,
+        backend=jax.default_backend(),
+        flops=costs.get("flops"),
+        transcendentals=costs.get("transcendentals"),
+        bytes_accessed=costs.get("bytes accessed"),
+        memory=_memory_info(compiled),
+        devices=tuple(str(d) for d in jax.devices()[:1]),
+        stablehlo=lowered.as_text() if stablehlo else None,
+        hlo=compiled.as_text() if hlo else None,
+    )
+
+
+def _memory_info(compiled: Any) -> MemoryInfo | None:
+    stats = compiled.memory_analysis()
+    if stats is None:
+        return None
+    return MemoryInfo(
+        argument_bytes=getattr(stats, "argument_size_in_bytes", None),
+        output_bytes=getattr(stats, "output_size_in_bytes", None),
+        temp_bytes=getattr(stats, "temp_size_in_bytes", None),
+        generated_code_bytes=getattr(stats, "generated_code_size_in_bytes", None),
+        alias_bytes=getattr(stats, "alias_size_in_bytes", None),
+    )

@@ -1,0 +1,45 @@
+"""Which files are the user's code: everything outside the standard library, installed
+packages, JAX itself and jaxexplain."""
+
+from __future__ import annotations
+
+import functools
+import os
+import site
+import sysconfig
+from pathlib import Path
+
+_JAXEXPLAIN_DIR = str(Path(__file__).resolve().parent)
+
+
+@functools.cache
+def _library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    roots.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    user_site = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    if isinstance(user_site, str):
+        roots.add(user_site)
+    return tuple(sorted(os.path.realpath(r) for r in roots))
+
+
+@functools.cache
+def is_user_file(filename: str) -> bool:
+    """True for the user's own source files (cached: asked once per file during tracing).
+
+    Args:
+        filename: a code object's `co_filename`.
+
+    Returns:
+        False for `<frozen ...>`/`<string>` pseudo-files, the standard library, site-packages,
+        jax/jaxlib and jaxexplain's own package.
+    """
+    if not filename or filename.startswith("<"):
+        return False
+    real = os.path.realpath(filename)
+    if real.startswith(_JAXEXPLAIN_DIR + os.sep):
+        return False
+    parts = Path(real).parts
+    if "site-packages" in parts or "dist-packages" in parts:
+        return False
+    return not any(real.startswith(root + os.sep) for root in _library_roots())

@@ -16,7 +16,7 @@ import jax
 
 from jaxexplain import _jax_compat
 from jaxexplain.calling import CallPlan
-from jaxexplain.report import CacheKey, StaticKey, TracedLeaf, to_dict
+from jaxexplain.report import CacheKey, KeyChange, StaticKey, TracedLeaf, to_dict
 
 MAX_VALUE_REPR = 300
 
@@ -158,3 +158,83 @@ def digest_of(key: CacheKey) -> str:
             static.pop("hash")
     blob = json.dumps(data, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def compare_keys(a: CacheKey, b: CacheKey) -> tuple[KeyChange, ...]:
+    """Every component that differs between two cache keys, and nothing that does not.
+
+    Args:
+        a: the earlier call's key.
+        b: the later call's key.
+
+    Returns:
+        The changes, in the order function, statics, traced leaves, tree structure, context.
+    """
+    changes: list[KeyChange] = []
+    if a.function != b.function:
+        changes.append(KeyChange("function", "", a.function, b.function))
+    changes += _static_changes(a.static, b.static)
+    changes += _leaf_changes(a.traced, b.traced)
+    if a.treedef != b.treedef and not any(c.component == "treedef" for c in changes):
+        changes.append(KeyChange("treedef", "", a.treedef, b.treedef))
+    for name in sorted(set(a.context) | set(b.context)):
+        before, after = a.context.get(name, "<unset>"), b.context.get(name, "<unset>")
+        if before != after:
+            changes.append(KeyChange("context", name, before, after))
+    return tuple(changes)
+
+
+def _static_changes(a: tuple[StaticKey, ...], b: tuple[StaticKey, ...]) -> list[KeyChange]:
+    """Static values compared as JAX does: by type first, then by value (and identity where hashed so)."""
+    before, after = {s.name: s for s in a}, {s.name: s for s in b}
+    changes = []
+    for name in [*before, *(n for n in after if n not in before)]:
+        x, y = before.get(name), after.get(name)
+        if x is None or y is None:
+            changes.append(
+                KeyChange(
+                    "static",
+                    name,
+                    x.value if x else "<traced or unset>",
+                    y.value if y else "<traced or unset>",
+                )
+            )
+        elif x.type != y.type:
+            changes.append(
+                KeyChange("static_type", name, f"{x.value} ({x.type})", f"{y.value} ({y.type})")
+            )
+        elif x.value != y.value or (x.identity_hash and x.hash != y.hash):
+            changes.append(KeyChange("static", name, x.value, y.value))
+    return changes
+
+
+def _leaf_changes(a: tuple[TracedLeaf, ...], b: tuple[TracedLeaf, ...]) -> list[KeyChange]:
+    """Leaves matched by key path; a leaf on one side only is a change of pytree structure."""
+    before, after = {leaf.path: leaf for leaf in a}, {leaf.path: leaf for leaf in b}
+    changes = []
+    for path in [*before, *(p for p in after if p not in before)]:
+        x, y = before.get(path), after.get(path)
+        if x is None or y is None:
+            changes.append(KeyChange("treedef", path, _leaf_text(x), _leaf_text(y)))
+            continue
+        if x.shape != y.shape:
+            changes.append(KeyChange("shape", path, str(list(x.shape)), str(list(y.shape))))
+        if x.dtype != y.dtype:
+            changes.append(KeyChange("dtype", path, x.dtype, y.dtype))
+        if x.weak_type != y.weak_type:
+            changes.append(KeyChange("weak_type", path, str(x.weak_type), str(y.weak_type)))
+        if (x.sharding, x.committed) != (y.sharding, y.committed):
+            changes.append(
+                KeyChange(
+                    "sharding", path, x.sharding or "uncommitted", y.sharding or "uncommitted"
+                )
+            )
+    return changes
+
+
+def _leaf_text(leaf: TracedLeaf | None) -> str:
+    if leaf is None:
+        return "<absent>"
+    from jaxexplain.specs import format_aval
+
+    return format_aval(leaf.shape, leaf.dtype, leaf.weak_type)

@@ -84,6 +84,21 @@ class CacheKey:
 
 
 @dataclass(frozen=True)
+class KeyChange:
+    """One cache-key component that differs between two calls, with both values.
+
+    `component` is one of "function", "static", "static_type", "shape", "dtype", "weak_type",
+    "treedef", "context", "sharding", "device"; `path` starts with the parameter name
+    (`params['w']`), or names the context option.
+    """
+
+    component: str
+    path: str
+    a: str
+    b: str
+
+
+@dataclass(frozen=True)
 class Dependency:
     """Something a decision or a failing value depended on, and through which aspect."""
 
@@ -309,6 +324,7 @@ __all__ = [
     "ErrorInfo",
     "FunctionInfo",
     "JaxprInfo",
+    "KeyChange",
     "MemoryInfo",
     "SourceLine",
     "SourceListing",

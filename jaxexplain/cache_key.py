@@ -148,11 +148,22 @@ def build_cache_key(
     return CacheKey(**{**key_without_digest.__dict__, "digest": digest_of(key_without_digest)})
 
 
+UNSET_CONTEXT_VALUES = frozenset({"None", "False", "()"})
+
+
+def significant_context(context: dict[str, str]) -> dict[str, str]:
+    """Context options that are set to something; JAX registers some options lazily (when
+    a module such as Pallas is first imported), and an option that appears later at its unset
+    value cannot have changed an earlier call's compilation."""
+    return {k: v for k, v in context.items() if v not in UNSET_CONTEXT_VALUES}
+
+
 def digest_of(key: CacheKey) -> str:
     """A short hash of every component; hashes of value-hashed statics are left out since
     Python salts `str` hashes per process, while type and repr say the same across processes."""
     data = to_dict(key)
     data.pop("digest")
+    data["context"] = significant_context(key.context)
     for static in data["static"]:
         if not static["identity_hash"]:
             static.pop("hash")
@@ -177,8 +188,10 @@ def compare_keys(a: CacheKey, b: CacheKey) -> tuple[KeyChange, ...]:
     changes += _leaf_changes(a.traced, b.traced)
     if a.treedef != b.treedef and not any(c.component == "treedef" for c in changes):
         changes.append(KeyChange("treedef", "", a.treedef, b.treedef))
-    for name in sorted(set(a.context) | set(b.context)):
-        before, after = a.context.get(name, "<unset>"), b.context.get(name, "<unset>")
+    context_a, context_b = significant_context(a.context), significant_context(b.context)
+    for name in sorted(set(context_a) | set(context_b)):
+        before = a.context.get(name, "<unset>")
+        after = b.context.get(name, "<unset>")
         if before != after:
             changes.append(KeyChange("context", name, before, after))
     return tuple(changes)

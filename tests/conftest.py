@@ -1,0 +1,35 @@
+"""Test set-up: two CPU devices, and fixtures that restore what user code and tests change."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+
+ROOT = Path(__file__).resolve().parent.parent
+USER_MODULES = Path(__file__).resolve().parent / "user_modules"
+
+
+@pytest.fixture(autouse=True)
+def _restore_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """User modules are imported fresh for each test; sys.path, cwd and JAX config come back."""
+    import jax
+
+    saved_path = list(sys.path)
+    saved_modules = set(sys.modules)
+    saved_x64 = jax.config.read("jax_enable_x64")
+    monkeypatch.chdir(ROOT)
+    yield
+    jax.config.update("jax_enable_x64", saved_x64)
+    sys.path[:] = saved_path
+    for name in set(sys.modules) - saved_modules:
+        module = sys.modules[name]
+        if str(getattr(module, "__file__", "") or "").startswith(
+            (str(USER_MODULES), str(ROOT / "samples"))
+        ):
+            del sys.modules[name]

@@ -1,0 +1,123 @@
+"""The cache key's digest agrees with JAX's real dispatch cache: equal digests hit, others miss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxexplain
+from jaxexplain import _jax_compat
+from jaxexplain.cache_key import compare_keys
+
+
+def scaled(x: Any, n: Any = 1) -> Any:
+    return x * n
+
+
+def ignores_n(x: Any, n: Any) -> Any:
+    return x
+
+
+def tree_sum(params: Any) -> Any:
+    return sum(jnp.sum(leaf) for leaf in jax.tree_util.tree_leaves(params))
+
+
+Call = tuple[tuple[Any, ...], dict[str, Any]]
+
+
+def cache_verdict(jitted: Any, a: Call, b: Call) -> bool:
+    """Calls the jitted function with A then B; True when B added a new cache entry."""
+    _jax_compat.clear_cache(jitted)
+    jitted(*a[0], **a[1])
+    before = _jax_compat.cache_size(jitted)
+    jitted(*b[0], **b[1])
+    return _jax_compat.cache_size(jitted) > before
+
+
+def digest(jitted: Any, call: Call) -> Any:
+    return jaxexplain.trace(jitted, *call[0], compile=False, **call[1]).cache_key
+
+
+X3 = np.zeros(3, np.float32)
+
+CASES = {
+    "same call": (scaled, ((X3,), {"n": 2}), ((X3,), {"n": 2}), set()),
+    "static value": (scaled, ((X3,), {"n": 2}), ((X3,), {"n": 3}), {"static"}),
+    "static type 2 vs 2.0": (scaled, ((X3,), {"n": 2}), ((X3,), {"n": 2.0}), {"static_type"}),
+    "shape": (scaled, ((X3,), {"n": 2}), ((np.zeros(4, np.float32),), {"n": 2}), {"shape"}),
+    "dtype": (scaled, ((X3,), {"n": 2}), ((np.zeros(3, np.int32),), {"n": 2}), {"dtype"}),
+    "keyword vs positional": (scaled, ((X3,), {"n": 2}), ((), {"x": X3, "n": 2}), {"treedef"}),
+    "pytree structure": (
+        tree_sum,
+        (({"w": X3},), {}),
+        (({"w": X3, "b": X3},), {}),
+        {"treedef"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_digest_equality_matches_jax_cache(case: str) -> None:
+    fn, a, b, components = CASES[case]
+    jitted = jax.jit(fn, static_argnames=("n",) if fn is scaled else ())
+    key_a, key_b = digest(jitted, a), digest(jitted, b)
+    recompiles = cache_verdict(jitted, a, b)
+    assert (key_a.digest != key_b.digest) == recompiles == bool(components)
+    assert {c.component for c in compare_keys(key_a, key_b)} == components
+
+
+def test_weak_type_scalar_vs_array() -> None:
+    jitted = jax.jit(scaled)
+    a: Call = ((1.0,), {})
+    b: Call = ((np.zeros((), np.float32),), {})
+    key_a, key_b = digest(jitted, a), digest(jitted, b)
+    assert key_a.traced[0].weak_type and not key_b.traced[0].weak_type
+    assert cache_verdict(jitted, a, b)
+    assert [c.component for c in compare_keys(key_a, key_b)] == ["weak_type"]
+
+
+def test_x64_toggle_changes_context() -> None:
+    jitted = jax.jit(scaled)
+    call: Call = ((X3,), {})
+    key_a = digest(jitted, call)
+    _jax_compat.clear_cache(jitted)
+    jitted(*call[0])
+    before = _jax_compat.cache_size(jitted)
+    jax.config.update("jax_enable_x64", True)
+    key_b = digest(jitted, call)
+    jitted(*call[0])
+    assert _jax_compat.cache_size(jitted) > before
+    changes = compare_keys(key_a, key_b)
+    assert [(c.component, c.path) for c in changes] == [("context", "jax_enable_x64")]
+
+
+def test_input_committed_to_another_device() -> None:
+    devices = jax.devices()
+    if len(devices) < 2:
+        pytest.skip("needs XLA_FLAGS=--xla_force_host_platform_device_count=2 before JAX starts")
+    jitted = jax.jit(scaled)
+    a: Call = ((jnp.zeros(3),), {})
+    b: Call = ((jax.device_put(jnp.zeros(3), devices[1]),), {})
+    key_a, key_b = digest(jitted, a), digest(jitted, b)
+    assert cache_verdict(jitted, a, b)
+    assert key_a.digest != key_b.digest
+    assert [c.component for c in compare_keys(key_a, key_b)] == ["sharding"]
+    assert "id=1" in (key_b.traced[0].sharding or "")
+
+
+def test_static_hash_and_type_are_reported() -> None:
+    key = digest(jax.jit(scaled, static_argnames="n"), ((X3,), {"n": 2.5}))
+    (static,) = key.static
+    assert (static.name, static.value, static.type, static.hash) == ("n", "2.5", "float", hash(2.5))
+
+
+def test_identity_hashed_static_is_flagged() -> None:
+    class Config:
+        pass
+
+    key = digest(jax.jit(ignores_n, static_argnames="n"), ((X3,), {"n": Config()}))
+    assert key.static[0].identity_hash

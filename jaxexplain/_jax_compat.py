@@ -102,7 +102,7 @@ def equation_source(eqn: Any) -> str | None:
     from jax.extend import source_info_util
 
     summary = source_info_util.summarize(eqn.source_info)
-    match = re.match(r"(.+):(\d+)(?::\d+)? \(", summary)
+    match = re.match(r"(.+?):(\d+)(?::\d+)? \(", summary)
     return f"{match[1]}:{match[2]}" if match else None
 
 

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from jaxexplain.errors import TargetNotFound, UsageError, UserCodeError
+from jaxexplain.userfiles import is_user_file
 
 
 @dataclass(frozen=True)
@@ -149,16 +150,10 @@ def _did_you_mean(name: str, candidates: list[str]) -> str:
 
 def user_frame(exc: BaseException) -> str | None:
     """The deepest traceback frame in the user's code, as `file:line`."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _is_machinery(f.filename)]
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{exc.filename}:{exc.lineno}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)]
     return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
-
-
-def _is_machinery(filename: str) -> bool:
-    """Frames of importlib and jaxexplain itself are not the user's."""
-    here = str(Path(__file__).parent)
-    return filename.startswith("<frozen") or filename.startswith(here) or "importlib" in filename
 
 
 def _user_code_error(exc: BaseException, doing: str) -> UserCodeError:

@@ -1,0 +1,49 @@
+# jaxexplain developer tasks. `make help` lists them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export XLA_FLAGS ?= --xla_force_host_platform_device_count=2
+export JAX_PLATFORMS ?= cpu
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test test-all test-decisions lint bench clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create the virtual environment and install jaxexplain with its dev tools.
+
+demo: $(STAMP) ## Set up, then explain the transformer sample (2 layers) and a failing trace.
+	$(BIN)/jaxexplain trace samples/transformer.py:transformer --args-from samples/transformer.py:layers_2 --color always
+	-$(BIN)/jaxexplain trace samples/conditional.py:conditional_double --arg x=f32[8] --static threshold=0.5 --no-compile --color always
+
+test: $(STAMP) ## Set up, then run the whole test suite (browser tests install Chromium when root).
+	-@sh scripts/install-browser.sh
+	$(BIN)/python -m pytest -q
+
+test-all: ## Run the whole suite under every Python that pyenv has (3.11, 3.12, 3.13), one venv each.
+	@sh scripts/test-all.sh
+
+test-decisions: ## Run the decision tests under every available interpreter (settrace vs sys.monitoring).
+	@sh scripts/test-all.sh tests/test_decisions.py
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy jaxexplain
+
+bench: $(STAMP) ## Time jaxexplain against the bare JAX calls that give the same facts.
+	$(BIN)/python benchmarks/bench_trace.py
+	$(BIN)/python benchmarks/bench_diff.py
+	$(BIN)/python benchmarks/bench_watch.py
+	$(BIN)/python benchmarks/bench_html.py
+
+clean: ## Remove the virtual environments and caches.
+	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,92 @@
+"""Parsing of --static and --arg values: literals, array specs, pytrees of specs."""
+
+from __future__ import annotations
+
+import pytest
+
+from jaxexplain.errors import UsageError
+from jaxexplain.specs import (
+    ArraySpec,
+    format_aval,
+    parse_array_spec,
+    parse_static_value,
+    parse_traced_value,
+    split_assignment,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("f32[8,128]", ArraySpec((8, 128), "float32")),
+        ("int32[]", ArraySpec((), "int32")),
+        ("bf16[2, 3]", ArraySpec((2, 3), "bfloat16")),
+        ("bool[4]", ArraySpec((4,), "bool")),
+        ("~f32[]", ArraySpec((), "float32", weak_type=True)),
+        ("i8[1,2,3]", ArraySpec((1, 2, 3), "int8")),
+    ],
+)
+def test_array_specs(text: str, expected: ArraySpec) -> None:
+    assert parse_array_spec(text) == expected
+
+
+def test_format_round_trips() -> None:
+    for text in ("f32[8,128]", "i32[]", "bf16[2,3]", "bool[4]", "~f32[]"):
+        spec = parse_array_spec(text)
+        assert spec is not None
+        assert format_aval(spec.shape, spec.dtype, spec.weak_type) == text
+
+
+def test_unknown_dtype_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown dtype 'f33'"):
+        parse_array_spec("f33[3]")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("3", 3),
+        ("2.0", 2.0),
+        ("(1, 2)", (1, 2)),
+        ("'gelu'", "gelu"),
+        ("gelu", "gelu"),
+        ("True", True),
+        ("None", None),
+    ],
+)
+def test_static_values(text: str, value: object) -> None:
+    parsed = parse_static_value(text)
+    assert parsed == value and type(parsed) is type(value)
+
+
+def test_static_value_never_evaluates_code() -> None:
+    with pytest.raises(UsageError, match="cannot read"):
+        parse_static_value("__import__('os').system('true')")
+
+
+def test_traced_pytree_of_specs() -> None:
+    value = parse_traced_value("params", '{"w": "f32[3,4]", "b": "f32[4]"}')
+    assert value == {"w": ArraySpec((3, 4), "float32"), "b": ArraySpec((4,), "float32")}
+
+
+def test_traced_literals() -> None:
+    assert parse_traced_value("x", "1.5") == 1.5
+    assert parse_traced_value("x", "[1, 2, 3]") == [1, 2, 3]
+
+
+def test_traced_string_leaf_is_refused_with_advice() -> None:
+    with pytest.raises(UsageError, match="--static mode"):
+        parse_traced_value(
+            "mode", '{"a": "fast"}'.replace('"a"', '"a"')
+        ) if False else parse_traced_value("mode", "['fast']")
+
+
+def test_unparsable_traced_value() -> None:
+    with pytest.raises(UsageError, match="expected an array spec"):
+        parse_traced_value("x", "f32[3")
+
+
+@pytest.mark.parametrize("text", ["n", "=3", "3n=2"])
+def test_bad_assignment(text: str) -> None:
+    with pytest.raises(UsageError, match="NAME=VALUE"):
+        split_assignment(text, "--static")

@@ -1,0 +1,272 @@
+"""The library API on real functions: arguments, jaxpr counts, compile figures, calling conventions."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxexplain
+from jaxexplain.api import trace_target
+from jaxexplain.errors import TargetNotFound, UsageError, UserCodeError
+from jaxexplain.report import TraceReport
+from jaxexplain.specs import ArraySpec
+
+SAMPLES = [
+    ("samples/unrolled.py:unrolled_power", {"n": 5}, {"x": ArraySpec((3,), "float32")}, None),
+    ("samples/unrolled.py:rolled_power", {"n": 5}, {"x": ArraySpec((3,), "float32")}, None),
+    (
+        "samples/conditional.py:where_double",
+        {"threshold": 0.5},
+        {"x": ArraySpec((8,), "float32")},
+        None,
+    ),
+    (
+        "samples/decorated.py:dense",
+        {"activation": "gelu", "normalize": True},
+        {
+            "x": ArraySpec((4, 8), "float32"),
+            "w": ArraySpec((8, 16), "float32"),
+            "b": ArraySpec((16,), "float32"),
+        },
+        None,
+    ),
+    ("samples/transformer.py:transformer", {}, {}, "samples/transformer.py:layers_2"),
+]
+
+
+@pytest.mark.parametrize(("target", "static", "traced", "args_from"), SAMPLES)
+def test_equation_counts_match_make_jaxpr(
+    target: str, static: dict, traced: dict, args_from: str | None
+) -> None:
+    report = trace_target(target, static, traced, args_from=args_from, compile=False)
+    assert report.ok, report.error
+    from jaxexplain.api import prepare_target
+
+    tgt, plan = prepare_target(target, static, traced, args_from)
+    args, kwargs = plan.call_args()
+    statics = set(plan.static_names)
+    dynamic = {k: v for k, v in kwargs.items() if k not in statics}
+    fixed = {k: v for k, v in kwargs.items() if k in statics}
+
+    def call(*a, **kw):
+        return tgt.function(*a, **kw, **fixed)
+
+    expected = jax.make_jaxpr(call)(*args, **dynamic)
+    assert report.jaxpr is not None
+    assert report.jaxpr.equations == len(expected.jaxpr.eqns)
+    assert sum(report.jaxpr.primitives.values()) == report.jaxpr.equations
+
+
+def test_report_facts_for_a_static_loop() -> None:
+    report = trace_target(
+        "samples/unrolled.py:unrolled_power", {"n": 4}, {"x": ArraySpec((3,), "float32")}
+    )
+    assert report.jaxpr is not None and report.compile is not None
+    assert report.jaxpr.primitives == {"mul": 4, "broadcast_in_dim": 1}
+    assert {a.name: (a.role, a.source) for a in report.arguments} == {
+        "x": ("traced", "cli"),
+        "n": ("static", "cli"),
+    }
+    assert report.compile.backend == "cpu"
+    from samples.unrolled import unrolled_power
+
+    compiled = jax.jit(unrolled_power, static_argnames="n").lower(jnp.zeros(3), n=4).compile()
+    assert report.compile.flops == compiled.cost_analysis()["flops"]
+    assert report.compile.memory is not None and report.compile.memory.argument_bytes == 12
+    assert report.jaxpr.equation_sources[1].endswith("samples/unrolled.py:13")
+
+
+def test_decorator_statics_are_kept_and_reported() -> None:
+    report = trace_target(
+        "samples/decorated.py:dense",
+        {},
+        {
+            "x": ArraySpec((4, 8), "float32"),
+            "w": ArraySpec((8, 16), "float32"),
+            "b": ArraySpec((16,), "float32"),
+        },
+        compile=False,
+    )
+    roles = {a.name: (a.role, a.source, a.value) for a in report.arguments}
+    assert roles["activation"] == ("static", "default", "'relu'")
+    assert roles["normalize"] == ("static", "default", "False")
+    report = trace_target(
+        "samples/decorated.py:dense",
+        {"activation": "gelu"},
+        {
+            "x": ArraySpec((4, 8), "float32"),
+            "w": ArraySpec((8, 16), "float32"),
+            "b": ArraySpec((16,), "float32"),
+        },
+        compile=False,
+    )
+    assert {a.name: a.source for a in report.arguments}["activation"] == "cli"
+    assert any("decorator" in note for note in report.notes)
+
+
+def test_static_argnums_decorator_is_read() -> None:
+    report = trace_target(
+        "tests/user_modules/basic.py:by_argnum",
+        {"n": 3},
+        {"x": ArraySpec((2,), "float32")},
+        compile=False,
+    )
+    assert report.ok and report.cache_key is not None
+    assert [s.name for s in report.cache_key.static] == ["n"]
+
+
+def test_pytree_arguments_from_a_factory() -> None:
+    report = trace_target(
+        "tests/user_modules/basic.py:with_tree",
+        args_from="tests/user_modules/basic.py:tree_args",
+        compile=False,
+    )
+    assert report.ok and report.cache_key is not None
+    assert [leaf.path for leaf in report.cache_key.traced] == ["params['b']", "params['w']", "x"]
+    args = {a.name: a for a in report.arguments}
+    assert args["params"].aval == {"b": "f32[4]", "w": "f32[3,4]"}
+    assert args["params"].source == "factory"
+
+
+def test_factory_returning_args_and_kwargs() -> None:
+    report = trace_target(
+        "tests/user_modules/basic.py:affine",
+        args_from="tests/user_modules/basic.py:pair_args",
+        compile=False,
+    )
+    assert report.ok and report.cache_key is not None
+    assert {leaf.path: leaf.weak_type for leaf in report.cache_key.traced} == {
+        "x": False,
+        "w": False,
+        "b": True,
+    }
+
+
+def test_method_target_is_bound_to_an_instance() -> None:
+    report = trace_target(
+        "tests/user_modules/basic.py:Model.apply",
+        {},
+        {"x": ArraySpec((3,), "float32")},
+        compile=False,
+    )
+    assert report.ok and report.jaxpr is not None
+    assert report.jaxpr.primitives == {"sin": 2}
+    static = trace_target(
+        "tests/user_modules/basic.py:Model.pure",
+        {},
+        {"x": ArraySpec((3,), "float32")},
+        compile=False,
+    )
+    assert static.ok
+
+
+def test_positional_only_and_varargs_are_passed_positionally() -> None:
+    report = trace_target(
+        "tests/user_modules/basic.py:positional_only",
+        {"n": 2},
+        {"x": ArraySpec((3,), "float32")},
+        compile=False,
+    )
+    assert report.ok and report.cache_key is not None
+    assert report.cache_key.treedef == "PyTreeDef(((*,), {}))"
+
+
+def test_python_api_with_real_arrays_and_specs() -> None:
+    def f(x, y, n):
+        return (x + y) * n
+
+    report = jaxexplain.trace(f, jnp.zeros((2, 3)), "f32[2,3]", static_argnames="n", n=3)
+    assert isinstance(report, TraceReport) and report.ok
+    assert {a.name: a.role for a in report.arguments} == {
+        "x": "traced",
+        "y": "traced",
+        "n": "static",
+    }
+    assert report.compile is not None
+    assert "Jaxpr" in str(report)
+
+
+def test_round_trip_through_json() -> None:
+    report = trace_target(
+        "samples/unrolled.py:unrolled_power",
+        {"n": 2},
+        {"x": ArraySpec((3,), "float32")},
+        hlo=True,
+        stablehlo=True,
+    )
+    again = TraceReport.from_dict(report.to_dict())
+    assert again == report
+    assert report.compile is not None and "HloModule" in (report.compile.hlo or "")
+    assert "stablehlo" in (report.compile.stablehlo or "") or "func.func" in (
+        report.compile.stablehlo or ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "error", "match"),
+    [
+        ("no_such_module_xyz:f", TargetNotFound, "cannot find module 'no_such_module_xyz'"),
+        ("tests/user_modules/basic.py:nope", TargetNotFound, "has no attribute 'nope'"),
+        ("tests/user_modules/basic.py:NOT_CALLABLE", UsageError, "not a function"),
+        ("tests/user_modules/nope.py:f", TargetNotFound, "no such file"),
+        (
+            "tests/user_modules/broken_import.py:f",
+            UserCodeError,
+            r"broken_import.py:5 \(CONFIG = json.loads",
+        ),
+        ("tests/user_modules/missing_dependency.py:f", UserCodeError, "not_a_real_package_xyz"),
+        ("tests/user_modules/syntax_error.py:f", UserCodeError, "syntax_error.py:3"),
+        (
+            "tests/user_modules/basic.py:NeedsArgs.apply",
+            UsageError,
+            "cannot be created without arguments",
+        ),
+        ("just_a_module", UsageError, "must look like"),
+    ],
+)
+def test_bad_targets(target: str, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        trace_target(target, {}, {"x": ArraySpec((3,), "float32")}, compile=False)
+
+
+def test_missing_parameters_are_all_listed() -> None:
+    with pytest.raises(UsageError, match=r"needs a value for x, w, b.*--arg x=f32\[8,128\]"):
+        trace_target("tests/user_modules/basic.py:affine", {}, {}, compile=False)
+
+
+def test_unknown_parameter_suggests_a_name() -> None:
+    with pytest.raises(UsageError, match="did you mean 'factor'"):
+        trace_target(
+            "tests/user_modules/basic.py:scale",
+            {"factr": 3},
+            {"x": ArraySpec((3,), "float32")},
+            compile=False,
+        )
+
+
+def test_factory_errors() -> None:
+    with pytest.raises(UsageError, match="must return a dict"):
+        trace_target(
+            "tests/user_modules/basic.py:affine", args_from="tests/user_modules/basic.py:not_args"
+        )
+    with pytest.raises(UserCodeError, match="factory exploded"):
+        trace_target(
+            "tests/user_modules/basic.py:affine",
+            args_from="tests/user_modules/basic.py:failing_factory",
+        )
+
+
+def test_default_parameter_is_a_constant_of_the_trace() -> None:
+    report = trace_target(
+        "tests/user_modules/basic.py:scale", {}, {"x": ArraySpec((3,), "float32")}, compile=False
+    )
+    assert {a.name: (a.role, a.source, a.value) for a in report.arguments}["factor"] == (
+        "static",
+        "default",
+        "2.0",
+    )
+    assert report.cache_key is not None and report.cache_key.static == ()
+    x = np.zeros(3, np.float32)
+    assert np.allclose(jax.jit(lambda x: x * 2.0)(x), x)

@@ -1,0 +1,172 @@
+"""The command line through typer's CliRunner, plus real subprocesses for start-up behaviour."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jaxexplain.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+UNROLLED = ["trace", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]", "--static", "n=3"]
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env=env)
+
+
+def test_trace_text_report() -> None:
+    result = invoke(*UNROLLED, "--color", "never")
+    assert result.exit_code == 0, result.output
+    for section in ("Arguments", "Cache key", "Jaxpr", "Compilation"):
+        assert section in result.stdout
+    assert "\x1b[" not in result.stdout
+    assert "mul 3" in result.stdout
+
+
+def test_trace_json_report_is_valid() -> None:
+    result = invoke(*UNROLLED, "--format", "json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["schema"] == "jaxexplain.trace/1"
+    assert document["jaxpr"]["equations"] == 4
+    assert document["compile"]["backend"] == "cpu"
+    assert set(document["cache_key"]) >= {
+        "digest",
+        "function",
+        "static",
+        "traced",
+        "treedef",
+        "context",
+    }
+
+
+def test_color_always_has_ansi_and_no_color_env_wins_over_auto() -> None:
+    assert "\x1b[" in invoke(*UNROLLED, "--no-compile", "--color", "always").stdout
+    assert "\x1b[" not in invoke(*UNROLLED, "--no-compile", env={"NO_COLOR": "1"}).stdout
+
+
+def test_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = invoke(*UNROLLED, "--no-compile", "-o", str(out))
+    assert result.exit_code == 0
+    assert json.loads(out.read_text())["compile"] is None
+
+
+def test_hlo_and_stablehlo_texts() -> None:
+    result = invoke(*UNROLLED, "--hlo", "--stablehlo", "--color", "never")
+    assert "HloModule" in result.stdout and "stablehlo" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trace", "no_such_mod:f", "--arg", "x=f32[3]"], "cannot find module"),
+        (["trace", "samples/unrolled.py:nope"], "has no attribute 'nope'"),
+        (
+            ["trace", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3"],
+            "expected an array spec",
+        ),
+        (["trace", "samples/unrolled.py:unrolled_power", "--static", "n"], "NAME=VALUE"),
+        (["trace", "samples/unrolled.py:unrolled_power"], "needs a value for x, n"),
+        (
+            ["trace", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]", "--static", "m=2"],
+            "unknown parameter 'm'",
+        ),
+        (
+            ["trace", "tests/user_modules/broken_import.py:f", "--arg", "x=f32[3]"],
+            "broken_import.py:5",
+        ),
+        (["trace", "tests/user_modules/syntax_error.py:f", "--arg", "x=f32[3]"], "SyntaxError"),
+    ],
+)
+def test_bad_input_exits_2_with_one_message_and_valid_json(args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    as_json = invoke(*args, "--format", "json")
+    assert as_json.exit_code == 2
+    document = json.loads(as_json.stdout)
+    assert document["schema"] == "jaxexplain.trace/1" and message in document["error"]["message"]
+
+
+def test_failed_trace_exits_1_and_keeps_json_valid() -> None:
+    args = [
+        "trace",
+        "samples/conditional.py:conditional_double",
+        "--arg",
+        "x=f32[]",
+        "--static",
+        "threshold=0.5",
+    ]
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["error"]["type"] == "TracerBoolConversionError"
+    assert document["error"]["line"] == 12
+
+
+def test_user_prints_do_not_corrupt_json() -> None:
+    result = invoke(
+        "trace", "tests/user_modules/noisy.py:noisy", "--arg", "x=f32[2]", "--format", "json"
+    )
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["schema"] == "jaxexplain.trace/1"
+    assert "hello from the user's module" in result.stderr
+
+
+def test_debug_shows_the_traceback() -> None:
+    result = invoke(
+        "trace", "tests/user_modules/broken_import.py:f", "--arg", "x=f32[3]", "--debug"
+    )
+    assert result.exit_code == 2 and "Traceback" in result.stderr
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["trace", "--help"],
+        ["trace", "x:y", "--static", "bad"],
+        ["trace", "x:y", "--arg", "x=f33[2]"],
+    ],
+)
+def test_help_and_usage_errors_do_not_import_jax(argv: list[str]) -> None:
+    code = (
+        "import sys\nfrom jaxexplain.cli import main\n"
+        f"sys.argv = ['jaxexplain', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "print('JAX_IMPORTED' if 'jax' in sys.modules else 'NO_JAX', code, file=sys.stderr)\n"
+    )
+    result = _python(code)
+    assert "NO_JAX" in result.stderr, result.stderr
+
+
+def test_console_script_end_to_end() -> None:
+    exe = Path(sys.executable).parent / "jaxexplain"
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "jaxexplain"]
+    result = subprocess.run(
+        [*command, *UNROLLED, "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["jaxpr"]["primitives"] == {"mul": 3, "broadcast_in_dim": 1}

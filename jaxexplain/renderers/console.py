@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from pygments import highlight
+from pygments.formatters import TerminalTrueColorFormatter
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
@@ -44,6 +47,14 @@ def make_console(color: bool, width: int, file: Any = None) -> Console:
     )
 
 
+@dataclass(frozen=True)
+class JaxprBlock:
+    """A jaxpr written past rich: its layout engine is too slow for jaxprs of 100,000 lines,
+    so they are highlighted by Pygments' terminal formatter, or written plain without color."""
+
+    text: str
+
+
 def render(report: Any, *, color: bool = False, width: int = 100) -> str:
     """Renders a trace report (other report kinds bring their own `console_sections`)."""
     console = make_console(color, width)
@@ -51,8 +62,18 @@ def render(report: Any, *, color: bool = False, width: int = 100) -> str:
         report.console_sections() if hasattr(report, "console_sections") else trace_sections(report)
     )
     for section in sections:
-        console.print(section)
+        if isinstance(section, JaxprBlock):
+            console.file.write(highlighted(section.text, color) + "\n")
+        else:
+            console.print(section)
     return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def highlighted(text: str, color: bool) -> str:
+    """`text` colored by the jaxpr lexer and style (plain when color is off)."""
+    if not color:
+        return text
+    return highlight(text, JaxprLexer(), TerminalTrueColorFormatter(style=JaxprStyle)).rstrip("\n")
 
 
 def heading(title: str, detail: str = "") -> RenderableType:
@@ -63,9 +84,9 @@ def heading(title: str, detail: str = "") -> RenderableType:
     return Rule(text, align="left", style="cyan")
 
 
-def trace_sections(report: TraceReport) -> list[RenderableType]:
+def trace_sections(report: TraceReport) -> list[RenderableType | JaxprBlock]:
     """Every section of a trace report, in the order a user reads them."""
-    sections: list[RenderableType] = [_title(report)]
+    sections: list[RenderableType | JaxprBlock] = [_title(report)]
     if report.error is not None:
         sections += error_sections(report.error)
     sections += _argument_sections(report)
@@ -171,12 +192,12 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
     return out
 
 
-def jaxpr_sections(jaxpr: JaxprInfo) -> list[RenderableType]:
+def jaxpr_sections(jaxpr: JaxprInfo) -> list[RenderableType | JaxprBlock]:
     """The colored jaxpr with each line's user source, and counts per primitive."""
     detail = f"{jaxpr.equations} equations"
     if jaxpr.equations_total != jaxpr.equations:
         detail += f" ({jaxpr.equations_total} with nested jaxprs)"
-    out: list[RenderableType] = [heading("Jaxpr", detail)]
+    out: list[RenderableType | JaxprBlock] = [heading("Jaxpr", detail)]
     out.append(Padding(_primitive_table(jaxpr.primitives), (0, 0, 1, 2)))
     out.append(jaxpr_syntax(jaxpr.text, jaxpr.line_sources))
     return out
@@ -195,11 +216,11 @@ def _primitive_table(primitives: dict[str, int]) -> RenderableType:
     return text
 
 
-def jaxpr_syntax(text: str, line_sources: Sequence[str | None] = ()) -> RenderableType:
-    """The jaxpr highlighted by the jaxpr lexer, with `# file:line` of each equation appended."""
+def jaxpr_syntax(text: str, line_sources: Sequence[str | None] = ()) -> JaxprBlock:
+    """The jaxpr for the jaxpr lexer, with `# file:line` of each equation appended."""
     if line_sources:
         text = "\n".join(_with_sources(text.split("\n"), line_sources))
-    return Syntax(text, JaxprLexer(), theme=_THEME, background_color="default", word_wrap=False)
+    return JaxprBlock(text)
 
 
 def _with_sources(lines: list[str], sources: Sequence[str | None]) -> Iterable[str]:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import sys
 
-import jax
-
 sys.path.insert(0, ".")
-from samples.transformer import make_args, transformer  # noqa: E402
+from samples.transformer import make_args, transformer
 
 
 def main() -> None:

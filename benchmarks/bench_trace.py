@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import RUNS, interleaved, python, table  # noqa: E402
+from _timing import RUNS, interleaved, python, table
 
 LAYERS = (2, 12, 48)
 

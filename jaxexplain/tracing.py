@@ -142,14 +142,19 @@ def compile_stages(stages: Stages, *, hlo: bool = False, stablehlo: bool = False
         lower_seconds=lower_seconds,
         compile_seconds=compile_seconds,
         backend=jax.default_backend(),
-        flops=costs.get("flops"),
-        transcendentals=costs.get("transcendentals"),
-        bytes_accessed=costs.get("bytes accessed"),
+        flops=_cost(costs, "flops"),
+        transcendentals=_cost(costs, "transcendentals"),
+        bytes_accessed=_cost(costs, "bytes accessed"),
         memory=_memory_info(compiled),
         devices=tuple(str(d) for d in jax.devices()[:1]),
         stablehlo=lowered.as_text() if stablehlo else None,
         hlo=compiled.as_text() if hlo else None,
     )
+
+
+def _cost(costs: dict[str, float], name: str) -> float | None:
+    """XLA leaves zero counts out of its analysis; with no analysis at all, the figure is unknown."""
+    return costs.get(name, 0.0) if costs else None
 
 
 def _memory_info(compiled: Any) -> MemoryInfo | None:

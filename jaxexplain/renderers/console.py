@@ -30,6 +30,7 @@ CONTEXT_SHOWN = (
     "jax_disable_jit",
 )
 PRIMITIVES_SHOWN = 12
+MAX_LEAVES_SHOWN = 8
 _THEME = PygmentsSyntaxTheme(JaxprStyle)
 
 
@@ -81,7 +82,7 @@ def heading(title: str, detail: str = "") -> RenderableType:
     text = Text(title, style="bold cyan")
     if detail:
         text.append(f"  {detail}", style="dim")
-    return Rule(text, align="left", style="cyan")
+    return Group(Text(""), Rule(text, align="left", style="cyan"))
 
 
 def trace_sections(report: TraceReport) -> list[RenderableType | JaxprBlock]:
@@ -140,11 +141,28 @@ def _argument_sections(report: TraceReport) -> list[RenderableType]:
 
 
 def format_aval_tree(aval: Any) -> str:
-    """A pytree of abstract values written compactly: `{'b': f32[4], 'w': f32[3,4]}`."""
+    """A pytree of abstract values written compactly: `{'b': f32[4], 'w': f32[3,4]}`; large
+    trees are summarized (their leaves are listed in the cache key section)."""
+    leaves = _count_leaves(aval)
+    if leaves > MAX_LEAVES_SHOWN:
+        kind = "dict" if isinstance(aval, dict) else "list"
+        return f"pytree ({kind}) of {leaves} arrays, listed under Cache key"
+    return _aval_tree_text(aval)
+
+
+def _count_leaves(aval: Any) -> int:
     if isinstance(aval, dict):
-        return "{" + ", ".join(f"{k!r}: {format_aval_tree(v)}" for k, v in aval.items()) + "}"
+        return sum(_count_leaves(v) for v in aval.values())
     if isinstance(aval, (list, tuple)):
-        return "[" + ", ".join(format_aval_tree(v) for v in aval) + "]"
+        return sum(_count_leaves(v) for v in aval)
+    return 1
+
+
+def _aval_tree_text(aval: Any) -> str:
+    if isinstance(aval, dict):
+        return "{" + ", ".join(f"{k!r}: {_aval_tree_text(v)}" for k, v in aval.items()) + "}"
+    if isinstance(aval, (list, tuple)):
+        return "[" + ", ".join(_aval_tree_text(v) for v in aval) + "]"
     return str(aval)
 
 

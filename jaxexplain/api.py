@@ -61,24 +61,25 @@ def trace(
     statics = {static_argnames} if isinstance(static_argnames, str) else set(static_argnames)
     target = Target.of(fn)
     decorator_statics = target.decorator_statics()
-    names = list(inspect.signature(target.function).parameters)
-    positional_static = {names[i] for i in range(min(len(args), len(names))) if names[i] in statics}
-    static_kwargs = {k: v for k, v in kwargs.items() if k in statics or k in decorator_statics}
-    traced_kwargs = {k: _parse_api_leaves(v) for k, v in kwargs.items() if k not in static_kwargs}
+    static_everywhere = statics | set(decorator_statics)
+    names = [
+        p.name
+        for p in inspect.signature(target.function).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    positional = tuple(
+        a if i < len(names) and names[i] in static_everywhere else _parse_api_leaves(a)
+        for i, a in enumerate(args)
+    )
     plan = plan_call(
         target.function,
-        static_kwargs,
-        traced_kwargs,
-        decorator_statics=decorator_statics + tuple(positional_static),
+        {k: v for k, v in kwargs.items() if k in static_everywhere},
+        {k: _parse_api_leaves(v) for k, v in kwargs.items() if k not in static_everywhere},
+        decorator_statics=decorator_statics,
+        static_names=statics,
         source="api",
-        positional=tuple(
-            a if names[i] in statics | set(decorator_statics) else _parse_api_leaves(a)
-            for i, a in enumerate(args)
-            if i < len(names)
-        )
-        + tuple(args[len(names) :]),
+        positional=positional,
     )
-    plan = plan.with_values({}, static=statics)
     return explain(target, plan, _name_of(fn), Options(compile, hlo, stablehlo))
 
 

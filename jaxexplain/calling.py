@@ -7,7 +7,7 @@ each value came from, and how the call is made (JAX keys its cache on positional
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,6 +95,7 @@ def plan_call(
     traced: Mapping[str, Any],
     *,
     decorator_statics: tuple[str, ...] = (),
+    static_names: Collection[str] = (),
     source: Source = "cli",
     sources: Mapping[str, Source] | None = None,
     positional: tuple[Any, ...] = (),
@@ -106,6 +107,7 @@ def plan_call(
         static: values of static parameters, by name.
         traced: values of traced parameters (abstract specs, arrays, pytrees), by name.
         decorator_statics: parameter names the jit decorator already marks static.
+        static_names: further parameters to make static, whether given by name or position.
         source: where the named values came from ("cli", "factory", "api").
         sources: per-name override of `source`.
         positional: values passed positionally before the named ones (library API calls).
@@ -121,9 +123,15 @@ def plan_call(
     _check_unknown(sig, given)
     missing: list[inspect.Parameter] = []
     for param in sig.parameters.values():
-        is_static = param.name in static or param.name in decorator_statics
+        is_static = (
+            param.name in static or param.name in decorator_statics or param.name in static_names
+        )
         origin: Source = sources.get(param.name, source)
-        if param.name in decorator_statics and param.name not in static:
+        if (
+            param.name in decorator_statics
+            and param.name not in static
+            and param.name not in static_names
+        ):
             origin = "decorator"
         if param.kind == inspect.Parameter.VAR_POSITIONAL:
             values = tuple(positional_left) + tuple(given.get(param.name, ()))

@@ -270,3 +270,22 @@ def test_default_parameter_is_a_constant_of_the_trace() -> None:
     assert report.cache_key is not None and report.cache_key.static == ()
     x = np.zeros(3, np.float32)
     assert np.allclose(jax.jit(lambda x: x * 2.0)(x), x)
+
+
+def test_python_api_static_given_by_position() -> None:
+    def f(x, n):
+        return x * n
+
+    report = jaxexplain.trace(f, "f32[3]", 3, static_argnames="n")
+    assert {a.name: (a.role, a.source, a.value) for a in report.arguments}["n"] == (
+        "static",
+        "api",
+        "3",
+    )
+    assert report.cache_key is not None and report.cache_key.treedef == "PyTreeDef(((*,), {}))"
+    jitted = jax.jit(f, static_argnums=1)
+    assert report.jaxpr is not None
+    assert report.jaxpr.equations == len(
+        jax.make_jaxpr(f, static_argnums=1)(jnp.zeros(3), 3).jaxpr.eqns
+    )
+    assert jitted(jnp.zeros(3), 3).shape == (3,)

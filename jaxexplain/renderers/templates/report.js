@@ -1,0 +1,452 @@
+/* jaxexplain report pages: draws the jaxpr from the page's JSON block and links it to the source.
+ *
+ * Only the rows in view are in the DOM once a jaxpr has more than EAGER rows, so a 100,000-line
+ * jaxpr costs the same to show as a small one. A URL hash "#test:action=value&..." performs
+ * interactions on load and writes what the page then shows into the hidden element #jx-test, so that a
+ * headless browser's --dump-dom can check them (tests/test_html.py).
+ */
+(function () {
+  "use strict";
+  var ROW = 18; // px: the CSS variable --row
+  var EAGER = 3000; // below this many rows, draw them all (the browser's own find works)
+  var OVERSCAN = 30;
+  var SEARCH_DELAY_MS = 120;
+
+  var data = JSON.parse(document.getElementById("jx-data").textContent);
+  var ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
+
+  function esc(text) {
+    return text.replace(/[&<>"]/g, function (c) { return ESCAPES[c]; });
+  }
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  /* ------------------------------------------------------------------ the jaxpr view */
+
+  function JaxprView(jx) {
+    var scroll = byId("jx-scroll");
+    var spacer = byId("jx-spacer");
+    var rows = byId("jx-rows");
+    var status = byId("jx-status");
+    var input = byId("jx-search");
+    var n = jx.lines.length;
+    var foldEnd = new Int32Array(n).fill(-1);
+    var foldDepth = new Int32Array(n);
+    var folds = [];
+    for (var k = 0; k < jx.folds.length; k += 3) {
+      foldEnd[jx.folds[k]] = jx.folds[k + 1];
+      foldDepth[jx.folds[k]] = jx.folds[k + 2];
+      folds.push(jx.folds[k]);
+    }
+    var collapsed = new Set();
+    var visible = new Int32Array(0);
+    var rowOf = new Int32Array(n);
+    var active = -1;
+    var query = "";
+    var lower = null;
+    var matches = [];
+    var current = -1;
+    var currentLine = -1;
+    var blocks = {};
+    var searchTimer = 0;
+    var view = { active: -1 };
+
+    spacer.style.minWidth = "calc(" + (jx.width + 19) + "ch + 8px)";
+
+    function rebuild() {
+      var vis = new Int32Array(n);
+      var m = 0;
+      rowOf.fill(-1);
+      for (var i = 0; i < n; ) {
+        rowOf[i] = m;
+        vis[m++] = i;
+        i = collapsed.has(i) ? foldEnd[i] : i + 1;
+      }
+      visible = vis.subarray(0, m);
+      spacer.style.height = m * ROW + "px";
+      draw();
+    }
+
+    function draw() {
+      var m = visible.length;
+      var first = 0;
+      var last = m;
+      if (m > EAGER) {
+        first = Math.max(0, Math.floor(scroll.scrollTop / ROW) - OVERSCAN);
+        last = Math.min(m, Math.ceil((scroll.scrollTop + scroll.clientHeight) / ROW) + OVERSCAN);
+      }
+      var out = [];
+      for (var r = first; r < last; r++) out.push(rowHtml(visible[r]));
+      rows.style.transform = "translateY(" + first * ROW + "px)";
+      rows.innerHTML = out.join("");
+    }
+
+    function rowHtml(i) {
+      var s = jx.src[i];
+      var cls = "jr";
+      var style = "";
+      var label = '<span class="lbl"></span>';
+      if (s >= 0) {
+        cls += s === active ? " linked on" : " linked";
+        style = ' style="--c:hsl(' + jx.hue[s] + ' 65% 62%)"';
+        var name = jx.labels[s];
+        var colon = name.lastIndexOf(":");
+        label = '<span class="lbl" title="' + esc(jx.srcs[s]) + '"><span class="lf">' + esc(name.slice(0, colon)) +
+          "</span>" + esc(name.slice(colon)) + "</span>";
+      }
+      if (i === currentLine) cls += " cur";
+      var fold = '<span class="fold"></span>';
+      var more = "";
+      if (foldEnd[i] >= 0) {
+        var closed = collapsed.has(i);
+        fold = '<span class="fold" data-fold="' + i + '" title="fold or unfold">' + (closed ? "\u25B8" : "\u25BE") + "</span>";
+        if (closed) more = '<span class="more" data-fold="' + i + '">\u22EF ' + (foldEnd[i] - i - 1) + " lines</span>";
+      }
+      return '<div class="' + cls + '" data-i="' + i + '"' + style + '><span class="gut">' + fold + label +
+        '</span><span class="t">' + lineHtml(i) + more + "</span></div>";
+    }
+
+    function lineHtml(i) {
+      var text = jx.lines[i];
+      var tok = jx.tok[i];
+      var ranges = query ? matchRanges(i) : null;
+      var out = "";
+      var pos = 0;
+      for (var k = 0; k < tok.length; k += 2) {
+        var end = pos + tok[k];
+        var cls = jx.cls[tok[k + 1]];
+        var piece = ranges && ranges.length ? marked(text, pos, end, ranges) : esc(text.slice(pos, end));
+        out += cls ? '<span class="' + cls + '">' + piece + "</span>" : piece;
+        pos = end;
+      }
+      return out;
+    }
+
+    function matchRanges(i) {
+      var ranges = [];
+      var hay = lowerLine(i);
+      for (var at = hay.indexOf(query); at >= 0; at = hay.indexOf(query, at + query.length)) {
+        ranges.push(at, at + query.length);
+      }
+      return ranges;
+    }
+
+    function marked(text, start, end, ranges) {
+      var out = "";
+      var p = start;
+      for (var r = 0; r < ranges.length; r += 2) {
+        var a = Math.max(ranges[r], p);
+        var b = Math.min(ranges[r + 1], end);
+        if (a >= b) continue;
+        out += esc(text.slice(p, a)) + "<mark>" + esc(text.slice(a, b)) + "</mark>";
+        p = b;
+      }
+      return out + esc(text.slice(p, end));
+    }
+
+    function lowerLine(i) {
+      if (lower === null) lower = jx.lines.map(function (t) { return t.toLowerCase(); });
+      return lower[i];
+    }
+
+    /* Unfolds whatever hides line i, then scrolls it to the middle of the pane. */
+    function reveal(i) {
+      var changed = false;
+      collapsed.forEach(function (start) {
+        if (start < i && i < foldEnd[start]) {
+          collapsed.delete(start);
+          changed = true;
+        }
+      });
+      if (changed) rebuild();
+      scroll.scrollTop = Math.max(0, rowOf[i] * ROW - scroll.clientHeight / 2 + ROW);
+      draw();
+    }
+
+    function toggle(i) {
+      var offset = rowOf[i] * ROW - scroll.scrollTop;
+      if (collapsed.has(i)) collapsed.delete(i);
+      else collapsed.add(i);
+      rebuild();
+      scroll.scrollTop = rowOf[i] * ROW - offset;
+      draw();
+    }
+
+    /* Folds every block except the outermost jaxpr, so the top-level equations read as a list. */
+    function foldAll() {
+      var main = -1;
+      folds.forEach(function (s) {
+        if (foldDepth[s] === 0 && (main < 0 || foldEnd[s] - s > foldEnd[main] - main)) main = s;
+      });
+      folds.forEach(function (s) { if (s !== main) collapsed.add(s); });
+      rebuild();
+    }
+
+    function unfoldAll() {
+      collapsed.clear();
+      rebuild();
+    }
+
+    function search(text) {
+      clearTimeout(searchTimer);
+      query = text.toLowerCase();
+      matches = [];
+      if (query) {
+        for (var i = 0; i < n; i++) if (lowerLine(i).indexOf(query) >= 0) matches.push(i);
+      }
+      current = -1;
+      currentLine = -1;
+      if (matches.length) go(0);
+      else {
+        status.textContent = query ? "no match" : "";
+        draw();
+      }
+    }
+
+    function go(k) {
+      current = (k + matches.length) % matches.length;
+      currentLine = matches[current];
+      status.textContent = current + 1 + " / " + matches.length;
+      reveal(currentLine);
+    }
+
+    /* The runs of consecutive rows a source line produced, each run's first row. */
+    function blocksOf(s) {
+      if (!blocks[s]) {
+        var starts = [];
+        for (var i = 0; i < n; i++) if (jx.src[i] === s && (i === 0 || jx.src[i - 1] !== s)) starts.push(i);
+        blocks[s] = starts;
+      }
+      return blocks[s];
+    }
+
+    /* Scrolls to the next place source s produced equations; repeated calls walk through them. */
+    function jumpTo(s) {
+      var starts = blocksOf(s);
+      if (!starts.length) return;
+      var top = visible.length ? visible[Math.min(visible.length - 1, Math.floor((scroll.scrollTop + scroll.clientHeight / 2 - ROW) / ROW))] : 0;
+      var k = 0;
+      while (k < starts.length && starts[k] <= top) k++;
+      if (view.lastJump !== s) k = 0;
+      var line = starts[k % starts.length];
+      view.lastJump = s;
+      currentLine = -1;
+      reveal(line);
+      status.textContent = jx.labels[s] + ": " + ((k % starts.length) + 1) + " / " + starts.length;
+    }
+
+    function setActive(s) {
+      active = s;
+      view.active = s;
+      var children = rows.children;
+      for (var c = 0; c < children.length; c++) {
+        var el = children[c];
+        el.classList.toggle("on", s >= 0 && jx.src[+el.dataset.i] === s);
+      }
+    }
+
+    function rowAt(target) {
+      var el = target.closest ? target.closest(".jr") : null;
+      return el ? +el.dataset.i : -1;
+    }
+
+    scroll.addEventListener("scroll", function () {
+      if (visible.length > EAGER) draw();
+    });
+    input.addEventListener("input", function () {
+      clearTimeout(searchTimer);
+      var text = input.value;
+      searchTimer = setTimeout(function () { search(text); }, n > EAGER ? SEARCH_DELAY_MS : 0);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      if (input.value.toLowerCase() !== query) search(input.value);
+      else if (matches.length) go(current + (event.shiftKey ? -1 : 1));
+    });
+    byId("jx-next").addEventListener("click", function () { if (matches.length) go(current + 1); });
+    byId("jx-prev").addEventListener("click", function () { if (matches.length) go(current - 1); });
+    byId("jx-collapse").addEventListener("click", foldAll);
+    byId("jx-expand").addEventListener("click", unfoldAll);
+    rows.addEventListener("click", function (event) {
+      var fold = event.target.closest("[data-fold]");
+      if (fold) {
+        event.stopPropagation();
+        toggle(+fold.dataset.fold);
+      }
+    });
+
+    rebuild();
+    view.rebuild = rebuild;
+    view.draw = draw;
+    view.reveal = reveal;
+    view.jumpTo = jumpTo;
+    view.setActive = setActive;
+    view.rowAt = rowAt;
+    view.rows = rows;
+    view.scroll = scroll;
+    view.status = status;
+    view.input = input;
+    view.srcOf = function (i) { return jx.src[i]; };
+    view.visibleCount = function () { return visible.length; };
+    view.currentLine = function () { return currentLine; };
+    return view;
+  }
+
+  /* ------------------------------------------------------------------ source <-> jaxpr links */
+
+  function linkSource(view, jx) {
+    var srcScroll = byId("src-scroll");
+    var ids = new Map();
+    if (jx) jx.srcs.forEach(function (s, i) { ids.set(s, i); });
+    var sourceRows = Array.prototype.slice.call(document.querySelectorAll(".sl"));
+    var rowById = new Map();
+    sourceRows.forEach(function (el) {
+      var id = ids.has(el.dataset.src) ? ids.get(el.dataset.src) : -1;
+      el.dataset.id = id;
+      if (id >= 0 && !rowById.has(id)) rowById.set(id, el);
+    });
+    var pinned = -1;
+
+    function show(s) {
+      document.body.classList.toggle("linking", s >= 0);
+      document.body.classList.toggle("pinned", s >= 0 && s === pinned);
+      sourceRows.forEach(function (el) { el.classList.toggle("on", s >= 0 && +el.dataset.id === s); });
+      if (view) view.setActive(s);
+    }
+
+    function scrollSourceTo(s) {
+      var el = rowById.get(s);
+      if (!el || !srcScroll) return;
+      srcScroll.scrollTop = Math.max(0, el.offsetTop - srcScroll.clientHeight / 2);
+    }
+
+    function pin(s) {
+      pinned = s;
+      show(s);
+    }
+
+    if (srcScroll) {
+      srcScroll.addEventListener("mouseover", function (event) {
+        var el = event.target.closest(".sl");
+        var s = el ? +el.dataset.id : -1;
+        show(s >= 0 ? s : pinned);
+      });
+      srcScroll.addEventListener("mouseleave", function () { show(pinned); });
+      srcScroll.addEventListener("click", function (event) {
+        var el = event.target.closest(".sl");
+        var s = el ? +el.dataset.id : -1;
+        pin(s);
+        if (s >= 0 && view) view.jumpTo(s);
+      });
+    }
+    if (view) {
+      view.rows.addEventListener("mouseover", function (event) {
+        var i = view.rowAt(event.target);
+        var s = i >= 0 ? view.srcOf(i) : -1;
+        show(s >= 0 ? s : pinned);
+      });
+      view.rows.addEventListener("mouseleave", function () { show(pinned); });
+      view.rows.addEventListener("click", function (event) {
+        if (event.target.closest("[data-fold]")) return;
+        var i = view.rowAt(event.target);
+        var s = i >= 0 ? view.srcOf(i) : -1;
+        pin(s);
+        if (s >= 0) scrollSourceTo(s);
+      });
+    }
+    document.addEventListener("keydown", function (event) {
+      var typing = event.target && event.target.tagName === "INPUT";
+      if (event.key === "Escape") {
+        pin(-1);
+        if (typing) event.target.blur();
+      } else if (event.key === "/" && !typing && view) {
+        event.preventDefault();
+        view.input.focus();
+      }
+    });
+    return { pinned: function () { return pinned; } };
+  }
+
+  /* ------------------------------------------------------------------ test hooks */
+
+  function snapshot(view, links) {
+    var on = view ? Array.prototype.slice.call(view.rows.querySelectorAll(".jr.on")) : [];
+    var cur = view ? view.rows.querySelector(".jr.cur") : null;
+    var srcScroll = byId("src-scroll");
+    return {
+      active: view && view.active >= 0 ? data.jaxpr.srcs[view.active] : null,
+      pinned: links.pinned() >= 0 ? data.jaxpr.srcs[links.pinned()] : null,
+      jaxprOn: on.map(function (el) { return +el.dataset.i; }),
+      jaxprOnText: on.map(function (el) { return el.querySelector(".t").textContent; }),
+      sourceOn: Array.prototype.slice.call(document.querySelectorAll(".sl.on")).map(function (el) { return el.dataset.src; }),
+      rendered: view ? view.rows.children.length : 0,
+      visible: view ? view.visibleCount() : 0,
+      status: view ? view.status.textContent : "",
+      marks: view ? view.rows.querySelectorAll("mark").length : 0,
+      current: view ? view.currentLine() : -1,
+      currentText: cur ? cur.querySelector(".t").textContent : null,
+      jaxprScrollTop: view ? view.scroll.scrollTop : 0,
+      sourceScrollTop: srcScroll ? srcScroll.scrollTop : 0,
+      folded: view ? view.rows.querySelectorAll(".more").length : 0
+    };
+  }
+
+  function fire(el, type, init) {
+    if (!el) throw new Error("no element for " + type);
+    var options = Object.assign({ bubbles: true, cancelable: true }, init || {});
+    el.dispatchEvent(type === "keydown" ? new KeyboardEvent(type, options) : new MouseEvent(type, options));
+  }
+
+  function perform(view, name, value) {
+    var rowEl = function (i) { return view.rows.querySelector('.jr[data-i="' + i + '"]'); };
+    var srcEl = function (src) {
+      return Array.prototype.slice.call(document.querySelectorAll(".sl")).filter(function (el) { return el.dataset.src === src; })[0];
+    };
+    if (name === "hover-src") fire(srcEl(value), "mouseover");
+    else if (name === "click-src") fire(srcEl(value), "click");
+    else if (name === "hover-eq" || name === "click-eq") {
+      view.reveal(+value);
+      fire(rowEl(+value).querySelector(".t"), name === "hover-eq" ? "mouseover" : "click");
+    } else if (name === "search") {
+      view.input.value = value;
+      fire(view.input, "keydown", { key: "Enter" });
+    } else if (name === "next") fire(view.input, "keydown", { key: "Enter" });
+    else if (name === "fold") fire(rowEl(+value).querySelector("[data-fold]"), "click");
+    else if (name === "fold-all") fire(byId("jx-collapse"), "click");
+    else if (name === "unfold-all") fire(byId("jx-expand"), "click");
+    else if (name === "scroll") {
+      view.scroll.scrollTop = +value * ROW;
+      view.scroll.dispatchEvent(new Event("scroll"));
+    } else if (name === "escape") fire(document.body, "keydown", { key: "Escape" });
+    else throw new Error("unknown test action " + name);
+  }
+
+  function runTestHooks(view, links) {
+    if (location.hash.indexOf("#test:") !== 0) return;
+    var results = [];
+    new URLSearchParams(location.hash.slice(6)).forEach(function (value, name) {
+      try {
+        perform(view, name, value);
+        results.push({ action: name, value: value, state: snapshot(view, links) });
+      } catch (err) {
+        results.push({ action: name, value: value, error: String(err) });
+      }
+    });
+    var pre = document.createElement("pre");
+    pre.id = "jx-test";
+    pre.hidden = true;
+    pre.textContent = JSON.stringify(results);
+    document.body.appendChild(pre);
+  }
+
+  /* ------------------------------------------------------------------ start */
+
+  var jx = data.jaxpr || null;
+  var view = jx && byId("jx-scroll") ? JaxprView(jx) : null;
+  var links = linkSource(view, jx);
+  document.body.dataset.readyMs = String(Math.round(performance.now()));
+  runTestHooks(view, links);
+})();

@@ -15,6 +15,9 @@ _EXPORTS = {
     "trace_target": "jaxexplain.api",
     "TraceReport": "jaxexplain.report",
     "render": "jaxexplain.renderers",
+    "watch": "jaxexplain.watch",
+    "assert_max_compiles": "jaxexplain.watch",
+    "WatchReport": "jaxexplain.report",
 }
 
 
@@ -25,4 +28,13 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = ["TraceReport", "__version__", "render", "trace", "trace_target"]
+__all__ = [
+    "TraceReport",
+    "WatchReport",
+    "__version__",
+    "assert_max_compiles",
+    "render",
+    "trace",
+    "trace_target",
+    "watch",
+]

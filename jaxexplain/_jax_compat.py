@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import jax
@@ -125,6 +126,110 @@ def pretty_print_with_sources(jaxpr: Any) -> str:
 def unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The Python function under a jit wrapper (`functools.wraps` sets `__wrapped__`)."""
     return getattr(fn, "__wrapped__", fn)
+
+
+def patch_jit_cache_miss(
+    wrap_infer: Callable[[Callable[..., Any]], Callable[..., Any]],
+    wrap_run: Callable[[Callable[..., Any]], Callable[..., Any]],
+) -> Callable[[], None]:
+    """Wraps the two functions that every jit dispatch-cache miss calls; returns the undo.
+
+    Private: no public API observes a jit cache miss with the call's own arguments. `cache_miss`
+    in jax/_src/pjit.py calls the module globals `_infer_params(fun, jit_info, args, kwargs)`
+    (trace, or trace-cache hit) then `_run_python_pjit(params, args_flat, fun, args, kwargs)`
+    (lower, compile, run), so wrapping them sees every miss of every jit wrapper, old or new.
+    """
+    from jax._src import pjit
+
+    infer, run = pjit._infer_params, pjit._run_python_pjit
+    pjit._infer_params = wrap_infer(infer)
+    pjit._run_python_pjit = wrap_run(run)
+
+    def restore() -> None:
+        pjit._infer_params = infer
+        pjit._run_python_pjit = run
+
+    return restore
+
+
+def is_jit_cache_miss_frame(code: Any) -> bool:
+    """True for the code of pjit's `cache_miss` closure (AOT `.trace()` calls `_infer_params` too).
+
+    Private: the closure has no public name; its code object is identified by name and file.
+    """
+    from jax._src import pjit
+
+    return bool(code.co_name == "cache_miss" and code.co_filename == pjit.__file__)
+
+
+def is_eager_primitive(fun: Any) -> bool:
+    """True for the jit wrapper JAX makes around one primitive run eagerly (`jnp.ones` outside jit).
+
+    Private: `dispatch.apply_primitive` marks those functions with `_apply_primitive`.
+    """
+    return bool(getattr(fun, "_apply_primitive", False))
+
+
+def trace_state_clean() -> bool:
+    """False while a transformation (an outer jit's trace, vmap, grad) is active.
+
+    Private: `core.trace_state_clean` is how jit itself decides whether a call compiles now or
+    is staged into an enclosing computation.
+    """
+    from jax._src import core
+
+    return bool(core.trace_state_clean())
+
+
+def pjit_params_tree_and_avals(params: Any) -> tuple[Any, tuple[Any, ...]]:
+    """The traced arguments' tree (statics removed) and flat abstract values of a jit call.
+
+    Private: `PjitParams` is what `_infer_params` returns; these are exactly what JAX keyed on.
+    """
+    return params.in_tree, tuple(params.in_avals)
+
+
+def jit_info_options(info: Any) -> JitOptions:
+    """The static and donated arguments of the `PjitInfo` that `_infer_params` receives.
+
+    Private: `PjitInfo` is the jit wrapper's `_jit_info`; same fields as `jit_options` reads.
+    """
+    return JitOptions(
+        static_argnums=tuple(info.static_argnums),
+        static_argnames=tuple(info.static_argnames),
+        donate_argnums=tuple(info.donate_argnums),
+        donate_argnames=tuple(info.donate_argnames),
+        device=None if info.device is None else str(info.device),
+        backend=info.backend,
+    )
+
+
+def hide_from_jax_tracebacks(path: str) -> None:
+    """Leaves `path`'s frames out of JAX's filtered tracebacks, as JAX does for its own files.
+
+    Private: `traceback_util.register_exclusion` has no public equivalent; without it a user's
+    tracing error would show jaxexplain's hook frames between their own.
+    """
+    from jax._src import traceback_util
+
+    if path not in traceback_util._exclude_paths:
+        traceback_util.register_exclusion(path)
+
+
+def jit_caller(frame: FrameType | None) -> FrameType | None:
+    """The frame that called the jit wrapper whose cache miss `frame` is handling.
+
+    Private: the wrapper is C++, so above pjit's `cache_miss` frame there is only JAX's
+    `api_boundary` frame (traceback_util.py) and then the caller.
+    """
+    from jax._src import traceback_util
+
+    while frame is not None and not is_jit_cache_miss_frame(frame.f_code):
+        frame = frame.f_back
+    frame = frame.f_back if frame is not None else None
+    while frame is not None and frame.f_code.co_filename == traceback_util.__file__:
+        frame = frame.f_back
+    return frame
 
 
 JAX_VERSION = jax.__version__

@@ -251,3 +251,81 @@ def _leaf_text(leaf: TracedLeaf | None) -> str:
     from jaxexplain.specs import format_aval
 
     return format_aval(leaf.shape, leaf.dtype, leaf.weak_type)
+
+
+def plan_of_call(
+    fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: _jax_compat.JitOptions
+) -> CallPlan:
+    """The call plan of an actual call of a jit wrapper, exactly as the user made it.
+
+    Positional arguments stay positional and keyword arguments stay keywords (JAX keys on the
+    calling convention); they are named after `fn`'s parameters where the signature says,
+    `args[i]` past them. Statics are those of the wrapper's `static_argnums`/`static_argnames`.
+    """
+    import inspect
+
+    from jaxexplain.calling import BoundParam
+
+    names = _positional_parameter_names(fn, len(args))
+    params = [
+        BoundParam(
+            name,
+            inspect.Parameter.POSITIONAL_ONLY,
+            i in options.static_argnums,
+            "api",
+            value,
+            positional=True,
+        )
+        for i, (name, value) in enumerate(zip(names, args, strict=True))
+    ]
+    params += [
+        BoundParam(
+            name, inspect.Parameter.KEYWORD_ONLY, name in options.static_argnames, "api", value
+        )
+        for name, value in kwargs.items()
+    ]
+    return CallPlan(tuple(params))
+
+
+def _positional_parameter_names(fn: Any, count: int) -> list[str]:
+    """Names for `count` positional arguments: the parameters', then `*args` as `args[i]`."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        parameters = []
+    names: list[str] = []
+    star = "args"
+    for p in parameters:
+        if p.kind == inspect.Parameter.VAR_POSITIONAL:
+            star = p.name
+            break
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+    names = names[:count]
+    return names + [f"{star}[{i}]" for i in range(count - len(names))]
+
+
+def key_of_call(
+    fn: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options: _jax_compat.JitOptions,
+    in_tree: Any,
+    in_avals: Any,
+) -> CacheKey:
+    """The cache key of an actual call, from the tree and abstract values JAX flattened it to.
+
+    Args:
+        fn: the function under the jit wrapper.
+        args: the positional arguments as the user passed them (statics included).
+        kwargs: the keyword arguments as the user passed them.
+        options: the wrapper's jit options (which arguments are static).
+        in_tree: JAX's pytree of the traced arguments.
+        in_avals: JAX's abstract value of each traced leaf, in order.
+
+    Returns:
+        The same key `build_cache_key` gives for a planned call with these values.
+    """
+    return build_cache_key(plan_of_call(fn, args, kwargs, options), fn, in_tree, in_avals, options)

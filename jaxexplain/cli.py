@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -232,6 +232,108 @@ def fail(
         }
         write_output(json.dumps(document, indent=2), output, sys.stdout)
     raise typer.Exit(code)
+
+
+class WatchFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command(
+    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+)
+def watch(
+    program: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="-- SCRIPT.py [ARGS...] | -- -m MODULE [ARGS...]",
+            help="The program to run, as you would run it with python.",
+            show_default=False,
+        ),
+    ] = None,
+    format: Annotated[
+        WatchFormat | None,
+        typer.Option("--format", help="text or json (default: from -o's suffix, else text)."),
+    ] = None,
+    output: OutputOpt = None,
+    color: ColorOpt = ColorMode.auto,
+    debug: DebugOpt = False,
+) -> None:
+    """Run a Python program unchanged and report every jit compilation in it, with the exact
+    cache-key components behind each recompilation. One line per compilation goes to stderr as
+    it happens; the report goes to -o FILE, else text to stderr (the program's stdout stays
+    its own) and JSON to stdout (the program's stdout then goes to stderr). Exits with the
+    program's exit status."""
+    argv = list(program or [])
+    fmt = guess_format(output, format.value if format else None)
+    try:
+        check_program(argv, fmt)
+    except UsageError as exc:
+        fail_watch(exc, fmt, output, argv)
+    from jaxexplain.watch import Watcher, run_program
+
+    watcher = Watcher(live=sys.stderr, program=" ".join(argv))
+    redirect = user_stdout_to_stderr() if fmt == "json" and not output else contextlib.nullcontext()
+    code = 1
+    try:
+        with redirect:
+            code = run_program(argv, watcher)
+    except BaseException as exc:
+        watcher.error = f"jaxexplain itself failed: {type(exc).__name__}: {exc}"
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        code = EXIT_INTERNAL
+    finally:
+        emit_watch(watcher.report(), fmt, output, color)
+    raise typer.Exit(code)
+
+
+def check_program(argv: list[str], fmt: str) -> None:
+    """The program to watch must be named, and a script must exist; html is not a watch format."""
+    if fmt == "html":
+        raise UsageError("watch writes text or json; use --format text or --format json")
+    if not argv:
+        raise UsageError(
+            "name the program to watch after --, for example: jaxexplain watch -- train.py "
+            "--steps 10, or: jaxexplain watch -- -m mypackage.train"
+        )
+    if argv[0] == "-m":
+        if len(argv) < 2:
+            raise UsageError("-m needs a module name: jaxexplain watch -- -m mypackage.train")
+    elif not os.path.isfile(argv[0]):
+        raise UsageError(f"no such program: {argv[0]} (give a Python file, or -m MODULE)")
+
+
+def fail_watch(exc: UsageError, fmt: str, output: str | None, argv: list[str]) -> None:
+    """A usage error before the program ran: one paragraph, exit 2, and a valid JSON document."""
+    print(f"jaxexplain: error: {exc}", file=sys.stderr)
+    if fmt == "json":
+        from jaxexplain.report import WATCH_SCHEMA
+
+        document = {
+            "schema": WATCH_SCHEMA,
+            "program": " ".join(argv),
+            "events": [],
+            "functions": [],
+            "error": str(exc),
+        }
+        write_output(json.dumps(document, indent=2), output, sys.stdout)
+    raise typer.Exit(exc.exit_code)
+
+
+def emit_watch(report: Any, fmt: str, output: str | None, color: ColorMode) -> None:
+    """The report to -o FILE; else text to stderr and JSON to stdout."""
+    from jaxexplain.renderers import render
+
+    if output or fmt == "json":
+        emit(report, fmt, output, color)
+        return
+    tty = sys.stderr.isatty()
+    colored = color is ColorMode.always or (
+        color is ColorMode.auto and tty and not os.environ.get("NO_COLOR")
+    )
+    width = min(max(os.get_terminal_size(sys.stderr.fileno()).columns, 80), 160) if tty else 100
+    write_output(render(report, "text", color=colored, width=width), None, sys.stderr)
 
 
 def main() -> None:

@@ -333,3 +333,288 @@ __all__ = [
     "TraceReport",
     "TracedLeaf",
 ]
+
+
+@dataclass(frozen=True)
+class WatchReason:
+    """One cache-key component of a recompiled call that differs from an earlier entry.
+
+    `entry` is the compile number (1 = first) of the earlier entry of the same function that
+    this difference is against; a recompilation lists every earlier entry's differences.
+    """
+
+    component: str
+    path: str
+    before: str
+    after: str
+    entry: int = 0
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One jit compilation seen while a program ran.
+
+    `kind` is "jit" for a new entry of the function's own jit cache, "transformed" for a
+    compilation of the function under `vmap`/`grad` applied outside any jit. `cache_size` is
+    the number of entries of that function object's jit cache after this compilation.
+    """
+
+    function: str
+    file: str
+    line: int
+    call_site: str
+    seconds: float
+    cache_size: int
+    reasons: tuple[WatchReason, ...] = ()
+    index: int = 0
+    compile_number: int = 0
+    kind: str = "jit"
+    trace_seconds: float = 0.0
+    lower_seconds: float = 0.0
+    compile_seconds: float = 0.0
+    call_source: str = ""
+    time: float = 0.0
+    persistent_cache_hit: bool = False
+    key: CacheKey | None = None
+
+
+@dataclass(frozen=True)
+class WatchFunction:
+    """Per-function totals: compilations, distinct reasons (component and path), seconds."""
+
+    function: str
+    compiles: int
+    seconds: float
+    file: str = ""
+    line: int = 0
+    distinct_reasons: int = 0
+    call_sites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EagerCompiles:
+    """Small compilations of one primitive run eagerly (outside jit), counted, not listed."""
+
+    primitive: str
+    compiles: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class WatchWarning:
+    """A recompilation pattern known to be a mistake, in plain words, with the fix."""
+
+    kind: str
+    function: str
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    """Every jit compilation of a program run, with exact reasons, totals and warnings."""
+
+    events: tuple[WatchEvent, ...]
+    functions: tuple[WatchFunction, ...]
+    eager: tuple[EagerCompiles, ...] = ()
+    warnings: tuple[WatchWarning, ...] = ()
+    program: str = ""
+    exit_code: int | None = None
+    error: str | None = None
+    wall_seconds: float = 0.0
+    other_compiles: int = 0
+    other_seconds: float = 0.0
+    internal_errors: tuple[str, ...] = ()
+    jax_version: str = ""
+    schema: str = WATCH_SCHEMA
+
+    def compiles_of(self, function: str) -> tuple[WatchEvent, ...]:
+        """The events of one function, by qualified name or bare name."""
+        return tuple(
+            e for e in self.events if e.function == function or e.function.endswith("." + function)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, schema first."""
+        return to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as a "jaxexplain.watch/1" JSON document."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WatchReport:
+        """Loads a report saved by `to_dict`/`to_json`."""
+        _check_schema(data, WATCH_SCHEMA)
+        return from_dict(cls, data)
+
+    def console_sections(self) -> list[Any]:
+        """The text rendering's sections (the console renderer calls this)."""
+        from jaxexplain.renderers.console_watch import watch_sections
+
+        return watch_sections(self)
+
+    def __str__(self) -> str:
+        from jaxexplain.renderers import render
+
+        return render(self, "text", color=False)
+
+
+__all__ += [
+    "EagerCompiles",
+    "WatchEvent",
+    "WatchFunction",
+    "WatchReason",
+    "WatchReport",
+    "WatchWarning",
+]
+
+
+@dataclass(frozen=True)
+class DecisionChange:
+    """A baked-in decision whose outcomes differ between the two sides of a diff.
+
+    `change` is "flipped" (a branch went the other way), "iterations" (a loop ran another
+    number of times), "only_a" or "only_b" (the code ran on one side only). `a` and `b` are
+    the outcomes in order, as in `Decision.outcomes`; empty where that side never ran it.
+    """
+
+    file: str
+    line: int
+    source: str
+    a: tuple[str | int, ...]
+    b: tuple[str | int, ...]
+    kind: str = ""
+    change: str = "flipped"
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class JaxprHunk:
+    """Where one hunk of the jaxpr diff sits: 1-based text lines on each side, and its user source."""
+
+    a_start: int
+    a_lines: int
+    b_start: int
+    b_lines: int
+    source: str | None = None
+    source_text: str | None = None
+
+
+@dataclass(frozen=True)
+class JaxprDiff:
+    """The jaxpr difference with variable names made canonical: real changes only.
+
+    `unified` is a unified diff over the jaxpr text (hunk headers name the user source line);
+    counts are of equations, those of `let`-shared sub-jaxprs included; `changed` counts an
+    equation whose literal, parameter, type or operands changed once (not as delete + insert).
+    `approximate` counts regions too scattered to align exactly within the time budget: they
+    are shown as removed and added, which is true but not minimal.
+    """
+
+    equations_a: int
+    equations_b: int
+    added: int
+    removed: int
+    changed: int
+    unified: str
+    hunks: tuple[JaxprHunk, ...] = ()
+    primitive_deltas: dict[str, int] = dataclasses.field(default_factory=dict)
+    approximate: int = 0
+
+
+@dataclass(frozen=True)
+class FigureChange:
+    """One compile figure (flops, bytes, memory, seconds) on both sides."""
+
+    name: str
+    a: float | None
+    b: float | None
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The verdict checked against JAX: cache sizes after calling side A, then side B.
+
+    `checked` is False when verification was skipped (`note` says why). `jax_recompiled` is
+    what JAX did; `agrees` whether that matches the prediction from the cache keys.
+    """
+
+    checked: bool
+    note: str = ""
+    cache_size_a: int | None = None
+    cache_size_b: int | None = None
+    jax_recompiled: bool | None = None
+    agrees: bool | None = None
+    input_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    """Why JAX recompiles between two call signatures of one function, and what changed.
+
+    `recompiles` is JAX's own behaviour when verification ran, else the prediction from the
+    cache keys (`predicted`); `verified` is True only when JAX was called and agreed. Both are
+    None when a side failed to trace (`a.error` / `b.error` say why).
+    """
+
+    target: str
+    a: TraceReport
+    b: TraceReport
+    recompiles: bool | None
+    cache_key_changes: tuple[KeyChange, ...] = ()
+    decision_changes: tuple[DecisionChange, ...] = ()
+    jaxpr_diff: JaxprDiff | None = None
+    verified: bool = False
+    predicted: bool | None = None
+    verification: Verification | None = None
+    compile_changes: tuple[FigureChange, ...] = ()
+    vs: dict[str, str] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    schema: str = DIFF_SCHEMA
+
+    @property
+    def ok(self) -> bool:
+        """True when both sides traced (and compiled, if asked)."""
+        return self.a.ok and self.b.ok
+
+    @property
+    def disagrees(self) -> bool:
+        """True when JAX did not do what the cache keys predicted: a jaxexplain bug to report."""
+        return self.verification is not None and self.verification.agrees is False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, schema first."""
+        return to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as a "jaxexplain.diff/1" JSON document."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DiffReport:
+        """Loads a report saved by `to_dict`/`to_json`."""
+        _check_schema(data, DIFF_SCHEMA)
+        return from_dict(cls, data)
+
+    def console_sections(self) -> list[Any]:
+        """The text rendering's sections (the console renderer calls this)."""
+        from jaxexplain.renderers.console_diff import diff_sections
+
+        return diff_sections(self)
+
+    def __str__(self) -> str:
+        from jaxexplain.renderers import render
+
+        return render(self, "text", color=False)
+
+
+__all__ += [
+    "DecisionChange",
+    "DiffReport",
+    "FigureChange",
+    "JaxprDiff",
+    "JaxprHunk",
+    "Verification",
+]

@@ -1,0 +1,221 @@
+"""How `watch` sees compilations: wrappers on jit's cache-miss path plus JAX's duration events.
+
+Every miss of a jit wrapper's C++ dispatch cache calls pjit's `_infer_params` (trace, or a hit
+of the tracing cache) and then `_run_python_pjit` (lower, compile, run). An `Observation` is
+opened on the first and closed after the second; the trace, lowering and XLA compile durations
+that `jax.monitoring` reports in between are credited to the innermost open observation. Only
+an observation that lowered or compiled something is handed on, so a cache miss that compiled
+nothing (a nested jit inside an outer trace, a function run on the slow dispatch path) costs
+two function calls. A steady-state loop never reaches this code at all.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, Protocol
+
+import jax
+
+from jaxexplain import _jax_compat
+
+TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"
+LOWER_EVENT = "/jax/core/compile/jaxpr_to_mlir_module_duration"
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+PERSISTENT_HIT_EVENT = "/jax/compilation_cache/cache_hits"
+
+
+@dataclass
+class Observation:
+    """One jit cache miss, from `_infer_params` to the end of `_run_python_pjit`."""
+
+    fun: Callable[..., Any]
+    jit_info: Any
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    transformed: bool
+    eager: bool
+    params: Any = None
+    trace_seconds: float = 0.0
+    lower_seconds: float = 0.0
+    compile_seconds: float = 0.0
+    compiled: bool = False
+    persistent_cache_hit: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Subscriber(Protocol):
+    """Receives finished observations; `frame` is the hook's frame, for finding the call site."""
+
+    def on_compile(self, observation: Observation, frame: FrameType) -> None: ...
+
+    def on_unattributed(self, event: str, seconds: float) -> None: ...
+
+    def on_internal_error(self, exc: BaseException) -> None: ...
+
+
+class _Hooks:
+    """The installed wrappers and listeners, shared by every active subscriber (watches nest)."""
+
+    def __init__(self) -> None:
+        self.subscribers: list[Subscriber] = []
+        self.local = threading.local()
+        self.restore: Callable[[], None] | None = None
+        self.lock = threading.Lock()
+
+    def stack(self) -> list[Observation]:
+        stack = getattr(self.local, "stack", None)
+        if stack is None:
+            stack = self.local.stack = []
+        return stack
+
+    def install(self) -> None:
+        _jax_compat.hide_from_jax_tracebacks(__file__)
+        self.restore = _jax_compat.patch_jit_cache_miss(self.wrap_infer, self.wrap_run)
+        jax.monitoring.register_event_duration_secs_listener(self.on_duration)
+        jax.monitoring.register_event_listener(self.on_event)
+
+    def uninstall(self) -> None:
+        if self.restore is not None:
+            self.restore()
+            self.restore = None
+        jax.monitoring.unregister_event_duration_listener(self.on_duration)
+        jax.monitoring.unregister_event_listener(self.on_event)
+
+    def wrap_infer(self, infer: Callable[..., Any]) -> Callable[..., Any]:
+        is_miss = _jax_compat.is_jit_cache_miss_frame
+
+        def infer_params(fun: Any, jit_info: Any, args: Any, kwargs: Any) -> Any:
+            if not is_miss(sys._getframe(1).f_code):
+                return infer(fun, jit_info, args, kwargs)
+            observation = Observation(
+                fun,
+                jit_info,
+                args,
+                kwargs,
+                transformed=not _jax_compat.trace_state_clean(),
+                eager=_jax_compat.is_eager_primitive(fun),
+            )
+            stack = self.stack()
+            stack.append(observation)
+            try:
+                result = infer(fun, jit_info, args, kwargs)
+            except BaseException:
+                _pop(stack, observation)
+                raise
+            observation.params = result[0]
+            return result
+
+        return infer_params
+
+    def wrap_run(self, run: Callable[..., Any]) -> Callable[..., Any]:
+        def run_python_pjit(params: Any, args_flat: Any, fun: Any, args: Any, kwargs: Any) -> Any:
+            stack = self.stack()
+            observation = stack[-1] if stack else None
+            if observation is None or observation.fun is not fun or observation.params is not params:
+                return run(params, args_flat, fun, args, kwargs)
+            try:
+                return run(params, args_flat, fun, args, kwargs)
+            finally:
+                _pop(stack, observation)
+                if observation.compiled:
+                    self.publish(observation, sys._getframe())
+
+        return run_python_pjit
+
+    def publish(self, observation: Observation, frame: FrameType) -> None:
+        """Hands a compilation to every subscriber; their failures never reach the user's program."""
+        for subscriber in list(self.subscribers):
+            try:
+                subscriber.on_compile(observation, frame)
+            except Exception as exc:
+                subscriber.on_internal_error(exc)
+
+    def on_duration(self, event: str, seconds: float, **_: Any) -> None:
+        if event not in (TRACE_EVENT, LOWER_EVENT, COMPILE_EVENT):
+            return
+        stack = self.stack()
+        if not stack:
+            if event != TRACE_EVENT:
+                for subscriber in list(self.subscribers):
+                    subscriber.on_unattributed(event, seconds)
+            return
+        observation = stack[-1]
+        if event == TRACE_EVENT:
+            observation.trace_seconds += seconds
+        elif event == LOWER_EVENT:
+            observation.lower_seconds += seconds
+            observation.compiled = True
+        else:
+            observation.compile_seconds += seconds
+            observation.compiled = True
+
+    def on_event(self, event: str, **_: Any) -> None:
+        if event == PERSISTENT_HIT_EVENT:
+            stack = self.stack()
+            if stack:
+                stack[-1].persistent_cache_hit = True
+                stack[-1].compiled = True
+
+
+def _pop(stack: list[Observation], observation: Observation) -> None:
+    if stack and stack[-1] is observation:
+        stack.pop()
+    elif observation in stack:
+        stack.remove(observation)
+
+
+_HOOKS = _Hooks()
+
+
+def subscribe(subscriber: Subscriber) -> None:
+    """Starts delivering compilations to `subscriber`; the first one installs the hooks."""
+    with _HOOKS.lock:
+        if not _HOOKS.subscribers:
+            _HOOKS.install()
+        _HOOKS.subscribers.append(subscriber)
+
+
+def unsubscribe(subscriber: Subscriber) -> None:
+    """Stops delivering to `subscriber`; the last one out removes every hook and listener."""
+    with _HOOKS.lock:
+        if subscriber in _HOOKS.subscribers:
+            _HOOKS.subscribers.remove(subscriber)
+        if not _HOOKS.subscribers:
+            _HOOKS.uninstall()
+
+
+def hooks_installed() -> bool:
+    """True while any watch is active (tests check that everything is removed on exit)."""
+    return _HOOKS.restore is not None
+
+
+class FunctionRef:
+    """Identifies a jitted function object without keeping it alive (lambdas die, ids get reused)."""
+
+    def __init__(self, fun: Any) -> None:
+        self._strong: Any = None
+        try:
+            self._ref: Any = (
+                weakref.WeakMethod(fun) if hasattr(fun, "__self__") and hasattr(fun, "__func__") else weakref.ref(fun)
+            )
+        except TypeError:
+            self._ref = None
+            self._strong = fun
+
+    def is_(self, fun: Any) -> bool:
+        target = self._strong if self._ref is None else self._ref()
+        if target is None:
+            return False
+        if target is fun:
+            return True
+        return (
+            hasattr(fun, "__func__")
+            and getattr(target, "__func__", None) is fun.__func__
+            and getattr(target, "__self__", None) is getattr(fun, "__self__", None)
+        )

@@ -1,0 +1,694 @@
+"""`watch`: every jit compilation of a running program, with the exact cache-key reasons.
+
+A `Watcher` receives each compilation from `_watch_hooks`, builds the call's cache key with
+`cache_key.key_of_call` and compares it (`cache_key.compare_keys`) with every earlier entry of
+the same function, so a recompilation names each component that differs from each entry, not a
+closest-key guess. `report()` turns what was collected into a `WatchReport` (data only); the
+warnings about well-known recompilation mistakes are a pure function of its events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import linecache
+import os
+import runpy
+import sys
+import threading
+import time
+import traceback
+import types
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import FrameType, TracebackType
+from typing import Any, TextIO
+
+from jaxexplain import _jax_compat, _watch_hooks
+from jaxexplain.cache_key import compare_keys, key_of_call
+from jaxexplain.report import (
+    CacheKey,
+    EagerCompiles,
+    KeyChange,
+    WatchEvent,
+    WatchFunction,
+    WatchReason,
+    WatchReport,
+    WatchWarning,
+)
+from jaxexplain.userfiles import is_user_file
+
+Definition = tuple[str, str, int]
+"""(qualified name, file, first line) of a jitted function's code: what recompiles share."""
+
+
+@dataclass
+class _Entry:
+    """One compiled entry of a function object's jit cache, as watch saw it being made."""
+
+    number: int
+    fun: _watch_hooks.FunctionRef
+    key: CacheKey | None
+    call_site: str
+
+
+@dataclass
+class _Definition:
+    """All entries compiled from one function definition, over every function object made from it."""
+
+    entries: list[_Entry] = field(default_factory=list)
+    objects: int = 0
+
+
+class Watcher:
+    """Collects the compilations of the code that runs inside `with`; `report()` summarizes them.
+
+    Args:
+        live: a stream to print one line per compilation to as it happens (True: stderr).
+        program: what is being watched, for the report's title.
+    """
+
+    def __init__(self, live: bool | TextIO = False, program: str = "") -> None:
+        self.live: TextIO | None = sys.stderr if live is True else (live or None)
+        self.program = program
+        self.events: list[WatchEvent] = []
+        self.definitions: dict[Definition, _Definition] = {}
+        self.eager: dict[str, list[float]] = {}
+        self.other = [0, 0.0]
+        self.internal_errors: list[str] = []
+        self.exit_code: int | None = None
+        self.error: str | None = None
+        self.started = 0.0
+        self.stopped: float | None = None
+        self._lock = threading.Lock()
+        self._active = False
+
+    def __enter__(self) -> Watcher:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Installs the hooks (shared with any enclosing watch)."""
+        if not self._active:
+            self.started = time.perf_counter()
+            _watch_hooks.subscribe(self)
+            self._active = True
+
+    def stop(self) -> None:
+        """Removes the hooks once no other watch needs them; the program's JAX is as before."""
+        if self._active:
+            _watch_hooks.unsubscribe(self)
+            self._active = False
+            self.stopped = time.perf_counter()
+
+    def on_compile(self, observation: _watch_hooks.Observation, frame: FrameType) -> None:
+        """One compilation, told by the hooks while the user's frames are still on the stack."""
+        seconds = (
+            observation.trace_seconds + observation.lower_seconds + observation.compile_seconds
+        )
+        if observation.eager:
+            with self._lock:
+                self.eager.setdefault(_name(observation.fun), []).append(seconds)
+            return
+        definition = user_definition(observation, frame)
+        if definition is None:
+            with self._lock:
+                self.eager.setdefault(definition_of(observation.fun)[0], []).append(seconds)
+            return
+        call_site, call_source = user_call_site(frame)
+        key = self._key(observation)
+        with self._lock:
+            event = self._record(observation, definition, key, seconds, call_site, call_source)
+            self.events.append(event)
+        if self.live is not None:
+            print(live_line(event), file=self.live, flush=True)
+
+    def on_unattributed(self, event: str, seconds: float) -> None:
+        """Lowering or compilation outside any jit call (AOT `.lower().compile()`, internals)."""
+        with self._lock:
+            self.other[1] += seconds
+            if event == _watch_hooks.COMPILE_EVENT:
+                self.other[0] += 1
+
+    def on_internal_error(self, exc: BaseException) -> None:
+        """jaxexplain failed on one event: noted in the report, never raised into the program."""
+        self.internal_errors.append(
+            "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        )
+
+    def _key(self, observation: _watch_hooks.Observation) -> CacheKey | None:
+        try:
+            in_tree, in_avals = _jax_compat.pjit_params_tree_and_avals(observation.params)
+            options = _jax_compat.jit_info_options(observation.jit_info)
+            return key_of_call(
+                observation.fun,
+                tuple(observation.args),
+                dict(observation.kwargs),
+                options,
+                in_tree,
+                in_avals,
+            )
+        except Exception as exc:
+            self.on_internal_error(exc)
+            return None
+
+    def _record(
+        self,
+        observation: _watch_hooks.Observation,
+        definition: Definition,
+        key: CacheKey | None,
+        seconds: float,
+        call_site: str,
+        call_source: str,
+    ) -> WatchEvent:
+        group = self.definitions.setdefault(definition, _Definition())
+        same_object = [e for e in group.entries if e.fun.is_(observation.fun)]
+        reasons: tuple[WatchReason, ...] = ()
+        kind = "transformed" if observation.transformed else "jit"
+        number = len(group.entries) + 1
+        if kind == "jit":
+            reasons = explain_recompile(group, same_object, key)
+            if not same_object:
+                group.objects += 1
+            group.entries.append(
+                _Entry(number, _watch_hooks.FunctionRef(observation.fun), key, call_site)
+            )
+            same_object.append(group.entries[-1])
+        name, file, line = definition
+        return WatchEvent(
+            function=name,
+            file=file,
+            line=line,
+            call_site=call_site,
+            seconds=seconds,
+            cache_size=len(same_object),
+            reasons=reasons,
+            index=len(self.events) + 1,
+            compile_number=number if kind == "jit" else 0,
+            kind=kind,
+            trace_seconds=observation.trace_seconds,
+            lower_seconds=observation.lower_seconds,
+            compile_seconds=observation.compile_seconds,
+            call_source=call_source,
+            time=observation.started - self.started,
+            persistent_cache_hit=observation.persistent_cache_hit,
+            key=key,
+        )
+
+    def report(self) -> WatchReport:
+        """Everything seen so far (or in all, after `with`), as a `WatchReport`."""
+        with self._lock:
+            events = tuple(self.events)
+            eager = tuple(
+                EagerCompiles(name, len(times), sum(times))
+                for name, times in sorted(self.eager.items(), key=lambda kv: -len(kv[1]))
+            )
+            other = tuple(self.other)
+        end = self.stopped if self.stopped is not None else time.perf_counter()
+        return WatchReport(
+            events=events,
+            functions=function_totals(events),
+            eager=eager,
+            warnings=find_warnings(events),
+            program=self.program,
+            exit_code=self.exit_code,
+            error=self.error,
+            wall_seconds=end - self.started if self.started else 0.0,
+            other_compiles=int(other[0]),
+            other_seconds=float(other[1]),
+            internal_errors=tuple(self.internal_errors),
+            jax_version=_jax_compat.JAX_VERSION,
+        )
+
+
+def watch(*, live: bool | TextIO = False) -> Watcher:
+    """Watches every jit compilation of the code run inside `with`.
+
+    Args:
+        live: print one line per compilation as it happens (True: to stderr, or a stream).
+
+    Returns:
+        A `Watcher`: use it as `with jaxexplain.watch() as w: ...`, then `w.report()`.
+    """
+    return Watcher(live=live)
+
+
+@contextlib.contextmanager
+def assert_max_compiles(
+    fn_or_name: Callable[..., Any] | str, n: int, *, live: bool | TextIO = False
+) -> Iterator[Watcher]:
+    """Fails when the code inside `with` compiles `fn_or_name` more than `n` times.
+
+    Args:
+        fn_or_name: a function (jitted or not: matched by its definition) or a function name.
+        n: the most compilations allowed (`jit` entries; eager operations never count).
+        live: print a line per compilation as it happens.
+
+    Returns:
+        A context manager yielding the `Watcher`.
+
+    Raises:
+        AssertionError: on exit, listing every compilation with the reasons for each.
+    """
+    with Watcher(live=live) as watcher:
+        yield watcher
+    events = [e for e in watcher.events if e.kind == "jit" and _matches(e, fn_or_name)]
+    if len(events) > n:
+        raise AssertionError(too_many_compiles_message(fn_or_name, n, events))
+
+
+def _matches(event: WatchEvent, fn_or_name: Callable[..., Any] | str) -> bool:
+    if isinstance(fn_or_name, str):
+        return event.function == fn_or_name or event.function.endswith("." + fn_or_name)
+    return (event.function, event.file, event.line) == definition_of(_jax_compat.unwrap(fn_or_name))
+
+
+def too_many_compiles_message(
+    fn_or_name: Callable[..., Any] | str, n: int, events: Sequence[WatchEvent]
+) -> str:
+    """The failure message: how often, and for each recompilation what changed."""
+    name = fn_or_name if isinstance(fn_or_name, str) else events[0].function
+    lines = [f"{name} compiled {len(events)} times; at most {n} allowed:"]
+    for event in events:
+        head = f"  compile #{event.compile_number} at {short_path(event.call_site)}"
+        if not event.reasons:
+            lines.append(f"{head}: first compilation")
+            continue
+        lines.append(f"{head}:")
+        for entry, changes in group_reasons(event.reasons):
+            lines.append(f"    vs #{entry}: " + "; ".join(describe_reason(r) for r in changes))
+    return "\n".join(lines)
+
+
+def explain_recompile(
+    group: _Definition, same_object: Sequence[_Entry], key: CacheKey | None
+) -> tuple[WatchReason, ...]:
+    """What differs between the new key and each earlier entry, fewest differences first.
+
+    Entries of the same function object are what its jit cache held; a new function object of a
+    known definition starts with an empty cache, which is the reason given first, followed by
+    what differs from the most recent entry of an earlier object.
+    """
+    if not group.entries:
+        return ()
+    if not same_object:
+        last = group.entries[-1]
+        reasons = [
+            WatchReason(
+                "function",
+                "",
+                f"{group.objects} earlier function object(s) from this definition",
+                "a new function object, whose jit cache starts empty",
+                last.number,
+            )
+        ]
+        return tuple(reasons + [_reason(c, last.number) for c in _changes(last.key, key)])
+    compared = [(entry.number, _changes(entry.key, key)) for entry in same_object]
+    compared.sort(key=lambda pair: len(pair[1]))
+    reasons = []
+    for number, changes in compared:
+        if not changes:
+            changes = (
+                KeyChange(
+                    "evicted",
+                    "",
+                    "an equal key was compiled before",
+                    "compiled again: the entry was cleared or evicted, or JAX keyed on "
+                    "something outside the key (an ambient mesh)",
+                ),
+            )
+        reasons += [_reason(c, number) for c in changes]
+    return tuple(reasons)
+
+
+def _changes(before: CacheKey | None, after: CacheKey | None) -> tuple[KeyChange, ...]:
+    if before is None or after is None:
+        return (KeyChange("unknown", "", "?", "the cache key could not be read"),)
+    return compare_keys(before, after)
+
+
+def _reason(change: KeyChange, entry: int) -> WatchReason:
+    return WatchReason(change.component, change.path, change.a, change.b, entry)
+
+
+def group_reasons(reasons: Sequence[WatchReason]) -> list[tuple[int, list[WatchReason]]]:
+    """Reasons grouped by the earlier entry they compare with, in the order given."""
+    groups: dict[int, list[WatchReason]] = {}
+    for reason in reasons:
+        groups.setdefault(reason.entry, []).append(reason)
+    return list(groups.items())
+
+
+def describe_reason(reason: WatchReason) -> str:
+    """One difference in a few words: `static lr: 0.1 -> 0.2`."""
+    if reason.component == "function":
+        return "new function object (its jit cache starts empty)"
+    if reason.component == "evicted":
+        return "no key component differs: " + reason.after
+    where = f" {reason.path}" if reason.path else ""
+    return f"{reason.component}{where}: {reason.before} -> {reason.after}"
+
+
+def live_line(event: WatchEvent) -> str:
+    """The line printed as a compilation happens."""
+    head = (
+        f"jaxexplain: compiled {event.function} ({short_path(event.file)}:{event.line}) "
+        f"at {short_path(event.call_site)} in {event.seconds:.3f} s"
+    )
+    if event.kind == "transformed":
+        return head + " (under vmap/grad outside jit)"
+    head += f", cache {event.cache_size}"
+    if not event.reasons:
+        return head
+    groups = group_reasons(event.reasons)
+    entry, changes = groups[0]
+    text = f"{head}; vs #{entry}: " + "; ".join(describe_reason(r) for r in changes)
+    if len(groups) > 1:
+        text += f" (and {len(groups) - 1} more earlier entries)"
+    return text
+
+
+def short_path(path: str) -> str:
+    """`file:line` relative to the current directory when under it."""
+    file, sep, line = path.rpartition(":")
+    if not sep or not line.isdigit():
+        file, line = path, ""
+    with contextlib.suppress(ValueError):
+        rel = os.path.relpath(file)
+        if not rel.startswith(".."):
+            file = rel
+    return f"{file}:{line}" if line else file
+
+
+def user_call_site(frame: FrameType | None) -> tuple[str, str]:
+    """`file:line` and source text of the innermost frame in the user's own code.
+
+    Frames of JAX, libraries (equinox's `filter_jit` and the like), the standard library and
+    jaxexplain are skipped, so the call site is the user's line that made the call.
+    """
+    while frame is not None:
+        code = frame.f_code
+        if is_user_file(code.co_filename):
+            line = frame.f_lineno
+            return f"{code.co_filename}:{line}", linecache.getline(code.co_filename, line).strip()
+        frame = frame.f_back
+    return "<unknown>", ""
+
+
+def definition_of(fun: Any) -> Definition:
+    """Where a jitted callable's code is defined, looking through partials and decorators."""
+    seen = 0
+    while seen < 16:
+        seen += 1
+        if isinstance(fun, functools.partial):
+            fun = fun.func
+        elif hasattr(fun, "__func__"):
+            fun = fun.__func__
+        elif hasattr(fun, "__wrapped__"):
+            fun = fun.__wrapped__
+        else:
+            break
+    code = getattr(fun, "__code__", None)
+    if code is None:
+        code = getattr(type(fun).__call__, "__code__", None) if callable(fun) else None
+        name = type(fun).__qualname__
+    else:
+        name = getattr(fun, "__qualname__", code.co_name)
+    if code is None:
+        return name, "", 0
+    return name, code.co_filename, code.co_firstlineno
+
+
+def user_definition(observation: _watch_hooks.Observation, frame: FrameType) -> Definition | None:
+    """The user's function behind a compilation, or None for a library's own jitted helper.
+
+    A function defined in user code is itself. A library wrapper that jits the user's function
+    for them (equinox's `filter_jit` passes it among the static arguments) is the user function
+    found there. A library function the user jitted and called directly is reported as is;
+    one that the library called internally (`x.sum()` runs jax's jitted `_reduce_sum`) is not.
+    """
+    definition = definition_of(observation.fun)
+    if is_user_file(definition[1]):
+        return definition
+    found = find_user_function((observation.args, observation.kwargs))
+    if found is not None:
+        return definition_of(found)
+    caller = _jax_compat.jit_caller(frame)
+    if caller is not None and is_user_file(caller.f_code.co_filename):
+        return definition
+    return None
+
+
+def find_user_function(tree: Any, depth: int = 5) -> Any:
+    """The first function defined in user code inside nested tuples, lists and dicts."""
+    code = getattr(tree, "__code__", None)
+    if code is not None and is_user_file(code.co_filename):
+        return tree
+    if depth == 0:
+        return None
+    items = tree.values() if isinstance(tree, dict) else tree
+    if isinstance(tree, (tuple, list, dict)):
+        for item in items:
+            found = find_user_function(item, depth - 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _name(fun: Any) -> str:
+    return str(getattr(fun, "__name__", type(fun).__name__))
+
+
+def function_totals(events: Sequence[WatchEvent]) -> tuple[WatchFunction, ...]:
+    """Per function, in order of first compilation: compiles, distinct reasons, seconds."""
+    grouped: dict[Definition, list[WatchEvent]] = {}
+    for event in events:
+        grouped.setdefault((event.function, event.file, event.line), []).append(event)
+    return tuple(
+        WatchFunction(
+            function=name,
+            compiles=len(group),
+            seconds=sum(e.seconds for e in group),
+            file=file,
+            line=line,
+            distinct_reasons=len({(r.component, r.path) for e in group for r in e.reasons}),
+            call_sites=tuple(dict.fromkeys(e.call_site for e in group)),
+        )
+        for (name, file, line), group in grouped.items()
+    )
+
+
+def find_warnings(events: Sequence[WatchEvent]) -> tuple[WatchWarning, ...]:
+    """The usual recompilation mistakes, each named once per function and argument."""
+    warnings: list[WatchWarning] = []
+    grouped: dict[Definition, list[WatchEvent]] = {}
+    for event in events:
+        if event.kind == "jit":
+            grouped.setdefault((event.function, event.file, event.line), []).append(event)
+    for (name, _, _), group in grouped.items():
+        warnings += _static_warnings(name, group)
+        warnings += _weak_type_warnings(name, group)
+        warnings += _shape_warnings(name, group)
+        warnings += _new_function_warnings(name, group)
+    return tuple(warnings)
+
+
+def _changed_paths(group: Sequence[WatchEvent], component: str) -> list[str]:
+    return list(dict.fromkeys(r.path for e in group for r in e.reasons if r.component == component))
+
+
+def _static_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarning]:
+    out = []
+    for path in _changed_paths(group, "static"):
+        statics = [s for e in group if e.key for s in e.key.static if s.name == path]
+        values = list(dict.fromkeys(s.value for s in statics))
+        shown = ", ".join(values[:4]) + (", ..." if len(values) > 4 else "")
+        if any(s.identity_hash for s in statics):
+            kind = statics[-1].type
+            out.append(
+                WatchWarning(
+                    "identity_hash",
+                    name,
+                    path,
+                    f"{name}: static argument `{path}` is a {kind} that hashes by identity, so "
+                    f"every new instance compiles anew even when equal ({len(values)} compiles). "
+                    f"Give {kind.rpartition('.')[2]} value-based __eq__ and __hash__ (for "
+                    f"example @dataclass(frozen=True)), or create it once and reuse it.",
+                )
+            )
+        elif any(s.type == "float" for s in statics) and len(values) >= 2:
+            out.append(
+                WatchWarning(
+                    "static_float",
+                    name,
+                    path,
+                    f"{name}: static argument `{path}` is a float that changes between calls "
+                    f"({len(values)} values: {shown}); each new value compiles anew. Pass it "
+                    f"as a traced argument (remove it from static_argnums/static_argnames).",
+                )
+            )
+    return out
+
+
+def _weak_type_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarning]:
+    return [
+        WatchWarning(
+            "weak_type",
+            name,
+            path,
+            f"{name}: `{path}` is sometimes a Python scalar (weakly typed) and sometimes an "
+            f"array; each form compiles separately. Pass the same kind every time, for example "
+            f"jnp.asarray({path.split('[')[0]}, dtype=jnp.float32).",
+        )
+        for path in _changed_paths(group, "weak_type")
+    ]
+
+
+def _shape_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarning]:
+    out = []
+    for path in _changed_paths(group, "shape"):
+        shapes = list(
+            dict.fromkeys(
+                leaf.shape for e in group if e.key for leaf in e.key.traced if leaf.path == path
+            )
+        )
+        if len(shapes) < 2:
+            continue
+        axes = _varying_axes(shapes)
+        if len(axes) == 1:
+            sizes = ", ".join(str(s[axes[0]]) for s in shapes[:6]) + (
+                ", ..." if len(shapes) > 6 else ""
+            )
+            detail = f"axis {axes[0]} took {len(shapes)} sizes ({sizes})"
+        else:
+            detail = f"it took {len(shapes)} shapes"
+        out.append(
+            WatchWarning(
+                "varying_shape",
+                name,
+                path,
+                f"{name}: the shape of `{path}` varies between calls: {detail}, and each shape "
+                f"compiles anew. Pad to a fixed size (or a few bucket sizes), or drop the last "
+                f"partial batch.",
+            )
+        )
+    return out
+
+
+def _varying_axes(shapes: Sequence[tuple[int, ...]]) -> list[int]:
+    if len({len(s) for s in shapes}) != 1:
+        return []
+    return [axis for axis in range(len(shapes[0])) if len({s[axis] for s in shapes}) > 1]
+
+
+def _new_function_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarning]:
+    renewed = [e for e in group if any(r.component == "function" for r in e.reasons)]
+    if not renewed:
+        return []
+    sites = Counter(short_path(e.call_site) for e in renewed)
+    site = sites.most_common(1)[0][0]
+    return [
+        WatchWarning(
+            "new_function",
+            name,
+            "",
+            f"{name}: jax.jit was given a new function object {len(renewed) + 1} times (called "
+            f"at {site}); each new object starts with an empty cache and compiles again. A "
+            f"lambda, closure or functools.partial created in a loop and then jitted does "
+            f"this: create the jitted function once, outside the loop, and pass the changing "
+            f"values as arguments.",
+        )
+    ]
+
+
+def run_program(argv: Sequence[str], watcher: Watcher) -> int:
+    """Runs `SCRIPT.py ARGS...` or `-m MODULE ARGS...` as Python would, under `watcher`.
+
+    The program sees its own `sys.argv` and runs as `__main__`; `sys.argv` and `sys.path[0]`
+    are restored afterwards.
+
+    Args:
+        argv: the program's command line, as after `jaxexplain watch --`.
+        watcher: the watch to run it under (started and stopped here).
+
+    Returns:
+        The program's exit code: 0, its `sys.exit` status, or 1 when it raised (its traceback
+        printed to stderr, as Python would).
+    """
+    saved_argv, saved_path0 = list(sys.argv), sys.path[0] if sys.path else None
+    try:
+        with watcher:
+            code = _run_main(list(argv))
+    finally:
+        sys.argv[:] = saved_argv
+        if saved_path0 is not None:
+            sys.path[0] = saved_path0
+    watcher.exit_code = code
+    return code
+
+
+def _run_main(argv: list[str]) -> int:
+    try:
+        if argv[0] == "-m":
+            sys.argv[:] = argv[1:]
+            _set_path0(os.getcwd())
+            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        else:
+            sys.argv[:] = argv
+            _set_path0(os.path.dirname(os.path.abspath(argv[0])))
+            runpy.run_path(os.path.abspath(argv[0]), run_name="__main__")
+    except SystemExit as exc:
+        return _exit_status(exc.code)
+    except KeyboardInterrupt:
+        traceback.print_exc()
+        return 130
+    except Exception as exc:
+        _print_user_traceback(exc)
+        return 1
+    return 0
+
+
+def _set_path0(directory: str) -> None:
+    """`sys.path[0]` is the script's directory (or the current one for -m), as for `python`."""
+    if sys.path:
+        sys.path[0] = directory
+    else:
+        sys.path.append(directory)
+
+
+def _exit_status(code: Any) -> int:
+    """`sys.exit(code)` as the interpreter maps it: None is 0, an int itself, anything else 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _print_user_traceback(exc: BaseException) -> None:
+    """The program's traceback from its own first frame on, without jaxexplain's and runpy's."""
+    tb = exc.__traceback__
+    while tb is not None and not is_user_file(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb or exc.__traceback__, file=sys.stderr)
+
+
+class _CallableModule(types.ModuleType):
+    """Importing `jaxexplain.watch` makes this module the package's `watch` attribute, hiding
+    the `watch()` function of the same name; calling the module starts a watch all the same."""
+
+    def __call__(self, *, live: bool | TextIO = False) -> Watcher:
+        return watch(live=live)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -439,7 +438,8 @@ def test_garbled_text_never_yields_error_tokens() -> None:
 
 
 @pytest.mark.slow
-def test_large_jaxpr_lexes_fast() -> None:
+def test_large_jaxpr_lexes_completely() -> None:
+    """A 100,000-line jaxpr (its speed is measured in benchmarks/, not asserted here)."""
     def f(x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
         for i in range(25_000):
             x = jnp.sin(x) * 1.5
@@ -450,9 +450,5 @@ def test_large_jaxpr_lexes_fast() -> None:
 
     text = jaxpr_text(f, jnp.ones((4, 3)), jnp.ones(3))
     assert text.count("\n") > 100_000
-    start = time.perf_counter()
     tokens = lex(text)
-    elapsed = time.perf_counter() - start
     assert values(tokens, Keyword).count("lambda") == 1 + 2 * 50
-    # About 2 s on a laptop; the bound leaves room for slow CI machines.
-    assert elapsed < 20, elapsed

@@ -119,8 +119,9 @@ def sub_jaxprs(eqn: Any) -> list[Any]:
 
 
 def pretty_print_with_sources(jaxpr: Any) -> str:
-    """The jaxpr text with JAX's `# file:line:col (fn)` comment after each equation."""
-    return jaxpr.pretty_print(source_info=True, name_stack=False)
+    """The jaxpr text with JAX's `# file:line:col (fn)` comment after each equation; never
+    JAX's own ANSI colors (it adds them on a terminal), since our lexer does the coloring."""
+    return jaxpr.pretty_print(source_info=True, name_stack=False, use_color=False)
 
 
 def unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -205,15 +206,18 @@ def jit_info_options(info: Any) -> JitOptions:
 
 
 def hide_from_jax_tracebacks(path: str) -> None:
-    """Leaves `path`'s frames out of JAX's filtered tracebacks, as JAX does for its own files.
+    """Treats `path` as JAX's own code: out of filtered tracebacks and never a "user frame".
 
-    Private: `traceback_util.register_exclusion` has no public equivalent; without it a user's
-    tracing error would show jaxexplain's hook frames between their own.
+    Private: `traceback_util.register_exclusion` and `source_info_util.register_exclusion` have
+    no public equivalent; without them a user's tracing error would show jaxexplain's hook
+    frames, and JAX's own messages (jax_explain_cache_misses) would name a hook as the caller.
     """
-    from jax._src import traceback_util
+    from jax._src import source_info_util, traceback_util
 
     if path not in traceback_util._exclude_paths:
         traceback_util.register_exclusion(path)
+    if path not in source_info_util._exclude_paths:
+        source_info_util.register_exclusion(path)
 
 
 def jit_caller(frame: FrameType | None) -> FrameType | None:

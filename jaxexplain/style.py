@@ -16,21 +16,23 @@ from pygments.token import (
 
 
 class JaxprStyle(Style):
-    """Primitives stand out, types are quiet, variables readable on dark and light terminals."""
+    """Mid-tone colors that read on dark and light terminals alike; plain text keeps the
+    terminal's own color. Primitives stand out, types are quiet."""
 
-    background_color = "#1e1e2e"
+    background_color = "#fbfbfd"
     styles = {  # noqa: RUF012 (the Pygments API wants a class-level dict)
-        Text: "#cdd6f4",
-        Comment: "italic #7f849c",
-        Keyword: "bold #cba6f7",
-        Keyword.Type: "#94e2d5",
-        Name: "#cdd6f4",
-        Name.Variable: "#89b4fa",
-        Name.Function: "bold #f9e2af",
-        Name.Attribute: "#fab387",
-        Name.Builtin: "#f38ba8",
-        Number: "#a6e3a1",
-        String: "#a6e3a1",
-        Operator: "#9399b2",
-        Punctuation: "#9399b2",
+        Text: "",
+        Comment: "italic #8c8fa1",
+        Keyword: "bold #8839ef",
+        Keyword.Type: "nobold #179299",
+        Name: "",
+        Name.Variable: "#4c6ef5",
+        Name.Function: "bold #d97706",
+        Name.Attribute: "#e8590c",
+        Name.Label: "bold #8839ef",
+        Name.Builtin: "#d20f39",
+        Number: "#40a02b",
+        String: "#40a02b",
+        Operator: "#8c8fa1",
+        Punctuation: "#8c8fa1",
     }

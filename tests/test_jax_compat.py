@@ -3,11 +3,19 @@ changes one fails here, loudly, rather than somewhere in a report."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import jax
 import jax.numpy as jnp
 import pytest
 
 from jaxexplain import _jax_compat
+
+
+@contextlib.contextmanager
+def _no_op() -> Iterator[None]:
+    yield
 
 
 def double(x, n=2):
@@ -51,6 +59,8 @@ def test_inner_jaxpr_and_equation_sources() -> None:
     assert source == f"{__file__}:{double.__code__.co_firstlineno + 1}"
     text = _jax_compat.pretty_print_with_sources(jaxpr)
     assert f"{__file__}:{double.__code__.co_firstlineno + 1}" in text
+    with jax.config.pprint_use_color(True) if hasattr(jax.config, "pprint_use_color") else _no_op():
+        assert "\x1b[" not in _jax_compat.pretty_print_with_sources(jaxpr)
 
 
 def test_sub_jaxprs_are_found() -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pygments import highlight
-from pygments.formatters import TerminalTrueColorFormatter
+from pygments.formatters import Terminal256Formatter
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
@@ -74,7 +74,7 @@ def highlighted(text: str, color: bool) -> str:
     """`text` colored by the jaxpr lexer and style (plain when color is off)."""
     if not color:
         return text
-    return highlight(text, JaxprLexer(), TerminalTrueColorFormatter(style=JaxprStyle)).rstrip("\n")
+    return highlight(text, JaxprLexer(), Terminal256Formatter(style=JaxprStyle)).rstrip("\n")
 
 
 def heading(title: str, detail: str = "") -> RenderableType:

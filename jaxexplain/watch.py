@@ -125,7 +125,7 @@ class Watcher:
                 self.eager.setdefault(definition_of(observation.fun)[0], []).append(seconds)
             return
         call_site, call_source = user_call_site(frame)
-        key = self._key(observation)
+        key = None if observation.transformed else self._key(observation)
         with self._lock:
             event = self._record(observation, definition, key, seconds, call_site, call_source)
             self.events.append(event)

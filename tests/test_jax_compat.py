@@ -4,7 +4,9 @@ changes one fails here, loudly, rather than somewhere in a report."""
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -82,3 +84,90 @@ def test_cost_analysis_is_one_dict() -> None:
 def test_supported_jax_version(version: str) -> None:
     major, minor = (int(p) for p in version.split(".")[:2])
     assert (major, minor) >= (0, 10), f"jaxexplain is tested with jax >= 0.10, found {version}"
+
+
+def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
+    """watch's hooks: pjit's `cache_miss` calls `_infer_params` then `_run_python_pjit`."""
+    from jax._src import pjit
+
+    seen: list[tuple[str, bool, bool, bool]] = []
+
+    def wrap_infer(infer: Any) -> Any:
+        def hook(fun: Any, info: Any, args: Any, kwargs: Any) -> Any:
+            caller = sys._getframe(1).f_code
+            seen.append(
+                (
+                    "infer",
+                    _jax_compat.is_jit_cache_miss_frame(caller),
+                    _jax_compat.is_eager_primitive(fun),
+                    _jax_compat.trace_state_clean(),
+                )
+            )
+            params, flat = infer(fun, info, args, kwargs)
+            if getattr(fun, "__name__", "") == "double":
+                tree, avals = _jax_compat.pjit_params_tree_and_avals(params)
+                assert tree.num_leaves == 1 and avals[0].shape == (3,)
+                assert _jax_compat.jit_info_options(info).static_argnames == ("n",)
+            return params, flat
+
+        return hook
+
+    def wrap_run(run: Any) -> Any:
+        def hook(params: Any, args_flat: Any, fun: Any, args: Any, kwargs: Any) -> Any:
+            caller = _jax_compat.jit_caller(sys._getframe())
+            seen.append(
+                ("run", caller is not None and caller.f_code.co_filename == __file__, False, False)
+            )
+            return run(params, args_flat, fun, args, kwargs)
+
+        return hook
+
+    infer, run = pjit._infer_params, pjit._run_python_pjit
+    jitted = jax.jit(double, static_argnames=("n",))
+    x = jnp.zeros(3)
+    restore = _jax_compat.patch_jit_cache_miss(wrap_infer, wrap_run)
+    try:
+        jitted(x, n=2)
+        jitted(x, n=2)
+        jitted.trace(x, n=2)
+    finally:
+        restore()
+    assert (pjit._infer_params, pjit._run_python_pjit) == (infer, run)
+    assert seen[0] == ("infer", True, False, True), "one miss, at top level, not eager"
+    assert seen[-2] == ("run", True, False, False), "jit_caller found this test's frame"
+    assert seen[-1] == ("infer", False, False, True), "AOT .trace() is no cache miss"
+    assert [s for s in seen if s[0] == "run" and s[1]] == [("run", True, False, False)], (
+        "the second call hit the C++ cache"
+    )
+
+
+def test_eager_primitives_are_marked() -> None:
+    eager: list[bool] = []
+
+    def wrap_infer(infer: Any) -> Any:
+        def hook(fun: Any, info: Any, args: Any, kwargs: Any) -> Any:
+            eager.append(_jax_compat.is_eager_primitive(fun))
+            return infer(fun, info, args, kwargs)
+
+        return hook
+
+    restore = _jax_compat.patch_jit_cache_miss(wrap_infer, lambda run: run)
+    try:
+        jnp.full((3, 11, 2), 1.5)
+    finally:
+        restore()
+    assert eager and all(eager)
+
+
+def test_hidden_files_are_no_user_frames() -> None:
+    from jax._src import source_info_util, traceback_util
+
+    _jax_compat.hide_from_jax_tracebacks(__file__)
+    try:
+        assert not source_info_util.is_user_filename(__file__)
+        assert __file__ in traceback_util._exclude_paths
+    finally:
+        source_info_util._exclude_paths.remove(__file__)
+        source_info_util._exclude_path_regex.cache_clear()
+        source_info_util.is_user_filename.cache_clear()
+        traceback_util._exclude_paths.remove(__file__)

@@ -1,0 +1,162 @@
+"""jaxexplain watch against the same program run alone, as whole processes.
+
+Run: python benchmarks/bench_watch.py   (BENCH_RUNS=N to change the number of runs; default 5)
+Bars: a 200-step jitted training loop runs within 1.05x of the program alone once compiled
+(the loop's own time, measured by the program); a compile-heavy program within 1.15x, whole
+process included. Each program prints its phase time; runs alternate so that machine noise
+hits both sides alike, and medians are compared.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import ROOT, RUNS, python, table
+
+TRAINING_LOOP = """
+import time
+import jax
+import jax.numpy as jnp
+
+@jax.jit
+def step(params, x, y):
+    def loss(params):
+        h = jnp.tanh(x @ params["w1"])
+        return jnp.mean((h @ params["w2"] - y) ** 2)
+    grads = jax.grad(loss)(params)
+    return jax.tree_util.tree_map(lambda p, g: p - 0.01 * g, params, grads)
+
+keys = jax.random.split(jax.random.PRNGKey(0), 4)
+params = {"w1": jax.random.normal(keys[0], (256, 512)), "w2": jax.random.normal(keys[1], (512, 8))}
+x, y = jax.random.normal(keys[2], (256, 256)), jax.random.normal(keys[3], (256, 8))
+params = step(params, x, y)
+jax.block_until_ready(params)
+start = time.perf_counter()
+for _ in range(200):
+    params = step(params, x, y)
+jax.block_until_ready(params)
+print("PHASE", time.perf_counter() - start)
+"""
+
+COMPILE_HEAVY = """
+import time
+from functools import partial
+import jax
+import jax.numpy as jnp
+
+@partial(jax.jit, static_argnames=("depth",))
+def net(x, depth):
+    for _ in range(depth):
+        x = jnp.tanh(x @ x.T @ x) + jnp.sin(x)
+    return x.sum()
+
+start = time.perf_counter()
+for size in range(8, 8 + 24):
+    for depth in (2, 3):
+        jax.block_until_ready(net(jnp.ones((size, 16)), depth=depth))
+print("PHASE", time.perf_counter() - start)
+"""
+
+PROGRAMS = {"200-step training loop": TRAINING_LOOP, "48 compilations": COMPILE_HEAVY}
+BARS = {"200-step training loop": ("phase", 1.05), "48 compilations": ("process", 1.15)}
+
+
+def run(argv: list[str]) -> tuple[float, float]:
+    """Whole-process wall time and the phase time the program printed."""
+    start = time.perf_counter()
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{argv} failed:\n{result.stderr[-2000:]}")
+    (phase,) = [
+        float(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("PHASE")
+    ]
+    return wall, phase
+
+
+def measure(script: Path) -> dict[str, dict[str, float]]:
+    """Medians of the plain and watched runs, alternating."""
+    commands = {
+        "alone": [python(), str(script)],
+        "watched": [
+            python(),
+            "-m",
+            "jaxexplain",
+            "watch",
+            "--format",
+            "json",
+            "-o",
+            str(script.with_suffix(".json")),
+            "--",
+            str(script),
+        ],
+    }
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"process": [], "phase": []} for name in commands
+    }
+    for _ in range(RUNS):
+        for name, argv in commands.items():
+            wall, phase = run(argv)
+            samples[name]["process"].append(wall)
+            samples[name]["phase"].append(phase)
+    return {
+        name: {kind: statistics.median(values) for kind, values in kinds.items()}
+        for name, kinds in samples.items()
+    }
+
+
+def main() -> None:
+    rows = []
+    failed = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, source in PROGRAMS.items():
+            script = Path(tmp) / (label.split()[0].replace("-", "_") + "_program.py")
+            script.write_text(source)
+            times = measure(script)
+            phase_ratio = times["watched"]["phase"] / times["alone"]["phase"]
+            process_ratio = times["watched"]["process"] / times["alone"]["process"]
+            kind, bar = BARS[label]
+            ratio = phase_ratio if kind == "phase" else process_ratio
+            verdict = "ok" if ratio <= bar else "OVER"
+            if ratio > bar:
+                failed.append(label)
+            rows.append(
+                (
+                    label,
+                    times["alone"]["phase"],
+                    times["watched"]["phase"],
+                    f"{phase_ratio:.3f}x",
+                    times["alone"]["process"],
+                    times["watched"]["process"],
+                    f"{process_ratio:.3f}x",
+                    f"{kind} <= {bar:.2f}x: {verdict}",
+                )
+            )
+    print(
+        table(
+            f"jaxexplain watch vs the program alone (median of {RUNS} whole-process runs, seconds)",
+            (
+                "program",
+                "phase alone",
+                "phase watched",
+                "phase ratio",
+                "process alone",
+                "process watched",
+                "process ratio",
+                "bar",
+            ),
+            rows,
+        )
+    )
+    if failed:
+        raise SystemExit(f"over the bar: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -236,4 +236,40 @@ def jit_caller(frame: FrameType | None) -> FrameType | None:
     return frame
 
 
+def leaked_tracers(traced: Any) -> list[Any]:
+    """Tracers among the constants a `Traced` closed over: values leaked from a finished trace.
+
+    Private: `Traced._consts` is the only place the closed-over constants are kept; JAX raises
+    UnexpectedTracerError for a leaked one only when the compiled function is called.
+    """
+    return [c for c in getattr(traced, "_consts", ()) if isinstance(c, jax.core.Tracer)]
+
+
+def leaked_tracer_use(traced: Any) -> str | None:
+    """`file:line` of the first equation that reads a leaked tracer constant.
+
+    Private: `Traced._num_consts` says how many leading jaxpr inputs are those constants.
+    """
+    jaxpr = inner_jaxpr(traced)
+    consts = list(getattr(traced, "_consts", ()))
+    count = int(getattr(traced, "_num_consts", len(consts)))
+    invars = list(jaxpr.constvars) or list(jaxpr.invars[:count])
+    leaked = {id(v) for v, c in zip(invars, consts, strict=False) if isinstance(c, jax.core.Tracer)}
+    for eqn in jaxpr.eqns:
+        if any(id(v) in leaked for v in eqn.invars):
+            return equation_source(eqn)
+    return None
+
+
+def escaped_tracer_error(tracer: Any) -> Exception:
+    """The UnexpectedTracerError JAX raises when a leaked tracer is used, with its origin.
+
+    Private: `core.escaped_tracer_error` builds the message (where the tracer was created and
+    which function was being traced); no public API describes a tracer's origin.
+    """
+    from jax._src import core
+
+    return core.escaped_tracer_error(tracer)
+
+
 JAX_VERSION = jax.__version__

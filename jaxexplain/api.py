@@ -13,7 +13,12 @@ from jaxexplain import _jax_compat, specs
 from jaxexplain.cache_key import static_repr
 from jaxexplain.calling import CallPlan, plan_call
 from jaxexplain.errors import UsageError
-from jaxexplain.explain_errors import error_info
+from jaxexplain.explain_errors import (
+    error_info,
+    explain_failure,
+    leaked_tracer_error,
+    static_hash_notes,
+)
 from jaxexplain.loader import call_user, load_factory, load_target
 from jaxexplain.report import Argument, FunctionInfo, Source, TraceReport
 from jaxexplain.tracing import (
@@ -177,18 +182,21 @@ def explain(target: Target, plan: CallPlan, target_name: str, options: Options) 
         function=function_info(target.function),
         arguments=describe_arguments(plan),
         jax_version=_jax_compat.JAX_VERSION,
-        notes=_notes(target, plan),
+        notes=_notes(target, plan) + static_hash_notes(plan),
     )
     try:
         stages = trace_plan(target, plan)
     except Exception as exc:
-        return _replace(base, error=error_info(exc))
+        return _replace(base, error=explain_failure(exc, target, plan))
     report = _replace(
         base,
         cache_key=cache_key_of(target, plan, stages),
         jaxpr=jaxpr_info(stages.traced),
         trace_seconds=stages.trace_seconds,
     )
+    leak = leaked_tracer_error(target, stages)
+    if leak is not None:
+        return _replace(report, error=leak)
     if not options.compile:
         return report
     try:

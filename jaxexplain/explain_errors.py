@@ -1,12 +1,251 @@
-"""Explains a failed trace at the user's own line rather than in JAX's frames."""
+"""Explains a failed trace at the user's own line, with fixes jaxexplain re-traced to prove them.
+
+The explanation names the construct that asked for a concrete value (`if`, `while`, `range`,
+`int()`, boolean masks, `.item()`, NumPy...), the user's file, line and source text, and the
+parameters the value came from. Each fix is tried before it is offered: "make `n` static" is
+re-traced with `n` static; a rewrite of the user's lines (`jnp.where`, `lax.cond`,
+`lax.fori_loop`, `lax.while_loop`) is compiled from their own source, re-traced, and run on
+random inputs against the original run eagerly. Only a fix that passed is `verified`.
+
+Rewrite comparison, in detail: the original function runs outside jit on concrete random inputs,
+where a Python `if` on a one-element array works. An `if` on a larger array cannot run eagerly
+(its truth value is ambiguous), so for a `jnp.where` rewrite the reference is built per element:
+a copy of the original whose tests are forced (each branch taken in turn, on the whole input)
+records every test's concrete value, and element i of the reference comes from the branch
+element i's test selects. A test evaluated more than once per call has no single per-element
+answer, so such a rewrite stays unverified.
+"""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import linecache
-import traceback
+import re
+import sys
+import types
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
-from jaxexplain.report import ErrorInfo
+import jax
+import numpy as np
+
+from jaxexplain import _jax_compat, rewrites
+from jaxexplain.calling import BoundParam, CallPlan
+from jaxexplain.report import Dependency, ErrorInfo, Suggestion
+from jaxexplain.rewrites import Aliases, Construct, Position, Rewrite, UserFunction
+from jaxexplain.specs import format_aval
+from jaxexplain.tracing import Stages, Target, trace_plan
 from jaxexplain.userfiles import is_user_file
+
+MAX_RETRACES = 6
+TRIED = "jaxexplain tried rewriting these lines, but no rewrite passed its checks"
+COMPARISON_TRIALS = 3
+MAX_EAGER_LINES = 100_000
+MAX_COMPARED_ELEMENTS = 1_000_000
+
+_NON_HASHABLE = "Non-hashable static arguments are not supported"
+_NOT_AN_ARRAY = re.compile(r"as an abstract array.*?at path (?P<path>\S+?)\.?$", re.S | re.M)
+_AMBIGUOUS = "truth value of an array with more than one element is ambiguous"
+_SLICE_NOT_STATIC = "Slice entries must be static"
+_SHAPE_NOT_CONCRETE = "Shapes must be 1D sequences of concrete values"
+_PROVENANCE = re.compile(
+    r"tracing the function (?P<fn>\S+) at (?P<file>.+?):(?P<line>\d+) for \w+\. .*?"
+    r"depends on the values? of the arguments? (?P<names>.+?)\.(?:\n|$)",
+    re.S,
+)
+_LEAK_CREATED = re.compile(
+    r"created on line (?P<file>.+?):(?P<line>\d+)(?::\d+)? \((?P<fn>[^)]*)\)"
+)
+_LEAK_TRACED = re.compile(
+    r"function being traced when the value leaked was (?P<fn>\S+) at (?P<where>\S+) "
+    r"traced for (?P<transform>\w+)"
+)
+
+NEEDS = {
+    "if": "a Python bool",
+    "elif": "a Python bool",
+    "while": "a Python bool",
+    "ifexp": "a Python bool",
+    "assert": "a Python bool",
+    "comprehension": "a Python bool",
+    "bool": "a Python bool",
+    "for_range": "a Python int",
+    "range": "a Python int",
+    "int": "a Python int",
+    "index": "a Python int",
+    "slice": "Python ints",
+    "shape": "Python ints (array shapes are fixed when jit traces)",
+    "len": "a sized Python value",
+    "float": "a Python float",
+    "complex": "a Python complex",
+    "item": "a Python number",
+    "tolist": "Python numbers",
+    "numpy": "a NumPy array",
+    "bool_index": "a concrete mask (the result's shape depends on it)",
+    "minmax": "a Python bool (to compare)",
+}
+
+ADVICE = {
+    "if": "Select values with jnp.where(c, a, b) (elementwise; both sides are computed), or "
+    "branch with lax.cond(pred, true_fn, false_fn, *operands) when a branch does more work "
+    "(pred must be a scalar); lax.switch picks among several branches.",
+    "while": "Loop on the device with lax.while_loop(cond_fun, body_fun, init); every carried "
+    "value must keep its shape and dtype.",
+    "for_range": "Loop on the device with lax.fori_loop(lower, upper, body_fun, init) or "
+    "lax.scan; every carried value must keep its shape and dtype.",
+    "bool_index": "A mask changes the result's shape, which jit fixes when it traces: keep the "
+    "shape with jnp.where(mask, x, fill), or give a static bound: "
+    "jnp.nonzero(mask, size=K, fill_value=...).",
+    "numpy": "Use jax.numpy (jnp) instead of NumPy on traced values.",
+    "item": "Keep the value as an array (drop .item()); a Python number cannot come from "
+    "traced data.",
+    "convert": "Keep the value as an array: x.astype(dtype) instead of int()/float()/bool(); a "
+    "Python number cannot come from traced data.",
+    "slice": "Slice with a traced start but a static size: lax.dynamic_slice(x, (start,), (size,)).",
+    "shape": "Array shapes are fixed when jit traces: make the size static, or use a static "
+    "upper bound and a mask.",
+    "index": "Index an array instead of a Python sequence (jnp.asarray(seq)[i]), or choose "
+    "among functions with lax.switch(i, branches, *operands).",
+    "minmax": "Use jnp.maximum / jnp.minimum, which work elementwise on traced values.",
+    "len": "Use x.shape[0]: shapes are static, values are not.",
+}
+ADVICE["elif"] = ADVICE["ifexp"] = ADVICE["comprehension"] = ADVICE["assert"] = ADVICE["if"]
+ADVICE["range"] = ADVICE["for_range"]
+ADVICE["tolist"] = ADVICE["item"]
+ADVICE["int"] = ADVICE["float"] = ADVICE["bool"] = ADVICE["complex"] = ADVICE["convert"]
+
+REWRITE_TEXT = {
+    "where": "Select with jnp.where instead of a Python branch",
+    "cond": "Branch on the device with lax.cond",
+    "fori_loop": "Loop on the device with lax.fori_loop",
+    "while_loop": "Loop on the device with lax.while_loop",
+    "jnp": "Keep the value in JAX",
+}
+REWRITE_COST = {
+    "where": "both sides are computed for every element, then one is selected",
+    "cond": "both branches are compiled; only the selected one runs",
+    "fori_loop": "none: one compilation serves every trip count, and the loop is not unrolled",
+    "while_loop": "none for jit; lax.while_loop cannot be reverse-differentiated (use lax.scan "
+    "with a fixed length for gradients)",
+    "jnp": "none: the value stays on the device",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Frames of the user's code in a traceback
+
+
+@dataclass(frozen=True)
+class UserFrame:
+    """One traceback frame in the user's code, with the position of the running instruction."""
+
+    frame: types.FrameType
+    line: int
+    position: Position | None
+
+    @property
+    def code(self) -> types.CodeType:
+        return self.frame.f_code
+
+    @property
+    def file(self) -> str:
+        return self.code.co_filename
+
+
+@dataclass(frozen=True)
+class Site:
+    """A user frame read as source: the function's AST, the failing node and its construct."""
+
+    frame: UserFrame
+    function: UserFunction | None
+    node: ast.AST | None
+    construct: Construct | None
+
+
+def user_frames(exc: BaseException) -> list[UserFrame]:
+    """The traceback's frames in user files, outermost first."""
+    found = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if is_user_file(code.co_filename):
+            found.append(UserFrame(tb.tb_frame, tb.tb_lineno, _position(code, tb.tb_lasti)))
+        tb = tb.tb_next
+    return found
+
+
+def _position(code: types.CodeType, lasti: int) -> Position | None:
+    positions = list(code.co_positions())
+    if 0 <= lasti // 2 < len(positions):
+        line, end_line, col, end_col = positions[lasti // 2]
+        if None not in (line, end_line, col, end_col):
+            return (line, end_line, col, end_col)  # type: ignore[return-value]
+    return None
+
+
+def frames_below_target(frames: list[UserFrame], target: Target) -> list[UserFrame]:
+    """The frames from the target function down: callers above it (a test, a script) are not it."""
+    code = getattr(_function_object(target.function), "__code__", None)
+    starts = [i for i, f in enumerate(frames) if f.code is code]
+    return frames[starts[-1] :] if starts else frames
+
+
+def _function_object(fn: Any) -> Any:
+    fn = _jax_compat.unwrap(fn)
+    return getattr(fn, "__func__", fn)
+
+
+def read_sites(frames: list[UserFrame]) -> list[Site]:
+    """Each frame as source; a comprehension or lambda frame folds into its enclosing function."""
+    sites: list[Site] = []
+    for frame in frames:
+        function = rewrites.user_function(frame.code)
+        enclosing = sites[-1].function if sites else None
+        if (
+            function is None
+            and enclosing is not None
+            and frame.position is not None
+            and frame.code.co_name.startswith("<")
+            and rewrites.contains(enclosing, frame.position)
+        ):
+            moved = dataclasses.replace(sites[-1].frame, position=frame.position, line=frame.line)
+            sites[-1] = _site(moved, enclosing)
+            continue
+        sites.append(_site(frame, function))
+    return sites
+
+
+def _site(frame: UserFrame, function: UserFunction | None) -> Site:
+    if function is None or frame.position is None:
+        return Site(frame, function, None, None)
+    node = rewrites.node_at(function, frame.position)
+    if node is None:
+        return Site(frame, function, None, None)
+    return Site(frame, function, node, rewrites.classify(function, node, _line_text(frame)))
+
+
+def _line_text(frame: UserFrame) -> str:
+    return linecache.getline(frame.file, frame.line)
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry points
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    """The JAX error class, its first paragraph, and the user's file, line and source text."""
+    frames = user_frames(exc)
+    frame = frames[-1] if frames else None
+    return ErrorInfo(
+        type=type(exc).__name__,
+        message=first_paragraph(str(exc)),
+        file=frame.file if frame else None,
+        line=frame.line if frame else None,
+        source=_line_text(frame).strip() or None if frame else None,
+    )
 
 
 def first_paragraph(message: str) -> str:
@@ -14,22 +253,1300 @@ def first_paragraph(message: str) -> str:
     return message.strip().split("\n\n")[0].strip()
 
 
-def user_error_frame(exc: BaseException) -> traceback.FrameSummary | None:
-    """The deepest traceback frame in user code: where the user's line asked for the value."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)]
-    return frames[-1] if frames else None
+def explain_failure(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
+    """Why `trace_plan(target, plan)` raised `exc`, and the fixes that were re-traced to work.
+
+    Args:
+        exc: what tracing raised.
+        target: the traced target.
+        plan: the call plan it was traced with.
+
+    Returns:
+        The error with the user's location, the construct, what the value depended on, an
+        explanation, and suggestions (`verified` only for fixes that traced when applied).
+    """
+    explainer = _explainer_for(exc)
+    if explainer is None:
+        return error_info(exc)
+    try:
+        return explainer(exc, target, plan)
+    except Exception as failure:
+        return dataclasses.replace(
+            error_info(exc),
+            explanation=f"(jaxexplain could not analyse this failure further: "
+            f"{type(failure).__name__}: {failure}; this is a bug in jaxexplain.)",
+        )
 
 
-def error_info(exc: BaseException) -> ErrorInfo:
-    """The JAX error class, its first paragraph, and the user's file, line and source text."""
-    frame = user_error_frame(exc)
-    source = (
-        linecache.getline(frame.filename, frame.lineno).strip() if frame and frame.lineno else None
+def _explainer_for(
+    exc: BaseException,
+) -> Callable[[BaseException, Target, CallPlan], ErrorInfo] | None:
+    message = str(exc)
+    if isinstance(exc, ValueError) and _NON_HASHABLE in message:
+        return explain_unhashable_static
+    if isinstance(exc, TypeError) and _NOT_AN_ARRAY.search(message):
+        return explain_not_an_array
+    if isinstance(exc, jax.errors.UnexpectedTracerError):
+        return lambda e, target, _: explain_leak(e, target)
+    if is_concretization(exc):
+        return explain_concretization
+    return None
+
+
+def is_concretization(exc: BaseException) -> bool:
+    """True for every way tracing fails because Python asked a tracer for a concrete value."""
+    concrete_types = (
+        jax.errors.ConcretizationTypeError,
+        jax.errors.TracerIntegerConversionError,
+        jax.errors.TracerArrayConversionError,
+        jax.errors.NonConcreteBooleanIndexError,
     )
-    return ErrorInfo(
-        type=type(exc).__name__,
-        message=first_paragraph(str(exc)),
-        file=frame.filename if frame else None,
-        line=frame.lineno if frame else None,
-        source=source or None,
+    if isinstance(exc, concrete_types):
+        return True
+    message = str(exc)
+    return (
+        (isinstance(exc, ValueError) and _AMBIGUOUS in message)
+        or (isinstance(exc, IndexError) and _SLICE_NOT_STATIC in message)
+        or (isinstance(exc, TypeError) and _SHAPE_NOT_CONCRETE in message)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Concretization: a traced value where Python needs a concrete one
+
+
+def explain_concretization(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
+    """A tracer reached Python control flow or a conversion: where, from what, and what works."""
+    sites = read_sites(frames_below_target(user_frames(exc), target))
+    base = error_info(exc)
+    site = sites[-1] if sites else None
+    construct = site.construct if site else None
+    depends_on = dependencies(exc, target, plan, sites)
+    budget = Budget(MAX_RETRACES)
+    suggestions = make_static_suggestions(target, plan, depends_on, construct, site, budget)
+    data_dependent = _array_value_params(plan, depends_on)
+    if site is not None and construct is not None and site.function is not None:
+        suggestions += rewrite_suggestions(target, plan, site, sites, budget)
+        advice = ADVICE.get(construct.kind)
+        if advice and not any(s.verified for s in suggestions):
+            suggestions.append(Suggestion("advice", (), advice))
+    explanation = concretization_text(site, construct, depends_on, plan, data_dependent)
+    return dataclasses.replace(
+        base,
+        file=site.frame.file if site else base.file,
+        line=site.frame.line if site else base.line,
+        depends_on=tuple(depends_on),
+        suggestions=proven_first(suggestions),
+        construct=construct.kind if construct else None,
+        explanation=explanation,
+        column=_columns(site)[0],
+        end_column=_columns(site)[1],
+    )
+
+
+def proven_first(suggestions: Sequence[Suggestion]) -> tuple[Suggestion, ...]:
+    """Verified fixes first; fixes that were tried and failed only when nothing worked."""
+    verified = [s for s in suggestions if s.verified]
+    advice = [s for s in suggestions if s.kind == "advice" and not s.text.startswith(TRIED)]
+    if verified:
+        return (*verified, *advice)
+    return tuple(suggestions)
+
+
+def _columns(site: Site | None) -> tuple[int | None, int | None]:
+    """The failing expression's span within the stripped source line, for a caret under it."""
+    if site is None or site.frame.position is None:
+        return None, None
+    line, end_line, col, end_col = site.frame.position
+    if line != end_line or line != site.frame.line:
+        return None, None
+    raw = _line_text(site.frame)
+    indent = len(raw) - len(raw.lstrip())
+    return col - indent, end_col - indent
+
+
+def concretization_text(
+    site: Site | None,
+    construct: Construct | None,
+    depends_on: Sequence[Dependency],
+    plan: CallPlan,
+    data_dependent: Sequence[BoundParam],
+) -> str:
+    """The explanation, short and specific: the construct, the tracer, where it came from."""
+    if site is None or construct is None:
+        return ""
+    expression = _expression_text(construct)
+    needs = NEEDS.get(construct.kind, "a concrete value")
+    params = {p.name: p for p in plan.params}
+    traced = [params[d.name] for d in depends_on if d.via == "value" and d.name in params]
+    head = f"{_capital(construct.label)} needs {needs}, but `{expression}` is a tracer"
+    if len(traced) == 1 and expression == traced[0].name:
+        parts = [
+            f"{head}: {expression} is {_describe_traced(traced[0])}, so jit does not know its value."
+        ]
+    elif traced:
+        listed = _and([f"{p.name} ({_describe_traced(p)})" for p in traced])
+        parts = [
+            f"{head}: it is computed from {listed}, whose values jit does not know while it traces."
+        ]
+    else:
+        parts = [
+            f"{head}: it is computed by JAX operations, which jit traces even on constants; "
+            f"compute it with NumPy or plain Python to keep it concrete."
+        ]
+    static = [d.name for d in depends_on if d.via == "static"]
+    if static:
+        verb = "is" if len(static) == 1 else "are"
+        parts.append(
+            f"{_and(static)} {verb} already static; making {_it(static)} static does not help."
+        )
+    if data_dependent:
+        parts.append(
+            f"The value depends on the array data of {_and([p.name for p in data_dependent])}, "
+            f"so no static choice can help."
+        )
+    scalars = [p.name for p in traced if _concrete_scalar(p) is not None]
+    if scalars and not data_dependent:
+        parts.append(
+            f"{_and(scalars)} {'is a Python number' if len(scalars) == 1 else 'are Python numbers'} "
+            f"passed traced: as static {'it' if len(scalars) == 1 else 'they'} would be concrete."
+        )
+    return " ".join(parts)
+
+
+def _expression_text(construct: Construct) -> str:
+    if len(construct.needed) == 1:
+        return ast.unparse(construct.needed[0])
+    if isinstance(construct.node, ast.expr | ast.stmt):
+        return ast.unparse(construct.node).split("\n")[0]
+    return "?"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _and(items: Iterator[str] | Sequence[str]) -> str:
+    words = [f"{w}" for w in items]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _it(names: Sequence[str]) -> str:
+    return "it" if len(names) == 1 else "them"
+
+
+def _describe_traced(param: BoundParam) -> str:
+    value = param.value
+    if _concrete_scalar(param) is not None:
+        return f"a Python {type(value).__name__} passed traced, as {_aval(value)}"
+    leaves = jax.tree_util.tree_leaves(value)
+    if len(leaves) == 1 and leaves[0] is value:
+        return f"traced, {_aval(value)}"
+    return f"a traced pytree of {len(leaves)} arrays"
+
+
+def _aval(value: Any) -> str:
+    try:
+        aval = jax.typeof(value)
+    except TypeError:
+        return type(value).__name__
+    return format_aval(tuple(aval.shape), str(aval.dtype), bool(getattr(aval, "weak_type", False)))
+
+
+def _concrete_scalar(param: BoundParam) -> Any:
+    """The Python value of a traced scalar given as a number (it could be static), else None."""
+    value = param.value
+    if isinstance(value, bool | int | float | complex | np.generic):
+        return value
+    return None
+
+
+def _array_value_params(plan: CallPlan, depends_on: Sequence[Dependency]) -> list[BoundParam]:
+    """Traced parameters the value depends on through their data, when they are arrays."""
+    params = {p.name: p for p in plan.params}
+    return [
+        params[d.name]
+        for d in depends_on
+        if d.via == "value" and d.name in params and _concrete_scalar(params[d.name]) is None
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the failing value depended on
+
+
+def dependencies(
+    exc: BaseException, target: Target, plan: CallPlan, sites: list[Site]
+) -> list[Dependency]:
+    """The target's parameters (and globals) the failing value came from, and through what.
+
+    The source analysis (`dependencies_in_source`) gives every kind of dependency; JAX's own
+    account of which traced arguments a tracer came from, when its message has one for the
+    target, decides the "value" ones.
+    """
+    found = {(d.name, d.via): d for d in dependencies_in_source(plan, sites)}
+    jax_says = provenance(exc, target)
+    if jax_says is not None:
+        found = {k: d for k, d in found.items() if d.via != "value"}
+        for name in jax_says:
+            found.setdefault((name, "value"), Dependency(name, "value"))
+    return _in_signature_order(plan, found.values())
+
+
+def dependencies_in_source(plan: CallPlan, sites: list[Site]) -> list[Dependency]:
+    """What the failing expression reads, followed back through the user's source to the target.
+
+    The failing expression's names are followed back through local assignments to the
+    function's parameters; in a helper, each parameter is followed to the argument expression the
+    caller passed for it, up to the target, whose parameters the plan classifies.
+    """
+    params = {p.name: p for p in plan.params}
+    found: dict[tuple[str, str], Dependency] = {}
+    for name, aspect in (_uses_at_target(sites) if sites else None) or []:
+        via = ("static" if params[name].static else aspect) if name in params else "global"
+        found.setdefault((name, via), Dependency(name, via))
+    return _in_signature_order(plan, found.values())
+
+
+def _in_signature_order(plan: CallPlan, found: Iterable[Dependency]) -> list[Dependency]:
+    order = {p.name: i for i, p in enumerate(plan.params)}
+    vias = ("value", "shape", "dtype", "static", "global")
+    return sorted(
+        found,
+        key=lambda d: (d.via == "global", order.get(d.name, len(order)), vias.index(d.via)),
+    )
+
+
+def _uses_at_target(sites: list[Site]) -> list[tuple[str, str]] | None:
+    """(name, aspect) pairs at the target's frame: its parameters and data globals."""
+    last = sites[-1]
+    if last.function is None or last.construct is None or last.node is None:
+        return None
+    uses = rewrites.trace_back(last.function, last.construct.needed, last.node)
+    free: list[tuple[str, str]] = []
+    for caller, callee in zip(reversed(sites[:-1]), reversed(sites[1:]), strict=True):
+        free += _data_globals(uses, callee)
+        mapped = _map_to_caller(uses, caller, callee)
+        if mapped is None:
+            return None
+        uses = mapped
+    free += _data_globals(uses, sites[0])
+    params = set(sites[0].function.parameters) if sites[0].function else set()
+    return [(u.name, u.aspect) for u in uses if u.name in params] + free
+
+
+def _data_globals(uses: list[rewrites.NameUse], site: Site) -> list[tuple[str, str]]:
+    """Free names that are module-level data (modules, functions and classes are not)."""
+    params = set(site.function.parameters) if site.function else set()
+    found = []
+    for use in uses:
+        if use.name in params or use.name not in site.frame.frame.f_globals:
+            continue
+        value = site.frame.frame.f_globals[use.name]
+        if not (isinstance(value, types.ModuleType | type) or callable(value)):
+            found.append((use.name, "global"))
+    return found
+
+
+def _map_to_caller(
+    uses: list[rewrites.NameUse], caller: Site, callee: Site
+) -> list[rewrites.NameUse] | None:
+    """The callee's parameters, followed to the caller's argument expressions and their names."""
+    if caller.function is None or callee.function is None or caller.frame.position is None:
+        return None
+    call = rewrites.call_at(caller.function, caller.frame.position)
+    if call is None:
+        return None
+    bound = rewrites.call_bindings(call, callee.function.parameters)
+    if not _calls(call, callee) and not bound:
+        return None
+    exprs: list[tuple[ast.expr, str]] = []
+    for use in uses:
+        if use.name not in callee.function.parameters:
+            continue
+        arguments = bound.get(use.name) if _calls(call, callee) else None
+        for expr in arguments or [*call.args, *(k.value for k in call.keywords)]:
+            exprs.append((expr, use.aspect))
+    mapped: list[rewrites.NameUse] = []
+    for expr, aspect in exprs:
+        for inner in rewrites.trace_back(caller.function, [expr], call):
+            mapped.append(
+                rewrites.NameUse(inner.name, inner.aspect if inner.aspect != "value" else aspect)  # type: ignore[arg-type]
+            )
+    return list(dict.fromkeys(mapped))
+
+
+def _calls(call: ast.Call, callee: Site) -> bool:
+    """The call names the callee directly (`helper(...)`, `mod.helper(...)`, `self.helper(...)`)."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    return name == callee.frame.code.co_name
+
+
+def provenance(exc: BaseException, target: Target) -> list[str] | None:
+    """The target's traced arguments JAX says the tracer came from (None if it says nothing).
+
+    JAX names them only when the tracer belongs to the trace of the target itself; a helper under
+    its own `jax.jit` or a `lax.scan` body names that function's own arguments instead.
+    """
+    match = _PROVENANCE.search(str(exc))
+    code = getattr(_function_object(target.function), "__code__", None)
+    if match is None or code is None:
+        return None
+    if match["fn"] != code.co_name or int(match["line"]) != code.co_firstlineno:
+        return None
+    names = re.split(r", and |, | and ", match["names"])
+    return list(dict.fromkeys(re.match(r"\w+", n)[0] for n in names if re.match(r"\w+", n)))  # type: ignore[index]
+
+
+# ---------------------------------------------------------------------------------------------
+# Trying fixes
+
+
+class Budget:
+    """How many more re-traces this explanation may spend (each one is a real trace)."""
+
+    def __init__(self, retraces: int) -> None:
+        self.left = retraces
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The result of re-tracing with a fix applied: None when tracing succeeded."""
+
+    error: BaseException | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def attempt(target: Target, plan: CallPlan) -> Attempt:
+    """Traces the plan; the exception, if any, is kept to say where the fix got to."""
+    try:
+        trace_plan(target, plan)
+    except Exception as exc:
+        return Attempt(exc)
+    return Attempt(None)
+
+
+def where_it_fails(exc: BaseException | None) -> str:
+    """`file:line (`source`): Type` for a re-trace that still failed."""
+    if exc is None:
+        return "nowhere"
+    info = error_info(exc)
+    where = f"{info.file}:{info.line}" if info.file else "inside JAX"
+    source = f" (`{info.source}`)" if info.source else ""
+    message = info.message.splitlines()[0].rstrip(".") if info.message else ""
+    return f"{where}{source}: {info.type}: {message}"
+
+
+def make_static_suggestions(
+    target: Target,
+    plan: CallPlan,
+    depends_on: Sequence[Dependency],
+    construct: Construct | None,
+    site: Site | None,
+    budget: Budget,
+) -> list[Suggestion]:
+    """Re-traces with traced Python scalars made static: one at a time, then all together."""
+    params = {p.name: p for p in plan.params}
+    candidates = [
+        d.name
+        for d in depends_on
+        if d.via == "value" and d.name in params and _concrete_scalar(params[d.name]) is not None
+    ]
+    if not candidates:
+        return []
+    groups = [[name] for name in candidates]
+    if len(candidates) > 1:
+        groups.append(candidates)
+    failed: list[Suggestion] = []
+    for group in groups:
+        if not budget.take():
+            break
+        result = attempt(target, plan.with_values({}, static=set(group)))
+        if result.ok:
+            return [_static_suggestion(group, params, construct, verified=True)]
+        assert result.error is not None
+        if site is not None and _same_place(result.error, site):
+            continue
+        failed.append(
+            _static_suggestion(group, params, construct, verified=False, then=result.error)
+        )
+    return failed[:1]
+
+
+def _same_place(exc: BaseException, site: Site) -> bool:
+    frames = user_frames(exc)
+    return bool(frames) and (frames[-1].file, frames[-1].line) == (site.frame.file, site.frame.line)
+
+
+def _static_suggestion(
+    names: list[str],
+    params: dict[str, BoundParam],
+    construct: Construct | None,
+    *,
+    verified: bool,
+    then: BaseException | None = None,
+) -> Suggestion:
+    flags = " ".join(f"--static {n}={params[n].value!r}" for n in names)
+    argnames = ", ".join(repr(n) for n in names)
+    subject = f"Mark {_and([f'`{n}`' for n in names])} static"
+    how = f" ({flags}, or jax.jit(..., static_argnames=({argnames},)))"
+    if verified:
+        text = f"{subject}{how}: jaxexplain re-traced with it, and tracing succeeds."
+    else:
+        text = (
+            f"{subject}{how}: that gets past this line, but tracing then fails at "
+            f"{where_it_fails(then) if then else 'another line'}."
+        )
+    cost = "one compilation per distinct value of " + _and(names)
+    if construct is not None and construct.kind == "for_range":
+        cost += ", and the loop is unrolled into the jaxpr (one copy of its body per iteration)"
+    return Suggestion("make_static", tuple(names), text, cost=cost, verified=verified)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rewrites of the user's code: generated, re-traced, compared
+
+
+def rewrite_suggestions(
+    target: Target, plan: CallPlan, site: Site, sites: list[Site], budget: Budget
+) -> list[Suggestion]:
+    """The first rewrite of the failing construct that traces and matches the original."""
+    assert site.function is not None and site.construct is not None
+    owner = _owner_function(site, sites, target)
+    if owner is None:
+        return []
+    aliases = module_aliases(owner.__globals__)
+    tried: list[str] = []
+    unchecked: list[Suggestion] = []
+    for rewrite in rewrites.rewrite_for(site.function, site.construct, aliases):
+        if not budget.take():
+            break
+        check = verify_rewrite(target, plan, site, owner, rewrite, aliases, sites)
+        if check.status == VERIFIED:
+            return [_rewrite_suggestion(site, rewrite, aliases, owner, check)]
+        if check.status == TRACES:
+            unchecked.append(_rewrite_suggestion(site, rewrite, aliases, owner, check))
+        else:
+            tried.append(f"{REWRITE_TEXT[rewrite.kind].split(' with ')[-1]}: {check.detail}")
+    if unchecked:
+        return unchecked[:1]
+    if tried:
+        return [Suggestion("advice", (), TRIED + " (" + "; ".join(tried) + ").")]
+    return []
+
+
+VERIFIED = "verified"
+TRACES = "traces"
+FAILS = "fails"
+
+
+@dataclass(frozen=True)
+class RewriteCheck:
+    """How far a rewrite got: VERIFIED (traced and matched), TRACES (traced, not compared), FAILS."""
+
+    status: str
+    detail: str = ""
+
+
+def _rewrite_suggestion(
+    site: Site, rewrite: Rewrite, aliases: Aliases, owner: Any, check: RewriteCheck
+) -> Suggestion:
+    lines = (
+        f"line {rewrite.first_line}"
+        if rewrite.first_line == rewrite.last_line
+        else f"lines {rewrite.first_line}-{rewrite.last_line}"
+    )
+    missing = [
+        statement
+        for alias, statement in (
+            (aliases.jnp, "import jax.numpy as jnp"),
+            (aliases.lax.split(".")[0], "from jax import lax"),
+        )
+        if alias in rewrite.uses and alias not in owner.__globals__
+    ]
+    imports = f" (after `{'; '.join(missing)}`)" if missing else ""
+    where = f"{rewrites_short(site.frame.file)}"
+    text = f"{REWRITE_TEXT[rewrite.kind]}: replace {lines} of {where}{imports} with the code below"
+    if check.status == VERIFIED:
+        text += "; jaxexplain traced it and compared it with your code on random inputs."
+    else:
+        text += f"; it traces under jit, but {check.detail}, so check it yourself."
+    return Suggestion(
+        "rewrite",
+        (),
+        text,
+        code=rewrite.code,
+        cost=REWRITE_COST[rewrite.kind],
+        verified=check.status == VERIFIED,
+    )
+
+
+def rewrites_short(path: str) -> str:
+    import os
+
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def module_aliases(namespace: dict[str, Any]) -> Aliases:
+    """The names the user's module gives `jax.numpy` and `jax.lax` (defaults `jnp`, `lax`)."""
+    jnp_name = next((k for k, v in namespace.items() if v is jax.numpy), "jnp")
+    lax_name = next((k for k, v in namespace.items() if v is jax.lax), None)
+    if lax_name is None:
+        jax_name = next((k for k, v in namespace.items() if v is jax), None)
+        lax_name = f"{jax_name}.lax" if jax_name else "lax"
+    return Aliases(jnp=jnp_name, lax=lax_name)
+
+
+def _owner_function(site: Site, sites: list[Site], target: Target) -> Any:
+    """The live function object whose code the failing frame ran (the target or a helper)."""
+    code = site.frame.code
+    target_fn = _function_object(target.function)
+    if getattr(target_fn, "__code__", None) is code:
+        return target_fn
+    for other in sites:
+        for value in other.frame.frame.f_globals.values():
+            fn = _function_object(value) if callable(value) else None
+            if getattr(fn, "__code__", None) is code:
+                return fn
+    return None
+
+
+def _clone(fn: Any, code: types.CodeType, extra: dict[str, Any]) -> types.FunctionType:
+    """A new function object running `code`, with the original's closure and defaults.
+
+    Names the rewrite needs that the module lacks (`jnp`, `lax`, the branch recorder) go into a
+    copy of its globals, never into the user's module.
+    """
+    namespace = {**fn.__globals__, **extra} if extra else fn.__globals__
+    clone = types.FunctionType(code, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
+    clone.__kwdefaults__ = fn.__kwdefaults__
+    clone.__qualname__ = fn.__qualname__
+    clone.__module__ = fn.__module__
+    return clone
+
+
+def _alias_values(aliases: Aliases, namespace: dict[str, Any]) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if aliases.jnp not in namespace:
+        extra[aliases.jnp] = jax.numpy
+    head = aliases.lax.split(".")[0]
+    if head not in namespace:
+        extra[head] = jax.lax if head == aliases.lax else jax
+    return extra
+
+
+@contextmanager
+def substituted(
+    target: Target, owner: Any, replacement: types.FunctionType, sites: list[Site]
+) -> Iterator[Target]:
+    """A target that runs `replacement` in place of `owner` (the target itself or a helper).
+
+    A helper is swapped in the module namespaces the user's frames look names up in, and put
+    back afterwards; JAX's caches are cleared then, so that no trace made with the rewrite
+    outlives the check (the functions that called it are the user's own objects).
+    """
+    if owner is _function_object(target.function):
+        bound = getattr(target.function, "__self__", None)
+        fn = types.MethodType(replacement, bound) if bound is not None else replacement
+        yield Target(fn, fn, None)
+        return
+    namespaces = {id(s.frame.frame.f_globals): s.frame.frame.f_globals for s in sites}
+    namespaces[id(owner.__globals__)] = owner.__globals__
+    saved: list[tuple[dict[str, Any], str, Any]] = []
+    try:
+        for namespace in namespaces.values():
+            for name, value in list(namespace.items()):
+                if value is owner:
+                    saved.append((namespace, name, value))
+                    namespace[name] = replacement
+                elif (
+                    callable(value)
+                    and _jax_compat.is_jitted(value)
+                    and _jax_compat.unwrap(value) is owner
+                ):
+                    saved.append((namespace, name, value))
+                    options = _jax_compat.jit_options(value)
+                    namespace[name] = jax.jit(
+                        replacement,
+                        static_argnums=options.static_argnums,
+                        static_argnames=options.static_argnames,
+                    )
+        yield target
+    finally:
+        for namespace, name, value in saved:
+            namespace[name] = value
+        jax.clear_caches()
+
+
+def verify_rewrite(
+    target: Target,
+    plan: CallPlan,
+    site: Site,
+    owner: Any,
+    rewrite: Rewrite,
+    aliases: Aliases,
+    sites: list[Site],
+) -> RewriteCheck:
+    """Re-traces with the rewrite in place, then compares it with the original on random inputs.
+
+    Returns:
+        VERIFIED when it traced and matched; TRACES when it traced but could not be compared;
+        FAILS when it does not trace or gives other values; with what went wrong.
+    """
+    extra = _alias_values(aliases, owner.__globals__)
+    try:
+        code = rewrites.compile_function(
+            rewrite.function, site.frame.file, owner.__code__.co_freevars
+        )
+        replacement = _clone(owner, code, extra)
+    except (SyntaxError, ValueError, TypeError) as exc:
+        return RewriteCheck(FAILS, f"it does not compile ({exc})")
+    with substituted(target, owner, replacement, sites) as new_target:
+        result = attempt(new_target, plan)
+        if result.error is not None:
+            return RewriteCheck(FAILS, f"tracing it raises {_short_error(result.error)}")
+        return compare_on_random_inputs(
+            target, new_target, plan, site, owner, rewrite, aliases, sites
+        )
+
+
+def compare_on_random_inputs(
+    target: Target,
+    new_target: Target,
+    plan: CallPlan,
+    site: Site,
+    owner: Any,
+    rewrite: Rewrite,
+    aliases: Aliases,
+    sites: list[Site],
+) -> RewriteCheck:
+    """Runs the rewrite under jit and the original eagerly on the same random inputs."""
+    rng = np.random.default_rng(0)
+    for _ in range(COMPARISON_TRIALS):
+        values = random_arguments(plan, rng)
+        if values is None:
+            return RewriteCheck(TRACES, "jaxexplain cannot make random inputs to compare it")
+        concrete = plan.with_values(values)
+        args, kwargs = concrete.call_args()
+        expected = reference_output(target, concrete, site, owner, rewrite, aliases, sites)
+        if expected is None:
+            return RewriteCheck(TRACES, "your original cannot run eagerly to compare it with")
+        try:
+            actual = new_target.jitted_for(concrete)(*args, **kwargs)
+        except Exception as exc:
+            return RewriteCheck(FAILS, f"running it raises {_short_error(exc)}")
+        if not same_values(expected, actual):
+            return RewriteCheck(FAILS, "it returns other values than your code on random inputs")
+    return RewriteCheck(VERIFIED)
+
+
+def _short_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {first_paragraph(str(exc)).splitlines()[0].rstrip('.')}"
+
+
+def reference_output(
+    target: Target,
+    plan: CallPlan,
+    site: Site,
+    owner: Any,
+    rewrite: Rewrite,
+    aliases: Aliases,
+    sites: list[Site],
+) -> Any:
+    """What the original returns on the plan's concrete values, or None if it cannot say.
+
+    The original runs eagerly; where an `if` on a multi-element array makes that impossible,
+    a `jnp.where` rewrite is checked against the per-element reference (module docstring).
+    """
+    args, kwargs = plan.call_args()
+    try:
+        with step_limit(owner.__code__, enabled=rewrite.kind == "while_loop"):
+            return target.function(*args, **kwargs)
+    except Exception:
+        if not rewrite.forced:
+            return None
+    return elementwise_reference(target, plan, site, owner, rewrite, sites)
+
+
+class TooManySteps(Exception):
+    """The original's loop ran longer than a comparison may wait for."""
+
+
+@contextmanager
+def step_limit(
+    code: types.CodeType, *, enabled: bool, lines: int = MAX_EAGER_LINES
+) -> Iterator[None]:
+    """Stops an eager run after `lines` line events in `code`.
+
+    A `while` loop may never end on random inputs; the rewritten `lax.while_loop` would then spin
+    on the device with no way to stop it, so the original is run first, under this limit, and the
+    rewrite runs only if the original finished.
+    """
+    if not enabled:
+        yield
+        return
+    previous = sys.gettrace()
+    count = 0
+
+    def local(frame: types.FrameType, event: str, arg: Any) -> Any:
+        nonlocal count
+        if event == "line":
+            count += 1
+            if count > lines:
+                raise TooManySteps(f"more than {lines} lines run")
+        return local
+
+    def start(frame: types.FrameType, event: str, arg: Any) -> Any:
+        return local if frame.f_code is code else None
+
+    sys.settrace(start)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+class BranchRecorder:
+    """Stands in for the tests of an if-chain: records their values and takes branch `taken`."""
+
+    def __init__(self, taken: int) -> None:
+        self.taken = taken
+        self.tests: dict[int, list[np.ndarray]] = {}
+
+    def __call__(self, index: int, value: Any) -> bool:
+        self.tests.setdefault(index, []).append(np.asarray(value))
+        return index == self.taken
+
+
+def elementwise_reference(
+    target: Target, plan: CallPlan, site: Site, owner: Any, rewrite: Rewrite, sites: list[Site]
+) -> Any:
+    """Runs the original once per branch with the tests forced, and selects per element."""
+    forced = rewrite.forced[0]
+    code = rewrites.compile_function(forced, site.frame.file, owner.__code__.co_freevars)
+    branches = _count_tests(forced) + 1
+    outputs = []
+    recorder = BranchRecorder(-1)
+    args, kwargs = plan.call_args()
+    for taken in [*range(branches - 1), -1]:
+        recorder = BranchRecorder(taken)
+        clone = _clone(owner, code, {rewrites.BRANCH_HELPER: recorder})
+        try:
+            with substituted(target, owner, clone, sites) as forced_target:
+                outputs.append(forced_target.function(*args, **kwargs))
+        except Exception:
+            return None
+    tests = recorder.tests
+    if len(tests) != branches - 1 or any(len(v) != 1 for v in tests.values()):
+        return None
+    result = outputs[-1]
+    for index in reversed(range(branches - 1)):
+        chosen = tests[index][0]
+        result = jax.tree_util.tree_map(
+            lambda a, b, c=chosen: np.where(c, np.asarray(a), np.asarray(b)), outputs[index], result
+        )
+    return result
+
+
+def _count_tests(function: ast.AST) -> int:
+    return sum(
+        1
+        for node in ast.walk(function)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == rewrites.BRANCH_HELPER
+    )
+
+
+def random_arguments(plan: CallPlan, rng: np.random.Generator) -> dict[str, Any] | None:
+    """Random concrete values for every traced parameter, shaped as the plan's abstract ones."""
+    values: dict[str, Any] = {}
+    total = 0
+    for param in plan.params:
+        if param.static or not param.passed:
+            continue
+        leaves, treedef = jax.tree_util.tree_flatten(param.value)
+        made = []
+        for leaf in leaves:
+            value = _random_leaf(leaf, rng)
+            if value is None:
+                return None
+            total += int(np.size(value))
+            made.append(value)
+        if total > MAX_COMPARED_ELEMENTS:
+            return None
+        values[param.name] = jax.tree_util.tree_unflatten(treedef, made)
+    return values
+
+
+def _random_leaf(leaf: Any, rng: np.random.Generator) -> Any:
+    """A random value like `leaf`: Python scalars stay Python scalars (weak types kept)."""
+    if isinstance(leaf, bool):
+        return bool(rng.integers(0, 2))
+    if isinstance(leaf, int):
+        return int(rng.integers(0, max(2 * abs(leaf), 4) + 1))
+    if isinstance(leaf, float):
+        return float(rng.normal() * max(1.0, abs(leaf)))
+    shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
+    if shape is None or dtype is None:
+        return None
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        data = rng.random(shape) < 0.5
+    elif np.issubdtype(dtype, np.unsignedinteger):
+        data = rng.integers(0, 8, shape)
+    elif np.issubdtype(dtype, np.integer):
+        data = rng.integers(-4, 8, shape)
+    else:
+        data = rng.normal(size=shape)
+    return jax.numpy.asarray(data, dtype=dtype)
+
+
+def same_values(expected: Any, actual: Any) -> bool:
+    """Equal pytrees of equal shapes and (to float tolerance) equal values."""
+    left = jax.tree_util.tree_leaves(expected)
+    right = jax.tree_util.tree_leaves(actual)
+    if len(left) != len(right):
+        return False
+    for a, b in zip(left, right, strict=True):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape:
+            return False
+        if not np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Static arguments that cannot be hashed, and the cache's identity hashes
+
+
+def explain_unhashable_static(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
+    """A static argument JAX cannot hash: which one, and hashable forms re-traced to work."""
+    culprits = [p for p in plan.params if p.static and p.passed and not _hashable(p.value)]
+    base = _at_definition(exc, target)
+    if not culprits:
+        return base
+    param = culprits[0]
+    budget = Budget(3)
+    suggestions = proven_first(
+        [s for s in hashable_suggestions(target, plan, param, budget) if s is not None]
+    )
+    kind = type(param.value).__name__
+    explanation = (
+        f"Static arguments key jit's cache, so JAX hashes them; `{param.name}` is a {kind}, "
+        f"which cannot be hashed ({_unhash_reason(param.value)})."
+    )
+    return dataclasses.replace(
+        base,
+        depends_on=(Dependency(param.name, "static"),),
+        suggestions=suggestions,
+        construct="static_argument",
+        explanation=explanation,
+    )
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except Exception:
+        return False
+    return True
+
+
+def _unhash_reason(value: Any) -> str:
+    try:
+        hash(value)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "hashable"
+
+
+def _at_definition(exc: BaseException, target: Target) -> ErrorInfo:
+    """Errors about arguments happen before the function runs: point at its `def` line."""
+    fn = _function_object(target.function)
+    code = getattr(fn, "__code__", None)
+    info = error_info(exc)
+    if code is None:
+        return info
+    node = rewrites.user_function(code)
+    line = node.node.lineno if node else code.co_firstlineno
+    return dataclasses.replace(
+        info,
+        file=code.co_filename,
+        line=line,
+        source=linecache.getline(code.co_filename, line).strip() or None,
+    )
+
+
+def hashable_suggestions(
+    target: Target, plan: CallPlan, param: BoundParam, budget: Budget
+) -> list[Suggestion | None]:
+    """Hashable stand-ins for the value (tuple, frozen dataclass, hashable mapping), or tracing it."""
+    value = param.value
+    out: list[Suggestion | None] = []
+    if isinstance(value, np.ndarray | jax.Array):
+        traced = _traced_suggestion(target, plan, param, budget)
+        out.append(traced)
+        if traced is not None and traced.verified:
+            return out
+    frozen = _frozen_form(value)
+    for text, replacement, cost in [frozen] if frozen is not None else []:
+        if not budget.take():
+            break
+        result = attempt(target, plan.with_values({param.name: replacement}))
+        out.append(
+            Suggestion(
+                "hashable",
+                (param.name,),
+                text
+                + (
+                    ": jaxexplain re-traced with it, and tracing succeeds."
+                    if result.ok
+                    else f"; tracing with it still fails at {where_it_fails(result.error)}."
+                ),
+                cost=cost,
+                verified=result.ok,
+            )
+        )
+        if result.ok:
+            return out
+    if not isinstance(value, np.ndarray | jax.Array):
+        out.append(_traced_suggestion(target, plan, param, budget))
+    return out
+
+
+def _traced_suggestion(
+    target: Target, plan: CallPlan, param: BoundParam, budget: Budget
+) -> Suggestion | None:
+    """Passing the value traced, when all its leaves are arrays or numbers, re-traced to check."""
+    if not _traceable(param.value) or not budget.take():
+        return None
+    result = attempt(target, _as_traced(plan, param.name))
+    text = f"Pass `{param.name}` as a traced argument instead (it holds array data)"
+    if result.ok:
+        text += ": jaxexplain re-traced with it traced, and tracing succeeds."
+    else:
+        assert result.error is not None
+        text += f"; tracing then fails at {where_it_fails(result.error)}."
+    return Suggestion(
+        "make_traced",
+        (param.name,),
+        text,
+        cost="none: its values no longer key the cache (one compilation per shape and dtype)",
+        verified=result.ok,
+    )
+
+
+def _frozen_form(value: Any) -> tuple[str, Any, str] | None:
+    """A hashable equivalent of `value` and how to write it, for lists, dicts and dataclasses."""
+    per_value = "one compilation per distinct value"
+    if isinstance(value, list | tuple) and not isinstance(value, np.ndarray):
+        frozen = _deep_tuple(value)
+        if _hashable(frozen):
+            return (f"Pass a tuple instead of a list: {frozen!r}", frozen, per_value)
+    if isinstance(value, dict):
+        frozen_dict = HashableDict(value)
+        if _hashable(frozen_dict):
+            return (
+                "Pass an immutable, hashable mapping instead of a dict (for example "
+                "flax.core.FrozenDict, or a frozen dataclass); jaxexplain tried a hashable dict "
+                "with the same items",
+                frozen_dict,
+                per_value,
+            )
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        stand_in = _hashable_dataclass(value)
+        if stand_in is not None:
+            name = type(value).__name__
+            return (
+                f"Declare {name} with @dataclass(frozen=True) so that it hashes by its fields "
+                f"(jaxexplain tried a copy of {name} hashed by its fields)",
+                stand_in,
+                per_value,
+            )
+    if isinstance(value, np.ndarray) or _jax_compat_is_array(value):
+        frozen = _deep_tuple(np.asarray(value).tolist())
+        return (
+            f"Pass the values as a (nested) tuple: tuple({_short_repr(value)}.tolist())",
+            frozen,
+            per_value,
+        )
+    return None
+
+
+def _jax_compat_is_array(value: Any) -> bool:
+    return isinstance(value, jax.Array)
+
+
+def _short_repr(value: Any) -> str:
+    return "x" if len(repr(value)) > 40 else repr(value)
+
+
+def _deep_tuple(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_deep_tuple(v) for v in value)
+    return value
+
+
+class HashableDict(dict):  # type: ignore[type-arg]
+    """A dict that hashes by its items, standing in for FrozenDict when a fix is tried."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda kv: repr(kv[0]))))
+
+
+def _hashable_dataclass(value: Any) -> Any:
+    """A copy of a dataclass instance whose class hashes by its fields, if its fields hash."""
+    cls = type(value)
+    fields = tuple(getattr(value, f.name) for f in dataclasses.fields(value))
+    if not _hashable(fields):
+        return None
+    hashed = type(
+        cls.__name__,
+        (cls,),
+        {
+            "__hash__": lambda self: hash(
+                tuple(getattr(self, f.name) for f in dataclasses.fields(self))
+            )
+        },
+    )
+    stand_in: Any = object.__new__(hashed)
+    stand_in.__dict__.update(value.__dict__)
+    return stand_in
+
+
+def _traceable(value: Any) -> bool:
+    """Every leaf is an array or a number: the value could be passed traced."""
+    leaves = jax.tree_util.tree_leaves(value)
+    return bool(leaves) and all(
+        isinstance(leaf, np.ndarray | jax.Array | int | float | complex | np.generic)
+        and not isinstance(leaf, bool)
+        for leaf in leaves
+    )
+
+
+def _as_traced(plan: CallPlan, name: str) -> CallPlan:
+    params = tuple(
+        dataclasses.replace(p, static=False) if p.name == name else p for p in plan.params
+    )
+    return dataclasses.replace(plan, params=params)
+
+
+def static_hash_notes(plan: CallPlan) -> tuple[str, ...]:
+    """Warnings for static arguments that hash by identity: every new object recompiles.
+
+    Functions and classes are left out: they are usually the same object on every call.
+    """
+    from jaxexplain.cache_key import uses_identity_hash
+
+    notes = []
+    for p in plan.params:
+        if not (p.static and p.passed) or isinstance(
+            p.value,
+            type
+            | types.FunctionType
+            | types.BuiltinFunctionType
+            | types.ModuleType
+            | types.MethodType,
+        ):
+            continue
+        if uses_identity_hash(p.value):
+            kind = type(p.value).__name__
+            notes.append(
+                f"static argument {p.name} (a {kind}) hashes by identity: jit will recompile on "
+                f"every call that passes a new {kind} object, even with equal contents; give "
+                f"{kind} __hash__ and __eq__ over its fields (for example @dataclass(frozen=True))"
+            )
+    return tuple(notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Traced arguments that are not arrays
+
+
+def explain_not_an_array(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
+    """A traced argument JAX cannot turn into an array: which one, and whether static works."""
+    match = _NOT_AN_ARRAY.search(str(exc))
+    path = match["path"] if match else ""
+    root = re.match(r"\w+", path)
+    params = {p.name: p for p in plan.params}
+    name = root[0] if root and root[0] in params else _first_non_array(plan)
+    base = _at_definition(exc, target)
+    if name is None:
+        return base
+    param = params[name]
+    leaf = _non_array_leaf(param.value)
+    kind = type(leaf).__name__
+    explanation = (
+        f"`{name}` is passed traced, but jit can only trace arrays and numbers; "
+        f"{'its leaf ' + path + ' is' if path and path != name else 'it is'} a {kind}. "
+        f"Values like this belong in static arguments (hashed, one compilation per value)."
+    )
+    suggestions: list[Suggestion] = []
+    if _hashable(param.value):
+        result = attempt(target, plan.with_values({}, static={name}))
+        cost = f"one compilation per distinct value of {name}"
+        if _uses_identity(param.value):
+            cost += f"; a {type(param.value).__name__} hashes by identity, so every new object recompiles"
+        suggestions.append(
+            Suggestion(
+                "make_static",
+                (name,),
+                f"Mark `{name}` static (--static {name}=..., or jax.jit(..., static_argnames=('{name}',)))"
+                + (
+                    ": jaxexplain re-traced with it static, and tracing succeeds."
+                    if result.ok
+                    else f"; tracing then fails at {where_it_fails(result.error)}."
+                ),
+                cost=cost,
+                verified=result.ok,
+            )
+        )
+    if dataclasses.is_dataclass(leaf):
+        suggestions.append(
+            Suggestion(
+                "advice",
+                (name,),
+                f"If {kind} holds arrays, register it as a pytree "
+                f"(jax.tree_util.register_dataclass) so that jit traces its array fields.",
+            )
+        )
+    return dataclasses.replace(
+        base,
+        depends_on=(Dependency(name, "value"),),
+        suggestions=tuple(suggestions),
+        construct="argument",
+        explanation=explanation,
+    )
+
+
+def _uses_identity(value: Any) -> bool:
+    from jaxexplain.cache_key import uses_identity_hash
+
+    return uses_identity_hash(value)
+
+
+def _is_array_like(leaf: Any) -> bool:
+    try:
+        jax.typeof(leaf)
+    except TypeError:
+        return False
+    return True
+
+
+def _non_array_leaf(value: Any) -> Any:
+    return next(
+        (leaf for leaf in jax.tree_util.tree_leaves(value) if not _is_array_like(leaf)), value
+    )
+
+
+def _first_non_array(plan: CallPlan) -> str | None:
+    for p in plan.params:
+        if p.passed and not p.static and not _is_array_like(_non_array_leaf(p.value)):
+            return p.name
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Leaked tracers
+
+
+def explain_leak(exc: BaseException, target: Target) -> ErrorInfo:
+    """A tracer from a finished transformation was used: where it escaped, where it was made."""
+    sites = read_sites(frames_below_target(user_frames(exc), target))
+    base = error_info(exc)
+    site = sites[-1] if sites else None
+    message = str(exc)
+    created = _LEAK_CREATED.search(message)
+    traced = _LEAK_TRACED.search(message)
+    holder = _leak_holder(site) if site else None
+    parts = [
+        "A value traced inside a JAX transformation was kept after that transformation "
+        "finished (stored in a list, a global or an attribute instead of returned)"
+    ]
+    if traced:
+        parts[0] += f": it was made while tracing `{traced['fn']}` for {traced['transform']}"
+    if created:
+        parts.append(f"It was created at {rewrites_short(created['file'])}:{created['line']}.")
+    if site:
+        parts.append(
+            f"It escaped into line {site.frame.line}"
+            + (f" through `{holder}`" if holder else "")
+            + ", which uses it outside the trace it belongs to."
+        )
+    advice = Suggestion(
+        "advice",
+        (),
+        "Return the value from the transformed function instead of storing it: from a "
+        "lax.scan body as part of the carry or the stacked outputs, from a vmapped function as "
+        "an output; keep Python-side state out of traced functions.",
+    )
+    return dataclasses.replace(
+        base,
+        file=site.frame.file if site else base.file,
+        line=site.frame.line if site else base.line,
+        source=_line_text(site.frame).strip() or None if site else base.source,
+        suggestions=(advice,),
+        construct="leaked_tracer",
+        explanation=". ".join(p.rstrip(".") for p in parts) + ".",
+        created_at=f"{created['file']}:{created['line']}" if created else None,
+    )
+
+
+def _leak_holder(site: Site) -> str | None:
+    """The name in the failing expression whose value holds a tracer."""
+    if site.construct is None:
+        return None
+    names = [u.name for expr in site.construct.needed for u in rewrites.reads(expr)]
+    scope = {**site.frame.frame.f_globals, **site.frame.frame.f_locals}
+    for name in dict.fromkeys(names):
+        if name in scope and _holds_tracer(scope[name]):
+            return name
+    return None
+
+
+def _holds_tracer(value: Any) -> bool:
+    try:
+        leaves = jax.tree_util.tree_leaves(value)
+    except Exception:
+        return False
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+
+
+def leaked_tracer_error(target: Target, stages: Stages) -> ErrorInfo | None:
+    """A successful trace that closed over a leaked tracer: calling it would raise.
+
+    JAX stages a tracer from an earlier, finished trace as a constant of the new one, and only
+    raises `UnexpectedTracerError` when the compiled function is called; jaxexplain never calls
+    it, so it asks for the error JAX would raise then.
+    """
+    leaked = _jax_compat.leaked_tracers(stages.traced)
+    if not leaked:
+        return None
+    used_at = _jax_compat.leaked_tracer_use(stages.traced)
+    exc = _jax_compat.escaped_tracer_error(leaked[0])
+    info = explain_leak(exc, target)
+    if used_at is None:
+        return info
+    file, _, line = used_at.rpartition(":")
+    return dataclasses.replace(
+        info,
+        file=file,
+        line=int(line),
+        source=linecache.getline(file, int(line)).strip() or None,
+        explanation=info.explanation
+        + f" It is used at {rewrites_short(file)}:{line}; the trace succeeds, but calling the "
+        f"compiled function raises UnexpectedTracerError.",
     )

@@ -186,7 +186,7 @@ class CompileInfo:
 class Suggestion:
     """A fix for a failed trace; `verified` only after jaxexplain re-traced with it applied."""
 
-    kind: Literal["make_static", "hashable", "rewrite", "advice"]
+    kind: Literal["make_static", "hashable", "make_traced", "rewrite", "advice"]
     params: tuple[str, ...]
     text: str
     code: str | None = None
@@ -207,6 +207,9 @@ class ErrorInfo:
     suggestions: tuple[Suggestion, ...] = ()
     construct: str | None = None
     explanation: str = ""
+    column: int | None = None
+    end_column: int | None = None
+    created_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,14 @@ from rich.table import Table
 from rich.text import Text
 
 from jaxexplain.jaxpr_lexer import JaxprLexer
-from jaxexplain.report import CacheKey, CompileInfo, ErrorInfo, JaxprInfo, TraceReport
+from jaxexplain.report import (
+    CacheKey,
+    CompileInfo,
+    ErrorInfo,
+    JaxprInfo,
+    Suggestion,
+    TraceReport,
+)
 from jaxexplain.style import JaxprStyle
 
 CONTEXT_SHOWN = (
@@ -298,15 +306,66 @@ def human_bytes(value: float | None) -> str:
 
 
 def error_sections(error: ErrorInfo) -> list[RenderableType]:
-    """The failure first: what JAX raised, at which line of the user's code."""
+    """The failure first: the user's line, why it fails, what it came from, and the fixes tried."""
     out: list[RenderableType] = [heading("Tracing failed", error.type)]
     body = Text()
     if error.file:
-        body.append(f"{short_path(error.file)}:{error.line}", style="bold")
+        location = f"{short_path(error.file)}:{error.line}"
+        body.append(location, style="bold")
         if error.source:
             body.append("   ")
             body.append(error.source, style="yellow")
+            if error.column is not None and error.end_column is not None:
+                width = max(1, error.end_column - error.column)
+                body.append("\n" + " " * (len(location) + 3 + error.column))
+                body.append("^" * width, style="bold red")
         body.append("\n")
-    body.append(error.explanation or error.message)
+    if error.explanation:
+        body.append(error.explanation + "\n")
+    if error.created_at:
+        path, _, line = error.created_at.rpartition(":")
+        body.append("leaked value created at ", style="dim")
+        body.append(f"{short_path(path)}:{line}\n", style="bold")
+    if error.depends_on:
+        body.append("depends on: ", style="dim")
+        body.append(
+            ", ".join(f"{d.name} ({_VIA_WORDS.get(d.via, d.via)})" for d in error.depends_on)
+        )
+        body.append("\n")
+    body.append("JAX: ", style="dim")
+    body.append(error.message.splitlines()[0] if error.message else "", style="dim")
     out.append(Padding(body, (0, 0, 0, 2)))
+    if error.suggestions:
+        out.append(heading("Fixes", "verified ones were re-traced by jaxexplain"))
+        out += [_suggestion(s) for s in error.suggestions]
     return [Group(*out)]
+
+
+_VIA_WORDS = {
+    "value": "traced value",
+    "static": "static value",
+    "shape": "shape",
+    "dtype": "dtype",
+    "global": "global",
+}
+
+
+def _suggestion(suggestion: Suggestion) -> RenderableType:
+    """One fix: verified, tried and failing, or advice; its code and what it costs."""
+    head = Text()
+    if suggestion.verified:
+        head.append("✓ verified  ", style="bold green")
+    elif suggestion.kind == "advice":
+        head.append("• ", style="bold")
+    else:
+        head.append("✗ tried, not verified  ", style="bold red")
+    head.append(suggestion.text)
+    parts: list[RenderableType] = [head]
+    if suggestion.code:
+        code = textwrap.dedent(suggestion.code)
+        parts.append(
+            Padding(Syntax(code, "python", theme=_THEME, background_color="default"), (0, 0, 0, 4))
+        )
+    if suggestion.cost:
+        parts.append(Text(f"    cost: {suggestion.cost}", style="dim"))
+    return Padding(Group(*parts), (0, 0, 0, 2))

@@ -1,0 +1,1058 @@
+"""The user's failing function as an AST: the failing construct, what it reads, and rewrites.
+
+Everything here is pure `ast` work on the user's own source, so it runs without JAX: find the
+function a traceback frame ran, the exact expression the failing bytecode instruction belongs to
+(Python 3.11+ positions), the parameters and globals that expression reads (followed back through
+local assignments), and structured rewrites of the user's lines (`jnp.where`, `lax.cond`,
+`lax.fori_loop`, `lax.while_loop`, `jnp` for `np`) that `explain_errors` re-traces and checks.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import linecache
+import sys
+import textwrap
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from types import CodeType
+from typing import Any, Literal
+
+Position = tuple[int, int, int, int]
+"""(line, end_line, column, end_column) of a bytecode instruction, as `co_positions` gives them."""
+
+Aspect = Literal["value", "shape", "dtype"]
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size"})
+SHAPE_FUNCTIONS = frozenset({"len", "shape", "ndim", "size"})
+BRANCH_HELPER = "__jaxexplain_branch__"
+
+CONSTRUCT_LABELS = {
+    "if": "an `if` test",
+    "elif": "an `elif` test",
+    "while": "a `while` test",
+    "ifexp": "a conditional expression (`a if c else b`)",
+    "assert": "an `assert`",
+    "comprehension": "a comprehension's `if` filter",
+    "for_range": "the `range()` of a `for` loop",
+    "range": "`range()`",
+    "int": "`int()`",
+    "float": "`float()`",
+    "bool": "`bool()`",
+    "complex": "`complex()`",
+    "len": "`len()`",
+    "minmax": "Python's `max()`/`min()`",
+    "item": "`.item()`",
+    "tolist": "`.tolist()`",
+    "numpy": "a NumPy function",
+    "bool_index": "boolean-mask indexing",
+    "slice": "slice bounds",
+    "index": "indexing a Python sequence",
+    "shape": "an array shape",
+    "call": "a call",
+    "expression": "an expression",
+}
+
+
+@dataclass(frozen=True)
+class UserFunction:
+    """A function of the user's as source: its file, its `def` node, and each node's parent."""
+
+    file: str
+    node: FunctionNode
+    parents: dict[ast.AST, ast.AST] = field(compare=False, repr=False)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Every parameter name, in signature order."""
+        args = self.node.args
+        names = [a.arg for a in (*args.posonlyargs, *args.args)]
+        if args.vararg:
+            names.append(args.vararg.arg)
+        names += [a.arg for a in args.kwonlyargs]
+        if args.kwarg:
+            names.append(args.kwarg.arg)
+        return tuple(names)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        """The nodes enclosing `node`, innermost first, up to the `def`."""
+        while node in self.parents and node is not self.node:
+            node = self.parents[node]
+            yield node
+
+
+@dataclass(frozen=True)
+class Construct:
+    """The Python construct that needed a concrete value, and the expressions it needed."""
+
+    kind: str
+    node: ast.AST
+    needed: tuple[ast.expr, ...]
+
+    @property
+    def label(self) -> str:
+        return CONSTRUCT_LABELS.get(self.kind, self.kind)
+
+
+@dataclass(frozen=True)
+class NameUse:
+    """A name an expression reads, and whether it needs its value, its shape or its dtype."""
+
+    name: str
+    aspect: Aspect
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A rewritten version of the user's function, and the new text of the lines it replaces.
+
+    `kind` is "where", "cond", "fori_loop", "while_loop" or "jnp"; `code` is the replacement for
+    lines `first_line`..`last_line`, indented as the user's own; `forced` holds, for a
+    `jnp.where` rewrite of an `if`, one variant of the original per branch in which the tests
+    are calls to `BRANCH_HELPER(k, test)` (see `explain_errors` for how those are used).
+    """
+
+    kind: str
+    function: FunctionNode
+    code: str
+    first_line: int
+    last_line: int
+    uses: frozenset[str]
+    forced: tuple[FunctionNode, ...] = ()
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """The names under which the user's module knows `jax.numpy` and `jax.lax`."""
+
+    jnp: str = "jnp"
+    lax: str = "lax"
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the user's function and the failing expression
+
+
+def parse_file(filename: str) -> ast.Module | None:
+    """The file's AST, or None when its source is unavailable or does not parse."""
+    source = "".join(linecache.getlines(filename))
+    if not source:
+        return None
+    try:
+        return ast.parse(source, filename)
+    except SyntaxError:
+        return None
+
+
+def user_function(code: CodeType) -> UserFunction | None:
+    """The `def` that compiled to `code`, found by name and first line in its file."""
+    module = parse_file(code.co_filename)
+    if module is None:
+        return None
+    for node in ast.walk(module):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == code.co_name:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if code.co_firstlineno in (first, node.lineno):
+                return UserFunction(code.co_filename, node, _parent_map(node))
+    return None
+
+
+def _parent_map(root: ast.AST) -> dict[ast.AST, ast.AST]:
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(root):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    return parents
+
+
+def contains(fn: UserFunction, position: Position) -> bool:
+    """True when `position` lies inside the function's body."""
+    line = position[0]
+    return fn.node.lineno <= line <= (fn.node.end_lineno or line)
+
+
+def node_at(fn: UserFunction, position: Position) -> ast.AST | None:
+    """The innermost node spanning exactly `position`, else the innermost expression around it."""
+    line, end_line, col, end_col = position
+    exact: list[ast.AST] = []
+    around: list[ast.AST] = []
+    for node in ast.walk(fn.node):
+        if not isinstance(node, ast.expr | ast.stmt) or node is fn.node:
+            continue
+        span = (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
+        if span == (line, end_line, col, end_col):
+            exact.append(node)
+        elif isinstance(node, ast.expr) and _encloses(span, position):
+            around.append(node)
+    found = exact or around
+    return min(found, key=_span_size) if found else None
+
+
+def _encloses(span: tuple[int | None, ...], position: Position) -> bool:
+    line, end_line, col, end_col = span
+    if line is None or end_line is None or col is None or end_col is None:
+        return False
+    return (line, col) <= (position[0], position[2]) and (end_line, end_col) >= (
+        position[1],
+        position[3],
+    )
+
+
+def _span_size(node: ast.AST) -> tuple[int, int]:
+    lines = (getattr(node, "end_lineno", 0) or 0) - (getattr(node, "lineno", 0) or 0)
+    cols = (getattr(node, "end_col_offset", 0) or 0) - (getattr(node, "col_offset", 0) or 0)
+    return lines, cols
+
+
+def call_at(fn: UserFunction, position: Position) -> ast.Call | None:
+    """The call expression a caller frame is executing (its instruction spans the call)."""
+    node = node_at(fn, position)
+    while node is not None and not isinstance(node, ast.Call):
+        node = fn.parents.get(node)
+        if isinstance(node, ast.stmt):
+            return None
+    return node
+
+
+# ---------------------------------------------------------------------------------------------
+# What construct needed the concrete value
+
+
+def classify(fn: UserFunction, node: ast.AST, source_line: str = "") -> Construct:
+    """Names the construct around the failing expression and the expressions it needed concretely.
+
+    Args:
+        fn: the function the failing frame ran.
+        node: the node at the failing instruction's position.
+        source_line: the text of the failing line (tells `elif` from `if`).
+
+    Returns:
+        The construct; `needed` are the expressions whose concrete value Python asked for.
+    """
+    test_owner = _test_owner(fn, node)
+    if test_owner is not None:
+        owner, test = test_owner
+        kind = _test_kind(owner, source_line)
+        return Construct(kind, owner, (node if isinstance(node, ast.expr) else test,))
+    if isinstance(node, ast.Call):
+        return _classify_call(fn, node)
+    if isinstance(node, ast.Subscript):
+        return Construct(_subscript_kind(node), node, (node.slice,))
+    return Construct("expression", node, (node,) if isinstance(node, ast.expr) else ())
+
+
+def _test_owner(fn: UserFunction, node: ast.AST) -> tuple[ast.AST, ast.expr] | None:
+    """The if/while/ifexp/assert/comprehension whose test contains `node` (through and/or/not)."""
+    child = node
+    for parent in (node, *fn.ancestors(node)):
+        if parent is not node and not isinstance(parent, ast.BoolOp | ast.UnaryOp):
+            if isinstance(parent, ast.If | ast.While | ast.IfExp) and child is parent.test:
+                return parent, parent.test
+            if isinstance(parent, ast.Assert) and child is parent.test:
+                return parent, parent.test
+            if isinstance(parent, ast.comprehension) and child in parent.ifs:
+                return parent, child  # type: ignore[return-value]
+            return None
+        child = parent
+    return None
+
+
+def _test_kind(owner: ast.AST, source_line: str) -> str:
+    if isinstance(owner, ast.If):
+        return "elif" if source_line.lstrip().startswith("elif") else "if"
+    return {
+        ast.While: "while",
+        ast.IfExp: "ifexp",
+        ast.Assert: "assert",
+        ast.comprehension: "comprehension",
+    }.get(type(owner), "expression")
+
+
+def _classify_call(fn: UserFunction, call: ast.Call) -> Construct:
+    func = call.func
+    args = tuple(call.args) + tuple(k.value for k in call.keywords)
+    if isinstance(func, ast.Name):
+        if func.id == "range":
+            parent = fn.parents.get(call)
+            kind = "for_range" if isinstance(parent, ast.For) and parent.iter is call else "range"
+            return Construct(kind, parent if kind == "for_range" else call, args)  # type: ignore[arg-type]
+        if func.id in ("int", "float", "bool", "complex", "len"):
+            return Construct(func.id, call, args)
+        if func.id in ("max", "min"):
+            return Construct("minmax", call, args)
+    if isinstance(func, ast.Attribute):
+        if func.attr in ("item", "tolist") and not call.args:
+            return Construct(func.attr, call, (func.value,))
+        if isinstance(func.value, ast.Name) and func.value.id in ("np", "numpy", "onp"):
+            return Construct("numpy", call, args)
+        if func.attr in ("zeros", "ones", "empty", "full", "arange", "reshape", "broadcast_to"):
+            return Construct("shape", call, args)
+    return Construct("call", call, args)
+
+
+def _subscript_kind(node: ast.Subscript) -> str:
+    index = node.slice
+    if isinstance(index, ast.Slice) or (
+        isinstance(index, ast.Tuple) and any(isinstance(e, ast.Slice) for e in index.elts)
+    ):
+        return "slice"
+    if isinstance(index, ast.Compare | ast.BoolOp) or (
+        isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.Invert)
+    ):
+        return "bool_index"
+    return "index"
+
+
+# ---------------------------------------------------------------------------------------------
+# What an expression reads, followed back to parameters and free names
+
+
+def reads(expr: ast.AST) -> list[NameUse]:
+    """The names `expr` reads, in source order; `x.shape`, `len(x)` read only x's shape."""
+    found: list[NameUse] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.attr in SHAPE_ATTRIBUTES:
+                found.append(NameUse(node.value.id, "shape"))
+                return
+            if node.attr == "dtype":
+                found.append(NameUse(node.value.id, "dtype"))
+                return
+        if (
+            isinstance(node, ast.Call)
+            and _is_shape_function(node.func)
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Name)
+        ):
+            found.append(NameUse(node.args[0].id, "shape"))
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            found.append(NameUse(node.id, "value"))
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(expr)
+    return found
+
+
+def _is_shape_function(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id == "len"
+    return isinstance(func, ast.Attribute) and func.attr in SHAPE_FUNCTIONS
+
+
+def assignments(fn: UserFunction) -> dict[str, list[tuple[ast.AST, ast.expr]]]:
+    """Every local binding in the function: name -> [(binding statement, value expression)].
+
+    A `for` target is bound to its iterable, an augmented assignment to its operand (the name's
+    earlier value is another binding already), a `with ... as` name to its context expression.
+    """
+    bound: dict[str, list[tuple[ast.AST, ast.expr]]] = {}
+
+    def bind(target: ast.AST, owner: ast.AST, value: ast.expr) -> None:
+        for name in ast.walk(target):
+            if isinstance(name, ast.Name):
+                bound.setdefault(name.id, []).append((owner, value))
+
+    for node in _own_nodes(fn.node):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                bind(target, node, node.value)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and node.value is not None:
+            bind(node.target, node, node.value)
+        elif isinstance(node, ast.For | ast.comprehension):
+            bind(node.target, node, node.iter)
+        elif isinstance(node, ast.NamedExpr):
+            bind(node.target, node, node.value)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            bind(node.optional_vars, node, node.context_expr)
+    return bound
+
+
+def _own_nodes(fn: FunctionNode) -> Iterator[ast.AST]:
+    """The function's nodes, without descending into nested function or class bodies."""
+    stack: list[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def trace_back(fn: UserFunction, exprs: Sequence[ast.expr], at: ast.AST) -> list[NameUse]:
+    """The parameters and free names the expressions depend on, through local assignments.
+
+    A local name is followed to the bindings that can reach `at`: those on earlier lines, and
+    any inside a loop that also contains `at` (a later iteration sees them). Aspects compose: a
+    value computed from `x.shape` depends on x's shape even when its value is needed.
+
+    Args:
+        fn: the function the expressions belong to.
+        exprs: the expressions whose value was needed.
+        at: the failing node (decides which bindings are reachable).
+
+    Returns:
+        Parameters and free (global or closure) names, deduplicated, in discovery order.
+    """
+    bound = assignments(fn)
+    params = set(fn.parameters)
+    line = getattr(at, "lineno", 0)
+    loops = {id(n) for n in fn.ancestors(at) if isinstance(n, ast.For | ast.While)}
+    roots: dict[tuple[str, str], NameUse] = {}
+    seen: set[tuple[str, str]] = set()
+    work = [use for expr in exprs for use in reads(expr)]
+    while work:
+        use = work.pop(0)
+        if (use.name, use.aspect) in seen:
+            continue
+        seen.add((use.name, use.aspect))
+        reachable = [
+            value
+            for owner, value in bound.get(use.name, [])
+            if _reaches(fn, owner, line, loops, at)
+        ]
+        if use.name in params or not reachable:
+            roots.setdefault((use.name, use.aspect), use)
+        for value in reachable:
+            for inner in reads(value):
+                aspect = inner.aspect if inner.aspect != "value" else use.aspect
+                work.append(NameUse(inner.name, aspect))
+    return list(roots.values())
+
+
+def _reaches(fn: UserFunction, owner: ast.AST, line: int, loops: set[int], at: ast.AST) -> bool:
+    """A binding reaches the failing line if it comes before it or shares a loop with it."""
+    if owner is at or any(a is owner for a in fn.ancestors(at)):
+        return isinstance(owner, ast.For | ast.comprehension)
+    if getattr(owner, "lineno", line) < line:
+        return True
+    return any(id(a) in loops for a in fn.ancestors(owner))
+
+
+def call_bindings(call: ast.Call, parameters: Sequence[str]) -> dict[str, list[ast.expr]]:
+    """Which argument expressions of `call` feed each parameter of the callee.
+
+    Positional arguments bind in order, keywords by name; a `*args` or `**kwargs` argument may
+    feed any parameter left, so it is bound to all of them.
+    """
+    bound: dict[str, list[ast.expr]] = {}
+    position = 0
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            for name in parameters[position:]:
+                bound.setdefault(name, []).append(arg.value)
+            continue
+        if position < len(parameters):
+            bound.setdefault(parameters[position], []).append(arg)
+        position += 1
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            for name in parameters:
+                bound.setdefault(name, []).append(keyword.value)
+        else:
+            bound.setdefault(keyword.arg, []).append(keyword.value)
+    return bound
+
+
+# ---------------------------------------------------------------------------------------------
+# Rewrites of the user's lines
+
+
+def rewrite_for(fn: UserFunction, construct: Construct, aliases: Aliases) -> list[Rewrite]:
+    """The structured rewrites that fit the construct, most specific first (none when none fit).
+
+    Args:
+        fn: the function that failed.
+        construct: what failed in it.
+        aliases: how the user's module names `jax.numpy` and `jax.lax`.
+
+    Returns:
+        Candidate rewrites; each still has to be re-traced and compared before it is trusted.
+    """
+    node = construct.node
+    found: list[Rewrite | None] = []
+    if construct.kind in ("if", "elif") and isinstance(node, ast.If):
+        node = _outermost_if(fn, node)
+        found += [_if_to_where(fn, node, aliases), _if_to_cond(fn, node, aliases)]
+    elif construct.kind == "ifexp" and isinstance(node, ast.IfExp):
+        found.append(_ifexp_to_where(fn, node, aliases))
+    elif construct.kind == "for_range" and isinstance(node, ast.For):
+        found.append(_for_to_fori_loop(fn, node, aliases))
+    elif construct.kind == "while" and isinstance(node, ast.While):
+        found.append(_while_to_while_loop(fn, node, aliases))
+    elif construct.kind in ("numpy", "item", "tolist", "float", "int", "bool", "minmax"):
+        found.append(_conversion_to_jnp(fn, construct, aliases))
+    elif construct.kind == "bool_index" and isinstance(node, ast.Subscript):
+        found.append(_masked_sum_to_where(fn, node, aliases))
+    return [r for r in found if r is not None]
+
+
+def _outermost_if(fn: UserFunction, node: ast.If) -> ast.If:
+    """For a failing `elif`, the whole `if`/`elif` chain starts at the first `if`."""
+    parent = fn.parents.get(node)
+    while isinstance(parent, ast.If) and parent.orelse == [node]:
+        node, parent = parent, fn.parents.get(parent)
+    return node
+
+
+def _if_chain(node: ast.If) -> tuple[list[ast.expr], list[list[ast.stmt]]]:
+    """Tests and bodies of an if/elif/else chain; the last body is the `else` (maybe empty)."""
+    tests: list[ast.expr] = []
+    bodies: list[list[ast.stmt]] = []
+    current: list[ast.stmt] = [node]
+    while len(current) == 1 and isinstance(current[0], ast.If):
+        branch = current[0]
+        tests.append(branch.test)
+        bodies.append(branch.body)
+        current = branch.orelse
+    bodies.append(current)
+    return tests, bodies
+
+
+def _block_of(fn: UserFunction, stmt: ast.stmt) -> list[ast.stmt] | None:
+    """The statement list that holds `stmt`."""
+    parent = fn.parents.get(stmt)
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, name, None)
+        if isinstance(block, list) and any(s is stmt for s in block):
+            return block
+    return None
+
+
+def _following(fn: UserFunction, stmt: ast.stmt) -> list[ast.stmt]:
+    block = _block_of(fn, stmt) or []
+    index = next(i for i, s in enumerate(block) if s is stmt)
+    return block[index + 1 :]
+
+
+def _ends_in_return(body: Sequence[ast.stmt]) -> bool:
+    """The body returns at its end and nowhere else, and does no control transfer of its own."""
+    if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
+        return False
+    inner = [n for s in body[:-1] for n in _walk_own(s)]
+    return not any(isinstance(n, ast.Return | ast.Yield | ast.YieldFrom) for n in inner)
+
+
+def _walk_own(node: ast.AST) -> Iterator[ast.AST]:
+    yield node
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _walk_own(child)
+
+
+def _branches_returning(
+    fn: UserFunction, node: ast.If
+) -> tuple[list[ast.expr], list[list[ast.stmt]], list[ast.stmt]] | None:
+    """Tests and bodies when every branch returns; the `else` may be the code after the `if`.
+
+    Returns the tests, the bodies, and the statements the rewrite replaces (the `if`, and the
+    code after it when that code is the implicit `else`).
+    """
+    tests, bodies = _if_chain(node)
+    replaced: list[ast.stmt] = [node]
+    if not bodies[-1]:
+        after = _following(fn, node)
+        if not _ends_in_return(after):
+            return None
+        bodies[-1] = after
+        replaced += after
+    if not all(_ends_in_return(b) for b in bodies):
+        return None
+    return tests, bodies, replaced
+
+
+def _if_to_where(fn: UserFunction, node: ast.If, aliases: Aliases) -> Rewrite | None:
+    """`if c: return a` / `else: return b` (or `y = a` / `y = b`) -> one `jnp.where` per value."""
+    returning = _branches_returning(fn, node)
+    if returning is not None:
+        tests, bodies, replaced = returning
+        if not all(len(b) == 1 for b in bodies):
+            return None
+        values = [b[0].value for b in bodies]  # type: ignore[attr-defined]
+        new: list[ast.stmt] = [ast.Return(_nested_where(tests, values, aliases))]
+    else:
+        tests, bodies = _if_chain(node)
+        replaced = [node]
+        assigned = _single_assignments(bodies)
+        if assigned is None:
+            return None
+        new = [
+            ast.Assign(
+                [ast.Name(name, ast.Store())],
+                _nested_where(tests, [per_branch[name] for per_branch in assigned], aliases),
+            )
+            for name in assigned[0]
+        ]
+    forced = tuple(_forced_variants(fn, node, len(tests)))
+    return _finish(fn, "where", replaced, new, {aliases.jnp}, forced)
+
+
+def _single_assignments(bodies: list[list[ast.stmt]]) -> list[dict[str, ast.expr]] | None:
+    """Per branch, each assigned name's new value, when branches only assign names once each.
+
+    A name a branch leaves alone keeps its value (`else` falls back to the name itself); a
+    branch that reads a name another of its assignments writes is not a simple selection.
+    """
+    per_branch: list[dict[str, ast.expr]] = []
+    for body in bodies:
+        values: dict[str, ast.expr] = {}
+        for stmt in body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target, value = stmt.targets[0], stmt.value
+            elif isinstance(stmt, ast.AugAssign):
+                target = stmt.target
+                value = ast.BinOp(
+                    ast.Name(getattr(target, "id", ""), ast.Load()), stmt.op, stmt.value
+                )
+            else:
+                return None
+            if not isinstance(target, ast.Name) or target.id in values:
+                return None
+            if any(use.name in values for use in reads(value)):
+                return None
+            values[target.id] = value
+        per_branch.append(values)
+    names = list(dict.fromkeys(n for values in per_branch for n in values))
+    if not names:
+        return None
+    return [{n: values.get(n, ast.Name(n, ast.Load())) for n in names} for values in per_branch]
+
+
+def _nested_where(tests: list[ast.expr], values: list[ast.expr], aliases: Aliases) -> ast.expr:
+    """`jnp.where(t1, v1, jnp.where(t2, v2, v3))` for an if/elif/else chain."""
+    result = copy.deepcopy(values[-1])
+    for test, value in zip(reversed(tests), reversed(values[:-1]), strict=True):
+        result = _call(f"{aliases.jnp}.where", [copy.deepcopy(test), copy.deepcopy(value), result])
+    return result
+
+
+def _if_to_cond(fn: UserFunction, node: ast.If, aliases: Aliases) -> Rewrite | None:
+    """An `if`/`else` whose branches run statements -> `lax.cond` over two branch functions.
+
+    Names a branch assigns that exist before the `if` are passed in as operands, so that the
+    branch functions can read their old values; a plain `if` chain with `elif`s is left alone.
+    """
+    tests, bodies = _if_chain(node)
+    if len(tests) != 1:
+        return None
+    returning = _branches_returning(fn, node)
+    before = _defined_before(fn, node)
+    if returning is not None:
+        _, bodies, replaced = returning
+        operands = sorted({n for b in bodies for n in _assigned_names(b)} & before)
+        results: list[str] = []
+    else:
+        replaced = [node]
+        assigned = sorted({n for b in bodies for n in _assigned_names(b)})
+        if not assigned or not all(
+            n in before or all(n in _assigned_names(b) for b in bodies) for n in assigned
+        ):
+            return None
+        if any(isinstance(n, ast.Return) for b in bodies for s in b for n in _walk_own(s)):
+            return None
+        operands = sorted(set(assigned) & before)
+        results = assigned
+    defs = [
+        _branch_function(name, body, operands, results)
+        for name, body in (("true_branch", bodies[0]), ("false_branch", bodies[1]))
+    ]
+    cond = _call(
+        f"{aliases.lax}.cond",
+        [
+            copy.deepcopy(tests[0]),
+            ast.Name("true_branch", ast.Load()),
+            ast.Name("false_branch", ast.Load()),
+            *(ast.Name(n, ast.Load()) for n in operands),
+        ],
+    )
+    tail: ast.stmt = ast.Return(cond) if returning is not None else _assign(results, cond)
+    return _finish(fn, "cond", replaced, [*defs, tail], {aliases.lax})
+
+
+def _branch_function(
+    name: str, body: list[ast.stmt], operands: list[str], results: list[str]
+) -> ast.FunctionDef:
+    statements = copy.deepcopy(body) or [ast.Pass()]
+    if results:
+        statements.append(ast.Return(_names_value(results)))
+    return _function_def(name, operands, statements)
+
+
+def _for_to_fori_loop(fn: UserFunction, node: ast.For, aliases: Aliases) -> Rewrite | None:
+    """`for i in range(a, b): acc = f(acc, i)` -> `acc = lax.fori_loop(a, b, body, acc)`."""
+    bounds = _range_bounds(node.iter)
+    if bounds is None or node.orelse or not isinstance(node.target, ast.Name):
+        return None
+    carried = _loop_carried(fn, node)
+    if carried is None:
+        return None
+    index = node.target.id
+    lower, upper = bounds
+    body = _loop_body_function(node.body, carried, [index])
+    lambda_form = _single_update_lambda(node.body, carried, [index])
+    func = lambda_form or ast.Name("body", ast.Load())
+    loop = _call(f"{aliases.lax}.fori_loop", [lower, upper, func, _names_value(carried)])
+    new: list[ast.stmt] = [_assign(carried, loop)]
+    if lambda_form is None:
+        new.insert(0, body)
+    return _finish(fn, "fori_loop", [node], new, {aliases.lax})
+
+
+def _range_bounds(iterable: ast.expr) -> tuple[ast.expr, ast.expr] | None:
+    if not (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)):
+        return None
+    if iterable.func.id != "range" or iterable.keywords or not 1 <= len(iterable.args) <= 2:
+        return None
+    args = [copy.deepcopy(a) for a in iterable.args]
+    return (ast.Constant(0), args[0]) if len(args) == 1 else (args[0], args[1])
+
+
+def _while_to_while_loop(fn: UserFunction, node: ast.While, aliases: Aliases) -> Rewrite | None:
+    """`while c(x): x = f(x)` -> `x = lax.while_loop(cond, body, x)`."""
+    if node.orelse:
+        return None
+    carried = _loop_carried(fn, node)
+    if carried is None:
+        return None
+    test = _function_def(
+        "cond", ["carry"] if len(carried) > 1 else carried, [ast.Return(copy.deepcopy(node.test))]
+    )
+    if len(carried) > 1:
+        test.body.insert(0, _assign(carried, ast.Name("carry", ast.Load())))
+    lambda_body = _single_update_lambda(node.body, carried, [])
+    if lambda_body is not None:
+        cond_lambda = ast.Lambda(_arguments(carried), copy.deepcopy(node.test))
+        loop = _call(f"{aliases.lax}.while_loop", [cond_lambda, lambda_body, _names_value(carried)])
+        return _finish(fn, "while_loop", [node], [_assign(carried, loop)], {aliases.lax})
+    body = _loop_body_function(node.body, carried, [])
+    loop = _call(
+        f"{aliases.lax}.while_loop",
+        [ast.Name("cond", ast.Load()), ast.Name("body", ast.Load()), _names_value(carried)],
+    )
+    return _finish(fn, "while_loop", [node], [test, body, _assign(carried, loop)], {aliases.lax})
+
+
+def _loop_carried(fn: UserFunction, node: ast.For | ast.While) -> list[str] | None:
+    """Names the loop body updates, when they all exist before the loop and nothing jumps out."""
+    for stmt in node.body:
+        for inner in _walk_own(stmt):
+            if isinstance(inner, ast.Break | ast.Continue | ast.Return | ast.Yield):
+                return None
+    index = (
+        {node.target.id}
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name)
+        else set()
+    )
+    carried = sorted(_assigned_names(node.body) - index)
+    if not carried or not set(carried) <= _defined_before(fn, node):
+        return None
+    return carried
+
+
+def _single_update_lambda(
+    body: list[ast.stmt], carried: list[str], leading: list[str]
+) -> ast.Lambda | None:
+    """`acc = acc + f(i)` as `lambda i, acc: acc + f(i)`, for a one-statement, one-name body."""
+    if len(body) != 1 or len(carried) != 1:
+        return None
+    stmt = body[0]
+    name = carried[0]
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target, value = stmt.targets[0], copy.deepcopy(stmt.value)
+    elif isinstance(stmt, ast.AugAssign):
+        target = stmt.target
+        value = ast.BinOp(ast.Name(name, ast.Load()), stmt.op, copy.deepcopy(stmt.value))
+    else:
+        return None
+    if not (isinstance(target, ast.Name) and target.id == name):
+        return None
+    return ast.Lambda(_arguments([*leading, name]), value)
+
+
+def _loop_body_function(
+    body: list[ast.stmt], carried: list[str], leading: list[str]
+) -> ast.FunctionDef:
+    """`def body(i, carry)`: unpacks the carried names, runs the user's body, returns them."""
+    if len(carried) == 1:
+        return _function_def(
+            "body",
+            [*leading, carried[0]],
+            [*copy.deepcopy(body), ast.Return(_names_value(carried))],
+        )
+    statements = [
+        _assign(carried, ast.Name("carry", ast.Load())),
+        *copy.deepcopy(body),
+        ast.Return(_names_value(carried)),
+    ]
+    return _function_def("body", [*leading, "carry"], statements)
+
+
+def _ifexp_to_where(fn: UserFunction, node: ast.IfExp, aliases: Aliases) -> Rewrite | None:
+    """`a if c else b` -> `jnp.where(c, a, b)`, inside the user's statement."""
+    where = _call(
+        f"{aliases.jnp}.where",
+        [copy.deepcopy(node.test), copy.deepcopy(node.body), copy.deepcopy(node.orelse)],
+    )
+    rewrite = _replace_expression(fn, node, where, "where", {aliases.jnp})
+    if rewrite is None:
+        return None
+    return Rewrite(**{**rewrite.__dict__, "forced": tuple(_forced_variants(fn, node, 1))})
+
+
+def _conversion_to_jnp(fn: UserFunction, construct: Construct, aliases: Aliases) -> Rewrite | None:
+    """`np.f(x)` -> `jnp.f(x)`; `x.item()` -> `x`; `float(x)` -> `jnp.asarray(x, dtype=float)`;
+    `max(a, b)` -> `jnp.maximum(a, b)`: the value stays an array instead of leaving JAX."""
+    call = construct.node
+    if not isinstance(call, ast.Call):
+        return None
+    replacement: ast.expr | None = None
+    func = call.func
+    if construct.kind == "numpy" and isinstance(func, ast.Attribute):
+        import importlib
+
+        if hasattr(importlib.import_module("jax.numpy"), func.attr):
+            replacement = ast.Call(
+                ast.Attribute(ast.Name(aliases.jnp, ast.Load()), func.attr, ast.Load()),
+                copy.deepcopy(call.args),
+                copy.deepcopy(call.keywords),
+            )
+    elif construct.kind in ("item", "tolist") and isinstance(func, ast.Attribute):
+        replacement = copy.deepcopy(func.value)
+    elif construct.kind in ("float", "int", "bool") and len(call.args) == 1:
+        replacement = _call(
+            f"{aliases.jnp}.asarray",
+            [copy.deepcopy(call.args[0])],
+            {"dtype": ast.Name(construct.kind, ast.Load())},
+        )
+    elif construct.kind == "minmax" and len(call.args) == 2 and not call.keywords:
+        name = "maximum" if getattr(func, "id", "") == "max" else "minimum"
+        replacement = _call(f"{aliases.jnp}.{name}", copy.deepcopy(call.args))
+    if replacement is None:
+        return None
+    return _replace_expression(fn, call, replacement, "jnp", {aliases.jnp})
+
+
+def _masked_sum_to_where(fn: UserFunction, node: ast.Subscript, aliases: Aliases) -> Rewrite | None:
+    """`x[mask].sum()` -> `jnp.where(mask, x, 0).sum()`: same total, a fixed shape."""
+    parent = fn.parents.get(node)
+    call = fn.parents.get(parent) if parent is not None else None
+    if not (
+        isinstance(parent, ast.Attribute)
+        and parent.attr == "sum"
+        and isinstance(call, ast.Call)
+        and call.func is parent
+    ):
+        return None
+    where = _call(
+        f"{aliases.jnp}.where",
+        [copy.deepcopy(node.slice), copy.deepcopy(node.value), ast.Constant(0)],
+    )
+    return _replace_expression(fn, node, where, "where", {aliases.jnp})
+
+
+def _replace_expression(
+    fn: UserFunction, old: ast.AST, new: ast.expr, kind: str, uses: set[str]
+) -> Rewrite | None:
+    """The function with one expression replaced; the code shown is the enclosing statement."""
+    statement = next((a for a in fn.ancestors(old) if isinstance(a, ast.stmt)), None)
+    if statement is None or statement is fn.node:
+        return None
+    function = copy.deepcopy(fn.node)
+    index = _index_map(fn.node, function)
+    holder = index[id(fn.parents[old])]
+    _swap_child(holder, index[id(old)], new)
+    new_statement = index[id(statement)]
+    ast.fix_missing_locations(function)
+    code = _indent_like(fn, statement, ast.unparse(new_statement))
+    return Rewrite(
+        kind,
+        _strip_decorators(function),
+        code,
+        statement.lineno,
+        statement.end_lineno or statement.lineno,
+        frozenset(uses),
+    )
+
+
+def _finish(
+    fn: UserFunction,
+    kind: str,
+    replaced: list[ast.stmt],
+    new: list[ast.stmt],
+    uses: set[str],
+    forced: tuple[FunctionNode, ...] = (),
+) -> Rewrite:
+    """The function with the statements `replaced` swapped for `new`, and the new lines' text."""
+    for stmt in new:
+        ast.copy_location(stmt, replaced[0])
+    function = copy.deepcopy(fn.node)
+    index = _index_map(fn.node, function)
+    block = _block_of(fn, replaced[0])
+    assert block is not None
+    holder = index[id(fn.parents[replaced[0]])]
+    start = next(i for i, s in enumerate(block) if s is replaced[0])
+    for name in ("body", "orelse", "finalbody"):
+        if getattr(fn.parents[replaced[0]], name, None) is block:
+            getattr(holder, name)[start : start + len(replaced)] = new
+    ast.fix_missing_locations(function)
+    text = "\n".join(ast.unparse(stmt) for stmt in new)
+    return Rewrite(
+        kind,
+        _strip_decorators(function),
+        _indent_like(fn, replaced[0], text),
+        replaced[0].lineno,
+        replaced[-1].end_lineno or replaced[-1].lineno,
+        frozenset(uses),
+        forced,
+    )
+
+
+def _forced_variants(fn: UserFunction, node: ast.If | ast.IfExp, count: int) -> list[FunctionNode]:
+    """One copy of the function per test of the chain, tests wrapped as `BRANCH_HELPER(k, test)`.
+
+    The helper (supplied at run time) records each test's concrete value and answers whether
+    branch k is the one to take, so every branch can be run on the whole input eagerly.
+    """
+    function = copy.deepcopy(fn.node)
+    index = _index_map(fn.node, function)
+    chain: Any = index[id(node)]
+    for k in range(count):
+        chain.test = _call(BRANCH_HELPER, [ast.Constant(k), chain.test])
+        following = chain.orelse
+        chain = following[0] if isinstance(following, list) and following else following
+    ast.fix_missing_locations(function)
+    return [_strip_decorators(function)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Small AST helpers
+
+
+def _defined_before(fn: UserFunction, node: ast.AST) -> set[str]:
+    """Parameters and names bound on lines before `node` (a name the loop or branch may read)."""
+    line = getattr(node, "lineno", 0)
+    names = set(fn.parameters)
+    for name, bindings in assignments(fn).items():
+        if any(getattr(owner, "lineno", line) < line for owner, _ in bindings):
+            names.add(name)
+    return names
+
+
+def _assigned_names(body: Sequence[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for stmt in body:
+        for node in _walk_own(stmt):
+            targets: list[ast.AST] = []
+            if isinstance(node, ast.Assign):
+                targets = list(node.targets)
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.NamedExpr):
+                targets = [node.target]
+            for target in targets:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+def _call(func: str, args: list[ast.expr], keywords: dict[str, ast.expr] | None = None) -> ast.Call:
+    head, *rest = func.split(".")
+    target: ast.expr = ast.Name(head, ast.Load())
+    for attr in rest:
+        target = ast.Attribute(target, attr, ast.Load())
+    return ast.Call(target, args, [ast.keyword(k, v) for k, v in (keywords or {}).items()])
+
+
+def _names_value(names: list[str]) -> ast.expr:
+    if len(names) == 1:
+        return ast.Name(names[0], ast.Load())
+    return ast.Tuple([ast.Name(n, ast.Load()) for n in names], ast.Load())
+
+
+def _assign(names: list[str], value: ast.expr) -> ast.Assign:
+    if len(names) == 1:
+        return ast.Assign([ast.Name(names[0], ast.Store())], value)
+    return ast.Assign([ast.Tuple([ast.Name(n, ast.Store()) for n in names], ast.Store())], value)
+
+
+def _arguments(names: Sequence[str]) -> ast.arguments:
+    return ast.arguments(
+        posonlyargs=[],
+        args=[ast.arg(n) for n in names],
+        vararg=None,
+        kwonlyargs=[],
+        kw_defaults=[],
+        kwarg=None,
+        defaults=[],
+    )
+
+
+def _function_def(name: str, params: Sequence[str], body: list[ast.stmt]) -> ast.FunctionDef:
+    node = ast.FunctionDef(
+        name=name, args=_arguments(params), body=body, decorator_list=[], returns=None
+    )
+    if sys.version_info >= (3, 12):
+        node.type_params = []
+    return node
+
+
+def _index_map(original: ast.AST, clone: ast.AST) -> dict[int, ast.AST]:
+    """Maps each node of `original` (by id) to its counterpart in a deep copy of it."""
+    return {id(a): b for a, b in zip(ast.walk(original), ast.walk(clone), strict=True)}
+
+
+def _swap_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    ast.copy_location(new, old)
+    for name, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, name, new)
+            return
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if item is old:
+                    value[i] = new
+                    return
+
+
+def _strip_decorators(function: FunctionNode) -> FunctionNode:
+    """The rewritten function is re-traced through the plan's own jit, not its decorators."""
+    function.decorator_list = []
+    return function
+
+
+def _indent_like(fn: UserFunction, stmt: ast.stmt, text: str) -> str:
+    prefix = " " * stmt.col_offset
+    return textwrap.indent(text, prefix)
+
+
+def compile_function(function: FunctionNode, filename: str, freevars: Sequence[str]) -> CodeType:
+    """Compiles a rewritten `def` to a code object with the same free variables as the original.
+
+    The `def` is compiled inside a scratch outer function that binds `freevars`, so that the new
+    code object can replace the old one's `__code__` with the same closure cells.
+
+    Args:
+        function: the rewritten function definition (line numbers are the user's own).
+        filename: the user's file, so that tracebacks and jaxpr sources name it.
+        freevars: the original code's `co_freevars`.
+
+    Returns:
+        The code object of the rewritten function.
+    """
+    inner = copy.deepcopy(function)
+    body: list[ast.stmt] = [
+        ast.Assign([ast.Name(v, ast.Store())], ast.Constant(None)) for v in freevars
+    ]
+    body += [inner, ast.Return(ast.Name(inner.name, ast.Load()))]
+    outer = _function_def("__jaxexplain_outer__", [], body)
+    module = ast.Module([ast.copy_location(outer, inner)], [])
+    ast.fix_missing_locations(module)
+    compiled = compile(module, filename, "exec")
+    outer_code = next(c for c in compiled.co_consts if isinstance(c, CodeType))
+    return next(
+        c for c in outer_code.co_consts if isinstance(c, CodeType) and c.co_name == inner.name
+    )

@@ -1,0 +1,138 @@
+"""Failing targets for tests/test_explain_errors.py: Python control flow on traced values.
+
+Each function fails to trace under jax.jit for the reason its docstring gives. The tests assert
+the exact line, so keep line numbers stable: add new functions at the end.
+"""
+
+import jax.numpy as jnp
+import numpy as np
+
+
+def branch_on_array(x, threshold):
+    """An `if` on an array comparison: no static choice helps; jnp.where does."""
+    if x > threshold:
+        return x * 2
+    return x
+
+
+def branch_on_scalar(x, n):
+    """An `if` on a traced Python scalar: making n static helps."""
+    if n > 0:
+        return x * n
+    return x
+
+
+def branch_assigns(x, y):
+    """An if/else that assigns one value per branch, from a local computed from x."""
+    scaled = x * 2
+    if scaled.sum() > y:  # noqa: SIM108 (the if/else is the point)
+        out = scaled - y
+    else:
+        out = scaled + y
+    return out
+
+
+def branch_with_statements(x, limit):
+    """Branches that do more than select a value: lax.cond fits a scalar predicate."""
+    total = x.sum()
+    if total > limit:
+        y = jnp.sin(x)
+        return y * total
+    y = jnp.cos(x)
+    return y - total
+
+
+def conditional_expression(x):
+    """A conditional expression on a scalar tracer."""
+    return x * 2 if x.mean() > 0 else -x
+
+
+def halve_while_large(x):
+    """A `while` test on a traced scalar: lax.while_loop fits."""
+    while x > 1.0:
+        x = x / 2
+    return x
+
+
+def loop_over_traced_count(x, n):
+    """`range(n)` with n traced: make n static, or lax.fori_loop."""
+    total = jnp.zeros_like(x)
+    for i in range(n):
+        total = total + x * i
+    return total
+
+
+def int_of_traced(x, n):
+    """`int(n)` as a shape: only making n static helps."""
+    return jnp.zeros(int(n)) + x.sum()
+
+
+def float_of_traced(x):
+    """`float()` of array data."""
+    return x * float(x.sum())
+
+
+def item_of_traced(x):
+    """`.item()` of array data."""
+    return x * x.mean().item()
+
+
+def numpy_on_traced(x):
+    """A NumPy function on a tracer."""
+    return np.sin(x) + 1
+
+
+def boolean_mask(x):
+    """Boolean-mask indexing: the result's shape depends on the data."""
+    return x[x > 0].sum()
+
+
+def branch_in_loop(x, steps):
+    """An `if` inside a loop over a static count, on data and the loop index."""
+    for i in range(steps):
+        if x.sum() > i:
+            x = x - 1
+    return x
+
+
+def branch_on_global(x):
+    """An `if` comparing data to a module-level constant."""
+    if x.sum() > LIMIT:
+        return x
+    return -x
+
+
+def branch_on_shape_and_data(x, scale):
+    """The failing value reads x's shape and x's data, and a static."""
+    size = x.shape[0]
+    if x.sum() * scale > size:
+        return x
+    return x + size
+
+
+LIMIT = 3.0
+
+
+def static_then_data(x, n):
+    """Making n static gets past the first `if`; the second depends on x's data."""
+    if n > 0:
+        x = x * 2
+    if x.sum() > 0:
+        return x
+    return -x
+
+
+def carry_changes_shape(x, n):
+    """The loop's carry starts as a Python float and becomes an array: fori_loop cannot carry it."""
+    total = 0.0
+    for _ in range(n):
+        total = total + x
+    return total
+
+
+def array_branch_in_loop(x, steps):
+    """An elementwise `if` evaluated several times per call: no per-element reference exists."""
+    for i in range(steps):
+        if x > i:
+            x = x - 1
+    return x

@@ -136,7 +136,8 @@ class _Hooks:
             except Exception as exc:
                 subscriber.on_internal_error(exc)
 
-    def on_duration(self, event: str, seconds: float, **_: Any) -> None:
+    def on_duration(self, event: str, duration_secs: float, **_: str | int) -> None:
+        seconds = duration_secs
         if event not in (TRACE_EVENT, LOWER_EVENT, COMPILE_EVENT):
             return
         stack = self.stack()
@@ -155,7 +156,7 @@ class _Hooks:
             observation.compile_seconds += seconds
             observation.compiled = True
 
-    def on_event(self, event: str, **_: Any) -> None:
+    def on_event(self, event: str, **_: str | int) -> None:
         if event == PERSISTENT_HIT_EVENT:
             stack = self.stack()
             if stack:

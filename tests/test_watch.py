@@ -364,3 +364,31 @@ def test_cli_usage_errors() -> None:
     assert missing.exit_code == 2
     assert json.loads(missing.stdout)["error"].startswith("no such program")
     assert runner.invoke(app, ["watch"]).exit_code == 2
+
+
+def test_training_loop_with_three_bugs_names_each_recompilation() -> None:
+    report, program = run_watched("training_loop.py")
+    events = jit_events(report, "train_step")
+    assert len(events) == 6 and _jax_compat.cache_size(program["train_step"]) == 6
+    shapes_8_to_4 = [
+        ("shape", "batch['x']", "[8, 3]", "[4, 3]"),
+        ("shape", "batch['y']", "[8]", "[4]"),
+    ]
+    assert reasons(events[1]) == [("weak_type", "total", "True", "False", 1)]
+    assert reasons(events[2]) == [
+        *[(*r, 2) for r in shapes_8_to_4],
+        *[(*r, 1) for r in shapes_8_to_4],
+        ("weak_type", "total", "True", "False", 1),
+    ]
+    closest = [(r.component, r.path, r.entry) for e in events[3:] for r in e.reasons[:1]]
+    assert closest == [("static", "lr", 1), ("static", "lr", 2), ("static", "lr", 3)]
+    assert {w.kind for w in report.warnings} == {"static_float", "weak_type", "varying_shape"}
+
+
+def test_cli_text_report_goes_to_stderr_and_stdout_stays_the_programs() -> None:
+    result = runner.invoke(app, ["watch", "--", str(PROGRAMS / "training_loop.py")])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["epoch 0: loss 5.9388", "epoch 1: loss 0.6057"]
+    assert result.stderr.count("jaxexplain: compiled train_step") == 6
+    assert "vs compile #1: weak_type total True -> False" in result.stderr
+    assert "Per function" in result.stderr and "warning: train_step" in result.stderr

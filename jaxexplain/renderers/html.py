@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -33,6 +33,7 @@ from jaxexplain.renderers.console import (
     short_path,
 )
 from jaxexplain.report import (
+    DIFF_SCHEMA,
     TRACE_SCHEMA,
     CacheKey,
     CompileInfo,
@@ -56,7 +57,7 @@ def render(report: Any, *, color: bool = False, width: int = 100) -> str:
     """Renders a report as one self-contained HTML page (colors and width do not apply).
 
     Args:
-        report: a `TraceReport` (or a diff report, once `diff` renders through here).
+        report: a `TraceReport` or a `DiffReport`.
         color: ignored; the page always has its colors.
         width: ignored; the page reflows.
 
@@ -64,11 +65,14 @@ def render(report: Any, *, color: bool = False, width: int = 100) -> str:
         The page, starting with `<!DOCTYPE html>`.
     """
     schema = getattr(report, "schema", None)
-    builders: dict[str | None, Callable[[Any], Page]] = {TRACE_SCHEMA: trace_page}
-    builder = builders.get(schema)
-    if builder is None:
-        raise UsageError(f"--format html is for trace and diff reports, not {schema!r}")
-    return builder(report).html()
+    if schema == TRACE_SCHEMA:
+        return trace_page(report).html()
+    if schema == DIFF_SCHEMA:
+        # The diff page builds on this module's pieces, so it is imported when needed.
+        from jaxexplain.renderers.html_diff import diff_page
+
+        return diff_page(report).html()
+    raise UsageError(f"--format html is for trace and diff reports, not {schema!r}")
 
 
 @dataclass(frozen=True)
@@ -387,7 +391,7 @@ def trace_header(report: TraceReport) -> str:
     return tag("header", title + sub + nav)
 
 
-def error_section(error: ErrorInfo) -> str:
+def error_section(error: ErrorInfo, title: str = "Tracing failed", anchor: str = "error") -> str:
     """The failure at the user's line, what it depended on, and the fixes (verified or not)."""
     where = ""
     if error.file:
@@ -412,8 +416,8 @@ def error_section(error: ErrorInfo) -> str:
     body = where + text + depends + (tag("div", fixes, class_="fixes") if fixes else "") + message
     return tag(
         "section",
-        tag("h2", "Tracing failed" + tag("span", esc(error.type), class_="detail")) + body,
-        id="error",
+        tag("h2", esc(title) + tag("span", esc(error.type), class_="detail")) + body,
+        id=anchor,
         class_="failure",
     )
 

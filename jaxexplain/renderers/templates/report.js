@@ -8,7 +8,7 @@
 (function () {
   "use strict";
   var ROW = 18; // px: the CSS variable --row
-  var EAGER = 3000; // below this many rows, draw them all (the browser's own find works)
+  var EAGER = 1000; // up to this many rows, draw them all (the browser's own find works)
   var OVERSCAN = 30;
   var SEARCH_DELAY_MS = 120;
 
@@ -21,6 +21,74 @@
 
   function byId(id) {
     return document.getElementById(id);
+  }
+
+  /* Highlighted HTML of line i of a lexed block {lines, tok, cls}; `ranges` marks search hits. */
+  function codeHtml(block, i, ranges) {
+    var text = block.lines[i];
+    var tok = block.tok[i];
+    var out = "";
+    var pos = 0;
+    for (var k = 0; k < tok.length; k += 2) {
+      var end = pos + tok[k];
+      var cls = block.cls[tok[k + 1]];
+      var piece = ranges && ranges.length ? marked(text, pos, end, ranges) : esc(text.slice(pos, end));
+      out += cls ? '<span class="' + cls + '">' + piece + "</span>" : piece;
+      pos = end;
+    }
+    return out;
+  }
+
+  function marked(text, start, end, ranges) {
+    var out = "";
+    var p = start;
+    for (var r = 0; r < ranges.length; r += 2) {
+      var a = Math.max(ranges[r], p);
+      var b = Math.min(ranges[r + 1], end);
+      if (a >= b) continue;
+      out += esc(text.slice(p, a)) + "<mark>" + esc(text.slice(a, b)) + "</mark>";
+      p = b;
+    }
+    return out + esc(text.slice(p, end));
+  }
+
+  /* Rows of fixed height in a scroll box: all of them up to EAGER, else only those in view. */
+  function VirtualList(scroll, spacer, rows, rowHtml) {
+    var items = new Int32Array(0);
+    var list = {
+      setItems: function (next) {
+        items = next;
+        spacer.style.height = items.length * ROW + "px";
+        list.draw();
+      },
+      draw: function () {
+        var m = items.length;
+        var first = 0;
+        var last = m;
+        if (m > EAGER) {
+          first = Math.max(0, Math.floor(scroll.scrollTop / ROW) - OVERSCAN);
+          last = Math.min(m, Math.ceil((scroll.scrollTop + scroll.clientHeight) / ROW) + OVERSCAN);
+        }
+        var out = [];
+        for (var r = first; r < last; r++) out.push(rowHtml(items[r]));
+        rows.style.transform = "translateY(" + first * ROW + "px)";
+        rows.innerHTML = out.join("");
+      },
+      count: function () { return items.length; },
+      /* The item at the middle of the view. */
+      middle: function () {
+        if (!items.length) return 0;
+        return items[Math.min(items.length - 1, Math.floor((scroll.scrollTop + scroll.clientHeight / 2 - ROW) / ROW))];
+      },
+      centerRow: function (r) {
+        scroll.scrollTop = Math.max(0, r * ROW - scroll.clientHeight / 2 + ROW);
+        list.draw();
+      }
+    };
+    scroll.addEventListener("scroll", function () {
+      if (items.length > EAGER) list.draw();
+    });
+    return list;
   }
 
   /* ------------------------------------------------------------------ the jaxpr view */
@@ -41,7 +109,7 @@
       folds.push(jx.folds[k]);
     }
     var collapsed = new Set();
-    var visible = new Int32Array(0);
+    var list = VirtualList(scroll, spacer, rows, rowHtml);
     var rowOf = new Int32Array(n);
     var active = -1;
     var query = "";
@@ -64,23 +132,7 @@
         vis[m++] = i;
         i = collapsed.has(i) ? foldEnd[i] : i + 1;
       }
-      visible = vis.subarray(0, m);
-      spacer.style.height = m * ROW + "px";
-      draw();
-    }
-
-    function draw() {
-      var m = visible.length;
-      var first = 0;
-      var last = m;
-      if (m > EAGER) {
-        first = Math.max(0, Math.floor(scroll.scrollTop / ROW) - OVERSCAN);
-        last = Math.min(m, Math.ceil((scroll.scrollTop + scroll.clientHeight) / ROW) + OVERSCAN);
-      }
-      var out = [];
-      for (var r = first; r < last; r++) out.push(rowHtml(visible[r]));
-      rows.style.transform = "translateY(" + first * ROW + "px)";
-      rows.innerHTML = out.join("");
+      list.setItems(vis.subarray(0, m));
     }
 
     function rowHtml(i) {
@@ -105,23 +157,7 @@
         if (closed) more = '<span class="more" data-fold="' + i + '">\u22EF ' + (foldEnd[i] - i - 1) + " lines</span>";
       }
       return '<div class="' + cls + '" data-i="' + i + '"' + style + '><span class="gut">' + fold + label +
-        '</span><span class="t">' + lineHtml(i) + more + "</span></div>";
-    }
-
-    function lineHtml(i) {
-      var text = jx.lines[i];
-      var tok = jx.tok[i];
-      var ranges = query ? matchRanges(i) : null;
-      var out = "";
-      var pos = 0;
-      for (var k = 0; k < tok.length; k += 2) {
-        var end = pos + tok[k];
-        var cls = jx.cls[tok[k + 1]];
-        var piece = ranges && ranges.length ? marked(text, pos, end, ranges) : esc(text.slice(pos, end));
-        out += cls ? '<span class="' + cls + '">' + piece + "</span>" : piece;
-        pos = end;
-      }
-      return out;
+        '</span><span class="t">' + codeHtml(jx, i, query ? matchRanges(i) : null) + more + "</span></div>";
     }
 
     function matchRanges(i) {
@@ -131,19 +167,6 @@
         ranges.push(at, at + query.length);
       }
       return ranges;
-    }
-
-    function marked(text, start, end, ranges) {
-      var out = "";
-      var p = start;
-      for (var r = 0; r < ranges.length; r += 2) {
-        var a = Math.max(ranges[r], p);
-        var b = Math.min(ranges[r + 1], end);
-        if (a >= b) continue;
-        out += esc(text.slice(p, a)) + "<mark>" + esc(text.slice(a, b)) + "</mark>";
-        p = b;
-      }
-      return out + esc(text.slice(p, end));
     }
 
     function lowerLine(i) {
@@ -161,8 +184,7 @@
         }
       });
       if (changed) rebuild();
-      scroll.scrollTop = Math.max(0, rowOf[i] * ROW - scroll.clientHeight / 2 + ROW);
-      draw();
+      list.centerRow(rowOf[i]);
     }
 
     function toggle(i) {
@@ -171,7 +193,7 @@
       else collapsed.add(i);
       rebuild();
       scroll.scrollTop = rowOf[i] * ROW - offset;
-      draw();
+      list.draw();
     }
 
     /* Folds every block except the outermost jaxpr, so the top-level equations read as a list. */
@@ -201,7 +223,7 @@
       if (matches.length) go(0);
       else {
         status.textContent = query ? "no match" : "";
-        draw();
+        list.draw();
       }
     }
 
@@ -226,7 +248,7 @@
     function jumpTo(s) {
       var starts = blocksOf(s);
       if (!starts.length) return;
-      var top = visible.length ? visible[Math.min(visible.length - 1, Math.floor((scroll.scrollTop + scroll.clientHeight / 2 - ROW) / ROW))] : 0;
+      var top = list.middle();
       var k = 0;
       while (k < starts.length && starts[k] <= top) k++;
       if (view.lastJump !== s) k = 0;
@@ -252,9 +274,6 @@
       return el ? +el.dataset.i : -1;
     }
 
-    scroll.addEventListener("scroll", function () {
-      if (visible.length > EAGER) draw();
-    });
     input.addEventListener("input", function () {
       clearTimeout(searchTimer);
       var text = input.value;
@@ -268,6 +287,10 @@
     });
     byId("jx-next").addEventListener("click", function () { if (matches.length) go(current + 1); });
     byId("jx-prev").addEventListener("click", function () { if (matches.length) go(current - 1); });
+    byId("jx-copy").addEventListener("click", function () {
+      var text = jx.lines.join("\n");
+      if (navigator.clipboard) navigator.clipboard.writeText(text).then(function () { status.textContent = "copied"; });
+    });
     byId("jx-collapse").addEventListener("click", foldAll);
     byId("jx-expand").addEventListener("click", unfoldAll);
     rows.addEventListener("click", function (event) {
@@ -279,8 +302,6 @@
     });
 
     rebuild();
-    view.rebuild = rebuild;
-    view.draw = draw;
     view.reveal = reveal;
     view.jumpTo = jumpTo;
     view.setActive = setActive;
@@ -290,7 +311,7 @@
     view.status = status;
     view.input = input;
     view.srcOf = function (i) { return jx.src[i]; };
-    view.visibleCount = function () { return visible.length; };
+    view.visibleCount = list.count;
     view.currentLine = function () { return currentLine; };
     return view;
   }
@@ -370,9 +391,91 @@
     return { pinned: function () { return pinned; } };
   }
 
+  /* ------------------------------------------------------------------ the jaxpr diff, side by side */
+
+  var CHANGED = 1;
+  var HUNK = 4; // row kinds, as html_diff.py writes them
+  var SIDES = [["", ""], ["chg", "chg"], ["del", "gap"], ["gap", "ins"]];
+
+  function DiffView(dx) {
+    var scroll = byId("dx-scroll");
+    var rows = byId("dx-rows");
+    var status = byId("dx-status");
+    var spacer = byId("dx-spacer");
+    var R = dx.rows;
+    var count = R.length / 5;
+    var hunks = [];
+    for (var r = 0; r < count; r++) if (R[r * 5 + 2] === HUNK) hunks.push(r);
+    var current = -1;
+    var list = VirtualList(scroll, spacer, rows, rowHtml);
+    spacer.style.minWidth = "calc(" + 2 * (dx.width + 8) + "ch)";
+
+    /* Where two paired lines differ: the middle between their common prefix and suffix. */
+    function differing(x, y) {
+      var p = 0;
+      while (p < x.length && p < y.length && x[p] === y[p]) p++;
+      var q = 0;
+      while (q < x.length - p && q < y.length - p && x[x.length - 1 - q] === y[y.length - 1 - q]) q++;
+      return [[p, x.length - q], [p, y.length - q]];
+    }
+
+    function cell(block, i, number, cls, ranges) {
+      if (i < 0) return '<div class="' + cls + '"></div>';
+      return '<div class="' + cls + '"><span class="num">' + number + "</span>" + codeHtml(block, i, ranges) + "</div>";
+    }
+
+    function rowHtml(r) {
+      var k = r * 5;
+      var kind = R[k + 2];
+      if (kind === HUNK) {
+        var h = dx.heads[R[k]];
+        var where = h[0] ? '<span class="where" title="' + esc(h[1]) + '">' + esc(h[0]) + '</span> <span class="src">' + esc(h[2]) + "</span>" : "";
+        return '<div class="dr hunk" data-r="' + r + '"><div>' + where + '<span class="span">' + esc(h[3]) + "</span></div></div>";
+      }
+      var ranges = [null, null];
+      if (kind === CHANGED) ranges = differing(dx.a.lines[R[k]], dx.b.lines[R[k + 1]]);
+      return '<div class="dr" data-r="' + r + '" data-kind="' + kind + '">' + cell(dx.a, R[k], R[k + 3], SIDES[kind][0], ranges[0]) +
+        cell(dx.b, R[k + 1], R[k + 4], SIDES[kind][1], ranges[1]) + "</div>";
+    }
+
+    function go(k) {
+      if (!hunks.length) return;
+      current = (k + hunks.length) % hunks.length;
+      scroll.scrollTop = hunks[current] * ROW;
+      list.draw();
+      status.textContent = "hunk " + (current + 1) + " / " + hunks.length;
+    }
+
+    byId("dx-next").addEventListener("click", function () { go(current + 1); });
+    byId("dx-prev").addEventListener("click", function () { go(current - 1); });
+    var all = new Int32Array(count);
+    for (var i = 0; i < count; i++) all[i] = i;
+    list.setItems(all);
+    status.textContent = hunks.length + (hunks.length === 1 ? " hunk" : " hunks");
+    return { rows: rows, scroll: scroll, status: status, count: list.count };
+  }
+
   /* ------------------------------------------------------------------ test hooks */
 
+  function diffSnapshot(diff) {
+    var shown = Array.prototype.slice.call(diff.rows.children, 0, 400);
+    return {
+      rendered: diff.rows.children.length,
+      rows: diff.count(),
+      status: diff.status.textContent,
+      scrollTop: diff.scroll.scrollTop,
+      shown: shown.map(function (el) {
+        if (el.classList.contains("hunk")) return { hunk: el.textContent };
+        return Array.prototype.map.call(el.children, function (c) {
+          var marks = Array.prototype.map.call(c.querySelectorAll("mark"), function (m) { return m.textContent; });
+          return { cls: c.className, text: c.textContent, marked: marks };
+        });
+      })
+    };
+  }
+
   function snapshot(view, links) {
+    if (diffView) return diffSnapshot(diffView);
     var on = view ? Array.prototype.slice.call(view.rows.querySelectorAll(".jr.on")) : [];
     var cur = view ? view.rows.querySelector(".jr.cur") : null;
     var srcScroll = byId("src-scroll");
@@ -421,6 +524,8 @@
       view.scroll.scrollTop = +value * ROW;
       view.scroll.dispatchEvent(new Event("scroll"));
     } else if (name === "escape") fire(document.body, "keydown", { key: "Escape" });
+    else if (name === "next-hunk") fire(byId("dx-next"), "click");
+    else if (name === "load") return;
     else throw new Error("unknown test action " + name);
   }
 
@@ -446,6 +551,7 @@
 
   var jx = data.jaxpr || null;
   var view = jx && byId("jx-scroll") ? JaxprView(jx) : null;
+  var diffView = data.diff && byId("dx-scroll") ? DiffView(data.diff) : null;
   var links = linkSource(view, jx);
   document.body.dataset.readyMs = String(Math.round(performance.now()));
   runTestHooks(view, links);

@@ -1,15 +1,15 @@
-"""The library API that the CLI and notebooks share: `trace(...)` and `trace_target(...)`."""
+"""The library API that the CLI and notebooks share: `trace(...)`, `trace_target(...)`, `diff(...)`."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jax
 
-from jaxexplain import _jax_compat, specs
+from jaxexplain import _jax_compat, diffing, specs, verify
 from jaxexplain.cache_key import static_repr
 from jaxexplain.calling import CallPlan, plan_call
 from jaxexplain.errors import UsageError
@@ -20,7 +20,14 @@ from jaxexplain.explain_errors import (
     static_hash_notes,
 )
 from jaxexplain.loader import call_user, load_factory, load_target
-from jaxexplain.report import Argument, FunctionInfo, Source, TraceReport
+from jaxexplain.report import (
+    Argument,
+    DiffReport,
+    FunctionInfo,
+    Source,
+    TraceReport,
+    Verification,
+)
 from jaxexplain.tracing import (
     Target,
     cache_key_of,
@@ -63,7 +70,18 @@ def trace(
     Returns:
         The report; `report.error` explains a failed trace.
     """
-    statics = {static_argnames} if isinstance(static_argnames, str) else set(static_argnames)
+    target, plan = _api_plan(fn, args, _names(static_argnames), kwargs)
+    return explain(target, plan, _name_of(fn), Options(compile, hlo, stablehlo))
+
+
+def _names(static_argnames: Iterable[str] | str) -> set[str]:
+    return {static_argnames} if isinstance(static_argnames, str) else set(static_argnames)
+
+
+def _api_plan(
+    fn: Callable[..., Any], args: tuple[Any, ...], statics: set[str], kwargs: Mapping[str, Any]
+) -> tuple[Target, CallPlan]:
+    """Binds an API call's values: statics kept as given, spec strings made abstract arrays."""
     target = Target.of(fn)
     decorator_statics = target.decorator_statics()
     static_everywhere = statics | set(decorator_statics)
@@ -85,7 +103,7 @@ def trace(
         source="api",
         positional=positional,
     )
-    return explain(target, plan, _name_of(fn), Options(compile, hlo, stablehlo))
+    return target, plan
 
 
 def trace_target(
@@ -114,6 +132,186 @@ def trace_target(
     """
     target_obj, plan = prepare_target(target, static or {}, traced or {}, args_from)
     return explain(target_obj, plan, target, Options(compile, hlo, stablehlo))
+
+
+def diff(
+    fn: Callable[..., Any],
+    *args: Any,
+    vs: Mapping[str, Any],
+    static_argnames: Iterable[str] | str = (),
+    compile: bool = True,
+    verify_limit: int | None = verify.DEFAULT_LIMIT,
+    **kwargs: Any,
+) -> DiffReport:
+    """Why JAX recompiles `fn` when some arguments change, and what changes in the trace.
+
+    Side A is the call `fn(*args, **kwargs)`; side B is the same call with the values in `vs`
+    (each keeps its role: a static stays static, a traced argument stays traced; a parameter
+    not passed on side A is static on B if named in `static_argnames` or the decorator).
+
+    Args:
+        fn: a plain function or a `jax.jit`-wrapped one.
+        *args: side A's positional arguments, as for `trace`.
+        vs: new values by parameter name for side B: Python values for statics; arrays,
+            `jax.ShapeDtypeStruct`s, spec strings ("f32[8]") or pytrees of them for traced ones.
+        static_argnames: parameters to treat as static, in addition to the decorator's.
+        compile: also compile both sides (XLA figures side by side).
+        verify_limit: the most input bytes per side for checking the verdict by calling the
+            jitted function on zeros; None skips that check.
+        **kwargs: side A's keyword arguments.
+
+    Returns:
+        The diff report: verdict, every differing cache-key component, flipped decisions,
+        the jaxpr diff, compile figures, and whether JAX confirmed the verdict.
+    """
+    statics = _names(static_argnames)
+    target, plan_a = _api_plan(fn, args, statics, kwargs)
+    defaults_static = statics | set(target.decorator_statics())
+    changes = {
+        name: _api_change(plan_a, name, value, defaults_static) for name, value in vs.items()
+    }
+    plan_b = vary_plan(plan_a, changes, "api")
+    shown = {name: repr(value) for name, value in vs.items()}
+    return diff_plans(
+        target, plan_a, plan_b, _name_of(fn), Options(compile), verify_limit=verify_limit, vs=shown
+    )
+
+
+def diff_target(
+    target: str,
+    static: Mapping[str, Any] | None = None,
+    traced: Mapping[str, Any] | None = None,
+    vs: Mapping[str, str] | None = None,
+    *,
+    args_from: str | None = None,
+    compile: bool = True,
+    hlo: bool = False,
+    stablehlo: bool = False,
+    verify_limit: int | None = verify.DEFAULT_LIMIT,
+) -> DiffReport:
+    """Diffs a TARGET string as the CLI does: side B is side A with every `--vs` applied.
+
+    Args:
+        target: what to load.
+        static: side A's static values by name (already parsed).
+        traced: side A's traced values by name (already parsed specs).
+        vs: NAME -> VALUE text for side B, read by the parameter's role on side A: a static
+            literal for a static parameter, a spec for a traced one; for a parameter not passed
+            on side A, static if its jit decorator says so or the text is no array spec.
+        args_from: `MOD:FACTORY` for side A's arguments.
+        compile: also compile both sides.
+        hlo: keep the optimized HLO texts.
+        stablehlo: keep the StableHLO texts.
+        verify_limit: the most input bytes per side for checking the verdict against JAX;
+            None skips the check.
+
+    Returns:
+        The diff report.
+    """
+    target_obj, plan_a = prepare_target(target, static or {}, traced or {}, args_from)
+    decorator_statics = set(target_obj.decorator_statics())
+    changes = {
+        name: _text_change(plan_a, name, text, decorator_statics)
+        for name, text in (vs or {}).items()
+    }
+    plan_b = vary_plan(plan_a, changes, "cli")
+    return diff_plans(
+        target_obj,
+        plan_a,
+        plan_b,
+        target,
+        Options(compile, hlo, stablehlo),
+        verify_limit=verify_limit,
+        vs=dict(vs or {}),
+    )
+
+
+def _parameter(plan: CallPlan, name: str) -> Any:
+    for p in plan.params:
+        if p.name == name:
+            return p
+    raise UsageError(
+        f"--vs {name}: the target has no parameter {name!r}; its parameters are "
+        f"{', '.join(p.name for p in plan.params)}"
+    )
+
+
+def _text_change(
+    plan: CallPlan, name: str, text: str, decorator_statics: set[str]
+) -> tuple[bool, Any]:
+    """(static?, value) for `--vs NAME=TEXT`, read by the parameter's role on side A."""
+    param = _parameter(plan, name)
+    if param.passed:
+        static = param.static
+    else:
+        static = name in decorator_statics or not _spells_arrays(name, text)
+    if static:
+        return True, specs.parse_static_value(text)
+    return False, specs.to_abstract(specs.parse_traced_value(name, text))
+
+
+def _spells_arrays(name: str, text: str) -> bool:
+    """True when the text is an array spec or a literal pytree of them."""
+    try:
+        value = specs.parse_traced_value(name, text)
+    except UsageError:
+        return False
+    return any(isinstance(leaf, specs.ArraySpec) for leaf in jax.tree_util.tree_leaves(value))
+
+
+def _api_change(
+    plan: CallPlan, name: str, value: Any, defaults_static: set[str]
+) -> tuple[bool, Any]:
+    """(static?, value) for an API `vs` entry, by the parameter's role on side A."""
+    param = _parameter(plan, name)
+    static = param.static if param.passed else name in defaults_static
+    return (True, value) if static else (False, _parse_api_leaves(value))
+
+
+def vary_plan(plan: CallPlan, changes: Mapping[str, tuple[bool, Any]], source: Source) -> CallPlan:
+    """Side B: side A's plan with some parameters given new values (and roles), same convention.
+
+    Args:
+        plan: side A's call plan.
+        changes: (static?, value) by parameter name.
+        source: where the new values came from, for the report.
+
+    Returns:
+        The plan of side B.
+    """
+    params = []
+    for p in plan.params:
+        if p.name in changes:
+            static, value = changes[p.name]
+            p = replace(p, static=static, value=value, passed=True, source=source)
+        params.append(p)
+    return replace(plan, params=tuple(params))
+
+
+def diff_plans(
+    target: Target,
+    plan_a: CallPlan,
+    plan_b: CallPlan,
+    target_name: str,
+    options: Options,
+    *,
+    verify_limit: int | None,
+    vs: dict[str, str],
+) -> DiffReport:
+    """Explains both sides, diffs the reports, and checks the verdict against JAX."""
+    report = diffing.diff(
+        explain(target, plan_a, target_name, options),
+        explain(target, plan_b, target_name, options),
+        vs=vs,
+    )
+    if not report.ok or report.predicted is None:
+        failed = "A" if not report.a.ok else "B"
+        checked = Verification(False, f"not checked: side {failed} failed")
+    elif verify_limit is None:
+        checked = Verification(False, "not checked: verification was turned off")
+    else:
+        checked = verify.verify(target, plan_a, plan_b, report.predicted, limit=verify_limit)
+    return diffing.with_verification(report, checked)
 
 
 def prepare_target(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ import typer
 
 from jaxexplain.errors import JaxExplainError, UsageError
 from jaxexplain.renderers import guess_format, write_output
-from jaxexplain.report import TRACE_SCHEMA
+from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA
 from jaxexplain.specs import parse_static_value, parse_traced_value, split_assignment
 
 EXIT_INTERNAL = 3
@@ -135,6 +136,102 @@ def trace(
     raise typer.Exit(0 if report.ok else 1)
 
 
+VsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--vs",
+        help="NAME=VALUE for side B (repeatable): a static literal for a static parameter, a "
+        "spec for a traced one.",
+    ),
+]
+
+
+@app.command()
+def diff(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="package.module:function, package.module:Class.method or path/file.py:function"
+        ),
+    ],
+    vs: VsOpt = None,
+    static: StaticOpt = None,
+    arg: ArgOpt = None,
+    args_from: ArgsFromOpt = None,
+    no_compile: NoCompileOpt = False,
+    hlo: HloOpt = False,
+    stablehlo: StableHloOpt = False,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Do not check the verdict by calling JAX.")
+    ] = False,
+    verify_limit: Annotated[
+        str,
+        typer.Option(
+            "--verify-limit",
+            help="Check the verdict by calling the jitted function on zeros only if one side's "
+            "inputs fit in this size (e.g. 256MiB, 2GiB).",
+        ),
+    ] = "256MiB",
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    color: ColorOpt = ColorMode.auto,
+    debug: DebugOpt = False,
+) -> None:
+    """Trace TARGET twice, as given (side A) and with every --vs applied (side B): does JAX
+    recompile, exactly which cache-key components differ, which decisions flipped, and what
+    changed in the jaxpr and the compiled code. The verdict is checked against JAX itself."""
+    fmt = guess_format(output, format.value if format else None)
+
+    def run() -> Any:
+        statics, traced = parse_assignments(static or [], arg or [])
+        changes = parse_vs(vs or [])
+        limit = None if no_verify else parse_size(verify_limit, "--verify-limit")
+        from jaxexplain.api import diff_target
+
+        with user_stdout_to_stderr():
+            return diff_target(
+                target,
+                statics,
+                traced,
+                changes,
+                args_from=args_from,
+                compile=not no_compile,
+                hlo=hlo,
+                stablehlo=stablehlo,
+                verify_limit=limit,
+            )
+
+    report = guarded(run, fmt=fmt, output=output, debug=debug, target=target, schema=DIFF_SCHEMA)
+    emit(report, fmt, output, color)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def parse_vs(texts: list[str]) -> dict[str, str]:
+    """`--vs NAME=VALUE` texts by name (read later, by each parameter's role on side A)."""
+    if not texts:
+        raise UsageError(
+            "diff needs at least one --vs NAME=VALUE: the change that makes side B "
+            "(for example --vs n=4 or --vs x=f32[16])"
+        )
+    changes: dict[str, str] = {}
+    for text in texts:
+        name, value = split_assignment(text, "--vs")
+        _refuse_twice(name, changes)
+        changes[name] = value
+    return changes
+
+
+_SIZE_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def parse_size(text: str, option: str) -> int:
+    """`256MiB`, `2G`, `1.5GiB`, `1000000` -> bytes (K, M, G, T are powers of 1024)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
+    if match is None:
+        raise UsageError(f"{option} expects a size such as 256MiB or 2GiB, got {text!r}")
+    return int(float(match[1]) * _SIZE_UNITS[match[2]])
+
+
 def parse_assignments(static: list[str], arg: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """`--static` and `--arg` values by name; a name given twice is a usage error."""
     statics: dict[str, Any] = {}
@@ -181,17 +278,24 @@ def emit(report: Any, fmt: str, output: str | None, color: ColorMode) -> None:
 
 
 def guarded(
-    run: Callable[[], Any], *, fmt: str, output: str | None, debug: bool, target: str
+    run: Callable[[], Any],
+    *,
+    fmt: str,
+    output: str | None,
+    debug: bool,
+    target: str,
+    schema: str = TRACE_SCHEMA,
 ) -> Any:
     """Runs a command body; turns jaxexplain's errors into one paragraph and the right exit code."""
+    where = {"fmt": fmt, "output": output, "debug": debug, "target": target, "schema": schema}
     try:
         return run()
     except JaxExplainError as exc:
-        fail(exc, exc.exit_code, fmt=fmt, output=output, debug=debug, target=target)
+        fail(exc, exc.exit_code, **where)
     except typer.Exit:
         raise
     except Exception as exc:
-        fail(exc, EXIT_INTERNAL, fmt=fmt, output=output, debug=debug, target=target, internal=True)
+        fail(exc, EXIT_INTERNAL, **where, internal=True)
 
 
 def fail(
@@ -203,6 +307,7 @@ def fail(
     debug: bool,
     target: str,
     internal: bool = False,
+    schema: str = TRACE_SCHEMA,
 ) -> None:
     """Prints the message (and, with --debug, the traceback); JSON output stays a valid document."""
     message = str(exc)
@@ -230,6 +335,19 @@ def fail(
                 "suggestions": [],
             },
         }
+        if schema == DIFF_SCHEMA:
+            document = {
+                "schema": DIFF_SCHEMA,
+                "target": target,
+                "a": None,
+                "b": None,
+                "recompiles": None,
+                "cache_key_changes": [],
+                "decision_changes": [],
+                "jaxpr_diff": None,
+                "verified": False,
+                "error": document["error"],
+            }
         write_output(json.dumps(document, indent=2), output, sys.stdout)
     raise typer.Exit(code)
 

@@ -1,0 +1,236 @@
+"""Text rendering of a diff report: the verdict first, then why, what flipped, the jaxpr, the numbers."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from jaxexplain.renderers.console import (
+    error_sections,
+    heading,
+    human_bytes,
+    human_number,
+    short_path,
+)
+from jaxexplain.report import DecisionChange, DiffReport, FigureChange, JaxprDiff
+
+DIFF_LINES_SHOWN = 400
+DELTAS_SHOWN = 12
+
+
+def diff_sections(report: DiffReport) -> list[RenderableType]:
+    """Every section of a diff report, in the order a user reads them."""
+    sections: list[RenderableType] = [_title(report), *_verdict(report)]
+    for side, trace in (("A", report.a), ("B", report.b)):
+        if trace.error is not None:
+            sections.append(Text(f"\nside {side} failed:", style="bold red"))
+            sections += error_sections(trace.error)
+    if report.cache_key_changes or report.ok:
+        sections += _key_sections(report)
+    if report.decision_changes:
+        sections += _decision_sections(report.decision_changes)
+    if report.jaxpr_diff is not None:
+        sections += _jaxpr_sections(report.jaxpr_diff)
+    if report.compile_changes:
+        sections += _compile_sections(report.compile_changes)
+    sections += [Text(f"  note: {note}", style="italic") for note in report.notes]
+    return sections
+
+
+def _title(report: DiffReport) -> RenderableType:
+    fn = report.a.function
+    text = Text("jaxexplain diff ", style="bold")
+    text.append(report.target, style="bold yellow")
+    text.append(
+        f"\n{fn.qualname or fn.name} defined at {short_path(fn.file)}:{fn.line}", style="dim"
+    )
+    if report.vs:
+        text.append("\nside B is side A with ", style="dim")
+        text.append(", ".join(f"{k}={v}" for k, v in report.vs.items()), style="bold")
+    return text
+
+
+def _verdict(report: DiffReport) -> list[RenderableType]:
+    """Does JAX recompile, and did JAX itself confirm it; a disagreement is shouted."""
+    out: list[RenderableType] = [heading("Verdict")]
+    line = Text("  ")
+    if report.recompiles is None:
+        line.append("no verdict: a side failed to trace", style="bold red")
+    elif report.recompiles:
+        line.append("JAX RECOMPILES", style="bold magenta")
+        count = len(report.cache_key_changes)
+        line.append(
+            f" for side B: {count} cache-key component{'s differ' if count != 1 else ' differs'}"
+        )
+    else:
+        line.append("no recompile", style="bold green")
+        line.append(": side B hits side A's compiled entry (equal cache keys)")
+    out.append(line)
+    check = report.verification
+    if report.disagrees and check is not None:
+        out.append(_disagreement(report))
+    elif check is not None and check.checked:
+        out.append(Text(f"  verified against JAX: {check.note}", style="green"))
+    elif check is not None:
+        out.append(
+            Text(f"  not verified: {check.note.removeprefix('not checked: ')}", style="yellow")
+        )
+    return out
+
+
+def _disagreement(report: DiffReport) -> RenderableType:
+    check = report.verification
+    assert check is not None
+    said = "a recompile" if report.predicted else "no recompile"
+    did = "compiled again" if check.jax_recompiled else "reused its entry"
+    text = Text("\n  !! JAXEXPLAIN AND JAX DISAGREE !!\n", style="bold white on red")
+    text.append(
+        f"  the cache keys predicted {said}, but JAX {did} "
+        f"(cache size {check.cache_size_a} after A, {check.cache_size_b} after B).\n"
+        f"  The verdict above is JAX's own; the reasons below are jaxexplain's and miss "
+        f"something. This is a jaxexplain bug: please report it with this output.",
+        style="bold red",
+    )
+    return text
+
+
+def _key_sections(report: DiffReport) -> list[RenderableType]:
+    changes = report.cache_key_changes
+    if not changes:
+        return [heading("Cache key", "every component equal"), Text("  nothing differs")]
+    out: list[RenderableType] = [heading("Why", "every cache-key component that differs")]
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    table.add_column("component", style="magenta")
+    table.add_column("path", style="bold")
+    table.add_column("side A", overflow="fold")
+    table.add_column("side B", overflow="fold")
+    for change in changes:
+        table.add_row(change.component, change.path or "-", change.a, change.b)
+    out.append(Padding(table, (0, 0, 0, 2)))
+    return out
+
+
+def _decision_sections(changes: tuple[DecisionChange, ...]) -> list[RenderableType]:
+    out: list[RenderableType] = [heading("Decisions", "Python control flow that went otherwise")]
+    for change in changes:
+        where = Text(f"  {short_path(change.file)}:{change.line}  ", style="dim")
+        where.append(change.source, style="yellow")
+        what = Text(f"      {change.kind}: ")
+        what.append(_outcomes(change, change.a), style="red")
+        what.append("  ->  ")
+        what.append(_outcomes(change, change.b), style="green")
+        out += [where, what]
+    return out
+
+
+def _outcomes(change: DecisionChange, outcomes: tuple[str | int, ...]) -> str:
+    if not outcomes:
+        return "did not run"
+    if change.kind in ("for", "comprehension"):
+        counts = ", ".join(str(o) for o in outcomes)
+        return f"{counts} iteration{'s' * (outcomes != (1,))}"
+    if change.kind == "match":
+        return ", ".join(f"case {o}" for o in outcomes)
+    return ", ".join(str(o) for o in outcomes)
+
+
+def _jaxpr_sections(diff: JaxprDiff) -> list[RenderableType]:
+    detail = (
+        f"{diff.equations_a} -> {diff.equations_b} equations: {diff.added} added, "
+        f"{diff.removed} removed, {diff.changed} changed"
+    )
+    out: list[RenderableType] = [heading("Jaxpr diff", detail)]
+    if not diff.unified:
+        out.append(Text("  identical up to variable names"))
+        return out
+    if diff.primitive_deltas:
+        out.append(Padding(_deltas(diff.primitive_deltas), (0, 0, 1, 2)))
+    out.append(_unified_text(diff.unified))
+    if diff.approximate:
+        out.append(
+            Text(
+                f"  note: {diff.approximate} region(s) differ too much to align exactly in "
+                f"time; they are shown as removed and added",
+                style="italic",
+            )
+        )
+    return out
+
+
+def _deltas(deltas: dict[str, int]) -> Text:
+    text = Text()
+    items = sorted(deltas.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+    for i, (name, delta) in enumerate(items[:DELTAS_SHOWN]):
+        if i:
+            text.append("  ")
+        text.append(name, style="bold yellow")
+        text.append(f" {delta:+d}", style="green" if delta > 0 else "red")
+    if len(items) > DELTAS_SHOWN:
+        text.append(f"  (+{len(items) - DELTAS_SHOWN} more primitives)", style="dim")
+    return text
+
+
+_LINE_STYLES = {"+": "green", "-": "red", "@": "bold cyan", " ": "dim"}
+
+
+def _unified_text(unified: str) -> RenderableType:
+    """The unified diff, colored by line kind; long diffs are cut (JSON has all of it)."""
+    lines = unified.split("\n")[2:]
+    if lines and not lines[-1]:
+        lines.pop()
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for k, line in enumerate(lines[:DIFF_LINES_SHOWN]):
+        text.append(("\n" if k else "") + line, style=_LINE_STYLES.get(line[:1], ""))
+    parts: list[RenderableType] = [text]
+    if len(lines) > DIFF_LINES_SHOWN:
+        hunks_left = sum(1 for line in lines[DIFF_LINES_SHOWN:] if line.startswith("@@"))
+        parts.append(
+            Text(
+                f"... {len(lines) - DIFF_LINES_SHOWN} more lines ({hunks_left} more hunks) "
+                f"in --format json",
+                style="dim",
+            )
+        )
+    return Group(*parts)
+
+
+def _compile_sections(figures: tuple[FigureChange, ...]) -> list[RenderableType]:
+    out: list[RenderableType] = [heading("Compilation", "side A and side B")]
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    table.add_column("figure", style="bold")
+    table.add_column("side A", justify="right")
+    table.add_column("side B", justify="right")
+    table.add_column("change", justify="right")
+    for figure in figures:
+        table.add_row(
+            figure.name,
+            _figure_text(figure, figure.a),
+            _figure_text(figure, figure.b),
+            _change_text(figure),
+        )
+    out.append(Padding(table, (0, 0, 0, 2)))
+    return out
+
+
+def _figure_text(figure: FigureChange, value: float | None) -> str:
+    if figure.unit == "bytes":
+        return human_bytes(value)
+    if figure.unit == "s":
+        return "n/a" if value is None else f"{value:.3f} s"
+    return human_number(value)
+
+
+def _change_text(figure: FigureChange) -> Text:
+    if figure.a is None or figure.b is None:
+        return Text("")
+    delta = figure.b - figure.a
+    if delta == 0:
+        return Text("=", style="dim")
+    shown = _figure_text(figure, abs(delta))
+    text = ("+" if delta > 0 else "-") + shown
+    if figure.a:
+        text += f" ({delta / figure.a:+.0%})"
+    style = "dim" if figure.unit == "s" else ("yellow" if delta > 0 else "green")
+    return Text(text, style=style)

@@ -1,0 +1,205 @@
+"""Checks a diff's verdict against JAX: one jit wrapper, called on zeros of side A, then of side B.
+
+JAX's AOT path (`trace`/`lower`/`compile`), which the reports come from, never touches the jit
+wrapper's dispatch cache; a real call does. The number of cache entries after A and after B
+says whether JAX compiled again, whatever jaxexplain predicted.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxexplain import _jax_compat
+from jaxexplain.calling import CallPlan
+from jaxexplain.report import Verification
+from jaxexplain.specs import format_aval
+from jaxexplain.tracing import Target
+
+DEFAULT_LIMIT = 256 * 2**20
+
+
+class NotReproducible(Exception):
+    """A traced input that zeros cannot stand for with the same cache key."""
+
+
+def verify(
+    target: Target,
+    plan_a: CallPlan,
+    plan_b: CallPlan,
+    predicted: bool,
+    *,
+    limit: int = DEFAULT_LIMIT,
+) -> Verification:
+    """Calls the jitted target on zero-filled inputs of A, then B, and reads its cache size.
+
+    Args:
+        target: the function, as the reports traced it.
+        plan_a: side A's call.
+        plan_b: side B's call (same calling convention).
+        predicted: whether the cache keys say JAX compiles again for B.
+        limit: the most bytes of inputs one side may allocate; above it nothing is called.
+
+    Returns:
+        What JAX did and whether it agrees with `predicted`, or why it was not checked.
+    """
+    statics_a, statics_b = set(plan_a.static_names), set(plan_b.static_names)
+    if not (statics_a <= statics_b or statics_b <= statics_a):
+        return Verification(False, "not checked: the two sides make different arguments static")
+    jitted = target.jitted_for(plan_b if statics_a <= statics_b else plan_a)
+    needed = max(input_bytes(plan_a), input_bytes(plan_b))
+    if needed > limit:
+        return Verification(
+            False,
+            f"not checked: one side's inputs need {format_bytes(needed)}, over the "
+            f"--verify-limit of {format_bytes(limit)}",
+            input_bytes=needed,
+        )
+    try:
+        sizes = _cache_sizes(jitted, plan_a, plan_b)
+    except NotReproducible as exc:
+        return Verification(False, f"not checked: {exc}", input_bytes=needed)
+    except Exception as exc:
+        return Verification(
+            False,
+            f"not checked: calling the function on zeros raised {type(exc).__name__}: "
+            f"{_first_line(exc)}",
+            input_bytes=needed,
+        )
+    size_a, size_b = sizes
+    if size_a == 0:
+        return Verification(
+            False,
+            "not checked: JAX kept no dispatch-cache entry for this function "
+            "(it runs through JAX's slow path), so its cache size cannot tell",
+            size_a,
+            size_b,
+            input_bytes=needed,
+        )
+    recompiled = size_b > size_a
+    return Verification(
+        checked=True,
+        note=f"called the jitted function on zeros: cache size {size_a} after A, {size_b} after B",
+        cache_size_a=size_a,
+        cache_size_b=size_b,
+        jax_recompiled=recompiled,
+        agrees=recompiled == predicted,
+        input_bytes=needed,
+    )
+
+
+def _cache_sizes(jitted: Any, plan_a: CallPlan, plan_b: CallPlan) -> tuple[int, int]:
+    """Cache sizes after a call with A's zeros and then B's, starting from an empty cache."""
+    args_a = zero_call(plan_a)
+    args_b = zero_call(plan_b)
+    _jax_compat.clear_cache(jitted)
+    try:
+        _call(jitted, args_a)
+        size_a = _jax_compat.cache_size(jitted)
+        _call(jitted, args_b)
+        size_b = _jax_compat.cache_size(jitted)
+    finally:
+        _jax_compat.clear_cache(jitted)
+    return size_a, size_b
+
+
+def _call(jitted: Any, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
+    args, kwargs = call
+    jax.block_until_ready(jitted(*args, **kwargs))
+
+
+def zero_call(plan: CallPlan) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The plan's positional and keyword arguments with every traced leaf replaced by zeros.
+
+    Args:
+        plan: a call plan whose traced values are specs, `ShapeDtypeStruct`s or arrays.
+
+    Returns:
+        `(args, kwargs)` that key JAX's cache exactly as the plan does: weak-typed scalars as
+        Python scalars, committed arrays on their device; raises `NotReproducible` otherwise.
+    """
+    values = {p.name: zeros_like_tree(p.value) for p in plan.params if p.passed and not p.static}
+    return plan.with_values(values).call_args()
+
+
+def zeros_like_tree(tree: Any) -> Any:
+    """Every leaf of a traced argument replaced by a zero value of the same abstract value."""
+    return jax.tree_util.tree_map(zero_leaf, tree)
+
+
+def zero_leaf(leaf: Any) -> Any:
+    """A zero with the leaf's shape, dtype, weak type and (where committed) sharding."""
+    if isinstance(leaf, (bool, np.bool_)):
+        return type(leaf)(False)
+    if isinstance(leaf, (int, float, complex)):
+        return type(leaf)(0)
+    if isinstance(leaf, np.ndarray):
+        return np.zeros(leaf.shape, leaf.dtype)
+    if isinstance(leaf, np.generic):
+        return leaf.dtype.type(0)
+    if isinstance(leaf, (jax.Array, jax.ShapeDtypeStruct)):
+        return _zero_array(leaf)
+    raise NotReproducible(f"cannot build a zero input for a leaf of type {type(leaf).__name__}")
+
+
+def _zero_array(leaf: Any) -> Any:
+    shape, dtype = tuple(leaf.shape), np.dtype(leaf.dtype)
+    weak = bool(getattr(leaf, "weak_type", False))
+    value = _weak_zero(shape, dtype) if weak else jnp.zeros(shape, dtype)
+    sharding = _committed_sharding(leaf)
+    if sharding is not None:
+        value = jax.device_put(value, sharding)
+    return value
+
+
+def _weak_zero(shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    """JAX makes weak types only from Python scalars: `0.0` itself, or broadcast for arrays."""
+    python_zero = {"f": 0.0, "c": 0j, "i": 0, "u": 0}.get(dtype.kind)
+    if python_zero is None:
+        raise NotReproducible(f"cannot build a weak-typed {dtype} input")
+    value = python_zero if not shape else jnp.broadcast_to(python_zero, shape)
+    aval = jax.typeof(value)
+    if np.dtype(aval.dtype) != dtype or not aval.weak_type:
+        raise NotReproducible(
+            f"a Python {type(python_zero).__name__} traces as "
+            f"{format_aval(tuple(aval.shape), str(aval.dtype), bool(aval.weak_type))}, "
+            f"not as the weak-typed {dtype} the report has (is jax_enable_x64 different?)"
+        )
+    return value
+
+
+def _committed_sharding(leaf: Any) -> Any:
+    if isinstance(leaf, jax.Array):
+        return leaf.sharding if getattr(leaf, "committed", False) else None
+    return getattr(leaf, "sharding", None)
+
+
+def input_bytes(plan: CallPlan) -> int:
+    """Bytes that zero-filled traced inputs of the plan would take."""
+    total = 0
+    for p in plan.params:
+        if not p.passed or p.static:
+            continue
+        for leaf in jax.tree_util.tree_leaves(p.value):
+            shape = getattr(leaf, "shape", ())
+            dtype = getattr(leaf, "dtype", None)
+            itemsize = np.dtype(dtype).itemsize if dtype is not None else 8
+            total += math.prod(shape) * itemsize
+    return total
+
+
+def format_bytes(count: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{int(count)} B"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""

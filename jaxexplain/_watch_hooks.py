@@ -117,7 +117,11 @@ class _Hooks:
         def run_python_pjit(params: Any, args_flat: Any, fun: Any, args: Any, kwargs: Any) -> Any:
             stack = self.stack()
             observation = stack[-1] if stack else None
-            if observation is None or observation.fun is not fun or observation.params is not params:
+            if (
+                observation is None
+                or observation.fun is not fun
+                or observation.params is not params
+            ):
                 return run(params, args_flat, fun, args, kwargs)
             try:
                 return run(params, args_flat, fun, args, kwargs)
@@ -197,26 +201,20 @@ def hooks_installed() -> bool:
 
 
 class FunctionRef:
-    """Identifies a jitted function object without keeping it alive (lambdas die, ids get reused)."""
+    """Identifies a jitted function object without keeping it alive (lambdas die, ids get reused).
+
+    Identity is what JAX's caches key on: a new lambda, `functools.partial` or bound method
+    (`obj.method` makes a new one on every access) is a new function with an empty cache.
+    """
 
     def __init__(self, fun: Any) -> None:
         self._strong: Any = None
         try:
-            self._ref: Any = (
-                weakref.WeakMethod(fun) if hasattr(fun, "__self__") and hasattr(fun, "__func__") else weakref.ref(fun)
-            )
+            self._ref: Any = weakref.ref(fun)
         except TypeError:
             self._ref = None
             self._strong = fun
 
     def is_(self, fun: Any) -> bool:
         target = self._strong if self._ref is None else self._ref()
-        if target is None:
-            return False
-        if target is fun:
-            return True
-        return (
-            hasattr(fun, "__func__")
-            and getattr(target, "__func__", None) is fun.__func__
-            and getattr(target, "__self__", None) is getattr(fun, "__self__", None)
-        )
+        return target is fun

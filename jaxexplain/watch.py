@@ -305,7 +305,7 @@ def explain_recompile(
         reasons = [
             WatchReason(
                 "function",
-                "",
+                "object",
                 f"{group.objects} earlier function object(s) from this definition",
                 "a new function object, whose jit cache starts empty",
                 last.number,
@@ -350,7 +350,7 @@ def group_reasons(reasons: Sequence[WatchReason]) -> list[tuple[int, list[WatchR
 
 def describe_reason(reason: WatchReason) -> str:
     """One difference in a few words: `static lr: 0.1 -> 0.2`."""
-    if reason.component == "function":
+    if reason.component == "function" and reason.path == "object":
         return "new function object (its jit cache starts empty)"
     if reason.component == "evicted":
         return "no key component differs: " + reason.after
@@ -591,7 +591,9 @@ def _varying_axes(shapes: Sequence[tuple[int, ...]]) -> list[int]:
 
 
 def _new_function_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarning]:
-    renewed = [e for e in group if any(r.component == "function" for r in e.reasons)]
+    renewed = [
+        e for e in group if any((r.component, r.path) == ("function", "object") for r in e.reasons)
+    ]
     if not renewed:
         return []
     sites = Counter(short_path(e.call_site) for e in renewed)

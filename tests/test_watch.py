@@ -107,7 +107,9 @@ def test_jit_of_a_lambda_inside_a_loop_is_a_new_function_every_step() -> None:
     assert [e.cache_size for e in events] == [1, 1, 1], "each lambda has its own, fresh cache"
     assert reasons(events[0]) == []
     for number, event in enumerate(events[1:], start=1):
-        assert [(r.component, r.entry) for r in event.reasons] == [("function", number)]
+        assert [(r.component, r.path, r.entry) for r in event.reasons] == [
+            ("function", "object", number)
+        ]
     assert warning_kinds(report) == [("new_function", "<lambda>", "")]
     assert "3 times" in report.warnings[0].message
 

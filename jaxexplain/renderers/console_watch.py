@@ -109,7 +109,7 @@ def _by_entry(reasons: tuple[WatchReason, ...]) -> list[tuple[int, list[WatchRea
 
 
 def _reason_text(reason: WatchReason) -> str:
-    if reason.component == "function":
+    if reason.component == "function" and reason.path == "object":
         return "a new function object (its jit cache starts empty)"
     if reason.component == "evicted":
         return "no key component differs: " + reason.after

@@ -169,36 +169,37 @@ def tokenize_lines(text: str, lexer: Lexer) -> JaxprRows:
 
     A run is `[length, class index]`, flattened; adjacent runs of one class are merged, and
     whitespace has class 0 (no span). The bracket characters of each line are kept for folds.
+    Raw lexing (`get_tokens_unprocessed`) covers every character, so runs add up to the lines.
     """
     classes: dict[str, int] = {"": 0}
-    lines: list[list[str]] = [[]]
-    runs: list[list[int]] = [[]]
-    brackets: list[list[str]] = [[]]
+    kinds: dict[_TokenType, tuple[int, bool]] = {}
+    runs: list[list[int]] = []
+    brackets: list[str] = []
+    line_runs: list[int] = []
+    line_brackets: list[str] = []
     for _, ttype, value in lexer.get_tokens_unprocessed(text):
-        cls = token_class(ttype)
-        index = classes.setdefault("" if cls in _PLAIN_CLASSES else cls, len(classes))
-        is_punct = ttype in Punctuation
-        for k, part in enumerate(value.split("\n")):
+        kind = kinds.get(ttype)
+        if kind is None:
+            cls = token_class(ttype)
+            index = classes.setdefault("" if cls in _PLAIN_CLASSES else cls, len(classes))
+            kind = kinds[ttype] = (index, ttype in Punctuation)
+        index, is_punct = kind
+        for k, part in enumerate(value.split("\n") if "\n" in value else (value,)):
             if k:
-                lines.append([])
-                runs.append([])
-                brackets.append([])
+                runs.append(line_runs)
+                brackets.append("".join(line_brackets))
+                line_runs, line_brackets = [], []
             if not part:
                 continue
-            lines[-1].append(part)
-            line_runs = runs[-1]
             if line_runs and line_runs[-1] == index:
                 line_runs[-2] += len(part)
             else:
-                line_runs += [len(part), index]
+                line_runs += (len(part), index)
             if is_punct:
-                brackets[-1] += [c for c in part if c in _OPENERS or c in _CLOSERS]
-    return JaxprRows(
-        lines=["".join(parts) for parts in lines],
-        tokens=runs,
-        classes=list(classes),
-        brackets=["".join(b) for b in brackets],
-    )
+                line_brackets += [c for c in part if c in _OPENERS or c in _CLOSERS]
+    runs.append(line_runs)
+    brackets.append("".join(line_brackets))
+    return JaxprRows(lines=text.split("\n"), tokens=runs, classes=list(classes), brackets=brackets)
 
 
 def fold_ranges(brackets: Sequence[str]) -> list[tuple[int, int, int]]:

@@ -629,7 +629,7 @@ def run_program(argv: Sequence[str], watcher: Watcher) -> int:
     saved_argv, saved_path0 = list(sys.argv), sys.path[0] if sys.path else None
     try:
         with watcher:
-            code = _run_main(list(argv))
+            code, watcher.error = _run_main(list(argv))
     finally:
         sys.argv[:] = saved_argv
         if saved_path0 is not None:
@@ -638,7 +638,8 @@ def run_program(argv: Sequence[str], watcher: Watcher) -> int:
     return code
 
 
-def _run_main(argv: list[str]) -> int:
+def _run_main(argv: list[str]) -> tuple[int, str | None]:
+    """The exit status, and what the program raised (None when it ended or exited normally)."""
     try:
         if argv[0] == "-m":
             sys.argv[:] = argv[1:]
@@ -649,14 +650,14 @@ def _run_main(argv: list[str]) -> int:
             _set_path0(os.path.dirname(os.path.abspath(argv[0])))
             runpy.run_path(os.path.abspath(argv[0]), run_name="__main__")
     except SystemExit as exc:
-        return _exit_status(exc.code)
+        return _exit_status(exc.code), None
     except KeyboardInterrupt:
         traceback.print_exc()
-        return 130
+        return 130, "KeyboardInterrupt"
     except Exception as exc:
         _print_user_traceback(exc)
-        return 1
-    return 0
+        return 1, f"{type(exc).__name__}: {exc}"
+    return 0, None
 
 
 def _set_path0(directory: str) -> None:

@@ -348,7 +348,8 @@ def test_cli_writes_the_report_when_the_program_raises(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "ValueError: the program failed" in result.stderr
-    assert json.loads(out.read_text())["exit_code"] == 1
+    document = json.loads(out.read_text())
+    assert (document["exit_code"], document["error"]) == (1, "ValueError: the program failed")
 
 
 def test_cli_runs_a_module_and_prints_json(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,7 +49,9 @@ def _title(report: WatchReport) -> RenderableType:
     recompiles = sum(1 for e in jit if e.reasons)
     if recompiles:
         text.append(f"; {recompiles} recompilations", style="bold magenta")
-    if report.exit_code:
+    if report.error:
+        text.append(f"\nthe program raised {report.error}", style="bold red")
+    elif report.exit_code:
         text.append(f"\nthe program exited with status {report.exit_code}", style="bold red")
     return text
 

@@ -112,7 +112,17 @@ ADVICE = {
     "minmax": "Use jnp.maximum / jnp.minimum, which work elementwise on traced values.",
     "len": "Use x.shape[0]: shapes are static, values are not.",
 }
-ADVICE["elif"] = ADVICE["ifexp"] = ADVICE["comprehension"] = ADVICE["assert"] = ADVICE["if"]
+ADVICE["elif"] = ADVICE["ifexp"] = ADVICE["if"]
+ADVICE["comprehension"] = (
+    "A filter decides the result's length, which jit fixes when it traces: compute every "
+    "element and mask with jnp.where(cond, value, fill), or bound it statically with "
+    "jnp.nonzero(mask, size=K, fill_value=...)."
+)
+ADVICE["assert"] = (
+    "An assert cannot check traced values while jit traces: check them at run time with "
+    "jax.experimental.checkify.check(cond, message) (and checkify.checkify the function), or "
+    "jax.debug.print the value; assert only on shapes and static values."
+)
 ADVICE["range"] = ADVICE["for_range"]
 ADVICE["tolist"] = ADVICE["item"]
 ADVICE["int"] = ADVICE["float"] = ADVICE["bool"] = ADVICE["complex"] = ADVICE["convert"]
@@ -442,7 +452,7 @@ def _describe_traced(param: BoundParam) -> str:
     leaves = jax.tree_util.tree_leaves(value)
     if len(leaves) == 1 and leaves[0] is value:
         return f"traced, {_aval(value)}"
-    return f"a traced pytree of {len(leaves)} arrays"
+    return f"a traced pytree of {len(leaves)} array{'s' if len(leaves) != 1 else ''}"
 
 
 def _aval(value: Any) -> str:
@@ -503,8 +513,11 @@ def dependencies_in_source(plan: CallPlan, sites: list[Site]) -> list[Dependency
     params = {p.name: p for p in plan.params}
     found: dict[tuple[str, str], Dependency] = {}
     for name, aspect in (_uses_at_target(sites) if sites else None) or []:
-        via = ("static" if params[name].static else aspect) if name in params else "global"
-        found.setdefault((name, via), Dependency(name, via))
+        if aspect == "global":
+            found.setdefault((name, "global"), Dependency(name, "global"))
+        elif name in params:
+            via = "static" if params[name].static else aspect
+            found.setdefault((name, via), Dependency(name, via))
     return _in_signature_order(plan, found.values())
 
 
@@ -518,7 +531,8 @@ def _in_signature_order(plan: CallPlan, found: Iterable[Dependency]) -> list[Dep
 
 
 def _uses_at_target(sites: list[Site]) -> list[tuple[str, str]] | None:
-    """(name, aspect) pairs at the target's frame: its parameters and data globals."""
+    """(name, aspect) pairs at the target's frame: its parameters, and data globals (aspect
+    "global"); a bound method's `self` is a parameter the plan does not have, and drops out."""
     last = sites[-1]
     if last.function is None or last.construct is None or last.node is None:
         return None

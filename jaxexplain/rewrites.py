@@ -26,6 +26,7 @@ Aspect = Literal["value", "shape", "dtype"]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size"})
 SHAPE_FUNCTIONS = frozenset({"len", "shape", "ndim", "size"})
 BRANCH_HELPER = "__jaxexplain_branch__"
@@ -231,12 +232,18 @@ def classify(fn: UserFunction, node: ast.AST, source_line: str = "") -> Construc
 
     Returns:
         The construct; `needed` are the expressions whose concrete value Python asked for.
+        (Python 3.12 inlines comprehensions and gives a filter's jump the position of the whole
+        comprehension, so a comprehension node with filters stands for its filters.)
     """
     test_owner = _test_owner(fn, node)
     if test_owner is not None:
         owner, test = test_owner
         kind = _test_kind(owner, source_line)
         return Construct(kind, owner, (node if isinstance(node, ast.expr) else test,))
+    if isinstance(node, COMPREHENSIONS):
+        filters = tuple(test for generator in node.generators for test in generator.ifs)
+        if filters:
+            return Construct("comprehension", node.generators[0], filters)
     if isinstance(node, ast.Call):
         return _classify_call(fn, node)
     if isinstance(node, ast.Subscript):
@@ -346,15 +353,17 @@ def _is_shape_function(func: ast.expr) -> bool:
     return isinstance(func, ast.Attribute) and func.attr in SHAPE_FUNCTIONS
 
 
-def assignments(fn: UserFunction) -> dict[str, list[tuple[ast.AST, ast.expr]]]:
+def assignments(fn: UserFunction) -> dict[str, list[tuple[ast.AST, ast.AST]]]:
     """Every local binding in the function: name -> [(binding statement, value expression)].
 
     A `for` target is bound to its iterable, an augmented assignment to its operand (the name's
-    earlier value is another binding already), a `with ... as` name to its context expression.
+    earlier value is another binding already), a `with ... as` name to its context expression,
+    and a lambda's parameter to the statement that holds the lambda: it is called by that
+    statement (`jax.vmap(lambda r: ...)(x)`) with values the statement reads.
     """
-    bound: dict[str, list[tuple[ast.AST, ast.expr]]] = {}
+    bound: dict[str, list[tuple[ast.AST, ast.AST]]] = {}
 
-    def bind(target: ast.AST, owner: ast.AST, value: ast.expr) -> None:
+    def bind(target: ast.AST, owner: ast.AST, value: ast.AST) -> None:
         for name in ast.walk(target):
             if isinstance(name, ast.Name):
                 bound.setdefault(name.id, []).append((owner, value))
@@ -371,6 +380,10 @@ def assignments(fn: UserFunction) -> dict[str, list[tuple[ast.AST, ast.expr]]]:
             bind(node.target, node, node.value)
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             bind(node.optional_vars, node, node.context_expr)
+        elif isinstance(node, ast.Lambda):
+            statement = next((a for a in fn.ancestors(node) if isinstance(a, ast.stmt)), None)
+            for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
+                bound.setdefault(arg.arg, []).append((node, statement or node))
     return bound
 
 
@@ -429,7 +442,7 @@ def trace_back(fn: UserFunction, exprs: Sequence[ast.expr], at: ast.AST) -> list
 def _reaches(fn: UserFunction, owner: ast.AST, line: int, loops: set[int], at: ast.AST) -> bool:
     """A binding reaches the failing line if it comes before it or shares a loop with it."""
     if owner is at or any(a is owner for a in fn.ancestors(at)):
-        return isinstance(owner, ast.For | ast.comprehension)
+        return isinstance(owner, ast.For | ast.comprehension | ast.Lambda)
     if getattr(owner, "lineno", line) < line:
         return True
     return any(id(a) in loops for a in fn.ancestors(owner))

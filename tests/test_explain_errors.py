@@ -58,7 +58,7 @@ class Case:
 
     @property
     def id(self) -> str:
-        return self.target.rpartition(":")[2]
+        return self.target.rpartition(":")[2].replace(".", "_")
 
 
 def line_of(file: str, text: str) -> int:
@@ -273,6 +273,70 @@ CASES = [
         "if",
         (("x", "value"), ("steps", "static")),
         (),
+        ("rewrite",),
+    ),
+    Case(
+        CF + "elif_chain",
+        {},
+        {"x": F8},
+        "ValueError",
+        CFF,
+        "if x > 1:",
+        "if",
+        (("x", "value"),),
+        ("rewrite",),
+    ),
+    Case(
+        CF + "assert_on_data",
+        {},
+        {"x": F8},
+        "TracerBoolConversionError",
+        CFF,
+        'assert x.sum() > 0, "positive"',
+        "assert",
+        (("x", "value"),),
+    ),
+    Case(
+        CF + "filter_in_comprehension",
+        {},
+        {"x": ArraySpec((3,), "float32")},
+        "TracerBoolConversionError",
+        CFF,
+        "if x[i] > 0])",
+        "comprehension",
+        (("x", "value"),),
+    ),
+    Case(
+        CF + "branch_in_vmapped_lambda",
+        {},
+        {"x": ArraySpec((4, 3), "float32")},
+        "TracerBoolConversionError",
+        CFF,
+        "lambda r: r if r.sum() > 0 else -r",
+        "ifexp",
+        (("x", "value"),),
+        (),
+        ("rewrite",),
+    ),
+    Case(
+        CF + "branch_in_scan_body",
+        {},
+        {"x": ArraySpec((4, 3), "float32")},
+        "TracerBoolConversionError",
+        CFF,
+        "if row.sum() > 0:",
+        "if",
+        (("x", "value"),),
+    ),
+    Case(
+        CF + "Scaler.apply",
+        {},
+        {"x": F8},
+        "TracerBoolConversionError",
+        CFF,
+        "if x.sum() > self.scale:",
+        "if",
+        (("x", "value"),),
         ("rewrite",),
     ),
     Case(

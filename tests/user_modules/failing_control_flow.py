@@ -1,11 +1,13 @@
 """Failing targets for tests/test_explain_errors.py: Python control flow on traced values.
 
-Each function fails to trace under jax.jit for the reason its docstring gives. The tests assert
-the exact line, so keep line numbers stable: add new functions at the end.
+Each function fails to trace under jax.jit for the reason its docstring gives. The tests find
+each failing line by its text and assert the exact number, so keep those lines unique.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 
 def branch_on_array(x, threshold):
@@ -136,3 +138,53 @@ def array_branch_in_loop(x, steps):
         if x > i:
             x = x - 1
     return x
+
+
+def elif_chain(x):
+    """An if/elif/else chain on array data: nested jnp.where."""
+    if x > 1:
+        return x * 3
+    elif x > 0:
+        return x * 2
+    else:
+        return -x
+
+
+def assert_on_data(x):
+    """An `assert` on array data."""
+    assert x.sum() > 0, "positive"
+    return x
+
+
+def filter_in_comprehension(x):
+    """A comprehension whose filter reads array data (a frame of its own on Python 3.11)."""
+    return jnp.stack([x[i] for i in range(3) if x[i] > 0])
+
+
+def branch_in_vmapped_lambda(x):
+    """The lambda's `r` is bound by jax.vmap to rows of x."""
+    return jax.vmap(lambda r: r if r.sum() > 0 else -r)(x)
+
+
+def branch_in_scan_body(x):
+    """A nested scan body: its `row` comes from x through lax.scan."""
+
+    def body(carry, row):
+        if row.sum() > 0:
+            carry = carry + row
+        return carry, None
+
+    final, _ = lax.scan(body, jnp.zeros_like(x[0]), x)
+    return final
+
+
+class Scaler:
+    """A method target: `self` is bound, not a parameter of the trace."""
+
+    def __init__(self):
+        self.scale = 2.0
+
+    def apply(self, x):
+        if x.sum() > self.scale:
+            return x * self.scale
+        return x

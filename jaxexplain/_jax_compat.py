@@ -205,19 +205,32 @@ def jit_info_options(info: Any) -> JitOptions:
     )
 
 
-def hide_from_jax_tracebacks(path: str) -> None:
+def hide_from_jax_tracebacks(path: str) -> Callable[[], None]:
     """Treats `path` as JAX's own code: out of filtered tracebacks and never a "user frame".
 
     Private: `traceback_util.register_exclusion` and `source_info_util.register_exclusion` have
     no public equivalent; without them a user's tracing error would show jaxexplain's hook
     frames, and JAX's own messages (jax_explain_cache_misses) would name a hook as the caller.
+
+    Returns:
+        The undo: both registrations removed, JAX's caches of the user-file test cleared.
     """
     from jax._src import source_info_util, traceback_util
 
-    if path not in traceback_util._exclude_paths:
-        traceback_util.register_exclusion(path)
-    if path not in source_info_util._exclude_paths:
-        source_info_util.register_exclusion(path)
+    added = []
+    for module in (traceback_util, source_info_util):
+        if path not in module._exclude_paths:
+            module.register_exclusion(path)
+            added.append(module)
+
+    def restore() -> None:
+        for module in added:
+            if path in module._exclude_paths:
+                module._exclude_paths.remove(path)
+        source_info_util._exclude_path_regex.cache_clear()
+        source_info_util.is_user_filename.cache_clear()
+
+    return restore
 
 
 def jit_caller(frame: FrameType | None) -> FrameType | None:

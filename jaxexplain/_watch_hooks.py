@@ -75,8 +75,14 @@ class _Hooks:
         return stack
 
     def install(self) -> None:
-        _jax_compat.hide_from_jax_tracebacks(__file__)
-        self.restore = _jax_compat.patch_jit_cache_miss(self.wrap_infer, self.wrap_run)
+        unhide = _jax_compat.hide_from_jax_tracebacks(__file__)
+        unpatch = _jax_compat.patch_jit_cache_miss(self.wrap_infer, self.wrap_run)
+
+        def restore() -> None:
+            unpatch()
+            unhide()
+
+        self.restore = restore
         jax.monitoring.register_event_duration_secs_listener(self.on_duration)
         jax.monitoring.register_event_listener(self.on_event)
 

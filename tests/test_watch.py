@@ -255,12 +255,15 @@ def test_assert_max_compiles_passes_and_fails_with_the_reasons() -> None:
 
 
 def test_watching_leaves_results_unchanged_and_everything_restored() -> None:
-    from jax._src import pjit  # noqa: TID251 - the hooks' own patch target, checked restored
+    from jax._src import monitoring, pjit, source_info_util  # noqa: TID251 - checked restored
 
     infer, run = pjit._infer_params, pjit._run_python_pjit
+    listeners = list(monitoring.get_event_duration_listeners())
     _, watched = run_watched("batch_shapes.py")
     plain = runpy.run_path(str(PROGRAMS / "batch_shapes.py"), run_name="__main__")
     assert (pjit._infer_params, pjit._run_python_pjit) == (infer, run)
+    assert list(monitoring.get_event_duration_listeners()) == listeners
+    assert source_info_util.is_user_filename(_watch_hooks.__file__)
     assert jnp.array_equal(watched["w"], plain["w"])
 
 

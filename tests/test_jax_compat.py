@@ -170,3 +170,33 @@ def test_hidden_files_are_no_user_frames_until_restored() -> None:
         restore()
     assert source_info_util.is_user_filename(__file__)
     assert __file__ not in traceback_util._exclude_paths
+
+
+_LEAKED: list[Any] = []
+
+
+def _store_tracer(x: Any) -> Any:
+    _LEAKED.append(x * 3)
+    return x
+
+
+def _use_stored(x: Any) -> Any:
+    y = x + 1
+    return y * _LEAKED[-1]
+
+
+def test_a_leaked_tracer_is_a_constant_of_the_trace_and_raises_only_when_called() -> None:
+    jax.jit(_store_tracer).trace(jnp.ones(()))
+    traced = jax.jit(_use_stored).trace(jnp.ones(()))
+    leaked = _jax_compat.leaked_tracers(traced)
+    assert len(leaked) == 1 and leaked[0] is _LEAKED[-1]
+    assert (
+        _jax_compat.leaked_tracer_use(traced)
+        == f"{__file__}:{_use_stored.__code__.co_firstlineno + 2}"
+    )
+    error = _jax_compat.escaped_tracer_error(leaked[0])
+    assert isinstance(error, jax.errors.UnexpectedTracerError)
+    assert f"created on line {__file__}:{_store_tracer.__code__.co_firstlineno + 1}" in str(error)
+    with pytest.raises(jax.errors.UnexpectedTracerError):
+        jax.jit(_use_stored)(jnp.ones(()))
+    assert _jax_compat.leaked_tracers(jax.jit(double).trace(jnp.ones(()))) == []

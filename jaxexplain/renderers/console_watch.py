@@ -50,7 +50,8 @@ def _title(report: WatchReport) -> RenderableType:
     if recompiles:
         text.append(f"; {recompiles} recompilations", style="bold magenta")
     if report.error:
-        text.append(f"\nthe program raised {report.error}", style="bold red")
+        first_line = report.error.strip().splitlines()[0]
+        text.append(f"\nthe program raised {first_line}", style="bold red")
     elif report.exit_code:
         text.append(f"\nthe program exited with status {report.exit_code}", style="bold red")
     return text

@@ -24,7 +24,16 @@ from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.loader import load_target
 from jaxexplain.renderers import guess_format, render
 from jaxexplain.renderers.html import fold_ranges, token_class, tokenize_lines
-from jaxexplain.report import Decision, Dependency, SourceLine, SourceListing, TraceReport
+from jaxexplain.renderers.html_diff import ADDED, CHANGED, HUNK
+from jaxexplain.report import (
+    Decision,
+    DecisionChange,
+    Dependency,
+    DiffReport,
+    SourceLine,
+    SourceListing,
+    TraceReport,
+)
 from jaxexplain.style import JaxprStyle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,6 +277,66 @@ def test_cli_writes_an_html_file_named_by_its_suffix(tmp_path: Path) -> None:
     assert stdout.exit_code == 0 and stdout.stdout.startswith("<!DOCTYPE html>")
 
 
+@pytest.fixture(scope="module")
+def loop_diff() -> DiffReport:
+    report = api.diff(loop_and_branch, "f32[4]", 3, static_argnames="n", vs={"n": 5})
+    assert report.recompiles and report.verified
+    return report
+
+
+def test_diff_page_starts_with_the_verdict_and_its_reasons(loop_diff: DiffReport) -> None:
+    page = render(loop_diff, "html")
+    dom = parse_dom(page)
+    first = dom.select(tag="section")[0]
+    assert first.attrs["id"] == "verdict"
+    verdict = first.text()
+    assert verdict.startswith("JAX recompiles")
+    assert "Verified" in verdict
+    assert "static value" in verdict and "n: 3 → 5" in verdict
+    arguments = dom.select(tag="section", id="arguments")[0].text()
+    assert "static 3" in arguments and "static 5" in arguments
+    figures = dom.select(tag="section", id="compile-changes")[0].text()
+    flops = next(c for c in loop_diff.compile_changes if c.name == "flops")
+    assert f"+{flops.b - flops.a:g}" in figures
+
+
+def test_diff_rows_pair_changed_lines_and_leave_gaps_for_added_ones(loop_diff: DiffReport) -> None:
+    data = page_data(render(loop_diff, "html"))["diff"]
+    rows = [data["rows"][k : k + 5] for k in range(0, len(data["rows"]), 5)]
+    added = [data["b"]["lines"][ib] for ia, ib, kind, _, _ in rows if kind == ADDED]
+    assert len(added) == loop_diff.jaxpr_diff.added == 2
+    assert all("= mul " in line for line in added)
+    changed = [
+        (data["a"]["lines"][ia], data["b"]["lines"][ib])
+        for ia, ib, kind, _, _ in rows
+        if kind == CHANGED
+    ]
+    assert len(changed) == loop_diff.jaxpr_diff.changed == 1
+    assert all("= add " in a and "= add " in b and a != b for a, b in changed)
+    heads = [row for row in rows if row[2] == HUNK]
+    assert len(heads) == len(loop_diff.jaxpr_diff.hunks)
+    assert data["heads"][0][1] == src(loop_and_branch, "loop body")
+
+
+def test_diff_page_lists_changed_decisions(loop_diff: DiffReport) -> None:
+    file = inspect.getsourcefile(loop_and_branch)
+    line = line_of(loop_and_branch, "taken") - 1
+    flipped = DecisionChange(file, line, "n > 2", ("false",), ("true",), "if", "flipped")
+    page = render(dataclasses.replace(loop_diff, decision_changes=(flipped,)), "html")
+    table = parse_dom(page).select(tag="section", id="decision-changes")[0].text()
+    assert "n > 2" in table and "branch flipped" in table and "false" in table
+
+
+def test_cli_diff_writes_html(tmp_path: Path) -> None:
+    out = tmp_path / "diff.html"
+    args = ["diff", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]", "--static", "n=3"]
+    result = CliRunner().invoke(app, [*args, "--vs", "n=4", "--no-compile", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "JAX recompiles" in parse_dom(page).select(tag="section", id="verdict")[0].text()
+
+
 # --------------------------------------------------------------------------- in a real browser
 
 
@@ -387,4 +456,28 @@ def test_screenshots_for_a_person_to_look_at(
     page = write(tmp_path, "trace.html", loop_page)
     body = src(loop_and_branch, "loop body")
     shot = chromium.screenshot(page, SCREENSHOTS / "trace-hover.png", f"test:hover-src={body}")
+    assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.browser
+def test_diff_page_draws_the_jaxprs_side_by_side(
+    chromium: Browser, loop_diff: DiffReport, tmp_path: Path
+) -> None:
+    page = write(tmp_path, "diff.html", render(loop_diff, "html"))
+    dom_text = chromium.dump_dom(page, "test:next-hunk=1")
+    (state,) = [r["state"] for r in hook_results(dom_text)]
+    assert state["status"] == "hunk 1 / 1"
+    rows = [row for row in state["shown"] if isinstance(row, list)]
+    added = [b["text"] for a, b in rows if a["cls"] == "gap" and b["cls"] == "ins"]
+    assert len(added) == 2 and all("= mul " in text for text in added)
+    (changed,) = [(a, b) for a, b in rows if a["cls"] == b["cls"] == "chg"]
+    assert changed[0]["marked"] and changed[1]["marked"]
+    assert changed[0]["marked"] != changed[1]["marked"]  # the operand that differs
+    hunk = state["shown"][0]["hunk"]
+    assert f"test_html.py:{line_of(loop_and_branch, 'loop body')}" in hunk
+    assert "y = y * x" in hunk  # the user line that produced the change
+    verdict = parse_dom(dom_text).select(tag="section", id="verdict")[0].text()
+    assert verdict.startswith("JAX recompiles")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = chromium.screenshot(page, SCREENSHOTS / "diff.png")
     assert shot.stat().st_size > 10_000

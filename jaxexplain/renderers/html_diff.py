@@ -136,13 +136,22 @@ def how_we_know(report: DiffReport) -> str:
     check = report.verification
     if report.verified and check is not None:
         return (
-            f"Verified: calling the jitted function on both sides left "
-            f"{check.cache_size_b} cache entries (after A: {check.cache_size_a})."
+            f"Verified: after calling the jitted function on side A its cache held "
+            f"{entries(check.cache_size_a)}, after side B {entries(check.cache_size_b)}."
         )
     if report.recompiles is None:
         return "A side that does not trace has no cache key to compare."
     note = f" ({check.note})" if check is not None and check.note else ""
     return "Predicted from the cache keys, not checked against JAX" + note + "."
+
+
+def entries(count: int | None) -> str:
+    """`1 entry`, `2 entries`."""
+    return (
+        "an unknown number of entries"
+        if count is None
+        else f"{count} entr{'y' if count == 1 else 'ies'}"
+    )
 
 
 def key_change_html(change: KeyChange) -> str:

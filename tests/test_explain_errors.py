@@ -8,6 +8,7 @@ into a copy of the user's file) and traced; JAX, not jaxexplain, says whether it
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from jaxexplain import api, explain_errors
+from jaxexplain import _jax_compat, api, explain_errors
 from jaxexplain.api import prepare_target, trace_target
 from jaxexplain.cli import app
 from jaxexplain.explain_errors import (
@@ -663,6 +664,33 @@ def test_identity_hash_static_is_a_note_on_a_successful_trace(arguments: Any) ->
     (note,) = [n for n in report.notes if "hashes by identity" in n]
     assert "static argument cfg (a Settings)" in note
     assert "recompile on every call" in note
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda m: m.Settings(2.0), "hashes by identity"),
+        (lambda m: m.HashedNotEqual(2.0), "compares by identity"),
+        (lambda m: m.FrozenConfig(2.0), None),
+        (lambda m: (1, 2), None),
+    ],
+)
+def test_static_whose_equal_copy_misses_the_cache(arguments: Any, make: Any, problem: Any) -> None:
+    value = make(arguments)
+    report = api.trace(
+        arguments.scale_by_config if hasattr(value, "scale") else arguments.scale_by_sizes,
+        "f32[4]",
+        value,
+        static_argnames=("cfg", "sizes"),
+        compile=False,
+    )
+    assert report.ok
+    notes = [n for n in report.notes if "recompile on every call" in n]
+    assert [problem in n for n in notes] == ([] if problem is None else [True])
+    jitted = jax.jit(lambda x, v: x, static_argnums=1)
+    jitted(jnp.ones(4), value)
+    jitted(jnp.ones(4), copy.deepcopy(value))
+    assert _jax_compat.cache_size(jitted) == (1 if problem is None else 2)
 
 
 def test_traced_argument_that_is_not_an_array(arguments: Any) -> None:

@@ -351,21 +351,23 @@ _VIA_WORDS = {
 
 
 def _suggestion(suggestion: Suggestion) -> RenderableType:
-    """One fix: verified, tried and failing, or advice; its code and what it costs."""
-    head = Text()
+    """One fix: verified, tried and not verified, or advice; its code and what it costs."""
     if suggestion.verified:
-        head.append("✓ verified  ", style="bold green")
+        marker = Text("✓ verified", style="bold green")
     elif suggestion.kind == "advice":
-        head.append("• ", style="bold")
+        marker = Text("•", style="bold")
     else:
-        head.append("✗ tried, not verified  ", style="bold red")
-    head.append(suggestion.text)
-    parts: list[RenderableType] = [head]
+        marker = Text("✗ not verified", style="bold red")
+    parts: list[RenderableType] = [Text(suggestion.text)]
     if suggestion.code:
         code = textwrap.dedent(suggestion.code)
         parts.append(
-            Padding(Syntax(code, "python", theme=_THEME, background_color="default"), (0, 0, 0, 4))
+            Padding(Syntax(code, "python", theme=_THEME, background_color="default"), (0, 0, 0, 2))
         )
     if suggestion.cost:
-        parts.append(Text(f"    cost: {suggestion.cost}", style="dim"))
-    return Padding(Group(*parts), (0, 0, 0, 2))
+        parts.append(Text(f"cost: {suggestion.cost}", style="dim"))
+    row = Table.grid(padding=(0, 2))
+    row.add_column(no_wrap=True)
+    row.add_column(overflow="fold")
+    row.add_row(marker, Group(*parts))
+    return Padding(row, (0, 0, 0, 2))

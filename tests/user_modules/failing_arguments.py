@@ -39,3 +39,20 @@ def activation_by_name(x, name):
     if name == "relu":
         return jnp.maximum(x, 0)
     return x
+
+
+class HashedNotEqual:
+    """__hash__ over its fields but no __eq__: equal copies are not ==, so they miss the cache."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def __hash__(self):
+        return hash(self.scale)
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenConfig:
+    """Hashes and compares by its fields: equal copies share one cache entry."""
+
+    scale: float = 2.0

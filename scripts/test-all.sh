@@ -5,12 +5,13 @@ set -u
 status=0
 summary=""
 for version in 3.11 3.12 3.13; do
-  python=$(command -v "python$version" || true)
-  if [ -z "$python" ] && command -v pyenv >/dev/null 2>&1; then
-    prefix=$(pyenv prefix "$(pyenv versions --bare | grep -E "^$version(\.|$)" | tail -n 1)" 2>/dev/null || true)
-    [ -n "$prefix" ] && python="$prefix/bin/python"
+  python=""
+  if command -v pyenv >/dev/null 2>&1; then
+    installed=$(pyenv versions --bare | grep -E "^$version(\.[0-9]+)?$" | tail -n 1)
+    [ -n "$installed" ] && python="$(pyenv root)/versions/$installed/bin/python"
   fi
-  if [ -z "$python" ] || [ ! -x "$python" ]; then
+  [ -n "$python" ] || python=$(command -v "python$version" || true)
+  if [ -z "$python" ] || ! "$python" -c pass >/dev/null 2>&1; then
     summary="$summary\n  Python $version: not available, skipped"
     continue
   fi

@@ -267,11 +267,14 @@ def plan_of_call(
     from jaxexplain.calling import BoundParam
 
     names = _positional_parameter_names(fn, len(args))
+    static_positions = {
+        i % len(args) for i in options.static_argnums if -len(args) <= i < len(args)
+    }
     params = [
         BoundParam(
             name,
             inspect.Parameter.POSITIONAL_ONLY,
-            i in options.static_argnums,
+            i in static_positions,
             "api",
             value,
             positional=True,
@@ -305,27 +308,3 @@ def _positional_parameter_names(fn: Any, count: int) -> list[str]:
             names.append(p.name)
     names = names[:count]
     return names + [f"{star}[{i}]" for i in range(count - len(names))]
-
-
-def key_of_call(
-    fn: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    options: _jax_compat.JitOptions,
-    in_tree: Any,
-    in_avals: Any,
-) -> CacheKey:
-    """The cache key of an actual call, from the tree and abstract values JAX flattened it to.
-
-    Args:
-        fn: the function under the jit wrapper.
-        args: the positional arguments as the user passed them (statics included).
-        kwargs: the keyword arguments as the user passed them.
-        options: the wrapper's jit options (which arguments are static).
-        in_tree: JAX's pytree of the traced arguments.
-        in_avals: JAX's abstract value of each traced leaf, in order.
-
-    Returns:
-        The same key `build_cache_key` gives for a planned call with these values.
-    """
-    return build_cache_key(plan_of_call(fn, args, kwargs, options), fn, in_tree, in_avals, options)

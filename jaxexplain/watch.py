@@ -1,7 +1,7 @@
 """`watch`: every jit compilation of a running program, with the exact cache-key reasons.
 
 A `Watcher` receives each compilation from `_watch_hooks`, builds the call's cache key with
-`cache_key.key_of_call` and compares it (`cache_key.compare_keys`) with every earlier entry of
+`cache_key.build_cache_key` and compares it (`cache_key.compare_keys`) with every earlier entry of
 the same function, so a recompilation names each component that differs from each entry, not a
 closest-key guess. `report()` turns what was collected into a `WatchReport` (data only); the
 warnings about well-known recompilation mistakes are a pure function of its events.
@@ -26,7 +26,7 @@ from types import FrameType, TracebackType
 from typing import Any, TextIO
 
 from jaxexplain import _jax_compat, _watch_hooks
-from jaxexplain.cache_key import compare_keys, key_of_call
+from jaxexplain.cache_key import build_cache_key, compare_keys, plan_of_call
 from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
@@ -51,6 +51,7 @@ class _Entry:
     fun: _watch_hooks.FunctionRef
     key: CacheKey | None
     call_site: str
+    statics: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,9 +126,11 @@ class Watcher:
                 self.eager.setdefault(definition_of(observation.fun)[0], []).append(seconds)
             return
         call_site, call_source = user_call_site(frame)
-        key = None if observation.transformed else self._key(observation)
+        key, statics = (None, {}) if observation.transformed else self._key(observation)
         with self._lock:
-            event = self._record(observation, definition, key, seconds, call_site, call_source)
+            event = self._record(
+                observation, definition, (key, statics), seconds, call_site, call_source
+            )
             self.events.append(event)
         if self.live is not None:
             print(live_line(event), file=self.live, flush=True)
@@ -145,27 +148,25 @@ class Watcher:
             "".join(traceback.format_exception_only(type(exc), exc)).strip()
         )
 
-    def _key(self, observation: _watch_hooks.Observation) -> CacheKey | None:
+    def _key(self, observation: _watch_hooks.Observation) -> tuple[CacheKey | None, dict[str, Any]]:
+        """The call's cache key, and its static values themselves (compared as JAX does)."""
         try:
             in_tree, in_avals = _jax_compat.pjit_params_tree_and_avals(observation.params)
             options = _jax_compat.jit_info_options(observation.jit_info)
-            return key_of_call(
-                observation.fun,
-                tuple(observation.args),
-                dict(observation.kwargs),
-                options,
-                in_tree,
-                in_avals,
+            plan = plan_of_call(
+                observation.fun, tuple(observation.args), dict(observation.kwargs), options
             )
+            key = build_cache_key(plan, observation.fun, in_tree, in_avals, options)
         except Exception as exc:
             self.on_internal_error(exc)
-            return None
+            return None, {}
+        return key, {p.name: p.value for p in plan.params if p.static}
 
     def _record(
         self,
         observation: _watch_hooks.Observation,
         definition: Definition,
-        key: CacheKey | None,
+        call: tuple[CacheKey | None, dict[str, Any]],
         seconds: float,
         call_site: str,
         call_source: str,
@@ -175,12 +176,13 @@ class Watcher:
         reasons: tuple[WatchReason, ...] = ()
         kind = "transformed" if observation.transformed else "jit"
         number = len(group.entries) + 1
+        key, statics = call
         if kind == "jit":
-            reasons = explain_recompile(group, same_object, key)
+            reasons = explain_recompile(group, same_object, key, statics)
             if not same_object:
                 group.objects += 1
             group.entries.append(
-                _Entry(number, _watch_hooks.FunctionRef(observation.fun), key, call_site)
+                _Entry(number, _watch_hooks.FunctionRef(observation.fun), key, call_site, statics)
             )
             same_object.append(group.entries[-1])
         name, file, line = definition
@@ -290,7 +292,10 @@ def too_many_compiles_message(
 
 
 def explain_recompile(
-    group: _Definition, same_object: Sequence[_Entry], key: CacheKey | None
+    group: _Definition,
+    same_object: Sequence[_Entry],
+    key: CacheKey | None,
+    statics: dict[str, Any],
 ) -> tuple[WatchReason, ...]:
     """What differs between the new key and each earlier entry, fewest differences first.
 
@@ -311,8 +316,9 @@ def explain_recompile(
                 last.number,
             )
         ]
-        return tuple(reasons + [_reason(c, last.number) for c in _changes(last.key, key)])
-    compared = [(entry.number, _changes(entry.key, key)) for entry in same_object]
+        changes = _changes(last, key, statics)
+        return tuple(reasons + [_reason(c, last.number) for c in changes])
+    compared = [(entry.number, _changes(entry, key, statics)) for entry in same_object]
     compared.sort(key=lambda pair: len(pair[1]))
     reasons = []
     for number, changes in compared:
@@ -330,10 +336,28 @@ def explain_recompile(
     return tuple(reasons)
 
 
-def _changes(before: CacheKey | None, after: CacheKey | None) -> tuple[KeyChange, ...]:
-    if before is None or after is None:
+def _changes(
+    entry: _Entry, after: CacheKey | None, statics: dict[str, Any]
+) -> tuple[KeyChange, ...]:
+    """The key's differing components, less static values that only read differently: JAX
+    compares statics by type, hash and `==`, and equal objects may have different reprs."""
+    if entry.key is None or after is None:
         return (KeyChange("unknown", "", "?", "the cache key could not be read"),)
-    return compare_keys(before, after)
+    return tuple(
+        c
+        for c in compare_keys(entry.key, after)
+        if not (c.component == "static" and _equal_statics(entry.statics, statics, c.path))
+    )
+
+
+def _equal_statics(before: dict[str, Any], after: dict[str, Any], name: str) -> bool:
+    if name not in before or name not in after:
+        return False
+    a, b = before[name], after[name]
+    try:
+        return type(a) is type(b) and hash(a) == hash(b) and bool(a == b)
+    except Exception:
+        return False
 
 
 def _reason(change: KeyChange, entry: int) -> WatchReason:

@@ -398,3 +398,46 @@ def test_cli_text_report_goes_to_stderr_and_stdout_stays_the_programs() -> None:
     assert result.stderr.count("jaxexplain: compiled train_step") == 6
     assert "vs compile #1: weak_type total True -> False" in result.stderr
     assert "Per function" in result.stderr and "warning: train_step" in result.stderr
+
+
+class EqualConfig:
+    """Equal and hashed by value, but its default repr shows its address."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EqualConfig) and other.depth == self.depth
+
+    def __hash__(self) -> int:
+        return hash(self.depth)
+
+
+def test_equal_statics_with_different_reprs_are_no_reason() -> None:
+    @partial(jax.jit, static_argnums=(1,))
+    def run(x, config):
+        return x * config.depth
+
+    with jaxexplain.watch() as watcher:
+        run(jnp.ones(2), EqualConfig(2))
+        run(jnp.ones(2), EqualConfig(2))
+        run(jnp.ones(3), EqualConfig(2))
+    events = watcher.report().events
+    assert len(events) == 2 == _jax_compat.cache_size(run)
+    assert reasons(events[1]) == [("shape", "x", "[2]", "[3]", 1)]
+
+
+def test_star_args_with_a_negative_static_argnum() -> None:
+    @partial(jax.jit, static_argnums=(-1,))
+    def total(*xs):
+        return sum(x.sum() for x in xs[:-1]) * xs[-1]
+
+    with jaxexplain.watch() as watcher:
+        total(jnp.ones(2), jnp.ones(3), 2)
+        total(jnp.ones(2), jnp.ones(4), 3)
+    report = watcher.report()
+    assert report.internal_errors == ()
+    assert reasons(report.events[1]) == [
+        ("static", "xs[2]", "2", "3", 1),
+        ("shape", "xs[1]", "[3]", "[4]", 1),
+    ]

@@ -54,8 +54,10 @@ _AMBIGUOUS = "truth value of an array with more than one element is ambiguous"
 _SLICE_NOT_STATIC = "Slice entries must be static"
 _SHAPE_NOT_CONCRETE = "Shapes must be 1D sequences of concrete values"
 _PROVENANCE = re.compile(
-    r"tracing the function (?P<fn>\S+) at (?P<file>.+?):(?P<line>\d+) for \w+\. .*?"
-    r"depends on the values? of the arguments? (?P<names>.+?)\.(?:\n|$)",
+    r"tracing the function (?P<fn>\S+) at (?P<file>.+?):(?P<line>\d+) for \w+\. "
+    r"(?:This concrete value was not available in Python because it depends on the values? of "
+    r"the arguments? (?P<names>.+?)\.(?:\n|$)|(?P<constants>This value became a tracer due to "
+    r"JAX operations))",
     re.S,
 )
 _LEAK_CREATED = re.compile(
@@ -135,6 +137,7 @@ REWRITE_TEXT = {
     "fori_loop": "Loop on the device with lax.fori_loop",
     "while_loop": "Loop on the device with lax.while_loop",
     "jnp": "Keep the value in JAX",
+    "numpy": "Compute it with NumPy, so that it stays a concrete value",
 }
 REWRITE_COST = {
     "where": "both sides are computed for every element, then one is selected",
@@ -143,6 +146,7 @@ REWRITE_COST = {
     "while_loop": "none for jit; lax.while_loop cannot be reverse-differentiated (use lax.scan "
     "with a fixed length for gradients)",
     "jnp": "none: the value stays on the device",
+    "numpy": "none: NumPy runs once, while jit traces, and its result is a constant of the trace",
 }
 
 
@@ -334,15 +338,18 @@ def explain_concretization(exc: BaseException, target: Target, plan: CallPlan) -
     site = sites[-1] if sites else None
     construct = site.construct if site else None
     depends_on = dependencies(exc, target, plan, sites)
+    from_constants = _from_constants(exc, target, sites, depends_on)
     budget = Budget(MAX_RETRACES)
     suggestions = make_static_suggestions(target, plan, depends_on, construct, site, budget)
     data_dependent = _array_value_params(plan, depends_on)
     if site is not None and construct is not None and site.function is not None:
-        suggestions += rewrite_suggestions(target, plan, site, sites, budget)
+        suggestions += rewrite_suggestions(target, plan, site, sites, budget, from_constants)
         advice = ADVICE.get(construct.kind)
         if advice and not any(s.verified for s in suggestions):
             suggestions.append(Suggestion("advice", (), advice))
-    explanation = concretization_text(site, construct, depends_on, plan, data_dependent)
+    explanation = concretization_text(
+        site, construct, depends_on, plan, data_dependent, from_constants
+    )
     return dataclasses.replace(
         base,
         file=site.frame.file if site else base.file,
@@ -354,6 +361,18 @@ def explain_concretization(exc: BaseException, target: Target, plan: CallPlan) -
         column=_columns(site)[0],
         end_column=_columns(site)[1],
     )
+
+
+def _from_constants(
+    exc: BaseException, target: Target, sites: list[Site], depends_on: Sequence[Dependency]
+) -> bool:
+    """The tracer came from no traced argument: JAX says so, or the source shows it."""
+    if any(d.via == "value" for d in depends_on):
+        return False
+    jax_says = provenance(exc, target)
+    if jax_says is not None:
+        return not jax_says
+    return bool(sites) and _uses_at_target(sites) is not None
 
 
 def proven_first(suggestions: Sequence[Suggestion]) -> tuple[Suggestion, ...]:
@@ -383,6 +402,7 @@ def concretization_text(
     depends_on: Sequence[Dependency],
     plan: CallPlan,
     data_dependent: Sequence[BoundParam],
+    from_constants: bool,
 ) -> str:
     """The explanation, short and specific: the construct, the tracer, where it came from."""
     if site is None or construct is None:
@@ -401,11 +421,13 @@ def concretization_text(
         parts = [
             f"{head}: it is computed from {listed}, whose values jit does not know while it traces."
         ]
-    else:
+    elif from_constants:
         parts = [
             f"{head}: it is computed by JAX operations, which jit traces even on constants; "
             f"compute it with NumPy or plain Python to keep it concrete."
         ]
+    else:
+        parts = [f"{head}; jaxexplain could not follow which arguments it came from."]
     static = [d.name for d in depends_on if d.via == "static"]
     if static:
         verb = "is" if len(static) == 1 else "are"
@@ -602,7 +624,8 @@ def _calls(call: ast.Call, callee: Site) -> bool:
 def provenance(exc: BaseException, target: Target) -> list[str] | None:
     """The target's traced arguments JAX says the tracer came from (None if it says nothing).
 
-    JAX names them only when the tracer belongs to the trace of the target itself; a helper under
+    An empty list means JAX says no argument: the tracer came from JAX operations on constants.
+    JAX says this only when the tracer belongs to the trace of the target itself; a helper under
     its own `jax.jit` or a `lax.scan` body names that function's own arguments instead.
     """
     match = _PROVENANCE.search(str(exc))
@@ -611,6 +634,8 @@ def provenance(exc: BaseException, target: Target) -> list[str] | None:
         return None
     if match["fn"] != code.co_name or int(match["line"]) != code.co_firstlineno:
         return None
+    if match["constants"]:
+        return []
     names = re.split(r", and |, | and ", match["names"])
     return list(dict.fromkeys(re.match(r"\w+", n)[0] for n in names if re.match(r"\w+", n)))  # type: ignore[index]
 
@@ -734,7 +759,12 @@ def _static_suggestion(
 
 
 def rewrite_suggestions(
-    target: Target, plan: CallPlan, site: Site, sites: list[Site], budget: Budget
+    target: Target,
+    plan: CallPlan,
+    site: Site,
+    sites: list[Site],
+    budget: Budget,
+    from_constants: bool = False,
 ) -> list[Suggestion]:
     """The first rewrite of the failing construct that traces and matches the original."""
     assert site.function is not None and site.construct is not None
@@ -744,7 +774,10 @@ def rewrite_suggestions(
     aliases = module_aliases(owner.__globals__)
     tried: list[str] = []
     unchecked: list[Suggestion] = []
-    for rewrite in rewrites.rewrite_for(site.function, site.construct, aliases):
+    candidates = rewrites.rewrite_for(
+        site.function, site.construct, aliases, from_constants=from_constants
+    )
+    for rewrite in candidates:
         if not budget.take():
             break
         check = verify_rewrite(target, plan, site, owner, rewrite, aliases, sites)
@@ -787,6 +820,7 @@ def _rewrite_suggestion(
         for alias, statement in (
             (aliases.jnp, "import jax.numpy as jnp"),
             (aliases.lax.split(".")[0], "from jax import lax"),
+            (aliases.np, "import numpy as np"),
         )
         if alias in rewrite.uses and alias not in owner.__globals__
     ]
@@ -815,13 +849,14 @@ def rewrites_short(path: str) -> str:
 
 
 def module_aliases(namespace: dict[str, Any]) -> Aliases:
-    """The names the user's module gives `jax.numpy` and `jax.lax` (defaults `jnp`, `lax`)."""
+    """The names the user's module gives `jax.numpy`, `jax.lax` and NumPy (`jnp`, `lax`, `np`)."""
     jnp_name = next((k for k, v in namespace.items() if v is jax.numpy), "jnp")
+    np_name = next((k for k, v in namespace.items() if v is np), "np")
     lax_name = next((k for k, v in namespace.items() if v is jax.lax), None)
     if lax_name is None:
         jax_name = next((k for k, v in namespace.items() if v is jax), None)
         lax_name = f"{jax_name}.lax" if jax_name else "lax"
-    return Aliases(jnp=jnp_name, lax=lax_name)
+    return Aliases(jnp=jnp_name, lax=lax_name, np=np_name)
 
 
 def _owner_function(site: Site, sites: list[Site], target: Target) -> Any:
@@ -856,6 +891,8 @@ def _alias_values(aliases: Aliases, namespace: dict[str, Any]) -> dict[str, Any]
     extra: dict[str, Any] = {}
     if aliases.jnp not in namespace:
         extra[aliases.jnp] = jax.numpy
+    if aliases.np not in namespace:
+        extra[aliases.np] = np
     head = aliases.lax.split(".")[0]
     if head not in namespace:
         extra[head] = jax.lax if head == aliases.lax else jax

@@ -127,10 +127,11 @@ class Rewrite:
 
 @dataclass(frozen=True)
 class Aliases:
-    """The names under which the user's module knows `jax.numpy` and `jax.lax`."""
+    """The names under which the user's module knows `jax.numpy`, `jax.lax` and NumPy."""
 
     jnp: str = "jnp"
     lax: str = "lax"
+    np: str = "np"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,19 +478,25 @@ def call_bindings(call: ast.Call, parameters: Sequence[str]) -> dict[str, list[a
 # Rewrites of the user's lines
 
 
-def rewrite_for(fn: UserFunction, construct: Construct, aliases: Aliases) -> list[Rewrite]:
+def rewrite_for(
+    fn: UserFunction, construct: Construct, aliases: Aliases, *, from_constants: bool = False
+) -> list[Rewrite]:
     """The structured rewrites that fit the construct, most specific first (none when none fit).
 
     Args:
         fn: the function that failed.
         construct: what failed in it.
-        aliases: how the user's module names `jax.numpy` and `jax.lax`.
+        aliases: how the user's module names `jax.numpy`, `jax.lax` and NumPy.
+        from_constants: the needed value depends on no traced argument (only jnp operations
+            on constants made it a tracer), so computing it with NumPy keeps it concrete.
 
     Returns:
         Candidate rewrites; each still has to be re-traced and compared before it is trusted.
     """
     node = construct.node
     found: list[Rewrite | None] = []
+    if from_constants:
+        found.append(_constants_with_numpy(fn, construct, aliases))
     if construct.kind in ("if", "elif") and isinstance(node, ast.If):
         node = _outermost_if(fn, node)
         found += [_if_to_where(fn, node, aliases), _if_to_cond(fn, node, aliases)]
@@ -870,10 +877,36 @@ def _masked_sum_to_where(fn: UserFunction, node: ast.Subscript, aliases: Aliases
     return _replace_expression(fn, node, where, "where", {aliases.jnp})
 
 
+def _constants_with_numpy(
+    fn: UserFunction, construct: Construct, aliases: Aliases
+) -> Rewrite | None:
+    """`jnp.f(...)` -> `np.f(...)` in the needed expression: NumPy values stay concrete."""
+    import numpy
+
+    if len(construct.needed) != 1:
+        return None
+    needed = construct.needed[0]
+    new = copy.deepcopy(needed)
+    changed = False
+    for node in ast.walk(new):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == aliases.jnp
+            and hasattr(numpy, node.attr)
+        ):
+            node.value.id = aliases.np
+            changed = True
+    if not changed:
+        return None
+    return _replace_expression(fn, needed, new, "numpy", {aliases.np})
+
+
 def _replace_expression(
     fn: UserFunction, old: ast.AST, new: ast.expr, kind: str, uses: set[str]
 ) -> Rewrite | None:
-    """The function with one expression replaced; the code shown is the enclosing statement."""
+    """The function with one expression replaced; the code shown is the enclosing statement
+    (only its header line for an `if`, `while` or `for`)."""
     statement = next((a for a in fn.ancestors(old) if isinstance(a, ast.stmt)), None)
     if statement is None or statement is fn.node:
         return None
@@ -883,15 +916,32 @@ def _replace_expression(
     _swap_child(holder, index[id(old)], new)
     new_statement = index[id(statement)]
     ast.fix_missing_locations(function)
-    code = _indent_like(fn, statement, ast.unparse(new_statement))
+    text, last_line = _statement_text(statement, new_statement)
     return Rewrite(
         kind,
         _strip_decorators(function),
-        code,
+        _indent_like(fn, statement, text),
         statement.lineno,
-        statement.end_lineno or statement.lineno,
+        last_line,
         frozenset(uses),
     )
+
+
+def _statement_text(old: ast.stmt, new: ast.stmt) -> tuple[str, int]:
+    """The new statement's text and the old statement's last line; a compound statement shows
+    only its header, which is all that changed."""
+    if isinstance(old, ast.If | ast.While | ast.For) and isinstance(
+        new, ast.If | ast.While | ast.For
+    ):
+        if isinstance(new, ast.For):
+            header = f"for {ast.unparse(new.target)} in {ast.unparse(new.iter)}:"
+            end = old.iter.end_lineno  # type: ignore[attr-defined]
+        else:
+            keyword = "while" if isinstance(new, ast.While) else "if"
+            header = f"{keyword} {ast.unparse(new.test)}:"
+            end = old.test.end_lineno  # type: ignore[attr-defined]
+        return header, end or old.lineno
+    return ast.unparse(new), old.end_lineno or old.lineno
 
 
 def _finish(

@@ -341,6 +341,17 @@ CASES = [
         ("rewrite",),
     ),
     Case(
+        CF + "branch_on_constant",
+        {},
+        {"x": F8},
+        "TracerBoolConversionError",
+        CFF,
+        "if jnp.ones(3).sum() > 2:",
+        "if",
+        (),
+        ("rewrite",),
+    ),
+    Case(
         HP + "calls_helper",
         {"limit": 1.0},
         {"x": F8, "unused": F0},
@@ -446,7 +457,7 @@ def _trace_rewritten(
     lines = path.read_text().splitlines()
     first, last = _replaced_lines(text)
     lines[first - 1 : last] = code.splitlines()
-    header = ["import jax.numpy as jnp", "from jax import lax"]
+    header = ["import jax.numpy as jnp", "import numpy as np", "from jax import lax"]
     path.write_text("\n".join(header + lines) + "\n")
     module_file, _, function = case.target.rpartition(":")
     with _fresh_modules(tmp_path):

@@ -927,20 +927,15 @@ def _replace_expression(
     )
 
 
-def _statement_text(old: ast.stmt, new: ast.stmt) -> tuple[str, int]:
+def _statement_text(old: ast.stmt, new: ast.AST) -> tuple[str, int]:
     """The new statement's text and the old statement's last line; a compound statement shows
     only its header, which is all that changed."""
-    if isinstance(old, ast.If | ast.While | ast.For) and isinstance(
-        new, ast.If | ast.While | ast.For
-    ):
-        if isinstance(new, ast.For):
-            header = f"for {ast.unparse(new.target)} in {ast.unparse(new.iter)}:"
-            end = old.iter.end_lineno  # type: ignore[attr-defined]
-        else:
-            keyword = "while" if isinstance(new, ast.While) else "if"
-            header = f"{keyword} {ast.unparse(new.test)}:"
-            end = old.test.end_lineno  # type: ignore[attr-defined]
-        return header, end or old.lineno
+    if isinstance(old, ast.For) and isinstance(new, ast.For):
+        header = f"for {ast.unparse(new.target)} in {ast.unparse(new.iter)}:"
+        return header, old.iter.end_lineno or old.lineno
+    if isinstance(old, ast.If | ast.While) and isinstance(new, ast.If | ast.While):
+        keyword = "while" if isinstance(new, ast.While) else "if"
+        return f"{keyword} {ast.unparse(new.test)}:", old.test.end_lineno or old.lineno
     return ast.unparse(new), old.end_lineno or old.lineno
 
 

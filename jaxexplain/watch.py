@@ -10,6 +10,7 @@ warnings about well-known recompilation mistakes are a pure function of its even
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import linecache
 import os
@@ -26,7 +27,7 @@ from types import FrameType, TracebackType
 from typing import Any, TextIO
 
 from jaxexplain import _jax_compat, _watch_hooks
-from jaxexplain.cache_key import build_cache_key, compare_keys, plan_of_call
+from jaxexplain.cache_key import build_cache_key, compare_keys, plan_of_call, static_repr
 from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
@@ -343,11 +344,59 @@ def _changes(
     compares statics by type, hash and `==`, and equal objects may have different reprs."""
     if entry.key is None or after is None:
         return (KeyChange("unknown", "", "?", "the cache key could not be read"),)
-    return tuple(
-        c
-        for c in compare_keys(entry.key, after)
-        if not (c.component == "static" and _equal_statics(entry.statics, statics, c.path))
-    )
+    changes: list[KeyChange] = []
+    for change in compare_keys(entry.key, after):
+        if (
+            change.component != "static"
+            or change.path not in entry.statics
+            or change.path not in statics
+        ):
+            changes.append(change)
+        elif not _equal_statics(entry.statics, statics, change.path):
+            before, now = entry.statics[change.path], statics[change.path]
+            inner = static_leaf_changes(change.path, before, now)
+            changes += inner or [change]
+    return tuple(changes)
+
+
+def static_leaf_changes(path: str, before: Any, after: Any, depth: int = 6) -> list[KeyChange]:
+    """The parts of a structured static value (tuple, named tuple, frozen dataclass, dict) that
+    differ, by path (`config.depth`, `shape[1]`), so that the reason is not two long reprs."""
+    children_before, children_after = _static_children(before), _static_children(after)
+    if (
+        depth == 0
+        or type(before) is not type(after)
+        or children_before is None
+        or children_after is None
+        or [k for k, _ in children_before] != [k for k, _ in children_after]
+    ):
+        return []
+    changes = []
+    for (suffix, a), (_, b) in zip(children_before, children_after, strict=True):
+        if _same(a, b):
+            continue
+        inner = static_leaf_changes(path + suffix, a, b, depth - 1)
+        changes += inner or [KeyChange("static", path + suffix, static_repr(a), static_repr(b))]
+    return changes
+
+
+def _static_children(value: Any) -> list[tuple[str, Any]] | None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [(f".{f.name}", getattr(value, f.name)) for f in dataclasses.fields(value)]
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return [(f".{name}", getattr(value, name)) for name in value._fields]
+    if isinstance(value, (tuple, list)):
+        return [(f"[{i}]", item) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        return [(f"[{key!r}]", item) for key, item in value.items()]
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return a is b or (type(a) is type(b) and bool(a == b))
+    except Exception:
+        return False
 
 
 def _equal_statics(before: dict[str, Any], after: dict[str, Any], name: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -327,6 +328,9 @@ def test_call_site_through_equinox_filter_jit() -> None:
     assert len(events) == 2
     assert (events[0].file, events[0].line) == (__file__, loss.__wrapped__.__code__.co_firstlineno)
     assert [e.call_source for e in events] == ["loss(jnp.ones(3), 2)", "loss(jnp.ones(3), 3)"]
+    assert reasons(events[1]) == [("static", "static[2][0][0]", "2", "3", 1)], (
+        "equinox's static partition, narrowed to the leaf that changed"
+    )
 
 
 runner = CliRunner()
@@ -441,3 +445,25 @@ def test_star_args_with_a_negative_static_argnum() -> None:
         ("static", "xs[2]", "2", "3", 1),
         ("shape", "xs[1]", "[3]", "[4]", 1),
     ]
+
+
+class Settings(NamedTuple):
+    depth: int
+    act: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    settings: Settings
+    width: int
+
+
+def test_structured_statics_name_the_field_that_changed() -> None:
+    @partial(jax.jit, static_argnames=("model",))
+    def apply(x, model):
+        return x * model.width * model.settings.depth
+
+    with jaxexplain.watch() as watcher:
+        apply(jnp.ones(2), model=Model(Settings(2, "relu"), 8))
+        apply(jnp.ones(2), model=Model(Settings(3, "relu"), 8))
+    assert reasons(watcher.report().events[1]) == [("static", "model.settings.depth", "2", "3", 1)]

@@ -1,10 +1,11 @@
 """The user's failing function as an AST: the failing construct, what it reads, and rewrites.
 
-Everything here is pure `ast` work on the user's own source, so it runs without JAX: find the
-function a traceback frame ran, the exact expression the failing bytecode instruction belongs to
-(Python 3.11+ positions), the parameters and globals that expression reads (followed back through
-local assignments), and structured rewrites of the user's lines (`jnp.where`, `lax.cond`,
-`lax.fori_loop`, `lax.while_loop`, `jnp` for `np`) that `explain_errors` re-traces and checks.
+Everything here is `ast` work on the user's own source (it traces nothing): find the function
+a traceback frame ran, the exact expression the failing bytecode instruction belongs to (Python
+3.11+ positions), the parameters and globals that expression reads (followed back through local
+assignments), and structured rewrites of the user's lines (`jnp.where`, `lax.cond`,
+`lax.fori_loop`, `lax.while_loop`, `jnp` for `np`, `np` for `jnp` on constants) that
+`explain_errors` re-traces and checks.
 """
 
 from __future__ import annotations
@@ -110,10 +111,10 @@ class NameUse:
 class Rewrite:
     """A rewritten version of the user's function, and the new text of the lines it replaces.
 
-    `kind` is "where", "cond", "fori_loop", "while_loop" or "jnp"; `code` is the replacement for
-    lines `first_line`..`last_line`, indented as the user's own; `forced` holds, for a
-    `jnp.where` rewrite of an `if`, one variant of the original per branch in which the tests
-    are calls to `BRANCH_HELPER(k, test)` (see `explain_errors` for how those are used).
+    `kind` is "where", "cond", "fori_loop", "while_loop", "jnp" or "numpy"; `code` is the
+    replacement for lines `first_line`..`last_line`, indented as the user's own; `forced` holds,
+    for a `jnp.where` rewrite of an `if`, the original with its tests wrapped as calls to
+    `BRANCH_HELPER(k, test)` (see `explain_errors` for how that is used).
     """
 
     kind: str
@@ -920,7 +921,7 @@ def _replace_expression(
     return Rewrite(
         kind,
         _strip_decorators(function),
-        _indent_like(fn, statement, text),
+        _indent_like(statement, text),
         statement.lineno,
         last_line,
         frozenset(uses),
@@ -964,7 +965,7 @@ def _finish(
     return Rewrite(
         kind,
         _strip_decorators(function),
-        _indent_like(fn, replaced[0], text),
+        _indent_like(replaced[0], text),
         replaced[0].lineno,
         replaced[-1].end_lineno or replaced[-1].lineno,
         frozenset(uses),
@@ -973,7 +974,7 @@ def _finish(
 
 
 def _forced_variants(fn: UserFunction, node: ast.If | ast.IfExp, count: int) -> list[FunctionNode]:
-    """One copy of the function per test of the chain, tests wrapped as `BRANCH_HELPER(k, test)`.
+    """A copy of the function whose chain tests are wrapped as `BRANCH_HELPER(k, test)`.
 
     The helper (supplied at run time) records each test's concrete value and answers whether
     branch k is the one to take, so every branch can be run on the whole input eagerly.
@@ -1082,9 +1083,9 @@ def _strip_decorators(function: FunctionNode) -> FunctionNode:
     return function
 
 
-def _indent_like(fn: UserFunction, stmt: ast.stmt, text: str) -> str:
-    prefix = " " * stmt.col_offset
-    return textwrap.indent(text, prefix)
+def _indent_like(stmt: ast.stmt, text: str) -> str:
+    """The new code indented as the user's statement it replaces."""
+    return textwrap.indent(text, " " * stmt.col_offset)
 
 
 def compile_function(function: FunctionNode, filename: str, freevars: Sequence[str]) -> CodeType:

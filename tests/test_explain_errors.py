@@ -352,6 +352,17 @@ CASES = [
         ("rewrite",),
     ),
     Case(
+        CF + "branch_on_dtype_limit",
+        {},
+        {"x": F8},
+        "TracerBoolConversionError",
+        CFF,
+        "if x.sum() > tiny:",
+        "if",
+        (("x", "value"), ("x", "dtype")),
+        ("rewrite",),
+    ),
+    Case(
         HP + "calls_helper",
         {"limit": 1.0},
         {"x": F8, "unused": F0},

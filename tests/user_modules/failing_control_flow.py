@@ -195,3 +195,11 @@ def branch_on_constant(x):
     if jnp.ones(3).sum() > 2:
         return x
     return -x
+
+
+def branch_on_dtype_limit(x):
+    """The test reads x's data and, through finfo, x's dtype."""
+    tiny = jnp.finfo(x.dtype).tiny
+    if x.sum() > tiny:
+        return x
+    return -x

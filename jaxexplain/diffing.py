@@ -643,20 +643,25 @@ def _parse_header(chunks: list[_Chunk]) -> tuple[str, list[str], list[str], int]
 
 
 def _parse_inline_body(chunks: list[_Chunk], i: int, name: str, items: list[Item]) -> None:
-    """The rest of a jaxpr printed on one line: equations, then `in (...) }`."""
+    """The rest of a jaxpr printed on one line: equations (separated by `;`), then `in (...) }`."""
     while not _is_close_at(chunks, i):
         binders = []
         start = chunks[i].start
         while chunks[i].text != "=":
             binders.append(chunks[i].text)
             i += 1
-        prim = chunks[i + 1]
+        prim = chunks[i + 1].text
         i += 2
-        operands = []
-        while not _is_close_at(chunks, i) and not _starts_inline_equation(chunks, i):
+        operands: list[str] = []
+        ended = prim.endswith(";")
+        while not ended and not _is_close_at(chunks, i) and not _starts_inline_equation(chunks, i):
             operands.append(chunks[i].text)
+            ended = operands[-1].endswith(";")
             i += 1
-        items.append(_equation(start, chunks[i - 1].end, binders, prim.text, operands))
+        if operands:
+            operands[-1] = operands[-1].removesuffix(";")
+        item = _equation(start, chunks[i - 1].end, binders, prim.removesuffix(";"), operands)
+        items.append(item)
     _parse_close(chunks, i, name, items)
 
 
@@ -945,12 +950,14 @@ def _rows(a: _Side, b: _Side, budget: Budget) -> list[Row]:
 
 def _pairs(a: list[Item], b: list[Item], budget: Budget) -> Iterator[tuple[int, int]]:
     """Items aligned by key; within replaced runs, items of the same kind and primitive paired."""
-    for tag, i1, i2, j1, j2 in align([x.key for x in a], [y.key for y in b], budget):
+    keys_a, keys_b = [x.key for x in a], [y.key for y in b]
+    coarse_a, coarse_b = [x.coarse for x in a], [y.coarse for y in b]
+    opcodes = align(keys_a, keys_b, budget)
+    for tag, i1, i2, j1, j2 in substitutions_in_place(opcodes, keys_a, keys_b, coarse_a, coarse_b):
         if tag == "equal":
             yield from zip(range(i1, i2), range(j1, j2), strict=True)
             continue
-        coarse = align([x.coarse for x in a[i1:i2]], [y.coarse for y in b[j1:j2]], budget)
-        for sub, k1, k2, l1, l2 in coarse:
+        for sub, k1, k2, l1, l2 in align(coarse_a[i1:i2], coarse_b[j1:j2], budget):
             if sub == "equal":
                 yield from zip(range(i1 + k1, i1 + k2), range(j1 + l1, j1 + l2), strict=True)
                 continue
@@ -958,6 +965,88 @@ def _pairs(a: list[Item], b: list[Item], budget: Budget) -> Iterator[tuple[int, 
                 yield k, -1
             for k in range(j1 + l1, j1 + l2):
                 yield -1, k
+
+
+def substitutions_in_place(
+    opcodes: list[Opcode],
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    coarse_a: Sequence[Hashable],
+    coarse_b: Sequence[Hashable],
+) -> list[Opcode]:
+    """Moves an insertion and a deletion that a repetitive run separates next to each other.
+
+    In an unrolled loop every iteration looks alike, so a diff may insert a changed equation
+    at one place and delete its original thousands of equations later, the run between
+    matched one step off. Where the run matches as well unshifted and the two ends have the
+    same primitive, they become one replaced block: the changed equation pairs in place.
+
+    Args:
+        opcodes: from `align(a, b)`.
+        a: the keys aligned.
+        b: the other side's keys.
+        coarse_a: what pairs two items as one changed item (kind and primitive).
+        coarse_b: the same for `b`.
+
+    Returns:
+        Opcodes covering the same sequences, with as many equal items.
+    """
+    out: list[Opcode] = []
+    k = 0
+    while k < len(opcodes):
+        if k + 2 < len(opcodes) and opcodes[k + 1][0] == "equal":
+            moved = _moved(*opcodes[k : k + 3], a, b, coarse_a, coarse_b)
+            if moved:
+                out += moved
+                k += 3
+                continue
+        out.append(opcodes[k])
+        k += 1
+    return out
+
+
+def _moved(
+    first: Opcode,
+    middle: Opcode,
+    last: Opcode,
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    coarse_a: Sequence[Hashable],
+    coarse_b: Sequence[Hashable],
+) -> list[Opcode]:
+    """[insert, equal, (delete|replace)] or [delete, equal, (insert|replace)] made in-place."""
+    _, i0, _, j0, _ = first
+    _, m1, m2, n1, n2 = middle
+    length = m2 - m1
+    if first[0] == "insert" and last[2] > last[1]:
+        dropped = last[2] - last[1]
+        j1 = first[4]
+        if (
+            coarse_a[i0 : i0 + dropped] == coarse_b[j0:j1]
+            and a[i0 + dropped : i0 + dropped + length] == b[n1:n2]
+        ):
+            moved: list[Opcode] = [
+                ("replace", i0, i0 + dropped, j0, j1),
+                ("equal", i0 + dropped, i0 + dropped + length, n1, n2),
+            ]
+            if last[4] > last[3]:
+                moved.append(("insert", last[2], last[2], last[3], last[4]))
+            return moved
+    if first[0] == "delete" and last[4] > last[3]:
+        added = last[4] - last[3]
+        i1 = first[2]
+        if (
+            coarse_a[i0:i1] == coarse_b[j0 : j0 + added]
+            and a[m1:m2] == b[j0 + added : j0 + added + length]
+        ):
+            moved = [
+                ("replace", i0, i1, j0, j0 + added),
+                ("equal", m1, m2, j0 + added, j0 + added + length),
+            ]
+            if last[2] > last[1]:
+                moved.append(("delete", last[1], last[2], last[4], last[4]))
+            return moved
+    return []
 
 
 def _same_operands(

@@ -471,13 +471,35 @@ def _trace_rewritten(
     header = ["import jax.numpy as jnp", "import numpy as np", "from jax import lax"]
     path.write_text("\n".join(header + lines) + "\n")
     module_file, _, function = case.target.rpartition(":")
+    rewritten = f"{tmp_path / Path(module_file).name}:{function}"
     with _fresh_modules(tmp_path):
-        return trace_target(
-            f"{tmp_path / Path(module_file).name}:{function}",
-            case.static,
-            case.traced,
-            compile=False,
-        )
+        report = trace_target(rewritten, case.static, case.traced, compile=False)
+        if report.ok:
+            _check_values_where_python_can(case, rewritten)
+        return report
+
+
+def _check_values_where_python_can(case: Case, rewritten: str) -> None:
+    """The rewrite under jit returns what the original returns eagerly, where the original can
+    run eagerly (a Python `if` on a multi-element array cannot)."""
+    original, plan = prepare_target(case.target, case.static, case.traced, None)
+    fixed, fixed_plan = prepare_target(rewritten, case.static, case.traced, None)
+    rng = np.random.default_rng(7)
+    values = {
+        name: jnp.asarray(rng.normal(size=spec.shape), spec.dtype)
+        if isinstance(spec, ArraySpec)
+        else spec
+        for name, spec in case.traced.items()
+    }
+    args, kwargs = plan.with_values(values).call_args()
+    try:
+        expected = original.function(*args, **kwargs)
+    except ValueError:
+        return
+    concrete = fixed_plan.with_values(values)
+    fixed_args, fixed_kwargs = concrete.call_args()
+    actual = fixed.jitted_for(concrete)(*fixed_args, **fixed_kwargs)
+    np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=1e-5, atol=1e-6)
 
 
 def _replaced_lines(text: str) -> tuple[int, int]:

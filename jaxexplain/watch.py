@@ -583,7 +583,7 @@ def _static_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarnin
     out = []
     for path in _changed_paths(group, "static"):
         statics = [s for e in group if e.key for s in e.key.static if s.name == path]
-        values = list(dict.fromkeys(s.value for s in statics))
+        values = list(dict.fromkeys(s.value for s in statics)) or _reason_values(group, path)
         shown = ", ".join(values[:4]) + (", ..." if len(values) > 4 else "")
         if any(s.identity_hash for s in statics):
             kind = statics[-1].type
@@ -598,7 +598,9 @@ def _static_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarnin
                     f"example @dataclass(frozen=True)), or create it once and reuse it.",
                 )
             )
-        elif any(s.type == "float" for s in statics) and len(values) >= 2:
+        elif len(values) >= 2 and (
+            any(s.type == "float" for s in statics) or all(map(_reads_as_float, values))
+        ):
             out.append(
                 WatchWarning(
                     "static_float",
@@ -610,6 +612,20 @@ def _static_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarnin
                 )
             )
     return out
+
+
+def _reason_values(group: Sequence[WatchEvent], path: str) -> list[str]:
+    """The values a static field (`config.lr`) took, from the reasons that name it."""
+    values = (v for e in group for r in e.reasons if r.path == path for v in (r.before, r.after))
+    return list(dict.fromkeys(values))
+
+
+def _reads_as_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return any(c in text for c in ".eE") or text in ("inf", "-inf", "nan")
 
 
 def _weak_type_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarning]:

@@ -467,3 +467,18 @@ def test_structured_statics_name_the_field_that_changed() -> None:
         apply(jnp.ones(2), model=Model(Settings(2, "relu"), 8))
         apply(jnp.ones(2), model=Model(Settings(3, "relu"), 8))
     assert reasons(watcher.report().events[1]) == [("static", "model.settings.depth", "2", "3", 1)]
+    assert watcher.report().warnings == ()
+
+
+def test_a_float_field_of_a_static_config_that_changes_is_warned_about() -> None:
+    @partial(jax.jit, static_argnums=(1,))
+    def step(w, hyper):
+        return w * hyper.depth
+
+    with jaxexplain.watch() as watcher:
+        for lr in (0.1, 0.05, 0.025):
+            step(jnp.ones(2), Settings(lr, "sgd"))  # type: ignore[arg-type]
+    report = watcher.report()
+    assert [r.path for r in report.events[1].reasons] == ["hyper.depth"]
+    assert [(w.kind, w.path) for w in report.warnings] == [("static_float", "hyper.depth")]
+    assert "3 values: 0.1, 0.05, 0.025" in report.warnings[0].message

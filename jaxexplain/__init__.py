@@ -13,7 +13,10 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "trace": "jaxexplain.api",
     "trace_target": "jaxexplain.api",
+    "diff": "jaxexplain.api",
+    "diff_target": "jaxexplain.api",
     "TraceReport": "jaxexplain.report",
+    "DiffReport": "jaxexplain.report",
     "render": "jaxexplain.renderers",
     "watch": "jaxexplain.watch",
     "assert_max_compiles": "jaxexplain.watch",
@@ -29,10 +32,13 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DiffReport",
     "TraceReport",
     "WatchReport",
     "__version__",
     "assert_max_compiles",
+    "diff",
+    "diff_target",
     "render",
     "trace",
     "trace_target",

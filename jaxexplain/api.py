@@ -157,7 +157,8 @@ def diff(
         static_argnames: parameters to treat as static, in addition to the decorator's.
         compile: also compile both sides (XLA figures side by side).
         verify_limit: the most input bytes per side for checking the verdict by calling the
-            jitted function on zeros; None skips that check.
+            jitted function on zeros; None skips that check. The check empties JAX's dispatch
+            cache for `fn` (jit wrappers of one function share it): the next call compiles.
         **kwargs: side A's keyword arguments.
 
     Returns:

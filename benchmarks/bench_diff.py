@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,9 @@ def main() -> None:
     for n in SIZES:
         a, b = reports(n)
         result = diffing.diff(a, b)
-        diff_seconds = median_seconds(lambda a=a, b=b: diffing.diff(a, b), RUNS)
-        text_seconds = median_seconds(lambda r=result: render(r, "text"), RUNS)
-        json_seconds = median_seconds(lambda r=result: render(r, "json"), max(1, min(RUNS, 3)))
+        diff_seconds = median_seconds(partial(diffing.diff, a, b), RUNS)
+        text_seconds = median_seconds(partial(render, result, "text"), RUNS)
+        json_seconds = median_seconds(partial(render, result, "json"), max(1, min(RUNS, 3)))
         traced[n] = jax_trace_both(n)
         totals[n] = diff_seconds + text_seconds
         jaxpr = result.jaxpr_diff

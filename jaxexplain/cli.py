@@ -287,15 +287,23 @@ def guarded(
     schema: str = TRACE_SCHEMA,
 ) -> Any:
     """Runs a command body; turns jaxexplain's errors into one paragraph and the right exit code."""
-    where = {"fmt": fmt, "output": output, "debug": debug, "target": target, "schema": schema}
     try:
         return run()
     except JaxExplainError as exc:
-        fail(exc, exc.exit_code, **where)
+        fail(exc, exc.exit_code, fmt=fmt, output=output, debug=debug, target=target, schema=schema)
     except typer.Exit:
         raise
     except Exception as exc:
-        fail(exc, EXIT_INTERNAL, **where, internal=True)
+        fail(
+            exc,
+            EXIT_INTERNAL,
+            fmt=fmt,
+            output=output,
+            debug=debug,
+            target=target,
+            internal=True,
+            schema=schema,
+        )
 
 
 def fail(
@@ -320,7 +328,7 @@ def fail(
         traceback.print_exception(exc, file=sys.stderr)
     print(f"jaxexplain: error: {message}", file=sys.stderr)
     if fmt == "json":
-        document = {
+        document: dict[str, Any] = {
             "schema": TRACE_SCHEMA,
             "target": target,
             "function": None,

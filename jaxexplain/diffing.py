@@ -995,7 +995,8 @@ def substitutions_in_place(
     k = 0
     while k < len(opcodes):
         if k + 2 < len(opcodes) and opcodes[k + 1][0] == "equal":
-            moved = _moved(*opcodes[k : k + 3], a, b, coarse_a, coarse_b)
+            first, middle, last = opcodes[k], opcodes[k + 1], opcodes[k + 2]
+            moved = _moved(first, middle, last, a, b, coarse_a, coarse_b)
             if moved:
                 out += moved
                 k += 3
@@ -1118,8 +1119,8 @@ def render_item(side: _Side, item: Item) -> str:
         operands = "".join(" " + name(o) for o in item.operands)
         return f"    {binders} = {item.head}{params}{operands}"
     if item.kind == "open":
-        binders = [f"{name(n)}:{t}" for n, t in zip(item.outs, item.out_types, strict=True)]
-        consts, invars = binders[: item.consts], binders[item.consts :]
+        bound = [f"{name(n)}:{t}" for n, t in zip(item.outs, item.out_types, strict=True)]
+        consts, invars = bound[: item.consts], bound[item.consts :]
         prefix = f"let {item.head} = " if item.head else ""
         return (
             f"{prefix}{{ lambda {' '.join(consts)}{' ' if consts else ''}; {' '.join(invars)}. let"
@@ -1186,8 +1187,13 @@ def _hunk_header(
 ) -> JaxprHunk:
     a_rows = [ia for _, ia, _ in rows[first:last] if ia >= 0]
     b_rows = [ib for _, _, ib in rows[first:last] if ib >= 0]
-    a_start = a.line_of(a.items[a_rows[0]]) + 1 if a_rows else _line_before(a, rows, first, 1)
-    b_start = b.line_of(b.items[b_rows[0]]) + 1 if b_rows else _line_before(b, rows, first, 2)
+    before = rows[:first]
+    a_start = (
+        a.line_of(a.items[a_rows[0]]) + 1 if a_rows else _line_after(a, [r[1] for r in before])
+    )
+    b_start = (
+        b.line_of(b.items[b_rows[0]]) + 1 if b_rows else _line_after(b, [r[2] for r in before])
+    )
     source = None
     for status, ia, ib in rows[first:last]:
         if status == "equal":
@@ -1199,10 +1205,11 @@ def _hunk_header(
     return JaxprHunk(a_start, a_lines, b_start, b_lines, source, lookup(source) if source else None)
 
 
-def _line_before(side: _Side, rows: list[Row], first: int, column: int) -> int:
-    for row in reversed(rows[:first]):
-        if row[column] >= 0:
-            return side.line_of(side.items[row[column]]) + 1
+def _line_after(side: _Side, indices: list[int]) -> int:
+    """The 1-based line of the last item present before an insertion (0 at the very start)."""
+    for index in reversed(indices):
+        if index >= 0:
+            return side.line_of(side.items[index]) + 1
     return 0
 
 

@@ -881,7 +881,7 @@ def jaxpr_diff(
     """
     budget = budget or Budget()
     with _collector_paused():
-        side_a, side_b = _side(a), _side(b)
+        side_a, side_b = _sides(a, b)
         rows = _rows(side_a, side_b, budget)
     counts = Counter(
         status
@@ -919,12 +919,13 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _side(info: JaxprInfo) -> _Side:
+def _sides(a: JaxprInfo, b: JaxprInfo) -> tuple[_Side, _Side]:
+    """Both texts as items; if either is not understood, both are compared line by line."""
     try:
-        items = parse_jaxpr(info.text)
+        items_a, items_b = parse_jaxpr(a.text), parse_jaxpr(b.text)
     except JaxprParseError:
-        items = line_items(info.text)
-    return _Side(info.text, items, info.line_sources)
+        items_a, items_b = line_items(a.text), line_items(b.text)
+    return _Side(a.text, items_a, a.line_sources), _Side(b.text, items_b, b.line_sources)
 
 
 def _is_equation(a: _Side, b: _Side, ia: int, ib: int) -> bool:

@@ -473,9 +473,12 @@ def test_one_line_jaxprs_diff_per_equation() -> None:
     assert diff.primitive_deltas == {"cos": 1, "sin": -1}
 
 
-def test_unparsable_text_falls_back_to_lines() -> None:
+def test_unparsable_text_falls_back_to_lines_on_both_sides() -> None:
     diff = jaxpr_diff(JaxprInfo("alpha\nbeta", 2, {}), JaxprInfo("alpha\ngamma", 2, {}))
     assert "-beta" in diff.unified and "+gamma" in diff.unified
+    jaxpr = "{ lambda ; a:f32[3]. let\n    b:f32[3] = sin a\n  in (b,) }"
+    diff = jaxpr_diff(JaxprInfo(jaxpr, 1, {}), JaxprInfo(jaxpr + "\nnot a jaxpr", 1, {}))
+    assert diff.unified.endswith("+not a jaxpr\n") and diff.added == 1
 
 
 def test_canonical_names_follow_jax() -> None:

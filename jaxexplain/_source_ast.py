@@ -1,0 +1,616 @@
+"""Static facts about user source files that the decision recorder maps execution onto."""
+
+from __future__ import annotations
+
+import ast
+import linecache
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from types import CodeType
+from typing import Any
+
+# A source range as (line, column, end line, end column); columns are UTF-8 byte offsets,
+# the same unit as `ast` node positions and `code.co_positions()`.
+Span = tuple[int, int, int, int]
+
+# Where an instruction lies relative to one construct. Match statements number their cases:
+# HEAD + k is the pattern and guard of case k, CASE_BODY + k its body.
+NEUTRAL, OUTSIDE, INSIDE, TEST, BODY, ORELSE, ITER, TARGET = range(8)
+HEAD, CASE_BODY = 100, 200
+
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_CODE_NAME_KINDS: dict[str, Any] = {
+    "<lambda>": ast.Lambda,
+    "<genexpr>": ast.GeneratorExp,
+    "<listcomp>": ast.ListComp,
+    "<setcomp>": ast.SetComp,
+    "<dictcomp>": ast.DictComp,
+}
+# The aspect under which a loop reads its iterable: only how many items it yields matters,
+# so a comprehension read this way depends on its `for` clauses, not on its elements.
+LENGTH = "len"
+_SHAPE_ATTRIBUTES = {"shape": "shape", "size": "shape", "ndim": "ndim", "dtype": "dtype"}
+_SHAPE_FUNCTIONS = {"len": "shape", "shape": "shape", "size": "shape", "ndim": "ndim"}
+
+
+def span_of(node: ast.AST) -> Span:
+    """The node's source range."""
+    return (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined,return-value]
+
+
+def block_span(statements: Sequence[ast.AST]) -> Span | None:
+    """The range from the first to the last statement of a block, None for an empty block."""
+    if not statements:
+        return None
+    first, last = span_of(statements[0]), span_of(statements[-1])
+    return (first[0], first[1], last[2], last[3])
+
+
+def contains(outer: Span, inner: Span) -> bool:
+    """True when `inner` lies within `outer` (equal ranges included)."""
+    return outer[:2] <= inner[:2] and inner[2:] <= outer[2:]
+
+
+def disjoint(a: Span, b: Span) -> bool:
+    """True when the two ranges share no character."""
+    return a[2:] <= b[:2] or b[2:] <= a[:2]
+
+
+def first_line(node: ast.AST) -> int:
+    """The line a code object built from `node` reports as co_firstlineno (decorators first)."""
+    decorators = getattr(node, "decorator_list", None) or []
+    return min([node.lineno, *(d.lineno for d in decorators)])  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, eq=False)
+class Construct:
+    """One control-flow construct of the source and the regions its outcome is read from.
+
+    `regions` lists (label, range) pairs; an executed instruction inside the construct but in
+    none of them is INSIDE. `literal` holds the truth value of a test written as a literal
+    (`while True:`), which the compiler folds away, and is None otherwise.
+    """
+
+    kind: str
+    node: ast.AST
+    span: Span
+    regions: tuple[tuple[int, Span], ...]
+    function: ast.AST
+    conditions: tuple[ast.expr, ...]
+    literal: bool | None = None
+    last_case_irrefutable: bool = False
+
+    @property
+    def line(self) -> int:
+        return self.span[0]
+
+    @property
+    def column(self) -> int:
+        return self.span[1]
+
+    def label(self, position: Span | None) -> int:
+        """Where an instruction at `position` lies relative to this construct."""
+        if position is None:
+            return NEUTRAL
+        if disjoint(self.span, position):
+            return OUTSIDE
+        if not contains(self.span, position):
+            return NEUTRAL
+        for label, region in self.regions:
+            if contains(region, position):
+                return label
+        return INSIDE
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One place where a function binds a local name: the expression the value came from.
+
+    `value` is None where the name is bound to something no decision can depend on through it
+    (a nested function, a class, an import, an exception).
+    """
+
+    value: ast.expr | None
+
+
+@dataclass(frozen=True)
+class Read:
+    """A name an expression reads, and how: through `.shape`/`len()` ("shape"), `.dtype`,
+    `.ndim`, or plainly (None); `path` is the attribute chain read from it, `called` whether
+    the chain is called (a function or method, not a value)."""
+
+    name: str
+    via: str | None
+    path: tuple[str, ...]
+    node: ast.Name
+    called: bool
+
+
+class SourceFile:
+    """One parsed user source file, with the lookups the recorder needs computed once."""
+
+    def __init__(self, path: str, text: str, tree: ast.Module) -> None:
+        self.path = path
+        self.text = text
+        self.lines = text.splitlines()
+        self.tree = tree
+        self.parents: dict[ast.AST, ast.AST] = {
+            child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)
+        }
+
+    def segment(self, node: ast.AST) -> str:
+        """The source text of a node, on one line."""
+        text = ast.get_source_segment(self.text, node) or ""
+        return " ".join(part.strip() for part in text.splitlines())
+
+    def function_of(self, node: ast.AST) -> ast.AST:
+        """The function (or lambda, or the module) whose body holds `node`."""
+        parent = self.parents.get(node)
+        while parent is not None and not isinstance(parent, FUNCTIONS):
+            parent = self.parents.get(parent)
+        return parent if parent is not None else self.tree
+
+    def qualname(self, function: ast.AST) -> str:
+        """The function's `__qualname__`, computed from the source as Python does."""
+        if isinstance(function, ast.Module):
+            return "<module>"
+        parts = [getattr(function, "name", "<lambda>")]
+        parent = self.parents.get(function)
+        while parent is not None and not isinstance(parent, ast.Module):
+            if isinstance(parent, FUNCTIONS):
+                parts.append("<locals>")
+                parts.append(getattr(parent, "name", "<lambda>"))
+            elif isinstance(parent, ast.ClassDef):
+                parts.append(parent.name)
+            parent = self.parents.get(parent)
+        return ".".join(reversed(parts))
+
+    @cached_property
+    def constructs(self) -> tuple[Construct, ...]:
+        """Every decision construct of the file, in source order."""
+        found = [c for node in ast.walk(self.tree) if (c := self._construct(node)) is not None]
+        return tuple(sorted(found, key=lambda c: c.span))
+
+    @cached_property
+    def calls(self) -> dict[Span, ast.Call]:
+        """Call expressions by source range: a CALL instruction carries its call's range."""
+        return {span_of(n): n for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
+
+    @cached_property
+    def jump_statements(self) -> frozenset[Span]:
+        """Ranges of `break` and `continue`: their jump instructions show a branch was taken."""
+        kinds = (ast.Break, ast.Continue)
+        return frozenset(span_of(n) for n in ast.walk(self.tree) if isinstance(n, kinds))
+
+    @cached_property
+    def _scopes(self) -> list[ast.AST]:
+        kinds = (*FUNCTIONS, ast.ClassDef, *COMPREHENSIONS)
+        return [n for n in ast.walk(self.tree) if isinstance(n, kinds)]
+
+    def scope_for_code(self, code: CodeType) -> ast.AST | None:
+        """The function, lambda, class body or comprehension a code object was compiled from."""
+        if code.co_name == "<module>":
+            return self.tree
+        kind = _CODE_NAME_KINDS.get(code.co_name)
+        candidates = [
+            node
+            for node in self._scopes
+            if first_line(node) == code.co_firstlineno
+            and (
+                isinstance(node, kind)
+                if kind is not None
+                else getattr(node, "name", None) == code.co_name
+                and not isinstance(node, (ast.Lambda, *COMPREHENSIONS))
+            )
+        ]
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
+        positions = [p for p in code_spans(code) if p is not None]
+        for node in candidates:
+            if any(contains(span_of(node), p) for p in positions):
+                return node
+        return candidates[0]
+
+    def _construct(self, node: ast.AST) -> Construct | None:
+        builder = _BUILDERS.get(type(node))
+        return builder(self, node) if builder is not None else None
+
+    def comprehension_binding(self, name_node: ast.AST, name: str) -> ast.expr | None:
+        """The iterable a comprehension variable read at `name_node` comes from, if it is one."""
+        child, parent = name_node, self.parents.get(name_node)
+        while parent is not None and not isinstance(parent, FUNCTIONS):
+            if isinstance(parent, COMPREHENSIONS):
+                for index, generator in enumerate(parent.generators):
+                    inside_first_iter = index == 0 and child is generator
+                    if name in _target_names(generator.target) and not inside_first_iter:
+                        return generator.iter
+            child, parent = parent, self.parents.get(parent)
+        return None
+
+    def parameters(self, function: ast.AST) -> list[str]:
+        """The function's parameter names in declaration order."""
+        if not isinstance(function, FUNCTIONS):
+            return []
+        a = function.args
+        names = [p.arg for p in (*a.posonlyargs, *a.args)]
+        names += [a.vararg.arg] if a.vararg else []
+        names += [p.arg for p in a.kwonlyargs]
+        names += [a.kwarg.arg] if a.kwarg else []
+        return names
+
+    def bindings(self, function: ast.AST) -> dict[str, list[Binding]]:
+        """The local names a function assigns, each with where its values came from."""
+        cache: dict[ast.AST, dict[str, list[Binding]]] = self.__dict__.setdefault("_bindings", {})
+        if function not in cache:
+            collector = _BindingCollector(function)
+            cache[function] = collector.bindings
+        return cache[function]
+
+    def enclosing_binder(self, function: ast.AST, name: str) -> ast.AST | None:
+        """The enclosing function whose local or parameter a free variable `name` is."""
+        parent = self.parents.get(function)
+        while parent is not None:
+            if isinstance(parent, FUNCTIONS) and (
+                name in self.parameters(parent) or name in self.bindings(parent)
+            ):
+                return parent
+            parent = self.parents.get(parent)
+        return None
+
+    def is_method(self, function: ast.AST) -> bool:
+        """True for a function defined in a class body and not a staticmethod."""
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        decorators = {getattr(d, "id", getattr(d, "attr", None)) for d in function.decorator_list}
+        return isinstance(self.parents.get(function), ast.ClassDef) and (
+            "staticmethod" not in decorators
+        )
+
+    def class_name(self, function: ast.AST) -> str | None:
+        """The name of the class a method is defined in."""
+        parent = self.parents.get(function)
+        return parent.name if isinstance(parent, ast.ClassDef) else None
+
+
+def code_spans(code: CodeType) -> Iterator[Span | None]:
+    """The source range of every code unit of a code object (None where it has none)."""
+    for line, end_line, column, end_column in code.co_positions():
+        if line is None or end_line is None or column is None or end_column is None:
+            yield None
+        else:
+            yield (line, column, end_line, end_column)
+
+
+_SOURCES: dict[str, SourceFile] = {}
+
+
+def load_source(path: str, module_globals: dict[str, Any] | None = None) -> SourceFile | None:
+    """The parsed file, cached while its text stays the same; None when it has no source."""
+    text = "".join(linecache.getlines(path, module_globals))
+    if not text:
+        return None
+    cached = _SOURCES.get(path)
+    if cached is not None and cached.text == text:
+        return cached
+    try:
+        tree = ast.parse(text, path)
+    except (SyntaxError, ValueError):
+        return None
+    _SOURCES[path] = SourceFile(path, text, tree)
+    return _SOURCES[path]
+
+
+def _build_if(source: SourceFile, node: ast.If | ast.While) -> Construct:
+    regions = [(TEST, span_of(node.test))]
+    regions += [(BODY, s) for s in [block_span(node.body)] if s]
+    regions += [(ORELSE, s) for s in [block_span(node.orelse)] if s]
+    literal = _literal_truth(node.test)
+    kind = "if" if isinstance(node, ast.If) else "while"
+    return Construct(
+        kind, node, span_of(node), tuple(regions), source.function_of(node), (node.test,), literal
+    )
+
+
+def _build_ifexp(source: SourceFile, node: ast.IfExp) -> Construct:
+    regions = (
+        (TEST, span_of(node.test)),
+        (BODY, span_of(node.body)),
+        (ORELSE, span_of(node.orelse)),
+    )
+    return Construct("ifexp", node, span_of(node), regions, source.function_of(node), (node.test,))
+
+
+def _build_assert(source: SourceFile, node: ast.Assert) -> Construct:
+    regions = ((TEST, span_of(node.test)),)
+    literal = _literal_truth(node.test)
+    return Construct(
+        "assert", node, span_of(node), regions, source.function_of(node), (node.test,), literal
+    )
+
+
+def _build_for(source: SourceFile, node: ast.For) -> Construct:
+    regions = [(ITER, span_of(node.iter)), (TARGET, span_of(node.target))]
+    regions += [(BODY, s) for s in [block_span(node.body)] if s]
+    regions += [(ORELSE, s) for s in [block_span(node.orelse)] if s]
+    return Construct(
+        "for", node, span_of(node), tuple(regions), source.function_of(node), (node.iter,)
+    )
+
+
+def _build_comprehension(source: SourceFile, node: ast.AST) -> Construct:
+    generators = node.generators  # type: ignore[attr-defined]
+    first = generators[0]
+    regions = ((ITER, span_of(first.iter)), (TARGET, span_of(first.target)))
+    conditions = tuple(g.iter for g in generators)
+    return Construct(
+        "comprehension", node, span_of(node), regions, source.function_of(node), conditions
+    )
+
+
+def _build_match(source: SourceFile, node: ast.Match) -> Construct:
+    regions = [(ITER, span_of(node.subject))]
+    for index, case in enumerate(node.cases):
+        head = span_of(case.pattern)
+        if case.guard is not None:
+            head = (head[0], head[1], *span_of(case.guard)[2:])
+        regions.append((HEAD + index, head))
+        body = block_span(case.body)
+        if body is not None:
+            regions.append((CASE_BODY + index, body))
+    guards = tuple(c.guard for c in node.cases if c.guard is not None)
+    values = tuple(
+        p.value for c in node.cases for p in ast.walk(c.pattern) if isinstance(p, ast.MatchValue)
+    )
+    last = node.cases[-1]
+    irrefutable = last.guard is None and _irrefutable(last.pattern)
+    return Construct(
+        "match",
+        node,
+        span_of(node),
+        tuple(regions),
+        source.function_of(node),
+        (node.subject, *guards, *values),
+        last_case_irrefutable=irrefutable,
+    )
+
+
+_BUILDERS: dict[type, Any] = {
+    ast.If: _build_if,
+    ast.While: _build_if,
+    ast.IfExp: _build_ifexp,
+    ast.Assert: _build_assert,
+    ast.For: _build_for,
+    ast.Match: _build_match,
+    **dict.fromkeys(COMPREHENSIONS, _build_comprehension),
+}
+
+
+def _irrefutable(pattern: ast.pattern) -> bool:
+    """`case _:` and `case name:` match anything."""
+    if isinstance(pattern, ast.MatchAs):
+        return pattern.pattern is None or _irrefutable(pattern.pattern)
+    if isinstance(pattern, ast.MatchOr):
+        return any(_irrefutable(p) for p in pattern.patterns)
+    return False
+
+
+def _literal_truth(test: ast.expr) -> bool | None:
+    """The truth of a test the compiler folds to a constant (`True`, `0`, `not 1`), else None."""
+    if isinstance(test, ast.Constant):
+        return bool(test.value)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _literal_truth(test.operand)
+        return None if inner is None else not inner
+    return None
+
+
+def _target_names(target: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
+class _BindingCollector(ast.NodeVisitor):
+    """Collects a function's local bindings without entering nested functions or classes."""
+
+    def __init__(self, function: ast.AST) -> None:
+        self.bindings: dict[str, list[Binding]] = {}
+        self.globals: set[str] = set()
+        body = function.body if isinstance(function, (ast.Module, *FUNCTIONS)) else []
+        for statement in body if isinstance(body, list) else [body]:
+            self.visit(statement)
+        for name in self.globals:
+            self.bindings.pop(name, None)
+
+    def _bind(self, target: ast.AST, value: ast.expr | None) -> None:
+        if isinstance(target, ast.Name):
+            self.bindings.setdefault(target.id, []).append(Binding(value))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
+            if values is not None and len(values) == len(target.elts):
+                for element, element_value in zip(target.elts, values, strict=True):
+                    self._bind(element, element_value)
+            else:
+                for element in target.elts:
+                    self._bind(element, value)
+        elif isinstance(target, ast.Starred):
+            self._bind(target.value, value)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._bind(target, node.value)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._bind(node.target, node.value)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind(node.target, node.value)
+        self.generic_visit(node)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self._bind(node.target, node.value)
+        self.generic_visit(node)
+
+    def visit_For(self, node: ast.For) -> None:
+        self._bind(node.target, node.iter)
+        self.generic_visit(node)
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            if item.optional_vars is not None:
+                self._bind(item.optional_vars, item.context_expr)
+        self.generic_visit(node)
+
+    def visit_Match(self, node: ast.Match) -> None:
+        for case in node.cases:
+            for pattern in ast.walk(case.pattern):
+                name = getattr(pattern, "name", None) or getattr(pattern, "rest", None)
+                if isinstance(name, str):
+                    self.bindings.setdefault(name, []).append(Binding(node.subject))
+        self.generic_visit(node)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.globals.update(node.names)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        self.globals.update(node.names)
+
+    def _opaque(self, name: str) -> None:
+        self.bindings.setdefault(name, []).append(Binding(None))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._opaque(node.name)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._opaque(node.name)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._opaque(node.name)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        return None
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._opaque((alias.asname or alias.name).split(".")[0])
+
+    visit_ImportFrom = visit_Import  # type: ignore[assignment]
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self._opaque(node.name)
+        self.generic_visit(node)
+
+
+def reads(expression: ast.expr, via: str | None = None) -> list[Read]:
+    """The names an expression reads, each with the aspect of it that matters."""
+    found: list[Read] = []
+    _walk(expression, via, (), False, found)
+    return found
+
+
+def _walk(
+    node: ast.AST, via: str | None, path: tuple[str, ...], called: bool, out: list[Read]
+) -> None:
+    if isinstance(node, ast.Name):
+        out.append(Read(node.id, via, path, node, called))
+    elif isinstance(node, ast.Attribute):
+        aspect = _SHAPE_ATTRIBUTES.get(node.attr)
+        if aspect is not None:
+            _walk(node.value, aspect, (), False, out)
+        else:
+            _walk(node.value, via, (node.attr, *path), called, out)
+    elif isinstance(node, ast.Subscript):
+        _walk(node.value, via, (), False, out)
+        _walk(node.slice, None, (), False, out)
+    elif isinstance(node, ast.Call):
+        _walk_call(node, via, out)
+    elif isinstance(node, ast.Lambda):
+        return
+    elif isinstance(node, COMPREHENSIONS) and via == LENGTH:
+        for generator in node.generators:
+            _walk(generator.iter, LENGTH, (), False, out)
+            for condition in generator.ifs:
+                _walk(condition, None, (), False, out)
+    else:
+        for child in ast.iter_child_nodes(node):
+            _walk(child, via, (), False, out)
+
+
+def _walk_call(node: ast.Call, via: str | None, out: list[Read]) -> None:
+    """`len(x)`, `jnp.shape(x)` and `jnp.ndim(x)` read an aspect of x; other calls read their
+    callee (as a function) and their arguments (whose aspects flow into the result)."""
+    callee = node.func
+    name = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", None)
+    aspect = _SHAPE_FUNCTIONS.get(name or "")
+    if aspect is not None and len(node.args) == 1 and not node.keywords:
+        _walk(node.args[0], aspect, (), False, out)
+        return
+    _walk(callee, via if isinstance(callee, ast.Attribute) else None, (), True, out)
+    for argument in node.args:
+        _walk(argument, via, (), False, out)
+    for keyword in node.keywords:
+        _walk(keyword.value, via, (), False, out)
+
+
+def bind_call(
+    source: SourceFile, call: ast.Call, function: ast.AST
+) -> tuple[dict[str, ast.expr | None], bool]:
+    """Maps a function's parameters to the argument expressions of a call to it.
+
+    Returns the mapping and whether it is complete (no `*args`/`**kwargs` at the call, so an
+    unmapped parameter took its default). A parameter maps to None where the call hides its
+    value, such as the `self` of a method called through a variable.
+    """
+    if not isinstance(function, FUNCTIONS):
+        return {}, False
+    a = function.args
+    positional = [p.arg for p in (*a.posonlyargs, *a.args)]
+    bound: dict[str, ast.expr | None] = {}
+    if source.is_method(function):
+        receiver = _receiver(source, call, function)
+        if receiver is not _UNBOUND and positional:
+            bound[positional.pop(0)] = receiver  # type: ignore[assignment]
+    for name, argument in zip(positional, call.args, strict=False):
+        if isinstance(argument, ast.Starred):
+            break
+        bound[name] = argument
+    names = set(source.parameters(function))
+    bound.update({k.arg: k.value for k in call.keywords if k.arg in names})
+    hidden = any(isinstance(arg, ast.Starred) for arg in call.args) or any(
+        k.arg is None for k in call.keywords
+    )
+    return bound, not hidden
+
+
+def parameter_defaults(function: ast.AST) -> dict[str, ast.expr]:
+    """The default-value expression of every parameter that has one."""
+    if not isinstance(function, FUNCTIONS):
+        return {}
+    a = function.args
+    positional = [*a.posonlyargs, *a.args]
+    with_defaults = positional[len(positional) - len(a.defaults) :]
+    defaults = {p.arg: d for p, d in zip(with_defaults, a.defaults, strict=True)}
+    defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d})
+    return defaults
+
+
+_UNBOUND = object()
+
+
+def _receiver(source: SourceFile, call: ast.Call, method: ast.AST) -> object:
+    """The expression a method's first parameter is bound to at a call: the object before the
+    dot, None where the call hides it, or _UNBOUND for a call through the class itself."""
+    callee = call.func
+    name = getattr(method, "name", "")
+    decorators = {getattr(d, "id", None) for d in getattr(method, "decorator_list", [])}
+    if isinstance(callee, ast.Attribute) and callee.attr == name:
+        value = callee.value
+        through_class = isinstance(value, ast.Name) and value.id == source.class_name(method)
+        return _UNBOUND if through_class and "classmethod" not in decorators else value
+    if name == "__call__":
+        return callee
+    return None

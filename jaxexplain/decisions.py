@@ -1,0 +1,1020 @@
+"""Records the Python control-flow decisions user code makes while JAX traces a function.
+
+While a `DecisionRecorder` is active, every frame of user code records the instruction
+offsets it executes and the lines it runs: through `sys.monitoring` on Python 3.12+ (events
+enabled only on user code objects, so JAX runs at full speed), through `sys.settrace` with
+opcode events on 3.11. After the trace, each executed instruction's source range is placed
+relative to the `if`/`while`/`for`/`match`/`assert`/conditional-expression/comprehension that
+holds it (test, body, else, ...), which tells exactly which way each construct went. Both
+backends feed the same instruction streams into the same analysis, so their results agree.
+
+Outcomes: "true"/"false" per evaluation for if/ifexp/while/assert, the number of times the
+body was entered per execution for `for` loops and comprehensions (the outermost `for` of a
+comprehension), and the 0-based index of the case taken for `match` (-1 when no case
+matched). A condition that reads no name is recorded as depending on `<constant>`.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import builtins
+import dis
+import functools
+import importlib.util
+import inspect
+import itertools
+import linecache
+import os
+import sys
+import sysconfig
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from types import CodeType, FrameType, ModuleType, TracebackType
+from typing import Any
+
+from jaxexplain import _source_ast as sa
+from jaxexplain.report import Decision, Dependency, SourceLine, SourceListing
+
+CONSTANT = Dependency("<constant>", "constant")
+_FOR_ITER = 50  # label of a loop's own FOR_ITER instruction
+_NEUTRAL_OPCODES = frozenset(
+    {dis.opname[op] for op in {*dis.hasjrel, *dis.hasjabs, *getattr(dis, "hasjump", ())}}
+    | {"EXTENDED_ARG", "CACHE", "RESUME", "NOT_TAKEN", "NOP_JUMP"}
+) - {"FOR_ITER"}
+_RETURN_OPCODES = frozenset({"RETURN_VALUE", "RETURN_CONST"})
+_SHAPE_VIAS = frozenset({"shape", "dtype", "ndim"})
+_TOOL_PREFERENCE = (4, 3, 5, 2, 0, 1)
+_last_predicate: list[Callable[[str], bool] | None] = [None]
+
+
+class DecisionRecorder:
+    """Records every control-flow decision user code makes while JAX traces `root`.
+
+    `param_roles` maps the root's parameter names to "static", "traced" or "default" (a
+    default value nobody passed, which counts as static). `is_user_file` says which source
+    files are user code; by default everything outside the standard library, installed
+    packages, JAX and jaxexplain.
+    """
+
+    def __init__(
+        self,
+        root: Callable[..., Any],
+        param_roles: Mapping[str, str],
+        is_user_file: Callable[[str], bool] | None = None,
+    ) -> None:
+        self._root_code = _code_of(root)
+        self._roles = dict(param_roles)
+        self._is_user_file = is_user_file or default_is_user_file
+        self._file_verdicts: dict[str, bool] = {}
+        self._live: dict[int, _Activation] = {}
+        self._activations: list[_Activation] = []
+        self._namespaces: dict[int, dict[str, Any]] = {}
+        self._hook: _MonitoringHook | _TraceHook | None = None
+        self._analysis: _Analysis | None = None
+
+    def __enter__(self) -> DecisionRecorder:
+        if self._hook is not None:
+            raise RuntimeError("this DecisionRecorder is already recording")
+        self._analysis = None
+        self._hook = _MonitoringHook.start(self) or _TraceHook.start(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        hook, self._hook = self._hook, None
+        self._live.clear()
+        if hook is not None:
+            hook.stop()
+
+    def decisions(self) -> tuple[Decision, ...]:
+        """One record per construct that ran, ordered by (file, line, column)."""
+        return self._analyzed().decisions()
+
+    def executed_lines(self) -> dict[str, set[int]]:
+        """For every user file, the lines that ran inside the traced function's call."""
+        return self._analyzed().executed_lines()
+
+    def listings(self, equation_sources: Sequence[str | None]) -> tuple[SourceListing, ...]:
+        """Annotated source of the root function, then of every helper that made a decision.
+
+        `equation_sources` holds "file:line" for each top-level jaxpr equation; each line
+        reports how many equations it produced and whether it ran.
+        """
+        return self._analyzed().listings(equation_sources)
+
+    def is_user_code(self, code: CodeType) -> bool:
+        """Whether a code object belongs to user code, decided once per file name."""
+        filename = code.co_filename
+        verdict = self._file_verdicts.get(filename)
+        if verdict is None:
+            verdict = self._file_verdicts[filename] = bool(self._is_user_file(filename))
+        return verdict
+
+    def begin(self, frame: FrameType) -> _Activation:
+        """Starts recording a new frame of user code; called by the hooks on function entry."""
+        parent, caller, direct = self._nearest_recorded(frame.f_back)
+        code = frame.f_code
+        in_scope = code is self._root_code or (parent is not None and parent.in_scope)
+        call_offset = caller.f_lasti if caller is not None else None
+        activation = _Activation(code, parent, call_offset, direct, in_scope)
+        self._live[id(frame)] = activation
+        if in_scope:
+            self._activations.append(activation)
+            self._namespaces.setdefault(id(code), frame.f_globals)
+        return activation
+
+    def _nearest_recorded(
+        self, frame: FrameType | None
+    ) -> tuple[_Activation | None, FrameType | None, bool]:
+        """The closest calling frame of user code, and whether it called this one directly."""
+        direct = True
+        while frame is not None:
+            activation = self._live.get(id(frame))
+            if activation is not None and activation.code is frame.f_code:
+                return activation, frame, direct
+            direct = False
+            frame = frame.f_back
+        return None, None, False
+
+    def _analyzed(self) -> _Analysis:
+        if self._hook is not None:
+            raise RuntimeError("read the decisions after the recorder has exited")
+        if self._analysis is None:
+            self._analysis = _Analysis(
+                self._activations, self._root_code, self._roles, self._namespaces
+            )
+        return self._analysis
+
+
+def default_is_user_file(filename: str) -> bool:
+    """User code: any real file outside the standard library, site-packages/dist-packages,
+    JAX, jaxlib and jaxexplain; `<...>` names only where linecache holds their source
+    (notebook cells), never generated code such as dataclass methods."""
+    if not filename:
+        return False
+    if filename.startswith("<"):
+        return filename in linecache.cache and not filename.startswith("<frozen")
+    path = os.path.normcase(os.path.abspath(filename))
+    parts = path.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
+        return False
+    return not path.startswith(_excluded_roots())
+
+
+@functools.cache
+def _excluded_roots() -> tuple[str, ...]:
+    roots = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
+    for package in ("jax", "jaxlib", "jaxexplain"):
+        spec = importlib.util.find_spec(package)
+        roots.update(spec.submodule_search_locations or []) if spec is not None else None
+    return tuple(os.path.join(os.path.normcase(os.path.abspath(r)), "") for r in roots)
+
+
+def _code_of(function: Callable[..., Any]) -> CodeType | None:
+    """The code object JAX ends up running for `function` (wrappers and methods unwrapped)."""
+    target: Any = inspect.unwrap(function)
+    target = getattr(target, "__func__", target)
+    code = getattr(target, "__code__", None)
+    if code is None and callable(target):
+        code = getattr(type(target).__call__, "__code__", None)
+    return code
+
+
+class _Activation:
+    """One run of one frame of user code: the instructions (offsets >= 0) and lines (as
+    negative numbers) it executed in order, who called it, and whether it returned."""
+
+    __slots__ = ("call_offset", "code", "direct", "events", "in_scope", "parent", "returned")
+
+    def __init__(
+        self,
+        code: CodeType,
+        parent: _Activation | None,
+        call_offset: int | None,
+        direct: bool,
+        in_scope: bool,
+    ) -> None:
+        self.code = code
+        self.parent = parent
+        self.call_offset = call_offset
+        self.direct = direct
+        self.in_scope = in_scope
+        self.events: list[int] = []
+        self.returned = False
+
+
+class _MonitoringHook:
+    """Python 3.12+: PY_START everywhere (disabled per code object as soon as it is not user
+    code), and INSTRUCTION, LINE and PY_RETURN events only on user code objects."""
+
+    def __init__(self, recorder: DecisionRecorder, tool: int) -> None:
+        self._recorder = recorder
+        self._tool = tool
+        self._user_codes: dict[int, CodeType] = {}
+
+    @classmethod
+    def start(cls, recorder: DecisionRecorder) -> _MonitoringHook | None:
+        """Installs the hook on a free tool id; None before 3.12 or when all ids are taken."""
+        monitoring = getattr(sys, "monitoring", None)
+        if monitoring is None:
+            return None
+        for tool in _TOOL_PREFERENCE:
+            if monitoring.get_tool(tool) is None:
+                monitoring.use_tool_id(tool, "jaxexplain")
+                hook = cls(recorder, tool)
+                hook._register(monitoring)
+                return hook
+        return None
+
+    def _register(self, monitoring: Any) -> None:
+        events = monitoring.events
+        if _last_predicate[0] is not self._recorder._is_user_file:
+            # Code objects disabled under another notion of user code must fire again.
+            monitoring.restart_events()
+            _last_predicate[0] = self._recorder._is_user_file
+        live, frame_at = self._recorder._live, sys._getframe
+
+        def on_instruction(code: CodeType, offset: int) -> None:
+            activation = live.get(id(frame_at(1)))
+            if activation is not None:
+                activation.events.append(offset)
+
+        def on_line(code: CodeType, line: int) -> None:
+            activation = live.get(id(frame_at(1)))
+            if activation is not None:
+                activation.events.append(-line)
+
+        def on_return(code: CodeType, offset: int, value: object) -> None:
+            activation = live.get(id(frame_at(1)))
+            if activation is not None:
+                activation.returned = True
+
+        monitoring.register_callback(self._tool, events.PY_START, self._on_start)
+        monitoring.register_callback(self._tool, events.INSTRUCTION, on_instruction)
+        monitoring.register_callback(self._tool, events.LINE, on_line)
+        monitoring.register_callback(self._tool, events.PY_RETURN, on_return)
+        monitoring.set_events(self._tool, events.PY_START)
+
+    def _on_start(self, code: CodeType, offset: int) -> object:
+        if id(code) not in self._user_codes:
+            if not self._recorder.is_user_code(code):
+                return sys.monitoring.DISABLE
+            self._user_codes[id(code)] = code
+            events = sys.monitoring.events
+            local = events.INSTRUCTION | events.LINE | events.PY_RETURN
+            sys.monitoring.set_local_events(self._tool, code, local)
+        self._recorder.begin(sys._getframe(1))
+        return None
+
+    def stop(self) -> None:
+        """Removes every event and callback and frees the tool id."""
+        monitoring = sys.monitoring
+        try:
+            monitoring.set_events(self._tool, 0)
+            for code in self._user_codes.values():
+                monitoring.set_local_events(self._tool, code, 0)
+            for event in ("PY_START", "INSTRUCTION", "LINE", "PY_RETURN"):
+                monitoring.register_callback(self._tool, getattr(monitoring.events, event), None)
+        finally:
+            monitoring.free_tool_id(self._tool)
+
+
+class _TraceHook:
+    """Python 3.11 (or no free monitoring tool id): `sys.settrace` with opcode events in user
+    frames. A trace function installed before (a debugger, coverage) keeps receiving its
+    events, and is put back on exit."""
+
+    def __init__(self, recorder: DecisionRecorder) -> None:
+        self._recorder = recorder
+        self._prior = sys.gettrace()
+        self._returns: dict[int, frozenset[int]] = {}
+        self._tracers: dict[int, Callable[..., Any]] = {}
+
+    @classmethod
+    def start(cls, recorder: DecisionRecorder) -> _TraceHook:
+        hook = cls(recorder)
+        # Python 3.12 delivers opcode events only if some frame asked for them before
+        # sys.settrace was called.
+        here = sys._getframe()
+        asked, here.f_trace_opcodes = here.f_trace_opcodes, True
+        sys.settrace(hook._on_call)
+        here.f_trace_opcodes = asked
+        return hook
+
+    def stop(self) -> None:
+        sys.settrace(self._prior)
+
+    def _on_call(self, frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
+        prior = self._prior
+        theirs = prior(frame, event, arg) if prior is not None else None
+        if not self._recorder.is_user_code(frame.f_code):
+            return theirs
+        their_opcodes = frame.f_trace_opcodes
+        ours = self._tracer_for(frame)
+        tracer = ours if theirs is None else _chain(ours, theirs, their_opcodes)
+        frame.f_trace = tracer  # Python 3.13 enables opcode events only on a traced frame
+        frame.f_trace_opcodes = True
+        return tracer
+
+    def _tracer_for(self, frame: FrameType) -> Callable[..., Any]:
+        """A resumed generator keeps its tracer; a new frame gets a new activation."""
+        activation = self._recorder._live.get(id(frame))
+        resumed = frame.f_trace is not None and activation is not None
+        if resumed and activation.code is frame.f_code:  # type: ignore[union-attr]
+            return self._tracers[id(activation)]
+        activation = self._recorder.begin(frame)
+        tracer = _local_tracer(activation, self._return_offsets(frame.f_code))
+        self._tracers[id(activation)] = tracer
+        return tracer
+
+    def _return_offsets(self, code: CodeType) -> frozenset[int]:
+        offsets = self._returns.get(id(code))
+        if offsets is None:
+            offsets = frozenset(
+                i.offset for i in dis.get_instructions(code) if i.opname in _RETURN_OPCODES
+            )
+            self._returns[id(code)] = offsets
+        return offsets
+
+
+def _local_tracer(activation: _Activation, returns: frozenset[int]) -> Callable[..., Any]:
+    append = activation.events.append
+
+    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., Any]:
+        if event == "opcode":
+            append(frame.f_lasti)
+        elif event == "line":
+            append(-frame.f_lineno)
+        elif event == "return" and frame.f_lasti in returns:
+            activation.returned = True
+        return trace
+
+    return trace
+
+
+def _chain(
+    ours: Callable[..., Any], theirs: Callable[..., Any], their_opcodes: bool
+) -> Callable[..., Any]:
+    """A local trace function feeding both ours and a prior tracer's (opcode events only
+    when the prior tracer asked for them)."""
+    tracers: list[Callable[..., Any] | None] = [ours, theirs]
+
+    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
+        if tracers[0] is not None:
+            tracers[0] = tracers[0](frame, event, arg)
+        if tracers[1] is not None and (event != "opcode" or their_opcodes):
+            tracers[1] = tracers[1](frame, event, arg)
+        return trace if tracers[0] is not None or tracers[1] is not None else None
+
+    return trace
+
+
+class _CodeFacts:
+    """What one code object's instructions mean: their source ranges, which ones carry no
+    evidence (jumps, except those of `break` and `continue`), which FOR_ITER belongs to
+    which loop, and the constructs it runs."""
+
+    def __init__(self, code: CodeType, source: sa.SourceFile, scope: ast.AST) -> None:
+        self.source = source
+        self.scope = scope
+        instructions = list(dis.get_instructions(code))
+        self.positions = {i.offset: _span(i.positions) for i in instructions}
+        self._starts = sorted(self.positions)
+        self.neutral = frozenset(
+            i.offset
+            for i in instructions
+            if i.opname in _NEUTRAL_OPCODES
+            and self.positions[i.offset] not in source.jump_statements
+        )
+        self.constructs = self._constructs_in_scope(source, scope)
+        self._for_iters = frozenset(i.offset for i in instructions if i.opname == "FOR_ITER")
+        self._own_for_iters = self._assign_for_iters(instructions)
+        self._labels: dict[sa.Construct, dict[int, int]] = {}
+
+    def _constructs_in_scope(self, source: sa.SourceFile, scope: ast.AST) -> list[sa.Construct]:
+        """Constructs this code object executes: those of its function, or for a comprehension
+        compiled to its own code object, those inside the comprehension."""
+        spans = {p for p in self.positions.values() if p is not None}
+        if isinstance(scope, sa.COMPREHENSIONS):
+            outer = sa.span_of(scope)
+            candidates = [c for c in source.constructs if sa.contains(outer, c.span)]
+        else:
+            candidates = [c for c in source.constructs if c.function is scope]
+        return [c for c in candidates if any(sa.contains(c.span, p) for p in spans)]
+
+    def _assign_for_iters(self, instructions: list[dis.Instruction]) -> dict[int, sa.Construct]:
+        """FOR_ITER offset -> the loop it drives; for a comprehension only its outermost `for`."""
+        loops = [c for c in self.constructs if c.kind in ("for", "comprehension")]
+        owned: dict[int, sa.Construct] = {}
+        for instruction in instructions:
+            position = self.positions[instruction.offset]
+            if instruction.opname != "FOR_ITER" or position is None:
+                continue
+            holders = [c for c in loops if sa.contains(c.span, position)]
+            if not holders:
+                continue
+            loop = max(holders, key=lambda c: (c.span[:2], (-c.span[2], -c.span[3])))
+            if loop.kind == "for" or loop not in owned.values():
+                owned[instruction.offset] = loop
+        return owned
+
+    def position_at(self, offset: int) -> sa.Span | None:
+        """The source range of the instruction holding `offset`: a calling frame's f_lasti
+        points into its CALL instruction's inline cache."""
+        index = bisect.bisect_right(self._starts, offset) - 1
+        return self.positions[self._starts[index]] if index >= 0 else None
+
+    def labels(self, construct: sa.Construct) -> dict[int, int]:
+        """Offset -> where that instruction lies relative to `construct`."""
+        labels = self._labels.get(construct)
+        if labels is None:
+            labels = {offset: construct.label(p) for offset, p in self.positions.items()}
+            for offset in self.neutral | self._for_iters:
+                labels[offset] = sa.NEUTRAL
+            for offset, loop in self._own_for_iters.items():
+                if loop is construct:
+                    labels[offset] = _FOR_ITER
+            self._labels[construct] = labels
+        return labels
+
+
+def _span(positions: Any) -> sa.Span | None:
+    if positions is None:
+        return None
+    line, end_line, column, end_column = positions
+    if line is None or end_line is None or column is None or end_column is None:
+        return None
+    return (line, column, end_line, end_column)
+
+
+def _label_sequence(labels: dict[int, int], evidence: list[int]) -> list[int]:
+    """The construct-relative labels of the executed instructions, jumps and instructions
+    outside any relation left out, repeats collapsed."""
+    get = labels.get
+    sequence = (get(offset, sa.NEUTRAL) for offset in evidence)
+    return [label for label, _ in itertools.groupby(sequence) if label != sa.NEUTRAL]
+
+
+def _test_outcomes(labels: list[int], returned: bool, on_exit: str | None) -> list[str | int]:
+    """if/while/ifexp: after each pass through the test, the body runs next ("true") or the
+    else branch or code after the construct ("false"). `on_exit` is the outcome when control
+    leaves the construct (or the function returns) straight from the test."""
+    outcomes: list[str | int] = []
+    pending = False
+    for label in labels:
+        if label == sa.TEST:
+            pending = True
+        elif pending and label in (sa.BODY, sa.ORELSE, sa.OUTSIDE):
+            outcome = {sa.BODY: "true", sa.ORELSE: "false"}.get(label, on_exit)
+            outcomes += [outcome] if outcome is not None else []
+            pending = False
+    if pending and returned and on_exit is not None:
+        outcomes.append(on_exit)
+    return outcomes
+
+
+def _assert_outcomes(labels: list[int], returned: bool) -> list[str | int]:
+    """assert: leaving the statement after its test means it passed; going on inside it
+    (the message, the raise) means it failed."""
+    outcomes: list[str | int] = []
+    pending = False
+    for label in labels:
+        if label == sa.TEST:
+            pending = True
+        elif pending and label in (sa.OUTSIDE, sa.INSIDE):
+            outcomes.append("true" if label == sa.OUTSIDE else "false")
+            pending = False
+    if pending and returned:
+        outcomes.append("true")
+    return outcomes
+
+
+def _loop_outcomes(labels: list[int]) -> list[str | int]:
+    """for/comprehension: per execution, how often FOR_ITER went on into the loop target.
+
+    An execution starts at its iterable (or first FOR_ITER) and ends when FOR_ITER is
+    exhausted, or when control is found outside the loop (`break`, `return`).
+    """
+    outcomes: list[str | int] = []
+    count, running, iterated, after_iter = 0, False, False, False
+    for label in labels:
+        if after_iter:
+            after_iter = False
+            if label == sa.TARGET:
+                count += 1
+                continue
+            outcomes.append(count)
+            running = False
+        if label == _FOR_ITER:
+            if not running:
+                running, count = True, 0
+            iterated = after_iter = True
+        elif label == sa.ITER and (not running or iterated):
+            if running:
+                outcomes.append(count)
+            running, count, iterated = True, 0, False
+        elif label == sa.OUTSIDE and running:
+            outcomes += [count] if iterated else []
+            running = False
+    if running and iterated:
+        outcomes.append(count)
+    return outcomes
+
+
+def _match_outcomes(labels: list[int], returned: bool, construct: sa.Construct) -> list[str | int]:
+    """match: the first case body entered after the subject and patterns ran; leaving the
+    statement without entering one means no case matched (-1)."""
+    node: Any = construct.node
+    no_body = len(node.cases) - 1 if construct.last_case_irrefutable else -1
+    outcomes: list[str | int] = []
+    pending = False
+    for label in labels:
+        if label == sa.ITER or sa.HEAD <= label < sa.CASE_BODY:
+            pending = True
+        elif pending and label >= sa.CASE_BODY:
+            outcomes.append(label - sa.CASE_BODY)
+            pending = False
+        elif pending and label == sa.OUTSIDE:
+            outcomes.append(no_body)
+            pending = False
+    if pending and returned:
+        outcomes.append(no_body)
+    return outcomes
+
+
+def _outcomes(
+    construct: sa.Construct, facts: _CodeFacts, activation: _Activation, evidence: list[int]
+) -> list[str | int]:
+    """Every outcome `construct` had during one activation, in order."""
+    if construct.literal is not None and construct.kind in ("if", "while", "assert"):
+        # The compiler folds a literal test away; the construct's line still runs each time.
+        times = activation.events.count(-construct.line)
+        return ["true" if construct.literal else "false"] * times
+    labels = _label_sequence(facts.labels(construct), evidence)
+    kind, returned = construct.kind, activation.returned
+    if kind in ("if", "while"):
+        return _test_outcomes(labels, returned, "false")
+    if kind == "ifexp":
+        return _test_outcomes(labels, returned, None)
+    if kind == "assert":
+        return _assert_outcomes(labels, returned)
+    if kind == "match":
+        return _match_outcomes(labels, returned, construct)
+    return _loop_outcomes(labels)
+
+
+class _Scope:
+    """A function as it ran in one activation: where its argument expressions came from
+    (`arguments` None when the call site is unknown) and the scopes around it."""
+
+    __slots__ = ("arguments", "complete", "function", "is_root", "namespace", "parent", "source")
+
+    def __init__(
+        self,
+        source: sa.SourceFile,
+        function: ast.AST,
+        is_root: bool,
+        namespace: dict[str, Any],
+        parent: _Scope | None,
+        arguments: dict[str, ast.expr | None] | None = None,
+        complete: bool = False,
+    ) -> None:
+        self.source = source
+        self.function = function
+        self.is_root = is_root
+        self.namespace = namespace
+        self.parent = parent
+        self.arguments = arguments
+        self.complete = complete
+
+    def definition(self) -> _Scope:
+        """The module-level scope where this function's default values were evaluated."""
+        return _Scope(self.source, self.source.tree, False, self.namespace, None)
+
+    def enclosing(self, function: ast.AST) -> _Scope | None:
+        """The scope of the nearest calling activation that runs `function`."""
+        scope = self.parent
+        while scope is not None and scope.function is not function:
+            scope = scope.parent
+        return scope
+
+
+class _Analysis:
+    """Turns the recorded activations into decisions, executed lines and listings."""
+
+    def __init__(
+        self,
+        activations: list[_Activation],
+        root_code: CodeType | None,
+        roles: dict[str, str],
+        namespaces: dict[int, dict[str, Any]],
+    ) -> None:
+        self._activations = activations
+        self._root_code = root_code
+        self._roles = roles
+        self._namespaces = namespaces
+        self._facts: dict[int, _CodeFacts | None] = {}
+        self._scopes: dict[int, _Scope | None] = {}
+        self._shared_scopes: dict[tuple[Any, ...], _Scope] = {}
+        self._resolver = _Resolver(roles)
+        self._decisions: tuple[Decision, ...] | None = None
+        self._decision_functions: list[tuple[sa.SourceFile, ast.AST]] = []
+
+    def facts(self, code: CodeType) -> _CodeFacts | None:
+        key = id(code)
+        if key not in self._facts:
+            source = sa.load_source(code.co_filename, self._namespaces.get(key))
+            scope = source.scope_for_code(code) if source is not None else None
+            self._facts[key] = _CodeFacts(code, source, scope) if source and scope else None
+        return self._facts[key]
+
+    def decisions(self) -> tuple[Decision, ...]:
+        if self._decisions is None:
+            self._decisions = self._collect_decisions()
+        return self._decisions
+
+    def _collect_decisions(self) -> tuple[Decision, ...]:
+        outcomes: dict[sa.Construct, list[str | int]] = {}
+        scopes: dict[sa.Construct, dict[int, _Scope]] = {}
+        sources: dict[sa.Construct, sa.SourceFile] = {}
+        for activation in self._activations:
+            facts = self.facts(activation.code)
+            if facts is None or not facts.constructs:
+                continue
+            evidence = [e for e in activation.events if e >= 0 and e not in facts.neutral]
+            for construct in facts.constructs:
+                found = _outcomes(construct, facts, activation, evidence)
+                if not found:
+                    continue
+                outcomes.setdefault(construct, []).extend(found)
+                scope = self.scope(activation)
+                if scope is not None:
+                    scopes.setdefault(construct, {})[id(scope)] = scope
+                sources[construct] = facts.source
+        records = [
+            self._decision(c, sources[c], found, scopes.get(c, {}).values())
+            for c, found in outcomes.items()
+        ]
+        self._decision_functions = list({(sources[c], c.function): None for c in outcomes})
+        return tuple(sorted(records, key=lambda d: (d.file, d.line, d.column)))
+
+    def _decision(
+        self,
+        construct: sa.Construct,
+        source: sa.SourceFile,
+        outcomes: list[str | int],
+        scopes: Iterable[_Scope],
+    ) -> Decision:
+        dependencies: dict[Dependency, None] = {}
+        for scope in scopes:
+            dependencies.update(dict.fromkeys(self._resolver.dependencies(construct, scope)))
+        return Decision(
+            file=source.path,
+            line=construct.line,
+            kind=construct.kind,  # type: ignore[arg-type]
+            source=_construct_source(source, construct),
+            outcomes=tuple(outcomes),
+            depends_on=tuple(dependencies) or (CONSTANT,),
+            function=source.qualname(construct.function),
+            column=construct.column,
+        )
+
+    def scope(self, activation: _Activation) -> _Scope | None:
+        """The scope an activation ran in; activations from the same call site share one."""
+        key = id(activation)
+        if key not in self._scopes:
+            self._scopes[key] = self._build_scope(activation)
+        return self._scopes[key]
+
+    def _build_scope(self, activation: _Activation) -> _Scope | None:
+        facts = self.facts(activation.code)
+        if facts is None:
+            return None
+        parent = self.scope(activation.parent) if activation.parent is not None else None
+        function = facts.scope
+        if not isinstance(function, (*sa.FUNCTIONS, ast.Module)):
+            function = facts.source.function_of(function)
+            if parent is not None and parent.function is function:
+                return parent
+        shared_key = (id(activation.code), activation.call_offset, activation.direct, id(parent))
+        if shared_key not in self._shared_scopes:
+            is_root = activation.code is self._root_code
+            namespace = self._namespaces.get(id(activation.code), {})
+            scope = _Scope(facts.source, function, is_root, namespace, parent)
+            if not is_root:
+                self._bind_arguments(scope, activation)
+            self._shared_scopes[shared_key] = scope
+        return self._shared_scopes[shared_key]
+
+    def _bind_arguments(self, scope: _Scope, activation: _Activation) -> None:
+        """Maps a helper's parameters to the argument expressions at its call site, when the
+        calling user frame called it directly or through a wrapper of the same name."""
+        caller = activation.parent
+        if caller is None or activation.call_offset is None:
+            return
+        caller_facts = self.facts(caller.code)
+        if caller_facts is None:
+            return
+        position = caller_facts.position_at(activation.call_offset)
+        call = caller_facts.source.calls.get(position) if position is not None else None
+        if call is None or not (activation.direct or _calls_by_name(call, scope.function)):
+            return
+        scope.arguments, scope.complete = sa.bind_call(scope.source, call, scope.function)
+
+    def executed_lines(self) -> dict[str, set[int]]:
+        lines: dict[str, set[int]] = {}
+        for activation in self._activations:
+            ran = lines.setdefault(activation.code.co_filename, set())
+            ran.update(-e for e in activation.events if e < 0)
+        return lines
+
+    def listings(self, equation_sources: Sequence[str | None]) -> tuple[SourceListing, ...]:
+        self.decisions()
+        equations = _equations_per_line(equation_sources)
+        executed = self.executed_lines()
+        functions = self._listed_functions()
+        return tuple(
+            _listing(source, function, executed.get(source.path, set()), equations)
+            for source, function in functions
+        )
+
+    def _listed_functions(self) -> list[tuple[sa.SourceFile, ast.AST]]:
+        """The root function, then each other function holding a decision, skipping any
+        nested inside one already listed."""
+        listed: list[tuple[sa.SourceFile, ast.AST]] = []
+        root_facts = self.facts(self._root_code) if self._root_code is not None else None
+        if root_facts is not None and not isinstance(root_facts.scope, ast.Module):
+            listed.append((root_facts.source, root_facts.scope))
+        helpers = sorted(self._decision_functions, key=lambda f: (f[0].path, sa.first_line(f[1])))
+        for source, function in helpers:
+            if isinstance(function, ast.Module):
+                continue
+            inside = any(
+                s is source and sa.contains(sa.span_of(f), sa.span_of(function)) for s, f in listed
+            )
+            if not inside:
+                listed.append((source, function))
+        return listed
+
+
+def _calls_by_name(call: ast.Call, function: ast.AST) -> bool:
+    """True when the call's callee is written with the function's name (`helper(...)`,
+    `self.helper(...)`), as for a helper wrapped by a decorator such as `jax.jit`."""
+    callee = call.func
+    name = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", None)
+    return name is not None and name == getattr(function, "name", None)
+
+
+def _construct_source(source: sa.SourceFile, construct: sa.Construct) -> str:
+    """The condition text: the test, `target in iterable` for loops, the match subject."""
+    node: Any = construct.node
+    if construct.kind == "for" or construct.kind == "comprehension":
+        loop = node if construct.kind == "for" else node.generators[0]
+        return f"{source.segment(loop.target)} in {source.segment(loop.iter)}"
+    if construct.kind == "match":
+        return source.segment(node.subject)
+    return source.segment(node.test)
+
+
+class _Resolver:
+    """Finds what a construct's condition depends on, in terms of the root function's
+    parameters wherever the values can be followed back to them."""
+
+    def __init__(self, roles: dict[str, str]) -> None:
+        self._roles = roles
+        self._memo: dict[tuple[int, int], tuple[Dependency, ...]] = {}
+
+    def dependencies(self, construct: sa.Construct, scope: _Scope) -> tuple[Dependency, ...]:
+        key = (id(construct), id(scope))
+        if key not in self._memo:
+            via = sa.LENGTH if construct.kind in ("for", "comprehension") else None
+            found = [
+                dependency
+                for condition in construct.conditions
+                for dependency in self._expression(condition, via, scope, frozenset())
+            ]
+            self._memo[key] = tuple(dict.fromkeys(found))
+        return self._memo[key]
+
+    def _expression(
+        self, expression: ast.expr, via: str | None, scope: _Scope, seen: frozenset[Any]
+    ) -> Iterator[Dependency]:
+        for read in sa.reads(expression, via):
+            yield from self._resolve(read, scope, seen)
+
+    def _resolve(self, read: sa.Read, scope: _Scope, seen: frozenset[Any]) -> Iterator[Dependency]:
+        source, function, name = scope.source, scope.function, read.name
+        if isinstance(function, ast.Module):
+            yield from _global(read, scope.namespace)
+            return
+        iterable = source.comprehension_binding(read.node, name)
+        if iterable is not None:
+            yield from self._expression(iterable, read.via, scope, seen)
+        elif name in source.parameters(function):
+            yield from self._parameter(read, scope, seen)
+        elif name in source.bindings(function):
+            yield from self._local(read, scope, seen)
+        else:
+            yield from self._free(read, scope, seen)
+
+    def _local(self, read: sa.Read, scope: _Scope, seen: frozenset[Any]) -> Iterator[Dependency]:
+        """A local variable depends on whatever any of its assignments read."""
+        key = (id(scope), read.name, read.via)
+        if key in seen:
+            return
+        for binding in scope.source.bindings(scope.function)[read.name]:
+            if binding.value is not None:
+                yield from self._expression(binding.value, read.via, scope, seen | {key})
+
+    def _free(self, read: sa.Read, scope: _Scope, seen: frozenset[Any]) -> Iterator[Dependency]:
+        """A closure variable is followed into the enclosing function's activation."""
+        binder = scope.source.enclosing_binder(scope.function, read.name)
+        if binder is None:
+            yield from _global(read, scope.namespace)
+            return
+        outer = scope.enclosing(binder)
+        if outer is None:
+            yield Dependency(read.name, "global")
+            return
+        yield from self._resolve(read, outer, seen)
+
+    def _parameter(
+        self, read: sa.Read, scope: _Scope, seen: frozenset[Any]
+    ) -> Iterator[Dependency]:
+        source, function, name = scope.source, scope.function, read.name
+        self_attribute = bool(read.path) and source.is_method(function)
+        self_attribute = self_attribute and source.parameters(function)[0] == name
+        if self_attribute and read.called:
+            return  # a method call on self
+        shown = f"{name}.{read.path[0]}" if self_attribute else name
+        aspect = read.via if read.via in _SHAPE_VIAS else None
+        if scope.is_root:
+            static = self._roles.get(name, "traced") != "traced"
+            plain = "static" if self_attribute else "shape"
+            yield Dependency(shown, "static" if static else aspect or plain)
+            return
+        origin = self._argument_origin(read, scope, seen)
+        if origin is None:
+            yield Dependency(shown, "global" if self_attribute else aspect or "static")
+        elif self_attribute:
+            yield Dependency(shown, _self_via(origin, aspect))
+        else:
+            yield from origin
+
+    def _argument_origin(
+        self, read: sa.Read, scope: _Scope, seen: frozenset[Any]
+    ) -> list[Dependency] | None:
+        """What the caller passed for a parameter, or its default; None when unknown."""
+        if scope.arguments is None:
+            return None
+        if read.name in scope.arguments:
+            argument = scope.arguments[read.name]
+            if argument is None or scope.parent is None:
+                return None
+            return list(self._expression(argument, read.via, scope.parent, seen))
+        default = sa.parameter_defaults(scope.function).get(read.name)
+        if default is None or not scope.complete:
+            return None
+        return list(self._expression(default, read.via, scope.definition(), seen))
+
+
+def _self_via(origin: list[Dependency], via: str | None) -> str:
+    """`self.attr` is static when `self` came from a static argument, follows the aspect read
+    when `self` is a traced argument, and is a global otherwise."""
+    vias = {d.via for d in origin}
+    if "static" in vias:
+        return "static"
+    if vias & _SHAPE_VIAS:
+        return via or "static"
+    return "global"
+
+
+def _global(read: sa.Read, namespace: dict[str, Any]) -> Iterator[Dependency]:
+    """A module global is a dependency unless it is code: a module, function or class used
+    as such (`jnp.float32`, `range`), which cannot change between calls."""
+    name = read.name
+    if name in namespace:
+        value = namespace[name]
+    elif hasattr(builtins, name):
+        return
+    else:
+        yield Dependency(name, "global")
+        return
+    shown = name
+    if isinstance(value, ModuleType):
+        for attribute in read.path:
+            value = getattr(value, attribute, None)
+            shown = f"{shown}.{attribute}"
+            if not isinstance(value, ModuleType):
+                break
+        is_code = isinstance(value, ModuleType) or callable(value)
+    elif read.path:
+        attribute = inspect.getattr_static(value, read.path[0], None)
+        is_code = inspect.isroutine(attribute) or isinstance(attribute, (staticmethod, classmethod))
+    else:
+        is_code = callable(value)
+    if not (read.called or is_code):
+        yield Dependency(shown, "global")
+
+
+def _equations_per_line(equation_sources: Sequence[str | None]) -> Counter[tuple[str, int]]:
+    counts: Counter[tuple[str, int]] = Counter()
+    for entry in equation_sources:
+        if entry:
+            file, _, line = entry.rpartition(":")
+            if line.isdigit():
+                counts[(file, int(line))] += 1
+    return counts
+
+
+def _listing(
+    source: sa.SourceFile,
+    function: ast.AST,
+    executed: set[int],
+    equations: Counter[tuple[str, int]],
+) -> SourceListing:
+    start, end = sa.first_line(function), function.end_lineno or function.lineno  # type: ignore[attr-defined]
+    dead = _dead_lines(function, executed)
+    lines = tuple(
+        SourceLine(
+            number=n,
+            text=source.lines[n - 1] if n <= len(source.lines) else "",
+            ran=n not in dead,
+            equations=equations.get((source.path, n), 0),
+        )
+        for n in range(start, end + 1)
+    )
+    return SourceListing(file=source.path, function=source.qualname(function), lines=lines)
+
+
+def _dead_lines(function: ast.AST, executed: set[int]) -> set[int]:
+    """Lines of statements that never ran, with the `else:` lines of branches that never ran."""
+    dead: set[int] = set()
+    _mark_dead_block(getattr(function, "body", []), executed, dead, docstring=True)
+    return dead
+
+
+def _mark_dead_block(
+    statements: Any, executed: set[int], dead: set[int], docstring: bool = False
+) -> bool:
+    """Marks the dead statements of a block; True when none of them ran."""
+    if not isinstance(statements, list):
+        return False
+    any_ran = False
+    for index, statement in enumerate(statements):
+        if _has_no_code(statement, docstring and index == 0):
+            continue
+        if _header_ran(statement, executed):
+            any_ran = True
+            _mark_dead_children(statement, executed, dead)
+        else:
+            dead.update(range(statement.lineno, statement.end_lineno + 1))
+    return not any_ran
+
+
+def _mark_dead_children(statement: ast.stmt, executed: set[int], dead: set[int]) -> None:
+    blocks: list[tuple[list[ast.stmt], int | None]] = []
+    body = getattr(statement, "body", None)
+    if isinstance(body, list) and not isinstance(statement, (*sa.FUNCTIONS, ast.ClassDef)):
+        blocks.append((body, None))
+        orelse = getattr(statement, "orelse", [])
+        if orelse:
+            blocks.append((orelse, body[-1].end_lineno))
+        for handler in getattr(statement, "handlers", []):
+            if handler.lineno in executed:
+                _mark_dead_block(handler.body, executed, dead)
+            else:
+                dead.update(range(handler.lineno, handler.end_lineno + 1))
+        final = getattr(statement, "finalbody", [])
+        if final:
+            blocks.append((final, None))
+    for case in getattr(statement, "cases", []):
+        blocks.append((case.body, None))
+    for block, previous_end in blocks:
+        if _mark_dead_block(block, executed, dead) and previous_end is not None:
+            dead.update(range(previous_end + 1, block[0].lineno))
+
+
+def _has_no_code(statement: ast.stmt, is_docstring_position: bool) -> bool:
+    """Statements that compile to nothing, so no line event can show that they ran."""
+    if isinstance(statement, (ast.Global, ast.Nonlocal)):
+        return True
+    if isinstance(statement, ast.AnnAssign) and statement.value is None:
+        return True
+    return (
+        is_docstring_position
+        and isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def _header_ran(statement: ast.stmt, executed: set[int]) -> bool:
+    """Whether a statement started: any of its lines ran (decorators included)."""
+    start = sa.first_line(statement)
+    return any(n in executed for n in range(start, (statement.end_lineno or start) + 1))

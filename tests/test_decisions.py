@@ -1,0 +1,325 @@
+"""The decision recorder on real JAX traces: exact outcomes, dependencies, listings, clean-up.
+
+Every expectation holds for both recording backends (sys.settrace on 3.11, sys.monitoring on
+3.12+); on 3.12+ one test also runs every target through the settrace backend and compares.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from jaxexplain.decisions import DecisionRecorder, default_is_user_file
+from jaxexplain.report import Decision
+
+USER_MODULES = Path(__file__).resolve().parent / "user_modules"
+X = jax.ShapeDtypeStruct((4, 8), jnp.float32)
+HAS_MONITORING = sys.version_info >= (3, 12)
+
+
+@pytest.fixture
+def targets() -> Any:
+    sys.path.insert(0, str(USER_MODULES))
+    return importlib.import_module("decisions_targets")
+
+
+def markers() -> dict[tuple[str, int], str]:
+    """(file name, line) -> marker name, from the `# D:name` comments of the target files."""
+    found = {}
+    for path in USER_MODULES.glob("decisions_*.py"):
+        for number, text in enumerate(path.read_text().splitlines(), start=1):
+            match = re.search(r"# D:(\w+)", text)
+            if match:
+                found[(path.name, number)] = match.group(1)
+    return found
+
+
+def marker_line(name: str) -> int:
+    return next(line for (_, line), marker in markers().items() if marker == name)
+
+
+def record(function: Callable[..., Any], *args: Any, **static: Any) -> DecisionRecorder:
+    """Traces `function` with `static` as static keyword arguments, inside a recorder."""
+    roles = {
+        name: "static"
+        if name in static
+        else "default"
+        if parameter.default is not parameter.empty
+        else "traced"
+        for name, parameter in inspect.signature(function).parameters.items()
+    }
+    jax.clear_caches()  # a cached trace would not run the function again
+    with DecisionRecorder(function, roles) as recorder:
+        jax.jit(function, static_argnames=tuple(static)).trace(*args, **static)
+    return recorder
+
+
+def summary(decisions: tuple[Decision, ...]) -> list[tuple[str, str, tuple[str | int, ...]]]:
+    """(marker, kind, outcomes) per decision, in the recorder's order."""
+    names = markers()
+    return [(names[(Path(d.file).name, d.line)], d.kind, d.outcomes) for d in decisions]
+
+
+def dependencies(decisions: tuple[Decision, ...]) -> dict[str, list[tuple[str, str]]]:
+    names = markers()
+    return {
+        names[(Path(d.file).name, d.line)]: [(x.name, x.via) for x in d.depends_on]
+        for d in decisions
+    }
+
+
+def test_elif_chain_decided_by_the_second_elif_and_two_ternaries_on_one_line(targets):
+    decisions = record(targets.branches, X, n=2).decisions()
+    assert summary(decisions) == [
+        ("if", "if", ("false",)),
+        ("elif1", "if", ("false",)),
+        ("elif2", "if", ("true",)),
+        ("ternaries", "ifexp", ("true",)),
+        ("ternaries", "ifexp", ("false",)),
+    ]
+    first, second = decisions[3:]
+    assert (first.source, second.source) == ("n > 1", "n > 5")
+    assert first.column < second.column
+    assert {d.function for d in decisions} == {"branches"}
+    assert all(d.depends_on == decisions[0].depends_on for d in decisions)
+    assert [(x.name, x.via) for x in decisions[0].depends_on] == [("n", "static")]
+
+
+def test_loops_count_the_passes_into_their_body(targets):
+    decisions = record(targets.loops, X, n=3).decisions()
+    assert summary(decisions) == [
+        ("empty", "for", (0,)),
+        ("break", "for", (3,)),
+        ("break_test", "if", ("false", "false", "true")),
+        ("continue", "for", (4,)),
+        ("alternating", "if", ("true", "false", "true", "false")),
+        ("for_else", "for", (3,)),
+        ("while", "while", ("true", "false")),
+        ("while_true", "while", ("true", "true")),
+        ("while_true_exit", "if", ("false", "true")),
+        ("outer", "for", (3,)),
+        ("inner", "for", (0, 1, 2)),
+    ]
+    assert [d.source for d in decisions[:2]] == ["_ in range(n - n)", "i in range(10)"]
+    assert dependencies(decisions)["empty"] == [("n", "static")]
+    assert dependencies(decisions)["break"] == [("<constant>", "constant")]
+    assert dependencies(decisions)["alternating"] == [("<constant>", "constant")]
+    assert dependencies(decisions)["while"] == [("n", "static")]
+
+
+@pytest.mark.parametrize(
+    ("mode", "limit", "case"),
+    [("identity", 3, 0), (("scale", 5), 3, 1), (("scale", 5), 10, 2), ("other", 3, 3)],
+)
+def test_match_reports_the_case_taken_guards_included(targets, mode, limit, case):
+    decisions = record(targets.matching, X, mode=mode, limit=limit).decisions()
+    assert summary(decisions) == [("match", "match", (case,))]
+    assert decisions[0].source == "mode"
+    assert dependencies(decisions)["match"] == [("mode", "static"), ("limit", "static")]
+
+
+def test_comprehensions_count_their_iterations(targets):
+    decisions = record(targets.comprehensions, X, n=3).decisions()
+    assert summary(decisions) == [
+        ("listcomp", "comprehension", (3,)),
+        ("genexpr", "comprehension", (3,)),
+    ]
+    assert [d.source for d in decisions] == ["i in range(n)", "p in parts"]
+    # The generator expression's count comes from the list's length, not from its elements.
+    assert dependencies(decisions)["genexpr"] == [("n", "static")]
+
+
+def test_asserts_pass_once_per_evaluation(targets):
+    decisions = record(targets.asserting, X, n=3).decisions()
+    assert summary(decisions) == [
+        ("assert", "assert", ("true",)),
+        ("assert_loop", "for", (3,)),
+        ("assert_in_loop", "assert", ("true", "true", "true")),
+    ]
+    assert decisions[0].source == "x.ndim == 2"
+    assert dependencies(decisions)["assert"] == [("x", "ndim")]
+
+
+def test_dependencies_through_locals_dtype_globals_defaults_and_literals(targets):
+    decisions = record(targets.dependencies, X, n=3).decisions()
+    assert summary(decisions) == [
+        ("shape_local", "if", ("true",)),
+        ("dtype", "if", ("true",)),
+        ("global", "if", ("false",)),
+        ("default", "if", ("true",)),
+        ("static", "if", ("false",)),
+        ("constant", "if", ("true",)),
+    ]
+    assert dependencies(decisions) == {
+        "shape_local": [("x", "shape")],
+        "dtype": [("x", "dtype")],
+        "global": [("DEBUG", "global")],
+        "default": [("scale", "static")],
+        "static": [("n", "static")],
+        "constant": [("<constant>", "constant")],
+    }
+
+
+def test_helpers_in_another_file_depend_on_the_root_parameters(targets):
+    decisions = record(targets.with_helpers, X, n=2, kind="wide").decisions()
+    assert summary(decisions) == [
+        ("h_loop", "for", (2,)),
+        ("h_rows", "if", ("true", "true")),
+        ("h_wide", "if", ("true", "true")),
+    ]
+    assert [Path(d.file).name for d in decisions] == ["decisions_helpers.py"] * 3
+    assert [d.function for d in decisions] == ["outer", "inner", "inner"]
+    assert dependencies(decisions) == {
+        "h_loop": [("n", "static")],
+        "h_rows": [("x", "shape")],
+        "h_wide": [("kind", "static")],
+    }
+
+
+def test_method_decisions_name_self_attributes(targets):
+    decisions = record(targets.with_method, X, n=2).decisions()
+    assert summary(decisions) == [("method_loop", "for", (2,)), ("method_attr", "if", ("true",))]
+    assert [d.function for d in decisions] == ["Stack.apply", "Stack.apply"]
+    # `self` is Stack(n) with n static.
+    assert dependencies(decisions) == {
+        "method_loop": [("self.n_layers", "static")],
+        "method_attr": [("self.width", "static")],
+    }
+
+
+def test_a_function_called_by_jax_resolves_closure_variables(targets):
+    decisions = record(targets.with_closure, X, n=3).decisions()
+    assert summary(decisions) == [("closure", "ifexp", ("true",))]
+    assert decisions[0].function == "with_closure.<locals>.body"
+    assert dependencies(decisions) == {"closure": [("n", "static")]}
+
+
+def test_only_user_code_is_recorded(targets):
+    recorder = record(targets.with_helpers, X, n=2, kind="wide")
+    files = {d.file for d in recorder.decisions()} | set(recorder.executed_lines())
+    assert {Path(f).parent for f in files} == {USER_MODULES}
+    assert Path(targets.__file__).name in {Path(f).name for f in files}
+
+
+def test_executed_lines_of_the_root_function(targets):
+    recorder = record(targets.branches, X, n=2)
+    ran = recorder.executed_lines()[targets.__file__]
+    line = marker_line("if")
+    assert {line, line + 2, line + 4, line + 5, line + 8} <= ran
+    assert not {line + 1, line + 3, line + 7} & ran
+
+
+def test_listings_mark_dead_lines_and_count_equations(targets):
+    recorder = record(targets.branches, X, n=2)
+    start = marker_line("if")
+    equation_sources = [f"{targets.__file__}:{start + 8}"] * 3 + [None, "elsewhere.py:1"]
+    (listing,) = recorder.listings(equation_sources)
+    assert listing.function == "branches"
+    assert listing.file == targets.__file__
+    assert listing.lines[0].text == "def branches(x, n):"
+    by_number = {line.number: line for line in listing.lines}
+    dead = {n for n, line in by_number.items() if not line.ran}
+    # y = x / y = x + 1 never ran, nor the else: branch and its body.
+    assert dead == {start + 1, start + 3, start + 6, start + 7}
+    assert {n: line.equations for n, line in by_number.items() if line.equations} == {start + 8: 3}
+
+
+def test_listings_follow_with_the_helpers_that_made_decisions(targets):
+    recorder = record(targets.with_helpers, X, n=2, kind="wide")
+    listings = recorder.listings([])
+    assert [(Path(x.file).name, x.function) for x in listings] == [
+        ("decisions_targets.py", "with_helpers"),
+        ("decisions_helpers.py", "outer"),
+        ("decisions_helpers.py", "inner"),
+    ]
+    assert all(line.ran for listing in listings for line in listing.lines)
+
+
+@pytest.fixture
+def prior_tracer() -> Iterator[list[str]]:
+    """A user's own trace function (a debugger, coverage) installed around the test."""
+    calls: list[str] = []
+
+    def tracer(frame: Any, event: str, arg: Any) -> None:
+        if frame.f_code.co_filename.endswith("decisions_targets.py"):
+            calls.append(frame.f_code.co_name)
+
+    saved = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield calls
+    finally:
+        sys.settrace(saved)
+
+
+def _tool_ids() -> list[str | None]:
+    return [sys.monitoring.get_tool(i) for i in range(6)] if HAS_MONITORING else []
+
+
+def test_a_failing_trace_removes_the_recorder_and_keeps_the_prior_tracer(targets, prior_tracer):
+    installed, tools = sys.gettrace(), _tool_ids()
+    roles = {"x": "traced", "n": "static"}
+    jax.clear_caches()
+    with (
+        pytest.raises(jax.errors.TracerBoolConversionError),
+        DecisionRecorder(targets.fails_on_value, roles) as recorder,
+    ):
+        jax.jit(targets.fails_on_value, static_argnames="n").trace(X, n=3)
+    assert sys.gettrace() is installed
+    assert _tool_ids() == tools
+    assert "fails_on_value" in prior_tracer  # the prior tracer saw the user code run
+    # The loop was entered once; the test that failed has no outcome.
+    assert summary(recorder.decisions()) == [("fail_loop", "for", (1,))]
+    targets.branches(1, 2)
+    assert prior_tracer[-1] == "branches"  # and it is still active
+
+
+def test_the_recorder_leaves_no_hook_behind(targets):
+    installed, tools = sys.gettrace(), _tool_ids()
+    record(targets.branches, X, n=2)
+    assert (sys.gettrace(), _tool_ids()) == (installed, tools)
+
+
+@pytest.mark.skipif(not HAS_MONITORING, reason="sys.monitoring needs Python 3.12")
+def test_the_settrace_backend_agrees_with_sys_monitoring(targets):
+    """With every monitoring tool id taken, the recorder falls back to sys.settrace."""
+    cases = [
+        (targets.branches, {"n": 2}),
+        (targets.loops, {"n": 3}),
+        (targets.matching, {"mode": ("scale", 5), "limit": 10}),
+        (targets.comprehensions, {"n": 3}),
+        (targets.asserting, {"n": 3}),
+        (targets.dependencies, {"n": 3}),
+        (targets.with_helpers, {"n": 2, "kind": "wide"}),
+        (targets.with_method, {"n": 2}),
+        (targets.with_closure, {"n": 3}),
+    ]
+    monitored = [record(f, X, **static).decisions() for f, static in cases]
+    free = [i for i in range(6) if sys.monitoring.get_tool(i) is None]
+    for tool in free:
+        sys.monitoring.use_tool_id(tool, "test-occupied")
+    try:
+        traced = [record(f, X, **static).decisions() for f, static in cases]
+    finally:
+        for tool in free:
+            sys.monitoring.free_tool_id(tool)
+    assert traced == monitored
+
+
+def test_default_user_files():
+    assert default_is_user_file(__file__)
+    assert default_is_user_file(str(USER_MODULES / "decisions_targets.py"))
+    assert not default_is_user_file(inspect.getfile(inspect))  # the standard library
+    assert not default_is_user_file(jax.__file__)
+    assert not default_is_user_file(pytest.__file__)  # site-packages
+    assert not default_is_user_file(inspect.getfile(DecisionRecorder))  # jaxexplain itself
+    assert not default_is_user_file("<string>")  # generated code, e.g. dataclass methods

@@ -343,6 +343,15 @@ def test_flipped_branches_and_changed_loop_counts() -> None:
     ]
 
 
+def test_decision_changes_read_as_the_user_wrote_them() -> None:
+    a = report_with(decision(3, "for", (3,)), decision(7, "ifexp", ("false",)))
+    b = report_with(decision(3, "for", (4,)), decision(7, "ifexp", ("true",)))
+    text = str(diffing.diff(a, b))
+    assert "no verdict: the reports hold no cache keys" in text
+    assert "model.py:3  for for ..." in text and "3 iterations  ->  4 iterations" in text
+    assert "model.py:7  ... if ifexp ... else ..." in text and "false  ->  true" in text
+
+
 def test_decisions_are_keyed_by_column_too() -> None:
     a = report_with(decision(3, "ifexp", ("true",), column=4), decision(3, "ifexp", ("true",), 20))
     b = report_with(decision(3, "ifexp", ("true",), column=4), decision(3, "ifexp", ("false",), 20))

@@ -57,7 +57,8 @@ def _verdict(report: DiffReport) -> list[RenderableType]:
     out: list[RenderableType] = [heading("Verdict")]
     line = Text("  ")
     if report.recompiles is None:
-        line.append("no verdict: a side failed to trace", style="bold red")
+        why = "a side failed to trace" if not report.ok else "the reports hold no cache keys"
+        line.append(f"no verdict: {why}", style="bold red")
     elif report.recompiles:
         line.append("JAX RECOMPILES", style="bold magenta")
         count = len(report.cache_key_changes)
@@ -116,13 +117,24 @@ def _decision_sections(changes: tuple[DecisionChange, ...]) -> list[RenderableTy
     out: list[RenderableType] = [heading("Decisions", "Python control flow that went otherwise")]
     for change in changes:
         where = Text(f"  {short_path(change.file)}:{change.line}  ", style="dim")
-        where.append(change.source, style="yellow")
-        what = Text(f"      {change.kind}: ")
+        where.append(_construct(change), style="yellow")
+        what = Text("      ")
         what.append(_outcomes(change, change.a), style="red")
         what.append("  ->  ")
         what.append(_outcomes(change, change.b), style="green")
         out += [where, what]
     return out
+
+
+_KEYWORDS = {"if": "if", "while": "while", "for": "for", "comprehension": "for", "assert": "assert"}
+
+
+def _construct(change: DecisionChange) -> str:
+    """The decision as the user wrote it: `if n > 2`, `for _ in range(n)`, `... if c else ...`."""
+    if change.kind == "ifexp":
+        return f"... if {change.source} else ..."
+    keyword = _KEYWORDS.get(change.kind, change.kind)
+    return f"{keyword} {change.source}"
 
 
 def _outcomes(change: DecisionChange, outcomes: tuple[str | int, ...]) -> str:

@@ -1,7 +1,7 @@
 """Pure diff of two trace reports: the recompile verdict, flipped decisions, an aligned jaxpr diff.
 
 Everything here works on the report data model (saved JSON reports diff as well as fresh
-ones) and never touches JAX. The jaxpr diff reads the reports' jaxpr text: equations are
+ones) and calls no JAX API. The jaxpr diff reads the reports' jaxpr text: equations are
 parsed, variable names abstracted away, aligned with a near-linear sequence diff, and
 rendered with one canonical naming shared by both sides, so that renaming is no change.
 """
@@ -111,7 +111,7 @@ def key_changes(a: TraceReport, b: TraceReport) -> tuple[KeyChange, ...]:
     return tuple(_describe_unset(change, a, b) for change in changes)
 
 
-_UNSET = "<traced or unset>"
+_UNSET = "<traced or unset>"  # what compare_keys says of a static passed on one side only
 
 
 def _describe_unset(change: KeyChange, a: TraceReport, b: TraceReport) -> KeyChange:

@@ -558,8 +558,29 @@ def listing_html(
 def decision_badge(d: Decision) -> str:
     """A decision inline on its source line: the branch taken or the loop count."""
     depends = ", ".join(f"{dep.name} ({dep.via})" for dep in d.depends_on)
-    title = f"{d.kind} {d.source}" + (f" — depends on {depends}" if depends else "")
+    title = as_written(d.kind, d.source) + (f" — depends on {depends}" if depends else "")
     return tag("span", esc(outcome_text(d)), class_=f"badge decision {d.kind}", title=title)
+
+
+_KEYWORDS = {"comprehension": "for"}
+
+
+def as_written(kind: str, source: str) -> str:
+    """The decision as the user wrote it: `if n > 2`, `for _ in range(n)`, `... if c else ...`."""
+    if kind == "ifexp":
+        return f"... if {source} else ..."
+    return f"{_KEYWORDS.get(kind, kind)} {source}"
+
+
+def outcomes_text(kind: str, outcomes: Sequence[str | int]) -> str:
+    """All outcomes in words: `3 iterations`, `case 1`, `true ×2, false`, or `did not run`."""
+    if not outcomes:
+        return "did not run"
+    if kind in ("for", "comprehension"):
+        return f"{compress(outcomes)} iteration{'' if tuple(outcomes) == (1,) else 's'}"
+    if kind == "match":
+        return compress([f"case {o}" for o in outcomes])
+    return compress(outcomes)
 
 
 def outcome_text(d: Decision) -> str:
@@ -594,9 +615,8 @@ def decisions_section(decisions: Sequence[Decision]) -> str:
     rows = [
         (
             code(f"{short_path(d.file)}:{d.line}"),
-            esc(d.kind),
-            code(d.source),
-            esc(outcome_text(d)),
+            code(as_written(d.kind, d.source)),
+            esc(outcomes_text(d.kind, d.outcomes)),
             ", ".join(
                 f"{code(dep.name)} {tag('span', esc(dep.via), class_='via')}"
                 for dep in d.depends_on
@@ -607,7 +627,7 @@ def decisions_section(decisions: Sequence[Decision]) -> str:
     return section(
         "decisions",
         "Baked-in decisions",
-        table(("where", "kind", "condition", "outcome", "depends on"), rows),
+        table(("where", "decision", "outcome", "depends on"), rows),
         f"{len(decisions)} decisions",
     )
 

@@ -11,11 +11,12 @@ from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.renderers.console import format_aval_tree, human_bytes, human_number, short_path
 from jaxexplain.renderers.html import (
     Page,
+    as_written,
     code,
-    compress,
     error_section,
     esc,
     figures,
+    outcomes_text,
     section,
     source_label,
     table,
@@ -120,15 +121,25 @@ def verdict(report: DiffReport) -> str:
         )
     elif report.recompiles is False:
         reasons = tag("p", "Every component of the cache key is equal.", class_="why")
-    warning = ""
-    if report.disagrees:
-        warning = tag(
-            "p",
-            "JAX did not do what the cache keys predict: this is a jaxexplain bug, please report it.",
-            class_="badge bad",
-        )
+    warning = disagreement(report)
     body = tag("div", esc(headline) + why + reasons, class_=f"verdict {cls}") + warning
     return tag("section", body, id="verdict")
+
+
+def disagreement(report: DiffReport) -> str:
+    """When JAX did other than the cache keys predict: said loudly, as the bug it is."""
+    check = report.verification
+    if not report.disagrees or check is None:
+        return ""
+    said = "a recompile" if report.predicted else "no recompile"
+    did = "compiled again" if check.jax_recompiled else "reused its entry"
+    text = (
+        f"jaxexplain and JAX disagree: the cache keys predicted {said}, but JAX {did} "
+        f"(cache size {check.cache_size_a} after A, {check.cache_size_b} after B). The verdict "
+        "above is JAX's own; the reasons miss something. This is a jaxexplain bug: please "
+        "report it with this page."
+    )
+    return tag("p", esc(text), class_="disagree")
 
 
 def how_we_know(report: DiffReport) -> str:
@@ -211,17 +222,17 @@ def decision_changes_section(changes: Sequence[DecisionChange]) -> str:
     rows = [
         (
             code(f"{short_path(c.file)}:{c.line}"),
-            code(c.source),
+            code(as_written(c.kind, c.source)),
             esc(CHANGE_NAMES.get(c.change, c.change)),
-            tag("span", esc(compress(c.a) or "did not run"), class_="side-a"),
-            tag("span", esc(compress(c.b) or "did not run"), class_="side-b"),
+            tag("span", esc(outcomes_text(c.kind, c.a)), class_="side-a"),
+            tag("span", esc(outcomes_text(c.kind, c.b)), class_="side-b"),
         )
         for c in changes
     ]
     return section(
         "decision-changes",
         "Decisions that changed",
-        table(("where", "condition", "change", "A", "B"), rows),
+        table(("where", "decision", "change", "A", "B"), rows),
         f"{len(changes)} changed",
     )
 

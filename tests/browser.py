@@ -59,6 +59,9 @@ def ensure_chromium() -> str:
     found = find_chromium()
     if found:
         return found
+    explicit = os.environ.get("JAXEXPLAIN_CHROMIUM")
+    if explicit:
+        raise BrowserUnavailable(f"JAXEXPLAIN_CHROMIUM={explicit} does not exist")
     if not INSTALL_SCRIPT.exists():
         raise BrowserUnavailable(f"Chromium not found and {INSTALL_SCRIPT} is missing")
     result = subprocess.run(

@@ -180,8 +180,9 @@ class SourceFile:
 
     @cached_property
     def jump_statements(self) -> frozenset[Span]:
-        """Ranges of `break` and `continue`: their jump instructions show a branch was taken."""
-        kinds = (ast.Break, ast.Continue)
+        """Ranges of `break`, `continue` and `pass`, which may compile to nothing but a jump
+        carrying their range: that jump shows the branch holding them was taken."""
+        kinds = (ast.Break, ast.Continue, ast.Pass)
         return frozenset(span_of(n) for n in ast.walk(self.tree) if isinstance(n, kinds))
 
     @cached_property
@@ -516,7 +517,8 @@ def _walk(
     node: ast.AST, via: str | None, path: tuple[str, ...], called: bool, out: list[Read]
 ) -> None:
     if isinstance(node, ast.Name):
-        out.append(Read(node.id, via, path, node, called))
+        if isinstance(node.ctx, ast.Load):
+            out.append(Read(node.id, via, path, node, called))
     elif isinstance(node, ast.Attribute):
         aspect = _SHAPE_ATTRIBUTES.get(node.attr)
         if aspect is not None:

@@ -43,6 +43,9 @@ _NEUTRAL_OPCODES = frozenset(
     | {"EXTENDED_ARG", "CACHE", "RESUME", "NOT_TAKEN", "NOP_JUMP"}
 ) - {"FOR_ITER"}
 _RETURN_OPCODES = frozenset({"RETURN_VALUE", "RETURN_CONST"})
+_BRANCH_OPCODES = frozenset(
+    code for name, code in dis.opmap.items() if "_IF_" in name or name == "FOR_ITER"
+)
 _SHAPE_VIAS = frozenset({"shape", "dtype", "ndim"})
 _TOOL_PREFERENCE = (4, 3, 5, 2, 0, 1)
 _last_predicate: list[Callable[[str], bool] | None] = [None]
@@ -77,6 +80,7 @@ class DecisionRecorder:
         if self._hook is not None:
             raise RuntimeError("this DecisionRecorder is already recording")
         self._analysis = None
+        self._activations, self._namespaces = [], {}
         self._hook = _MonitoringHook.start(self) or _TraceHook.start(self)
         return self
 
@@ -178,6 +182,8 @@ def _excluded_roots() -> tuple[str, ...]:
 def _code_of(function: Callable[..., Any]) -> CodeType | None:
     """The code object JAX ends up running for `function` (wrappers and methods unwrapped)."""
     target: Any = inspect.unwrap(function)
+    while isinstance(target, functools.partial):
+        target = inspect.unwrap(target.func)
     target = getattr(target, "__func__", target)
     code = getattr(target, "__code__", None)
     if code is None and callable(target):
@@ -266,7 +272,8 @@ class _MonitoringHook:
                 return sys.monitoring.DISABLE
             self._user_codes[id(code)] = code
             events = sys.monitoring.events
-            local = events.INSTRUCTION | events.LINE | events.PY_RETURN
+            local = events.LINE | events.PY_RETURN
+            local |= events.INSTRUCTION if _branches(code) else 0
             sys.monitoring.set_local_events(self._tool, code, local)
         self._recorder.begin(sys._getframe(1))
         return None
@@ -293,6 +300,7 @@ class _TraceHook:
         self._recorder = recorder
         self._prior = sys.gettrace()
         self._returns: dict[int, frozenset[int]] = {}
+        self._branches: dict[int, bool] = {}
         self._tracers: dict[int, Callable[..., Any]] = {}
 
     @classmethod
@@ -318,7 +326,7 @@ class _TraceHook:
         ours = self._tracer_for(frame)
         tracer = ours if theirs is None else _chain(ours, theirs, their_opcodes)
         frame.f_trace = tracer  # Python 3.13 enables opcode events only on a traced frame
-        frame.f_trace_opcodes = True
+        frame.f_trace_opcodes = their_opcodes or self._branching(frame.f_code)
         return tracer
 
     def _tracer_for(self, frame: FrameType) -> Callable[..., Any]:
@@ -332,6 +340,12 @@ class _TraceHook:
         self._tracers[id(activation)] = tracer
         return tracer
 
+    def _branching(self, code: CodeType) -> bool:
+        verdict = self._branches.get(id(code))
+        if verdict is None:
+            verdict = self._branches[id(code)] = _branches(code)
+        return verdict
+
     def _return_offsets(self, code: CodeType) -> frozenset[int]:
         offsets = self._returns.get(id(code))
         if offsets is None:
@@ -340,6 +354,13 @@ class _TraceHook:
             )
             self._returns[id(code)] = offsets
         return offsets
+
+
+def _branches(code: CodeType) -> bool:
+    """Whether a code object can decide anything: only a conditional jump or a FOR_ITER
+    does (a literal test such as `while True:` compiles to none and is read from lines)."""
+    raw = code.co_code
+    return any(raw[i] in _BRANCH_OPCODES for i in range(0, len(raw), 2))
 
 
 def _local_tracer(activation: _Activation, returns: frozenset[int]) -> Callable[..., Any]:
@@ -376,7 +397,7 @@ def _chain(
 
 class _CodeFacts:
     """What one code object's instructions mean: their source ranges, which ones carry no
-    evidence (jumps, except those of `break` and `continue`), which FOR_ITER belongs to
+    evidence (jumps, except those of `break`, `continue` and `pass`), which FOR_ITER belongs to
     which loop, and the constructs it runs."""
 
     def __init__(self, code: CodeType, source: sa.SourceFile, scope: ast.AST) -> None:

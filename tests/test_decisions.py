@@ -203,6 +203,21 @@ def test_a_function_called_by_jax_resolves_closure_variables(targets):
     assert dependencies(decisions) == {"closure": [("n", "static")]}
 
 
+def test_generators_recursion_handled_exceptions_and_pass_bodies(targets):
+    decisions = record(targets.unusual_flow, X, n=3).decisions()
+    assert summary(decisions) == [
+        ("gen_loop", "for", (3,)),
+        ("gen_if", "if", ("false", "true", "false")),
+        ("recursion", "if", ("false", "false", "true")),
+        ("handler", "ifexp", ("true",)),
+        ("gen_consumer", "comprehension", (3,)),
+        ("pass_loop", "for", (3,)),
+        ("pass_if", "if", ("false", "true", "false")),
+    ]
+    assert dependencies(decisions)["gen_if"] == [("n", "static")]
+    assert dependencies(decisions)["recursion"] == [("<constant>", "constant")]
+
+
 def test_only_user_code_is_recorded(targets):
     recorder = record(targets.with_helpers, X, n=2, kind="wide")
     files = {d.file for d in recorder.decisions()} | set(recorder.executed_lines())
@@ -302,6 +317,7 @@ def test_the_settrace_backend_agrees_with_sys_monitoring(targets):
         (targets.with_helpers, {"n": 2, "kind": "wide"}),
         (targets.with_method, {"n": 2}),
         (targets.with_closure, {"n": 3}),
+        (targets.unusual_flow, {"n": 3}),
     ]
     monitored = [record(f, X, **static).decisions() for f, static in cases]
     free = [i for i in range(6) if sys.monitoring.get_tool(i) is None]

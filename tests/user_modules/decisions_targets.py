@@ -133,6 +133,38 @@ def with_closure(x, n):
     return jax.lax.fori_loop(0, 3, body, x)
 
 
+def _signs(n):
+    for i in range(n):  # D:gen_loop
+        if i % 2:  # D:gen_if
+            yield 1
+        else:
+            yield -1
+
+
+def _depth(levels):
+    if levels == 0:  # D:recursion
+        return 0
+    return 1 + _depth(levels - 1)
+
+
+def _lookup(options, key):
+    try:
+        return options[key]
+    except KeyError:
+        return 1 if options else 0  # D:handler
+
+
+def unusual_flow(x, n):
+    """A user generator, recursion, an exception handled in user code, `pass` bodies."""
+    x = x * sum(s for s in _signs(n))  # D:gen_consumer
+    x = x * _depth(2)
+    x = x * _lookup({"a": 2}, "b")
+    for i in range(n):  # D:pass_loop
+        if i == 1:  # D:pass_if
+            pass
+    return x
+
+
 def fails_on_value(x, n):
     """Tracing fails in the first pass of the loop: the test needs a traced value's truth."""
     for _ in range(n):  # D:fail_loop

@@ -38,16 +38,19 @@ from jaxexplain.report import Decision, Dependency, SourceLine, SourceListing
 
 CONSTANT = Dependency("<constant>", "constant")
 _FOR_ITER = 50  # label of a loop's own FOR_ITER instruction
+# Instructions that only move control: their source range is often the whole enclosing
+# statement or a neighbour's, so they tell nothing about which region is running.
 _NEUTRAL_OPCODES = frozenset(
     {dis.opname[op] for op in {*dis.hasjrel, *dis.hasjabs, *getattr(dis, "hasjump", ())}}
-    | {"EXTENDED_ARG", "CACHE", "RESUME", "NOT_TAKEN", "NOP_JUMP"}
+    | {"EXTENDED_ARG", "CACHE", "RESUME", "NOT_TAKEN"}
 ) - {"FOR_ITER"}
 _RETURN_OPCODES = frozenset({"RETURN_VALUE", "RETURN_CONST"})
 _BRANCH_OPCODES = frozenset(
     code for name, code in dis.opmap.items() if "_IF_" in name or name == "FOR_ITER"
 )
 _SHAPE_VIAS = frozenset({"shape", "dtype", "ndim"})
-_TOOL_PREFERENCE = (4, 3, 5, 2, 0, 1)
+_TOOL_PREFERENCE = (4, 3, 5, 2, 0, 1)  # unnamed ids first, the debugger's and coverage's last
+# The user-file predicate of the previous monitoring session in this process (see _register).
 _last_predicate: list[Callable[[str], bool] | None] = [None]
 
 
@@ -91,9 +94,9 @@ class DecisionRecorder:
         traceback: TracebackType | None,
     ) -> None:
         hook, self._hook = self._hook, None
-        self._live.clear()
         if hook is not None:
             hook.stop()
+        self._live.clear()
 
     def decisions(self) -> tuple[Decision, ...]:
         """One record per construct that ran, ordered by (file, line, column)."""
@@ -218,8 +221,9 @@ class _MonitoringHook:
     """Python 3.12+: PY_START everywhere (disabled per code object as soon as it is not user
     code), and INSTRUCTION, LINE and PY_RETURN events only on user code objects."""
 
-    def __init__(self, recorder: DecisionRecorder, tool: int) -> None:
+    def __init__(self, recorder: DecisionRecorder, monitoring: Any, tool: int) -> None:
         self._recorder = recorder
+        self._monitoring = monitoring
         self._tool = tool
         self._user_codes: dict[int, CodeType] = {}
 
@@ -230,14 +234,20 @@ class _MonitoringHook:
         if monitoring is None:
             return None
         for tool in _TOOL_PREFERENCE:
-            if monitoring.get_tool(tool) is None:
+            if monitoring.get_tool(tool) is not None:
+                continue
+            try:
                 monitoring.use_tool_id(tool, "jaxexplain")
-                hook = cls(recorder, tool)
-                hook._register(monitoring)
-                return hook
+            except ValueError:  # taken by another thread meanwhile
+                continue
+            hook = cls(recorder, monitoring, tool)
+            hook._register()
+            return hook
         return None
 
-    def _register(self, monitoring: Any) -> None:
+    def _register(self) -> None:
+        """Registers the callbacks; events from frames not being recorded are dropped."""
+        monitoring = self._monitoring
         events = monitoring.events
         if _last_predicate[0] is not self._recorder._is_user_file:
             # Code objects disabled under another notion of user code must fire again.
@@ -269,18 +279,18 @@ class _MonitoringHook:
     def _on_start(self, code: CodeType, offset: int) -> object:
         if id(code) not in self._user_codes:
             if not self._recorder.is_user_code(code):
-                return sys.monitoring.DISABLE
+                return self._monitoring.DISABLE
             self._user_codes[id(code)] = code
-            events = sys.monitoring.events
+            events = self._monitoring.events
             local = events.LINE | events.PY_RETURN
             local |= events.INSTRUCTION if _branches(code) else 0
-            sys.monitoring.set_local_events(self._tool, code, local)
+            self._monitoring.set_local_events(self._tool, code, local)
         self._recorder.begin(sys._getframe(1))
         return None
 
     def stop(self) -> None:
         """Removes every event and callback and frees the tool id."""
-        monitoring = sys.monitoring
+        monitoring = self._monitoring
         try:
             monitoring.set_events(self._tool, 0)
             for code in self._user_codes.values():
@@ -298,7 +308,7 @@ class _TraceHook:
 
     def __init__(self, recorder: DecisionRecorder) -> None:
         self._recorder = recorder
-        self._prior = sys.gettrace()
+        self._prior: Callable[..., Any] | None = sys.gettrace()
         self._returns: dict[int, frozenset[int]] = {}
         self._branches: dict[int, bool] = {}
         self._tracers: dict[int, Callable[..., Any]] = {}
@@ -310,30 +320,44 @@ class _TraceHook:
         # sys.settrace was called.
         here = sys._getframe()
         asked, here.f_trace_opcodes = here.f_trace_opcodes, True
-        sys.settrace(hook._on_call)
+        sys.settrace(hook._global_tracer())
         here.f_trace_opcodes = asked
         return hook
+
+    def _global_tracer(self) -> Callable[..., Any]:
+        """The function called on every Python call: with no prior tracer to feed, frames
+        of files already known not to be user code cost one dictionary lookup."""
+        if self._prior is not None:
+            return self._on_call
+        verdicts, on_call = self._recorder._file_verdicts, self._on_call
+
+        def on_any_call(frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
+            if verdicts.get(frame.f_code.co_filename) is False:
+                return None
+            return on_call(frame, event, arg)
+
+        return on_any_call
 
     def stop(self) -> None:
         sys.settrace(self._prior)
 
     def _on_call(self, frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
+        resumed = frame.f_trace is not None  # a generator coming back: it has its tracer
         prior = self._prior
         theirs = prior(frame, event, arg) if prior is not None else None
         if not self._recorder.is_user_code(frame.f_code):
             return theirs
         their_opcodes = frame.f_trace_opcodes
-        ours = self._tracer_for(frame)
+        ours = self._tracer_for(frame, resumed)
         tracer = ours if theirs is None else _chain(ours, theirs, their_opcodes)
         frame.f_trace = tracer  # Python 3.13 enables opcode events only on a traced frame
         frame.f_trace_opcodes = their_opcodes or self._branching(frame.f_code)
         return tracer
 
-    def _tracer_for(self, frame: FrameType) -> Callable[..., Any]:
-        """A resumed generator keeps its tracer; a new frame gets a new activation."""
+    def _tracer_for(self, frame: FrameType, resumed: bool) -> Callable[..., Any]:
+        """A resumed generator keeps its activation; a new frame gets a new one."""
         activation = self._recorder._live.get(id(frame))
-        resumed = frame.f_trace is not None and activation is not None
-        if resumed and activation.code is frame.f_code:  # type: ignore[union-attr]
+        if resumed and activation is not None and activation.code is frame.f_code:
             return self._tracers[id(activation)]
         activation = self._recorder.begin(frame)
         tracer = _local_tracer(activation, self._return_offsets(frame.f_code))
@@ -364,6 +388,7 @@ def _branches(code: CodeType) -> bool:
 
 
 def _local_tracer(activation: _Activation, returns: frozenset[int]) -> Callable[..., Any]:
+    """The trace function of one user frame: instruction offsets, lines, normal return."""
     append = activation.events.append
 
     def trace(frame: FrameType, event: str, arg: object) -> Callable[..., Any]:
@@ -647,6 +672,7 @@ class _Analysis:
         self._decision_functions: list[tuple[sa.SourceFile, ast.AST]] = []
 
     def facts(self, code: CodeType) -> _CodeFacts | None:
+        """What the code object's instructions mean; None when its source is unavailable."""
         key = id(code)
         if key not in self._facts:
             source = sa.load_source(code.co_filename, self._namespaces.get(key))

@@ -260,13 +260,20 @@ def test_listings_follow_with_the_helpers_that_made_decisions(targets):
 
 
 @pytest.fixture
-def prior_tracer() -> Iterator[list[str]]:
-    """A user's own trace function (a debugger, coverage) installed around the test."""
-    calls: list[str] = []
+def prior_tracer() -> Iterator[list[tuple[str, str]]]:
+    """A user's own trace function (a debugger, coverage) installed around the test: it
+    records the calls and lines of the target file."""
+    calls: list[tuple[str, str]] = []
 
-    def tracer(frame: Any, event: str, arg: Any) -> None:
+    def lines(frame: Any, event: str, arg: Any) -> Any:
+        calls.append((frame.f_code.co_name, event))
+        return lines
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
         if frame.f_code.co_filename.endswith("decisions_targets.py"):
-            calls.append(frame.f_code.co_name)
+            calls.append((frame.f_code.co_name, event))
+            return lines
+        return None
 
     saved = sys.gettrace()
     sys.settrace(tracer)
@@ -291,11 +298,13 @@ def test_a_failing_trace_removes_the_recorder_and_keeps_the_prior_tracer(targets
         jax.jit(targets.fails_on_value, static_argnames="n").trace(X, n=3)
     assert sys.gettrace() is installed
     assert _tool_ids() == tools
-    assert "fails_on_value" in prior_tracer  # the prior tracer saw the user code run
+    # The prior tracer saw the user code run, line by line, and saw no opcode events.
+    assert {("fails_on_value", "call"), ("fails_on_value", "line")} <= set(prior_tracer)
+    assert ("fails_on_value", "opcode") not in prior_tracer
     # The loop was entered once; the test that failed has no outcome.
     assert summary(recorder.decisions()) == [("fail_loop", "for", (1,))]
     targets.branches(1, 2)
-    assert prior_tracer[-1] == "branches"  # and it is still active
+    assert prior_tracer[-1] == ("branches", "return")  # and it is still active
 
 
 def test_the_recorder_leaves_no_hook_behind(targets):

@@ -32,7 +32,7 @@ _CODE_NAME_KINDS: dict[str, Any] = {
 # so a comprehension read this way depends on its `for` clauses, not on its elements.
 LENGTH = "len"
 _SHAPE_ATTRIBUTES = {"shape": "shape", "size": "shape", "ndim": "ndim", "dtype": "dtype"}
-_SHAPE_FUNCTIONS = {"len": "shape", "shape": "shape", "size": "shape", "ndim": "ndim"}
+_SHAPE_FUNCTIONS = {"len": LENGTH, "shape": "shape", "size": "shape", "ndim": "ndim"}
 
 
 def span_of(node: ast.AST) -> Span:
@@ -84,11 +84,11 @@ class Construct:
 
     @property
     def line(self) -> int:
-        return self.span[0]
+        return self.node.lineno  # type: ignore[attr-defined,no-any-return]
 
     @property
     def column(self) -> int:
-        return self.span[1]
+        return self.node.col_offset  # type: ignore[attr-defined,no-any-return]
 
     def label(self, position: Span | None) -> int:
         """Where an instruction at `position` lies relative to this construct."""
@@ -170,8 +170,8 @@ class SourceFile:
     @cached_property
     def constructs(self) -> tuple[Construct, ...]:
         """Every decision construct of the file, in source order."""
-        found = [c for node in ast.walk(self.tree) if (c := self._construct(node)) is not None]
-        return tuple(sorted(found, key=lambda c: c.span))
+        found = [c for node in ast.walk(self.tree) for c in self._constructs_of(node)]
+        return tuple(sorted(found, key=lambda c: (c.line, c.column)))
 
     @cached_property
     def calls(self) -> dict[Span, ast.Call]:
@@ -179,11 +179,21 @@ class SourceFile:
         return {span_of(n): n for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
 
     @cached_property
-    def jump_statements(self) -> frozenset[Span]:
+    def bare_statements(self) -> frozenset[Span]:
         """Ranges of `break`, `continue` and `pass`, which may compile to nothing but a jump
         carrying their range: that jump shows the branch holding them was taken."""
         kinds = (ast.Break, ast.Continue, ast.Pass)
         return frozenset(span_of(n) for n in ast.walk(self.tree) if isinstance(n, kinds))
+
+    def in_return_statement(self, position: Span) -> bool:
+        """Whether a range lies in an explicit `return` (a return instruction elsewhere is an
+        implicit one, whose range is borrowed from the code before it)."""
+        returns: dict[int, list[Span]] = self.__dict__.setdefault("_returns", {})
+        if not returns:
+            for node in ast.walk(self.tree):
+                if isinstance(node, ast.Return):
+                    returns.setdefault(node.lineno, []).append(span_of(node))
+        return any(contains(r, position) for r in returns.get(position[0], ()))
 
     @cached_property
     def _scopes(self) -> list[ast.AST]:
@@ -214,20 +224,25 @@ class SourceFile:
                 return node
         return candidates[0]
 
-    def _construct(self, node: ast.AST) -> Construct | None:
+    def _constructs_of(self, node: ast.AST) -> list[Construct]:
         builder = _BUILDERS.get(type(node))
-        return builder(self, node) if builder is not None else None
+        return builder(self, node) if builder is not None else []
 
     def comprehension_binding(self, name_node: ast.AST, name: str) -> ast.expr | None:
         """The iterable a comprehension variable read at `name_node` comes from, if it is one."""
-        child, parent = name_node, self.parents.get(name_node)
+        path = [name_node]
+        parent = self.parents.get(name_node)
         while parent is not None and not isinstance(parent, FUNCTIONS):
             if isinstance(parent, COMPREHENSIONS):
-                for index, generator in enumerate(parent.generators):
-                    inside_first_iter = index == 0 and child is generator
-                    if name in _target_names(generator.target) and not inside_first_iter:
-                        return generator.iter
-            child, parent = parent, self.parents.get(parent)
+                first = parent.generators[0]
+                # The first iterable is evaluated outside the comprehension's scope.
+                outside = len(path) >= 2 and path[-1] is first and path[-2] is first.iter
+                for generator in parent.generators:
+                    for target, value in iteration_sources(generator.target, generator.iter):
+                        if name in _target_names(target) and not outside:
+                            return value
+            path.append(parent)
+            parent = self.parents.get(parent)
         return None
 
     def parameters(self, function: ast.AST) -> list[str]:
@@ -303,54 +318,72 @@ def load_source(path: str, module_globals: dict[str, Any] | None = None) -> Sour
     return _SOURCES[path]
 
 
-def _build_if(source: SourceFile, node: ast.If | ast.While) -> Construct:
+def _build_if(source: SourceFile, node: ast.If | ast.While) -> list[Construct]:
     regions = [(TEST, span_of(node.test))]
     regions += [(BODY, s) for s in [block_span(node.body)] if s]
     regions += [(ORELSE, s) for s in [block_span(node.orelse)] if s]
     literal = _literal_truth(node.test)
     kind = "if" if isinstance(node, ast.If) else "while"
-    return Construct(
-        kind, node, span_of(node), tuple(regions), source.function_of(node), (node.test,), literal
-    )
+    function = source.function_of(node)
+    return [Construct(kind, node, span_of(node), tuple(regions), function, (node.test,), literal)]
 
 
-def _build_ifexp(source: SourceFile, node: ast.IfExp) -> Construct:
+def _build_ifexp(source: SourceFile, node: ast.IfExp) -> list[Construct]:
     regions = (
         (TEST, span_of(node.test)),
         (BODY, span_of(node.body)),
         (ORELSE, span_of(node.orelse)),
     )
-    return Construct("ifexp", node, span_of(node), regions, source.function_of(node), (node.test,))
+    function = source.function_of(node)
+    return [Construct("ifexp", node, span_of(node), regions, function, (node.test,))]
 
 
-def _build_assert(source: SourceFile, node: ast.Assert) -> Construct:
+def _build_assert(source: SourceFile, node: ast.Assert) -> list[Construct]:
     regions = ((TEST, span_of(node.test)),)
     literal = _literal_truth(node.test)
-    return Construct(
-        "assert", node, span_of(node), regions, source.function_of(node), (node.test,), literal
-    )
+    function = source.function_of(node)
+    return [Construct("assert", node, span_of(node), regions, function, (node.test,), literal)]
 
 
-def _build_for(source: SourceFile, node: ast.For) -> Construct:
+def _build_for(source: SourceFile, node: ast.For) -> list[Construct]:
     regions = [(ITER, span_of(node.iter)), (TARGET, span_of(node.target))]
     regions += [(BODY, s) for s in [block_span(node.body)] if s]
     regions += [(ORELSE, s) for s in [block_span(node.orelse)] if s]
-    return Construct(
-        "for", node, span_of(node), tuple(regions), source.function_of(node), (node.iter,)
-    )
+    function = source.function_of(node)
+    return [Construct("for", node, span_of(node), tuple(regions), function, (node.iter,))]
 
 
-def _build_comprehension(source: SourceFile, node: ast.AST) -> Construct:
+def _build_comprehension(source: SourceFile, node: ast.AST) -> list[Construct]:
+    """The comprehension counts its outermost `for`; each `if` clause is an `if` of its own."""
     generators = node.generators  # type: ignore[attr-defined]
     first = generators[0]
     regions = ((ITER, span_of(first.iter)), (TARGET, span_of(first.target)))
+    function = source.function_of(node)
     conditions = tuple(g.iter for g in generators)
-    return Construct(
-        "comprehension", node, span_of(node), regions, source.function_of(node), conditions
-    )
+    loop = Construct("comprehension", node, span_of(node), regions, function, conditions)
+    return [loop, *_comprehension_filters(node, function)]
 
 
-def _build_match(source: SourceFile, node: ast.Match) -> Construct:
+def _comprehension_filters(node: Any, function: ast.AST) -> Iterator[Construct]:
+    """A filter is true when what follows it runs (a later clause or the element), false
+    when its generator moves on to the next item (or runs out)."""
+    generators = node.generators
+    elements = [getattr(node, field) for field in ("elt", "key", "value") if hasattr(node, field)]
+    for index, generator in enumerate(generators):
+        for position, condition in enumerate(generator.ifs):
+            later_clauses = [
+                *generator.ifs[position + 1 :],
+                *(part for g in generators[index + 1 :] for part in (g.target, g.iter, *g.ifs)),
+            ]
+            regions = (
+                (TEST, span_of(condition)),
+                *((BODY, span_of(part)) for part in [*later_clauses, *elements]),
+                (ORELSE, span_of(generator.target)),
+            )
+            yield Construct("if", condition, span_of(node), regions, function, (condition,))
+
+
+def _build_match(source: SourceFile, node: ast.Match) -> list[Construct]:
     regions = [(ITER, span_of(node.subject))]
     for index, case in enumerate(node.cases):
         head = span_of(case.pattern)
@@ -366,7 +399,7 @@ def _build_match(source: SourceFile, node: ast.Match) -> Construct:
     )
     last = node.cases[-1]
     irrefutable = last.guard is None and _irrefutable(last.pattern)
-    return Construct(
+    match = Construct(
         "match",
         node,
         span_of(node),
@@ -375,6 +408,7 @@ def _build_match(source: SourceFile, node: ast.Match) -> Construct:
         (node.subject, *guards, *values),
         last_case_irrefutable=irrefutable,
     )
+    return [match]
 
 
 _BUILDERS: dict[type, Any] = {
@@ -405,6 +439,21 @@ def _literal_truth(test: ast.expr) -> bool | None:
         inner = _literal_truth(test.operand)
         return None if inner is None else not inner
     return None
+
+
+def iteration_sources(target: ast.expr, iterable: ast.expr) -> list[tuple[ast.expr, ast.expr]]:
+    """What each part of a loop target takes its values from: in `for i, w in enumerate(ws)`,
+    `i` counts (it depends on the length of ws) and `w` comes from ws; in
+    `for a, b in zip(xs, ys)`, `a` from xs and `b` from ys; otherwise the whole iterable."""
+    if isinstance(target, ast.Tuple) and isinstance(iterable, ast.Call) and not iterable.keywords:
+        callee = iterable.func.id if isinstance(iterable.func, ast.Name) else None
+        arguments, parts = iterable.args, target.elts
+        if callee == "enumerate" and len(arguments) == 1 and len(parts) == 2:
+            length = ast.Call(func=ast.Name("len", ast.Load()), args=arguments, keywords=[])
+            return [(parts[0], length), (parts[1], arguments[0])]
+        if callee == "zip" and len(arguments) == len(parts):
+            return list(zip(parts, arguments, strict=True))
+    return [(target, iterable)]
 
 
 def _target_names(target: ast.AST) -> set[str]:
@@ -456,7 +505,8 @@ class _BindingCollector(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_For(self, node: ast.For) -> None:
-        self._bind(node.target, node.iter)
+        for target, value in iteration_sources(node.target, node.iter):
+            self._bind(target, value)
         self.generic_visit(node)
 
     def visit_With(self, node: ast.With) -> None:

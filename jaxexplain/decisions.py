@@ -38,13 +38,14 @@ from jaxexplain.report import Decision, Dependency, SourceLine, SourceListing
 
 CONSTANT = Dependency("<constant>", "constant")
 _FOR_ITER = 50  # label of a loop's own FOR_ITER instruction
-# Instructions that only move control: their source range is often the whole enclosing
-# statement or a neighbour's, so they tell nothing about which region is running.
+_RETURN_OPCODES = frozenset({"RETURN_VALUE", "RETURN_CONST"})
+# Instructions that only move control or collect a comprehension's items: their source range
+# is often the enclosing statement's or a neighbour's, so it tells nothing about which region
+# is running.
 _NEUTRAL_OPCODES = frozenset(
     {dis.opname[op] for op in {*dis.hasjrel, *dis.hasjabs, *getattr(dis, "hasjump", ())}}
-    | {"EXTENDED_ARG", "CACHE", "RESUME", "NOT_TAKEN"}
+    | {"EXTENDED_ARG", "CACHE", "RESUME", "NOT_TAKEN", "LIST_APPEND", "SET_ADD", "MAP_ADD"}
 ) - {"FOR_ITER"}
-_RETURN_OPCODES = frozenset({"RETURN_VALUE", "RETURN_CONST"})
 _BRANCH_OPCODES = frozenset(
     code for name, code in dis.opmap.items() if "_IF_" in name or name == "FOR_ITER"
 )
@@ -422,8 +423,7 @@ def _chain(
 
 class _CodeFacts:
     """What one code object's instructions mean: their source ranges, which ones carry no
-    evidence (jumps, except those of `break`, `continue` and `pass`), which FOR_ITER belongs to
-    which loop, and the constructs it runs."""
+    evidence, which FOR_ITER belongs to which loop, and the constructs it runs."""
 
     def __init__(self, code: CodeType, source: sa.SourceFile, scope: ast.AST) -> None:
         self.source = source
@@ -432,10 +432,7 @@ class _CodeFacts:
         self.positions = {i.offset: _span(i.positions) for i in instructions}
         self._starts = sorted(self.positions)
         self.neutral = frozenset(
-            i.offset
-            for i in instructions
-            if i.opname in _NEUTRAL_OPCODES
-            and self.positions[i.offset] not in source.jump_statements
+            i.offset for i in instructions if _neutral(i, self.positions[i.offset], source)
         )
         self.constructs = self._constructs_in_scope(source, scope)
         self._for_iters = frozenset(i.offset for i in instructions if i.opname == "FOR_ITER")
@@ -487,6 +484,16 @@ class _CodeFacts:
                     labels[offset] = _FOR_ITER
             self._labels[construct] = labels
         return labels
+
+
+def _neutral(instruction: dis.Instruction, position: sa.Span | None, source: sa.SourceFile) -> bool:
+    """Instructions whose range says nothing about where execution is: jumps (except those
+    of `break`, `continue` and `pass`), implicit returns, comprehension bookkeeping."""
+    if position is None:
+        return True
+    if instruction.opname in _RETURN_OPCODES:
+        return not source.in_return_statement(position)
+    return instruction.opname in _NEUTRAL_OPCODES and position not in source.bare_statements
 
 
 def _span(positions: Any) -> sa.Span | None:
@@ -823,9 +830,7 @@ def _construct_source(source: sa.SourceFile, construct: sa.Construct) -> str:
     if construct.kind == "for" or construct.kind == "comprehension":
         loop = node if construct.kind == "for" else node.generators[0]
         return f"{source.segment(loop.target)} in {source.segment(loop.iter)}"
-    if construct.kind == "match":
-        return source.segment(node.subject)
-    return source.segment(node.test)
+    return source.segment(construct.conditions[0])
 
 
 class _Resolver:

@@ -131,10 +131,17 @@ def test_comprehensions_count_their_iterations(targets):
     decisions = record(targets.comprehensions, X, n=3).decisions()
     assert summary(decisions) == [
         ("listcomp", "comprehension", (3,)),
-        ("genexpr", "comprehension", (3,)),
+        ("filtered", "comprehension", (3,)),
+        ("filtered", "if", ("true", "false", "true")),
+        ("genexpr", "comprehension", (2,)),
     ]
-    assert [d.source for d in decisions] == ["i in range(n)", "p in parts"]
-    # The generator expression's count comes from the list's length, not from its elements.
+    assert [d.source for d in decisions] == [
+        "i in range(n)",
+        "i, p in enumerate(parts)",
+        "i % 2 == 0",
+        "p in evens",
+    ]
+    # The generator expression's count comes from the lists' lengths, not their elements.
     assert dependencies(decisions)["genexpr"] == [("n", "static")]
 
 

@@ -67,9 +67,10 @@ def matching(x, mode, limit):
 
 
 def comprehensions(x, n):
-    """A list comprehension and a generator expression over its result."""
+    """A list comprehension, one with a filter, and a generator expression."""
     parts = [x * i for i in range(n)]  # D:listcomp
-    return sum(p.sum() for p in parts)  # D:genexpr
+    evens = [p for i, p in enumerate(parts) if i % 2 == 0]  # D:filtered
+    return sum(p.sum() for p in evens)  # D:genexpr
 
 
 def asserting(x, n):

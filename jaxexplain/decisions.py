@@ -39,12 +39,13 @@ from jaxexplain.report import Decision, Dependency, SourceLine, SourceListing
 CONSTANT = Dependency("<constant>", "constant")
 _FOR_ITER = 50  # label of a loop's own FOR_ITER instruction
 _RETURN_OPCODES = frozenset({"RETURN_VALUE", "RETURN_CONST"})
-# Instructions that only move control or collect a comprehension's items: their source range
-# is often the enclosing statement's or a neighbour's, so it tells nothing about which region
-# is running.
+# Instructions that only move control, start a loop or collect a comprehension's items: their
+# source range is often the enclosing statement's or a neighbour's, so it tells nothing about
+# which region is running.
 _NEUTRAL_OPCODES = frozenset(
     {dis.opname[op] for op in {*dis.hasjrel, *dis.hasjabs, *getattr(dis, "hasjump", ())}}
-    | {"EXTENDED_ARG", "CACHE", "RESUME", "NOT_TAKEN", "LIST_APPEND", "SET_ADD", "MAP_ADD"}
+    | {"EXTENDED_ARG", "CACHE", "RESUME", "NOT_TAKEN", "GET_ITER"}
+    | {"LIST_APPEND", "SET_ADD", "MAP_ADD"}
 ) - {"FOR_ITER"}
 _BRANCH_OPCODES = frozenset(
     code for name, code in dis.opmap.items() if "_IF_" in name or name == "FOR_ITER"
@@ -431,8 +432,11 @@ class _CodeFacts:
         instructions = list(dis.get_instructions(code))
         self.positions = {i.offset: _span(i.positions) for i in instructions}
         self._starts = sorted(self.positions)
+        own_returns = not isinstance(scope, sa.COMPREHENSIONS)
         self.neutral = frozenset(
-            i.offset for i in instructions if _neutral(i, self.positions[i.offset], source)
+            i.offset
+            for i in instructions
+            if _neutral(i, self.positions[i.offset], source, own_returns)
         )
         self.constructs = self._constructs_in_scope(source, scope)
         self._for_iters = frozenset(i.offset for i in instructions if i.opname == "FOR_ITER")
@@ -486,13 +490,17 @@ class _CodeFacts:
         return labels
 
 
-def _neutral(instruction: dis.Instruction, position: sa.Span | None, source: sa.SourceFile) -> bool:
+def _neutral(
+    instruction: dis.Instruction, position: sa.Span | None, source: sa.SourceFile, own_returns: bool
+) -> bool:
     """Instructions whose range says nothing about where execution is: jumps (except those
-    of `break`, `continue` and `pass`), implicit returns, comprehension bookkeeping."""
+    of `break`, `continue` and `pass`), implicit returns, comprehension bookkeeping.
+    `own_returns` is False for a comprehension's own code object, whose return is implicit
+    even where it sits inside a `return` statement."""
     if position is None:
         return True
     if instruction.opname in _RETURN_OPCODES:
-        return not source.in_return_statement(position)
+        return not (own_returns and source.in_return_statement(position))
     return instruction.opname in _NEUTRAL_OPCODES and position not in source.bare_statements
 
 

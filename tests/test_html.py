@@ -20,20 +20,13 @@ from typer.testing import CliRunner
 
 from jaxexplain import api
 from jaxexplain.cli import app
+from jaxexplain.decisions import DecisionRecorder
 from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.loader import load_target
 from jaxexplain.renderers import guess_format, render
 from jaxexplain.renderers.html import fold_ranges, token_class, tokenize_lines
 from jaxexplain.renderers.html_diff import ADDED, CHANGED, HUNK
-from jaxexplain.report import (
-    Decision,
-    DecisionChange,
-    Dependency,
-    DiffReport,
-    SourceLine,
-    SourceListing,
-    TraceReport,
-)
+from jaxexplain.report import DecisionChange, DiffReport, TraceReport
 from jaxexplain.style import JaxprStyle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,29 +63,26 @@ def src(fn: Callable[..., Any], marker: str) -> str:
     return f"{inspect.getsourcefile(fn)}:{line_of(fn, marker)}"
 
 
-def with_listing(report: TraceReport, fn: Callable[..., Any]) -> TraceReport:
-    """The report, given fn's source listing when the trace recorded none.
+def traced_with_decisions(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TraceReport:
+    """`api.trace`, with the decisions and the annotated source the recorder took meanwhile.
 
-    Equation counts come from the jaxpr's own equation sources, so the listing says what the
-    trace says; only `ran` is unknown here and taken as true.
+    Until `api.trace` runs the decision recorder itself, the test runs it around the trace.
     """
+    report = api.trace(fn, *args, **kwargs)
     if report.sources:
         return report
-    counts: dict[str, int] = {}
-    for source in report.jaxpr.equation_sources if report.jaxpr else ():
-        if source:
-            counts[source] = counts.get(source, 0) + 1
-    file = inspect.getsourcefile(fn)
-    lines, first = inspect.getsourcelines(fn)
-    listing = SourceListing(
-        file=file,
-        function=fn.__name__,
-        lines=tuple(
-            SourceLine(first + i, text.rstrip("\n"), True, counts.get(f"{file}:{first + i}", 0))
-            for i, text in enumerate(lines)
-        ),
+    statics = {kwargs.get("static_argnames")} - {None}
+    roles = {
+        name: "static" if name in statics else "traced" for name in inspect.signature(fn).parameters
+    }
+    with DecisionRecorder(fn, roles) as recorder:
+        report = api.trace(fn, *args, **kwargs)
+    assert report.jaxpr is not None
+    return dataclasses.replace(
+        report,
+        decisions=recorder.decisions(),
+        sources=recorder.listings(report.jaxpr.equation_sources),
     )
-    return dataclasses.replace(report, sources=(listing,))
 
 
 def failed_report() -> TraceReport:
@@ -118,9 +108,9 @@ def write(tmp_path: Path, name: str, page: str) -> Path:
 
 @pytest.fixture(scope="module")
 def loop_report() -> TraceReport:
-    report = api.trace(loop_and_branch, "f32[4]", 3, static_argnames="n")
+    report = traced_with_decisions(loop_and_branch, "f32[4]", 3, static_argnames="n")
     assert report.ok, report.error
-    return with_listing(report, loop_and_branch)
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -204,44 +194,17 @@ def test_sub_jaxprs_fold_between_their_first_and_last_lines() -> None:
 
 def test_decisions_and_dead_lines_are_marked_on_the_source(loop_report: TraceReport) -> None:
     file = inspect.getsourcefile(loop_and_branch)
-    dead = line_of(loop_and_branch, "dead")
-    listing = loop_report.sources[0]
-    report = dataclasses.replace(
-        loop_report,
-        sources=(
-            dataclasses.replace(
-                listing,
-                lines=tuple(dataclasses.replace(ln, ran=ln.number != dead) for ln in listing.lines),
-            ),
-        ),
-        decisions=(
-            Decision(
-                file,
-                line_of(loop_and_branch, "loop body") - 1,
-                "for",
-                "_ in range(n)",
-                (3,),
-                (Dependency("n", "static"),),
-            ),
-            Decision(
-                file,
-                line_of(loop_and_branch, "taken") - 1,
-                "if",
-                "n > 2",
-                ("true",),
-                (Dependency("n", "static"),),
-            ),
-        ),
-    )
-    dom = parse_dom(render(report, "html"))
+    dom = parse_dom(render(loop_report, "html"))
     rows = {e.attrs["data-src"]: e for e in dom.select(cls="sl")}
     loop_row = rows[f"{file}:{line_of(loop_and_branch, 'loop body') - 1}"]
     assert [b.text() for b in loop_row.select(cls="badge")] == ["for ×3 (unrolled)"]
     branch_row = rows[f"{file}:{line_of(loop_and_branch, 'taken') - 1}"]
     assert [b.text() for b in branch_row.select(cls="badge")] == ["if → true"]
     assert "depends on n (static)" in branch_row.select(cls="badge")[0].attrs["title"]
-    assert "dead" in rows[f"{file}:{dead}"].classes
-    assert "dead" not in branch_row.classes
+    assert "dead" in rows[src(loop_and_branch, "dead")].classes
+    assert "dead" not in rows[src(loop_and_branch, "taken")].classes
+    counts = rows[src(loop_and_branch, "loop body")].select(cls="eqs")[0].text()
+    assert counts == "3"  # the loop body, unrolled three times
     table = dom.select(tag="section", id="decisions")[0].text()
     assert "if n > 2" in table and "for _ in range(n)" in table and "3 iterations" in table
 
@@ -385,9 +348,8 @@ def test_hovering_an_equation_lights_its_source_line(
 def test_clicking_pins_the_link_and_scrolls_to_the_equations(
     chromium: Browser, tmp_path: Path
 ) -> None:
-    report = with_listing(
-        api.trace(loop_and_branch, "f32[4]", 200, static_argnames="n", compile=False),
-        loop_and_branch,
+    report = traced_with_decisions(
+        loop_and_branch, "f32[4]", 200, static_argnames="n", compile=False
     )
     page = write(tmp_path, "long.html", render(report, "html"))
     cond = src(loop_and_branch, "cond")

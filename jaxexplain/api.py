@@ -12,6 +12,7 @@ import jax
 from jaxexplain import _jax_compat, diffing, specs, verify
 from jaxexplain.cache_key import static_repr
 from jaxexplain.calling import CallPlan, plan_call
+from jaxexplain.decisions import DecisionRecorder
 from jaxexplain.errors import UsageError
 from jaxexplain.explain_errors import (
     error_info,
@@ -383,14 +384,21 @@ def explain(target: Target, plan: CallPlan, target_name: str, options: Options) 
         jax_version=_jax_compat.JAX_VERSION,
         notes=_notes(target, plan) + static_hash_notes(plan),
     )
+    recorder = DecisionRecorder(target.function, parameter_roles(plan))
     try:
-        stages = trace_plan(target, plan)
+        with recorder:
+            stages = trace_plan(target, plan)
     except Exception as exc:
-        return _replace(base, error=explain_failure(exc, target, plan))
+        return _replace(
+            base, error=explain_failure(exc, target, plan), decisions=recorder.decisions()
+        )
+    jaxpr = jaxpr_info(stages.traced)
     report = _replace(
         base,
         cache_key=cache_key_of(target, plan, stages),
-        jaxpr=jaxpr_info(stages.traced),
+        decisions=recorder.decisions(),
+        sources=recorder.listings(jaxpr.equation_sources),
+        jaxpr=jaxpr,
         trace_seconds=stages.trace_seconds,
     )
     leak = leaked_tracer_error(target, stages)
@@ -403,6 +411,14 @@ def explain(target: Target, plan: CallPlan, target_name: str, options: Options) 
     except Exception as exc:
         return _replace(report, error=error_info(exc))
     return _replace(report, compile=compiled)
+
+
+def parameter_roles(plan: CallPlan) -> dict[str, str]:
+    """Each parameter's role for the decision recorder: a default nobody passed is a constant."""
+    return {
+        p.name: "default" if not p.passed else "static" if p.static else "traced"
+        for p in plan.params
+    }
 
 
 def _replace(report: TraceReport, **changes: Any) -> TraceReport:

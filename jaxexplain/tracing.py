@@ -6,8 +6,11 @@ on data, and the jit wrapper's dispatch cache is left untouched.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 import time
+import types
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,8 +44,6 @@ class Target:
         """Names of the parameters the jit decorator marks static (argnums mapped to names)."""
         if self.options is None:
             return ()
-        import inspect
-
         names = list(inspect.signature(self.function).parameters)
         by_num = tuple(names[i] for i in self.options.static_argnums if i < len(names))
         return tuple(dict.fromkeys(self.options.static_argnames + by_num))
@@ -51,13 +52,44 @@ class Target:
         """The user's own jit wrapper when its statics match the plan, otherwise a new one."""
         if self.options is not None and set(plan.static_names) <= set(self.decorator_statics()):
             return self.obj
-        import inspect
-
-        kinds = {p.name: p.kind for p in plan.params}
-        argnames = tuple(
-            n for n in plan.static_names if kinds[n] != inspect.Parameter.POSITIONAL_ONLY
+        return jax.jit(
+            self.function, static_argnums=plan.static_argnums, static_argnames=_argnames(plan)
         )
-        return jax.jit(self.function, static_argnums=plan.static_argnums, static_argnames=argnames)
+
+    def fresh_jit(self, plan: CallPlan) -> Any:
+        """A jit wrapper over a fresh copy of the function, for tracing.
+
+        JAX caches traces per function object, across jit wrappers; a trace served from that
+        cache runs no Python, so the decisions of a second trace of one signature (a notebook,
+        the equal sides of a diff, a fix's re-trace) would go unseen.
+        """
+        options = self.options
+        return jax.jit(
+            fresh_copy(self.function),
+            static_argnums=plan.static_argnums,
+            static_argnames=_argnames(plan),
+            donate_argnums=options.donate_argnums if options else None,
+            donate_argnames=options.donate_argnames if options else None,
+        )
+
+
+def _argnames(plan: CallPlan) -> tuple[str, ...]:
+    """Static parameters that can be named (positional-only ones go by number)."""
+    kinds = {p.name: p.kind for p in plan.params}
+    return tuple(n for n in plan.static_names if kinds[n] != inspect.Parameter.POSITIONAL_ONLY)
+
+
+def fresh_copy(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A new function object running the same code, globals, defaults and closure."""
+    if inspect.ismethod(fn):
+        return types.MethodType(fresh_copy(fn.__func__), fn.__self__)
+    if not isinstance(fn, types.FunctionType):
+        return fn
+    copy = types.FunctionType(
+        fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+    copy.__kwdefaults__ = dict(fn.__kwdefaults__) if fn.__kwdefaults__ else None
+    return functools.update_wrapper(copy, fn)
 
 
 @dataclass
@@ -71,7 +103,7 @@ class Stages:
 
 def trace_plan(target: Target, plan: CallPlan) -> Stages:
     """Runs `jit(f).trace(...)` on the plan's arguments; exceptions are the user's to explain."""
-    jitted = target.jitted_for(plan)
+    jitted = target.fresh_jit(plan)
     args, kwargs = plan.call_args()
     start = time.perf_counter()
     traced = jitted.trace(*args, **kwargs)

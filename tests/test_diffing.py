@@ -364,7 +364,7 @@ def test_real_decisions_flip_when_the_recorder_records_them() -> None:
     if not report.a.decisions:
         pytest.skip("the decisions recorder is not wired into tracing yet")
     flipped = [c for c in report.decision_changes if c.kind == "if"]
-    assert [(c.source, c.a, c.b) for c in flipped] == [("if flag:", ("false",), ("true",))]
+    assert [(c.source, c.a, c.b) for c in flipped] == [("flag", ("false",), ("true",))]
 
 
 # --- the jaxpr diff -------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import os
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +20,21 @@ from rich.table import Table
 from rich.text import Text
 
 from jaxexplain.jaxpr_lexer import JaxprLexer
+from jaxexplain.renderers.words import (
+    as_written,
+    dependencies_text,
+    outcome_badge,
+    outcomes_text,
+    unrolled_iterations,
+)
 from jaxexplain.report import (
     CacheKey,
     CompileInfo,
+    Decision,
     ErrorInfo,
     JaxprInfo,
+    SourceLine,
+    SourceListing,
     Suggestion,
     TraceReport,
 )
@@ -38,6 +49,8 @@ CONTEXT_SHOWN = (
     "jax_disable_jit",
 )
 PRIMITIVES_SHOWN = 12
+UNROLL_WARNING = 16
+PLAIN_RUN_SHOWN = 4
 MAX_LEAVES_SHOWN = 8
 _THEME = PygmentsSyntaxTheme(JaxprStyle)
 
@@ -101,6 +114,10 @@ def trace_sections(report: TraceReport) -> list[RenderableType | JaxprBlock]:
     sections += _argument_sections(report)
     if report.cache_key is not None:
         sections += cache_key_sections(report.cache_key)
+    if report.decisions:
+        sections += decision_sections(report.decisions)
+    if report.sources:
+        sections += source_sections(report.sources, report.decisions)
     if report.jaxpr is not None:
         sections += jaxpr_sections(report.jaxpr)
     if report.compile is not None:
@@ -215,6 +232,103 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
                 leaf.sharding or "uncommitted",
             )
         out.append(Padding(traced, (1, 0, 0, 2)))
+    return out
+
+
+def decision_sections(decisions: Sequence[Decision]) -> list[RenderableType]:
+    """Every Python decision frozen into the trace, led by what most deserves attention."""
+    out: list[RenderableType] = [
+        heading("Baked-in decisions", f"{len(decisions)} constructs decided while tracing")
+    ]
+    summary = decision_summary(decisions)
+    if summary is not None:
+        out.append(Padding(summary, (0, 0, 0, 2)))
+    table = Table(box=None, padding=(0, 2), header_style="bold")
+    table.add_column("where", no_wrap=True)
+    table.add_column("decision", overflow="fold", max_width=40)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("depends on", overflow="fold")
+    for d in decisions:
+        table.add_row(
+            Text(f"{short_path(d.file)}:{d.line}", style="dim"),
+            Text(as_written(d.kind, d.source), style="yellow"),
+            outcomes_text(d.kind, d.outcomes),
+            dependencies_text(d),
+        )
+    out.append(Padding(table, (0, 0, 0, 2)))
+    return out
+
+
+def decision_summary(decisions: Sequence[Decision]) -> Text | None:
+    """The line that catches the eye: big unrolled loops, and the statics that decided most."""
+    text = Text()
+    for d in sorted(decisions, key=unrolled_iterations, reverse=True):
+        if unrolled_iterations(d) >= UNROLL_WARNING:
+            text.append("! ", style="bold red")
+            text.append(f"{as_written(d.kind, d.source)}", style="bold")
+            text.append(
+                f" at {short_path(d.file)}:{d.line} unrolled {unrolled_iterations(d)} times:"
+                " its body is copied that many times into the jaxpr and compile time grows with it\n"
+            )
+    deciders = Counter(dep.name for d in decisions for dep in d.depends_on if dep.via == "static")
+    if deciders:
+        text.append("static arguments that decided the most: ", style="bold")
+        text.append(", ".join(f"{name} ({count})" for name, count in deciders.most_common(5)))
+    return text if text.plain else None
+
+
+def source_sections(
+    listings: Sequence[SourceListing], decisions: Sequence[Decision]
+) -> list[RenderableType]:
+    """Each listing with, per line, equations emitted, decisions taken, and dead lines greyed."""
+    by_line: dict[tuple[str, int], list[Decision]] = {}
+    for d in decisions:
+        by_line.setdefault((d.file, d.line), []).append(d)
+    out: list[RenderableType] = []
+    for listing in listings:
+        out.append(heading("Source", f"{listing.function}  {short_path(listing.file)}"))
+        out.append(_listing_table(listing, by_line))
+    return out
+
+
+def _listing_table(listing: SourceListing, by_line: dict[tuple[str, int], list[Decision]]) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(justify="right", style="dim")
+    table.add_column(justify="right", style="cyan")
+    table.add_column(no_wrap=True, overflow="ellipsis", max_width=72)
+    table.add_column(style="magenta", no_wrap=True)
+    for row in _collapsed(
+        listing.lines, lambda line: bool(by_line.get((listing.file, line.number)))
+    ):
+        if isinstance(row, int):
+            table.add_row("", "", Text(f"   ... {row} lines ...", style="dim"), "")
+            continue
+        here = by_line.get((listing.file, row.number), [])
+        eqns = f"{row.equations} eq" if row.equations else ""
+        text = Text(row.text, style="" if row.ran else "dim strike")
+        note = "; ".join(outcome_badge(d) for d in here) or ("" if row.ran else "never ran")
+        table.add_row(str(row.number), eqns, text, note)
+    return table
+
+
+def _collapsed(
+    lines: Sequence[SourceLine], has_decision: Callable[[SourceLine], bool]
+) -> list[SourceLine | int]:
+    """Runs of plain lines (ran, no equations, no decision) longer than a few become a count."""
+    out: list[SourceLine | int] = []
+    run: list[SourceLine] = []
+
+    def flush() -> None:
+        out.extend(run if len(run) <= PLAIN_RUN_SHOWN else [run[0], len(run) - 2, run[-1]])
+        run.clear()
+
+    for line in lines:
+        if line.ran and not line.equations and not has_decision(line):
+            run.append(line)
+            continue
+        flush()
+        out.append(line)
+    flush()
     return out
 
 

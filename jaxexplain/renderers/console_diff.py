@@ -14,6 +14,7 @@ from jaxexplain.renderers.console import (
     human_number,
     short_path,
 )
+from jaxexplain.renderers.words import as_written, outcomes_text
 from jaxexplain.report import DecisionChange, DiffReport, FigureChange, JaxprDiff
 
 DIFF_LINES_SHOWN = 400
@@ -126,26 +127,12 @@ def _decision_sections(changes: tuple[DecisionChange, ...]) -> list[RenderableTy
     return out
 
 
-_KEYWORDS = {"if": "if", "while": "while", "for": "for", "comprehension": "for", "assert": "assert"}
-
-
 def _construct(change: DecisionChange) -> str:
-    """The decision as the user wrote it: `if n > 2`, `for _ in range(n)`, `... if c else ...`."""
-    if change.kind == "ifexp":
-        return f"... if {change.source} else ..."
-    keyword = _KEYWORDS.get(change.kind, change.kind)
-    return f"{keyword} {change.source}"
+    return as_written(change.kind, change.source)
 
 
 def _outcomes(change: DecisionChange, outcomes: tuple[str | int, ...]) -> str:
-    if not outcomes:
-        return "did not run"
-    if change.kind in ("for", "comprehension"):
-        counts = ", ".join(str(o) for o in outcomes)
-        return f"{counts} iteration{'s' * (outcomes != (1,))}"
-    if change.kind == "match":
-        return ", ".join(f"case {o}" for o in outcomes)
-    return ", ".join(str(o) for o in outcomes)
+    return outcomes_text(change.kind, outcomes)
 
 
 def _jaxpr_sections(diff: JaxprDiff) -> list[RenderableType]:

@@ -32,6 +32,12 @@ from jaxexplain.renderers.console import (
     human_number,
     short_path,
 )
+from jaxexplain.renderers.words import (
+    as_written,
+    dependencies_text,
+    outcome_badge,
+    outcomes_text,
+)
 from jaxexplain.report import (
     DIFF_SCHEMA,
     TRACE_SCHEMA,
@@ -557,55 +563,9 @@ def listing_html(
 
 def decision_badge(d: Decision) -> str:
     """A decision inline on its source line: the branch taken or the loop count."""
-    depends = ", ".join(f"{dep.name} ({dep.via})" for dep in d.depends_on)
+    depends = dependencies_text(d)
     title = as_written(d.kind, d.source) + (f" — depends on {depends}" if depends else "")
-    return tag("span", esc(outcome_text(d)), class_=f"badge decision {d.kind}", title=title)
-
-
-_KEYWORDS = {"comprehension": "for"}
-
-
-def as_written(kind: str, source: str) -> str:
-    """The decision as the user wrote it: `if n > 2`, `for _ in range(n)`, `... if c else ...`."""
-    if kind == "ifexp":
-        return f"... if {source} else ..."
-    return f"{_KEYWORDS.get(kind, kind)} {source}"
-
-
-def outcomes_text(kind: str, outcomes: Sequence[str | int]) -> str:
-    """All outcomes in words: `3 iterations`, `case 1`, `true ×2, false`, or `did not run`."""
-    if not outcomes:
-        return "did not run"
-    if kind in ("for", "comprehension"):
-        return f"{compress(outcomes)} iteration{'' if tuple(outcomes) == (1,) else 's'}"
-    if kind == "match":
-        return compress([f"case {o}" for o in outcomes])
-    return compress(outcomes)
-
-
-def outcome_text(d: Decision) -> str:
-    """`if → true`, `for ×4 (unrolled)`, `while → true ×3, false`, `match → case 1`."""
-    if d.kind in ("for", "comprehension"):
-        counts = compress(d.outcomes)
-        return f"{d.kind} ×{counts} (unrolled)" if len(d.outcomes) == 1 else f"{d.kind} ×{counts}"
-    if d.kind == "match":
-        return "match → " + compress([f"case {o}" for o in d.outcomes])
-    return f"{d.kind} → {compress(d.outcomes)}"
-
-
-def compress(outcomes: Sequence[object]) -> str:
-    """Runs of equal outcomes, counted: `true, true, false` -> `true ×2, false`."""
-    out: list[str] = []
-    previous: object = object()
-    count = 0
-    for outcome in [*outcomes, object()]:
-        if outcome == previous:
-            count += 1
-            continue
-        if count:
-            out.append(f"{previous}" + (f" ×{count}" if count > 1 else ""))
-        previous, count = outcome, 1
-    return ", ".join(out)
+    return tag("span", esc(outcome_badge(d)), class_=f"badge decision {d.kind}", title=title)
 
 
 def decisions_section(decisions: Sequence[Decision]) -> str:

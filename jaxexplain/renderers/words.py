@@ -1,0 +1,63 @@
+"""How decisions read in every renderer: as the user wrote them, with their outcomes in words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jaxexplain.report import Decision
+
+_KEYWORDS = {"comprehension": "for"}
+LOOP_KINDS = ("for", "comprehension")
+
+
+def as_written(kind: str, source: str) -> str:
+    """The decision as the user wrote it: `if n > 2`, `for _ in range(n)`, `... if c else ...`."""
+    if kind == "ifexp":
+        return f"... if {source} else ..."
+    return f"{_KEYWORDS.get(kind, kind)} {source}"
+
+
+def outcomes_text(kind: str, outcomes: Sequence[str | int]) -> str:
+    """All outcomes in words: `3 iterations`, `case 1`, `true ×2, false`, or `did not run`."""
+    if not outcomes:
+        return "did not run"
+    if kind in LOOP_KINDS:
+        return f"{compress(outcomes)} iteration{'' if tuple(outcomes) == (1,) else 's'}"
+    if kind == "match":
+        return compress([f"case {o}" for o in outcomes])
+    return compress(outcomes)
+
+
+def outcome_badge(d: Decision) -> str:
+    """A short inline form: `if → true`, `for ×4 (unrolled)`, `match → case 1`."""
+    if d.kind in LOOP_KINDS:
+        counts = compress(d.outcomes)
+        return f"{d.kind} ×{counts} (unrolled)" if len(d.outcomes) == 1 else f"{d.kind} ×{counts}"
+    if d.kind == "match":
+        return "match → " + compress([f"case {o}" for o in d.outcomes])
+    return f"{d.kind} → {compress(d.outcomes)}"
+
+
+def compress(outcomes: Sequence[object]) -> str:
+    """Runs of equal outcomes, counted: `true, true, false` -> `true ×2, false`."""
+    out: list[str] = []
+    previous: object = object()
+    count = 0
+    for outcome in [*outcomes, object()]:
+        if outcome == previous:
+            count += 1
+            continue
+        if count:
+            out.append(f"{previous}" + (f" ×{count}" if count > 1 else ""))
+        previous, count = outcome, 1
+    return ", ".join(out)
+
+
+def dependencies_text(d: Decision) -> str:
+    """`n (static), x (shape)`."""
+    return ", ".join(f"{dep.name} ({dep.via})" for dep in d.depends_on)
+
+
+def unrolled_iterations(d: Decision) -> int:
+    """How many copies of a loop body the trace holds (all executions of the loop together)."""
+    return sum(int(o) for o in d.outcomes) if d.kind in LOOP_KINDS else 0

@@ -12,7 +12,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -40,18 +40,24 @@ def _commands() -> None:
     """Explains what jax.jit does with a function."""
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
     html = "html"
 
 
-class ColorMode(str, Enum):
+class ColorMode(StrEnum):
     auto = "auto"
     always = "always"
     never = "never"
 
 
+TargetArg = Annotated[
+    str,
+    typer.Argument(
+        help="package.module:function, package.module:Class.method or path/file.py:function"
+    ),
+]
 StaticOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -96,12 +102,7 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of erro
 
 @app.command()
 def trace(
-    target: Annotated[
-        str,
-        typer.Argument(
-            help="package.module:function, package.module:Class.method or path/file.py:function"
-        ),
-    ],
+    target: TargetArg,
     static: StaticOpt = None,
     arg: ArgOpt = None,
     args_from: ArgsFromOpt = None,
@@ -148,12 +149,7 @@ VsOpt = Annotated[
 
 @app.command()
 def diff(
-    target: Annotated[
-        str,
-        typer.Argument(
-            help="package.module:function, package.module:Class.method or path/file.py:function"
-        ),
-    ],
+    target: TargetArg,
     vs: VsOpt = None,
     static: StaticOpt = None,
     arg: ArgOpt = None,

@@ -41,15 +41,7 @@ def _jit_info(obj: Any) -> Any:
 
 def jit_options(jitted: Any) -> JitOptions:
     """The static and donated arguments a jit wrapper was created with."""
-    info = _jit_info(jitted)
-    return JitOptions(
-        static_argnums=tuple(info.static_argnums),
-        static_argnames=tuple(info.static_argnames),
-        donate_argnums=tuple(info.donate_argnums),
-        donate_argnames=tuple(info.donate_argnames),
-        device=None if info.device is None else str(info.device),
-        backend=info.backend,
-    )
+    return jit_info_options(_jit_info(jitted))
 
 
 def cache_size(jitted: Any) -> int:

@@ -12,7 +12,6 @@ import bisect
 import contextlib
 import gc
 import linecache
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -29,6 +28,7 @@ from jaxexplain.report import (
     TraceReport,
     Verification,
 )
+from jaxexplain.userfiles import short_path
 
 CONTEXT = 3
 LOOP_KINDS = ("for", "comprehension")
@@ -1218,19 +1218,10 @@ def _hunk_line(hunk: JaxprHunk) -> str:
     where = ""
     if hunk.source:
         path, _, line = hunk.source.rpartition(":")
-        where = f" {display_path(path)}:{line}"
+        where = f" {short_path(path)}:{line}"
         if hunk.source_text:
             where += f"  {hunk.source_text.strip()}"
     return f"@@ -{hunk.a_start},{hunk.a_lines} +{hunk.b_start},{hunk.b_lines} @@{where}"
-
-
-def display_path(path: str) -> str:
-    """Paths under the current directory relative to it, others as they are."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def source_lookup(a: TraceReport, b: TraceReport) -> SourceLookup:

@@ -3,6 +3,7 @@ packages, JAX itself and jaxexplain."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import site
@@ -43,3 +44,15 @@ def is_user_file(filename: str) -> bool:
     if "site-packages" in parts or "dist-packages" in parts:
         return False
     return not any(real.startswith(root + os.sep) for root in _library_roots())
+
+
+def short_path(path: str) -> str:
+    """A path (or `file:line`) relative to the current directory when it lies under it."""
+    file, sep, line = path.rpartition(":")
+    if not sep or not line.isdigit():
+        file, line = path, ""
+    with contextlib.suppress(ValueError):
+        rel = os.path.relpath(file)
+        if not rel.startswith(".."):
+            file = rel
+    return f"{file}:{line}" if line else file

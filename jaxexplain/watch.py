@@ -38,7 +38,7 @@ from jaxexplain.report import (
     WatchReport,
     WatchWarning,
 )
-from jaxexplain.userfiles import is_user_file
+from jaxexplain.userfiles import is_user_file, short_path
 
 Definition = tuple[str, str, int]
 """(qualified name, file, first line) of a jitted function's code: what recompiles share."""
@@ -448,18 +448,6 @@ def live_line(event: WatchEvent) -> str:
     if len(groups) > 1:
         text += f" (and {len(groups) - 1} more earlier entries)"
     return text
-
-
-def short_path(path: str) -> str:
-    """`file:line` relative to the current directory when under it."""
-    file, sep, line = path.rpartition(":")
-    if not sep or not line.isdigit():
-        file, line = path, ""
-    with contextlib.suppress(ValueError):
-        rel = os.path.relpath(file)
-        if not rel.startswith(".."):
-            file = rel
-    return f"{file}:{line}" if line else file
 
 
 def user_call_site(frame: FrameType | None) -> tuple[str, str]:

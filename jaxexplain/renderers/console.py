@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +38,7 @@ from jaxexplain.report import (
     TraceReport,
 )
 from jaxexplain.style import JaxprStyle
+from jaxexplain.userfiles import short_path
 
 CONTEXT_SHOWN = (
     "jax_enable_x64",
@@ -139,15 +139,6 @@ def _title(report: TraceReport) -> RenderableType:
         status.append(f" in {report.trace_seconds:.3f} s", style="dim")
     text.append(status)
     return text
-
-
-def short_path(path: str) -> str:
-    """Paths under the current directory are shown relative to it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def _argument_sections(report: TraceReport) -> list[RenderableType]:

@@ -12,10 +12,10 @@ from jaxexplain.renderers.console import (
     heading,
     human_bytes,
     human_number,
-    short_path,
 )
 from jaxexplain.renderers.words import as_written, outcomes_text
 from jaxexplain.report import DecisionChange, DiffReport, FigureChange, JaxprDiff
+from jaxexplain.userfiles import short_path
 
 DIFF_LINES_SHOWN = 400
 DELTAS_SHOWN = 12

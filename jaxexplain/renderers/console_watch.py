@@ -7,8 +7,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from jaxexplain.renderers.console import heading, short_path
+from jaxexplain.renderers.console import heading
 from jaxexplain.report import WatchEvent, WatchReason, WatchReport
+from jaxexplain.userfiles import short_path
 
 EVENTS_SHOWN = 60
 ENTRIES_SHOWN = 3
@@ -71,7 +72,7 @@ def _event_lines(event: WatchEvent) -> list[RenderableType]:
     title = Text(f"  #{event.index} ", style="dim")
     title.append(event.function, style="bold yellow")
     title.append(f"  defined {short_path(event.file)}:{event.line}", style="dim")
-    called = Text(f"     called at {_short_site(event.call_site)}")
+    called = Text(f"     called at {short_path(event.call_site)}")
     if event.call_source:
         called.append(f"   {event.call_source}", style="cyan")
     timing = Text(
@@ -118,11 +119,6 @@ def _reason_text(reason: WatchReason) -> str:
         return "no key component differs: " + reason.after
     where = f" {reason.path}" if reason.path else ""
     return f"{reason.component}{where} {reason.before} -> {reason.after}"
-
-
-def _short_site(site: str) -> str:
-    file, _, line = site.rpartition(":")
-    return f"{short_path(file)}:{line}" if file else site
 
 
 def _function_sections(report: WatchReport) -> list[RenderableType]:

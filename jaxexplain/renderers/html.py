@@ -30,7 +30,6 @@ from jaxexplain.renderers.console import (
     format_aval_tree,
     human_bytes,
     human_number,
-    short_path,
 )
 from jaxexplain.renderers.words import (
     as_written,
@@ -50,6 +49,7 @@ from jaxexplain.report import (
     TraceReport,
 )
 from jaxexplain.style import JaxprStyle
+from jaxexplain.userfiles import short_path
 
 #: The CSS scope of Pygments' token classes; both the jaxpr and the Python source use it.
 CODE_SCOPE = ".code"

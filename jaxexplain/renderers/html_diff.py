@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jaxexplain.jaxpr_lexer import JaxprLexer
-from jaxexplain.renderers.console import format_aval_tree, human_bytes, human_number, short_path
+from jaxexplain.renderers.console import format_aval_tree, human_bytes, human_number
 from jaxexplain.renderers.html import (
     Page,
     as_written,
@@ -33,6 +33,7 @@ from jaxexplain.report import (
     KeyChange,
     TraceReport,
 )
+from jaxexplain.userfiles import short_path
 
 #: Row kinds of the side-by-side jaxpr diff, as the page's script reads them.
 EQUAL, CHANGED, REMOVED, ADDED, HUNK = range(5)

@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 
 from jaxexplain import api
 from jaxexplain.cli import app
-from jaxexplain.decisions import DecisionRecorder
 from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.loader import load_target
 from jaxexplain.renderers import guess_format, render
@@ -63,28 +62,6 @@ def src(fn: Callable[..., Any], marker: str) -> str:
     return f"{inspect.getsourcefile(fn)}:{line_of(fn, marker)}"
 
 
-def traced_with_decisions(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TraceReport:
-    """`api.trace`, with the decisions and the annotated source the recorder took meanwhile.
-
-    Until `api.trace` runs the decision recorder itself, the test runs it around the trace.
-    """
-    report = api.trace(fn, *args, **kwargs)
-    if report.sources:
-        return report
-    statics = {kwargs.get("static_argnames")} - {None}
-    roles = {
-        name: "static" if name in statics else "traced" for name in inspect.signature(fn).parameters
-    }
-    with DecisionRecorder(fn, roles) as recorder:
-        report = api.trace(fn, *args, **kwargs)
-    assert report.jaxpr is not None
-    return dataclasses.replace(
-        report,
-        decisions=recorder.decisions(),
-        sources=recorder.listings(report.jaxpr.equation_sources),
-    )
-
-
 def failed_report() -> TraceReport:
     """The classic failure: a Python `if` on a traced array (samples/conditional.py)."""
     fn = load_target("samples/conditional.py:conditional_double").obj
@@ -108,7 +85,7 @@ def write(tmp_path: Path, name: str, page: str) -> Path:
 
 @pytest.fixture(scope="module")
 def loop_report() -> TraceReport:
-    report = traced_with_decisions(loop_and_branch, "f32[4]", 3, static_argnames="n")
+    report = api.trace(loop_and_branch, "f32[4]", 3, static_argnames="n")
     assert report.ok, report.error
     return report
 
@@ -348,9 +325,7 @@ def test_hovering_an_equation_lights_its_source_line(
 def test_clicking_pins_the_link_and_scrolls_to_the_equations(
     chromium: Browser, tmp_path: Path
 ) -> None:
-    report = traced_with_decisions(
-        loop_and_branch, "f32[4]", 200, static_argnames="n", compile=False
-    )
+    report = api.trace(loop_and_branch, "f32[4]", 200, static_argnames="n", compile=False)
     page = write(tmp_path, "long.html", render(report, "html"))
     cond = src(loop_and_branch, "cond")
     clicked, escaped = states(chromium, page, f"test:click-src={cond}&escape=1")

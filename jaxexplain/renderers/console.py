@@ -229,7 +229,10 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
 def decision_sections(decisions: Sequence[Decision]) -> list[RenderableType]:
     """Every Python decision frozen into the trace, led by what most deserves attention."""
     out: list[RenderableType] = [
-        heading("Baked-in decisions", f"{len(decisions)} constructs decided while tracing")
+        heading(
+            "Baked-in decisions",
+            f"{len(decisions)} construct{'s' * (len(decisions) != 1)} decided while tracing",
+        )
     ]
     summary = decision_summary(decisions)
     if summary is not None:

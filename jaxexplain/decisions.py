@@ -1,18 +1,4 @@
-"""Records the Python control-flow decisions user code makes while JAX traces a function.
-
-While a `DecisionRecorder` is active, every frame of user code records the instruction
-offsets it executes and the lines it runs: through `sys.monitoring` on Python 3.12+ (events
-enabled only on user code objects, so JAX runs at full speed), through `sys.settrace` with
-opcode events on 3.11. After the trace, each executed instruction's source range is placed
-relative to the `if`/`while`/`for`/`match`/`assert`/conditional-expression/comprehension that
-holds it (test, body, else, ...), which tells exactly which way each construct went. Both
-backends feed the same instruction streams into the same analysis, so their results agree.
-
-Outcomes: "true"/"false" per evaluation for if/ifexp/while/assert, the number of times the
-body was entered per execution for `for` loops and comprehensions (the outermost `for` of a
-comprehension), and the 0-based index of the case taken for `match` (-1 when no case
-matched). A condition that reads no name is recorded as depending on `<constant>`.
-"""
+"""Records the Python control-flow decisions user code makes while JAX traces a function."""
 
 from __future__ import annotations
 
@@ -62,7 +48,23 @@ class DecisionRecorder:
     `param_roles` maps the root's parameter names to "static", "traced" or "default" (a
     default value nobody passed, which counts as static). `is_user_file` says which source
     files are user code; by default everything outside the standard library, installed
-    packages, JAX and jaxexplain.
+    packages, JAX and jaxexplain. Only code running inside the root's call is recorded, and
+    only what runs: a trace JAX takes from its cache does not call the function at all.
+
+    While active, every frame of user code records the instruction offsets it executes and
+    the lines it runs: through `sys.monitoring` on Python 3.12+ (events enabled only on user
+    code objects, so JAX runs at full speed), through `sys.settrace` with opcode events on
+    3.11 (where any trace function slows all Python code down, JAX's included). Afterwards
+    each executed instruction's source range is placed relative to the `if`/`while`/`for`/
+    `match`/`assert`/conditional expression/comprehension holding it (its test, body, else
+    branch, ...), which tells exactly which way each construct went. Both backends feed the
+    same analysis, so their results agree.
+
+    Outcomes are "true"/"false" per evaluation for if (an `if` clause of a comprehension
+    included), ifexp, while and assert; for `for` loops and comprehensions (their outermost
+    `for`), the number of times the body was entered per execution; for `match`, the
+    0-based index of the case taken (-1 when none matched). A condition that reads no name
+    depends on `<constant>`.
     """
 
     def __init__(
@@ -116,7 +118,7 @@ class DecisionRecorder:
         """
         return self._analyzed().listings(equation_sources)
 
-    def is_user_code(self, code: CodeType) -> bool:
+    def _is_user_code(self, code: CodeType) -> bool:
         """Whether a code object belongs to user code, decided once per file name."""
         filename = code.co_filename
         verdict = self._file_verdicts.get(filename)
@@ -124,7 +126,7 @@ class DecisionRecorder:
             verdict = self._file_verdicts[filename] = bool(self._is_user_file(filename))
         return verdict
 
-    def begin(self, frame: FrameType) -> _Activation:
+    def _begin(self, frame: FrameType) -> _Activation:
         """Starts recording a new frame of user code; called by the hooks on function entry."""
         parent, caller, direct = self._nearest_recorded(frame.f_back)
         code = frame.f_code
@@ -280,14 +282,14 @@ class _MonitoringHook:
 
     def _on_start(self, code: CodeType, offset: int) -> object:
         if id(code) not in self._user_codes:
-            if not self._recorder.is_user_code(code):
+            if not self._recorder._is_user_code(code):
                 return self._monitoring.DISABLE
             self._user_codes[id(code)] = code
             events = self._monitoring.events
             local = events.LINE | events.PY_RETURN
             local |= events.INSTRUCTION if _branches(code) else 0
             self._monitoring.set_local_events(self._tool, code, local)
-        self._recorder.begin(sys._getframe(1))
+        self._recorder._begin(sys._getframe(1))
         return None
 
     def stop(self) -> None:
@@ -347,7 +349,7 @@ class _TraceHook:
         resumed = frame.f_trace is not None  # a generator coming back: it has its tracer
         prior = self._prior
         theirs = prior(frame, event, arg) if prior is not None else None
-        if not self._recorder.is_user_code(frame.f_code):
+        if not self._recorder._is_user_code(frame.f_code):
             return theirs
         their_opcodes = frame.f_trace_opcodes
         ours = self._tracer_for(frame, resumed)
@@ -361,7 +363,7 @@ class _TraceHook:
         activation = self._recorder._live.get(id(frame))
         if resumed and activation is not None and activation.code is frame.f_code:
             return self._tracers[id(activation)]
-        activation = self._recorder.begin(frame)
+        activation = self._recorder._begin(frame)
         tracer = _local_tracer(activation, self._return_offsets(frame.f_code))
         self._tracers[id(activation)] = tracer
         return tracer

@@ -1,8 +1,4 @@
-"""The decision recorder on real JAX traces: exact outcomes, dependencies, listings, clean-up.
-
-Every expectation holds for both recording backends (sys.settrace on 3.11, sys.monitoring on
-3.12+); on 3.12+ one test also runs every target through the settrace backend and compares.
-"""
+"""The decision recorder on real JAX traces: outcomes, dependencies, listings, clean-up."""
 
 from __future__ import annotations
 

@@ -9,17 +9,11 @@ from typing import Any
 
 import jax
 
-from jaxexplain import _jax_compat, diffing, specs, verify
-from jaxexplain.cache_key import static_repr
+from jaxexplain import _jax_compat, specs, verify
+from jaxexplain.cache_key import static_hash_notes, static_repr
 from jaxexplain.calling import CallPlan, plan_call
 from jaxexplain.decisions import DecisionRecorder
 from jaxexplain.errors import UsageError
-from jaxexplain.explain_errors import (
-    error_info,
-    explain_failure,
-    leaked_tracer_error,
-    static_hash_notes,
-)
 from jaxexplain.loader import call_user, load_factory, load_target
 from jaxexplain.report import (
     Argument,
@@ -301,6 +295,8 @@ def diff_plans(
     vs: dict[str, str],
 ) -> DiffReport:
     """Explains both sides, diffs the reports, and checks the verdict against JAX."""
+    from jaxexplain import diffing
+
     report = diffing.diff(
         explain(target, plan_a, target_name, options),
         explain(target, plan_b, target_name, options),
@@ -389,6 +385,8 @@ def explain(target: Target, plan: CallPlan, target_name: str, options: Options) 
         with recorder:
             stages = trace_plan(target, plan)
     except Exception as exc:
+        from jaxexplain.explain_errors import explain_failure
+
         return _replace(
             base, error=explain_failure(exc, target, plan), decisions=recorder.decisions()
         )
@@ -401,14 +399,17 @@ def explain(target: Target, plan: CallPlan, target_name: str, options: Options) 
         jaxpr=jaxpr,
         trace_seconds=stages.trace_seconds,
     )
-    leak = leaked_tracer_error(target, stages)
-    if leak is not None:
-        return _replace(report, error=leak)
+    if _jax_compat.leaked_tracers(stages.traced):
+        from jaxexplain.explain_errors import leaked_tracer_error
+
+        return _replace(report, error=leaked_tracer_error(target, stages))
     if not options.compile:
         return report
     try:
         compiled = compile_stages(stages, hlo=options.hlo, stablehlo=options.stablehlo)
     except Exception as exc:
+        from jaxexplain.explain_errors import error_info
+
         return _replace(report, error=error_info(exc))
     return _replace(report, compile=compiled)
 

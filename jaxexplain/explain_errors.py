@@ -19,9 +19,7 @@ answer, so such a rewrite stays unverified.
 from __future__ import annotations
 
 import ast
-import copy
 import dataclasses
-import functools
 import linecache
 import re
 import sys
@@ -1398,66 +1396,6 @@ def _as_traced(plan: CallPlan, name: str) -> CallPlan:
         dataclasses.replace(p, static=False) if p.name == name else p for p in plan.params
     )
     return dataclasses.replace(plan, params=params)
-
-
-SAME_EVERY_CALL = (
-    type,
-    types.FunctionType,
-    types.BuiltinFunctionType,
-    types.ModuleType,
-    types.MethodType,
-    functools.partial,
-)
-PLAIN_VALUES = (bool, int, float, complex, str, bytes, type(None))
-
-
-def static_hash_notes(plan: CallPlan) -> tuple[str, ...]:
-    """Warnings for static arguments whose hash or `==` defeats jit's cache.
-
-    jit finds a static argument's entry by hash and confirms it with `==`; a value that hashes
-    by identity, or that an equal copy of it does not match, recompiles for every new object.
-    Functions and classes are left out: they are usually the same object on every call.
-    """
-    notes = []
-    for p in plan.params:
-        if not (p.static and p.passed) or isinstance(p.value, SAME_EVERY_CALL):
-            continue
-        problem = cache_defeat(p.value)
-        if problem is None:
-            continue
-        kind = type(p.value).__name__
-        notes.append(
-            f"static argument {p.name} (a {kind}) {problem}: jit will recompile on every call "
-            f"that passes a new {kind} object, even with equal contents; give {kind} __hash__ "
-            f"and __eq__ over its fields (for example @dataclass(frozen=True))"
-        )
-    return tuple(notes)
-
-
-def cache_defeat(value: Any) -> str | None:
-    """Why an equal copy of a static value would miss jit's cache, or None if it would hit."""
-    from jaxexplain.cache_key import uses_identity_hash
-
-    if uses_identity_hash(value):
-        return "hashes by identity"
-    if isinstance(value, PLAIN_VALUES):
-        return None
-    try:
-        twin = copy.deepcopy(value)
-    except Exception:
-        return None
-    if twin is value:
-        return None
-    try:
-        equal = bool(twin == value)
-        same_hash = hash(twin) == hash(value)
-    except Exception as exc:
-        return f"cannot be compared with an equal copy ({type(exc).__name__}: {exc})"
-    if not equal:
-        return "compares by identity (an equal copy is not ==)"
-    if not same_hash:
-        return "hashes an equal copy differently"
-    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -287,9 +287,11 @@ def source_sections(
 
 def _listing_table(listing: SourceListing, by_line: dict[tuple[str, int], list[Decision]]) -> Table:
     table = Table.grid(padding=(0, 1))
-    table.add_column(justify="right", style="dim")
-    table.add_column(justify="right", style="cyan")
-    table.add_column(no_wrap=True, overflow="ellipsis", max_width=72)
+    # Only the source column may give up width (its cells end in an ellipsis rather than
+    # wrap): rich narrows every column that is not no_wrap, and line numbers must stay whole.
+    table.add_column(justify="right", style="dim", no_wrap=True)
+    table.add_column(justify="right", style="cyan", no_wrap=True)
+    table.add_column(max_width=72)
     table.add_column(style="magenta", no_wrap=True)
     for row in _collapsed(
         listing.lines, lambda line: bool(by_line.get((listing.file, line.number)))
@@ -299,7 +301,9 @@ def _listing_table(listing: SourceListing, by_line: dict[tuple[str, int], list[D
             continue
         here = by_line.get((listing.file, row.number), [])
         eqns = f"{row.equations} eq" if row.equations else ""
-        text = Text(row.text, style="" if row.ran else "dim strike")
+        text = Text(
+            row.text, style="" if row.ran else "dim strike", no_wrap=True, overflow="ellipsis"
+        )
         note = "; ".join(outcome_badge(d) for d in here) or ("" if row.ran else "never ran")
         table.add_row(str(row.number), eqns, text, note)
     return table

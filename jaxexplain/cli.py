@@ -133,7 +133,9 @@ def trace(
             )
 
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=target)
-    emit(report, fmt, output, color)
+    guarded(
+        lambda: emit(report, fmt, output, color), fmt=fmt, output=output, debug=debug, target=target
+    )
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -198,7 +200,14 @@ def diff(
             )
 
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=target, schema=DIFF_SCHEMA)
-    emit(report, fmt, output, color)
+    guarded(
+        lambda: emit(report, fmt, output, color),
+        fmt=fmt,
+        output=output,
+        debug=debug,
+        target=target,
+        schema=DIFF_SCHEMA,
+    )
     raise typer.Exit(0 if report.ok else 1)
 
 

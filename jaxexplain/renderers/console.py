@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -35,6 +36,7 @@ from jaxexplain.report import (
     SourceLine,
     SourceListing,
     Suggestion,
+    TracedLeaf,
     TraceReport,
 )
 from jaxexplain.style import JaxprStyle
@@ -51,6 +53,8 @@ CONTEXT_SHOWN = (
 PRIMITIVES_SHOWN = 12
 UNROLL_WARNING = 16
 PLAIN_RUN_SHOWN = 4
+GROUP_LEAVES_OVER = 16
+_LIST_INDEX = re.compile(r"\[\d+\]")
 MAX_LEAVES_SHOWN = 8
 _THEME = PygmentsSyntaxTheme(JaxprStyle)
 
@@ -212,18 +216,30 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
         out.append(Padding(statics, (1, 0, 0, 2)))
     if key.traced:
         traced = Table(box=None, padding=(0, 2), header_style="bold")
-        for column in ("traced leaf", "shape", "dtype", "weak", "sharding"):
+        for column in ("traced leaf", "shape", "dtype", "weak", "sharding", "count"):
             traced.add_column(column, overflow="fold")
-        for leaf in key.traced:
+        for (path, shape, dtype, weak, sharding), count in grouped_leaves(key.traced).items():
             traced.add_row(
-                leaf.path,
-                "(" + ", ".join(map(str, leaf.shape)) + ("," if len(leaf.shape) == 1 else "") + ")",
-                leaf.dtype,
-                "weak" if leaf.weak_type else "",
-                leaf.sharding or "uncommitted",
+                path,
+                "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")",
+                dtype,
+                "weak" if weak else "",
+                sharding or "uncommitted",
+                f"×{count}" if count > 1 else "",
             )
         out.append(Padding(traced, (1, 0, 0, 2)))
     return out
+
+
+def grouped_leaves(leaves: Sequence[TracedLeaf]) -> dict[tuple[Any, ...], int]:
+    """Leaves that differ only by list index (`blocks[0]`, `blocks[1]`, ...) and agree on
+    everything else become one row `blocks[*]` with a count, when there are many leaves."""
+    groups: dict[tuple[Any, ...], int] = {}
+    for leaf in leaves:
+        path = _LIST_INDEX.sub("[*]", leaf.path) if len(leaves) > GROUP_LEAVES_OVER else leaf.path
+        row = (path, leaf.shape, leaf.dtype, leaf.weak_type, leaf.sharding)
+        groups[row] = groups.get(row, 0) + 1
+    return groups
 
 
 def decision_sections(decisions: Sequence[Decision]) -> list[RenderableType]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import re
 import time
 import types
@@ -24,6 +25,9 @@ from jaxexplain.calling import CallPlan
 from jaxexplain.report import CacheKey, CompileInfo, JaxprInfo, MemoryInfo
 
 _SOURCE_COMMENT = re.compile(r"\s+# ?(?P<src>.*)$")
+# JAX prints each top-level equation of the main `{ lambda ...` body at this indentation, its
+# `# file:line` comment on the equation's first line; the count is checked against the jaxpr.
+TOP_LEVEL_INDENT = 4
 
 
 @dataclass(frozen=True)
@@ -106,8 +110,16 @@ def trace_plan(target: Target, plan: CallPlan) -> Stages:
     jitted = target.fresh_jit(plan)
     args, kwargs = plan.call_args()
     start = time.perf_counter()
-    traced = jitted.trace(*args, **kwargs)
+    with _fresh_trace_context(next(_TRACE_IDS)):
+        traced = jitted.trace(*args, **kwargs)
     return Stages(jitted, traced, time.perf_counter() - start)
+
+
+# JAX caches the traces of inner functions (a module-level helper under jax.checkpoint, a scan
+# body, a nested jax.jit) by function and trace context; a hit runs no Python, so a second trace
+# of one signature would hide its decisions. A new value of this context per trace misses them.
+_fresh_trace_context = jax.make_user_context(None)
+_TRACE_IDS = itertools.count()
 
 
 def jaxpr_info(traced: Any) -> JaxprInfo:
@@ -115,22 +127,34 @@ def jaxpr_info(traced: Any) -> JaxprInfo:
     jaxpr = _jax_compat.inner_jaxpr(traced)
     text_lines: list[str] = []
     line_sources: list[str | None] = []
+    equation_sources: list[str | None] = []
+    in_main_body = False
     for line in _jax_compat.pretty_print_with_sources(jaxpr).splitlines():
+        in_main_body = in_main_body or line.startswith("{ lambda")
         match = _SOURCE_COMMENT.search(line)
         if match and not _inside_string(line, match.start()):
+            source = _file_line(match["src"])
             text_lines.append(line[: match.start()].rstrip())
-            line_sources.append(_file_line(match["src"]))
+            line_sources.append(source)
+            if in_main_body and _indent(line) == TOP_LEVEL_INDENT:
+                equation_sources.append(source)
         else:
             text_lines.append(line)
             line_sources.append(None)
+    if len(equation_sources) != len(jaxpr.eqns):
+        equation_sources = [_jax_compat.equation_source(eqn) for eqn in jaxpr.eqns]
     return JaxprInfo(
         text="\n".join(text_lines),
         equations=len(jaxpr.eqns),
         primitives=dict(Counter(eqn.primitive.name for eqn in jaxpr.eqns).most_common()),
         equations_total=count_equations(jaxpr),
         line_sources=tuple(line_sources),
-        equation_sources=tuple(_jax_compat.equation_source(eqn) for eqn in jaxpr.eqns),
+        equation_sources=tuple(equation_sources),
     )
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
 
 
 def _inside_string(line: str, index: int) -> bool:

@@ -289,3 +289,27 @@ def test_python_api_static_given_by_position() -> None:
         jax.make_jaxpr(f, static_argnums=1)(jnp.zeros(3), 3).jaxpr.eqns
     )
     assert jitted(jnp.zeros(3), 3).shape == (3,)
+
+
+def _nested(x, n):
+    y = jax.lax.cond(x.sum() > 0, jnp.sin, jnp.cos, x)
+    y = jax.lax.fori_loop(0, n, lambda i, c: c * 2.0, y)
+    y = jnp.where(y > 0, y, 0.0)
+    return jax.jit(jnp.tanh)(y) + jax.nn.relu(y)
+
+
+@pytest.mark.parametrize(
+    ("fn", "args"),
+    [(_nested, ("f32[4]", 3)), (_nested, ("f32[]", 0))],
+)
+def test_equation_sources_agree_with_jax_per_equation(fn, args) -> None:
+    from jaxexplain import _jax_compat
+
+    report = jaxexplain.trace(fn, *args, static_argnames="n", compile=False)
+    assert report.jaxpr is not None
+    jaxpr = jax.make_jaxpr(fn, static_argnums=1)(
+        jnp.zeros(4 if args[0] == "f32[4]" else ()), args[1]
+    )
+    expected = [_jax_compat.equation_source(e) for e in jaxpr.jaxpr.eqns]
+    assert list(report.jaxpr.equation_sources) == expected
+    assert len(report.jaxpr.text.splitlines()) == len(report.jaxpr.line_sources)

@@ -147,9 +147,11 @@ def zero_leaf(leaf: Any) -> Any:
 
 
 def _zero_array(leaf: Any) -> Any:
-    shape, dtype = tuple(leaf.shape), np.dtype(leaf.dtype)
+    # The dtype stays JAX's: PRNG key arrays (`jax.random.key`) have an extended dtype such as
+    # key<fry> that NumPy cannot read, and `jnp.zeros` makes zero keys of it directly.
+    shape, dtype = tuple(leaf.shape), leaf.dtype
     weak = bool(getattr(leaf, "weak_type", False))
-    value = _weak_zero(shape, dtype) if weak else jnp.zeros(shape, dtype)
+    value = _weak_zero(shape, np.dtype(dtype)) if weak else jnp.zeros(shape, dtype)
     sharding = _committed_sharding(leaf)
     if sharding is not None:
         value = jax.device_put(value, sharding)
@@ -187,7 +189,7 @@ def input_bytes(plan: CallPlan) -> int:
         for leaf in jax.tree_util.tree_leaves(p.value):
             shape = getattr(leaf, "shape", ())
             dtype = getattr(leaf, "dtype", None)
-            itemsize = np.dtype(dtype).itemsize if dtype is not None else 8
+            itemsize = getattr(dtype, "itemsize", 8)  # key<fry> has one; np.dtype() fails
             total += math.prod(shape) * itemsize
     return total
 

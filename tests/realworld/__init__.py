@@ -1,0 +1,1 @@
+"""Real-world JAX programs (optimizers, attention, physics, training, pytrees) used as targets."""

@@ -49,7 +49,7 @@ def blocked_attention(q, k, v, block_size=16):
     row_max = jnp.full((seq,), -jnp.inf)
     row_sum = jnp.zeros((seq,))
     for start in range(0, seq, block_size):
-        kb, vb = k[start:start + block_size], v[start:start + block_size]
+        kb, vb = k[start : start + block_size], v[start : start + block_size]
         s = q @ kb.T / jnp.sqrt(dim)
         new_max = jnp.maximum(row_max, s.max(axis=-1))
         p = jnp.exp(s - new_max[:, None])

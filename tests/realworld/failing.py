@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 @jax.jit
 def warmup_lr_step(params, grads, step, base_lr=1e-3, warmup=100):
-    if step < warmup:
+    if step < warmup:  # noqa: SIM108 (the if/else is the point)
         lr = base_lr * step / warmup
     else:
         lr = base_lr
@@ -43,7 +43,10 @@ def momentum_step(params, velocity, grads, config: MutableConfig):
 
 
 def params_args():
-    tree = {"w": jax.ShapeDtypeStruct((8, 8), jnp.float32), "b": jax.ShapeDtypeStruct((8,), jnp.float32)}
+    tree = {
+        "w": jax.ShapeDtypeStruct((8, 8), jnp.float32),
+        "b": jax.ShapeDtypeStruct((8,), jnp.float32),
+    }
     return {"params": tree, "grads": tree, "step": jax.ShapeDtypeStruct((), jnp.int32)}
 
 

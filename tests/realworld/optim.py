@@ -1,7 +1,8 @@
 """Adam by hand and an optax-style chain of gradient transformations over pytrees of state."""
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -27,7 +28,9 @@ def adam_update(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     nu_hat_scale = 1 / (1 - b2 ** step.astype(jnp.float32))
     new_params = jax.tree_util.tree_map(
         lambda p, m, v: p - lr * (m * mu_hat_scale) / (jnp.sqrt(v * nu_hat_scale) + eps),
-        params, mu, nu,
+        params,
+        mu,
+        nu,
     )
     return new_params, AdamState(step, mu, nu)
 
@@ -55,7 +58,8 @@ def add_decayed_weights(weight_decay):
 
 def scale(factor):
     return GradientTransformation(
-        lambda params: (), lambda u, s, params=None: (jax.tree_util.tree_map(lambda x: x * factor, u), s)
+        lambda params: (),
+        lambda u, s, params=None: (jax.tree_util.tree_map(lambda x: x * factor, u), s),
     )
 
 
@@ -65,7 +69,7 @@ def chain(*transforms):
 
     def update(updates, state, params=None):
         new_state = []
-        for t, s in zip(transforms, state):
+        for t, s in zip(transforms, state, strict=True):
             updates, s = t.update(updates, s, params)
             new_state.append(s)
         return updates, tuple(new_state)
@@ -84,7 +88,10 @@ def sgd_step(params, opt_state, grads):
 
 
 def _params():
-    return {"dense": {"w": jnp.zeros((64, 32)), "b": jnp.zeros(32)}, "out": {"w": jnp.zeros((32, 10))}}
+    return {
+        "dense": {"w": jnp.zeros((64, 32)), "b": jnp.zeros(32)},
+        "out": {"w": jnp.zeros((32, 10))},
+    }
 
 
 def adam_args():

@@ -63,7 +63,7 @@ def newton_solve(a, b, x0, tol=1e-6):
         return x**3 + a @ x - b
 
     def cond(state):
-        x, it, err = state
+        _, it, err = state
         return (err > tol) & (it < 50)
 
     def body(state):

@@ -61,7 +61,9 @@ def apply_layers(layers, batch: Batch):
 def drift(particles: Particles, dt):
     accel = -particles.position / particles.mass
     return Particles(
-        particles.position + dt * particles.velocity, particles.velocity + dt * accel, particles.mass
+        particles.position + dt * particles.velocity,
+        particles.velocity + dt * accel,
+        particles.mass,
     )
 
 

@@ -44,7 +44,7 @@ def main():
     for epoch in range(3):
         config = Config(lr=0.05 / (epoch + 1))
         for start in range(0, 100, 32):
-            xb, yb = x[start:start + 32], y[start:start + 32]
+            xb, yb = x[start : start + 32], y[start : start + 32]
             params, opt_state, loss = step(params, opt_state, xb, yb, config)
         print(f"epoch {epoch} loss {float(loss):.4f}")
 

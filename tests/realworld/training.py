@@ -23,7 +23,7 @@ def init_mlp(key, config: TrainConfig, n_in=32, n_out=10):
     keys = jax.random.split(key, len(sizes) - 1)
     return [
         {"w": jax.random.normal(k, (a, b)) * jnp.sqrt(2.0 / a), "b": jnp.zeros(b)}
-        for k, a, b in zip(keys, sizes[:-1], sizes[1:])
+        for k, a, b in zip(keys, sizes[:-1], sizes[1:], strict=True)
     ]
 
 
@@ -70,7 +70,12 @@ def train_args():
         "x": jax.ShapeDtypeStruct((16, 32), jnp.float32),
         "y": jax.ShapeDtypeStruct((16,), jnp.int32),
     }
-    return {"params": params, "batch": batch, "key": jax.eval_shape(lambda: jax.random.key(0)), "config": config}
+    return {
+        "params": params,
+        "batch": batch,
+        "key": jax.eval_shape(lambda: jax.random.key(0)),
+        "config": config,
+    }
 
 
 def train_args_old_key():

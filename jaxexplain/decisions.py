@@ -7,19 +7,16 @@ import bisect
 import builtins
 import dis
 import functools
-import importlib.util
 import inspect
 import itertools
-import linecache
-import os
 import sys
-import sysconfig
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import CodeType, FrameType, ModuleType, TracebackType
 from typing import Any
 
 from jaxexplain import _source_ast as sa
+from jaxexplain import userfiles
 from jaxexplain.report import Decision, Dependency, SourceLine, SourceListing
 
 CONSTANT = Dependency("<constant>", "constant")
@@ -75,7 +72,7 @@ class DecisionRecorder:
     ) -> None:
         self._root_code = _code_of(root)
         self._roles = dict(param_roles)
-        self._is_user_file = is_user_file or default_is_user_file
+        self._is_user_file = is_user_file or userfiles.is_user_file
         self._file_verdicts: dict[str, bool] = {}
         self._live: dict[int, _Activation] = {}
         self._activations: list[_Activation] = []
@@ -160,30 +157,6 @@ class DecisionRecorder:
                 self._activations, self._root_code, self._roles, self._namespaces
             )
         return self._analysis
-
-
-def default_is_user_file(filename: str) -> bool:
-    """User code: any real file outside the standard library, site-packages/dist-packages,
-    JAX, jaxlib and jaxexplain; `<...>` names only where linecache holds their source
-    (notebook cells), never generated code such as dataclass methods."""
-    if not filename:
-        return False
-    if filename.startswith("<"):
-        return filename in linecache.cache and not filename.startswith("<frozen")
-    path = os.path.normcase(os.path.abspath(filename))
-    parts = path.split(os.sep)
-    if "site-packages" in parts or "dist-packages" in parts:
-        return False
-    return not path.startswith(_excluded_roots())
-
-
-@functools.cache
-def _excluded_roots() -> tuple[str, ...]:
-    roots = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
-    for package in ("jax", "jaxlib", "jaxexplain"):
-        spec = importlib.util.find_spec(package)
-        roots.update(spec.submodule_search_locations or []) if spec is not None else None
-    return tuple(os.path.join(os.path.normcase(os.path.abspath(r)), "") for r in roots)
 
 
 def _code_of(function: Callable[..., Any]) -> CodeType | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
+import linecache
 import os
 import site
 import sysconfig
@@ -21,6 +23,9 @@ def _library_roots() -> tuple[str, ...]:
     user_site = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
     if isinstance(user_site, str):
         roots.add(user_site)
+    for package in ("jax", "jaxlib"):
+        spec = importlib.util.find_spec(package)
+        roots.update(spec.submodule_search_locations or [] if spec is not None else [])
     return tuple(sorted(os.path.realpath(r) for r in roots))
 
 
@@ -32,11 +37,14 @@ def is_user_file(filename: str) -> bool:
         filename: a code object's `co_filename`.
 
     Returns:
-        False for `<frozen ...>`/`<string>` pseudo-files, the standard library, site-packages,
-        jax/jaxlib and jaxexplain's own package.
+        False for the standard library, site-packages, jax/jaxlib, jaxexplain's own package,
+        and `<...>` pseudo-files except those whose source linecache holds (notebook cells),
+        never generated code such as dataclass methods.
     """
-    if not filename or filename.startswith("<"):
+    if not filename:
         return False
+    if filename.startswith("<"):
+        return filename in linecache.cache and not filename.startswith("<frozen")
     real = os.path.realpath(filename)
     if real.startswith(_JAXEXPLAIN_DIR + os.sep):
         return False

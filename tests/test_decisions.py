@@ -14,8 +14,9 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxexplain.decisions import DecisionRecorder, default_is_user_file
+from jaxexplain.decisions import DecisionRecorder
 from jaxexplain.report import Decision
+from jaxexplain.userfiles import is_user_file
 
 USER_MODULES = Path(__file__).resolve().parent / "user_modules"
 X = jax.ShapeDtypeStruct((4, 8), jnp.float32)
@@ -344,10 +345,10 @@ def test_the_settrace_backend_agrees_with_sys_monitoring(targets):
 
 
 def test_default_user_files():
-    assert default_is_user_file(__file__)
-    assert default_is_user_file(str(USER_MODULES / "decisions_targets.py"))
-    assert not default_is_user_file(inspect.getfile(inspect))  # the standard library
-    assert not default_is_user_file(jax.__file__)
-    assert not default_is_user_file(pytest.__file__)  # site-packages
-    assert not default_is_user_file(inspect.getfile(DecisionRecorder))  # jaxexplain itself
-    assert not default_is_user_file("<string>")  # generated code, e.g. dataclass methods
+    assert is_user_file(__file__)
+    assert is_user_file(str(USER_MODULES / "decisions_targets.py"))
+    assert not is_user_file(inspect.getfile(inspect))  # the standard library
+    assert not is_user_file(jax.__file__)
+    assert not is_user_file(pytest.__file__)  # site-packages
+    assert not is_user_file(inspect.getfile(DecisionRecorder))  # jaxexplain itself
+    assert not is_user_file("<string>")  # generated code, e.g. dataclass methods

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 import jax
+import pytest
 
+from jaxexplain import verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
 from jaxexplain.renderers import render
 
 OPTIM = "tests.realworld.optim"
 TRAINING = "tests.realworld.training"
+FAILING = "tests.realworld.failing"
 
 
 def test_source_listing_keeps_line_numbers_and_counts_beside_a_long_badge() -> None:
@@ -70,3 +73,17 @@ def test_diff_of_an_unchanged_inner_helper_reports_no_decision_change() -> None:
     )
     assert report.ok
     assert report.decision_changes == ()
+
+
+@pytest.mark.parametrize(
+    ("target", "factory"), [("mlp_with_sizes", "mlp_args"), ("momentum_step", "momentum_args")]
+)
+def test_an_unhashable_static_fails_and_is_not_said_to_recompile(target: str, factory: str) -> None:
+    """jit refuses a list or a mutable dataclass as a static argument: no call can recompile."""
+    report = trace_target(f"{FAILING}:{target}", args_from=f"{FAILING}:{factory}", compile=False)
+    assert report.error is not None and report.error.type == "ValueError"
+    assert not any("recompile" in note for note in report.notes), report.notes
+    fn, plan = prepare_target(f"{FAILING}:{target}", {}, {}, f"{FAILING}:{factory}")
+    args, kwargs = verify.zero_call(plan)
+    with pytest.raises(ValueError, match="Non-hashable static arguments"):
+        fn.obj(*args, **kwargs)

@@ -494,7 +494,7 @@ def describe_aval(value: Any) -> Any:
         )
 
     leaves, treedef = jax.tree_util.tree_flatten(value)
-    if treedef.num_nodes == 1 and treedef.num_leaves == 1:
+    if jax.tree_util.treedef_is_leaf(treedef) and leaves:
         return one(leaves[0])
     return _plain(jax.tree_util.tree_unflatten(treedef, [one(leaf) for leaf in leaves]))
 

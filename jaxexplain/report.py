@@ -301,7 +301,7 @@ def _build(tp: Any, data: Any) -> Any:
             for f in dataclasses.fields(tp)
             if f.name in data
         }
-        return tp(**kwargs)
+        return typing.cast(Any, tp)(**kwargs)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(tp) if a is not type(None)]
         structured = [a for a in options if dataclasses.is_dataclass(a)]

@@ -440,6 +440,7 @@ def test_garbled_text_never_yields_error_tokens() -> None:
 @pytest.mark.slow
 def test_large_jaxpr_lexes_completely() -> None:
     """A 100,000-line jaxpr (its speed is measured in benchmarks/, not asserted here)."""
+
     def f(x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
         for i in range(25_000):
             x = jnp.sin(x) * 1.5

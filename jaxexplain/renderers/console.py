@@ -15,7 +15,8 @@ from pygments.formatters import Terminal256Formatter
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
-from rich.syntax import PygmentsSyntaxTheme, Syntax
+from rich.style import Style
+from rich.syntax import Syntax, SyntaxTheme
 from rich.table import Table
 from rich.text import Text
 
@@ -56,7 +57,26 @@ PLAIN_RUN_SHOWN = 4
 GROUP_LEAVES_OVER = 16
 _LIST_INDEX = re.compile(r"\[\d+\]")
 MAX_LEAVES_SHOWN = 8
-_THEME = PygmentsSyntaxTheme(JaxprStyle)
+
+
+class StyleTheme(SyntaxTheme):
+    """Rich's view of the Pygments style; tokens the style leaves uncolored keep the
+    terminal's own color (rich's PygmentsSyntaxTheme would paint them black)."""
+
+    def get_style_for_token(self, token_type: Any) -> Style:
+        spec = JaxprStyle.style_for_token(token_type)
+        return Style(
+            color=f"#{spec['color']}" if spec["color"] else None,
+            bold=spec["bold"] or None,
+            italic=spec["italic"] or None,
+            underline=spec["underline"] or None,
+        )
+
+    def get_background_style(self) -> Style:
+        return Style()
+
+
+_THEME = StyleTheme()
 
 
 def make_console(color: bool, width: int, file: Any = None) -> Console:

@@ -87,3 +87,30 @@ def test_an_unhashable_static_fails_and_is_not_said_to_recompile(target: str, fa
     args, kwargs = verify.zero_call(plan)
     with pytest.raises(ValueError, match="Non-hashable static arguments"):
         fn.obj(*args, **kwargs)
+
+
+def test_diff_heading_counts_equations_as_the_trace_reports_and_jax_do() -> None:
+    """The jaxpr diff's own counts include nested jaxprs; the heading must not pass them off
+    as the equation counts that each side's trace (and jax.make_jaxpr) give."""
+    vs = '[{"w": "f32[32,128]", "b": "f32[128]"}, {"w": "f32[128,10]", "b": "f32[10]"}]'
+    report = diff_target(
+        f"{TRAINING}:train_step",
+        vs={"params": vs},
+        args_from=f"{TRAINING}:train_args",
+        compile=False,
+        verify_limit=None,
+    )
+    assert report.ok and report.jaxpr_diff is not None
+    target, plan = prepare_target(f"{TRAINING}:train_step", {}, {}, f"{TRAINING}:train_args")
+    args, kwargs = plan.call_args()
+    jax_count = len(
+        jax.jit(target.function, static_argnames="config").trace(*args, **kwargs).jaxpr.eqns
+    )
+    assert report.a.jaxpr is not None and report.a.jaxpr.equations == jax_count
+    assert report.jaxpr_diff.equations_a != jax_count
+    text = render(report, "text", width=100)
+    heading = next(line for line in text.splitlines() if line.startswith("Jaxpr diff"))
+    assert f"  {jax_count} -> {report.b.jaxpr.equations} equations " in heading
+    assert f"({report.jaxpr_diff.equations_a} -> {report.jaxpr_diff.equations_b})" in text
+    html = render(report, "html")
+    assert f"{jax_count} → {report.b.jaxpr.equations}</div><div>equations A → B" in html

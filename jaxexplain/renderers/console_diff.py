@@ -13,7 +13,7 @@ from jaxexplain.renderers.console import (
     human_bytes,
     human_number,
 )
-from jaxexplain.renderers.words import as_written, outcomes_text
+from jaxexplain.renderers.words import as_written, equation_counts, outcomes_text
 from jaxexplain.report import DecisionChange, DiffReport, FigureChange, JaxprDiff
 from jaxexplain.userfiles import short_path
 
@@ -33,7 +33,7 @@ def diff_sections(report: DiffReport) -> list[RenderableType]:
     if report.decision_changes:
         sections += _decision_sections(report.decision_changes)
     if report.jaxpr_diff is not None:
-        sections += _jaxpr_sections(report.jaxpr_diff)
+        sections += _jaxpr_sections(report.jaxpr_diff, equation_counts(report))
     if report.compile_changes:
         sections += _compile_sections(report.compile_changes)
     sections += [Text(f"  note: {note}", style="italic") for note in report.notes]
@@ -135,12 +135,16 @@ def _outcomes(change: DecisionChange, outcomes: tuple[str | int, ...]) -> str:
     return outcomes_text(change.kind, outcomes)
 
 
-def _jaxpr_sections(diff: JaxprDiff) -> list[RenderableType]:
-    detail = (
-        f"{diff.equations_a} -> {diff.equations_b} equations: {diff.added} added, "
-        f"{diff.removed} removed, {diff.changed} changed"
-    )
-    out: list[RenderableType] = [heading("Jaxpr diff", detail)]
+def _jaxpr_sections(diff: JaxprDiff, counts: tuple[str, str | None]) -> list[RenderableType]:
+    top, printed = counts
+    changes = f"{diff.added} added, {diff.removed} removed, {diff.changed} changed"
+    if printed is None:
+        out: list[RenderableType] = [heading("Jaxpr diff", f"{top}: {changes}")]
+    else:
+        out = [
+            heading("Jaxpr diff", top),
+            Text(f"  of the equations as printed, nested jaxprs included ({printed}): {changes}"),
+        ]
     if not diff.unified:
         out.append(Text("  identical up to variable names"))
         return out

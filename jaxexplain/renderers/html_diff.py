@@ -24,6 +24,7 @@ from jaxexplain.renderers.html import (
     template,
     tokenize_lines,
 )
+from jaxexplain.renderers.words import equation_counts
 from jaxexplain.report import (
     Argument,
     DecisionChange,
@@ -66,7 +67,7 @@ def diff_page(report: DiffReport) -> Page:
         *(side_failure(label, side) for label, side in (("A", report.a), ("B", report.b))),
         arguments_compared(report.a, report.b, report.vs),
         decision_changes_section(report.decision_changes),
-        jaxpr_diff_section(report.jaxpr_diff),
+        jaxpr_diff_section(report.jaxpr_diff, report),
         figures_section(report.compile_changes),
         "".join(tag("p", "note: " + esc(n), class_="note") for n in report.notes),
     ]
@@ -238,12 +239,15 @@ def decision_changes_section(changes: Sequence[DecisionChange]) -> str:
     )
 
 
-def jaxpr_diff_section(diff: JaxprDiff | None) -> str:
+def jaxpr_diff_section(diff: JaxprDiff | None, report: DiffReport) -> str:
     """Counts, per-primitive deltas, and the side-by-side view the script draws."""
-    if diff is None:
+    if diff is None or report.a.jaxpr is None or report.b.jaxpr is None:
         return ""
-    items = [
-        ("equations A → B", f"{diff.equations_a:,} → {diff.equations_b:,}"),
+    top, printed = equation_counts(report)
+    items = [("equations A → B", top.removesuffix(" equations").replace("->", "→"))]
+    if printed is not None:
+        items.append(("as printed, nested jaxprs included", printed.replace("->", "→")))
+    items += [
         ("added", f"+{diff.added:,}"),
         ("removed", f"−{diff.removed:,}"),
         ("changed", f"~{diff.changed:,}"),

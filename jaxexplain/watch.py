@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import linecache
 import os
+import re
 import runpy
 import sys
 import threading
@@ -595,11 +596,24 @@ def _static_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarnin
                     name,
                     path,
                     f"{name}: static argument `{path}` is a float that changes between calls "
-                    f"({len(values)} values: {shown}); each new value compiles anew. Pass it "
-                    f"as a traced argument (remove it from static_argnums/static_argnames).",
+                    f"({len(values)} values: {shown}); each new value compiles anew. "
+                    + _pass_traced_advice(path),
                 )
             )
     return out
+
+
+def _pass_traced_advice(path: str) -> str:
+    """A whole static argument can simply become traced; a field of a static config cannot be
+    un-marked on its own, so it has to leave the config."""
+    root = re.match(r"\w+", path)
+    if root is None or root[0] == path:
+        return "Pass it as a traced argument (remove it from static_argnums/static_argnames)."
+    return (
+        f"Take it out of the static `{root[0]}` and pass it as a traced argument of its own "
+        f"(or make `{root[0]}` a pytree whose `{path[len(root[0]) :].lstrip('.')}` is a data "
+        f"leaf, e.g. with jax.tree_util.register_dataclass, and pass it traced)."
+    )
 
 
 def _reason_values(group: Sequence[WatchEvent], path: str) -> list[str]:

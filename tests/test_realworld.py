@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+import runpy
+from pathlib import Path
 
 import jax
 import pytest
 
-from jaxexplain import verify
+import jaxexplain
+from jaxexplain import _jax_compat, verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
 from jaxexplain.renderers import render
 
 OPTIM = "tests.realworld.optim"
 TRAINING = "tests.realworld.training"
 FAILING = "tests.realworld.failing"
+REALWORLD = Path(__file__).resolve().parent / "realworld"
 
 
 def test_source_listing_keeps_line_numbers_and_counts_beside_a_long_badge() -> None:
@@ -114,3 +118,23 @@ def test_diff_heading_counts_equations_as_the_trace_reports_and_jax_do() -> None
     assert f"({report.jaxpr_diff.equations_a} -> {report.jaxpr_diff.equations_b})" in text
     html = render(report, "html")
     assert f"{jax_count} → {report.b.jaxpr.equations}</div><div>equations A → B" in html
+
+
+def test_watch_of_a_training_script_counts_what_jax_compiled() -> None:
+    """Adam with a donated state, a frozen config whose lr decays, and a partial last batch."""
+    with jaxexplain.watch() as watcher:
+        program = runpy.run_path(str(REALWORLD / "train_script.py"), run_name="not_main")
+        program["main"]()
+    report = watcher.report()
+    steps = [e for e in report.compiles_of("step") if e.kind == "jit"]
+    assert len(steps) == _jax_compat.cache_size(program["step"]) == 6
+    assert {(r.component, r.path) for e in steps for r in e.reasons} == {
+        ("static", "config.lr"),
+        ("shape", "x"),
+        ("shape", "y"),
+    }
+    (warning,) = [w for w in report.warnings if w.kind == "static_float"]
+    assert warning.path == "config.lr"
+    assert (
+        "static_argnames" not in warning.message and "out of the static `config`" in warning.message
+    )

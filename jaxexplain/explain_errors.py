@@ -1152,6 +1152,10 @@ def _random_leaf(leaf: Any, rng: np.random.Generator) -> Any:
     shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
     if shape is None or dtype is None:
         return None
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        return _random_keys(tuple(shape), dtype, rng)
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.extended):
+        return None  # no NumPy dtype to draw values of
     dtype = np.dtype(dtype)
     if dtype == np.bool_:
         data = rng.random(shape) < 0.5
@@ -1162,6 +1166,14 @@ def _random_leaf(leaf: Any, rng: np.random.Generator) -> Any:
     else:
         data = rng.normal(size=shape)
     return jax.numpy.asarray(data, dtype=dtype)
+
+
+def _random_keys(shape: tuple[int, ...], dtype: Any, rng: np.random.Generator) -> Any:
+    """PRNG keys (`jax.random.key`, dtype key<fry>) made of random key data of their impl."""
+    template = jax.numpy.zeros(shape, dtype)
+    data_shape = jax.random.key_data(template).shape
+    data = rng.integers(0, 2**32, data_shape, dtype=np.uint32)
+    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(template))
 
 
 def same_values(expected: Any, actual: Any) -> bool:

@@ -138,3 +138,17 @@ def test_watch_of_a_training_script_counts_what_jax_compiled() -> None:
     assert (
         "static_argnames" not in warning.message and "out of the static `config`" in warning.message
     )
+
+
+def test_a_rewrite_is_verified_for_a_function_that_takes_a_prng_key() -> None:
+    """Comparing the rewrite with the original on random inputs needs random new-style keys."""
+    report = trace_target(
+        f"{FAILING}:langevin_step", args_from=f"{FAILING}:langevin_args", compile=False
+    )
+    assert report.error is not None and report.error.type == "TracerBoolConversionError"
+    (rewrite,) = [s for s in report.error.suggestions if s.kind == "rewrite"]
+    assert rewrite.verified and "jnp.where(step < 100" in rewrite.code
+    fn, plan = prepare_target(f"{FAILING}:langevin_step", {}, {}, f"{FAILING}:langevin_args")
+    args, kwargs = verify.zero_call(plan)
+    with pytest.raises(jax.errors.TracerBoolConversionError):
+        fn.obj(*args, **kwargs)

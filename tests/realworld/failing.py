@@ -57,3 +57,41 @@ def mlp_args():
 def momentum_args():
     tree = {"w": jax.ShapeDtypeStruct((8, 8), jnp.float32)}
     return {"params": tree, "velocity": tree, "grads": tree, "config": MutableConfig()}
+
+
+@jax.jit
+def dropout(x, key, rate):
+    if rate > 0.0:
+        keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+        x = jnp.where(keep, x / (1.0 - rate), 0.0)
+    return x
+
+
+def dropout_args():
+    return {
+        "x": jax.ShapeDtypeStruct((16, 128), jnp.float32),
+        "key": jax.eval_shape(lambda: jax.random.key(0)),
+        "rate": 0.1,
+    }
+
+
+def dropout_args_old_key():
+    return {**dropout_args(), "key": jax.ShapeDtypeStruct((2,), jnp.uint32)}
+
+
+@jax.jit
+def langevin_step(x, key, step):
+    noise = jax.random.normal(key, x.shape)
+    if step < 100:
+        temperature = 1.0
+    else:
+        temperature = 0.1
+    return x - 0.01 * x + jnp.sqrt(2 * 0.01 * temperature) * noise
+
+
+def langevin_args():
+    return {
+        "x": jax.ShapeDtypeStruct((64,), jnp.float32),
+        "key": jax.eval_shape(lambda: jax.random.key(0)),
+        "step": jax.ShapeDtypeStruct((), jnp.int32),
+    }

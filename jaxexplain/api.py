@@ -503,6 +503,8 @@ def _plain(tree: Any) -> Any:
     """Pytree containers as JSON-friendly dicts and lists."""
     if isinstance(tree, Mapping):
         return {str(k): _plain(v) for k, v in tree.items()}
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # a NamedTuple keeps its names
+        return {name: _plain(v) for name, v in zip(tree._fields, tree, strict=True)}
     if isinstance(tree, (list, tuple)):
         return [_plain(v) for v in tree]
     if hasattr(tree, "__dict__") and not isinstance(tree, str):

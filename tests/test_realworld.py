@@ -152,3 +152,14 @@ def test_a_rewrite_is_verified_for_a_function_that_takes_a_prng_key() -> None:
     args, kwargs = verify.zero_call(plan)
     with pytest.raises(jax.errors.TracerBoolConversionError):
         fn.obj(*args, **kwargs)
+
+
+def test_a_named_tuple_argument_is_described_with_its_field_names() -> None:
+    report = trace_target(
+        "tests.realworld.pytrees:apply_layers",
+        args_from="tests.realworld.pytrees:layers_args",
+        compile=False,
+    )
+    batch = next(a for a in report.arguments if a.name == "batch")
+    assert batch.aval == {"inputs": "f32[8,16]", "labels": "f32[8]"}
+    assert {leaf.path for leaf in report.cache_key.traced} >= {"batch.inputs", "batch.labels"}

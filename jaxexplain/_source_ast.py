@@ -1,4 +1,6 @@
-"""Static facts about user source files that the decision recorder maps execution onto."""
+"""Static facts about user source files: what the decision recorder maps execution onto, and
+what an expression reads (through which aspect), where a local name gets its value and which
+call argument feeds which parameter, for the recorder and the failure explainer alike."""
 
 from __future__ import annotations
 
@@ -28,11 +30,12 @@ _CODE_NAME_KINDS: dict[str, Any] = {
     "<setcomp>": ast.SetComp,
     "<dictcomp>": ast.DictComp,
 }
-# The aspect under which a loop reads its iterable: only how many items it yields matters,
-# so a comprehension read this way depends on its `for` clauses, not on its elements.
-LENGTH = "len"
-_SHAPE_ATTRIBUTES = {"shape": "shape", "size": "shape", "ndim": "ndim", "dtype": "dtype"}
-_SHAPE_FUNCTIONS = {"len": LENGTH, "shape": "shape", "size": "shape", "ndim": "ndim"}
+# The aspects of a value an expression can read instead of the value itself. LENGTH is how a
+# loop reads its iterable: only how many items it yields matters, so a comprehension read this
+# way depends on its `for` clauses, not on its elements.
+SHAPE, NDIM, DTYPE, LENGTH = "shape", "ndim", "dtype", "len"
+_ASPECT_ATTRIBUTES = {"shape": SHAPE, "size": SHAPE, "ndim": NDIM, "dtype": DTYPE}
+_ASPECT_FUNCTIONS = {"len": LENGTH, "shape": SHAPE, "size": SHAPE, "ndim": NDIM}
 
 
 def span_of(node: ast.AST) -> Span:
@@ -106,13 +109,15 @@ class Construct:
 
 @dataclass(frozen=True)
 class Binding:
-    """One place where a function binds a local name: the expression the value came from.
+    """One place where a function binds a local name: the expression the value came from, and
+    the node whose execution binds it (a statement, or a `:=`), which says where it takes effect.
 
-    `value` is None where the name is bound to something no decision can depend on through it
+    `value` is None where the name is bound to something no value can depend on through it
     (a nested function, a class, an import, an exception).
     """
 
     value: ast.expr | None
+    owner: ast.AST
 
 
 @dataclass(frozen=True)
@@ -245,17 +250,6 @@ class SourceFile:
             parent = self.parents.get(parent)
         return None
 
-    def parameters(self, function: ast.AST) -> list[str]:
-        """The function's parameter names in declaration order."""
-        if not isinstance(function, FUNCTIONS):
-            return []
-        a = function.args
-        names = [p.arg for p in (*a.posonlyargs, *a.args)]
-        names += [a.vararg.arg] if a.vararg else []
-        names += [p.arg for p in a.kwonlyargs]
-        names += [a.kwarg.arg] if a.kwarg else []
-        return names
-
     def bindings(self, function: ast.AST) -> dict[str, list[Binding]]:
         """The local names a function assigns, each with where its values came from."""
         cache: dict[ast.AST, dict[str, list[Binding]]] = self.__dict__.setdefault("_bindings", {})
@@ -269,7 +263,7 @@ class SourceFile:
         parent = self.parents.get(function)
         while parent is not None:
             if isinstance(parent, FUNCTIONS) and (
-                name in self.parameters(parent) or name in self.bindings(parent)
+                name in parameters(parent) or name in self.bindings(parent)
             ):
                 return parent
             parent = self.parents.get(parent)
@@ -288,6 +282,18 @@ class SourceFile:
         """The name of the class a method is defined in."""
         parent = self.parents.get(function)
         return parent.name if isinstance(parent, ast.ClassDef) else None
+
+
+def parameters(function: ast.AST) -> list[str]:
+    """The parameter names of a function or lambda in declaration order (none for a module)."""
+    if not isinstance(function, FUNCTIONS):
+        return []
+    a = function.args
+    names = [p.arg for p in (*a.posonlyargs, *a.args)]
+    names += [a.vararg.arg] if a.vararg else []
+    names += [p.arg for p in a.kwonlyargs]
+    names += [a.kwarg.arg] if a.kwarg else []
+    return names
 
 
 def code_spans(code: CodeType) -> Iterator[Span | None]:
@@ -472,47 +478,47 @@ class _BindingCollector(ast.NodeVisitor):
         for name in self.globals:
             self.bindings.pop(name, None)
 
-    def _bind(self, target: ast.AST, value: ast.expr | None) -> None:
+    def _bind(self, target: ast.AST, value: ast.expr | None, owner: ast.AST) -> None:
         if isinstance(target, ast.Name):
-            self.bindings.setdefault(target.id, []).append(Binding(value))
+            self.bindings.setdefault(target.id, []).append(Binding(value, owner))
         elif isinstance(target, (ast.Tuple, ast.List)):
             values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
             if values is not None and len(values) == len(target.elts):
                 for element, element_value in zip(target.elts, values, strict=True):
-                    self._bind(element, element_value)
+                    self._bind(element, element_value, owner)
             else:
                 for element in target.elts:
-                    self._bind(element, value)
+                    self._bind(element, value, owner)
         elif isinstance(target, ast.Starred):
-            self._bind(target.value, value)
+            self._bind(target.value, value, owner)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
-            self._bind(target, node.value)
+            self._bind(target, node.value, node)
         self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self._bind(node.target, node.value)
+        self._bind(node.target, node.value, node)
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
-            self._bind(node.target, node.value)
+            self._bind(node.target, node.value, node)
         self.generic_visit(node)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self._bind(node.target, node.value)
+        self._bind(node.target, node.value, node)
         self.generic_visit(node)
 
     def visit_For(self, node: ast.For) -> None:
         for target, value in iteration_sources(node.target, node.iter):
-            self._bind(target, value)
+            self._bind(target, value, node)
         self.generic_visit(node)
 
     def visit_With(self, node: ast.With) -> None:
         for item in node.items:
             if item.optional_vars is not None:
-                self._bind(item.optional_vars, item.context_expr)
+                self._bind(item.optional_vars, item.context_expr, node)
         self.generic_visit(node)
 
     def visit_Match(self, node: ast.Match) -> None:
@@ -520,7 +526,7 @@ class _BindingCollector(ast.NodeVisitor):
             for pattern in ast.walk(case.pattern):
                 name = getattr(pattern, "name", None) or getattr(pattern, "rest", None)
                 if isinstance(name, str):
-                    self.bindings.setdefault(name, []).append(Binding(node.subject))
+                    self.bindings.setdefault(name, []).append(Binding(node.subject, node))
         self.generic_visit(node)
 
     def visit_Global(self, node: ast.Global) -> None:
@@ -529,35 +535,49 @@ class _BindingCollector(ast.NodeVisitor):
     def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
         self.globals.update(node.names)
 
-    def _opaque(self, name: str) -> None:
-        self.bindings.setdefault(name, []).append(Binding(None))
+    def _opaque(self, name: str, owner: ast.AST) -> None:
+        self.bindings.setdefault(name, []).append(Binding(None, owner))
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        self._opaque(node.name)
+        self._opaque(node.name, node)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-        self._opaque(node.name)
+        self._opaque(node.name, node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self._opaque(node.name)
+        self._opaque(node.name, node)
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         return None
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            self._opaque((alias.asname or alias.name).split(".")[0])
+            self._opaque((alias.asname or alias.name).split(".")[0], node)
 
     visit_ImportFrom = visit_Import  # type: ignore[assignment]
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.name:
-            self._opaque(node.name)
+            self._opaque(node.name, node)
         self.generic_visit(node)
 
 
-def reads(expression: ast.expr, via: str | None = None) -> list[Read]:
-    """The names an expression reads, each with the aspect of it that matters."""
+def reads(expression: ast.AST, via: str | None = None) -> list[Read]:
+    """The names an expression reads, in source order, each with the aspect of it that matters.
+
+    `x.shape`, `x.size`, `len(x)`, `jnp.shape(x)` read x's shape (LENGTH for `len`), `x.ndim`
+    and `jnp.ndim(x)` its NDIM, `x.dtype` its DTYPE; an aspect read of a larger expression is
+    read of every name in it (`len(xs[0])` reads xs's LENGTH). A lambda's parameters are bound
+    by whoever calls it, so its body counts only for the other names it reads.
+
+    Args:
+        expression: the expression (or statement) to read.
+        via: the aspect of the expression's value that matters (None: the value itself); it
+            flows to the names the value is computed from unless a nearer aspect replaces it.
+
+    Returns:
+        The reads; `via` None for a name whose value is read plainly.
+    """
     found: list[Read] = []
     _walk(expression, via, (), False, found)
     return found
@@ -570,7 +590,7 @@ def _walk(
         if isinstance(node.ctx, ast.Load):
             out.append(Read(node.id, via, path, node, called))
     elif isinstance(node, ast.Attribute):
-        aspect = _SHAPE_ATTRIBUTES.get(node.attr)
+        aspect = _ASPECT_ATTRIBUTES.get(node.attr)
         if aspect is not None:
             _walk(node.value, aspect, (), False, out)
         else:
@@ -581,7 +601,11 @@ def _walk(
     elif isinstance(node, ast.Call):
         _walk_call(node, via, out)
     elif isinstance(node, ast.Lambda):
-        return
+        _walk(node.args, via, (), False, out)
+        body: list[Read] = []
+        _walk(node.body, via, (), False, body)
+        own = set(parameters(node))
+        out.extend(read for read in body if read.name not in own)
     elif isinstance(node, COMPREHENSIONS) and via == LENGTH:
         for generator in node.generators:
             _walk(generator.iter, LENGTH, (), False, out)
@@ -597,7 +621,7 @@ def _walk_call(node: ast.Call, via: str | None, out: list[Read]) -> None:
     callee (as a function) and their arguments (whose aspects flow into the result)."""
     callee = node.func
     name = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", None)
-    aspect = _SHAPE_FUNCTIONS.get(name or "")
+    aspect = _ASPECT_FUNCTIONS.get(name or "")
     if aspect is not None and len(node.args) == 1 and not node.keywords:
         _walk(node.args[0], aspect, (), False, out)
         return
@@ -630,7 +654,7 @@ def bind_call(
         if isinstance(argument, ast.Starred):
             break
         bound[name] = argument
-    names = set(source.parameters(function))
+    names = set(parameters(function))
     bound.update({k.arg: k.value for k in call.keywords if k.arg in names})
     hidden = any(isinstance(arg, ast.Starred) for arg in call.args) or any(
         k.arg is None for k in call.keywords

@@ -850,7 +850,7 @@ class _Resolver:
         iterable = source.comprehension_binding(read.node, name)
         if iterable is not None:
             yield from self._expression(iterable, read.via, scope, seen)
-        elif name in source.parameters(function):
+        elif name in sa.parameters(function):
             yield from self._parameter(read, scope, seen)
         elif name in source.bindings(function):
             yield from self._local(read, scope, seen)
@@ -883,7 +883,7 @@ class _Resolver:
     ) -> Iterator[Dependency]:
         source, function, name = scope.source, scope.function, read.name
         self_attribute = bool(read.path) and source.is_method(function)
-        self_attribute = self_attribute and source.parameters(function)[0] == name
+        self_attribute = self_attribute and sa.parameters(function)[0] == name
         if self_attribute and read.called:
             return  # a method call on self
         shown = f"{name}.{read.path[0]}" if self_attribute else name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -206,10 +207,14 @@ def diff_target(
     """
     target_obj, plan_a = prepare_target(target, static or {}, traced or {}, args_from)
     decorator_statics = set(target_obj.decorator_statics())
-    changes = {
-        name: _text_change(plan_a, name, text, decorator_statics)
-        for name, text in (vs or {}).items()
-    }
+    changes: dict[str, tuple[bool, Any]] = {}
+    for name, text in (vs or {}).items():
+        root, _, fields = name.partition(".")
+        if fields:
+            current = changes.get(root) or _side_a_value(plan_a, root)
+            changes[root] = _field_change(current, name, text)
+        else:
+            changes[name] = _text_change(plan_a, name, text, decorator_statics)
     plan_b = vary_plan(plan_a, changes, "cli")
     return diff_plans(
         target_obj,
@@ -244,6 +249,63 @@ def _text_change(
     if static:
         return True, specs.parse_static_value(text)
     return False, specs.to_abstract(specs.parse_traced_value(name, text))
+
+
+def _side_a_value(plan: CallPlan, name: str) -> tuple[bool, Any]:
+    """(static?, value) of a parameter on side A, its default included."""
+    param = _parameter(plan, name)
+    return param.static, param.value
+
+
+def _field_change(current: tuple[bool, Any], path: str, text: str) -> tuple[bool, Any]:
+    """`--vs config.causal=False`: side A's value with one field replaced, read by its role.
+
+    A static configuration (a NamedTuple, a dataclass, a dict) cannot be spelled as a literal,
+    so a field is changed in place; a traced pytree's leaf is changed the same way."""
+    static, value = current
+    new = (
+        specs.parse_static_value(text)
+        if static
+        else specs.to_abstract(specs.parse_traced_value(path, text))
+    )
+    root, *fields = path.split(".")
+    return static, _with_field(value, fields, new, root)
+
+
+def _with_field(value: Any, fields: list[str], new: Any, where: str) -> Any:
+    """A copy of `value` whose field (attribute or dict key) `fields[0]`... is `new`."""
+    name, rest = fields[0], fields[1:]
+    here = f"{where}.{name}"
+    names = _field_names(value)
+    if names is None or name not in names:
+        has = f" with fields {', '.join(names)}" if names else ", which has no fields to change"
+        raise UsageError(
+            f"--vs {here}=...: {where} is {_a(type(value).__name__)}{has}; --vs NAME.FIELD=VALUE "
+            f"changes a field of a NamedTuple, a dataclass or a dict"
+        )
+    current = value[name] if isinstance(value, Mapping) else getattr(value, name)
+    inner = _with_field(current, rest, new, here) if rest else new
+    if isinstance(value, Mapping):
+        return {**value, name: inner}
+    if isinstance(value, tuple):
+        return value._replace(**{name: inner})  # type: ignore[attr-defined]
+    return dataclasses.replace(value, **{name: inner})
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def _field_names(value: Any) -> list[str] | None:
+    """The fields `--vs NAME.FIELD=...` can change: a dict's string keys, a NamedTuple's or a
+    dataclass instance's fields; None for anything else."""
+    if isinstance(value, Mapping):
+        return [k for k in value if isinstance(k, str)]
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return list(value._fields)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [f.name for f in dataclasses.fields(value)]
+    return None
 
 
 def _spells_arrays(name: str, text: str) -> bool:

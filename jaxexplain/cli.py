@@ -144,7 +144,8 @@ VsOpt = Annotated[
     typer.Option(
         "--vs",
         help="NAME=VALUE for side B (repeatable): a static literal for a static parameter, a "
-        "spec for a traced one.",
+        "spec for a traced one; NAME.FIELD=VALUE changes one field of a NamedTuple, dataclass "
+        "or dict.",
     ),
 ]
 
@@ -220,7 +221,7 @@ def parse_vs(texts: list[str]) -> dict[str, str]:
         )
     changes: dict[str, str] = {}
     for text in texts:
-        name, value = split_assignment(text, "--vs")
+        name, value = split_assignment(text, "--vs", dotted=True)
         _refuse_twice(name, changes)
         changes[name] = value
     return changes

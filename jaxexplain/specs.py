@@ -73,11 +73,13 @@ def parse_array_spec(text: str) -> ArraySpec | None:
     return ArraySpec(tuple(int(d) for d in dims), dtype, bool(match["weak"]))
 
 
-def split_assignment(text: str, option: str) -> tuple[str, str]:
-    """Splits `NAME=VALUE`, with a usage error that shows the expected form."""
+def split_assignment(text: str, option: str, *, dotted: bool = False) -> tuple[str, str]:
+    """Splits `NAME=VALUE` (with `dotted`, also `NAME.FIELD=VALUE`), with a usage error that
+    shows the expected form."""
     name, sep, value = text.partition("=")
     name = name.strip()
-    if not sep or not name.isidentifier():
+    parts = name.split(".") if dotted else [name]
+    if not sep or not all(part.isidentifier() for part in parts):
         raise UsageError(f"{option} expects NAME=VALUE (for example {option} n=3), got {text!r}")
     return name, value.strip()
 

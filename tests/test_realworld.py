@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 from pathlib import Path
 
 import jax
 import pytest
+from typer.testing import CliRunner
 
 import jaxexplain
 from jaxexplain import _jax_compat, verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
+from jaxexplain.cli import app
+from jaxexplain.errors import UsageError
 from jaxexplain.renderers import render
 
 OPTIM = "tests.realworld.optim"
+ATTENTION = "tests.realworld.attention"
 TRAINING = "tests.realworld.training"
 FAILING = "tests.realworld.failing"
 REALWORLD = Path(__file__).resolve().parent / "realworld"
@@ -163,3 +168,59 @@ def test_a_named_tuple_argument_is_described_with_its_field_names() -> None:
     batch = next(a for a in report.arguments if a.name == "batch")
     assert batch.aval == {"inputs": "f32[8,16]", "labels": "f32[8]"}
     assert {leaf.path for leaf in report.cache_key.traced} >= {"batch.inputs", "batch.labels"}
+
+
+def test_vs_changes_one_field_of_a_static_named_tuple_config() -> None:
+    report = diff_target(
+        f"{ATTENTION}:mha",
+        vs={"config.causal": "False"},
+        args_from=f"{ATTENTION}:mha_args",
+        compile=False,
+    )
+    assert report.ok, (report.a.error, report.b.error)
+    (change,) = report.cache_key_changes
+    assert (change.component, change.path) == ("static", "config")
+    assert "causal=True" in change.a and "causal=False" in change.b
+    assert report.verification.checked and report.verification.agrees
+    assert report.verification.jax_recompiled
+    assert [(d.source, d.a, d.b) for d in report.decision_changes] == [
+        ("config.causal", ("true",), ("false",))
+    ]
+
+
+def test_vs_changes_fields_of_a_dataclass_config_and_a_traced_leaf() -> None:
+    report = diff_target(
+        f"{TRAINING}:train_step",
+        vs={"config.remat": "False", "batch.x": "f32[16,32]"},
+        args_from=f"{TRAINING}:train_args",
+        compile=False,
+    )
+    assert report.ok
+    assert [(c.component, c.path) for c in report.cache_key_changes] == [("static", "config")]
+    assert "remat=False" in report.cache_key_changes[0].b
+    assert report.verification.checked and report.verification.agrees
+
+
+@pytest.mark.parametrize(
+    ("vs", "message"),
+    [
+        ("config.nope", "config is an AttnConfig with fields n_heads, causal, rotary, block_size"),
+        ("config.causal.x", "config.causal is a bool, which has no fields"),
+    ],
+)
+def test_vs_on_a_field_that_does_not_exist_is_a_usage_error(vs: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        diff_target(f"{ATTENTION}:mha", vs={vs: "1"}, args_from=f"{ATTENTION}:mha_args")
+
+
+def test_cli_accepts_a_dotted_vs_and_refuses_a_dotted_static() -> None:
+    runner = CliRunner()
+    args = ["diff", f"{ATTENTION}:mha", "--args-from", f"{ATTENTION}:mha_args"]
+    result = runner.invoke(
+        app, [*args, "--vs", "config.rotary=False", "--no-compile", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["recompiles"] is True and document["verified"] is True
+    result = runner.invoke(app, [*args, "--vs", "n=1", "--static", "config.rotary=False"])
+    assert result.exit_code == 2

@@ -143,7 +143,7 @@ def _jaxpr_sections(diff: JaxprDiff, counts: tuple[str, str | None]) -> list[Ren
     else:
         out = [
             heading("Jaxpr diff", top),
-            Text(f"  of the equations as printed, nested jaxprs included ({printed}): {changes}"),
+            Text(f"  as printed, nested jaxprs included ({printed}): {changes}"),
         ]
     if not diff.unified:
         out.append(Text("  identical up to variable names"))

@@ -1172,7 +1172,7 @@ def _random_keys(shape: tuple[int, ...], dtype: Any, rng: np.random.Generator) -
     """PRNG keys (`jax.random.key`, dtype key<fry>) made of random key data of their impl."""
     template = jax.numpy.zeros(shape, dtype)
     data_shape = jax.random.key_data(template).shape
-    data = rng.integers(0, 2**32, data_shape, dtype=np.uint32)
+    data = jax.numpy.asarray(rng.integers(0, 2**32, data_shape, dtype=np.uint32))
     return jax.random.wrap_key_data(data, impl=jax.random.key_impl(template))
 
 

@@ -33,6 +33,7 @@ import jax
 import numpy as np
 
 from jaxexplain import _jax_compat, rewrites
+from jaxexplain import _source_ast as sa
 from jaxexplain.calling import BoundParam, CallPlan
 from jaxexplain.report import Dependency, ErrorInfo, Suggestion
 from jaxexplain.rewrites import Aliases, Construct, Position, Rewrite, UserFunction
@@ -587,28 +588,26 @@ def _data_globals(uses: list[rewrites.NameUse], site: Site) -> list[tuple[str, s
 def _map_to_caller(
     uses: list[rewrites.NameUse], caller: Site, callee: Site
 ) -> list[rewrites.NameUse] | None:
-    """The callee's parameters, followed to the caller's argument expressions and their names."""
+    """The callee's parameters, followed to the caller's argument expressions and their names;
+    a parameter the call does not pass by name or position (a call through `jax.vmap` or
+    `lax.scan`, a `*args`) may come from any of the call's arguments."""
     if caller.function is None or callee.function is None or caller.frame.position is None:
         return None
     call = rewrites.call_at(caller.function, caller.frame.position)
     if call is None:
         return None
-    bound = rewrites.call_bindings(call, callee.function.parameters)
-    if not _calls(call, callee) and not bound:
+    bound, _ = sa.bind_call(callee.function.source, call, callee.function.node)
+    direct = _calls(call, callee)
+    if not direct and not bound:
         return None
-    exprs: list[tuple[ast.expr, str]] = []
+    every_argument = [*call.args, *(k.value for k in call.keywords)]
+    mapped: list[rewrites.NameUse] = []
     for use in uses:
         if use.name not in callee.function.parameters:
             continue
-        arguments = bound.get(use.name) if _calls(call, callee) else None
-        for expr in arguments or [*call.args, *(k.value for k in call.keywords)]:
-            exprs.append((expr, use.aspect))
-    mapped: list[rewrites.NameUse] = []
-    for expr, aspect in exprs:
-        for inner in rewrites.trace_back(caller.function, [expr], call):
-            mapped.append(
-                rewrites.NameUse(inner.name, inner.aspect if inner.aspect != "value" else aspect)  # type: ignore[arg-type]
-            )
+        argument = bound.get(use.name) if direct else None
+        arguments = [argument] if argument is not None else every_argument
+        mapped += rewrites.trace_back(caller.function, arguments, call, use.via)
     return list(dict.fromkeys(mapped))
 
 
@@ -1547,7 +1546,7 @@ def _leak_holder(site: Site) -> str | None:
     """The name in the failing expression whose value holds a tracer."""
     if site.construct is None:
         return None
-    names = [u.name for expr in site.construct.needed for u in rewrites.reads(expr)]
+    names = [r.name for expr in site.construct.needed for r in sa.reads(expr)]
     scope = {**site.frame.frame.f_globals, **site.frame.frame.f_locals}
     for name in dict.fromkeys(names):
         if name in scope and _holds_tracer(scope[name]):

@@ -3,7 +3,8 @@
 Everything here is `ast` work on the user's own source (it traces nothing): find the function
 a traceback frame ran, the exact expression the failing bytecode instruction belongs to (Python
 3.11+ positions), the parameters and globals that expression reads (followed back through local
-assignments), and structured rewrites of the user's lines (`jnp.where`, `lax.cond`,
+assignments, with the reads, bindings and call bindings of `_source_ast` that the decision
+recorder uses too), and structured rewrites of the user's lines (`jnp.where`, `lax.cond`,
 `lax.fori_loop`, `lax.while_loop`, `jnp` for `np`, `np` for `jnp` on constants) that
 `explain_errors` re-traces and checks.
 """
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import ast
 import copy
-import linecache
 import sys
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any, Literal
+
+from jaxexplain import _source_ast as sa
 
 Position = tuple[int, int, int, int]
 """(line, end_line, column, end_column) of a bytecode instruction, as `co_positions` gives them."""
@@ -27,9 +29,6 @@ Aspect = Literal["value", "shape", "dtype"]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
-COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size"})
-SHAPE_FUNCTIONS = frozenset({"len", "shape", "ndim", "size"})
 BRANCH_HELPER = "__jaxexplain_branch__"
 
 CONSTRUCT_LABELS = {
@@ -61,23 +60,20 @@ CONSTRUCT_LABELS = {
 
 @dataclass(frozen=True)
 class UserFunction:
-    """A function of the user's as source: its file, its `def` node, and each node's parent."""
+    """A function of the user's as source: its parsed file and its `def` node."""
 
-    file: str
+    source: sa.SourceFile = field(compare=False, repr=False)
     node: FunctionNode
-    parents: dict[ast.AST, ast.AST] = field(compare=False, repr=False)
+
+    @property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        """Each node's parent in the file."""
+        return self.source.parents
 
     @property
     def parameters(self) -> tuple[str, ...]:
         """Every parameter name, in signature order."""
-        args = self.node.args
-        names = [a.arg for a in (*args.posonlyargs, *args.args)]
-        if args.vararg:
-            names.append(args.vararg.arg)
-        names += [a.arg for a in args.kwonlyargs]
-        if args.kwarg:
-            names.append(args.kwarg.arg)
-        return tuple(names)
+        return tuple(sa.parameters(self.node))
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
         """The nodes enclosing `node`, innermost first, up to the `def`."""
@@ -101,10 +97,18 @@ class Construct:
 
 @dataclass(frozen=True)
 class NameUse:
-    """A name an expression reads, and whether it needs its value, its shape or its dtype."""
+    """A name a value depends on, and through what: `via` is the aspect `_source_ast.reads`
+    gives (None for the value itself)."""
 
     name: str
-    aspect: Aspect
+    via: str | None
+
+    @property
+    def aspect(self) -> Aspect:
+        """Whether the value, the shape (`.shape`, `.ndim`, `len()`) or the dtype is needed."""
+        if self.via is None:
+            return "value"
+        return "dtype" if self.via == sa.DTYPE else "shape"
 
 
 @dataclass(frozen=True)
@@ -139,36 +143,20 @@ class Aliases:
 # Finding the user's function and the failing expression
 
 
-def parse_file(filename: str) -> ast.Module | None:
-    """The file's AST, or None when its source is unavailable or does not parse."""
-    source = "".join(linecache.getlines(filename))
-    if not source:
-        return None
-    try:
-        return ast.parse(source, filename)
-    except SyntaxError:
-        return None
-
-
 def user_function(code: CodeType) -> UserFunction | None:
-    """The `def` that compiled to `code`, found by name and first line in its file."""
-    module = parse_file(code.co_filename)
-    if module is None:
+    """The `def` that compiled to `code`, found by name and first line in its file (the `def`
+    line itself for a rewrite compiled without its decorators)."""
+    source = sa.load_source(code.co_filename)
+    if source is None:
         return None
-    for node in ast.walk(module):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == code.co_name:
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            if code.co_firstlineno in (first, node.lineno):
-                return UserFunction(code.co_filename, node, _parent_map(node))
+    for node in ast.walk(source.tree):
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.name == code.co_name
+            and code.co_firstlineno in (sa.first_line(node), node.lineno)
+        ):
+            return UserFunction(source, node)
     return None
-
-
-def _parent_map(root: ast.AST) -> dict[ast.AST, ast.AST]:
-    parents: dict[ast.AST, ast.AST] = {}
-    for node in ast.walk(root):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-    return parents
 
 
 def contains(fn: UserFunction, position: Position) -> bool:
@@ -242,7 +230,7 @@ def classify(fn: UserFunction, node: ast.AST, source_line: str = "") -> Construc
         owner, test = test_owner
         kind = _test_kind(owner, source_line)
         return Construct(kind, owner, (node if isinstance(node, ast.expr) else test,))
-    if isinstance(node, COMPREHENSIONS):
+    if isinstance(node, sa.COMPREHENSIONS):
         filters = tuple(test for generator in node.generators for test in generator.ifs)
         if filters:
             return Construct("comprehension", node.generators[0], filters)
@@ -319,160 +307,73 @@ def _subscript_kind(node: ast.Subscript) -> str:
 # What an expression reads, followed back to parameters and free names
 
 
-def reads(expr: ast.AST) -> list[NameUse]:
-    """The names `expr` reads, in source order; `x.shape`, `len(x)` read only x's shape."""
-    found: list[NameUse] = []
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.attr in SHAPE_ATTRIBUTES:
-                found.append(NameUse(node.value.id, "shape"))
-                return
-            if node.attr == "dtype":
-                found.append(NameUse(node.value.id, "dtype"))
-                return
-        if (
-            isinstance(node, ast.Call)
-            and _is_shape_function(node.func)
-            and len(node.args) == 1
-            and isinstance(node.args[0], ast.Name)
-        ):
-            found.append(NameUse(node.args[0].id, "shape"))
-            return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            found.append(NameUse(node.id, "value"))
-            return
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(expr)
-    return found
-
-
-def _is_shape_function(func: ast.expr) -> bool:
-    if isinstance(func, ast.Name):
-        return func.id == "len"
-    return isinstance(func, ast.Attribute) and func.attr in SHAPE_FUNCTIONS
-
-
-def assignments(fn: UserFunction) -> dict[str, list[tuple[ast.AST, ast.AST]]]:
-    """Every local binding in the function: name -> [(binding statement, value expression)].
-
-    A `for` target is bound to its iterable, an augmented assignment to its operand (the name's
-    earlier value is another binding already), a `with ... as` name to its context expression,
-    and a lambda's parameter to the statement that holds the lambda: it is called by that
-    statement (`jax.vmap(lambda r: ...)(x)`) with values the statement reads.
-    """
-    bound: dict[str, list[tuple[ast.AST, ast.AST]]] = {}
-
-    def bind(target: ast.AST, owner: ast.AST, value: ast.AST) -> None:
-        for name in ast.walk(target):
-            if isinstance(name, ast.Name):
-                bound.setdefault(name.id, []).append((owner, value))
-
-    for node in _own_nodes(fn.node):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                bind(target, node, node.value)
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and node.value is not None:
-            bind(node.target, node, node.value)
-        elif isinstance(node, ast.For | ast.comprehension):
-            bind(node.target, node, node.iter)
-        elif isinstance(node, ast.NamedExpr):
-            bind(node.target, node, node.value)
-        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-            bind(node.optional_vars, node, node.context_expr)
-        elif isinstance(node, ast.Lambda):
-            statement = next((a for a in fn.ancestors(node) if isinstance(a, ast.stmt)), None)
-            for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
-                bound.setdefault(arg.arg, []).append((node, statement or node))
-    return bound
-
-
-def _own_nodes(fn: FunctionNode) -> Iterator[ast.AST]:
-    """The function's nodes, without descending into nested function or class bodies."""
-    stack: list[ast.AST] = list(fn.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-
-
-def trace_back(fn: UserFunction, exprs: Sequence[ast.expr], at: ast.AST) -> list[NameUse]:
+def trace_back(
+    fn: UserFunction, exprs: Sequence[ast.expr], at: ast.AST, via: str | None = None
+) -> list[NameUse]:
     """The parameters and free names the expressions depend on, through local assignments.
 
     A local name is followed to the bindings that can reach `at`: those on earlier lines, and
-    any inside a loop that also contains `at` (a later iteration sees them). Aspects compose: a
-    value computed from `x.shape` depends on x's shape even when its value is needed.
+    any inside a loop that also contains `at` (a later iteration sees them). A name a
+    comprehension or a lambda binds (their frames fold into the function) is followed to the
+    comprehension's iterable, or to the statement that holds the lambda and so calls it
+    (`jax.vmap(lambda r: ...)(x)`). Aspects compose: a value computed from `x.shape` depends on
+    x's shape even when its value is needed.
 
     Args:
         fn: the function the expressions belong to.
-        exprs: the expressions whose value was needed.
+        exprs: the expressions whose value (or `via` aspect) was needed.
         at: the failing node (decides which bindings are reachable).
+        via: the aspect of the expressions that was needed (None: their values).
 
     Returns:
         Parameters and free (global or closure) names, deduplicated, in discovery order.
     """
-    bound = assignments(fn)
+    bound = fn.source.bindings(fn.node)
     params = set(fn.parameters)
     line = getattr(at, "lineno", 0)
     loops = {id(n) for n in fn.ancestors(at) if isinstance(n, ast.For | ast.While)}
-    roots: dict[tuple[str, str], NameUse] = {}
-    seen: set[tuple[str, str]] = set()
-    work = [use for expr in exprs for use in reads(expr)]
+    roots: dict[NameUse, None] = {}
+    seen: set[tuple[str, str | None, int]] = set()
+    work = [read for expr in exprs for read in sa.reads(expr, via)]
     while work:
-        use = work.pop(0)
-        if (use.name, use.aspect) in seen:
+        read = work.pop(0)
+        scoped = _scoped_origin(fn, read)
+        if (read.name, read.via, id(scoped)) in seen:
             continue
-        seen.add((use.name, use.aspect))
-        reachable = [
-            value
-            for owner, value in bound.get(use.name, [])
-            if _reaches(fn, owner, line, loops, at)
-        ]
-        if use.name in params or not reachable:
-            roots.setdefault((use.name, use.aspect), use)
-        for value in reachable:
-            for inner in reads(value):
-                aspect = inner.aspect if inner.aspect != "value" else use.aspect
-                work.append(NameUse(inner.name, aspect))
-    return list(roots.values())
+        seen.add((read.name, read.via, id(scoped)))
+        origins = [scoped] if scoped is not None else []
+        if scoped is None:
+            reaching = [
+                b for b in bound.get(read.name, []) if _reaches(fn, b.owner, line, loops, at)
+            ]
+            origins = [b.value for b in reaching if b.value is not None]
+            if read.name in params or not reaching:
+                roots.setdefault(NameUse(read.name, read.via))
+        for origin in origins:
+            work += sa.reads(origin, read.via)
+    return list(roots)
+
+
+def _scoped_origin(fn: UserFunction, read: sa.Read) -> ast.AST | None:
+    """Where a name bound by an enclosing comprehension or lambda gets its value, else None."""
+    iterable = fn.source.comprehension_binding(read.node, read.name)
+    if iterable is not None:
+        return iterable
+    for node in fn.ancestors(read.node):
+        if isinstance(node, ast.Lambda) and read.name in sa.parameters(node):
+            return next((a for a in fn.ancestors(node) if isinstance(a, ast.stmt)), node)
+    return None
 
 
 def _reaches(fn: UserFunction, owner: ast.AST, line: int, loops: set[int], at: ast.AST) -> bool:
-    """A binding reaches the failing line if it comes before it or shares a loop with it."""
+    """A binding reaches the failing line if it comes before it or shares a loop with it; a
+    statement around `at` reaches it only if it binds before running its body (`for`, `with`,
+    `match`)."""
     if owner is at or any(a is owner for a in fn.ancestors(at)):
-        return isinstance(owner, ast.For | ast.comprehension | ast.Lambda)
+        return isinstance(owner, ast.For | ast.With | ast.Match)
     if getattr(owner, "lineno", line) < line:
         return True
     return any(id(a) in loops for a in fn.ancestors(owner))
-
-
-def call_bindings(call: ast.Call, parameters: Sequence[str]) -> dict[str, list[ast.expr]]:
-    """Which argument expressions of `call` feed each parameter of the callee.
-
-    Positional arguments bind in order, keywords by name; a `*args` or `**kwargs` argument may
-    feed any parameter left, so it is bound to all of them.
-    """
-    bound: dict[str, list[ast.expr]] = {}
-    position = 0
-    for arg in call.args:
-        if isinstance(arg, ast.Starred):
-            for name in parameters[position:]:
-                bound.setdefault(name, []).append(arg.value)
-            continue
-        if position < len(parameters):
-            bound.setdefault(parameters[position], []).append(arg)
-        position += 1
-    for keyword in call.keywords:
-        if keyword.arg is None:
-            for name in parameters:
-                bound.setdefault(name, []).append(keyword.value)
-        else:
-            bound.setdefault(keyword.arg, []).append(keyword.value)
-    return bound
 
 
 # ---------------------------------------------------------------------------------------------
@@ -636,7 +537,7 @@ def _single_assignments(bodies: list[list[ast.stmt]]) -> list[dict[str, ast.expr
                 return None
             if not isinstance(target, ast.Name) or target.id in values:
                 return None
-            if any(use.name in values for use in reads(value)):
+            if any(read.name in values for read in sa.reads(value)):
                 return None
             values[target.id] = value
         per_branch.append(values)
@@ -998,8 +899,8 @@ def _defined_before(fn: UserFunction, node: ast.AST) -> set[str]:
     """Parameters and names bound on lines before `node` (a name the loop or branch may read)."""
     line = getattr(node, "lineno", 0)
     names = set(fn.parameters)
-    for name, bindings in assignments(fn).items():
-        if any(getattr(owner, "lineno", line) < line for owner, _ in bindings):
+    for name, bindings in fn.source.bindings(fn.node).items():
+        if any(getattr(b.owner, "lineno", line) < line for b in bindings):
             names.add(name)
     return names
 

@@ -620,8 +620,7 @@ def _walk_call(node: ast.Call, via: str | None, out: list[Read]) -> None:
     """`len(x)`, `jnp.shape(x)` and `jnp.ndim(x)` read an aspect of x; other calls read their
     callee (as a function) and their arguments (whose aspects flow into the result)."""
     callee = node.func
-    name = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", None)
-    aspect = _ASPECT_FUNCTIONS.get(name or "")
+    aspect = _ASPECT_FUNCTIONS.get(callee_name(node) or "")
     if aspect is not None and len(node.args) == 1 and not node.keywords:
         _walk(node.args[0], aspect, (), False, out)
         return
@@ -630,6 +629,13 @@ def _walk_call(node: ast.Call, via: str | None, out: list[Read]) -> None:
         _walk(argument, via, (), False, out)
     for keyword in node.keywords:
         _walk(keyword.value, via, (), False, out)
+
+
+def callee_name(call: ast.Call) -> str | None:
+    """The name a call's callee is written with: `f` in `f(x)`, `mod.f(x)` and `self.f(x)`
+    (how a call to a helper wrapped by a decorator such as `jax.jit` is recognized)."""
+    callee = call.func
+    return callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", None)
 
 
 def bind_call(

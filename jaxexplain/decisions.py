@@ -759,9 +759,11 @@ class _Analysis:
             return
         position = caller_facts.position_at(activation.call_offset)
         call = caller_facts.source.calls.get(position) if position is not None else None
-        if call is None or not (activation.direct or _calls_by_name(call, scope.function)):
+        if call is None:
             return
-        scope.arguments, scope.complete = sa.bind_call(scope.source, call, scope.function)
+        name = getattr(scope.function, "name", None)
+        if activation.direct or (name is not None and sa.callee_name(call) == name):
+            scope.arguments, scope.complete = sa.bind_call(scope.source, call, scope.function)
 
     def executed_lines(self) -> dict[str, set[int]]:
         lines: dict[str, set[int]] = {}
@@ -797,14 +799,6 @@ class _Analysis:
             if not inside:
                 listed.append((source, function))
         return listed
-
-
-def _calls_by_name(call: ast.Call, function: ast.AST) -> bool:
-    """True when the call's callee is written with the function's name (`helper(...)`,
-    `self.helper(...)`), as for a helper wrapped by a decorator such as `jax.jit`."""
-    callee = call.func
-    name = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", None)
-    return name is not None and name == getattr(function, "name", None)
 
 
 def _construct_source(source: sa.SourceFile, construct: sa.Construct) -> str:

@@ -597,7 +597,7 @@ def _map_to_caller(
     if call is None:
         return None
     bound, _ = sa.bind_call(callee.function.source, call, callee.function.node)
-    direct = _calls(call, callee)
+    direct = sa.callee_name(call) == callee.frame.code.co_name
     if not direct and not bound:
         return None
     every_argument = [*call.args, *(k.value for k in call.keywords)]
@@ -609,13 +609,6 @@ def _map_to_caller(
         arguments = [argument] if argument is not None else every_argument
         mapped += rewrites.trace_back(caller.function, arguments, call, use.via)
     return list(dict.fromkeys(mapped))
-
-
-def _calls(call: ast.Call, callee: Site) -> bool:
-    """The call names the callee directly (`helper(...)`, `mod.helper(...)`, `self.helper(...)`)."""
-    func = call.func
-    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-    return name == callee.frame.code.co_name
 
 
 def provenance(exc: BaseException, target: Target) -> list[str] | None:

@@ -33,7 +33,7 @@ _NEUTRAL_OPCODES = frozenset(
 _BRANCH_OPCODES = frozenset(
     code for name, code in dis.opmap.items() if "_IF_" in name or name == "FOR_ITER"
 )
-_SHAPE_VIAS = frozenset({"shape", "dtype", "ndim"})
+_SHAPE_VIAS = frozenset({sa.SHAPE, sa.DTYPE, sa.NDIM})
 _TOOL_PREFERENCE = (4, 3, 5, 2, 0, 1)  # unnamed ids first, the debugger's and coverage's last
 # The user-file predicate of the previous monitoring session in this process (see _register).
 _last_predicate: list[Callable[[str], bool] | None] = [None]

@@ -338,19 +338,19 @@ def trace_back(
     while work:
         read = work.pop(0)
         scoped = _scoped_origin(fn, read)
-        if (read.name, read.via, id(scoped)) in seen:
+        key = (read.name, read.via, id(scoped))
+        if key in seen:
             continue
-        seen.add((read.name, read.via, id(scoped)))
-        origins = [scoped] if scoped is not None else []
-        if scoped is None:
-            reaching = [
-                b for b in bound.get(read.name, []) if _reaches(fn, b.owner, line, loops, at)
-            ]
-            origins = [b.value for b in reaching if b.value is not None]
-            if read.name in params or not reaching:
-                roots.setdefault(NameUse(read.name, read.via))
-        for origin in origins:
-            work += sa.reads(origin, read.via)
+        seen.add(key)
+        if scoped is not None:
+            work += sa.reads(scoped, read.via)
+            continue
+        reaching = [b for b in bound.get(read.name, []) if _reaches(fn, b.owner, line, loops, at)]
+        if read.name in params or not reaching:
+            roots.setdefault(NameUse(read.name, read.via))
+        for binding in reaching:
+            if binding.value is not None:
+                work += sa.reads(binding.value, read.via)
     return list(roots)
 
 

@@ -12,7 +12,7 @@ import jax
 
 from jaxexplain import _jax_compat, specs, verify
 from jaxexplain.cache_key import static_hash_notes, static_repr
-from jaxexplain.calling import CallPlan, plan_call
+from jaxexplain.calling import CallPlan, plan_call, user_function
 from jaxexplain.decisions import DecisionRecorder
 from jaxexplain.errors import UsageError
 from jaxexplain.loader import call_user, load_factory, load_target
@@ -508,7 +508,8 @@ def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
 
 
 def function_info(fn: Callable[..., Any]) -> FunctionInfo:
-    """Where the function is defined."""
+    """Where the function is defined (under a `jax.grad`, `jax.vmap` or `functools.partial`)."""
+    fn = user_function(fn)
     code = getattr(fn, "__code__", None)
     return FunctionInfo(
         name=getattr(fn, "__name__", repr(fn)),

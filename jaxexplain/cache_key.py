@@ -18,7 +18,7 @@ from typing import Any
 import jax
 
 from jaxexplain import _jax_compat
-from jaxexplain.calling import CallPlan
+from jaxexplain.calling import CallPlan, user_function, wrapper_text
 from jaxexplain.report import CacheKey, KeyChange, StaticKey, TracedLeaf, to_dict
 
 MAX_VALUE_REPR = 300
@@ -119,15 +119,17 @@ def _positional_names(plan: CallPlan) -> list[str]:
 
 
 def function_identity(fn: Any, options: _jax_compat.JitOptions | None) -> str:
-    """The function component: where it is defined, and the jit options its wrapper carries."""
-    code = getattr(fn, "__code__", None)
-    where = f"{code.co_filename}:{code.co_firstlineno}" if code else type(fn).__qualname__
-    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-    extra = ""
+    """The function component: where it is defined, what wraps it (a partial, `jax.grad`),
+    and the jit options its wrapper carries."""
+    inner = user_function(fn)
+    code = getattr(inner, "__code__", None)
+    where = f"{code.co_filename}:{code.co_firstlineno}" if code else type(inner).__qualname__
+    name = f"{getattr(inner, '__module__', '?')}.{getattr(inner, '__qualname__', repr(inner))}"
+    extra = f" through {wrapper_text(fn)}" if inner is not fn else ""
     if options is not None and (
         options.donate_argnums or options.donate_argnames or options.device or options.backend
     ):
-        extra = f" donate={options.donate_argnums or options.donate_argnames} device={options.device} backend={options.backend}"
+        extra += f" donate={options.donate_argnums or options.donate_argnames} device={options.device} backend={options.backend}"
     return f"{name} @ {where}{extra}"
 
 

@@ -6,6 +6,7 @@ each value came from, and how the call is made (JAX keys its cache on positional
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
@@ -13,6 +14,7 @@ from typing import Any
 
 from jaxexplain.errors import UsageError
 from jaxexplain.report import Source
+from jaxexplain.userfiles import is_user_file, short_path
 
 POSITIONAL_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL)
 
@@ -82,6 +84,39 @@ class CallPlan:
         return replace(self, params=tuple(params))
 
 
+def user_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function the user wrote under `functools.partial` and under wrappers that set
+    `__wrapped__` (`jax.grad`, `jax.vmap`, `jax.checkpoint`, decorators): where it is defined."""
+    seen: set[int] = set()
+    while id(fn) not in seen:
+        seen.add(id(fn))
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif hasattr(fn, "__wrapped__"):
+            fn = fn.__wrapped__
+        else:
+            break
+    return fn
+
+
+def wrapper_text(fn: Callable[..., Any]) -> str:
+    """How `fn` wraps the user's function: `functools.partial(huber=bool)`, `a JAX
+    transformation` (`jax.grad`, `jax.vmap`, ...), `timed in train.py` (a decorator); "" for
+    the function itself."""
+    if user_function(fn) is fn:
+        return ""
+    if isinstance(fn, functools.partial):
+        bound = [f"<{len(fn.args)} positional>"] if fn.args else []
+        bound += [f"{k}={type(v).__name__}" for k, v in fn.keywords.items()]
+        return f"functools.partial({', '.join(bound)})"
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return type(fn).__name__
+    if not is_user_file(code.co_filename):
+        return "a JAX transformation" if "jax" in code.co_filename else "a library wrapper"
+    return f"{code.co_name} in {short_path(code.co_filename)}"
+
+
 def signature_of(fn: Callable[..., Any]) -> inspect.Signature:
     try:
         return inspect.signature(fn)
@@ -122,6 +157,7 @@ def plan_call(
     positional_left = list(positional)
     _check_unknown(sig, given)
     missing: list[inspect.Parameter] = []
+    by_position_so_far = takes_positions_only(fn)
     for param in sig.parameters.values():
         is_static = (
             param.name in static or param.name in decorator_statics or param.name in static_names
@@ -148,8 +184,11 @@ def plan_call(
             value = positional_left.pop(0)
             params.append(BoundParam(param.name, param.kind, is_static, origin, value, True, True))
             continue
+        by_position_so_far = by_position_so_far and param.name in given
         if param.name in given:
-            by_position = param.kind == inspect.Parameter.POSITIONAL_ONLY
+            by_position = param.kind == inspect.Parameter.POSITIONAL_ONLY or (
+                by_position_so_far and param.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD
+            )
             params.append(
                 BoundParam(
                     param.name, param.kind, is_static, origin, given[param.name], True, by_position
@@ -166,6 +205,22 @@ def plan_call(
     if missing:
         raise UsageError(missing_message(fn, missing))
     return CallPlan(tuple(params), decorator_statics)
+
+
+def takes_positions_only(fn: Callable[..., Any]) -> bool:
+    """True for a wrapper such as `jax.grad(f)` or `jax.vmap(f)`: it shows `f`'s signature
+    (through `__wrapped__`) but itself takes `*args` and reads positions (`argnums`,
+    `in_axes`), so its leading arguments are passed positionally, up to the first not given.
+    """
+    if not hasattr(fn, "__wrapped__"):
+        return False
+    try:
+        own = inspect.signature(fn, follow_wrapped=False).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    kinds = {p.kind for p in own}
+    named = {inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD}
+    return inspect.Parameter.VAR_POSITIONAL in kinds and not kinds & named
 
 
 def _check_unknown(sig: inspect.Signature, given: Mapping[str, Any]) -> None:

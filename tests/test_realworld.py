@@ -22,6 +22,7 @@ OPTIM = "tests.realworld.optim"
 ATTENTION = "tests.realworld.attention"
 TRAINING = "tests.realworld.training"
 FAILING = "tests.realworld.failing"
+WRAPPERS = "tests.realworld.wrappers"
 REALWORLD = Path(__file__).resolve().parent / "realworld"
 
 
@@ -224,3 +225,36 @@ def test_cli_accepts_a_dotted_vs_and_refuses_a_dotted_static() -> None:
     assert document["recompiles"] is True and document["verified"] is True
     result = runner.invoke(app, [*args, "--vs", "n=1", "--static", "config.rotary=False"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("name", ["grad_mse", "batched_loss", "huber_loss"])
+def test_transformed_and_partial_targets_trace_as_jax_calls_them(name: str) -> None:
+    """`jax.grad(f)` and `jax.vmap(f)` read their arguments by position; the report shows f."""
+    from tests.realworld import wrappers
+
+    report = trace_target(f"{WRAPPERS}:{name}", args_from=f"{WRAPPERS}:args", compile=False)
+    assert report.ok, report.error
+    fn = getattr(wrappers, name)
+    kwargs = verify.zeros_like_tree(wrappers.args())
+    args = (kwargs["params"], kwargs["x"], kwargs["y"])
+    expected = jax.make_jaxpr(fn)(*args)
+    assert report.jaxpr is not None and report.jaxpr.equations == len(expected.jaxpr.eqns)
+    underlying = "mse" if name == "grad_mse" else "per_example_loss"
+    assert report.function.name == underlying and report.function.file.endswith("wrappers.py")
+    assert report.cache_key is not None and "0x" not in report.cache_key.function
+    assert f"wrappers.{underlying} @ " in report.cache_key.function
+
+
+def test_diff_of_a_vmapped_target_is_verified() -> None:
+    report = diff_target(
+        f"{WRAPPERS}:batched_loss",
+        vs={"x": "f32[16,4]", "y": "f32[16]"},
+        args_from=f"{WRAPPERS}:args",
+        compile=False,
+    )
+    assert report.ok
+    assert [(c.component, c.path) for c in report.cache_key_changes] == [
+        ("shape", "x"),
+        ("shape", "y"),
+    ]
+    assert report.verification.checked and report.verification.agrees

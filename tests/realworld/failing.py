@@ -82,7 +82,7 @@ def dropout_args_old_key():
 @jax.jit
 def langevin_step(x, key, step):
     noise = jax.random.normal(key, x.shape)
-    if step < 100:
+    if step < 100:  # noqa: SIM108 (the if/else is the point)
         temperature = 1.0
     else:
         temperature = 0.1

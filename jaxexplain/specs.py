@@ -35,7 +35,11 @@ DTYPE_ALIASES = {
 _LONG_NAMES = {name: name for name in DTYPE_ALIASES.values()}
 _SHORT_FOR = {long: short for short, long in DTYPE_ALIASES.items()}
 
-_SPEC_RE = re.compile(r"^\s*(?P<weak>~)?(?P<dtype>[a-z][a-z0-9_]*)\[(?P<shape>[\d\s,]*)\]\s*$")
+_SPEC_RE = re.compile(
+    r"^\s*(?P<weak>~)?(?P<dtype>[a-z][a-z0-9_]*(?:<\w+>)?)\[(?P<shape>[\d\s,]*)\]\s*$"
+)
+# New-style PRNG key arrays (`jax.random.key`), as JAX prints their dtype: key<fry>[] is one key.
+KEY_IMPLS = {"key<fry>": "threefry2x32", "key<rbg>": "rbg", "key<urbg>": "unsafe_rbg"}
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,12 @@ def parse_array_spec(text: str) -> ArraySpec | None:
         return None
     dtype_word = match["dtype"]
     dtype = DTYPE_ALIASES.get(dtype_word) or _LONG_NAMES.get(dtype_word)
+    if dtype_word in KEY_IMPLS:
+        dtype = dtype_word
     if dtype is None:
         raise UsageError(
-            f"unknown dtype {dtype_word!r} in array spec {text.strip()!r}; "
-            f"use one of {', '.join(sorted(set(DTYPE_ALIASES) | set(_LONG_NAMES)))}"
+            f"unknown dtype {dtype_word!r} in array spec {text.strip()!r}; use one of "
+            f"{', '.join(sorted(set(DTYPE_ALIASES) | set(_LONG_NAMES) | set(KEY_IMPLS)))}"
         )
     dims = [d.strip() for d in match["shape"].split(",") if d.strip()]
     return ArraySpec(tuple(int(d) for d in dims), dtype, bool(match["weak"]))
@@ -145,6 +151,10 @@ def to_abstract(value: Any) -> Any:
     import jax
     import numpy as np
 
+    if isinstance(value, ArraySpec) and value.dtype in KEY_IMPLS:
+        impl = KEY_IMPLS[value.dtype]
+        key = jax.eval_shape(lambda: jax.random.key(0, impl=impl))
+        return jax.ShapeDtypeStruct(value.shape, key.dtype)
     if isinstance(value, ArraySpec):
         return jax.ShapeDtypeStruct(value.shape, np.dtype(value.dtype), weak_type=value.weak_type)
     if isinstance(value, dict):

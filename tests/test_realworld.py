@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import jaxexplain
 from jaxexplain import _jax_compat, verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
-from jaxexplain.cli import app
+from jaxexplain.cli import app, parse_assignments
 from jaxexplain.errors import UsageError
 from jaxexplain.renderers import render
 
@@ -256,5 +256,22 @@ def test_diff_of_a_vmapped_target_is_verified() -> None:
     assert [(c.component, c.path) for c in report.cache_key_changes] == [
         ("shape", "x"),
         ("shape", "y"),
+    ]
+    assert report.verification.checked and report.verification.agrees
+
+
+def test_a_new_style_key_is_spelled_as_the_report_prints_it() -> None:
+    """`key<fry>[]` (what reports show for `jax.random.key(0)`) is accepted back by --arg."""
+    statics, traced = parse_assignments(["rate=0.5"], ["x=f32[4,8]", "key=key<fry>[]"])
+    report = trace_target(f"{FAILING}:dropout", statics, traced, compile=False)
+    assert report.ok, report.error
+    key = next(a for a in report.arguments if a.name == "key")
+    assert key.aval == "key<fry>[]" == f"{jax.typeof(jax.random.key(0)).dtype}[]"
+    report = diff_target(
+        f"{FAILING}:dropout", statics, traced, {"key": "key<rbg>[]"}, compile=False
+    )
+    assert report.ok, (report.a.error, report.b.error)
+    assert [(c.component, c.a, c.b) for c in report.cache_key_changes] == [
+        ("dtype", "key<fry>", "key<rbg>")
     ]
     assert report.verification.checked and report.verification.agrees

@@ -99,7 +99,9 @@ def parse_static_value(text: str) -> Any:
             return text
         raise UsageError(
             f"cannot read {text!r} as a Python literal; write numbers, strings, tuples, "
-            f"lists or dicts as in Python (quote strings that contain spaces or symbols)"
+            f"lists or dicts as in Python (quote strings that contain spaces or symbols); an "
+            f"object such as a config dataclass or NamedTuple comes from an --args-from "
+            f"MOD:FACTORY that returns it (then `diff --vs NAME.FIELD=VALUE` changes a field)"
         ) from None
 
 

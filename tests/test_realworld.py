@@ -275,3 +275,11 @@ def test_a_new_style_key_is_spelled_as_the_report_prints_it() -> None:
         ("dtype", "key<fry>", "key<rbg>")
     ]
     assert report.verification.checked and report.verification.agrees
+
+
+def test_a_config_object_on_the_command_line_points_to_a_factory() -> None:
+    result = CliRunner().invoke(
+        app, ["trace", f"{TRAINING}:train_step", "--static", "config=TrainConfig(remat=False)"]
+    )
+    assert result.exit_code == 2
+    assert "--args-from MOD:FACTORY" in result.output and "Traceback" not in result.output

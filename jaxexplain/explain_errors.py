@@ -1260,7 +1260,7 @@ def hashable_suggestions(
     for text, replacement, cost in [frozen] if frozen is not None else []:
         if not budget.take():
             break
-        if param.source == "cli" and isinstance(replacement, tuple):
+        if param.source == "cli" and type(replacement) is tuple:
             text += f' (on the command line: --static {param.name}="{replacement!r}")'
         cost = f"{cost} of {param.name}"
         result = attempt(target, plan.with_values({param.name: replacement}))
@@ -1310,8 +1310,18 @@ def _traced_suggestion(
 def _frozen_form(value: Any) -> tuple[str, Any, str] | None:
     """A hashable equivalent of `value` and how to write it, for lists, dicts and dataclasses."""
     per_value = "one compilation per distinct value"
+    list_fields = _list_fields(value)
+    if list_fields:
+        frozen = _tuples_for_lists(value)
+        if _hashable(frozen):
+            names = ", ".join(f"`{name}`" for name in list_fields)
+            return (
+                f"Make {names} of {type(value).__name__} a tuple: {frozen!r}",
+                frozen,
+                per_value,
+            )
     if isinstance(value, list | tuple) and not isinstance(value, np.ndarray):
-        frozen = _deep_tuple(value)
+        frozen = _tuples_for_lists(value)
         if _hashable(frozen):
             return (f"Pass a tuple instead of a list: {frozen!r}", frozen, per_value)
     if isinstance(value, dict):
@@ -1355,6 +1365,34 @@ def _short_repr(value: Any) -> str:
 def _deep_tuple(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_deep_tuple(v) for v in value)
+    return value
+
+
+def _fields_of(value: Any) -> dict[str, Any] | None:
+    """A NamedTuple's or a dataclass instance's fields by name; None for other values."""
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return dict(zip(value._fields, value, strict=True))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
+    return None
+
+
+def _list_fields(value: Any) -> list[str]:
+    """The fields of a config (NamedTuple, dataclass) that hold lists, which cannot hash."""
+    fields = _fields_of(value) or {}
+    return [name for name, item in fields.items() if isinstance(item, list)]
+
+
+def _tuples_for_lists(value: Any) -> Any:
+    """`value` with every list in it a tuple, NamedTuples and dataclasses kept as they are."""
+    fields = _fields_of(value)
+    if fields is not None:
+        tupled = {name: _tuples_for_lists(item) for name, item in fields.items()}
+        if isinstance(value, tuple):
+            return type(value)(**tupled)
+        return dataclasses.replace(value, **tupled)
+    if isinstance(value, list | tuple):
+        return tuple(_tuples_for_lists(v) for v in value)
     return value
 
 

@@ -283,3 +283,31 @@ def test_a_config_object_on_the_command_line_points_to_a_factory() -> None:
     )
     assert result.exit_code == 2
     assert "--args-from MOD:FACTORY" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("factory", "fixed"),
+    [
+        ("named_tuple_config_args", "MLPConfig(widths=(64, 32), activation='tanh')"),
+        ("frozen_dataclass_config_args", "FrozenMLPConfig(widths=(64, 32), activation='tanh')"),
+    ],
+)
+def test_a_config_with_a_list_field_gets_a_verified_fix_of_its_own_type(
+    factory: str, fixed: str
+) -> None:
+    report = trace_target(
+        f"{FAILING}:mlp_with_config", args_from=f"{FAILING}:{factory}", compile=False
+    )
+    assert report.error is not None and report.error.type == "ValueError"
+    (fix,) = [s for s in report.error.suggestions if s.kind == "hashable"]
+    assert fix.verified and "`widths`" in fix.text and fixed in fix.text
+    from tests.realworld import failing
+
+    config = getattr(failing, factory)()["config"]
+    repaired = type(config)(**{**vars_of(config), "widths": (64, 32)})
+    out = failing.mlp_with_config(jax.numpy.zeros((4, 64)), config=repaired)
+    assert out.shape == (4, 32)
+
+
+def vars_of(config: object) -> dict[str, object]:
+    return config._asdict() if hasattr(config, "_asdict") else dict(vars(config))

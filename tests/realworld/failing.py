@@ -2,6 +2,7 @@
 
 import dataclasses
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -95,3 +96,30 @@ def langevin_args():
         "key": jax.eval_shape(lambda: jax.random.key(0)),
         "step": jax.ShapeDtypeStruct((), jnp.int32),
     }
+
+
+class MLPConfig(NamedTuple):
+    widths: list
+    activation: str = "tanh"
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenMLPConfig:
+    widths: list = dataclasses.field(default_factory=lambda: [64, 32])
+    activation: str = "tanh"
+
+
+@partial(jax.jit, static_argnames=("config",))
+def mlp_with_config(x, config):
+    act = getattr(jnp, config.activation)
+    for width in config.widths:
+        x = act(x[..., :width])
+    return x
+
+
+def named_tuple_config_args():
+    return {"x": jax.ShapeDtypeStruct((4, 64), jnp.float32), "config": MLPConfig([64, 32])}
+
+
+def frozen_dataclass_config_args():
+    return {"x": jax.ShapeDtypeStruct((4, 64), jnp.float32), "config": FrozenMLPConfig()}

@@ -12,6 +12,7 @@ import copy
 import functools
 import hashlib
 import json
+import re
 import types
 from typing import Any
 
@@ -24,9 +25,29 @@ from jaxexplain.report import CacheKey, KeyChange, StaticKey, TracedLeaf, to_dic
 MAX_VALUE_REPR = 300
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def static_repr(value: Any) -> str:
-    """A bounded repr of a static value, for reports."""
+    """A bounded repr of a static value, for reports and for comparing keys.
+
+    JAX compares a value-hashed static by `==`, so equal values must read equal: one that keeps
+    Python's default repr (`<SGD object at 0x...>`, say an optimizer passed as a static `self`)
+    reads by its attributes, and memory addresses are dropped. An object hashed by identity
+    keeps its address, which is then exactly what tells two entries apart."""
     text = repr(value)
+    if uses_identity_hash(value):
+        return _bounded(text)
+    if type(value).__repr__ is object.__repr__ and isinstance(
+        getattr(value, "__dict__", None), dict
+    ):
+        kind = type(value)
+        attributes = " ".join(f"{k}={static_repr(v)}" for k, v in vars(value).items())
+        text = f"<{kind.__module__}.{kind.__qualname__}{' ' if attributes else ''}{attributes}>"
+    return _bounded(_ADDRESS.sub("", text))
+
+
+def _bounded(text: str) -> str:
     return text if len(text) <= MAX_VALUE_REPR else text[: MAX_VALUE_REPR - 3] + "..."
 
 

@@ -311,3 +311,24 @@ def test_a_config_with_a_list_field_gets_a_verified_fix_of_its_own_type(
 
 def vars_of(config: object) -> dict[str, object]:
     return config._asdict() if hasattr(config, "_asdict") else dict(vars(config))
+
+
+@pytest.mark.parametrize(("lr", "recompiles"), [(1e-2, False), (5e-3, True)])
+def test_a_static_optimizer_object_is_compared_as_jax_compares_it(
+    lr: float, recompiles: bool
+) -> None:
+    """An equal copy of an object with the default repr is no change; other values are."""
+    from tests.realworld import optim
+
+    kwargs = optim.momentum_args()
+    report = jaxexplain.diff(
+        optim.Momentum.update,
+        kwargs.pop("self"),
+        vs={"self": optim.Momentum(lr=lr)},
+        compile=False,
+        **kwargs,
+    )
+    assert report.verification.checked and report.verification.agrees
+    assert report.recompiles is recompiles
+    assert [c.component for c in report.cache_key_changes] == (["static"] if recompiles else [])
+    assert "0x" not in report.a.arguments[0].value

@@ -102,3 +102,27 @@ def adam_args():
 def sgd_args():
     params = jax.eval_shape(_params)
     return {"params": params, "opt_state": jax.eval_shape(OPTIMIZER.init, params), "grads": params}
+
+
+class Momentum:
+    """An optimizer object whose hyperparameters key jit's cache (it is the static `self`)."""
+
+    def __init__(self, lr=1e-2, beta=0.9):
+        self.lr, self.beta = lr, beta
+
+    def __hash__(self):
+        return hash((self.lr, self.beta))
+
+    def __eq__(self, other):
+        return isinstance(other, Momentum) and (self.lr, self.beta) == (other.lr, other.beta)
+
+    @partial(jax.jit, static_argnums=0)
+    def update(self, params, velocity, grads):
+        velocity = jax.tree_util.tree_map(lambda v, g: self.beta * v + g, velocity, grads)
+        params = jax.tree_util.tree_map(lambda p, v: p - self.lr * v, params, velocity)
+        return params, velocity
+
+
+def momentum_args():
+    params = jax.eval_shape(_params)
+    return {"self": Momentum(), "params": params, "velocity": params, "grads": params}

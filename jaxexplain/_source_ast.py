@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import linecache
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from types import CodeType
@@ -36,6 +36,10 @@ _CODE_NAME_KINDS: dict[str, Any] = {
 SHAPE, NDIM, DTYPE, LENGTH = "shape", "ndim", "dtype", "len"
 _ASPECT_ATTRIBUTES = {"shape": SHAPE, "size": SHAPE, "ndim": NDIM, "dtype": DTYPE}
 _ASPECT_FUNCTIONS = {"len": LENGTH, "shape": SHAPE, "size": SHAPE, "ndim": NDIM}
+_DISPLAYS = (ast.Tuple, ast.List)
+# Builtins whose result has as many items as their iterable arguments (zip: the fewest), so a
+# literal display passed to them keeps its fixed length.
+_LENGTH_KEEPING = frozenset({"enumerate", "zip", "list", "tuple", "reversed", "sorted", "iter"})
 
 
 def span_of(node: ast.AST) -> Span:
@@ -183,6 +187,12 @@ class SourceFile:
         """Call expressions by source range: a CALL instruction carries its call's range."""
         return {span_of(n): n for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
 
+    def calls_within(self, position: Span) -> list[ast.Call]:
+        """The calls inside a range, the outermost first, then in source order."""
+        inside = [(span, call) for span, call in self.calls.items() if contains(position, span)]
+        inside.sort(key=lambda item: (item[0][:2], (-item[0][2], -item[0][3])))
+        return [call for _, call in inside]
+
     @cached_property
     def bare_statements(self) -> frozenset[Span]:
         """Ranges of `break`, `continue` and `pass`, which may compile to nothing but a jump
@@ -268,6 +278,19 @@ class SourceFile:
                 return parent
             parent = self.parents.get(parent)
         return None
+
+    def values_of(self, function: ast.AST, name: str) -> list[ast.expr]:
+        """The expressions a name read in `function` may hold: its assignments there, else in
+        the enclosing function that binds it, else at module level; none for a parameter."""
+        if name in parameters(function):
+            return []
+        binder: ast.AST | None = function
+        if name not in self.bindings(function):
+            binder = self.enclosing_binder(function, name)
+            if binder is not None and name in parameters(binder):
+                return []
+        bindings = self.bindings(binder if binder is not None else self.tree)
+        return [b.value for b in bindings.get(name, []) if b.value is not None]
 
     def is_method(self, function: ast.AST) -> bool:
         """True for a function defined in a class body and not a staticmethod."""
@@ -449,17 +472,34 @@ def _literal_truth(test: ast.expr) -> bool | None:
 
 def iteration_sources(target: ast.expr, iterable: ast.expr) -> list[tuple[ast.expr, ast.expr]]:
     """What each part of a loop target takes its values from: in `for i, w in enumerate(ws)`,
-    `i` counts (it depends on the length of ws) and `w` comes from ws; in
-    `for a, b in zip(xs, ys)`, `a` from xs and `b` from ys; otherwise the whole iterable."""
-    if isinstance(target, ast.Tuple) and isinstance(iterable, ast.Call) and not iterable.keywords:
-        callee = iterable.func.id if isinstance(iterable.func, ast.Name) else None
+    `i` counts (it depends on the length of ws) and `w` comes from an item of ws; in
+    `for a, b in zip(xs, ys)`, `a` from an item of xs and `b` from one of ys; otherwise an
+    item of the whole iterable (see `element_of`)."""
+    if isinstance(target, ast.Tuple) and isinstance(iterable, ast.Call):
+        plain = all(k.arg == "strict" for k in iterable.keywords)
+        callee = iterable.func.id if isinstance(iterable.func, ast.Name) and plain else None
         arguments, parts = iterable.args, target.elts
         if callee == "enumerate" and len(arguments) == 1 and len(parts) == 2:
             length = ast.Call(func=ast.Name("len", ast.Load()), args=arguments, keywords=[])
-            return [(parts[0], length), (parts[1], arguments[0])]
+            return [(parts[0], length), (parts[1], element_of(arguments[0]))]
         if callee == "zip" and len(arguments) == len(parts):
-            return list(zip(parts, arguments, strict=True))
-    return [(target, iterable)]
+            return [(p, element_of(a)) for p, a in zip(parts, arguments, strict=True)]
+    return [(target, element_of(iterable))]
+
+
+def element_of(iterable: ast.expr) -> ast.expr:
+    """What one item of an iterable is computed from.
+
+    An item of a tuple or list display is one of its elements (an item of a starred element's
+    iterable): written as `a or b`, which evaluates to one of its operands, so its length or
+    shape is read from theirs and not from the display's, whose length is fixed by the source.
+    An item of any other iterable (an array's row, a list's entry) is read from the whole
+    iterable, which holds its shape, dtype and structure.
+    """
+    if not isinstance(iterable, _DISPLAYS) or not iterable.elts:
+        return iterable
+    items = [element_of(e.value) if isinstance(e, ast.Starred) else e for e in iterable.elts]
+    return items[0] if len(items) == 1 else ast.BoolOp(op=ast.Or(), values=items)
 
 
 def _target_names(target: ast.AST) -> set[str]:
@@ -606,6 +646,11 @@ def _walk(
         _walk(node.body, via, (), False, body)
         own = set(parameters(node))
         out.extend(read for read in body if read.name not in own)
+    elif isinstance(node, _DISPLAYS) and via == LENGTH:
+        # A display's length is written in the source: only a starred element adds to it.
+        for element in node.elts:
+            if isinstance(element, ast.Starred):
+                _walk(element.value, LENGTH, (), False, out)
     elif isinstance(node, COMPREHENSIONS) and via == LENGTH:
         for generator in node.generators:
             _walk(generator.iter, LENGTH, (), False, out)
@@ -618,17 +663,37 @@ def _walk(
 
 def _walk_call(node: ast.Call, via: str | None, out: list[Read]) -> None:
     """`len(x)`, `jnp.shape(x)` and `jnp.ndim(x)` read an aspect of x; other calls read their
-    callee (as a function) and their arguments (whose aspects flow into the result)."""
+    callee (as a function) and their arguments (whose aspects flow into the result).
+
+    The length of `zip((a, b), ys)` or `enumerate([a, b])` keeps a display's fixed length;
+    another function's result (`jnp.concatenate([a, b])`) may take its length from the
+    display's items, so they are read as arguments of their own.
+    """
     callee = node.func
-    aspect = _ASPECT_FUNCTIONS.get(callee_name(node) or "")
+    name = callee_name(node) or ""
+    aspect = _ASPECT_FUNCTIONS.get(name)
     if aspect is not None and len(node.args) == 1 and not node.keywords:
         _walk(node.args[0], aspect, (), False, out)
         return
     _walk(callee, via if isinstance(callee, ast.Attribute) else None, (), True, out)
-    for argument in node.args:
-        _walk(argument, via, (), False, out)
+    by_items = via == LENGTH and name not in _LENGTH_KEEPING
+    for argument in _spread(node.args):
+        if by_items and isinstance(argument, _DISPLAYS):
+            for item in _spread(argument.elts):
+                _walk(item, via, (), False, out)
+        else:
+            _walk(argument, via, (), False, out)
     for keyword in node.keywords:
         _walk(keyword.value, via, (), False, out)
+
+
+def _spread(arguments: Sequence[ast.expr]) -> Iterator[ast.expr]:
+    """Positional arguments with starred displays spread out: `f(*(a, b))` passes a and b."""
+    for argument in arguments:
+        if isinstance(argument, ast.Starred) and isinstance(argument.value, _DISPLAYS):
+            yield from _spread(argument.value.elts)
+        else:
+            yield argument
 
 
 def callee_name(call: ast.Call) -> str | None:
@@ -666,6 +731,178 @@ def bind_call(
         k.arg is None for k in call.keywords
     )
     return bound, not hidden
+
+
+# Transformations returning a function that calls the one they wrap with the arguments it is
+# called with: `jax.vmap(f, in_axes=(None, 0))(params, x)` calls f(params, x).
+_WRAPPERS = frozenset(
+    {
+        *("jit", "pjit", "pmap", "vmap", "xmap", "shard_map", "vectorize", "named_call"),
+        *("checkpoint", "remat", "grad", "value_and_grad", "jacfwd", "jacrev", "jacobian"),
+        *("hessian", "make_jaxpr", "checkify"),
+        *("filter_jit", "filter_vmap", "filter_grad", "filter_value_and_grad"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Applier:
+    """A function of JAX that calls the functions it is given with operands it is given.
+
+    `signature` names its leading positional parameters, `functions` those holding the
+    functions it calls (a list of them for `switch`), `passes` what each called function
+    receives positionally: a parameter of the applier, `*name` for the items of a tuple it
+    holds, None for a value the applier makes itself (a loop index). With `rest`, further
+    positional arguments are passed on after those.
+    """
+
+    signature: tuple[str, ...]
+    functions: tuple[str, ...]
+    passes: tuple[str | None, ...]
+    rest: bool = False
+
+
+_MAPPING = _Applier(("f", "xs"), ("f",), ("xs",), rest=True)  # lax.map, jax.tree.map, map
+_CALLING = _Applier(("fun",), ("fun",), (), rest=True)
+_APPLIERS = {
+    "scan": _Applier(("f", "init", "xs"), ("f",), ("init", "xs")),
+    "fori_loop": _Applier(
+        ("lower", "upper", "body_fun", "init_val"), ("body_fun",), (None, "init_val")
+    ),
+    "while_loop": _Applier(
+        ("cond_fun", "body_fun", "init_val"), ("cond_fun", "body_fun"), ("init_val",)
+    ),
+    "cond": _Applier(("pred", "true_fun", "false_fun"), ("true_fun", "false_fun"), (), rest=True),
+    "switch": _Applier(("index", "branches"), ("branches",), (), rest=True),
+    "jvp": _Applier(("fun", "primals", "tangents"), ("fun",), ("*primals",)),
+    "map": _MAPPING,
+    "tree_map": _MAPPING,
+    **dict.fromkeys(("eval_shape", "vjp", "linearize"), _CALLING),
+}
+
+
+def bind_invocation(
+    source: SourceFile,
+    call: ast.Call,
+    function: ast.AST,
+    values_of: Callable[[str], list[ast.expr]],
+) -> tuple[dict[str, ast.expr | None], bool] | None:
+    """Maps a function's parameters to the arguments of a call that ends up calling it through
+    JAX: `jax.vmap(f)(a, b)`, `partial(f, a)(b)`, `lax.scan(f, init, xs)`, `step(a)` where
+    `step = jax.jit(f)`, and the like (a direct call `f(a)` included).
+
+    Args:
+        source: the file defining `function`.
+        call: the call expression that was running in the calling frame.
+        function: the function that ran; a call expression denotes it by name (or, for a
+            lambda, by being it).
+        values_of: the expressions a name read at the call may hold (its assignments), to
+            follow `fn = jax.checkpoint(f)` and the like.
+
+    Returns:
+        As `bind_call`, with a parameter mapped to None where the ways the call may reach the
+        function disagree on its argument; None when the call does not denote the function.
+    """
+    bindings = [
+        bind_call(source, direct, function)
+        for direct in _invocations(call, values_of)
+        if _denotes(direct.func, function)
+    ]
+    if not bindings:
+        return None
+    first = bindings[0][0]
+    names = {name for bound, _ in bindings for name in bound}
+    merged = {
+        name: first.get(name)
+        if all(b.get(name, _UNBOUND) is first.get(name) for b, _ in bindings)
+        else None
+        for name in names
+    }
+    return merged, all(c for _, c in bindings)
+
+
+def _invocations(call: ast.Call, values_of: Callable[[str], list[ast.expr]]) -> list[ast.Call]:
+    """The direct calls a call amounts to, one per function it may end up calling, with the
+    argument expressions each receives (None where the transformation makes the value)."""
+    applier = _APPLIERS.get(callee_name(call) or "")
+    if applier is None or isinstance(call.func, ast.Call):
+        unwrapped = _unwrap(call.func, list(call.args), list(call.keywords), values_of)
+        return [_direct(*f) for f in unwrapped]
+    given = _applier_arguments(call, applier)
+    passed: list[Any] = []
+    for name in applier.passes:
+        value = given.get(name.lstrip("*")) if name is not None else None
+        if name is not None and name.startswith("*"):
+            passed += _spread_arguments(value)
+        else:
+            passed.append(value)
+    passed += call.args[len(applier.signature) :] if applier.rest else []
+    functions: list[ast.expr] = []
+    for name in applier.functions:
+        value = given.get(name)
+        # `switch` is given a list of branches.
+        functions += value.elts if isinstance(value, _DISPLAYS) else [value] if value else []
+    found = [f for function in functions for f in _unwrap(function, passed, [], values_of)]
+    return [_direct(*f) for f in found]
+
+
+def _spread_arguments(value: ast.expr | None) -> list[ast.expr]:
+    """What `f(*value)` passes: a display's elements, else an unknown number of arguments."""
+    if isinstance(value, _DISPLAYS):
+        return list(value.elts)
+    return [ast.Starred(value if value is not None else ast.Constant(None), ast.Load())]
+
+
+def _applier_arguments(call: ast.Call, applier: _Applier) -> dict[str, ast.expr]:
+    """The applier's named parameters as the call passes them, by position or keyword."""
+    given: dict[str, ast.expr] = {}
+    for name, argument in zip(applier.signature, call.args, strict=False):
+        if isinstance(argument, ast.Starred):
+            break
+        given[name] = argument
+    given.update({k.arg: k.value for k in call.keywords if k.arg in applier.signature})
+    return given
+
+
+def _unwrap(
+    function: ast.expr,
+    args: list[Any],
+    keywords: list[ast.keyword],
+    values_of: Callable[[str], list[ast.expr]],
+    followed: frozenset[str] = frozenset(),
+) -> Iterator[tuple[ast.expr, list[Any], list[ast.keyword]]]:
+    """The functions a callee expression may be, each with the arguments it then receives:
+    through `partial` (which adds its own first), wrapping transformations, and the values of
+    a name (each name followed once along a path, so `f = g; g = f` ends)."""
+    if isinstance(function, ast.Call):
+        inner = function.args[0] if function.args else None
+        if inner is None or isinstance(inner, ast.Starred):
+            return
+        name = callee_name(function)
+        if name == "partial":
+            args = [*function.args[1:], *args]
+            keywords = [*function.keywords, *keywords]
+            yield from _unwrap(inner, args, keywords, values_of, followed)
+        elif name in _WRAPPERS:
+            yield from _unwrap(inner, args, keywords, values_of, followed)
+        return
+    if isinstance(function, ast.Name) and function.id not in followed:
+        for value in values_of(function.id):
+            yield from _unwrap(value, args, keywords, values_of, followed | {function.id})
+    yield function, args, keywords
+
+
+def _direct(function: ast.expr, args: list[Any], keywords: list[ast.keyword]) -> ast.Call:
+    return ast.Call(func=function, args=args, keywords=keywords)
+
+
+def _denotes(expression: ast.expr, function: ast.AST) -> bool:
+    """Whether a callee expression names `function`: `f`, `mod.f` or `self.f` for a `def f`,
+    the lambda itself for a lambda."""
+    if isinstance(function, ast.Lambda):
+        return expression is function
+    name = getattr(function, "name", None)
+    return name is not None and name == getattr(expression, "id", getattr(expression, "attr", None))
 
 
 def parameter_defaults(function: ast.AST) -> dict[str, ast.expr]:

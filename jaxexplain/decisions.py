@@ -61,7 +61,13 @@ class DecisionRecorder:
     included), ifexp, while and assert; for `for` loops and comprehensions (their outermost
     `for`), the number of times the body was entered per execution; for `match`, the
     0-based index of the case taken (-1 when none matched). A condition that reads no name
-    depends on `<constant>`.
+    depends on `<constant>`; nor does the length of a literal tuple or list display, except
+    through its starred elements.
+
+    A helper's parameters are followed to the arguments of the call that reached it, through
+    JAX's transformations too (`jax.vmap(f)(a)`, `partial(f, a)`, `lax.scan(f, init, xs)`).
+    A parameter no call can be found for keeps the helper's name and is reported by how it is
+    read (its shape or dtype; read plainly, as a global), never as static.
     """
 
     def __init__(
@@ -749,21 +755,32 @@ class _Analysis:
         return self._shared_scopes[shared_key]
 
     def _bind_arguments(self, scope: _Scope, activation: _Activation) -> None:
-        """Maps a helper's parameters to the argument expressions at its call site, when the
-        calling user frame called it directly or through a wrapper of the same name."""
-        caller = activation.parent
-        if caller is None or activation.call_offset is None:
+        """Maps a helper's parameters to the argument expressions of the call that reached it:
+        one that names it (directly, through a wrapper, a transformation such as
+        `jax.vmap(f)(a)` or `lax.scan(f, init, xs)`, or a local such as
+        `fn = jax.checkpoint(f)`), the running call or one inside the running instruction's
+        range (a generator's creation in the loop that resumes it), or failing those a call
+        that called it directly."""
+        caller, caller_scope = activation.parent, scope.parent
+        if caller is None or caller_scope is None or activation.call_offset is None:
             return
         caller_facts = self.facts(caller.code)
-        if caller_facts is None:
+        position = caller_facts.position_at(activation.call_offset) if caller_facts else None
+        if position is None:
             return
-        position = caller_facts.position_at(activation.call_offset)
-        call = caller_facts.source.calls.get(position) if position is not None else None
-        if call is None:
-            return
-        name = getattr(scope.function, "name", None)
-        if activation.direct or (name is not None and sa.callee_name(call) == name):
-            scope.arguments, scope.complete = sa.bind_call(scope.source, call, scope.function)
+        source, function = caller_scope.source, caller_scope.function
+        values_of = functools.partial(source.values_of, function)
+        running = source.calls.get(position)
+        for call in source.calls_within(position):
+            bound = sa.bind_invocation(scope.source, call, scope.function, values_of)
+            if bound is not None:
+                break
+        else:
+            bound = None
+            if running is not None and activation.direct:
+                bound = sa.bind_call(scope.source, running, scope.function)
+        if bound is not None:
+            scope.arguments, scope.complete = bound
 
     def executed_lines(self) -> dict[str, set[int]]:
         lines: dict[str, set[int]] = {}
@@ -889,7 +906,7 @@ class _Resolver:
             return
         origin = self._argument_origin(read, scope, seen)
         if origin is None:
-            yield Dependency(shown, "global" if self_attribute else aspect or "static")
+            yield Dependency(shown, "global" if self_attribute else _unknown_origin_via(read.via))
         elif self_attribute:
             yield Dependency(shown, _self_via(origin, aspect))
         else:
@@ -910,6 +927,16 @@ class _Resolver:
         if default is None or not scope.complete:
             return None
         return list(self._expression(default, read.via, scope.definition(), seen))
+
+
+def _unknown_origin_via(via: str | None) -> str:
+    """How a helper's parameter that no call site maps (a function JAX called in a way the
+    recorder cannot follow) is read: its shape (its length or iteration included) or dtype,
+    as for a traced argument; read plainly, it is a value from outside the parameters the
+    recorder follows, which it cannot show to be static."""
+    if via in _SHAPE_VIAS:
+        return via  # type: ignore[return-value]
+    return sa.SHAPE if via == sa.LENGTH else "global"
 
 
 def _self_via(origin: list[Dependency], via: str | None) -> str:

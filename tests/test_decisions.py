@@ -20,6 +20,8 @@ from jaxexplain.userfiles import is_user_file
 
 USER_MODULES = Path(__file__).resolve().parent / "user_modules"
 X = jax.ShapeDtypeStruct((4, 8), jnp.float32)
+W = jax.ShapeDtypeStruct((8, 8), jnp.float32)
+PARAMS = {"layers": [W, W]}
 HAS_MONITORING = sys.version_info >= (3, 12)
 
 
@@ -27,6 +29,12 @@ HAS_MONITORING = sys.version_info >= (3, 12)
 def targets() -> Any:
     sys.path.insert(0, str(USER_MODULES))
     return importlib.import_module("decisions_targets")
+
+
+@pytest.fixture
+def transforms() -> Any:
+    sys.path.insert(0, str(USER_MODULES))
+    return importlib.import_module("decisions_transforms")
 
 
 def markers() -> dict[tuple[str, int], str]:
@@ -222,6 +230,98 @@ def test_generators_recursion_handled_exceptions_and_pass_bodies(targets):
     assert dependencies(decisions)["recursion"] == [("<constant>", "constant")]
 
 
+def test_a_helper_under_jax_checkpoint_depends_on_the_traced_root_parameter(transforms):
+    """The loop over params["layers"] is decided by the traced params' structure (it was
+    reported as `params (static)`: the helper's call site was not followed through
+    `jax.checkpoint(forward)(params, x)`)."""
+    decisions = record(transforms.checkpointed, PARAMS, X).decisions()
+    assert summary(decisions) == [("t_forward", "for", (2,))]
+    assert dependencies(decisions) == {"t_forward": [("params", "shape")]}
+
+
+@pytest.mark.parametrize(
+    ("function", "static"),
+    [
+        ("vmapped", {"n": 2}),
+        ("remat_vmapped", {"n": 2, "remat": True}),
+        ("remat_vmapped", {"n": 2, "remat": False}),
+    ],
+)
+def test_vmap_partial_and_locals_map_a_helper_to_the_root_arguments(transforms, function, static):
+    """`jax.vmap(partial(per_example, scale=n), ...)` bound to a local, and a local that holds
+    either per_example or its `jax.checkpoint`: the traced params stay traced, the static n
+    stays static and keeps the root's name (it was `params (static)`, `scale (static)`)."""
+    decisions = record(getattr(transforms, function), PARAMS, X, **static).decisions()
+    found = dependencies(decisions)
+    assert found.pop("t_remat", [("remat", "static")]) == [("remat", "static")]
+    assert found == {
+        "t_forward": [("params", "shape")],
+        "t_vmap_len": [("params", "shape")],
+        "t_vmap_ndim": [("x", "ndim")],
+        "t_vmap_scale": [("n", "static")],
+    }
+
+
+def test_scan_loop_and_cond_operands_reach_their_functions_parameters(transforms):
+    """lax.scan's carry and rows, fori_loop's and while_loop's state and cond's operands come
+    from the root's traced arguments (each was `carry`/`state`/`p (static)`)."""
+    scanned = record(transforms.scanned, PARAMS, X).decisions()
+    assert summary(scanned) == [
+        ("t_scan_carry", "for", (2,)),
+        ("t_scan_row", "if", ("true",)),
+    ]
+    assert dependencies(scanned) == {
+        "t_scan_carry": [("params", "shape")],
+        "t_scan_row": [("xs", "dtype")],
+    }
+    vector = jax.ShapeDtypeStruct((8,), jnp.float32)
+    looped = record(transforms.looped, PARAMS, vector).decisions()
+    assert summary(looped) == [
+        ("t_fori", "comprehension", (2,)),
+        ("t_while", "comprehension", (2,)),
+        ("t_while_body", "comprehension", (2,)),
+        ("t_cond_true", "comprehension", (2,)),
+    ]
+    assert set(map(tuple, dependencies(looped).values())) == {(("params", "shape"),)}
+
+
+def test_a_helper_whose_call_cannot_be_followed_is_never_said_to_be_static(transforms):
+    """Called through a dictionary lookup under vmap: each parameter keeps the helper's name
+    and is classified by how it is read (all three were `static`)."""
+    decisions = record(transforms.through_a_table, PARAMS, X).decisions()
+    assert dependencies(decisions) == {
+        "t_unknown_loop": [("params", "shape")],
+        "t_unknown_dtype": [("x", "dtype")],
+        "t_unknown_plain": [("train", "global")],
+    }
+
+
+def test_loops_over_literal_displays_depend_only_on_starred_elements(transforms):
+    """`for t in (q, k, v)` runs as many times as the source lists items, whatever q, k and v
+    were computed from (they were reported as `x (shape)`, `w (shape)`); zip counts its other
+    argument, a starred element its iterable, and a loop over an item its elements."""
+    decisions = record(transforms.displays, X, W, [X, X]).decisions()
+    assert summary(decisions) == [
+        ("d_genexpr", "comprehension", (3,)),
+        ("d_list", "for", (2,)),
+        ("d_enumerate", "for", (2,)),
+        ("d_zip", "for", (2,)),
+        ("d_starred", "for", (3,)),
+        ("d_elements", "for", (2,)),
+        ("d_rows", "for", (4, 8)),
+    ]
+    constant = [("<constant>", "constant")]
+    assert dependencies(decisions) == {
+        "d_genexpr": constant,
+        "d_list": constant,
+        "d_enumerate": constant,
+        "d_zip": [("xs", "shape")],
+        "d_starred": [("xs", "shape")],
+        "d_elements": constant,
+        "d_rows": [("x", "shape"), ("w", "shape")],
+    }
+
+
 def test_only_user_code_is_recorded(targets):
     recorder = record(targets.with_helpers, X, n=2, kind="wide")
     files = {d.file for d in recorder.decisions()} | set(recorder.executed_lines())
@@ -318,26 +418,30 @@ def test_the_recorder_leaves_no_hook_behind(targets):
 
 
 @pytest.mark.skipif(not HAS_MONITORING, reason="sys.monitoring needs Python 3.12")
-def test_the_settrace_backend_agrees_with_sys_monitoring(targets):
+def test_the_settrace_backend_agrees_with_sys_monitoring(targets, transforms):
     """With every monitoring tool id taken, the recorder falls back to sys.settrace."""
     cases = [
-        (targets.branches, {"n": 2}),
-        (targets.loops, {"n": 3}),
-        (targets.matching, {"mode": ("scale", 5), "limit": 10}),
-        (targets.comprehensions, {"n": 3}),
-        (targets.asserting, {"n": 3}),
-        (targets.dependencies, {"n": 3}),
-        (targets.with_helpers, {"n": 2, "kind": "wide"}),
-        (targets.with_method, {"n": 2}),
-        (targets.with_closure, {"n": 3}),
-        (targets.unusual_flow, {"n": 3}),
+        (targets.branches, (X,), {"n": 2}),
+        (targets.loops, (X,), {"n": 3}),
+        (targets.matching, (X,), {"mode": ("scale", 5), "limit": 10}),
+        (targets.comprehensions, (X,), {"n": 3}),
+        (targets.asserting, (X,), {"n": 3}),
+        (targets.dependencies, (X,), {"n": 3}),
+        (targets.with_helpers, (X,), {"n": 2, "kind": "wide"}),
+        (targets.with_method, (X,), {"n": 2}),
+        (targets.with_closure, (X,), {"n": 3}),
+        (targets.unusual_flow, (X,), {"n": 3}),
+        (transforms.remat_vmapped, (PARAMS, X), {"n": 2, "remat": True}),
+        (transforms.scanned, (PARAMS, X), {}),
+        (transforms.through_a_table, (PARAMS, X), {}),
+        (transforms.displays, (X, W, [X, X]), {}),
     ]
-    monitored = [record(f, X, **static).decisions() for f, static in cases]
+    monitored = [record(f, *args, **static).decisions() for f, args, static in cases]
     free = [i for i in range(6) if sys.monitoring.get_tool(i) is None]
     for tool in free:
         sys.monitoring.use_tool_id(tool, "test-occupied")
     try:
-        traced = [record(f, X, **static).decisions() for f, static in cases]
+        traced = [record(f, *args, **static).decisions() for f, args, static in cases]
     finally:
         for tool in free:
             sys.monitoring.free_tool_id(tool)

@@ -235,17 +235,19 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
             statics.add_row(s.name, s.value, s.type, hashed)
         out.append(Padding(statics, (1, 0, 0, 2)))
     if key.traced:
+        groups = grouped_leaves(key.traced)
+        counted = any(count > 1 for count in groups.values())
         traced = Table(box=None, padding=(0, 2), header_style="bold")
-        for column in ("traced leaf", "shape", "dtype", "weak", "sharding", "count"):
+        for column in ("traced leaf", "shape", "dtype", "weak", "sharding", *["count"] * counted):
             traced.add_column(column, overflow="fold")
-        for (path, shape, dtype, weak, sharding), count in grouped_leaves(key.traced).items():
+        for (path, shape, dtype, weak, sharding), count in groups.items():
             traced.add_row(
                 path,
                 "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")",
                 dtype,
                 "weak" if weak else "",
                 sharding or "uncommitted",
-                f"×{count}" if count > 1 else "",
+                *[f"×{count}" if count > 1 else ""] * counted,
             )
         out.append(Padding(traced, (1, 0, 0, 2)))
     return out

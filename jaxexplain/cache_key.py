@@ -370,7 +370,7 @@ def static_hash_notes(plan: CallPlan) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _hashable(value: Any) -> bool:
+def is_hashable(value: Any) -> bool:
     """An unhashable static (a list, a mutable dataclass) defeats no cache: jit refuses it."""
     try:
         hash(value)
@@ -383,7 +383,7 @@ def cache_defeat(value: Any) -> str | None:
     """Why an equal copy of a static value would miss jit's cache, or None if it would hit."""
     if uses_identity_hash(value):
         return "hashes by identity"
-    if isinstance(value, PLAIN_VALUES) or not _hashable(value):
+    if isinstance(value, PLAIN_VALUES) or not is_hashable(value):
         return None
     try:
         twin = copy.deepcopy(value)

@@ -34,6 +34,7 @@ import numpy as np
 
 from jaxexplain import _jax_compat, rewrites
 from jaxexplain import _source_ast as sa
+from jaxexplain.cache_key import is_hashable
 from jaxexplain.calling import BoundParam, CallPlan
 from jaxexplain.report import Dependency, ErrorInfo, Suggestion
 from jaxexplain.rewrites import Aliases, Construct, Position, Rewrite, UserFunction
@@ -1189,7 +1190,7 @@ def same_values(expected: Any, actual: Any) -> bool:
 
 def explain_unhashable_static(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
     """A static argument JAX cannot hash: which one, and hashable forms re-traced to work."""
-    culprits = [p for p in plan.params if p.static and p.passed and not _hashable(p.value)]
+    culprits = [p for p in plan.params if p.static and p.passed and not is_hashable(p.value)]
     base = _at_definition(exc, target)
     if not culprits:
         return base
@@ -1210,14 +1211,6 @@ def explain_unhashable_static(exc: BaseException, target: Target, plan: CallPlan
         construct="static_argument",
         explanation=explanation,
     )
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except Exception:
-        return False
-    return True
 
 
 def _unhash_reason(value: Any) -> str:
@@ -1313,7 +1306,7 @@ def _frozen_form(value: Any) -> tuple[str, Any, str] | None:
     list_fields = _list_fields(value)
     if list_fields:
         frozen = _tuples_for_lists(value)
-        if _hashable(frozen):
+        if is_hashable(frozen):
             names = ", ".join(f"`{name}`" for name in list_fields)
             return (
                 f"Make {names} of {type(value).__name__} a tuple: {frozen!r}",
@@ -1322,11 +1315,11 @@ def _frozen_form(value: Any) -> tuple[str, Any, str] | None:
             )
     if isinstance(value, list | tuple) and not isinstance(value, np.ndarray):
         frozen = _tuples_for_lists(value)
-        if _hashable(frozen):
+        if is_hashable(frozen):
             return (f"Pass a tuple instead of a list: {frozen!r}", frozen, per_value)
     if isinstance(value, dict):
         frozen_dict = HashableDict(value)
-        if _hashable(frozen_dict):
+        if is_hashable(frozen_dict):
             return (
                 "Pass an immutable, hashable mapping instead of a dict (for example "
                 "flax.core.FrozenDict, or a frozen dataclass); jaxexplain tried a hashable dict "
@@ -1407,7 +1400,7 @@ def _hashable_dataclass(value: Any) -> Any:
     """A copy of a dataclass instance whose class hashes by its fields, if its fields hash."""
     cls = type(value)
     fields = tuple(getattr(value, f.name) for f in dataclasses.fields(value))
-    if not _hashable(fields):
+    if not is_hashable(fields):
         return None
     hashed = type(
         cls.__name__,
@@ -1463,7 +1456,7 @@ def explain_not_an_array(exc: BaseException, target: Target, plan: CallPlan) -> 
         f"Values like this belong in static arguments (hashed, one compilation per value)."
     )
     suggestions: list[Suggestion] = []
-    if _hashable(param.value):
+    if is_hashable(param.value):
         result = attempt(target, plan.with_values({}, static={name}))
         cost = f"one compilation per distinct value of {name}"
         if _uses_identity(param.value):

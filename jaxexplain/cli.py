@@ -55,13 +55,16 @@ class ColorMode(StrEnum):
 TargetArg = Annotated[
     str,
     typer.Argument(
-        help="package.module:function, package.module:Class.method or path/file.py:function"
+        metavar="TARGET",
+        help="package.module:function, package.module:Class.method or path/file.py:function",
+        show_default=False,
     ),
 ]
 StaticOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--static",
+        metavar="NAME=VALUE",
         help="NAME=VALUE: make NAME static with a Python literal value (a bare word is a string).",
     ),
 ]
@@ -69,6 +72,7 @@ ArgOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--arg",
+        metavar="NAME=SPEC",
         help="NAME=SPEC: a traced argument: f32[8,128], i32[], a number, or a dict/list of specs.",
     ),
 ]
@@ -76,6 +80,7 @@ ArgsFromOpt = Annotated[
     str | None,
     typer.Option(
         "--args-from",
+        metavar="MOD:FACTORY",
         help="MOD:FACTORY returning keyword arguments or (args, kwargs); arrays may be jax.ShapeDtypeStruct.",
     ),
 ]
@@ -89,7 +94,10 @@ FormatOpt = Annotated[
     typer.Option("--format", help="text, json or html (default: from -o's suffix, else text)."),
 ]
 OutputOpt = Annotated[
-    str | None, typer.Option("-o", "--output", help="Write the report to FILE ('-' is stdout).")
+    str | None,
+    typer.Option(
+        "-o", "--output", metavar="FILE", help="Write the report to FILE ('-' is stdout)."
+    ),
 ]
 ColorOpt = Annotated[
     ColorMode,
@@ -143,6 +151,7 @@ VsOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--vs",
+        metavar="NAME=VALUE",
         help="NAME=VALUE for side B (repeatable): a static literal for a static parameter, a "
         "spec for a traced one; NAME.FIELD=VALUE changes one field of a NamedTuple, dataclass "
         "or dict.",
@@ -167,6 +176,7 @@ def diff(
         str,
         typer.Option(
             "--verify-limit",
+            metavar="SIZE",
             help="Check the verdict by calling the jitted function on zeros only if one side's "
             "inputs fit in this size (e.g. 256MiB, 2GiB).",
         ),

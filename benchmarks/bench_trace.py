@@ -33,7 +33,18 @@ def jaxexplain_argv(layers: int, fmt: str, *extra: str) -> list[str]:
     ]
 
 
+def describe_interpreter() -> str:
+    """Which Python, JAX and decision-recording backend the figures are for."""
+    import platform
+
+    import jax
+
+    backend = "sys.monitoring" if sys.version_info >= (3, 12) else "sys.settrace"
+    return f"Python {platform.python_version()}, jax {jax.__version__}, decisions via {backend}"
+
+
 def main() -> None:
+    print(describe_interpreter())
     rows = []
     for layers in LAYERS:
         for stage, extra in (("trace+compile", ()), ("trace only", ("--no-compile",))):

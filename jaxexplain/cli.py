@@ -21,6 +21,7 @@ from jaxexplain.errors import JaxExplainError, UsageError
 from jaxexplain.renderers import guess_format, write_output
 from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA
 from jaxexplain.specs import parse_static_value, parse_traced_value, split_assignment
+from jaxexplain.userfiles import short_path
 
 EXIT_INTERNAL = 3
 
@@ -144,7 +145,7 @@ def trace(
     guarded(
         lambda: emit(report, fmt, output, color), fmt=fmt, output=output, debug=debug, target=target
     )
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(finish(report, fmt, output))
 
 
 VsOpt = Annotated[
@@ -219,7 +220,7 @@ def diff(
         target=target,
         schema=DIFF_SCHEMA,
     )
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(finish(report, fmt, output))
 
 
 def parse_vs(texts: list[str]) -> dict[str, str]:
@@ -246,6 +247,32 @@ def parse_size(text: str, option: str) -> int:
     if match is None:
         raise UsageError(f"{option} expects a size such as 256MiB or 2GiB, got {text!r}")
     return int(float(match[1]) * _SIZE_UNITS[match[2]])
+
+
+def finish(report: Any, fmt: str, output: str | None) -> int:
+    """The exit code; a failed trace also gets one paragraph on stderr when the explanation
+    itself went to a file or into JSON/HTML, so the terminal never shows a bare exit 1."""
+    if report.ok:
+        return 0
+    if fmt != "text" or (output and output != "-"):
+        sides = (
+            [("", report)]
+            if not hasattr(report, "a")
+            else [("side A: ", report.a), ("side B: ", report.b)]
+        )
+        for label, side in sides:
+            if side.error is not None:
+                print(f"jaxexplain: {label}{failure_summary(side)}", file=sys.stderr)
+    return 1
+
+
+def failure_summary(report: Any) -> str:
+    """`target failed to trace: TracerBoolConversionError at file.py:12 (if x > t:): ...`."""
+    error = report.error
+    where = f" at {short_path(error.file)}:{error.line}" if error.file else ""
+    source = f" ({error.source})" if error.source else ""
+    reason = (error.explanation or error.message).split("\n")[0]
+    return f"{report.target} failed to trace: {error.type}{where}{source}: {reason}"
 
 
 def parse_assignments(static: list[str], arg: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:

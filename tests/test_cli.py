@@ -113,7 +113,9 @@ def test_failed_trace_exits_1_and_keeps_json_valid() -> None:
     document = json.loads(result.stdout)
     assert document["error"]["type"] == "TracerBoolConversionError"
     assert document["error"]["line"] == 12
-    assert "failed to trace: TracerBoolConversionError at samples/conditional.py:12" in result.stderr
+    assert (
+        "failed to trace: TracerBoolConversionError at samples/conditional.py:12" in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 

@@ -78,6 +78,7 @@ def _api_plan(
     fn: Callable[..., Any], args: tuple[Any, ...], statics: set[str], kwargs: Mapping[str, Any]
 ) -> tuple[Target, CallPlan]:
     """Binds an API call's values: statics kept as given, spec strings made abstract arrays."""
+    fn, args = _unbind_jitted_method(fn, args)
     target = Target.of(fn)
     decorator_statics = target.decorator_statics()
     static_everywhere = statics | set(decorator_statics)
@@ -100,6 +101,26 @@ def _api_plan(
         positional=positional,
     )
     return target, plan
+
+
+def _unbind_jitted_method(
+    fn: Callable[..., Any], args: tuple[Any, ...]
+) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """`model.apply` of a jitted method is the jit wrapper with `self` as its first argument.
+
+    The bound method forwards `__wrapped__` and the jit options of the wrapper, whose function
+    still takes `self`: traced as it is, the first array would be taken for `self`.
+    """
+    if inspect.ismethod(fn) and _jax_compat.is_jitted(fn.__func__):
+        return fn.__func__, (fn.__self__, *args)
+    return fn, args
+
+
+def _shown_value(value: Any) -> str:
+    """How `vs` values read in the report: an array as its abstract value, not all its numbers."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return specs.format_aval(tuple(value.shape), str(value.dtype))
+    return repr(value)
 
 
 def trace_target(
@@ -168,7 +189,7 @@ def diff(
         name: _api_change(plan_a, name, value, defaults_static) for name, value in vs.items()
     }
     plan_b = vary_plan(plan_a, changes, "api")
-    shown = {name: repr(value) for name, value in vs.items()}
+    shown = {name: _shown_value(value) for name, value in vs.items()}
     return diff_plans(
         target, plan_a, plan_b, _name_of(fn), Options(compile), verify_limit=verify_limit, vs=shown
     )
@@ -401,6 +422,7 @@ def prepare_target(
         source="cli",
         sources=sources,
         positional=positional,
+        positional_source="factory",
     )
     return target, plan
 
@@ -504,7 +526,28 @@ def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
             f"{', '.join(sorted(extra))} made static on top of the decorator's: "
             f"traced with a new jax.jit wrapper, not the target's own cache"
         )
-    return tuple(notes)
+    return tuple(notes) + _x64_notes(plan)
+
+
+def _x64_notes(plan: CallPlan) -> tuple[str, ...]:
+    """64-bit arrays that JAX traces as 32-bit, silently, while `jax_enable_x64` is off."""
+    import numpy as np
+
+    narrowed = []
+    for param in plan.params:
+        if param.static or not param.passed:
+            continue
+        for leaf in jax.tree_util.tree_leaves(param.value):
+            dtype = getattr(leaf, "dtype", None)
+            if isinstance(dtype, np.dtype) and jax.dtypes.canonicalize_dtype(dtype) != dtype:
+                narrowed.append(f"{param.name} ({dtype} -> {jax.dtypes.canonicalize_dtype(dtype)})")
+                break
+    if not narrowed:
+        return ()
+    return (
+        f"64-bit inputs traced as 32-bit: {', '.join(narrowed)}; JAX narrows them while "
+        f"jax_enable_x64 is off (set JAX_ENABLE_X64=1 to keep 64-bit types)",
+    )
 
 
 def function_info(fn: Callable[..., Any]) -> FunctionInfo:

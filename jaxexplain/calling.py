@@ -134,6 +134,7 @@ def plan_call(
     source: Source = "cli",
     sources: Mapping[str, Source] | None = None,
     positional: tuple[Any, ...] = (),
+    positional_source: Source | None = None,
 ) -> CallPlan:
     """Binds named static and traced values (and leading positional ones) to `fn`'s parameters.
 
@@ -146,6 +147,7 @@ def plan_call(
         source: where the named values came from ("cli", "factory", "api").
         sources: per-name override of `source`.
         positional: values passed positionally before the named ones (library API calls).
+        positional_source: where the positional values came from, when not `source`.
 
     Returns:
         The call plan; raises `UsageError` listing every missing or unknown parameter.
@@ -170,6 +172,7 @@ def plan_call(
         ):
             origin = "decorator"
         if param.kind == inspect.Parameter.VAR_POSITIONAL:
+            origin = (positional_source or origin) if positional_left else origin
             values = tuple(positional_left) + tuple(given.get(param.name, ()))
             positional_left = []
             params.append(
@@ -182,6 +185,7 @@ def plan_call(
             continue
         if positional_left and param.kind != inspect.Parameter.KEYWORD_ONLY:
             value = positional_left.pop(0)
+            origin = positional_source or origin
             params.append(BoundParam(param.name, param.kind, is_static, origin, value, True, True))
             continue
         by_position_so_far = by_position_so_far and param.name in given
@@ -244,6 +248,12 @@ def missing_message(fn: Callable[..., Any], missing: list[inspect.Parameter]) ->
     examples = []
     for param in missing:
         if param.kind == inspect.Parameter.VAR_POSITIONAL:
+            continue
+        if param.name == "self":
+            examples.append(
+                "self is the instance of a jitted method: return it from an --args-from "
+                "factory, e.g. {'self': Model(...), 'x': ...}"
+            )
             continue
         examples.append(f"--arg {param.name}=f32[8,128]  (or --static {param.name}=3)")
     names = ", ".join(p.name for p in missing)

@@ -89,6 +89,11 @@ def _import_file(path: Path) -> ModuleType:
     folder = str(path.resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    dotted = _package_module_name(path)
+    if dotted is not None:
+        module = _import_module(dotted)
+        if Path(getattr(module, "__file__", "") or "").resolve() == path.resolve():
+            return module
     name = path.stem if path.stem.isidentifier() else "jaxexplain_target"
     module_spec = importlib.util.spec_from_file_location(name, path.resolve())
     if module_spec is None or module_spec.loader is None:
@@ -103,6 +108,26 @@ def _import_file(path: Path) -> ModuleType:
             raise
         raise _user_code_error(exc, f"importing {path}") from exc
     return module
+
+
+def _package_module_name(path: Path) -> str | None:
+    """`pkg/sub/mod.py` inside packages (`__init__.py` up to `pkg`) imports as `pkg.sub.mod`.
+
+    Imported under its stem, a module of a package could not use relative imports
+    (`from .layers import dense`); the folder above the top package becomes importable. A
+    `pkg` of that name already imported from elsewhere yields another file: then the stem.
+    """
+    resolved = path.resolve()
+    parts = [resolved.stem]
+    folder = resolved.parent
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if len(parts) == 1 or not resolved.stem.isidentifier():
+        return None
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    return ".".join(parts)
 
 
 def _resolve_attribute(module: ModuleType, module_part: str, attr_part: str) -> Any:

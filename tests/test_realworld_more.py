@@ -100,3 +100,17 @@ def test_a_diff_shows_an_array_value_as_its_abstract_value() -> None:
     jitted(rows)
     jitted(replicated)
     assert report.verification.jax_recompiled == (jitted._cache_size() == 2)
+
+
+def test_a_bound_method_of_a_registered_dataclass_traces_self_as_a_pytree() -> None:
+    mlp = model.Mlp(jnp.eye(3), 2)
+    report = jaxexplain.trace(mlp.apply, jnp.ones(3), compile=False)
+    assert report.ok, report.error
+    assert report.jaxpr.equations == len(model.Mlp.apply.trace(mlp, jnp.ones(3)).jaxpr.eqns)
+    assert [leaf.path for leaf in report.cache_key.traced] == ["self.w", "x"]
+
+
+def test_a_jit_of_a_partial_with_a_keyword_static_matches_jax() -> None:
+    report = jaxexplain.trace(model.jit_partial, jnp.ones(3), compile=False)
+    assert report.ok, report.error
+    assert report.jaxpr.equations == len(model.jit_partial.trace(jnp.ones(3)).jaxpr.eqns)

@@ -176,8 +176,17 @@ def _argument_sections(report: TraceReport) -> list[RenderableType]:
         shown = arg.value if arg.role == "static" else format_aval_tree(arg.aval)
         table.add_row(arg.name, Text(arg.role, style=role_style), arg.source, shown or "")
     out: list[RenderableType] = [heading("Arguments"), Padding(table, (0, 0, 0, 2))]
-    out += [Text(f"  note: {note}", style="italic") for note in report.notes]
+    out += [note_text(note) for note in report.notes]
     return out
+
+
+def note_text(note: str) -> RenderableType:
+    """A note, its wrapped lines indented under its first word."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="italic dim", no_wrap=True)
+    grid.add_column(style="italic", overflow="fold")
+    grid.add_row("note:", note)
+    return Padding(grid, (0, 0, 0, 2))
 
 
 def format_aval_tree(aval: Any) -> str:

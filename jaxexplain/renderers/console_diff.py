@@ -12,6 +12,7 @@ from jaxexplain.renderers.console import (
     heading,
     human_bytes,
     human_number,
+    note_text,
 )
 from jaxexplain.renderers.words import as_written, equation_counts, outcomes_text
 from jaxexplain.report import DecisionChange, DiffReport, FigureChange, JaxprDiff
@@ -36,7 +37,7 @@ def diff_sections(report: DiffReport) -> list[RenderableType]:
         sections += _jaxpr_sections(report.jaxpr_diff, equation_counts(report))
     if report.compile_changes:
         sections += _compile_sections(report.compile_changes)
-    sections += [Text(f"  note: {note}", style="italic") for note in report.notes]
+    sections += [note_text(note) for note in report.notes]
     return sections
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -13,11 +15,12 @@ import jax
 from jaxexplain import _jax_compat, specs, verify
 from jaxexplain.cache_key import static_hash_notes, static_repr
 from jaxexplain.calling import CallPlan, plan_call, user_function
-from jaxexplain.decisions import DecisionRecorder
+from jaxexplain.decisions import RECORDING_SLOWS_TRACING, DecisionRecorder
 from jaxexplain.errors import UsageError
 from jaxexplain.loader import call_user, load_factory, load_target
 from jaxexplain.report import (
     Argument,
+    CompileInfo,
     DiffReport,
     FunctionInfo,
     Source,
@@ -456,7 +459,11 @@ def _name_of(fn: Callable[..., Any]) -> str:
 
 
 def explain(target: Target, plan: CallPlan, target_name: str, options: Options) -> TraceReport:
-    """Traces the plan and, unless it failed, compiles it: the whole report for one signature."""
+    """Traces the plan and, unless it failed, compiles it: the whole report for one signature.
+
+    Where recording decisions slows tracing (Python 3.11), the trace runs unrecorded and a
+    second, recorded run of it overlaps XLA's compile, which releases the GIL.
+    """
     base = TraceReport(
         target=target_name,
         function=function_info(target.function),
@@ -465,10 +472,13 @@ def explain(target: Target, plan: CallPlan, target_name: str, options: Options) 
         notes=_notes(target, plan) + static_hash_notes(plan),
     )
     recorder = DecisionRecorder(target.function, parameter_roles(plan))
+    overlap = options.compile and RECORDING_SLOWS_TRACING
     try:
-        with recorder:
+        with contextlib.nullcontext() if overlap else recorder:
             stages = trace_plan(target, plan)
     except Exception as exc:
+        if overlap:
+            _record_again(recorder, target, plan)
         from jaxexplain.explain_errors import explain_failure
 
         return _replace(
@@ -478,19 +488,57 @@ def explain(target: Target, plan: CallPlan, target_name: str, options: Options) 
     report = _replace(
         base,
         cache_key=cache_key_of(target, plan, stages),
-        decisions=recorder.decisions(),
-        sources=recorder.listings(jaxpr.equation_sources),
         jaxpr=jaxpr,
         trace_seconds=stages.trace_seconds,
     )
-    if _jax_compat.leaked_tracers(stages.traced):
+    leaked = bool(_jax_compat.leaked_tracers(stages.traced))
+    if leaked or not options.compile:
+        if overlap:
+            _record_again(recorder, target, plan)
+        report = _with_decisions(report, recorder)
+        if not leaked:
+            return report
         from jaxexplain.explain_errors import leaked_tracer_error
 
         return _replace(report, error=leaked_tracer_error(target, stages))
-    if not options.compile:
-        return report
+    if not overlap:
+        return _compiled(_with_decisions(report, recorder), stages, options)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        compiling = pool.submit(
+            compile_stages, stages, hlo=options.hlo, stablehlo=options.stablehlo
+        )
+        _record_again(recorder, target, plan)
+        return _compiled(_with_decisions(report, recorder), stages, options, compiling.result)
+
+
+def _record_again(recorder: DecisionRecorder, target: Target, plan: CallPlan) -> None:
+    """Runs the trace again under the recorder, for its decisions alone; a failing trace fails
+    again, and the decisions up to the failure are what the report shows."""
+    with contextlib.suppress(Exception), recorder:
+        trace_plan(target, plan)
+
+
+def _with_decisions(report: TraceReport, recorder: DecisionRecorder) -> TraceReport:
+    assert report.jaxpr is not None
+    return _replace(
+        report,
+        decisions=recorder.decisions(),
+        sources=recorder.listings(report.jaxpr.equation_sources),
+    )
+
+
+def _compiled(
+    report: TraceReport,
+    stages: Any,
+    options: Options,
+    compile: Callable[[], CompileInfo] | None = None,
+) -> TraceReport:
+    """The report with XLA's figures, or with the error that lowering or compiling raised."""
     try:
-        compiled = compile_stages(stages, hlo=options.hlo, stablehlo=options.stablehlo)
+        if compile is None:
+            compiled = compile_stages(stages, hlo=options.hlo, stablehlo=options.stablehlo)
+        else:
+            compiled = compile()
     except Exception as exc:
         from jaxexplain.explain_errors import error_info
 

@@ -313,3 +313,22 @@ def test_equation_sources_agree_with_jax_per_equation(fn, args) -> None:
     expected = [_jax_compat.equation_source(e) for e in jaxpr.jaxpr.eqns]
     assert list(report.jaxpr.equation_sources) == expected
     assert len(report.jaxpr.text.splitlines()) == len(report.jaxpr.line_sources)
+
+
+def test_decisions_are_the_same_whether_or_not_compiling() -> None:
+    """On Python 3.11 a compiling trace records its decisions in a second run that overlaps
+    XLA's compile; the report must not depend on that."""
+    spec = {"x": ArraySpec((3,), "float32")}
+    compiled = trace_target("samples/unrolled.py:unrolled_power", {"n": 5}, spec)
+    traced_only = trace_target("samples/unrolled.py:unrolled_power", {"n": 5}, spec, compile=False)
+    assert compiled.compile is not None and compiled.error is None
+    assert [(d.line, d.kind, d.outcomes) for d in compiled.decisions] == [(12, "for", (5,))]
+    assert compiled.decisions == traced_only.decisions
+    assert compiled.sources == traced_only.sources
+    failed = trace_target(
+        "samples/conditional.py:conditional_double",
+        {"threshold": 0.5},
+        {"x": ArraySpec((), "float32")},
+    )
+    assert failed.error is not None
+    assert [(d.line, d.kind, d.outcomes) for d in failed.decisions] == []

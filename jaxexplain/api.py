@@ -28,10 +28,12 @@ from jaxexplain.report import (
     Verification,
 )
 from jaxexplain.tracing import (
+    Stages,
     Target,
     cache_key_of,
-    compile_stages,
+    compile_lowered,
     jaxpr_info,
+    lower_stages,
     trace_plan,
 )
 
@@ -461,8 +463,10 @@ def _name_of(fn: Callable[..., Any]) -> str:
 def explain(target: Target, plan: CallPlan, target_name: str, options: Options) -> TraceReport:
     """Traces the plan and, unless it failed, compiles it: the whole report for one signature.
 
-    Where recording decisions slows tracing (Python 3.11), the trace runs unrecorded and a
-    second, recorded run of it overlaps XLA's compile, which releases the GIL.
+    XLA's compile releases the GIL, so the report's Python work (the jaxpr text, the cache
+    key, the annotated source) runs while it compiles. Where recording decisions slows
+    tracing (Python 3.11), the trace runs unrecorded and a second, recorded run of it
+    overlaps the compile too.
     """
     base = TraceReport(
         target=target_name,
@@ -472,43 +476,33 @@ def explain(target: Target, plan: CallPlan, target_name: str, options: Options) 
         notes=_notes(target, plan) + static_hash_notes(plan),
     )
     recorder = DecisionRecorder(target.function, parameter_roles(plan))
-    overlap = options.compile and RECORDING_SLOWS_TRACING
+    record_later = options.compile and RECORDING_SLOWS_TRACING
     try:
-        with contextlib.nullcontext() if overlap else recorder:
+        with contextlib.nullcontext() if record_later else recorder:
             stages = trace_plan(target, plan)
     except Exception as exc:
-        if overlap:
+        if record_later:
             _record_again(recorder, target, plan)
         from jaxexplain.explain_errors import explain_failure
 
         return _replace(
             base, error=explain_failure(exc, target, plan), decisions=recorder.decisions()
         )
-    jaxpr = jaxpr_info(stages.traced)
-    report = _replace(
-        base,
-        cache_key=cache_key_of(target, plan, stages),
-        jaxpr=jaxpr,
-        trace_seconds=stages.trace_seconds,
-    )
-    leaked = bool(_jax_compat.leaked_tracers(stages.traced))
-    if leaked or not options.compile:
-        if overlap:
+    if _jax_compat.leaked_tracers(stages.traced):
+        if record_later:
             _record_again(recorder, target, plan)
-        report = _with_decisions(report, recorder)
-        if not leaked:
-            return report
         from jaxexplain.explain_errors import leaked_tracer_error
 
+        report = _traced_report(base, target, plan, stages, recorder)
         return _replace(report, error=leaked_tracer_error(target, stages))
-    if not overlap:
-        return _compiled(_with_decisions(report, recorder), stages, options)
+    if not options.compile:
+        return _traced_report(base, target, plan, stages, recorder)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        compiling = pool.submit(
-            compile_stages, stages, hlo=options.hlo, stablehlo=options.stablehlo
-        )
-        _record_again(recorder, target, plan)
-        return _compiled(_with_decisions(report, recorder), stages, options, compiling.result)
+        compiled = _lower_then_compile(pool, stages, options)
+        if record_later:
+            _record_again(recorder, target, plan)
+        report = _traced_report(base, target, plan, stages, recorder)
+        return _compiled(report, compiled)
 
 
 def _record_again(recorder: DecisionRecorder, target: Target, plan: CallPlan) -> None:
@@ -518,27 +512,45 @@ def _record_again(recorder: DecisionRecorder, target: Target, plan: CallPlan) ->
         trace_plan(target, plan)
 
 
-def _with_decisions(report: TraceReport, recorder: DecisionRecorder) -> TraceReport:
-    assert report.jaxpr is not None
+def _traced_report(
+    base: TraceReport, target: Target, plan: CallPlan, stages: Stages, recorder: DecisionRecorder
+) -> TraceReport:
+    """The report of a successful trace: cache key, jaxpr, decisions and annotated source."""
+    jaxpr = jaxpr_info(stages.traced)
     return _replace(
-        report,
+        base,
+        cache_key=cache_key_of(target, plan, stages),
+        jaxpr=jaxpr,
+        trace_seconds=stages.trace_seconds,
         decisions=recorder.decisions(),
-        sources=recorder.listings(report.jaxpr.equation_sources),
+        sources=recorder.listings(jaxpr.equation_sources),
     )
 
 
-def _compiled(
-    report: TraceReport,
-    stages: Any,
-    options: Options,
-    compile: Callable[[], CompileInfo] | None = None,
-) -> TraceReport:
+def _lower_then_compile(
+    pool: ThreadPoolExecutor, stages: Stages, options: Options
+) -> Callable[[], CompileInfo]:
+    """Lowers here (so that its time is its own) and starts XLA's compile in `pool`.
+
+    Returns what waits for the figures, raising what lowering or compiling raised."""
+    try:
+        lowered = lower_stages(stages)
+    except Exception as exc:
+        failure = exc
+
+        def reraise() -> CompileInfo:
+            raise failure
+
+        return reraise
+    return pool.submit(
+        compile_lowered, lowered, hlo=options.hlo, stablehlo=options.stablehlo
+    ).result
+
+
+def _compiled(report: TraceReport, compile: Callable[[], CompileInfo]) -> TraceReport:
     """The report with XLA's figures, or with the error that lowering or compiling raised."""
     try:
-        if compile is None:
-            compiled = compile_stages(stages, hlo=options.hlo, stablehlo=options.stablehlo)
-        else:
-            compiled = compile()
+        compiled = compile()
     except Exception as exc:
         from jaxexplain.explain_errors import error_info
 

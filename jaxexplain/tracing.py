@@ -185,17 +185,31 @@ def cache_key_of(target: Target, plan: CallPlan, stages: Stages) -> CacheKey:
     )
 
 
-def compile_stages(stages: Stages, *, hlo: bool = False, stablehlo: bool = False) -> CompileInfo:
-    """Lowers and compiles the traced function, with XLA's cost and memory analyses."""
+@dataclass
+class LoweredStage:
+    """The lowered computation and how long lowering took."""
+
+    lowered: Any
+    lower_seconds: float
+
+
+def lower_stages(stages: Stages) -> LoweredStage:
+    """Lowers the traced function to StableHLO (Python work that holds the GIL)."""
     start = time.perf_counter()
     lowered = stages.traced.lower()
-    lower_seconds = time.perf_counter() - start
+    return LoweredStage(lowered, time.perf_counter() - start)
+
+
+def compile_lowered(
+    stage: LoweredStage, *, hlo: bool = False, stablehlo: bool = False
+) -> CompileInfo:
+    """Compiles with XLA (which releases the GIL), with XLA's cost and memory analyses."""
     start = time.perf_counter()
-    compiled = lowered.compile()
+    compiled = stage.lowered.compile()
     compile_seconds = time.perf_counter() - start
     costs = _jax_compat.cost_analysis(compiled)
     return CompileInfo(
-        lower_seconds=lower_seconds,
+        lower_seconds=stage.lower_seconds,
         compile_seconds=compile_seconds,
         backend=jax.default_backend(),
         flops=_cost(costs, "flops"),
@@ -203,7 +217,7 @@ def compile_stages(stages: Stages, *, hlo: bool = False, stablehlo: bool = False
         bytes_accessed=_cost(costs, "bytes accessed"),
         memory=_memory_info(compiled),
         devices=tuple(str(d) for d in jax.devices()[:1]),
-        stablehlo=lowered.as_text() if stablehlo else None,
+        stablehlo=stage.lowered.as_text() if stablehlo else None,
         hlo=compiled.as_text() if hlo else None,
     )
 

@@ -59,8 +59,16 @@ def short_path(path: str) -> str:
     file, sep, line = path.rpartition(":")
     if not sep or not line.isdigit():
         file, line = path, ""
-    with contextlib.suppress(ValueError):
-        rel = os.path.relpath(file)
-        if not rel.startswith(".."):
-            file = rel
+    file = _relative_to(file, os.getcwd())
     return f"{file}:{line}" if line else file
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative_to(file: str, directory: str) -> str:
+    """`file` relative to `directory` when it lies under it (cached: a jaxpr names few files
+    thousands of times)."""
+    with contextlib.suppress(ValueError):
+        rel = os.path.relpath(file, directory)
+        if not rel.startswith(".."):
+            return rel
+    return file

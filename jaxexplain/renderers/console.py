@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pygments import highlight
-from pygments.formatters import Terminal256Formatter
+from pygments.formatter import Formatter
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
@@ -96,7 +96,7 @@ def make_console(color: bool, width: int, file: Any = None) -> Console:
 @dataclass(frozen=True)
 class JaxprBlock:
     """A jaxpr written past rich: its layout engine is too slow for jaxprs of 100,000 lines,
-    so they are highlighted by Pygments' terminal formatter, or written plain without color."""
+    so they are highlighted by the jaxpr lexer and `AnsiFormatter`, or written plain."""
 
     text: str
 
@@ -119,7 +119,49 @@ def highlighted(text: str, color: bool) -> str:
     """`text` colored by the jaxpr lexer and style (plain when color is off)."""
     if not color:
         return text
-    return highlight(text, JaxprLexer(), Terminal256Formatter(style=JaxprStyle)).rstrip("\n")
+    return highlight(text, JaxprLexer(), AnsiFormatter(style=JaxprStyle)).rstrip("\n")
+
+
+class AnsiFormatter(Formatter):  # type: ignore[misc]
+    """Pygments tokens as 24-bit ANSI colors, like rich's sections around them.
+
+    Pygments' own terminal formatters look each token's style up by name, token by token, which
+    takes most of the time of coloring a large jaxpr; here each token type's escape codes are
+    worked out once."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._codes: dict[Any, tuple[str, str]] = {}
+
+    def format(self, tokensource: Iterable[tuple[Any, str]], outfile: Any) -> None:
+        for ttype, value in tokensource:
+            start, end = self._codes.get(ttype) or self._escapes(ttype)
+            if not start:
+                outfile.write(value)
+            elif "\n" in value:
+                outfile.write(
+                    "\n".join(start + part + end if part else part for part in value.split("\n"))
+                )
+            else:
+                outfile.write(start + value + end)
+
+    def _escapes(self, ttype: Any) -> tuple[str, str]:
+        """The (start, reset) codes of a token type; empty where the style leaves it plain."""
+        styled = ttype
+        while not self.style.styles_token(styled):
+            styled = styled.parent
+        spec = self.style.style_for_token(styled)
+        sgr = [
+            code
+            for flag, code in (("bold", "1"), ("italic", "3"), ("underline", "4"))
+            if spec[flag]
+        ]
+        if spec["color"]:
+            red, green, blue = (int(spec["color"][i : i + 2], 16) for i in (0, 2, 4))
+            sgr.append(f"38;2;{red};{green};{blue}")
+        codes = (f"\x1b[{';'.join(sgr)}m", "\x1b[0m") if sgr else ("", "")
+        self._codes[ttype] = codes
+        return codes
 
 
 def heading(title: str, detail: str = "") -> RenderableType:
@@ -410,11 +452,7 @@ def jaxpr_syntax(text: str, line_sources: Sequence[str | None] = ()) -> JaxprBlo
 
 def _with_sources(lines: list[str], sources: Sequence[str | None]) -> Iterable[str]:
     for line, source in zip(lines, sources, strict=False):
-        yield (
-            f"{line}  # {short_path(source.rpartition(':')[0])}:{source.rpartition(':')[2]}"
-            if source
-            else line
-        )
+        yield f"{line}  # {short_path(source)}" if source else line
 
 
 def compile_sections(info: CompileInfo) -> list[RenderableType]:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import ROOT, RUNS, python, table
+from _timing import ROOT, RUNS, compile_bytecode, python, table
 
 TRAINING_LOOP = """
 import time
@@ -82,6 +82,7 @@ def run(argv: list[str]) -> tuple[float, float]:
 
 def measure(script: Path) -> dict[str, dict[str, float]]:
     """Medians of the plain and watched runs, alternating."""
+    compile_bytecode()
     commands = {
         "alone": [python(), str(script)],
         "watched": [

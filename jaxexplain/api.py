@@ -137,6 +137,7 @@ def trace_target(
     compile: bool = True,
     hlo: bool = False,
     stablehlo: bool = False,
+    while_compiling: Callable[[], object] | None = None,
 ) -> TraceReport:
     """Explains a TARGET string as the CLI does (`pkg.mod:fn`, `file.py:fn`, `mod:Class.method`).
 
@@ -148,12 +149,15 @@ def trace_target(
         compile: also lower and compile.
         hlo: keep the optimized HLO text.
         stablehlo: keep the StableHLO text.
+        while_compiling: the caller's own work, run on this thread while XLA compiles.
 
     Returns:
         The report.
     """
     target_obj, plan = prepare_target(target, static or {}, traced or {}, args_from)
-    return explain(target_obj, plan, target, Options(compile, hlo, stablehlo))
+    return explain(
+        target_obj, plan, target, Options(compile, hlo, stablehlo), while_compiling=while_compiling
+    )
 
 
 def diff(
@@ -460,13 +464,20 @@ def _name_of(fn: Callable[..., Any]) -> str:
     return f"{getattr(inner, '__module__', '?')}:{getattr(inner, '__qualname__', repr(inner))}"
 
 
-def explain(target: Target, plan: CallPlan, target_name: str, options: Options) -> TraceReport:
+def explain(
+    target: Target,
+    plan: CallPlan,
+    target_name: str,
+    options: Options,
+    *,
+    while_compiling: Callable[[], object] | None = None,
+) -> TraceReport:
     """Traces the plan and, unless it failed, compiles it: the whole report for one signature.
 
     XLA's compile releases the GIL, so the report's Python work (the jaxpr text, the cache
-    key, the annotated source) runs while it compiles. Where recording decisions slows
-    tracing (Python 3.11), the trace runs unrecorded and a second, recorded run of it
-    overlaps the compile too.
+    key, the annotated source) runs while it compiles, and then `while_compiling`. Where
+    recording decisions slows tracing (Python 3.11), the trace runs unrecorded and a second,
+    recorded run of it overlaps the compile too.
     """
     base = TraceReport(
         target=target_name,
@@ -502,6 +513,8 @@ def explain(target: Target, plan: CallPlan, target_name: str, options: Options) 
         if record_later:
             _record_again(recorder, target, plan)
         report = _traced_report(base, target, plan, stages, recorder)
+        if while_compiling is not None:
+            while_compiling()
         return _compiled(report, compiled)
 
 

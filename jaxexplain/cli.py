@@ -129,6 +129,7 @@ def trace(
     def run() -> Any:
         statics, traced = parse_assignments(static or [], arg or [])
         from jaxexplain.api import trace_target
+        from jaxexplain.renderers import renderer
 
         with user_stdout_to_stderr():
             return trace_target(
@@ -139,6 +140,7 @@ def trace(
                 compile=not no_compile,
                 hlo=hlo,
                 stablehlo=stablehlo,
+                while_compiling=lambda: renderer(fmt),
             )
 
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=target)

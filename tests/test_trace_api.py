@@ -78,6 +78,26 @@ def test_report_facts_for_a_static_loop() -> None:
     assert report.jaxpr.equation_sources[1].endswith("samples/unrolled.py:13")
 
 
+def test_the_callers_work_runs_once_before_the_compile_is_awaited() -> None:
+    calls: list[int] = []
+    spec = {"x": ArraySpec((3,), "float32")}
+    report = trace_target(
+        "samples/unrolled.py:unrolled_power",
+        {"n": 2},
+        spec,
+        while_compiling=lambda: calls.append(1),
+    )
+    assert calls == [1] and report.compile is not None
+    trace_target(
+        "samples/unrolled.py:unrolled_power",
+        {"n": 2},
+        spec,
+        compile=False,
+        while_compiling=lambda: calls.append(2),
+    )
+    assert calls == [1]
+
+
 def test_decorator_statics_are_kept_and_reported() -> None:
     report = trace_target(
         "samples/decorated.py:dense",

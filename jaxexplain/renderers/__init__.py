@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from jaxexplain.errors import UsageError
@@ -38,11 +39,16 @@ def render(report: Any, fmt: str = "text", *, color: bool = False, width: int = 
     Returns:
         The rendered document.
     """
+    return renderer(fmt).render(report, color=color, width=width)
+
+
+def renderer(fmt: str) -> ModuleType:
+    """The module that renders `fmt`, imported on first use (the CLI imports it while XLA
+    compiles, when the process would otherwise wait)."""
     module_name = FORMATS.get(fmt)
     if module_name is None:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    module = importlib.import_module(module_name)
-    return module.render(report, color=color, width=width)
+    return importlib.import_module(module_name)
 
 
 def write_output(text: str, output: str | None, stream: Any) -> None:

@@ -4,7 +4,7 @@ Side A applies `sin` every 1000th iteration, side B every 999th: about one chang
 equations, scattered over the whole jaxpr, the hard case for alignment (an unrolled loop
 repeats one equation, so nothing is unique to anchor on).
 
-Run: python benchmarks/bench_diff.py   (BENCH_RUNS=N to change the number of runs; default 5)
+Run: python benchmarks/bench_diff.py   (BENCH_RUNS=N to change the number of runs; default 7)
 Bars: diff + text rendering grows near-linearly (10x the equations: under 15x the time), and at
 100,000 equations it takes at most 2x the time JAX needs to trace both sides.
 """

@@ -1,6 +1,6 @@
 """HTML trace pages of 1,000 to 100,000 equations: render time in Python, then in headless Chromium.
 
-Run: python benchmarks/bench_html.py   (BENCH_RUNS=N browser loads per page; default 5;
+Run: python benchmarks/bench_html.py   (BENCH_RUNS=N browser loads per page; default 7;
 BENCH_HTML_SIZES=1000,100000 to pick the sizes)
 Bar: a 100,000-equation trace page renders in headless Chromium in under 5 s. "ready" is the
 page's own clock when its script has drawn the jaxpr (HTML parsed, JSON read, rows in the DOM);

@@ -1,6 +1,6 @@
 """jaxexplain watch against the same program run alone, as whole processes.
 
-Run: python benchmarks/bench_watch.py   (BENCH_RUNS=N to change the number of runs; default 5)
+Run: python benchmarks/bench_watch.py   (BENCH_RUNS=N to change the number of runs; default 7)
 Bars: a 200-step jitted training loop runs within 1.05x of the program alone once compiled
 (the loop's own time, measured by the program); a compile-heavy program within 1.15x, whole
 process included. Each program prints its phase time; runs alternate so that machine noise

@@ -1,10 +1,15 @@
 """The bare JAX calls that give the facts of a `jaxexplain trace` report, for the benchmark.
 
-Usage: python benchmarks/bare_jax_trace.py LAYERS [--no-compile]
+Usage: python benchmarks/bare_jax_trace.py LAYERS [--no-compile] [--no-teardown]
+
+--no-teardown ends the process as jaxexplain trace does (atexit handlers, flush, os._exit),
+for a like-for-like comparison of the work itself.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 
 sys.path.insert(0, ".")
@@ -24,3 +29,7 @@ def main() -> None:
 
 
 main()
+if "--no-teardown" in sys.argv:
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    os._exit(0)

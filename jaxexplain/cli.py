@@ -5,6 +5,7 @@ Nothing here imports JAX at module level: `--help` and usage errors stay fast.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -13,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -507,6 +508,31 @@ def emit_watch(report: Any, fmt: str, output: str | None, color: ColorMode) -> N
     write_output(render(report, "text", color=colored, width=width), None, sys.stderr)
 
 
+# Commands that only import and trace the user's code, so nothing of theirs runs at teardown.
+QUICK_EXIT_COMMANDS = ("trace", "diff")
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        if sys.argv[1:2] and sys.argv[1] in QUICK_EXIT_COMMANDS and "jax" in sys.modules:
+            exit_without_teardown(done.code)
+        raise
+
+
+def exit_without_teardown(code: object) -> NoReturn:
+    """Ends the process once the report is out, without tearing the interpreter down.
+
+    Freeing JAX's client, compiled executables and every module object by object takes 0.1 to
+    0.3 s after a trace, time a user only waits through (mypy ends the same way). atexit
+    handlers still run and both streams are flushed; `watch` exits normally, since the user's
+    program may leave threads or unflushed files that Python's own shutdown takes care of."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)

@@ -174,3 +174,19 @@ def test_console_script_end_to_end() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["jaxpr"]["primitives"] == {"mul": 3, "broadcast_in_dim": 1}
+
+
+@pytest.mark.parametrize(("function", "code"), [("double", 0), ("branchy", 1), ("missing", 2)])
+def test_trace_ends_without_teardown_but_with_atexit_handlers(function: str, code: int) -> None:
+    target = f"tests/user_modules/exit_hooks.py:{function}"
+    argv = ["trace", target, "--arg", "x=f32[3]", "--format", "json"]
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxexplain", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == code, result.stderr
+    assert json.loads(result.stdout)["schema"] == "jaxexplain.trace/1"
+    assert "user atexit handler ran" in result.stderr

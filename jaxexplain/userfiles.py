@@ -8,6 +8,7 @@ import functools
 import importlib.util
 import linecache
 import os
+import re
 import site
 import sysconfig
 from pathlib import Path
@@ -61,6 +62,16 @@ def short_path(path: str) -> str:
         file, line = path, ""
     file = _relative_to(file, os.getcwd())
     return f"{file}:{line}" if line else file
+
+
+def short_identity(identity: str) -> str:
+    """A cache key's function component (`mod.fn @ /abs/file.py:10 ...`) with the file made
+    relative to the current directory, as every other path in a report is shown."""
+    name, sep, rest = identity.partition(" @ ")
+    located = re.match(r"(.+?:\d+)(.*)$", rest, re.DOTALL)
+    if not sep or not located:
+        return identity
+    return f"{name} @ {short_path(located[1])}{located[2]}"
 
 
 @functools.lru_cache(maxsize=1024)

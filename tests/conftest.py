@@ -15,6 +15,20 @@ ROOT = Path(__file__).resolve().parent.parent
 USER_MODULES = Path(__file__).resolve().parent / "user_modules"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-gold",
+        action="store_true",
+        help="Re-create tests/gold/: the saved reports from live traces, and their renderings.",
+    )
+
+
+@pytest.fixture
+def update_gold(request: pytest.FixtureRequest) -> bool:
+    """True when the run was asked to re-create the gold files instead of comparing with them."""
+    return bool(request.config.getoption("--update-gold"))
+
+
 @pytest.fixture(autouse=True)
 def _restore_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """User modules are imported fresh for each test; sys.path, cwd and JAX config come back."""

@@ -41,7 +41,7 @@ from jaxexplain.report import (
     TraceReport,
 )
 from jaxexplain.style import JaxprStyle
-from jaxexplain.userfiles import short_path
+from jaxexplain.userfiles import short_identity, short_path
 
 CONTEXT_SHOWN = (
     "jax_enable_x64",
@@ -112,7 +112,11 @@ def render(report: Any, *, color: bool = False, width: int = 100) -> str:
             console.file.write(highlighted(section.text, color) + "\n")
         else:
             console.print(section)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    text: str = console.file.getvalue()  # type: ignore[attr-defined]
+    if color:
+        return text
+    # rich pads table rows to the full width; in a file or a pipe that is only trailing blanks.
+    return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
 def highlighted(text: str, color: bool) -> str:
@@ -263,7 +267,7 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
     body = Table.grid(padding=(0, 2))
     body.add_column(style="bold")
     body.add_column(overflow="fold")
-    body.add_row("function", key.function)
+    body.add_row("function", short_identity(key.function))
     body.add_row("pytree", key.treedef)
     context = ", ".join(
         f"{name.removeprefix('jax_')}={key.context[name]}"

@@ -49,7 +49,7 @@ from jaxexplain.report import (
     TraceReport,
 )
 from jaxexplain.style import JaxprStyle
-from jaxexplain.userfiles import short_path
+from jaxexplain.userfiles import short_identity, short_path
 
 #: The CSS scope of Pygments' token classes; both the jaxpr and the Python source use it.
 CODE_SCOPE = ".code"
@@ -615,7 +615,7 @@ def cache_key_section(key: CacheKey) -> str:
     """The cache key's components, the context options that matter first, the rest folded."""
     grid = table(
         ("component", "value"),
-        [("function", code(key.function)), ("pytree", code(key.treedef))],
+        [("function", code(short_identity(key.function))), ("pytree", code(key.treedef))],
         cls="kv",
     )
     statics = ""

@@ -1,0 +1,109 @@
+"""Gold files: every renderer's output for saved reports, compared character for character.
+
+Collect once, render many: each case is a report saved as JSON from a live run (trace, failing
+trace, diff, watch), so the renderings do not move with the JAX version or the machine. The
+JSON renderer must give the saved document back; the text renderer must give the gold text,
+plain and colored. `pytest tests/test_gold.py --update-gold` re-creates the saved reports from
+live runs and the renderings from them; review the change with `git diff tests/gold`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jaxexplain.api import diff_target, trace_target
+from jaxexplain.renderers import render
+from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA, DiffReport, TraceReport, WatchReport
+from jaxexplain.specs import ArraySpec
+from jaxexplain.watch import Watcher, run_program
+from tests.conftest import ROOT
+
+GOLD = Path(__file__).resolve().parent / "gold"
+# Absolute paths in saved reports are written relative to this marker, so that the gold files
+# hold in any checkout.
+ROOT_MARK = "<ROOT>"
+F32_8 = ArraySpec((8,), "float32")
+
+
+def _watch_training_loop() -> WatchReport:
+    watcher = Watcher(program="tests/watch_programs/training_loop.py")
+    with contextlib.redirect_stdout(io.StringIO()):
+        run_program(["tests/watch_programs/training_loop.py"], watcher)
+    return watcher.report()
+
+
+LIVE_RUNS: dict[str, Callable[[], Any]] = {
+    "unrolled": lambda: trace_target(
+        "samples/unrolled.py:unrolled_power", {"n": 3}, {"x": ArraySpec((3,), "float32")}
+    ),
+    "transformer": lambda: trace_target(
+        "samples/transformer.py:transformer", args_from="samples/transformer.py:layers_2"
+    ),
+    "conditional": lambda: trace_target(
+        "samples/conditional.py:conditional_double", {"threshold": 0.5}, {"x": F32_8}
+    ),
+    "unrolled-diff": lambda: diff_target(
+        "samples/unrolled.py:unrolled_power",
+        {"n": 3},
+        {"x": ArraySpec((3,), "float32")},
+        {"n": "4"},
+    ),
+    "training-watch": _watch_training_loop,
+}
+
+
+def _scrubbed(document: str) -> str:
+    return document.replace(json.dumps(str(ROOT))[1:-1], ROOT_MARK)
+
+
+def _unscrubbed(document: str) -> str:
+    return document.replace(ROOT_MARK, json.dumps(str(ROOT))[1:-1])
+
+
+def saved_report(case: str, update: bool) -> Any:
+    """The case's saved report, re-created from a live run first when updating."""
+    path = GOLD / f"{case}.json"
+    if update:
+        GOLD.mkdir(exist_ok=True)
+        path.write_text(_scrubbed(render(LIVE_RUNS[case](), "json")), encoding="utf-8")
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run pytest tests/test_gold.py --update-gold")
+    data = json.loads(_unscrubbed(path.read_text(encoding="utf-8")))
+    loader = {TRACE_SCHEMA: TraceReport, DIFF_SCHEMA: DiffReport}.get(data["schema"], WatchReport)
+    return loader.from_dict(data)
+
+
+def check_gold(path: Path, rendered: str, update: bool) -> None:
+    """Compares with the gold file (writing it instead when updating)."""
+    rendered = _scrubbed(rendered)
+    if update:
+        path.write_text(rendered, encoding="utf-8")
+    assert path.exists(), f"{path} is missing: run pytest tests/test_gold.py --update-gold"
+    assert rendered == path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module", params=list(LIVE_RUNS))
+def saved(request: pytest.FixtureRequest) -> tuple[str, Any]:
+    """(case, its saved report), re-created once per case when updating."""
+    case = request.param
+    return case, saved_report(case, bool(request.config.getoption("--update-gold")))
+
+
+def test_json_renders_the_saved_report_back(saved: tuple[str, Any]) -> None:
+    case, report = saved
+    document = _unscrubbed((GOLD / f"{case}.json").read_text(encoding="utf-8"))
+    assert render(report, "json") == document
+
+
+@pytest.mark.parametrize("color", [False, True], ids=["plain", "color"])
+def test_text_matches_gold(saved: tuple[str, Any], color: bool, update_gold: bool) -> None:
+    case, report = saved
+    suffix = "ansi" if color else "txt"
+    check_gold(GOLD / f"{case}.{suffix}", render(report, "text", color=color), update_gold)

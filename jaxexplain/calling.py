@@ -181,7 +181,11 @@ def plan_call(
             continue
         if param.kind == inspect.Parameter.VAR_KEYWORD:
             extra = {k: v for k, v in given.items() if k not in sig.parameters}
-            params.append(BoundParam(param.name, param.kind, False, origin, extra, bool(extra)))
+            if not extra:
+                params.append(BoundParam(param.name, param.kind, False, origin, {}, False))
+            params.extend(
+                _keyword_extras(extra, static, decorator_statics, static_names, sources, source)
+            )
             continue
         if positional_left and param.kind != inspect.Parameter.KEYWORD_ONLY:
             value = positional_left.pop(0)
@@ -209,6 +213,32 @@ def plan_call(
     if missing:
         raise UsageError(missing_message(fn, missing))
     return CallPlan(tuple(params), decorator_statics)
+
+
+def _keyword_extras(
+    extra: Mapping[str, Any],
+    static: Mapping[str, Any],
+    decorator_statics: tuple[str, ...],
+    static_names: Collection[str],
+    sources: Mapping[str, Source],
+    source: Source,
+) -> list[BoundParam]:
+    """Values that go into `**kwargs`, one keyword argument each, as JAX sees them.
+
+    jit's `static_argnames` applies to any name passed by keyword, `**kwargs` included
+    (`jax.jit(net.apply, static_argnames="depth")` over `apply(params, *args, **kwargs)`), and
+    each is its own cache-key entry; bundled into one traced dict, a static `depth` would be
+    traced and fail, and neither its source nor a `--vs depth=...` could name it.
+    """
+    bound = []
+    for name, value in extra.items():
+        named_static = name in static or name in static_names
+        origin = sources.get(name, source)
+        if name in decorator_statics and not named_static:
+            origin = "decorator"
+        is_static = named_static or name in decorator_statics
+        bound.append(BoundParam(name, inspect.Parameter.KEYWORD_ONLY, is_static, origin, value))
+    return bound
 
 
 def takes_positions_only(fn: Callable[..., Any]) -> bool:

@@ -20,6 +20,7 @@ from jaxexplain import userfiles
 from jaxexplain.report import Decision, Dependency, SourceLine, SourceListing
 
 CONSTANT = Dependency("<constant>", "constant")
+BOUND = "bound"  # the role of a bound method's `self` in the root's parameter roles
 # sys.settrace takes CPython 3.11 off its fast path: a recorded trace takes about 2.3x as long
 # as a plain one; with sys.monitoring (3.12+) it takes about 1.05x.
 RECORDING_SLOWS_TRACING = sys.version_info < (3, 12)
@@ -46,7 +47,8 @@ class DecisionRecorder:
     """Records every control-flow decision user code makes while JAX traces `root`.
 
     `param_roles` maps the root's parameter names to "static", "traced" or "default" (a
-    default value nobody passed, which counts as static). `is_user_file` says which source
+    default value nobody passed, which counts as static); a bound method's `self` is a
+    value the root carries, as a global is. `is_user_file` says which source
     files are user code; by default everything outside the standard library, installed
     packages, JAX and jaxexplain. Only code running inside the root's call is recorded, and
     only what runs: a trace JAX takes from its cache does not call the function at all.
@@ -81,6 +83,11 @@ class DecisionRecorder:
     ) -> None:
         self._root_code = _code_of(root)
         self._roles = dict(param_roles)
+        if inspect.ismethod(root):
+            # `jax.jit(model.apply)`: the instance is bound before the call, not passed to it.
+            bound = next(iter(inspect.signature(root.__func__).parameters), None)
+            if bound is not None:
+                self._roles.setdefault(bound, BOUND)
         self._is_user_file = is_user_file or userfiles.is_user_file
         self._file_verdicts: dict[str, bool] = {}
         self._live: dict[int, _Activation] = {}
@@ -902,6 +909,10 @@ class _Resolver:
             return  # a method call on self
         shown = f"{name}.{read.path[0]}" if self_attribute else name
         aspect = read.via if read.via in _SHAPE_VIAS else None
+        if scope.is_root and self._roles.get(name) == BOUND:
+            # A value the function carries, which jit neither traces nor keys its cache on.
+            yield Dependency(shown, "global")
+            return
         if scope.is_root:
             static = self._roles.get(name, "traced") != "traced"
             plain = "static" if self_attribute else "shape"

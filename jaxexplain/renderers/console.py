@@ -54,6 +54,7 @@ CONTEXT_SHOWN = (
 PRIMITIVES_SHOWN = 12
 UNROLL_WARNING = 16
 PLAIN_RUN_SHOWN = 4
+OUTCOME_WIDTH = 32
 GROUP_LEAVES_OVER = 16
 _LIST_INDEX = re.compile(r"\[\d+\]")
 MAX_LEAVES_SHOWN = 8
@@ -333,7 +334,9 @@ def decision_sections(decisions: Sequence[Decision]) -> list[RenderableType]:
     table = Table(box=None, padding=(0, 2), header_style="bold")
     table.add_column("where", no_wrap=True)
     table.add_column("decision", overflow="fold", max_width=40)
-    table.add_column("outcome", no_wrap=True)
+    # Outcomes wrap: a branch taken once per unrolled layer lists one outcome per layer, and
+    # kept on one line it would push the decision and its dependencies off the table.
+    table.add_column("outcome", overflow="fold", max_width=OUTCOME_WIDTH)
     table.add_column("depends on", overflow="fold")
     for d in decisions:
         table.add_row(

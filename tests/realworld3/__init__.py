@@ -1,0 +1,1 @@
+"""Third real-world pass: module systems, transforms, recurrent nets, solvers, routers, failures."""

@@ -1,0 +1,73 @@
+"""Third real-world pass (tests/realworld3/): hand-written module systems, transforms, RNNs,
+solvers, routers and everyday failures, each fact checked against JAX itself."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from jaxexplain import verify
+from jaxexplain.api import diff_target, prepare_target, trace_target
+from jaxexplain.renderers import render
+
+PKG = "tests.realworld3"
+MODULES = f"{PKG}.modules"
+TRANSFORM = f"{PKG}.transform"
+
+
+def test_a_static_passed_through_kwargs_is_static_as_jit_makes_it() -> None:
+    """`jax.jit(net.apply, static_argnames="depth")` over `apply(params, *args, **kwargs)`:
+    a `depth=` keyword is static to JAX, its own argument and cache-key entry."""
+    from tests.realworld3 import transform
+
+    report = trace_target(
+        f"{TRANSFORM}:apply", {"depth": 2}, args_from=f"{TRANSFORM}:depth2_args", compile=False
+    )
+    assert report.ok, report.error
+    depth = next(a for a in report.arguments if a.name == "depth")
+    assert (depth.role, depth.source, depth.value) == ("static", "cli", "2")
+    assert [s.name for s in report.cache_key.static] == ["depth"]
+    (params, images), _ = transform.depth2_args()
+    jax_count = len(transform.apply.trace(params, images, depth=2).jaxpr.eqns)
+    assert report.jaxpr.equations == jax_count
+
+
+def test_keywords_into_kwargs_keep_the_factory_as_source_and_diff_by_name() -> None:
+    from tests.realworld3 import transform
+
+    report = diff_target(
+        f"{TRANSFORM}:apply",
+        vs={"images": "f32[2,16,16,3]"},
+        args_from=f"{TRANSFORM}:net_kwargs",
+        compile=False,
+    )
+    assert report.ok, (report.a.error, report.b.error)
+    images = next(a for a in report.a.arguments if a.name == "images")
+    assert (images.role, images.source) == ("traced", "factory")
+    assert [(c.component, c.path) for c in report.cache_key_changes] == [("shape", "images")]
+    assert report.verification.checked and report.verification.agrees
+    kwargs = verify.zeros_like_tree(transform.net_kwargs())
+    transform.apply(**kwargs)
+    transform.apply(kwargs["params"], images=jnp.zeros((2, 16, 16, 3)))
+    assert report.verification.jax_recompiled and transform.apply._cache_size() >= 2
+
+
+def test_the_instance_of_a_jitted_bound_method_is_no_static_argument() -> None:
+    """`jax.jit(MODEL.apply)` carries `self`; JAX keys no static argument on it."""
+    report = trace_target(f"{MODULES}:apply_fn", args_from=f"{MODULES}:apply_args", compile=False)
+    assert report.ok, report.error
+    assert report.cache_key.static == ()
+    widths = next(d for d in report.decisions if "self.widths" in d.source)
+    assert {(dep.name, dep.via) for dep in widths.depends_on} == {("self.widths", "global")}
+    assert "decided the most: self" not in render(report, "text", width=100)
+
+
+def test_a_long_run_of_outcomes_leaves_the_decision_readable() -> None:
+    """A branch taken once per layer of a 12-layer model lists 25 outcomes."""
+    report = trace_target(f"{MODULES}:deep_apply", args_from=f"{MODULES}:deep_args", compile=False)
+    text = render(report, "text", width=100)
+    section = text[text.index("Baked-in decisions") : text.index("\nSource")]
+    assert "isinstance(layer," in section and "params (shape)" in section
+    assert "tests/realworld3/modules.py:74" in section
+    fn, plan = prepare_target(f"{MODULES}:deep_apply", {}, {}, f"{MODULES}:deep_args")
+    args, kwargs = plan.call_args()
+    assert report.jaxpr.equations == len(fn.obj.trace(*args, **kwargs).jaxpr.eqns)

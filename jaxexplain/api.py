@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -84,6 +85,9 @@ def _api_plan(
 ) -> tuple[Target, CallPlan]:
     """Binds an API call's values: statics kept as given, spec strings made abstract arrays."""
     fn, args = _unbind_jitted_method(fn, args)
+    fn, bound_args, bound_kwargs = unbind_partial_of_jitted(fn)
+    args = (*bound_args, *args)
+    kwargs = {**bound_kwargs, **kwargs}
     target = Target.of(fn)
     decorator_statics = target.decorator_statics()
     static_everywhere = statics | set(decorator_statics)
@@ -103,6 +107,7 @@ def _api_plan(
         decorator_statics=decorator_statics,
         static_names=statics,
         source="api",
+        sources=_partial_sources(bound_kwargs, kwargs),
         positional=positional,
     )
     return target, plan
@@ -119,6 +124,27 @@ def _unbind_jitted_method(
     if inspect.ismethod(fn) and _jax_compat.is_jitted(fn.__func__):
         return fn.__func__, (fn.__self__, *args)
     return fn, args
+
+
+def unbind_partial_of_jitted(
+    fn: Callable[..., Any],
+) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+    """`partial(jitted_fn, n_layers=2)`: the jitted function and the arguments bound to it.
+
+    Calling the partial calls the jit wrapper with those arguments, so JAX's cache is the
+    wrapper's, keyed on them (statics by the decorator's `static_argnames` included); traced
+    as a function of its own, the partial would be another jit around a nested `jit` call.
+    """
+    if isinstance(fn, functools.partial) and _jax_compat.is_jitted(fn.func):
+        return fn.func, tuple(fn.args), dict(fn.keywords)
+    return fn, (), {}
+
+
+def _partial_sources(
+    bound_kwargs: Mapping[str, Any], kwargs: Mapping[str, Any]
+) -> dict[str, Source]:
+    """Keywords that come from the partial, unless the call gives them again."""
+    return {k: "partial" for k, v in bound_kwargs.items() if kwargs.get(k) is v}
 
 
 def _shown_value(value: Any) -> str:
@@ -412,13 +438,18 @@ def prepare_target(
 ) -> tuple[Target, CallPlan]:
     """Loads the target and binds the command line's values (and a factory's) to its parameters."""
     loaded = load_target(spec)
-    target = Target.of(loaded.obj)
+    fn, bound_args, bound_kwargs = unbind_partial_of_jitted(loaded.obj)
+    target = Target.of(fn)
     positional: tuple[Any, ...] = ()
     factory_kwargs: dict[str, Any] = {}
     if args_from:
         positional, factory_kwargs = _call_factory(args_from)
-    sources: dict[str, Source] = dict.fromkeys(factory_kwargs, "factory")
+    positional_source: Source = "factory" if positional else "partial"
+    positional = (*bound_args, *positional)
+    sources: dict[str, Source] = dict.fromkeys(bound_kwargs, "partial")
+    sources.update(dict.fromkeys(factory_kwargs, "factory"))
     sources.update(dict.fromkeys([*static, *traced], "cli"))
+    factory_kwargs = {**bound_kwargs, **factory_kwargs}
     decorator_statics = target.decorator_statics()
     factory_static = {k: v for k, v in factory_kwargs.items() if k in decorator_statics}
     factory_traced = {k: v for k, v in factory_kwargs.items() if k not in factory_static}
@@ -431,7 +462,7 @@ def prepare_target(
         source="cli",
         sources=sources,
         positional=positional,
-        positional_source="factory",
+        positional_source=positional_source,
     )
     return target, plan
 

@@ -18,7 +18,8 @@ DIFF_SCHEMA = "jaxexplain.diff/1"
 WATCH_SCHEMA = "jaxexplain.watch/1"
 
 Role = Literal["static", "traced"]
-Source = Literal["cli", "decorator", "default", "factory", "api"]
+# "partial": bound by the `functools.partial` that the target is, over a jitted function.
+Source = Literal["cli", "decorator", "default", "factory", "api", "partial"]
 Via = Literal["static", "shape", "dtype", "ndim", "global", "constant", "value"]
 
 

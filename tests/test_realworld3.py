@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+import jaxexplain
 from jaxexplain import verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
 from jaxexplain.renderers import render
@@ -12,6 +13,7 @@ from jaxexplain.renderers import render
 PKG = "tests.realworld3"
 MODULES = f"{PKG}.modules"
 TRANSFORM = f"{PKG}.transform"
+MISC = f"{PKG}.misc"
 
 
 def test_a_static_passed_through_kwargs_is_static_as_jit_makes_it() -> None:
@@ -71,3 +73,25 @@ def test_a_long_run_of_outcomes_leaves_the_decision_readable() -> None:
     fn, plan = prepare_target(f"{MODULES}:deep_apply", {}, {}, f"{MODULES}:deep_args")
     args, kwargs = plan.call_args()
     assert report.jaxpr.equations == len(fn.obj.trace(*args, **kwargs).jaxpr.eqns)
+
+
+def test_a_partial_of_a_jitted_function_is_traced_as_the_call_jax_caches() -> None:
+    """`partial(deep_net, n_layers=2, activation="relu")` calls deep_net's own jit wrapper
+    with those statics: its cache key holds them and its jaxpr is deep_net's, not a jit
+    around a nested `jit` call."""
+    from tests.realworld3 import misc
+
+    x, w = jnp.zeros((4, 8)), jnp.zeros((8, 8))
+    report = trace_target(f"{MISC}:shallow_relu", traced={"x": x, "w": w}, compile=False)
+    assert report.ok, report.error
+    assert {s.name: s.value for s in report.cache_key.static} == {
+        "n_layers": "2",
+        "activation": "'relu'",
+    }
+    assert {a.name: a.source for a in report.arguments}["n_layers"] == "partial"
+    expected = misc.deep_net.trace(x, w, n_layers=2, activation="relu")
+    assert report.jaxpr.equations == len(expected.jaxpr.eqns) == 4
+    api = jaxexplain.diff(misc.shallow_relu, x, w, vs={"n_layers": 3}, compile=False)
+    assert [(c.component, c.path) for c in api.cache_key_changes] == [("static", "n_layers")]
+    assert api.verification.checked and api.verification.agrees
+    assert api.verification.jax_recompiled

@@ -428,7 +428,7 @@ def _collapsed(
 
 def jaxpr_sections(jaxpr: JaxprInfo) -> list[RenderableType | JaxprBlock]:
     """The colored jaxpr with each line's user source, and counts per primitive."""
-    detail = f"{jaxpr.equations} equations"
+    detail = f"{jaxpr.equations} equation{'s' * (jaxpr.equations != 1)}"
     if jaxpr.equations_total != jaxpr.equations:
         detail += f" ({jaxpr.equations_total} with nested jaxprs)"
     out: list[RenderableType | JaxprBlock] = [heading("Jaxpr", detail)]

@@ -603,11 +603,19 @@ def _compiled(report: TraceReport, compile: Callable[[], CompileInfo]) -> TraceR
 
 
 def parameter_roles(plan: CallPlan) -> dict[str, str]:
-    """Each parameter's role for the decision recorder: a default nobody passed is a constant."""
-    return {
+    """Each parameter's role for the decision recorder: a default nobody passed is a constant.
+
+    `**kwargs` itself is traced when any keyword passed into it is, static when all are.
+    """
+    roles = {
         p.name: "default" if not p.passed else "static" if p.static else "traced"
         for p in plan.params
     }
+    into_kwargs = [p for p in plan.params if p.kind == inspect.Parameter.VAR_KEYWORD and p.passed]
+    for p in plan.params:
+        if p.kind == inspect.Parameter.VAR_KEYWORD and not p.passed and into_kwargs:
+            roles[p.name] = "static" if all(q.static for q in into_kwargs) else "traced"
+    return roles
 
 
 def _replace(report: TraceReport, **changes: Any) -> TraceReport:

@@ -58,8 +58,6 @@ class CallPlan:
                 continue
             if p.kind == inspect.Parameter.VAR_POSITIONAL:
                 args.extend(p.value)
-            elif p.kind == inspect.Parameter.VAR_KEYWORD:
-                kwargs.update(p.value)
             elif p.positional:
                 args.append(p.value)
             else:
@@ -181,8 +179,7 @@ def plan_call(
             continue
         if param.kind == inspect.Parameter.VAR_KEYWORD:
             extra = {k: v for k, v in given.items() if k not in sig.parameters}
-            if not extra:
-                params.append(BoundParam(param.name, param.kind, False, origin, {}, False))
+            params.append(BoundParam(param.name, param.kind, False, origin, {}, False))
             params.extend(
                 _keyword_extras(extra, static, decorator_statics, static_names, sources, source)
             )
@@ -223,7 +220,8 @@ def _keyword_extras(
     sources: Mapping[str, Source],
     source: Source,
 ) -> list[BoundParam]:
-    """Values that go into `**kwargs`, one keyword argument each, as JAX sees them.
+    """Values that go into `**kwargs`, one keyword argument each, as JAX sees them (of kind
+    VAR_KEYWORD, after the unpassed parameter that stands for `**kwargs` itself).
 
     jit's `static_argnames` applies to any name passed by keyword, `**kwargs` included
     (`jax.jit(net.apply, static_argnames="depth")` over `apply(params, *args, **kwargs)`), and
@@ -237,7 +235,7 @@ def _keyword_extras(
         if name in decorator_statics and not named_static:
             origin = "decorator"
         is_static = named_static or name in decorator_statics
-        bound.append(BoundParam(name, inspect.Parameter.KEYWORD_ONLY, is_static, origin, value))
+        bound.append(BoundParam(name, inspect.Parameter.VAR_KEYWORD, is_static, origin, value))
     return bound
 
 

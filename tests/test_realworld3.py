@@ -95,3 +95,31 @@ def test_a_partial_of_a_jitted_function_is_traced_as_the_call_jax_caches() -> No
     assert [(c.component, c.path) for c in api.cache_key_changes] == [("static", "n_layers")]
     assert api.verification.checked and api.verification.agrees
     assert api.verification.jax_recompiled
+
+
+def test_keywords_into_kwargs_are_traced_leaves_and_decide_as_traced_arguments() -> None:
+    """`mix(*arrays, **weights)` called with pytrees by keyword: each keyword is an argument
+    of its own and `weights` is read as the traced structure it is, not as a static."""
+    from tests.realworld3 import misc
+
+    report = trace_target(f"{MISC}:jit_mix", args_from=f"{MISC}:mix_args", compile=False)
+    assert report.ok, report.error
+    assert [(a.name, a.role, a.kind) for a in report.arguments] == [
+        ("arrays", "traced", "var_positional"),
+        ("a", "traced", "var_keyword"),
+        ("neg_b", "traced", "var_keyword"),
+    ]
+    branch = next(d for d in report.decisions if d.source == 'name.startswith("neg_")')
+    assert branch.outcomes == ("false", "true")
+    assert [(dep.name, dep.via) for dep in branch.depends_on] == [("weights", "shape")]
+    args, kwargs = misc.mix_args()
+    traced = misc.jit_mix.trace(*args, **kwargs)
+    assert report.jaxpr.equations == len(traced.jaxpr.eqns)
+    assert [leaf.path for leaf in report.cache_key.traced] == [
+        "arrays[0]",
+        "arrays[1]",
+        "a['scale']",
+        "a['value']",
+        "neg_b['scale']",
+        "neg_b['value']",
+    ]

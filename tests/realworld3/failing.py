@@ -41,7 +41,8 @@ def take_prefix(x, n):
 @jax.jit
 def eval_step(params, x, labels):
     logits = x @ params["w"] + params["b"]
-    return {"loss": jnp.mean((logits - labels) ** 2), "acc": accuracy(logits, labels)}
+    loss = jnp.mean((logits - jax.nn.one_hot(labels, logits.shape[-1])) ** 2)
+    return {"loss": loss, "acc": accuracy(logits, labels)}
 
 
 @jax.jit

@@ -567,7 +567,7 @@ def _traced_report(
         jaxpr=jaxpr,
         trace_seconds=stages.trace_seconds,
         decisions=recorder.decisions(),
-        sources=recorder.listings(jaxpr.equation_sources),
+        sources=recorder.listings([source for source in jaxpr.line_sources if source]),
     )
 
 

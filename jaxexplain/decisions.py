@@ -126,7 +126,9 @@ class DecisionRecorder:
     def listings(self, equation_sources: Sequence[str | None]) -> tuple[SourceListing, ...]:
         """Annotated source of the root function, then of every helper that made a decision.
 
-        `equation_sources` holds "file:line" for each top-level jaxpr equation; each line
+        `equation_sources` holds "file:line" for each equation of the jaxpr text, those in
+        nested jaxprs (scan and while bodies, cond branches, checkpointed blocks) included, so
+        that the lines of a loop body count the equations the user reads in them; each line
         reports how many equations it produced and whether it ran.
         """
         return self._analyzed().listings(equation_sources)

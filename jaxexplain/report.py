@@ -123,7 +123,11 @@ class Decision:
 
 @dataclass(frozen=True)
 class SourceLine:
-    """One line of an annotated source listing."""
+    """One line of an annotated source listing.
+
+    `equations` counts the equations of the jaxpr text whose source is this line, inside
+    scan/while/cond bodies too; a jaxpr that JAX prints once and calls several times counts once.
+    """
 
     number: int
     text: str

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -352,3 +355,40 @@ def test_decisions_are_the_same_whether_or_not_compiling() -> None:
     )
     assert failed.error is not None
     assert [(d.line, d.kind, d.outcomes) for d in failed.decisions] == []
+
+
+def _jaxpr_lines(jaxpr: Any, file: str) -> Counter[int]:
+    """Equations per line of `file` in a jaxpr and every jaxpr nested in it, by JAX's own
+    source info."""
+    from jax.extend import source_info_util
+
+    counts: Counter[int] = Counter()
+    for eqn in jaxpr.eqns:
+        where, _, line = source_info_util.summarize(eqn.source_info).partition(":")
+        if where == file:
+            counts[int(line.partition(":")[0])] += 1
+        for value in eqn.params.values():
+            inner = getattr(value, "jaxpr", value)
+            if hasattr(inner, "eqns"):
+                counts += _jaxpr_lines(inner, file)
+    return counts
+
+
+def test_the_lines_of_a_scan_body_count_the_equations_jax_puts_in_it() -> None:
+    from tests.user_modules import decisions_transforms
+
+    params = {"layers": [ArraySpec((4, 4), "float32")] * 3}
+    xs = ArraySpec((5, 4), "float32")
+    report = trace_target(
+        "tests/user_modules/decisions_transforms.py:scanned",
+        {},
+        {"params": params, "xs": xs},
+        compile=False,
+    )
+    (listing,) = [s for s in report.sources if s.function == "scanned"]
+    counted = {line.number: line.equations for line in listing.lines if line.equations}
+    zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), (params, xs))
+    jaxpr = jax.make_jaxpr(decisions_transforms.scanned)(*zeros).jaxpr
+    assert counted == dict(_jaxpr_lines(jaxpr, decisions_transforms.__file__))
+    body_line = next(line for line in listing.lines if "row = row @ layer" in line.text)
+    assert counted[body_line.number] == 3

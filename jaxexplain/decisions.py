@@ -921,12 +921,32 @@ class _Resolver:
             yield Dependency(shown, "static" if static else aspect or plain)
             return
         origin = self._argument_origin(read, scope, seen)
-        if origin is None:
+        forwarded = None if origin or self_attribute else self._forwarded_keyword(read, scope)
+        if forwarded is not None:
+            yield forwarded
+        elif origin is None:
             yield Dependency(shown, "global" if self_attribute else _unknown_origin_via(read.via))
         elif self_attribute:
             yield Dependency(shown, _self_via(origin, aspect))
         else:
             yield from origin
+
+    def _forwarded_keyword(self, read: sa.Read, scope: _Scope) -> Dependency | None:
+        """A helper's parameter that the root handed on through `**kwargs`
+        (`apply(params, *args, **kwargs)` calling `f(*args, **kwargs)`): the keyword argument of
+        that name that the call passed into the root's `**kwargs`, static or traced as jit saw it.
+        """
+        caller = scope.parent
+        if caller is None or not caller.is_root or scope.complete:
+            return None
+        if scope.arguments is not None and read.name in scope.arguments:
+            return None
+        role = self._roles.get(read.name)
+        if role is None or role == BOUND or read.name in sa.parameters(caller.function):
+            return None
+        if role != "traced":
+            return Dependency(read.name, "static")
+        return Dependency(read.name, read.via if read.via in _SHAPE_VIAS else sa.SHAPE)
 
     def _argument_origin(
         self, read: sa.Read, scope: _Scope, seen: frozenset[Any]

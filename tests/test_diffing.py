@@ -172,7 +172,7 @@ def test_input_committed_to_another_device_where_jax_says_nothing(tmp_path: Path
             """
             import json, logging
             import jax, jax.numpy as jnp
-            from jaxexplain import api
+            from jaxexplain import _jax_compat, api
 
             def scale(x):
                 return x * 2
@@ -188,7 +188,7 @@ def test_input_committed_to_another_device_where_jax_says_nothing(tmp_path: Path
             jitted(x0)
             jitted(x1)
             jax.config.update("jax_explain_cache_misses", False)
-            jax_size = jitted._cache_size()
+            jax_size = _jax_compat.cache_size(jitted)
             report = api.diff(scale, x0, vs={"x": x1}, compile=False)
             print(json.dumps({
                 "devices": len(jax.devices()),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import jaxexplain
-from jaxexplain import verify
+from jaxexplain import _jax_compat, verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
 from jaxexplain.renderers import render
 
@@ -50,7 +50,7 @@ def test_keywords_into_kwargs_keep_the_factory_as_source_and_diff_by_name() -> N
     kwargs = verify.zeros_like_tree(transform.net_kwargs())
     transform.apply(**kwargs)
     transform.apply(kwargs["params"], images=jnp.zeros((2, 16, 16, 3)))
-    assert report.verification.jax_recompiled and transform.apply._cache_size() >= 2
+    assert report.verification.jax_recompiled and _jax_compat.cache_size(transform.apply) >= 2
 
 
 def test_the_instance_of_a_jitted_bound_method_is_no_static_argument() -> None:
@@ -123,3 +123,17 @@ def test_keywords_into_kwargs_are_traced_leaves_and_decide_as_traced_arguments()
         "neg_b['scale']",
         "neg_b['value']",
     ]
+
+
+def test_a_static_keyword_handed_on_through_kwargs_decides_as_static() -> None:
+    """`apply(params, *args, **kwargs)` calls `f(*args, **kwargs)`: the helper's `depth` is the
+    static keyword passed into `apply`, not a shape."""
+    report = trace_target(
+        f"{TRANSFORM}:apply", {"depth": 2}, args_from=f"{TRANSFORM}:depth2_args", compile=False
+    )
+    assert report.ok, report.error
+    loop = next(d for d in report.decisions if d.source == "i in range(depth)")
+    assert (loop.outcomes, [(d.name, d.via) for d in loop.depends_on]) == (
+        (2,),
+        [("depth", "static")],
+    )

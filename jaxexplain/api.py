@@ -15,7 +15,7 @@ import jax
 
 from jaxexplain import _jax_compat, specs, verify
 from jaxexplain.cache_key import static_hash_notes, static_repr
-from jaxexplain.calling import CallPlan, plan_call, user_function
+from jaxexplain.calling import BoundParam, CallPlan, plan_call, user_function
 from jaxexplain.decisions import RECORDING_SLOWS_TRACING, DecisionRecorder
 from jaxexplain.errors import UsageError
 from jaxexplain.loader import call_user, load_factory, load_target
@@ -284,9 +284,12 @@ def diff_target(
 
 
 def _parameter(plan: CallPlan, name: str) -> Any:
+    """The parameter `--vs NAME` changes; None for a new keyword into the target's `**kwargs`."""
     for p in plan.params:
         if p.name == name:
             return p
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in plan.params):
+        return None
     raise UsageError(
         f"--vs {name}: the target has no parameter {name!r}; its parameters are "
         f"{', '.join(p.name for p in plan.params)}"
@@ -298,7 +301,7 @@ def _text_change(
 ) -> tuple[bool, Any]:
     """(static?, value) for `--vs NAME=TEXT`, read by the parameter's role on side A."""
     param = _parameter(plan, name)
-    if param.passed:
+    if param is not None and param.passed:
         static = param.static
     else:
         static = name in decorator_statics or not _spells_arrays(name, text)
@@ -310,6 +313,8 @@ def _text_change(
 def _side_a_value(plan: CallPlan, name: str) -> tuple[bool, Any]:
     """(static?, value) of a parameter on side A, its default included."""
     param = _parameter(plan, name)
+    if param is None:
+        raise UsageError(f"--vs {name}.FIELD=...: {name} is not an argument of side A")
     return param.static, param.value
 
 
@@ -378,7 +383,7 @@ def _api_change(
 ) -> tuple[bool, Any]:
     """(static?, value) for an API `vs` entry, by the parameter's role on side A."""
     param = _parameter(plan, name)
-    static = param.static if param.passed else name in defaults_static
+    static = param.static if param is not None and param.passed else name in defaults_static
     return (True, value) if static else (False, _parse_api_leaves(value))
 
 
@@ -387,7 +392,8 @@ def vary_plan(plan: CallPlan, changes: Mapping[str, tuple[bool, Any]], source: S
 
     Args:
         plan: side A's call plan.
-        changes: (static?, value) by parameter name.
+        changes: (static?, value) by parameter name; a name the signature lacks is a new
+            keyword into its `**kwargs`.
         source: where the new values came from, for the report.
 
     Returns:
@@ -399,6 +405,12 @@ def vary_plan(plan: CallPlan, changes: Mapping[str, tuple[bool, Any]], source: S
             static, value = changes[p.name]
             p = replace(p, static=static, value=value, passed=True, source=source)
         params.append(p)
+    known = {p.name for p in plan.params}
+    params += [
+        BoundParam(name, inspect.Parameter.VAR_KEYWORD, static, source, value)
+        for name, (static, value) in changes.items()
+        if name not in known
+    ]
     return replace(plan, params=tuple(params))
 
 

@@ -137,3 +137,18 @@ def test_a_static_keyword_handed_on_through_kwargs_decides_as_static() -> None:
         (2,),
         [("depth", "static")],
     )
+
+
+def test_diff_vs_a_new_keyword_goes_into_kwargs_and_jax_agrees() -> None:
+    report = diff_target(
+        f"{TRANSFORM}:apply",
+        vs={"n_classes": "5"},
+        args_from=f"{TRANSFORM}:net_args",
+        compile=False,
+    )
+    assert report.ok, (report.a.error, report.b.error)
+    assert [(c.component, c.path, c.b) for c in report.cache_key_changes] == [
+        ("static", "n_classes", "5")
+    ]
+    assert report.verification.checked and report.verification.agrees
+    assert report.recompiles

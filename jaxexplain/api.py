@@ -638,10 +638,11 @@ def _replace(report: TraceReport, **changes: Any) -> TraceReport:
 
 def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
     notes = []
-    if plan.decorator_statics:
+    from_decorator = decorator_statics_in_call(plan)
+    if from_decorator:
         notes.append(
             "static arguments "
-            + ", ".join(plan.decorator_statics)
+            + ", ".join(from_decorator)
             + " come from the target's jax.jit decorator"
         )
     extra = set(plan.static_names) - set(target.decorator_statics())
@@ -651,6 +652,14 @@ def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
             f"traced with a new jax.jit wrapper, not the target's own cache"
         )
     return tuple(notes) + _x64_notes(plan)
+
+
+def decorator_statics_in_call(plan: CallPlan) -> tuple[str, ...]:
+    """The decorator's static names that are arguments of this call (passed, or a default of
+    the signature): a name in `static_argnames` that the call never passes, such as one meant
+    for a `**kwargs` nobody filled, has no argument row and no cache-key entry to explain."""
+    in_call = {p.name for p in plan.params if p.static and (p.passed or p.source == "default")}
+    return tuple(name for name in plan.decorator_statics if name in in_call)
 
 
 def _x64_notes(plan: CallPlan) -> tuple[str, ...]:

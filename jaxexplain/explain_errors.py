@@ -51,7 +51,8 @@ MAX_COMPARED_ELEMENTS = 1_000_000
 _NON_HASHABLE = "Non-hashable static arguments are not supported"
 _NOT_AN_ARRAY = re.compile(r"as an abstract array.*?at path (?P<path>\S+?)\.?$", re.S | re.M)
 _AMBIGUOUS = "truth value of an array with more than one element is ambiguous"
-_SLICE_NOT_STATIC = "Slice entries must be static"
+# JAX 0.12 words a traced slice bound as "Array slice indices must have static start/stop/step".
+_SLICE_NOT_STATIC = ("Slice entries must be static", "slice indices must have static")
 _SHAPE_NOT_CONCRETE = "Shapes must be 1D sequences of concrete values"
 _PROVENANCE = re.compile(
     r"tracing the function (?P<fn>\S+) at (?P<file>.+?):(?P<line>\d+) for \w+\. "
@@ -252,7 +253,8 @@ def _line_text(frame: UserFrame) -> str:
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
-    """The JAX error class, its first paragraph, and the user's file, line and source text."""
+    """The error class, its first paragraph, who raised it, and the user's file, line and
+    source text."""
     frames = user_frames(exc)
     frame = frames[-1] if frames else None
     return ErrorInfo(
@@ -261,7 +263,34 @@ def error_info(exc: BaseException) -> ErrorInfo:
         file=frame.file if frame else None,
         line=frame.line if frame else None,
         source=_line_text(frame).strip() or None if frame else None,
+        raised_by=raised_by(exc),
     )
+
+
+def raised_by(exc: BaseException) -> str:
+    """Who raised `exc`: "jax" for JAX's own errors, "user" for the user's code, otherwise the
+    top-level package of the library whose code raised it (only JAX's are labelled JAX's).
+
+    JAX removes its internal frames from tracebacks, so a builtin exception JAX raised from a
+    dunder method (`bool(tracer)`, a truth value that is ambiguous) can end at the user's line:
+    an exception of a JAX class, or one that jaxexplain recognises as JAX's, is JAX's wherever
+    it ends. Otherwise the innermost frame decides; jaxexplain's own frames end the traceback
+    only when JAX's frames below them were removed.
+    """
+    if type(exc).__module__.split(".")[0] in _JAX_PACKAGES or _explainer_for(exc) is not None:
+        return "jax"
+    tb = exc.__traceback__
+    if tb is None:
+        return "jax"
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    if is_user_file(tb.tb_frame.f_code.co_filename):
+        return "user"
+    package = str(tb.tb_frame.f_globals.get("__name__", "")).split(".")[0]
+    return "jax" if package in (*_JAX_PACKAGES, "jaxexplain", "") else package
+
+
+_JAX_PACKAGES = ("jax", "jaxlib")
 
 
 def first_paragraph(message: str) -> str:
@@ -322,7 +351,7 @@ def is_concretization(exc: BaseException) -> bool:
     message = str(exc)
     return (
         (isinstance(exc, ValueError) and _AMBIGUOUS in message)
-        or (isinstance(exc, IndexError) and _SLICE_NOT_STATIC in message)
+        or (isinstance(exc, IndexError) and any(s in message for s in _SLICE_NOT_STATIC))
         or (isinstance(exc, TypeError) and _SHAPE_NOT_CONCRETE in message)
     )
 
@@ -445,6 +474,15 @@ def concretization_text(
             f"{_and(scalars)} {'is a Python number' if len(scalars) == 1 else 'are Python numbers'} "
             f"passed traced: as static {'it' if len(scalars) == 1 else 'they'} would be concrete."
         )
+    unvalued = [p for p in traced if _scalar_without_value(p) is not None]
+    if unvalued and not data_dependent:
+        one = len(unvalued) == 1
+        what = "is a 0-d traced argument" if one else "are 0-d traced arguments"
+        kinds = _and(sorted({f"a Python {_scalar_without_value(p)}" for p in unvalued}))
+        parts.append(
+            f"{_and([p.name for p in unvalued])} {what}: passed static, as {kinds}, "
+            f"{'it' if one else 'they'} would be concrete."
+        )
     return " ".join(parts)
 
 
@@ -495,13 +533,53 @@ def _concrete_scalar(param: BoundParam) -> Any:
     return None
 
 
+def _scalar_without_value(param: BoundParam) -> str | None:
+    """The Python type ("int", "float", "bool", "complex") a traced 0-d parameter would take as
+    a static argument, when it was given as an array (`--arg n=i32[]`) rather than a Python
+    number, so jaxexplain has no Python value to re-trace it with; None for anything else.
+
+    The rule for "a static choice may help": the value needed concretely reads a parameter that
+    is one 0-d number, so the parameter itself can be the static choice. An array with elements
+    (f32[8]) is data, never a static argument, and a PRNG key (an extended dtype) is no number.
+    """
+    if _concrete_scalar(param) is not None:
+        return None
+    leaves = jax.tree_util.tree_leaves(param.value)
+    if len(leaves) != 1 or leaves[0] is not param.value:
+        return None
+    try:
+        aval = jax.typeof(param.value)
+    except TypeError:
+        return None
+    if aval.shape != ():
+        return None
+    for numpy_kind, python_type in _PYTHON_SCALARS:
+        if np.issubdtype(aval.dtype, numpy_kind):
+            return python_type
+    return None
+
+
+_PYTHON_SCALARS = (
+    (np.bool_, "bool"),
+    (np.integer, "int"),
+    (np.floating, "float"),
+    (np.complexfloating, "complex"),
+)
+
+
+def _could_be_static(param: BoundParam) -> bool:
+    """A traced 0-d number, given as a Python number or as a 0-d array: static, it is concrete."""
+    return _concrete_scalar(param) is not None or _scalar_without_value(param) is not None
+
+
 def _array_value_params(plan: CallPlan, depends_on: Sequence[Dependency]) -> list[BoundParam]:
-    """Traced parameters the value depends on through their data, when they are arrays."""
+    """Traced parameters the value depends on through their array data: not 0-d numbers,
+    which a static argument could carry instead."""
     params = {p.name: p for p in plan.params}
     return [
         params[d.name]
         for d in depends_on
-        if d.via == "value" and d.name in params and _concrete_scalar(params[d.name]) is None
+        if d.via == "value" and d.name in params and not _could_be_static(params[d.name])
     ]
 
 
@@ -687,8 +765,22 @@ def make_static_suggestions(
     site: Site | None,
     budget: Budget,
 ) -> list[Suggestion]:
-    """Re-traces with traced Python scalars made static: one at a time, then all together."""
+    """Re-traces with traced Python scalars made static: one at a time, then all together.
+
+    A 0-d traced argument given without a Python value cannot be re-traced static; when the
+    value comes from 0-d arguments, one of them such (and from no array data), making them all
+    static is offered unverified, with how to let jaxexplain verify it.
+    """
     params = {p.name: p for p in plan.params}
+    scalars = [
+        d.name
+        for d in depends_on
+        if d.via == "value" and d.name in params and _could_be_static(params[d.name])
+    ]
+    if any(_scalar_without_value(params[name]) for name in scalars):
+        if _array_value_params(plan, depends_on):
+            return []
+        return [_unverifiable_static_suggestion(scalars, params, construct)]
     candidates = [
         d.name
         for d in depends_on
@@ -739,10 +831,37 @@ def _static_suggestion(
             f"{subject}{how}: that gets past this line, but tracing then fails at "
             f"{where_it_fails(then) if then else 'another line'}."
         )
+    cost = _static_cost(names, construct)
+    return Suggestion("make_static", tuple(names), text, cost=cost, verified=verified)
+
+
+def _unverifiable_static_suggestion(
+    names: list[str], params: dict[str, BoundParam], construct: Construct | None
+) -> Suggestion:
+    """Making 0-d traced arguments static, unverified: some were given as arrays (`i32[]`),
+    with no Python value to re-trace with."""
+    unvalued = [n for n in names if _scalar_without_value(params[n])]
+    argnames = ", ".join(repr(n) for n in names)
+    subject = f"Mark {_and([f'`{n}`' for n in names])} static"
+    how = f" (jax.jit(..., static_argnames=({argnames},)))"
+    flags = " ".join(
+        f"--static {n}={'VALUE' if n in unvalued else repr(params[n].value)}" for n in names
+    )
+    kinds = _and([f"{n} as a Python {_scalar_without_value(params[n])}" for n in unvalued])
+    avals = _and([f"{n} as an array ({_aval(params[n].value)})" for n in unvalued])
+    text = (
+        f"{subject}{how}: not verified, because this call gives {avals}, not a Python number "
+        f"jaxexplain could re-trace with as a static argument. Pass {kinds} with {flags} to let "
+        f"jaxexplain re-trace and verify it."
+    )
+    return Suggestion("make_static", tuple(names), text, cost=_static_cost(names, construct))
+
+
+def _static_cost(names: Sequence[str], construct: Construct | None) -> str:
     cost = "one compilation per distinct value of " + _and(names)
     if construct is not None and construct.kind == "for_range":
         cost += ", and the loop is unrolled into the jaxpr (one copy of its body per iteration)"
-    return Suggestion("make_static", tuple(names), text, cost=cost, verified=verified)
+    return cost
 
 
 # ---------------------------------------------------------------------------------------------

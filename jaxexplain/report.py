@@ -215,6 +215,9 @@ class ErrorInfo:
     column: int | None = None
     end_column: int | None = None
     created_at: str | None = None
+    # Who raised it: "jax" (JAX's own error), "user" (the user's code, at file:line), or the
+    # top-level package of another library ("numpy"); only JAX's errors are shown as JAX's.
+    raised_by: str = "jax"
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,22 @@ solvers, routers and everyday failures, each fact checked against JAX itself."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 import jaxexplain
 from jaxexplain import _jax_compat, verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
 from jaxexplain.renderers import render
+from jaxexplain.report import TraceReport
+from jaxexplain.specs import ArraySpec
 
 PKG = "tests.realworld3"
 MODULES = f"{PKG}.modules"
 TRANSFORM = f"{PKG}.transform"
 MISC = f"{PKG}.misc"
+FAILING = f"{PKG}.failing"
+SOLVERS = f"{PKG}.solvers"
 
 
 def test_a_static_passed_through_kwargs_is_static_as_jit_makes_it() -> None:
@@ -152,3 +157,92 @@ def test_diff_vs_a_new_keyword_goes_into_kwargs_and_jax_agrees() -> None:
     ]
     assert report.verification.checked and report.verification.agrees
     assert report.recompiles
+
+
+def test_a_traced_scalar_parameter_needed_concretely_is_offered_static_unverified() -> None:
+    """`x[:n]` with `n` given as i32[] (no value): `n` itself is the static choice, which
+    jaxexplain cannot re-trace without a value, so it says so; JAX confirms n static works."""
+    from tests.realworld3 import failing
+
+    abstract = trace_target(
+        f"{FAILING}:take_prefix",
+        traced={"x": ArraySpec((8,), "float32"), "n": ArraySpec((), "int32")},
+        compile=False,
+    )
+    assert abstract.error is not None
+    assert "no static choice can help" not in abstract.error.explanation
+    (static,) = [s for s in abstract.error.suggestions if s.kind == "make_static"]
+    assert (static.params, static.verified) == (("n",), False)
+    assert "--static n=VALUE" in static.text and "as a Python int" in static.text
+    take_prefix = jax.jit(failing.take_prefix.__wrapped__, static_argnames="n")
+    assert len(take_prefix.trace(jnp.zeros(8), n=5).jaxpr.eqns) > 0
+    x = ArraySpec((8,), "float32")
+    assert trace_target(f"{FAILING}:take_prefix", {"n": 5}, {"x": x}, compile=False).ok
+    literal = trace_target(f"{FAILING}:take_prefix", traced={"x": x, "n": 5}, compile=False)
+    assert literal.error is not None
+    (verified,) = [s for s in literal.error.suggestions if s.kind == "make_static"]
+    assert verified.verified and "--static n=5" in verified.text
+
+
+def test_an_array_needed_concretely_still_has_no_static_choice() -> None:
+    """`if x > threshold` with x f32[8]: the 0-d threshold being traced too changes nothing."""
+    report = trace_target(
+        "samples/conditional.py:conditional_double",
+        traced={"x": ArraySpec((8,), "float32"), "threshold": ArraySpec((), "float32")},
+        compile=False,
+    )
+    assert report.error is not None
+    assert "array data of x, so no static choice can help" in report.error.explanation
+    assert not [s for s in report.error.suggestions if s.kind == "make_static"]
+
+
+def test_the_users_own_exception_is_shown_as_theirs_not_jaxs() -> None:
+    """`raise ValueError("unknown preconditioner 'amg'")` in solvers.py runs while jit traces;
+    JAX's own errors alone are labelled JAX's."""
+    from tests.realworld3 import solvers
+
+    a, b = jnp.zeros((4, 4)), jnp.zeros(4)
+    try:
+        solvers.cg_fixed.trace(a, b, preconditioner="amg")
+    except ValueError as exc:
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        assert tb is not None and tb.tb_frame.f_code.co_filename.endswith("solvers.py")
+    report = trace_target(
+        f"{SOLVERS}:cg_fixed", {"preconditioner": "amg"}, {"a": a, "b": b}, compile=False
+    )
+    assert report.error is not None and report.error.raised_by == "user"
+    where = f"at tests/realworld3/solvers.py:{report.error.line}: ValueError"
+    text = " ".join(render(report, "text", color=False).split())
+    assert f"raised by your code {where}: unknown preconditioner 'amg'" in text
+    assert "JAX:" not in text
+    html = render(report, "html")
+    assert f"Raised by your code {where}: unknown preconditioner &#x27;amg&#x27;" in html
+    assert TraceReport.from_dict(report.to_dict()) == report
+    jax_error = trace_target(
+        f"{FAILING}:take_prefix",
+        traced={"x": ArraySpec((8,), "float32"), "n": ArraySpec((), "int32")},
+        compile=False,
+    )
+    assert jax_error.error is not None and jax_error.error.raised_by == "jax"
+    jax_text = " ".join(render(jax_error, "text", color=False).split())
+    assert f"JAX: {' '.join(jax_error.error.message.split()[:4])}" in jax_text
+    assert "raised by" not in jax_text
+
+
+def test_the_decorator_note_names_only_statics_this_call_has() -> None:
+    """`jax.jit(net.apply, static_argnames=("n_classes", "depth"))` over `**kwargs`: a call
+    that passes neither has no static argument, and no note about them."""
+    from tests.realworld3 import transform
+
+    neither = trace_target(f"{TRANSFORM}:apply", args_from=f"{TRANSFORM}:net_args", compile=False)
+    assert neither.ok, neither.error
+    assert [a.role for a in neither.arguments] == ["traced", "traced"]
+    assert not [n for n in neither.notes if "decorator" in n]
+    (params, images), _ = transform.net_args()
+    assert transform.apply.trace(params, images).jaxpr.eqns
+    depth = trace_target(
+        f"{TRANSFORM}:apply", {"depth": 2}, args_from=f"{TRANSFORM}:depth2_args", compile=False
+    )
+    assert "static arguments depth come from the target's jax.jit decorator" in depth.notes

@@ -26,6 +26,7 @@ from jaxexplain.renderers.words import (
     dependencies_text,
     outcome_badge,
     outcomes_text,
+    raised_by_text,
     unrolled_iterations,
 )
 from jaxexplain.report import (
@@ -536,7 +537,7 @@ def error_sections(error: ErrorInfo) -> list[RenderableType]:
             ", ".join(f"{d.name} ({_VIA_WORDS.get(d.via, d.via)})" for d in error.depends_on)
         )
         body.append("\n")
-    body.append("JAX: ", style="dim")
+    body.append(f"{raised_by_text(error)}: ", style="dim")
     body.append(error.message.splitlines()[0] if error.message else "", style="dim")
     out.append(Padding(body, (0, 0, 0, 2)))
     if error.suggestions:

@@ -36,6 +36,7 @@ from jaxexplain.renderers.words import (
     dependencies_text,
     outcome_badge,
     outcomes_text,
+    raised_by_text,
 )
 from jaxexplain.report import (
     DIFF_SCHEMA,
@@ -408,10 +409,17 @@ def error_section(error: ErrorInfo, title: str = "Tracing failed", anchor: str =
             + (" " + tag("code", esc(error.source), class_="culprit") if error.source else ""),
             class_="where",
         )
-    text = tag("p", esc(error.explanation or error.message), class_="explanation")
+    origin = raised_by_text(error)
+    said = (
+        error.message
+        if error.raised_by == "jax"
+        else f"{origin[:1].upper()}{origin[1:]}: {error.message}"
+    )
+    text = tag("p", esc(error.explanation or said), class_="explanation")
     message = ""
     if error.explanation and error.message:
-        message = tag("details", tag("summary", "JAX's message") + tag("pre", esc(error.message)))
+        summary = "JAX's message" if error.raised_by == "jax" else f"The message ({origin})"
+        message = tag("details", tag("summary", summary) + tag("pre", esc(error.message)))
     depends = ""
     if error.depends_on:
         depends = tag(

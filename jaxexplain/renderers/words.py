@@ -1,10 +1,12 @@
-"""How decisions read in every renderer: as the user wrote them, with their outcomes in words."""
+"""How decisions (and who raised an error) read in every renderer: as the user wrote them,
+with their outcomes in words."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jaxexplain.report import Decision, DiffReport
+from jaxexplain.report import Decision, DiffReport, ErrorInfo
+from jaxexplain.userfiles import short_path
 
 _KEYWORDS = {"comprehension": "for"}
 LOOP_KINDS = ("for", "comprehension")
@@ -51,6 +53,17 @@ def compress(outcomes: Sequence[object]) -> str:
             out.append(f"{previous}" + (f" ×{count}" if count > 1 else ""))
         previous, count = outcome, 1
     return ", ".join(out)
+
+
+def raised_by_text(error: ErrorInfo) -> str:
+    """Who raised the error, to head its message: `JAX` for JAX's own errors only; `raised by
+    your code at solvers.py:23: ValueError` for the user's; `raised by numpy: TypeError`."""
+    if error.raised_by == "jax":
+        return "JAX"
+    if error.raised_by == "user" and error.file:
+        return f"raised by your code at {short_path(error.file)}:{error.line}: {error.type}"
+    who = "your code" if error.raised_by == "user" else error.raised_by
+    return f"raised by {who}: {error.type}"
 
 
 def dependencies_text(d: Decision) -> str:

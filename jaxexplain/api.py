@@ -85,7 +85,7 @@ def _api_plan(
 ) -> tuple[Target, CallPlan]:
     """Binds an API call's values: statics kept as given, spec strings made abstract arrays."""
     fn, args = _unbind_jitted_method(fn, args)
-    fn, bound_args, bound_kwargs = unbind_partial_of_jitted(fn)
+    fn, bound_args, bound_kwargs = _unbind_partial_of_jitted(fn)
     args = (*bound_args, *args)
     kwargs = {**bound_kwargs, **kwargs}
     target = Target.of(fn)
@@ -126,7 +126,7 @@ def _unbind_jitted_method(
     return fn, args
 
 
-def unbind_partial_of_jitted(
+def _unbind_partial_of_jitted(
     fn: Callable[..., Any],
 ) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
     """`partial(jitted_fn, n_layers=2)`: the jitted function and the arguments bound to it.
@@ -450,7 +450,7 @@ def prepare_target(
 ) -> tuple[Target, CallPlan]:
     """Loads the target and binds the command line's values (and a factory's) to its parameters."""
     loaded = load_target(spec)
-    fn, bound_args, bound_kwargs = unbind_partial_of_jitted(loaded.obj)
+    fn, bound_args, bound_kwargs = _unbind_partial_of_jitted(loaded.obj)
     target = Target.of(fn)
     positional: tuple[Any, ...] = ()
     factory_kwargs: dict[str, Any] = {}
@@ -638,7 +638,7 @@ def _replace(report: TraceReport, **changes: Any) -> TraceReport:
 
 def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
     notes = []
-    from_decorator = decorator_statics_in_call(plan)
+    from_decorator = _decorator_statics_in_call(plan)
     if from_decorator:
         notes.append(
             "static arguments "
@@ -654,7 +654,7 @@ def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
     return tuple(notes) + _x64_notes(plan)
 
 
-def decorator_statics_in_call(plan: CallPlan) -> tuple[str, ...]:
+def _decorator_statics_in_call(plan: CallPlan) -> tuple[str, ...]:
     """The decorator's static names that are arguments of this call (passed, or a default of
     the signature): a name in `static_argnames` that the call never passes, such as one meant
     for a `**kwargs` nobody filled, has no argument row and no cache-key entry to explain."""

@@ -641,9 +641,10 @@ def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
     from_decorator = _decorator_statics_in_call(plan)
     if from_decorator:
         notes.append(
-            "static arguments "
+            ("static argument " if len(from_decorator) == 1 else "static arguments ")
             + ", ".join(from_decorator)
-            + " come from the target's jax.jit decorator"
+            + (" comes" if len(from_decorator) == 1 else " come")
+            + " from the target's jax.jit decorator"
         )
     extra = set(plan.static_names) - set(target.decorator_statics())
     if target.options is not None and extra:

@@ -245,4 +245,4 @@ def test_the_decorator_note_names_only_statics_this_call_has() -> None:
     depth = trace_target(
         f"{TRANSFORM}:apply", {"depth": 2}, args_from=f"{TRANSFORM}:depth2_args", compile=False
     )
-    assert "static arguments depth come from the target's jax.jit decorator" in depth.notes
+    assert "static argument depth comes from the target's jax.jit decorator" in depth.notes

@@ -927,6 +927,8 @@ class _Resolver:
         elif origin is None:
             yield Dependency(shown, "global" if self_attribute else _unknown_origin_via(read.via))
         elif self_attribute:
+            owner = _passed_parameter(scope, name, origin)
+            shown = f"{owner}.{read.path[0]}" if owner else shown
             yield Dependency(shown, _self_via(origin, aspect))
         else:
             yield from origin
@@ -963,6 +965,16 @@ class _Resolver:
         if default is None or not scope.complete:
             return None
         return list(self._expression(default, read.via, scope.definition(), seen))
+
+
+def _passed_parameter(scope: _Scope, name: str, origin: list[Dependency]) -> str | None:
+    """The root parameter a method's `self` is, where the call passed it as is
+    (`opt.update(...)` with `opt` static): `self.lr` is then shown as `opt.lr`, the name the
+    user passed and the report lists; None where `self` was built from it (`Stack(n)`)."""
+    argument = scope.arguments.get(name) if scope.arguments else None
+    if isinstance(argument, ast.Name) and [d.name for d in origin] == [argument.id]:
+        return argument.id
+    return None
 
 
 def _unknown_origin_via(via: str | None) -> str:

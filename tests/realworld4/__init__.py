@@ -1,0 +1,1 @@
+"""Fourth real-world pass: optimizers, attention, integrators and training loops."""

@@ -765,7 +765,9 @@ def make_static_suggestions(
     site: Site | None,
     budget: Budget,
 ) -> list[Suggestion]:
-    """Re-traces with traced Python scalars made static: one at a time, then all together.
+    """Re-traces with traced Python scalars made static: one at a time, then all together;
+    a group whose re-trace still needs another traced Python number concretely is re-traced
+    with that one static too (`while t < t_end`, `t` stepped by `dt`).
 
     A 0-d traced argument given without a Python value cannot be re-traced static; when the
     value comes from 0-d arguments, one of them such (and from no array data), making them all
@@ -799,12 +801,40 @@ def make_static_suggestions(
         if result.ok:
             return [_static_suggestion(group, params, construct, verified=True)]
         assert result.error is not None
+        more = _more_scalars_needed(result.error, target, plan, group)
+        if more and budget.take():
+            group = group + more
+            result = attempt(target, plan.with_values({}, static=set(group)))
+            if result.ok:
+                return [_static_suggestion(group, params, construct, verified=True)]
+        assert result.error is not None
         if site is not None and _same_place(result.error, site):
             continue
         failed.append(
             _static_suggestion(group, params, construct, verified=False, then=result.error)
         )
     return failed[:1]
+
+
+def _more_scalars_needed(
+    exc: BaseException, target: Target, plan: CallPlan, group: list[str]
+) -> list[str]:
+    """Traced Python numbers that a re-trace with `group` static still needed concretely:
+    `while t < t_end` with `t` stepped by `dt` needs `t_end` first, then `dt` (the test is
+    the same line both times), so `t_end` alone never gets past it, and both together do."""
+    if not is_concretization(exc):
+        return []
+    static_plan = plan.with_values({}, static=set(group))
+    sites = read_sites(frames_below_target(user_frames(exc), target))
+    params = {p.name: p for p in static_plan.params}
+    return [
+        d.name
+        for d in dependencies(exc, target, static_plan, sites)
+        if d.via == "value"
+        and d.name not in group
+        and d.name in params
+        and _concrete_scalar(params[d.name]) is not None
+    ]
 
 
 def _same_place(exc: BaseException, site: Site) -> bool:
@@ -821,9 +851,8 @@ def _static_suggestion(
     then: BaseException | None = None,
 ) -> Suggestion:
     flags = " ".join(f"--static {n}={params[n].value!r}" for n in names)
-    argnames = ", ".join(repr(n) for n in names)
     subject = f"Mark {_and([f'`{n}`' for n in names])} static"
-    how = f" ({flags}, or jax.jit(..., static_argnames=({argnames},)))"
+    how = f" ({flags}, or jax.jit(..., static_argnames={_names_tuple(names)}))"
     if verified:
         text = f"{subject}{how}: jaxexplain re-traced with it, and tracing succeeds."
     else:
@@ -835,15 +864,19 @@ def _static_suggestion(
     return Suggestion("make_static", tuple(names), text, cost=cost, verified=verified)
 
 
+def _names_tuple(names: Sequence[str]) -> str:
+    """`('n',)` for one name, `('t_end', 'dt')` for several: the tuple as a user writes it."""
+    return repr(tuple(names))
+
+
 def _unverifiable_static_suggestion(
     names: list[str], params: dict[str, BoundParam], construct: Construct | None
 ) -> Suggestion:
     """Making 0-d traced arguments static, unverified: some were given as arrays (`i32[]`),
     with no Python value to re-trace with."""
     unvalued = [n for n in names if _scalar_without_value(params[n])]
-    argnames = ", ".join(repr(n) for n in names)
     subject = f"Mark {_and([f'`{n}`' for n in names])} static"
-    how = f" (jax.jit(..., static_argnames=({argnames},)))"
+    how = f" (jax.jit(..., static_argnames={_names_tuple(names)}))"
     flags = " ".join(
         f"--static {n}={'VALUE' if n in unvalued else repr(params[n].value)}" for n in names
     )

@@ -4,8 +4,10 @@ integrators and training loops, each fact checked against JAX itself."""
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 
 from jaxexplain.api import trace_target
+from jaxexplain.specs import ArraySpec
 
 PKG = "tests.realworld4"
 OPTIM = f"{PKG}.optim"
@@ -28,3 +30,26 @@ def test_a_static_optimizer_s_attribute_is_named_by_the_argument_passed() -> Non
     leaves = jax.tree_util.tree_leaves(args["params"])
     assert decision.outcomes == tuple("true" if p.ndim > 1 else "false" for p in leaves)
     assert report.jaxpr.equations == len(optim.lion_step.trace(**args).jaxpr.eqns)
+
+
+FAILING = f"{PKG}.failing"
+
+
+def test_a_static_fix_that_needs_a_second_python_number_is_verified_with_both() -> None:
+    """`while t < t_end` with `t += dt`: `t_end` static gets past the first test, the next
+    needs `dt`; jaxexplain offers both static, verified, and JAX traces it so."""
+    from tests.realworld4 import failing
+
+    report = trace_target(
+        f"{FAILING}:integrate_until",
+        {},
+        {"x": ArraySpec((4,), "float32"), "v": ArraySpec((4,), "float32"), "dt": 0.1, "t_end": 1.0},
+        compile=False,
+    )
+    assert report.error is not None and report.error.line == 44
+    (fix,) = [s for s in report.error.suggestions if s.kind == "make_static"]
+    assert fix.verified and set(fix.params) == {"t_end", "dt"}
+    assert "static_argnames=('t_end', 'dt'))" in fix.text
+    zeros = jnp.zeros(4)
+    fixed = jax.jit(failing.integrate_until.__wrapped__, static_argnames=fix.params)
+    assert len(fixed.trace(zeros, zeros, dt=0.1, t_end=1.0).jaxpr.eqns) > 0

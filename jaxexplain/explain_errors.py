@@ -139,6 +139,7 @@ REWRITE_TEXT = {
     "while_loop": "Loop on the device with lax.while_loop",
     "jnp": "Keep the value in JAX",
     "numpy": "Compute it with NumPy, so that it stays a concrete value",
+    "debug_print": "Print the traced value with jax.debug.print",
 }
 REWRITE_COST = {
     "where": "both sides are computed for every element, then one is selected",
@@ -148,6 +149,8 @@ REWRITE_COST = {
     "with a fixed length for gradients)",
     "jnp": "none: the value stays on the device",
     "numpy": "none: NumPy runs once, while jit traces, and its result is a constant of the trace",
+    "debug_print": "a host callback each time the compiled function runs (it prints every call, "
+    "not once while tracing)",
 }
 
 
@@ -964,6 +967,7 @@ def _rewrite_suggestion(
             (aliases.jnp, "import jax.numpy as jnp"),
             (aliases.lax.split(".")[0], "from jax import lax"),
             (aliases.np, "import numpy as np"),
+            (aliases.jax, "import jax"),
         )
         if alias in rewrite.uses and alias not in owner.__globals__
     ]
@@ -999,7 +1003,8 @@ def module_aliases(namespace: dict[str, Any]) -> Aliases:
     if lax_name is None:
         jax_name = next((k for k, v in namespace.items() if v is jax), None)
         lax_name = f"{jax_name}.lax" if jax_name else "lax"
-    return Aliases(jnp=jnp_name, lax=lax_name, np=np_name)
+    jax_alias = next((k for k, v in namespace.items() if v is jax), "jax")
+    return Aliases(jnp=jnp_name, lax=lax_name, np=np_name, jax=jax_alias)
 
 
 def _owner_function(site: Site, sites: list[Site], target: Target) -> Any:

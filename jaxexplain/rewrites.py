@@ -115,7 +115,7 @@ class NameUse:
 class Rewrite:
     """A rewritten version of the user's function, and the new text of the lines it replaces.
 
-    `kind` is "where", "cond", "fori_loop", "while_loop", "jnp" or "numpy"; `code` is the
+    `kind` is "where", "cond", "fori_loop", "while_loop", "jnp", "numpy" or "debug_print"; `code` is the
     replacement for lines `first_line`..`last_line`, indented as the user's own; `forced` holds,
     for a `jnp.where` rewrite of an `if`, the original with its tests wrapped as calls to
     `BRANCH_HELPER(k, test)` (see `explain_errors` for how that is used).
@@ -132,11 +132,12 @@ class Rewrite:
 
 @dataclass(frozen=True)
 class Aliases:
-    """The names under which the user's module knows `jax.numpy`, `jax.lax` and NumPy."""
+    """The names under which the user's module knows `jax.numpy`, `jax.lax`, NumPy and `jax`."""
 
     jnp: str = "jnp"
     lax: str = "lax"
     np: str = "np"
+    jax: str = "jax"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,6 +410,7 @@ def rewrite_for(
     elif construct.kind == "while" and isinstance(node, ast.While):
         found.append(_while_to_while_loop(fn, node, aliases))
     elif construct.kind in ("numpy", "item", "tolist", "float", "int", "bool", "minmax"):
+        found += [_print_to_debug_print(fn, construct, aliases)]
         found.append(_conversion_to_jnp(fn, construct, aliases))
     elif construct.kind == "bool_index" and isinstance(node, ast.Subscript):
         found.append(_masked_sum_to_where(fn, node, aliases))
@@ -759,6 +761,79 @@ def _conversion_to_jnp(fn: UserFunction, construct: Construct, aliases: Aliases)
     if replacement is None:
         return None
     return _replace_expression(fn, call, replacement, "jnp", {aliases.jnp})
+
+
+def _print_to_debug_print(
+    fn: UserFunction, construct: Construct, aliases: Aliases
+) -> Rewrite | None:
+    """`print(f"lr={float(lr):.5f}")` -> `jax.debug.print("lr={:.5f}", lr)`: the conversion
+    only fed a print, and jax.debug.print prints the traced value each time the compiled
+    function runs (a Python print, with the value made concrete, can run only while tracing).
+    """
+    call = next((a for a in fn.ancestors(construct.node) if isinstance(a, ast.Call)), None)
+    statement = fn.parents.get(call) if call is not None else None
+    if (
+        call is None
+        or not isinstance(call.func, ast.Name)
+        or call.func.id != "print"
+        or call.keywords
+        or not isinstance(statement, ast.Expr)
+    ):
+        return None
+    pieces: list[str] = []
+    values: list[ast.expr] = []
+    for argument in call.args:
+        parts = argument.values if isinstance(argument, ast.JoinedStr) else [argument]
+        text = ""
+        for part in parts:
+            if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                text += part.value.replace("{", "{{").replace("}", "}}")
+            elif isinstance(part, ast.FormattedValue):
+                spec = part.format_spec
+                if spec is not None and not _constant_text(spec):
+                    return None
+                conversion = f"!{chr(part.conversion)}" if part.conversion > 0 else ""
+                text += "{" + conversion + (f":{_constant_text(spec)}" if spec else "") + "}"
+                values.append(_unconverted(part.value))
+            else:
+                text += "{}"
+                values.append(_unconverted(part))
+        pieces.append(text)
+    debug_print = ast.Expr(
+        _call(f"{aliases.jax}.debug.print", [ast.Constant(" ".join(pieces)), *values])
+    )
+    return _finish(fn, "debug_print", [statement], [debug_print], {aliases.jax})
+
+
+def _constant_text(spec: ast.expr) -> str:
+    """A format spec's text where it is all constant (`.5f`), else ""."""
+    if not isinstance(spec, ast.JoinedStr):
+        return ""
+    parts = spec.values
+    if not all(isinstance(p, ast.Constant) and isinstance(p.value, str) for p in parts):
+        return ""
+    return "".join(p.value for p in parts)  # type: ignore[attr-defined]
+
+
+def _unconverted(value: ast.expr) -> ast.expr:
+    """The value a `float(x)` / `int(x)` / `x.item()` converted, which jax.debug.print takes
+    as the array it is."""
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in ("float", "int", "bool")
+        and len(value.args) == 1
+        and not value.keywords
+    ):
+        return copy.deepcopy(value.args[0])
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == "item"
+        and not value.args
+    ):
+        return copy.deepcopy(value.func.value)
+    return copy.deepcopy(value)
 
 
 def _masked_sum_to_where(fn: UserFunction, node: ast.Subscript, aliases: Aliases) -> Rewrite | None:

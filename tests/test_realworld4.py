@@ -53,3 +53,30 @@ def test_a_static_fix_that_needs_a_second_python_number_is_verified_with_both() 
     zeros = jnp.zeros(4)
     fixed = jax.jit(failing.integrate_until.__wrapped__, static_argnames=fix.params)
     assert len(fixed.trace(zeros, zeros, dt=0.1, t_end=1.0).jaxpr.eqns) > 0
+
+
+def test_a_print_of_a_converted_traced_value_becomes_a_verified_jax_debug_print() -> None:
+    """`print(f"lr={float(lr):.5f}")` on a traced schedule value: the fix is
+    `jax.debug.print('lr={:.5f}', lr)`, verified; the function with that line traces in JAX."""
+    import inspect
+    import textwrap
+
+    from tests.realworld4 import failing
+
+    tree = {"w": ArraySpec((3,), "float32")}
+    report = trace_target(
+        f"{FAILING}:sgd_logged",
+        {},
+        {"params": tree, "grads": tree, "step": ArraySpec((), "int32")},
+        compile=False,
+    )
+    assert report.error is not None and report.error.line == 32
+    (fix,) = [s for s in report.error.suggestions if s.kind == "rewrite"]
+    assert fix.verified and fix.code.strip() == "jax.debug.print('lr={:.5f}', lr)"
+    source = textwrap.dedent(inspect.getsource(failing.sgd_logged.__wrapped__))
+    source = source.replace('print(f"lr={float(lr):.5f}")', fix.code.strip())
+    namespace = dict(vars(failing))
+    exec(compile(source.replace("@jax.jit\n", ""), "<fixed>", "exec"), namespace)
+    zeros = {"w": jnp.zeros(3)}
+    traced = jax.jit(namespace["sgd_logged"]).trace(zeros, zeros, jnp.int32(5))
+    assert "debug_print" in {e.primitive.name for e in traced.jaxpr.eqns}

@@ -49,3 +49,23 @@ def test_token_subtypes_take_their_parents_style_and_lines_end_reset() -> None:
     formatter.format(iter([(Name.Function, "a\nb")]), Sink)
     start = sgr(Name.Function)
     assert "".join(out) == f"{start}a\x1b[0m\n{start}b\x1b[0m"
+
+
+def test_a_loop_that_ran_sixteen_times_is_flagged_in_the_summary() -> None:
+    from jaxexplain.api import trace_target
+    from jaxexplain.renderers import render
+    from jaxexplain.specs import ArraySpec
+
+    def summary(n: int) -> str:
+        report = trace_target(
+            "samples/unrolled.py:unrolled_power",
+            {"n": n},
+            {"x": ArraySpec((3,), "float32")},
+            compile=False,
+        )
+        assert report.jaxpr is not None and report.jaxpr.primitives["mul"] == n
+        return " ".join(render(report, "text", width=200).split())
+
+    flagged = "! for _ in range(n) at samples/unrolled.py:12 ran 16 times while tracing"
+    assert flagged in summary(16)
+    assert "! for" not in summary(15)

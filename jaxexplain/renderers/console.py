@@ -358,8 +358,9 @@ def decision_summary(decisions: Sequence[Decision]) -> Text | None:
             text.append("! ", style="bold red")
             text.append(f"{as_written(d.kind, d.source)}", style="bold")
             text.append(
-                f" at {short_path(d.file)}:{d.line} unrolled {unrolled_iterations(d)} times:"
-                " its body is copied that many times into the jaxpr and compile time grows with it\n"
+                f" at {short_path(d.file)}:{d.line} ran {unrolled_iterations(d)} times while"
+                " tracing: the JAX operations of its body, helpers included, are copied that many"
+                " times into the jaxpr, and compile time grows with them\n"
             )
     deciders = Counter(dep.name for d in decisions for dep in d.depends_on if dep.via == "static")
     if deciders:

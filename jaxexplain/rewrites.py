@@ -410,7 +410,7 @@ def rewrite_for(
     elif construct.kind == "while" and isinstance(node, ast.While):
         found.append(_while_to_while_loop(fn, node, aliases))
     elif construct.kind in ("numpy", "item", "tolist", "float", "int", "bool", "minmax"):
-        found += [_print_to_debug_print(fn, construct, aliases)]
+        found.append(_print_to_debug_print(fn, construct, aliases))
         found.append(_conversion_to_jnp(fn, construct, aliases))
     elif construct.kind == "bool_index" and isinstance(node, ast.Subscript):
         found.append(_masked_sum_to_where(fn, node, aliases))

@@ -471,11 +471,20 @@ def concretization_text(
             f"The value depends on the array data of {_and([p.name for p in data_dependent])}, "
             f"so no static choice can help."
         )
-    scalars = [p.name for p in traced if _concrete_scalar(p) is not None]
+    scalars = [p.name for p in traced if _is_python_number(p.value)]
     if scalars and not data_dependent:
         parts.append(
             f"{_and(scalars)} {'is a Python number' if len(scalars) == 1 else 'are Python numbers'} "
             f"passed traced: as static {'it' if len(scalars) == 1 else 'they'} would be concrete."
+        )
+    valued = [
+        p.name for p in traced if not _is_python_number(p.value) and _concrete_scalar(p) is not None
+    ]
+    if valued and not data_dependent:
+        one = len(valued) == 1
+        parts.append(
+            f"{_and(valued)} {'is a 0-d array' if one else 'are 0-d arrays'} passed traced: as "
+            f"static Python {'a number' if one else 'numbers'}, {_it(valued)} would be concrete."
         )
     unvalued = [p for p in traced if _scalar_without_value(p) is not None]
     if unvalued and not data_dependent:
@@ -512,7 +521,7 @@ def _it(names: Sequence[str]) -> str:
 
 def _describe_traced(param: BoundParam) -> str:
     value = param.value
-    if _concrete_scalar(param) is not None:
+    if _is_python_number(value):
         return f"a Python {type(value).__name__} passed traced, as {_aval(value)}"
     leaves = jax.tree_util.tree_leaves(value)
     if len(leaves) == 1 and leaves[0] is value:
@@ -529,11 +538,25 @@ def _aval(value: Any) -> str:
 
 
 def _concrete_scalar(param: BoundParam) -> Any:
-    """The Python value of a traced scalar given as a number (it could be static), else None."""
+    """The Python value of a traced scalar given with a value (it could be static), else None:
+    a number, or a concrete 0-d numeric array (`jnp.array(5)` from a factory), as the Python
+    number a static argument would take (arrays are unhashable statics)."""
     value = param.value
     if isinstance(value, bool | int | float | complex | np.generic):
         return value
+    numeric = isinstance(value, np.ndarray | jax.Array) and value.shape == ()
+    if numeric and any(jax.dtypes.issubdtype(value.dtype, kind) for kind, _ in _PYTHON_SCALARS):
+        return value.item()
     return None
+
+
+def _is_python_number(value: Any) -> bool:
+    return isinstance(value, bool | int | float | complex | np.generic)
+
+
+def _static_values(names: Sequence[str], params: dict[str, BoundParam]) -> dict[str, Any]:
+    """The values that make `names` static: a 0-d array becomes its Python number."""
+    return {n: _concrete_scalar(params[n]) for n in names}
 
 
 def _scalar_without_value(param: BoundParam) -> str | None:
@@ -557,7 +580,7 @@ def _scalar_without_value(param: BoundParam) -> str | None:
     if aval.shape != ():
         return None
     for numpy_kind, python_type in _PYTHON_SCALARS:
-        if np.issubdtype(aval.dtype, numpy_kind):
+        if jax.dtypes.issubdtype(aval.dtype, numpy_kind):
             return python_type
     return None
 
@@ -800,14 +823,15 @@ def make_static_suggestions(
     for group in groups:
         if not budget.take():
             break
-        result = attempt(target, plan.with_values({}, static=set(group)))
+        result = attempt(target, plan.with_values(_static_values(group, params), static=set(group)))
         if result.ok:
             return [_static_suggestion(group, params, construct, verified=True)]
         assert result.error is not None
         more = _more_scalars_needed(result.error, target, plan, group)
         if more and budget.take():
             group = group + more
-            result = attempt(target, plan.with_values({}, static=set(group)))
+            static = plan.with_values(_static_values(group, params), static=set(group))
+            result = attempt(target, static)
             if result.ok:
                 return [_static_suggestion(group, params, construct, verified=True)]
         assert result.error is not None
@@ -827,7 +851,9 @@ def _more_scalars_needed(
     the same line both times), so `t_end` alone never gets past it, and both together do."""
     if not is_concretization(exc):
         return []
-    static_plan = plan.with_values({}, static=set(group))
+    static_plan = plan.with_values(
+        _static_values(group, {p.name: p for p in plan.params}), static=set(group)
+    )
     sites = read_sites(frames_below_target(user_frames(exc), target))
     params = {p.name: p for p in static_plan.params}
     return [
@@ -853,7 +879,7 @@ def _static_suggestion(
     verified: bool,
     then: BaseException | None = None,
 ) -> Suggestion:
-    flags = " ".join(f"--static {n}={params[n].value!r}" for n in names)
+    flags = " ".join(f"--static {n}={_concrete_scalar(params[n])!r}" for n in names)
     subject = f"Mark {_and([f'`{n}`' for n in names])} static"
     how = f" ({flags}, or jax.jit(..., static_argnames={_names_tuple(names)}))"
     if verified:

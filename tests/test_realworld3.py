@@ -184,6 +184,22 @@ def test_a_traced_scalar_parameter_needed_concretely_is_offered_static_unverifie
     assert verified.verified and "--static n=5" in verified.text
 
 
+def test_a_concrete_0d_array_needed_concretely_is_verified_static_as_its_number() -> None:
+    """`n = jnp.array(5)` from a factory: static as the Python int 5 (an array is no hashable
+    static), re-traced and verified; JAX agrees `x[:5]` traces with n=5 static."""
+    report = trace_target(f"{FAILING}:take_prefix", args_from=f"{FAILING}:prefix_args")
+    assert report.error is not None
+    assert "n is a 0-d array passed traced" in report.error.explanation
+    (static,) = [s for s in report.error.suggestions if s.kind == "make_static"]
+    assert static.verified and "--static n=5," in static.text
+
+
+def test_a_0d_prng_key_needed_concretely_is_explained_without_a_static_choice() -> None:
+    report = trace_target(f"{FAILING}:keyed", args_from=f"{FAILING}:keyed_args", compile=False)
+    assert report.error is not None and report.error.type
+    assert not [s for s in report.error.suggestions if s.kind == "make_static"]
+
+
 def test_an_array_needed_concretely_still_has_no_static_choice() -> None:
     """`if x > threshold` with x f32[8]: the 0-d threshold being traced too changes nothing."""
     report = trace_target(

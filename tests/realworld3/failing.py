@@ -61,3 +61,18 @@ def eval_args():
 
 def project_args():
     return {"x": jax.ShapeDtypeStruct((4, 16), jnp.float32), "dims": [8, 4]}
+
+
+def prefix_args():
+    """What a notebook user passes: a concrete 0-d array for the length, not a Python int."""
+    return {"x": jnp.arange(8.0), "n": jnp.array(5)}
+
+
+def keyed(key, x):
+    if key:
+        return x
+    return -x
+
+
+def keyed_args():
+    return {"key": jax.random.key(0), "x": jax.ShapeDtypeStruct((3,), jnp.float32)}

@@ -226,6 +226,10 @@ def classify(fn: UserFunction, node: ast.AST, source_line: str = "") -> Construc
         (Python 3.12 inlines comprehensions and gives a filter's jump the position of the whole
         comprehension, so a comprehension node with filters stands for its filters.)
     """
+    if isinstance(node, ast.If | ast.While | ast.IfExp | ast.Assert):
+        # A bare name tested (`if flag:`): the jump that needed it has the position of the
+        # whole statement, not of its test.
+        return Construct(_test_kind(node, source_line), node, (node.test,))
     test_owner = _test_owner(fn, node)
     if test_owner is not None:
         owner, test = test_owner

@@ -99,6 +99,17 @@ CASES = [
         ("make_static", "rewrite"),
     ),
     Case(
+        CF + "branch_on_flag",
+        {},
+        {"x": F8, "flag": ArraySpec((), "bool")},
+        "TracerBoolConversionError",
+        CFF,
+        "if flag:",
+        "if",
+        (("flag", "value"),),
+        ("rewrite",),
+    ),
+    Case(
         CF + "branch_assigns",
         {},
         {"x": F8, "y": F0},

@@ -203,3 +203,10 @@ def branch_on_dtype_limit(x):
     if x.sum() > tiny:
         return x
     return -x
+
+
+def branch_on_flag(x, flag):
+    """A bare name tested: Python 3.11 gives the jump the position of the whole `if`."""
+    if flag:
+        return x
+    return -x

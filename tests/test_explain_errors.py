@@ -600,7 +600,8 @@ def test_report_with_error_round_trips_through_json(reports: dict[str, TraceRepo
 def test_text_report_puts_the_explanation_and_fixes_first(
     reports: dict[str, TraceReport],
 ) -> None:
-    text = render(explained(CASES[6], reports), "text", color=False)
+    case = next(c for c in CASES if c.id == "loop_over_traced_count")
+    text = render(explained(case, reports), "text", color=False)
     assert text.index("Tracing failed") < text.index("Fixes") < text.index("Arguments")
     assert "lax.fori_loop(0, n, lambda i, total: total + x * i, total)" in text
     assert "cost: one compilation per distinct value of n" in text

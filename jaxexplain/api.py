@@ -147,11 +147,23 @@ def _partial_sources(
     return {k: "partial" for k, v in bound_kwargs.items() if kwargs.get(k) is v}
 
 
+class _Bare(str):
+    """A string whose repr is itself: an abstract value inside a container's repr."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def _shown_value(value: Any) -> str:
-    """How `vs` values read in the report: an array as its abstract value, not all its numbers."""
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return specs.format_aval(tuple(value.shape), str(value.dtype))
-    return repr(value)
+    """How `vs` values read in the report: an array as its abstract value, not all its numbers,
+    also inside a tuple, dict or NamedTuple of arrays (`Params(w=f32[4,2], b=f32[2])`)."""
+
+    def shown(leaf: Any) -> Any:
+        if hasattr(leaf, "shape") and hasattr(leaf, "dtype"):
+            return _Bare(specs.format_aval(tuple(leaf.shape), str(leaf.dtype)))
+        return leaf
+
+    return repr(jax.tree_util.tree_map(shown, value))
 
 
 def trace_target(
@@ -627,7 +639,26 @@ def parameter_roles(plan: CallPlan) -> dict[str, str]:
     for p in plan.params:
         if p.kind == inspect.Parameter.VAR_KEYWORD and not p.passed and into_kwargs:
             roles[p.name] = "static" if all(q.static for q in into_kwargs) else "traced"
+        if p.passed and not p.static:
+            roles.update({f"{p.name}.{a}": "static" for a in _aux_attributes(p.value)})
     return roles
+
+
+def _aux_attributes(value: Any) -> list[str]:
+    """The attributes of a traced pytree object that are none of its leaves: a registered
+    class's aux data (`tree_flatten` returning `(children, (self.adapt,))`), or a dataclass's
+    meta fields. jit keys its cache on them through the tree structure, as on a static, so a
+    decision on `state.adapt` depends on that value, not on any shape."""
+    if isinstance(value, (tuple, list, dict)) or not hasattr(value, "__dict__"):
+        return []
+    leaves = {id(leaf) for leaf in jax.tree_util.tree_leaves(value)}
+    if not leaves:
+        return []
+    return [
+        name
+        for name, attribute in vars(value).items()
+        if not any(id(leaf) in leaves for leaf in jax.tree_util.tree_leaves(attribute))
+    ]
 
 
 def _replace(report: TraceReport, **changes: Any) -> TraceReport:

@@ -47,7 +47,9 @@ class DecisionRecorder:
     """Records every control-flow decision user code makes while JAX traces `root`.
 
     `param_roles` maps the root's parameter names to "static", "traced" or "default" (a
-    default value nobody passed, which counts as static); a bound method's `self` is a
+    default value nobody passed, which counts as static), and "name.attribute" to "static"
+    for an attribute of a traced pytree object that is none of its leaves (aux data, which
+    jit keys its cache on as it does a static); a bound method's `self` is a
     value the root carries, as a global is. `is_user_file` says which source
     files are user code; by default everything outside the standard library, installed
     packages, JAX and jaxexplain. Only code running inside the root's call is recorded, and
@@ -914,6 +916,10 @@ class _Resolver:
         if scope.is_root and self._roles.get(name) == BOUND:
             # A value the function carries, which jit neither traces nor keys its cache on.
             yield Dependency(shown, "global")
+            return
+        attribute = f"{name}.{read.path[0]}" if read.path else None
+        if scope.is_root and read.via is None and self._roles.get(attribute or "") == "static":
+            yield Dependency(attribute or name, "static")  # aux data of a traced pytree object
             return
         if scope.is_root:
             static = self._roles.get(name, "traced") != "traced"

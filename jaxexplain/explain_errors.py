@@ -366,6 +366,8 @@ def is_concretization(exc: BaseException) -> bool:
 def explain_concretization(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
     """A tracer reached Python control flow or a conversion: where, from what, and what works."""
     sites = read_sites(frames_below_target(user_frames(exc), target))
+    if sites:
+        sites[-1] = _mask_index(exc, sites[-1])
     base = error_info(exc)
     site = sites[-1] if sites else None
     construct = site.construct if site else None
@@ -393,6 +395,22 @@ def explain_concretization(exc: BaseException, target: Target, plan: CallPlan) -
         column=_columns(site)[0],
         end_column=_columns(site)[1],
     )
+
+
+def _mask_index(exc: BaseException, site: Site) -> Site:
+    """`x[mask]` with `mask` a name reads, by its syntax alone, as indexing a sequence with a
+    traced integer; JAX's boolean-index error says the index is a mask, which decides the
+    result's shape and calls for other fixes."""
+    construct = site.construct
+    if (
+        isinstance(exc, jax.errors.NonConcreteBooleanIndexError)
+        and construct is not None
+        and construct.kind == "index"
+    ):
+        return dataclasses.replace(
+            site, construct=dataclasses.replace(construct, kind="bool_index")
+        )
+    return site
 
 
 def _from_constants(

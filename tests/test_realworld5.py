@@ -1,0 +1,84 @@
+"""Fifth real-world pass (tests/realworld5/): meta-learning, Gaussian processes, MCMC, RL,
+diffusion, flows and graph networks, each fact checked against JAX itself."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from jaxexplain import _jax_compat
+from jaxexplain.api import trace_target
+from jaxexplain.specs import ArraySpec
+
+PKG = "tests.realworld5"
+FAILING = f"{PKG}.failing"
+
+
+def test_a_mask_held_in_a_name_is_explained_as_boolean_mask_indexing() -> None:
+    """`x[mask].mean()` with `mask` a traced bool array: JAX raises its boolean-index error,
+    and the explanation speaks of a mask deciding the result's shape, not of indexing a
+    Python sequence with an int."""
+    from tests.realworld5 import failing
+
+    x, mask = jnp.zeros(10), jnp.zeros(10, bool)
+    with pytest.raises(jax.errors.NonConcreteBooleanIndexError):
+        failing.masked_mean(x, mask)
+    report = trace_target(
+        f"{FAILING}:masked_mean",
+        {},
+        {"x": ArraySpec((10,), "float32"), "mask": ArraySpec((10,), "bool")},
+        compile=False,
+    )
+    assert report.error is not None and report.error.line == 18
+    assert report.error.construct == "bool_index"
+    assert "Python sequence" not in report.error.explanation
+    assert all("Python sequence" not in s.text for s in report.error.suggestions)
+    assert any("jnp.where(mask, x, fill)" in s.text for s in report.error.suggestions)
+
+
+def test_a_vs_tuple_of_arrays_reads_as_abstract_values() -> None:
+    """`vs={"p": (w, b)}` replacing a NamedTuple by a plain tuple: the heading shows the
+    tuple's abstract values, not every number of its arrays; JAX recompiles, as the
+    report says."""
+    from jaxexplain import diff, render
+    from tests.realworld5 import puzzles
+
+    x = jnp.zeros(4)
+    report = diff(
+        puzzles.affine,
+        puzzles.Params(jnp.zeros((4, 2)), jnp.zeros(2)),
+        x,
+        vs={"p": (jnp.zeros((4, 2)), jnp.zeros(2))},
+        compile=False,
+    )
+    text = render(report, "text", color=False)
+    assert "side B is side A with p=(f32[4,2], f32[2])" in text
+    assert "Array(" not in text
+    puzzles.affine.clear_cache()
+    puzzles.affine(puzzles.Params(jnp.zeros((4, 2)), jnp.zeros(2)), x)
+    puzzles.affine((jnp.zeros((4, 2)), jnp.zeros(2)), x)
+    assert report.recompiles and _jax_compat.cache_size(puzzles.affine) == 2
+
+
+def test_a_decision_on_a_pytree_s_aux_data_depends_on_that_static_value() -> None:
+    """`if state.adapt:` where `adapt` is aux data of a registered pytree class: the decision
+    depends on `state.adapt` as a static (JAX recompiles when it changes, through the tree
+    structure), not on any shape of `state`."""
+    from tests.realworld5 import flows
+
+    report = trace_target(
+        f"{PKG}.flows:sampler_update", args_from=f"{PKG}.flows:sampler_args", compile=False
+    )
+    assert report.ok, report.error
+    (decision,) = report.decisions
+    assert decision.outcomes == ("true",)
+    assert [(d.name, d.via) for d in decision.depends_on] == [("state.adapt", "static")]
+    args = flows.sampler_args()
+    flows.sampler_update.clear_cache()
+    flows.sampler_update(**args)
+    flows.sampler_update(
+        flows.SamplerState(args["state"].position, args["state"].step_size, False), args["grad"]
+    )
+    assert _jax_compat.cache_size(flows.sampler_update) == 2
+    assert report.jaxpr.equations == len(flows.sampler_update.trace(**args).jaxpr.eqns)

@@ -99,6 +99,18 @@ def equation_source(eqn: Any) -> str | None:
     return f"{match[1]}:{match[2]}" if match else None
 
 
+def equation_user_lines(eqn: Any) -> list[tuple[str, int]]:
+    """(file, line) of every user frame on the Python stack that created a jaxpr equation,
+    innermost first: the loop an equation was created in may be several calls up."""
+    # Private: jax.extend.source_info_util summarizes the innermost user frame only.
+    from jax._src import source_info_util
+
+    return [
+        (frame.file_name, frame.start_line)
+        for frame in source_info_util.user_frames(eqn.source_info.traceback)
+    ]
+
+
 def sub_jaxprs(eqn: Any) -> list[Any]:
     """The jaxprs nested in an equation's params (cond branches, scan/while bodies, inner jits)."""
     found: list[Any] = []

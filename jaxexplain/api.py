@@ -36,6 +36,7 @@ from jaxexplain.tracing import (
     jaxpr_info,
     lower_stages,
     trace_plan,
+    with_loop_equations,
 )
 
 
@@ -590,7 +591,7 @@ def _traced_report(
         cache_key=cache_key_of(target, plan, stages),
         jaxpr=jaxpr,
         trace_seconds=stages.trace_seconds,
-        decisions=recorder.decisions(),
+        decisions=with_loop_equations(recorder.decisions(), stages.traced),
         sources=recorder.listings([source for source in jaxpr.line_sources if source]),
     )
 

@@ -739,6 +739,7 @@ class _Analysis:
             depends_on=tuple(dependencies) or (CONSTANT,),
             function=source.qualname(construct.function),
             column=construct.column,
+            end_line=getattr(construct.node, "end_lineno", None) or construct.line,
         )
 
     def scope(self, activation: _Activation) -> _Scope | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from jaxexplain.report import (
+    LOOP_KINDS,
     DecisionChange,
     DiffReport,
     FigureChange,
@@ -31,7 +32,6 @@ from jaxexplain.report import (
 from jaxexplain.userfiles import short_path
 
 CONTEXT = 3
-LOOP_KINDS = ("for", "comprehension")
 DEFAULT_BUDGET = 1_500_000
 MYERS_MAX_D = 256
 

@@ -21,6 +21,8 @@ Role = Literal["static", "traced"]
 # "partial": bound by the `functools.partial` that the target is, over a jitted function.
 Source = Literal["cli", "decorator", "default", "factory", "api", "partial"]
 Via = Literal["static", "shape", "dtype", "ndim", "global", "constant", "value"]
+# Decisions whose outcomes count the passes through a loop body; a `while` records its tests.
+LOOP_KINDS = ("for", "comprehension")
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,12 @@ class Dependency:
 
 @dataclass(frozen=True)
 class Decision:
-    """One Python control-flow construct that ran while tracing, with every outcome in order."""
+    """One Python control-flow construct that ran while tracing, with every outcome in order.
+
+    `end_line` is the construct's last line. `equations`, for a loop, counts the top-level
+    jaxpr equations created while it ran (its header and body, helpers they called included):
+    what unrolling it put into the jaxpr; None for other constructs or where not counted.
+    """
 
     file: str
     line: int
@@ -119,6 +126,8 @@ class Decision:
     depends_on: tuple[Dependency, ...] = ()
     function: str = ""
     column: int = 0
+    end_line: int = 0
+    equations: int | None = None
 
 
 @dataclass(frozen=True)

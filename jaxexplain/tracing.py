@@ -13,8 +13,8 @@ import re
 import time
 import types
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jax
@@ -22,7 +22,7 @@ import jax
 from jaxexplain import _jax_compat
 from jaxexplain.cache_key import build_cache_key
 from jaxexplain.calling import CallPlan
-from jaxexplain.report import CacheKey, CompileInfo, JaxprInfo, MemoryInfo
+from jaxexplain.report import LOOP_KINDS, CacheKey, CompileInfo, Decision, JaxprInfo, MemoryInfo
 
 _SOURCE_COMMENT = re.compile(r"\s+# ?(?P<src>.*)$")
 # JAX prints each top-level equation of the main `{ lambda ...` body at this indentation, its
@@ -165,6 +165,26 @@ def _file_line(summary: str) -> str | None:
     """`file.py:12:4 (fn)` -> `file.py:12`; empty summaries (no user frame) -> None."""
     match = re.match(r"(.+?):(\d+)(?::\d+)?(?: \(.*\))?$", summary.strip())
     return f"{match[1]}:{match[2]}" if match else None
+
+
+def with_loop_equations(decisions: Sequence[Decision], traced: Any) -> tuple[Decision, ...]:
+    """The decisions, each loop with the top-level equations created while it ran.
+
+    An equation belongs to a loop when the Python stack that created it passes through the
+    loop's lines, so equations its helpers create count too: what unrolling the loop put into
+    the jaxpr, which the per-line counts (innermost user line only) cannot tell.
+    """
+    loops = [d for d in decisions if d.kind in (*LOOP_KINDS, "while")]
+    if not loops:
+        return tuple(decisions)
+    counts: Counter[int] = Counter()
+    for eqn in _jax_compat.inner_jaxpr(traced).eqns:
+        stack = _jax_compat.equation_user_lines(eqn)
+        for index, loop in enumerate(loops):
+            if any(f == loop.file and loop.line <= n <= loop.end_line for f, n in stack):
+                counts[index] += 1
+    counted = {id(loop): counts[index] for index, loop in enumerate(loops)}
+    return tuple(replace(d, equations=counted[id(d)]) if id(d) in counted else d for d in decisions)
 
 
 def count_equations(jaxpr: Any) -> int:

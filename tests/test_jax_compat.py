@@ -65,6 +65,18 @@ def test_inner_jaxpr_and_equation_sources() -> None:
         assert "\x1b[" not in _jax_compat.pretty_print_with_sources(jaxpr)
 
 
+def test_equation_user_lines_hold_every_user_frame_innermost_first() -> None:
+    def outer(x):
+        return double(x)  # the caller's line, below double's own
+
+    (eqn,) = _jax_compat.inner_jaxpr(jax.jit(outer).trace(jnp.zeros(3))).eqns
+    lines = _jax_compat.equation_user_lines(eqn)
+    assert lines[:2] == [
+        (__file__, double.__code__.co_firstlineno + 1),
+        (__file__, outer.__code__.co_firstlineno + 1),
+    ]
+
+
 def test_sub_jaxprs_are_found() -> None:
     def f(x):
         return jax.lax.cond(x.sum() > 0, jnp.sin, jnp.cos, x)

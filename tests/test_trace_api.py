@@ -392,3 +392,34 @@ def test_the_lines_of_a_scan_body_count_the_equations_jax_puts_in_it() -> None:
     assert counted == dict(_jaxpr_lines(jaxpr, decisions_transforms.__file__))
     body_line = next(line for line in listing.lines if "row = row @ layer" in line.text)
     assert counted[body_line.number] == 3
+
+
+def test_a_loop_counts_the_equations_its_passes_put_into_the_jaxpr_helpers_included() -> None:
+    from jax.extend import source_info_util
+
+    from jaxexplain.renderers import render
+    from tests.user_modules import unrolling
+
+    report = trace_target(
+        "tests/user_modules/unrolling.py:layers",
+        {"n": 16},
+        {"x": ArraySpec((4, 4), "float32")},
+        compile=False,
+    )
+    layer_loop, mask_loop = (d for d in report.decisions if d.kind == "for")
+    eqns = jax.make_jaxpr(unrolling.layers, static_argnums=1)(jnp.zeros((4, 4)), 16).eqns
+    block_line = unrolling._block.__code__.co_firstlineno + 1
+    in_block = [
+        e
+        for e in eqns
+        if source_info_util.summarize(e.source_info).startswith(
+            f"{unrolling.__file__}:{block_line}:"
+        )
+    ]
+    assert (layer_loop.outcomes, layer_loop.equations) == ((16,), len(in_block))
+    assert len(in_block) == 16 * 4
+    assert (mask_loop.outcomes, mask_loop.equations) == ((16,), 0)
+    text = " ".join(render(report, "text", width=200).split())
+    assert "! for _ in range(n) at tests/user_modules/unrolling.py:12 ran 16 times" in text
+    assert "put 64 equations into the jaxpr (about 4 per pass)" in text
+    assert "! for i in range(16)" not in text

@@ -30,6 +30,7 @@ from jaxexplain.renderers.words import (
     unrolled_iterations,
 )
 from jaxexplain.report import (
+    LOOP_KINDS,
     CacheKey,
     CompileInfo,
     Decision,
@@ -354,19 +355,36 @@ def decision_summary(decisions: Sequence[Decision]) -> Text | None:
     """The line that catches the eye: big unrolled loops, and the statics that decided most."""
     text = Text()
     for d in sorted(decisions, key=unrolled_iterations, reverse=True):
-        if unrolled_iterations(d) >= UNROLL_WARNING:
+        if _longest_run(d) >= UNROLL_WARNING and d.equations != 0:
             text.append("! ", style="bold red")
             text.append(f"{as_written(d.kind, d.source)}", style="bold")
-            text.append(
-                f" at {short_path(d.file)}:{d.line} ran {unrolled_iterations(d)} times while"
-                " tracing: the JAX operations of its body, helpers included, are copied that many"
-                " times into the jaxpr, and compile time grows with them\n"
-            )
+            text.append(f" at {short_path(d.file)}:{d.line} {_unrolled_text(d)}\n")
     deciders = Counter(dep.name for d in decisions for dep in d.depends_on if dep.via == "static")
     if deciders:
         text.append("static arguments that decided the most: ", style="bold")
         text.append(", ".join(f"{name} ({count})" for name, count in deciders.most_common(5)))
     return text if text.plain else None
+
+
+def _longest_run(d: Decision) -> int:
+    """A loop's most passes in one execution: a 3-pass loop in a helper that a 48-layer loop
+    calls runs 144 times in all, but it is the layer loop that unrolls."""
+    return max((int(o) for o in d.outcomes), default=0) if d.kind in LOOP_KINDS else 0
+
+
+def _unrolled_text(d: Decision) -> str:
+    """What unrolling a loop cost: the equations it put into the jaxpr where they were counted
+    (a loop that adds none, such as a NumPy mask built in Python, is not flagged at all)."""
+    passes = unrolled_iterations(d)
+    if d.equations is None:
+        return (
+            f"ran {passes} times while tracing: the JAX operations of its body, helpers included,"
+            " are copied that many times into the jaxpr, and compile time grows with them"
+        )
+    return (
+        f"ran {passes} times while tracing and put {d.equations:,} equations into the jaxpr"
+        f" (about {round(d.equations / passes):,} per pass): compile time grows with them"
+    )
 
 
 def source_sections(

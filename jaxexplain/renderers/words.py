@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jaxexplain.report import Decision, DiffReport, ErrorInfo
+from jaxexplain.report import LOOP_KINDS, Decision, DiffReport, ErrorInfo
 from jaxexplain.userfiles import short_path
 
 _KEYWORDS = {"comprehension": "for"}
-LOOP_KINDS = ("for", "comprehension")
 
 
 def as_written(kind: str, source: str) -> str:

@@ -90,6 +90,7 @@ NEEDS = {
     "tolist": "Python numbers",
     "numpy": "a NumPy array",
     "bool_index": "a concrete mask (the result's shape depends on it)",
+    "sized": "concrete values (its result's length depends on them)",
     "minmax": "a Python bool (to compare)",
 }
 
@@ -115,6 +116,9 @@ ADVICE = {
     "index": "Index an array instead of a Python sequence (jnp.asarray(seq)[i]), or choose "
     "among functions with lax.switch(i, branches, *operands).",
     "minmax": "Use jnp.maximum / jnp.minimum, which work elementwise on traced values.",
+    "sized": "The result's length depends on the values, and jit fixes shapes when it traces: "
+    "pass a static bound, size=K (with fill_value=...), as in jnp.unique(x, size=K, "
+    "fill_value=-1) or jnp.nonzero(mask, size=K, fill_value=0), and mask the padding.",
     "len": "Use x.shape[0]: shapes are static, values are not.",
 }
 ADVICE["elif"] = ADVICE["ifexp"] = ADVICE["if"]

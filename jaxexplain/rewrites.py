@@ -29,6 +29,12 @@ Aspect = Literal["value", "shape", "dtype"]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
+# jax.numpy functions whose result's length depends on the values, unless `size=` bounds it.
+SIZED = frozenset(
+    {"unique", "unique_values", "unique_counts", "unique_inverse", "unique_all", "nonzero"}
+    | {"argwhere", "flatnonzero", "union1d", "intersect1d", "setdiff1d", "setxor1d"}
+)
+
 BRANCH_HELPER = "__jaxexplain_branch__"
 
 CONSTRUCT_LABELS = {
@@ -53,6 +59,7 @@ CONSTRUCT_LABELS = {
     "slice": "slice bounds",
     "index": "indexing a Python sequence",
     "shape": "an array shape",
+    "sized": "a call without `size=`",
     "call": "a call",
     "expression": "an expression",
 }
@@ -292,6 +299,8 @@ def _classify_call(fn: UserFunction, call: ast.Call) -> Construct:
             return Construct("numpy", call, args)
         if func.attr in ("zeros", "ones", "empty", "full", "arange", "reshape", "broadcast_to"):
             return Construct("shape", call, args)
+        if func.attr in SIZED and not any(k.arg == "size" for k in call.keywords):
+            return Construct("sized", call, args)
     return Construct("call", call, args)
 
 

@@ -82,3 +82,28 @@ def test_a_decision_on_a_pytree_s_aux_data_depends_on_that_static_value() -> Non
     )
     assert _jax_compat.cache_size(flows.sampler_update) == 2
     assert report.jaxpr.equations == len(flows.sampler_update.trace(**args).jaxpr.eqns)
+
+
+@pytest.mark.parametrize(
+    ("function", "line", "source"),
+    [("count_classes", 12, "jnp.unique(labels)"), ("n_positive", 39, "jnp.nonzero(x > 0)")],
+)
+def test_a_data_sized_call_without_size_points_to_a_static_size(
+    function: str, line: int, source: str
+) -> None:
+    """`jnp.unique(labels)` / `jnp.nonzero(x > 0)` under jit: JAX needs concrete values
+    because the result's length depends on them; the fix offered is `size=K`, which JAX
+    traces (no static choice of an argument can help)."""
+    from tests.realworld5 import failing
+
+    spec = ArraySpec((10,), "int32" if function == "count_classes" else "float32")
+    name = "labels" if function == "count_classes" else "x"
+    report = trace_target(f"{FAILING}:{function}", {}, {name: spec}, compile=False)
+    assert report.error is not None and report.error.line == line
+    assert report.error.construct == "sized" and source in report.error.source
+    assert not any(s.kind == "make_static" for s in report.error.suggestions)
+    assert any("size=K" in s.text for s in report.error.suggestions)
+    with pytest.raises(jax.errors.ConcretizationTypeError):
+        getattr(failing, function)(jnp.zeros(10, spec.dtype))
+    sized = jax.jit(lambda v: jnp.unique(v, size=10, fill_value=-1))
+    assert sized.trace(jnp.zeros(10, jnp.int32)).jaxpr.eqns

@@ -423,3 +423,5 @@ def test_a_loop_counts_the_equations_its_passes_put_into_the_jaxpr_helpers_inclu
     assert "! for _ in range(n) at tests/user_modules/unrolling.py:12 ran 16 times" in text
     assert "put 64 equations into the jaxpr (about 4 per pass)" in text
     assert "! for i in range(16)" not in text
+    page = render(report, "html")
+    assert "16 iterations → 64 eq" in page and "16 iterations → 0 eq" in page

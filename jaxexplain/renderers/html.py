@@ -33,9 +33,9 @@ from jaxexplain.renderers.console import (
 )
 from jaxexplain.renderers.words import (
     as_written,
+    decision_outcome,
     dependencies_text,
     outcome_badge,
-    outcomes_text,
     raised_by_text,
 )
 from jaxexplain.report import (
@@ -584,7 +584,7 @@ def decisions_section(decisions: Sequence[Decision]) -> str:
         (
             code(f"{short_path(d.file)}:{d.line}"),
             code(as_written(d.kind, d.source)),
-            esc(outcomes_text(d.kind, d.outcomes)),
+            esc(decision_outcome(d)),
             ", ".join(
                 f"{code(dep.name)} {tag('span', esc(dep.via), class_='via')}"
                 for dep in d.depends_on

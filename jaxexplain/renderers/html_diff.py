@@ -16,7 +16,6 @@ from jaxexplain.renderers.html import (
     error_section,
     esc,
     figures,
-    outcomes_text,
     section,
     source_label,
     table,
@@ -24,7 +23,7 @@ from jaxexplain.renderers.html import (
     template,
     tokenize_lines,
 )
-from jaxexplain.renderers.words import equation_counts
+from jaxexplain.renderers.words import equation_counts, outcomes_text
 from jaxexplain.report import (
     Argument,
     DecisionChange,

@@ -51,6 +51,7 @@ MAX_COMPARED_ELEMENTS = 1_000_000
 _NON_HASHABLE = "Non-hashable static arguments are not supported"
 _NOT_AN_ARRAY = re.compile(r"as an abstract array.*?at path (?P<path>\S+?)\.?$", re.S | re.M)
 _AMBIGUOUS = "truth value of an array with more than one element is ambiguous"
+_LOOP_GRAD = "Reverse-mode differentiation does not work for lax.while_loop"
 # JAX 0.12 words a traced slice bound as "Array slice indices must have static start/stop/step".
 _SLICE_NOT_STATIC = ("Slice entries must be static", "slice indices must have static")
 _SHAPE_NOT_CONCRETE = "Shapes must be 1D sequences of concrete values"
@@ -340,6 +341,8 @@ def _explainer_for(
         return explain_not_an_array
     if isinstance(exc, jax.errors.UnexpectedTracerError):
         return lambda e, target, _: explain_leak(e, target)
+    if isinstance(exc, ValueError) and _LOOP_GRAD in message:
+        return explain_loop_grad
     if is_concretization(exc):
         return explain_concretization
     return None
@@ -1723,6 +1726,53 @@ def _first_non_array(plan: CallPlan) -> str | None:
         if p.passed and not p.static and not _is_array_like(_non_array_leaf(p.value)):
             return p.name
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reverse-mode differentiation of a loop with traced bounds
+
+
+def explain_loop_grad(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
+    """`jax.grad` through a `lax.fori_loop` whose bounds are tracers (a while_loop then).
+
+    JAX raises this when it transposes the loop, after the loop's own line has run, so the
+    traceback ends at the call of the gradient, not at the loop; the bound is found by
+    re-tracing with the traced Python ints made static, which is also the fix.
+    """
+    base = error_info(exc)
+    ints = [
+        Dependency(p.name, "value")
+        for p in plan.params
+        if p.passed
+        and not p.static
+        and isinstance(p.value, int | np.integer)
+        and not isinstance(p.value, bool)
+    ]
+    suggestions = make_static_suggestions(target, plan, ints, None, None, Budget(MAX_RETRACES))
+    fixed = [name for s in suggestions if s.verified for name in s.params]
+    parts = [
+        "jax.grad (reverse mode) cannot differentiate a lax.fori_loop whose start or stop is a "
+        "tracer: JAX turns it into a lax.while_loop, whose number of iterations is unknown "
+        "when the gradient is built."
+    ]
+    if fixed:
+        parts.append(
+            f"The bound comes from {_and(fixed)}, a Python int passed traced: as static it "
+            f"fixes the number of iterations."
+        )
+    advice = Suggestion(
+        "advice",
+        (),
+        "Give the loop static bounds (a Python int or a static argument), or use "
+        "lax.scan(f, init, length=n) with a static n; for an unknown count, loop to a static "
+        "maximum and mask the steps past the count with jnp.where.",
+    )
+    return dataclasses.replace(
+        base,
+        depends_on=tuple(d for d in ints if d.name in fixed),
+        suggestions=proven_first([*suggestions, advice]),
+        explanation=" ".join(parts),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -107,3 +107,27 @@ def test_a_data_sized_call_without_size_points_to_a_static_size(
         getattr(failing, function)(jnp.zeros(10, spec.dtype))
     sized = jax.jit(lambda v: jnp.unique(v, size=10, fill_value=-1))
     assert sized.trace(jnp.zeros(10, jnp.int32)).jaxpr.eqns
+
+
+def test_grad_of_a_fori_loop_with_a_traced_bound_is_jax_s_error_fixed_by_a_static_bound() -> None:
+    """`jax.grad` of a loss that runs `lax.fori_loop(0, n_steps, ...)` with `n_steps` a traced
+    Python int: JAX refuses reverse mode through the resulting while_loop; the report says JAX
+    raised it (not the user's code), names `n_steps`, and verifies making it static, which JAX
+    then differentiates."""
+    from tests.realworld5 import failing
+
+    theta = jnp.float32(0.5)
+    with pytest.raises(ValueError, match="Reverse-mode differentiation"):
+        failing.unrolled_loss(theta, 10)
+    report = trace_target(
+        f"{FAILING}:unrolled_loss",
+        {},
+        {"theta": ArraySpec((), "float32"), "n_steps": 10},
+        compile=False,
+    )
+    assert report.error is not None and report.error.raised_by == "jax"
+    assert [(d.name, d.via) for d in report.error.depends_on] == [("n_steps", "value")]
+    (fix,) = [s for s in report.error.suggestions if s.verified]
+    assert fix.kind == "make_static" and fix.params == ("n_steps",)
+    fixed = jax.jit(failing.unrolled_loss.__wrapped__, static_argnames=fix.params)
+    assert float(fixed(theta, n_steps=10)) != 0.0

@@ -48,3 +48,28 @@ def degree(receivers, num_nodes):
 @jax.jit
 def degree_traced(receivers, num_nodes):
     return jax.ops.segment_sum(jnp.ones_like(receivers), receivers, num_segments=num_nodes)
+
+
+@jax.jit
+def unrolled_loss(theta, n_steps):
+    def loss(theta):
+        def body(i, x):
+            return x - 0.1 * jnp.sin(theta * x)
+
+        return jax.lax.fori_loop(0, n_steps, body, jnp.ones(3)).sum()
+
+    return jax.grad(loss)(theta)
+
+
+@partial(jax.jit, static_argnames=("num_steps",))
+def sample_steps(x, num_steps, t_max):
+    ts = jnp.linspace(0.0, t_max, num_steps)
+    for t in ts:
+        x = x - 0.01 * t * x
+    return x
+
+
+@jax.jit
+def pick_env(x, env_id):
+    envs = [jnp.sin, jnp.cos, jnp.tanh]
+    return envs[env_id](x)

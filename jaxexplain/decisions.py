@@ -808,20 +808,25 @@ class _Analysis:
         self.decisions()
         equations = _equations_per_line(equation_sources)
         executed = self.executed_lines()
-        functions = self._listed_functions()
+        functions = self._listed_functions(equations)
         return tuple(
             _listing(source, function, executed.get(source.path, set()), equations)
             for source, function in functions
         )
 
-    def _listed_functions(self) -> list[tuple[sa.SourceFile, ast.AST]]:
-        """The root function, then each other function holding a decision, skipping any
-        nested inside one already listed."""
+    def _listed_functions(
+        self, equations: Counter[tuple[str, int]]
+    ) -> list[tuple[sa.SourceFile, ast.AST]]:
+        """The root function, then each other function holding a decision or emitting
+        equations (where the jaxpr comes from), skipping any nested inside one already listed."""
         listed: list[tuple[sa.SourceFile, ast.AST]] = []
         root_facts = self.facts(self._root_code) if self._root_code is not None else None
         if root_facts is not None and not isinstance(root_facts.scope, ast.Module):
             listed.append((root_facts.source, root_facts.scope))
-        helpers = sorted(self._decision_functions, key=lambda f: (f[0].path, sa.first_line(f[1])))
+        candidates = {(id(f), id(s)): (s, f) for s, f in self._decision_functions}
+        for source, function in self._emitting_functions(equations):
+            candidates.setdefault((id(function), id(source)), (source, function))
+        helpers = sorted(candidates.values(), key=lambda f: (f[0].path, sa.first_line(f[1])))
         for source, function in helpers:
             if isinstance(function, ast.Module):
                 continue
@@ -831,6 +836,31 @@ class _Analysis:
             if not inside:
                 listed.append((source, function))
         return listed
+
+    def _emitting_functions(
+        self, equations: Counter[tuple[str, int]]
+    ) -> list[tuple[sa.SourceFile, ast.AST]]:
+        """The functions that ran while tracing and emitted jaxpr equations from their own lines."""
+        found: dict[int, tuple[sa.SourceFile, ast.AST]] = {}
+        for code in {id(a.code): a.code for a in self._activations}.values():
+            facts = self.facts(code)
+            function = _named_function(facts.source, facts.scope) if facts else None
+            if facts is None or function is None or id(function) in found:
+                continue
+            end = getattr(function, "end_lineno", None) or sa.first_line(function)
+            lines = range(sa.first_line(function), end + 1)
+            if any(equations.get((facts.source.path, n)) for n in lines):
+                found[id(function)] = (facts.source, function)
+        return list(found.values())
+
+
+def _named_function(source: sa.SourceFile, scope: ast.AST) -> ast.AST | None:
+    """The `def` a code object's scope belongs to (a lambda or comprehension is part of the
+    function around it); None at module level."""
+    function = scope
+    while isinstance(function, (ast.Lambda, *sa.COMPREHENSIONS)):
+        function = source.function_of(function)
+    return None if isinstance(function, ast.Module) else function
 
 
 def _construct_source(source: sa.SourceFile, construct: sa.Construct) -> str:

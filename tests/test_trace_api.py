@@ -425,3 +425,21 @@ def test_a_loop_counts_the_equations_its_passes_put_into_the_jaxpr_helpers_inclu
     assert "! for i in range(16)" not in text
     page = render(report, "html")
     assert "16 iterations → 64 eq" in page and "16 iterations → 0 eq" in page
+
+
+def test_a_helper_that_decided_nothing_is_listed_where_it_emitted_equations() -> None:
+    from samples import transformer
+
+    report = trace_target(
+        "samples/transformer.py:transformer",
+        args_from="samples/transformer.py:layers_2",
+        compile=False,
+    )
+    functions = [s.function for s in report.sources]
+    assert functions == ["transformer", "layer_norm", "attention", "activate"]
+    (norm,) = [s for s in report.sources if s.function == "layer_norm"]
+    counted = {line.number: line.equations for line in norm.lines if line.equations}
+    jaxpr = transformer.transformer.trace(**transformer.make_args(2)).jaxpr.jaxpr
+    lines = range(norm.lines[0].number, norm.lines[-1].number + 1)
+    by_jax = _jaxpr_lines(jaxpr, transformer.__file__)
+    assert counted == {n: by_jax[n] for n in lines if by_jax[n]} and counted

@@ -445,12 +445,26 @@ def _columns(site: Site | None) -> tuple[int | None, int | None]:
     """The failing expression's span within the stripped source line, for a caret under it."""
     if site is None or site.frame.position is None:
         return None, None
-    line, end_line, col, end_col = site.frame.position
+    line, end_line, col, end_col = _caret_position(site)
     if line != end_line or line != site.frame.line:
         return None, None
     raw = _line_text(site.frame)
     indent = len(raw) - len(raw.lstrip())
     return col - indent, end_col - indent
+
+
+def _caret_position(site: Site) -> tuple[int, int, int, int]:
+    """Where the caret goes: the failing instruction's position, or, where Python 3.11 gives
+    the jump of `if flag:` the span of the whole statement, the one expression it tested."""
+    assert site.frame.position is not None
+    line, end_line, _, _ = site.frame.position
+    needed = site.construct.needed if site.construct is not None else ()
+    node = needed[0] if len(needed) == 1 else None
+    if line != end_line and node is not None:
+        last, end_col = node.end_lineno, node.end_col_offset
+        if last is not None and end_col is not None:
+            return node.lineno, last, node.col_offset, end_col
+    return site.frame.position
 
 
 def concretization_text(

@@ -821,3 +821,10 @@ def test_tracer_stored_by_another_jit_is_caught(leaks: Any) -> None:
     assert error.created_at == f"{leaks.__file__}:{created}"
     with pytest.raises(jax.errors.UnexpectedTracerError):
         jax.jit(leaks.use_stored)(jnp.ones(()))
+
+
+def test_the_caret_of_a_bare_name_test_is_under_the_name(reports: dict[str, TraceReport]) -> None:
+    """Python 3.11 gives the jump of `if flag:` the span of the whole statement."""
+    error = explained(next(c for c in CASES if c.id == "branch_on_flag"), reports).error
+    assert error is not None and error.source == "if flag:"
+    assert (error.column, error.end_column) == (3, 7)

@@ -581,7 +581,7 @@ def _concrete_scalar(param: BoundParam) -> Any:
     a number, or a concrete 0-d numeric array (`jnp.array(5)` from a factory), as the Python
     number a static argument would take (arrays are unhashable statics)."""
     value = param.value
-    if isinstance(value, bool | int | float | complex | np.generic):
+    if _is_python_number(value):
         return value
     numeric = isinstance(value, np.ndarray | jax.Array) and value.shape == ()
     if numeric and any(jax.dtypes.issubdtype(value.dtype, kind) for kind, _ in _PYTHON_SCALARS):

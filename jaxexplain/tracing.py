@@ -174,17 +174,17 @@ def with_loop_equations(decisions: Sequence[Decision], traced: Any) -> tuple[Dec
     loop's lines, so equations its helpers create count too: what unrolling the loop put into
     the jaxpr, which the per-line counts (innermost user line only) cannot tell.
     """
-    loops = [d for d in decisions if d.kind in (*LOOP_KINDS, "while")]
+    kinds = (*LOOP_KINDS, "while")
+    loops = [d for d in decisions if d.kind in kinds]
     if not loops:
         return tuple(decisions)
     counts: Counter[int] = Counter()
     for eqn in _jax_compat.inner_jaxpr(traced).eqns:
         stack = _jax_compat.equation_user_lines(eqn)
-        for index, loop in enumerate(loops):
+        for loop in loops:
             if any(f == loop.file and loop.line <= n <= loop.end_line for f, n in stack):
-                counts[index] += 1
-    counted = {id(loop): counts[index] for index, loop in enumerate(loops)}
-    return tuple(replace(d, equations=counted[id(d)]) if id(d) in counted else d for d in decisions)
+                counts[id(loop)] += 1
+    return tuple(replace(d, equations=counts[id(d)]) if d.kind in kinds else d for d in decisions)
 
 
 def count_equations(jaxpr: Any) -> int:

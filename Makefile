@@ -15,7 +15,7 @@ help: ## List the targets.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,libs]'
 	touch $(STAMP)
 
 venv: $(STAMP) ## Create the virtual environment and install jaxexplain with its dev tools.

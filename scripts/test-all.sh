@@ -18,7 +18,7 @@ for version in 3.11 3.12 3.13; do
   venv=".venv-$version"
   if [ ! -f "$venv/.installed" ] || [ pyproject.toml -nt "$venv/.installed" ]; then
     "$python" -m venv "$venv" && "$venv/bin/python" -m pip install --quiet --upgrade pip \
-      && "$venv/bin/python" -m pip install --quiet -e '.[dev]' && touch "$venv/.installed" || { status=1; continue; }
+      && "$venv/bin/python" -m pip install --quiet -e '.[dev,libs]' && touch "$venv/.installed" || { status=1; continue; }
   fi
   jax_version=$("$venv/bin/python" -c 'import jax; print(jax.__version__)')
   echo "=== Python $version, jax $jax_version ==="

@@ -7,7 +7,11 @@ says whether JAX compiled again, whatever jaxexplain predicted.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
@@ -60,7 +64,7 @@ def verify(
             input_bytes=needed,
         )
     try:
-        sizes = _cache_sizes(jitted, plan_a, plan_b)
+        calls = _cache_sizes(jitted, plan_a, plan_b)
     except NotReproducible as exc:
         return Verification(False, f"not checked: {exc}", input_bytes=needed)
     except Exception as exc:
@@ -70,7 +74,7 @@ def verify(
             f"{_first_line(exc)}",
             input_bytes=needed,
         )
-    size_a, size_b = sizes
+    size_a, size_b = calls.size_a, calls.size_b
     if size_a == 0:
         return Verification(
             False,
@@ -83,7 +87,8 @@ def verify(
     recompiled = size_b > size_a
     return Verification(
         checked=True,
-        note=f"called the jitted function on zeros: cache size {size_a} after A, {size_b} after B",
+        note=f"called the jitted function on zeros: cache size {size_a} after A, {size_b} "
+        f"after B{calls.failure_note()}",
         cache_size_a=size_a,
         cache_size_b=size_b,
         jax_recompiled=recompiled,
@@ -92,19 +97,110 @@ def verify(
     )
 
 
-def _cache_sizes(jitted: Any, plan_a: CallPlan, plan_b: CallPlan) -> tuple[int, int]:
+@dataclass
+class CacheSizes:
+    """JAX's dispatch-cache size after side A's call and after side B's, and what each raised.
+
+    A call that raises at run time (`eqx.error_if`, a callback that raises) still answers: JAX's
+    C++ dispatch cache makes its entry for the call's signature before tracing, compiling and
+    running, and keeps it when the call fails, so the size counts the keys JAX has seen.
+    """
+
+    size_a: int
+    size_b: int
+    raised: dict[str, str] = field(default_factory=dict)
+
+    def failure_note(self) -> str:
+        """' (both calls raised at run time ...: why)' for the sides whose call raised, else ''."""
+        if not self.raised:
+            return ""
+        calls = (
+            "both calls" if len(self.raised) == 2 else f"the call of side {next(iter(self.raised))}"
+        )
+        reasons = "; ".join(dict.fromkeys(self.raised.values()))
+        return f" ({calls} raised at run time, after JAX had made the cache entry: {reasons})"
+
+
+def _cache_sizes(jitted: Any, plan_a: CallPlan, plan_b: CallPlan) -> CacheSizes:
     """Cache sizes after a call with A's zeros and then B's, starting from an empty cache."""
     args_a = zero_call(plan_a)
     args_b = zero_call(plan_b)
+    raised: dict[str, str] = {}
     _jax_compat.clear_cache(jitted)
     try:
-        _call(jitted, args_a)
-        size_a = _jax_compat.cache_size(jitted)
-        _call(jitted, args_b)
-        size_b = _jax_compat.cache_size(jitted)
+        with _captured_callback_errors() as logged:
+            _call_keeping_runtime_error(jitted, args_a, "A", raised, logged)
+            size_a = _jax_compat.cache_size(jitted)
+            _call_keeping_runtime_error(jitted, args_b, "B", raised, logged)
+            size_b = _jax_compat.cache_size(jitted)
     finally:
         _jax_compat.clear_cache(jitted)
-    return size_a, size_b
+    return CacheSizes(size_a, size_b, raised)
+
+
+def _call_keeping_runtime_error(
+    jitted: Any,
+    call: tuple[tuple[Any, ...], dict[str, Any]],
+    side: str,
+    raised: dict[str, str],
+    logged: list[BaseException],
+) -> None:
+    """Calls the function; a run-time error (zeros rejected by a check) is noted in `raised`.
+
+    Any other exception propagates: only an error of the running program leaves the cache
+    entry that JAX made for the call as the answer.
+    """
+    logged.clear()
+    try:
+        _call(jitted, call)
+    except jax.errors.JaxRuntimeError as exc:
+        raised[side] = _runtime_error_text(exc, logged)
+
+
+def _runtime_error_text(exc: BaseException, logged: list[BaseException]) -> str:
+    """The callback's own exception when JAX logged one (its message is the useful part;
+    XLA's wraps it in 'CpuCallback error'), else the first line of JAX's error."""
+    cause = logged[-1] if logged else exc
+    return f"{type(cause).__name__.lstrip('_')}: {_first_line(cause)}"
+
+
+@contextmanager
+def _captured_callback_errors() -> Iterator[list[BaseException]]:
+    """Keeps the tracebacks JAX logs when a callback raises off the user's terminal.
+
+    `jax.pure_callback`/`jax.debug.callback` log the callback's exception with its traceback
+    (`logger.exception`) before XLA raises; on zeros that is expected, so those records are
+    collected instead and every other record of JAX's loggers goes where it went before.
+    """
+    jax_logger = logging.getLogger("jax")
+    saved_handlers, saved_propagate = jax_logger.handlers, jax_logger.propagate
+    collector = _CallbackErrorCollector(saved_handlers, saved_propagate, jax_logger)
+    jax_logger.handlers, jax_logger.propagate = [collector], False
+    try:
+        yield collector.errors
+    finally:
+        jax_logger.handlers, jax_logger.propagate = saved_handlers, saved_propagate
+
+
+class _CallbackErrorCollector(logging.Handler):
+    """Collects records that carry an exception; hands all others to the usual handlers."""
+
+    def __init__(self, handlers: list[logging.Handler], propagate: bool, owner: logging.Logger):
+        super().__init__()
+        self.errors: list[BaseException] = []
+        self._handlers = list(handlers)
+        self._propagate = propagate
+        self._owner = owner
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.errors.append(record.exc_info[1])
+            return
+        for handler in self._handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
+        if self._propagate and self._owner.parent is not None:
+            self._owner.parent.handle(record)
 
 
 def _call(jitted: Any, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:

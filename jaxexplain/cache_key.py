@@ -9,10 +9,13 @@ context (x64, default device, matmul precision, ...). Equal digests mean a cache
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
 import re
+import sys
+import time
 import types
 from typing import Any
 
@@ -20,7 +23,7 @@ import jax
 
 from jaxexplain import _jax_compat
 from jaxexplain.calling import CallPlan, user_function, wrapper_text
-from jaxexplain.report import CacheKey, KeyChange, StaticKey, TracedLeaf, to_dict
+from jaxexplain.report import CacheKey, IdentityPart, KeyChange, StaticKey, TracedLeaf, to_dict
 
 MAX_VALUE_REPR = 300
 
@@ -28,15 +31,15 @@ MAX_VALUE_REPR = 300
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
-def static_repr(value: Any) -> str:
+def static_repr(value: Any, keep_addresses: bool = False) -> str:
     """A bounded repr of a static value, for reports and for comparing keys.
 
     JAX compares a value-hashed static by `==`, so equal values must read equal: one that keeps
     Python's default repr (`<SGD object at 0x...>`, say an optimizer passed as a static `self`)
-    reads by its attributes, and memory addresses are dropped. An object hashed by identity
-    keeps its address, which is then exactly what tells two entries apart."""
+    reads by its attributes, and memory addresses are dropped. A value compared by identity
+    (`keep_addresses`) keeps its addresses, which are then exactly what tells entries apart."""
     text = repr(value)
-    if uses_identity_hash(value):
+    if keep_addresses or uses_identity_hash(value):
         return _bounded(text)
     if type(value).__repr__ is object.__repr__ and isinstance(
         getattr(value, "__dict__", None), dict
@@ -56,21 +59,168 @@ def uses_identity_hash(value: Any) -> bool:
     return type(value).__hash__ is object.__hash__ and type(value).__eq__ is object.__eq__
 
 
+# Parts of a static value walked to find what `==` compares by identity; past this many the
+# walk stops (a static config is small; a huge static is reported by its hash time instead).
+MAX_PARTS_WALKED = 2000
+
+
+def identity_parts(name: str, value: Any) -> tuple[IdentityPart, ...]:
+    """Every part of a static value that `==` compares by identity, by path from `name`.
+
+    JAX finds a static's entry by hash and confirms it with `==`. Tuples (named tuples
+    included), lists, dicts, sets and dataclasses compare element by element; a function, a
+    `functools.partial`, a bound method (by its object) or an object without `__eq__` compares
+    by identity, and so does a NaN float (`nan != nan`). A type with its own `__eq__` is trusted
+    to compare by value."""
+    found: list[IdentityPart] = []
+    budget = [MAX_PARTS_WALKED]
+    _walk_identity(name, value, found, budget)
+    return tuple(found)
+
+
+def _walk_identity(path: str, value: Any, found: list[IdentityPart], budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0 or (isinstance(value, PLAIN_VALUES) and not _is_nan(value)):
+        return
+    children = static_children(value)
+    if children is not None:
+        for suffix, child in children:
+            _walk_identity(path + suffix, child, found, budget)
+    elif isinstance(value, types.MethodType):
+        found.append(IdentityPart(path, _identity_what(value), hex(id(value.__self__))))
+    elif type(value).__eq__ is object.__eq__ or _is_nan(value):
+        found.append(IdentityPart(path, _identity_what(value), hex(id(value))))
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
+
+
+def static_children(value: Any) -> list[tuple[str, Any]] | None:
+    """The parts `==` compares a structured static by, each with its path suffix; None for a
+    value that is compared as a whole."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [
+            (f".{f.name}", getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.compare and hasattr(value, f.name)
+        ]
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return [(f".{name}", getattr(value, name)) for name in value._fields]
+    if isinstance(value, (tuple, list)):
+        return [(f"[{i}]", item) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        return [(f"[{key!r}]", item) for key, item in value.items()]
+    if isinstance(value, (frozenset, set)):
+        return [(f"{{{i}}}", item) for i, item in enumerate(value)]
+    return None
+
+
+def _identity_what(value: Any) -> str:
+    """What an identity-compared part is, in the words a user would recognise it by."""
+    if _is_nan(value):
+        return "a NaN float (nan != nan)"
+    if isinstance(value, types.MethodType):
+        owner = type(value.__self__).__qualname__
+        return f"a method bound to a {owner} object, compared by that object's identity"
+    if isinstance(value, functools.partial):
+        return f"a functools.partial of {_qualname(value.func)}"
+    if isinstance(value, types.FunctionType):
+        qualname = value.__qualname__
+        if "<lambda>" in qualname:
+            return f"a lambda defined in {value.__module__}"
+        outer, local, _ = qualname.rpartition(".<locals>.")
+        if local:
+            return f"a function made by {value.__module__}.{outer}"
+        return f"the function {value.__module__}.{qualname}"
+    kind = type(value)
+    if isinstance(value, type):
+        return f"the class {value.__module__}.{value.__qualname__}"
+    if _defined_at_module_level(value):
+        return f"the function {value.__module__}.{value.__qualname__}"
+    return f"a {kind.__module__}.{kind.__qualname__} object without __eq__"
+
+
+def _defined_at_module_level(value: Any) -> bool:
+    """A callable its module holds under its own name (a jitted `jnp.tanh`, a decorated
+    function): the same object on every call, as a plain module-level function is."""
+    module = sys.modules.get(getattr(value, "__module__", None) or "")
+    qualname = getattr(value, "__qualname__", None)
+    if module is None or not isinstance(qualname, str) or "<locals>" in qualname:
+        return False
+    found: Any = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found is value
+
+
+def _qualname(fn: Any) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
+def rebuilt_each_call(part: IdentityPart) -> bool:
+    """Parts a program typically makes anew on every call (closures, lambdas, partials, bound
+    methods, instances); a module-level function or a class is the same object every time."""
+    return not part.what.startswith(("the function ", "the class "))
+
+
+def identity_warning(name: str, value: Any, parts: tuple[IdentityPart, ...]) -> str | None:
+    """The warning for a static compared by identity in parts a program rebuilds, with the fix
+    that fits where the value comes from."""
+    rebuilt = [p for p in parts if rebuilt_each_call(p)]
+    if not rebuilt:
+        return None
+    shown = "; ".join(f"{p.path} is {p.what}" for p in rebuilt[:3])
+    more = f" (+{len(rebuilt) - 3} more)" if len(rebuilt) > 3 else ""
+    kind = type(value).__qualname__
+    text = (
+        f"static argument {name} (a {kind}) is compared by identity: {shown}{more}. jit will "
+        f"recompile on every call that passes a new {kind} object, even one built with the same "
+        f"settings"
+    )
+    if type(value).__module__.partition(".")[0] == "optax":
+        return text + (
+            "; build the optimizer once outside the step and pass that same object, or use "
+            "optax.inject_hyperparams for a changing learning rate"
+        )
+    return text + (
+        "; build it once outside the jitted call and pass the same object, or give it "
+        "value-based __eq__ and __hash__ (for example @dataclass(frozen=True) over plain fields)"
+    )
+
+
+# A static whose hash takes longer than this is named: jit hashes it on every call.
+SLOW_HASH_SECONDS = 0.001
+
+
 def static_key(name: str, value: Any) -> StaticKey:
-    """A static argument as the cache compares it."""
+    """A static argument as the cache compares it: type, hash (timed: jit hashes it on every
+    call) and `==`, by value or, in the parts listed, by identity."""
+    started = time.perf_counter()
     try:
         hashed: int | None = hash(value)
-    except TypeError:
+    except Exception:
         hashed = None
+    hash_seconds = time.perf_counter() - started
+    parts = identity_parts(name, value)
+    warnings = [identity_warning(name, value, parts)]
+    if hash_seconds > SLOW_HASH_SECONDS:
+        warnings.append(
+            f"hashing static argument {name} took {hash_seconds * 1e3:.1f} ms; jit hashes "
+            f"it on every call before it can reuse a compiled entry"
+        )
     kind = type(value)
     return StaticKey(
         name=name,
-        value=static_repr(value),
+        value=static_repr(value, keep_addresses=bool(parts)),
         type=f"{kind.__module__}.{kind.__qualname__}"
         if kind.__module__ != "builtins"
         else kind.__qualname__,
         hash=hashed,
-        identity_hash=uses_identity_hash(value),
+        compared_by="identity" if parts else "value",
+        identity_parts=parts,
+        hash_seconds=hash_seconds,
+        warnings=tuple(w for w in warnings if w),
     )
 
 
@@ -185,14 +335,15 @@ def significant_context(context: dict[str, str]) -> dict[str, str]:
 
 
 def digest_of(key: CacheKey) -> str:
-    """A short hash of every component; hashes of value-hashed statics are left out since
-    Python salts `str` hashes per process, while type and repr say the same across processes."""
+    """A short hash of every component. Static hashes are left out since Python salts `str`
+    hashes per process, while type and repr say the same across processes; a static compared by
+    identity enters through the addresses of its identity-compared parts."""
     data = to_dict(key)
     data.pop("digest")
     data["context"] = significant_context(key.context)
     for static in data["static"]:
-        if not static["identity_hash"]:
-            static.pop("hash")
+        for varying in ("hash", "hash_seconds", "warnings"):
+            static.pop(varying)
     blob = json.dumps(data, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -242,9 +393,34 @@ def _static_changes(a: tuple[StaticKey, ...], b: tuple[StaticKey, ...]) -> list[
             changes.append(
                 KeyChange("static_type", name, f"{x.value} ({x.type})", f"{y.value} ({y.type})")
             )
-        elif x.value != y.value or (x.identity_hash and x.hash != y.hash):
-            changes.append(KeyChange("static", name, x.value, y.value))
+        else:
+            if _ADDRESS.sub("", x.value) != _ADDRESS.sub("", y.value):
+                changes.append(KeyChange("static", name, x.value, y.value))
+            changes += _identity_changes(x, y)
     return changes
+
+
+def _identity_changes(a: StaticKey, b: StaticKey) -> list[KeyChange]:
+    """Parts compared by identity that are other objects on the two sides, by path: the
+    reason a rebuilt value that reads the same is another cache entry."""
+    if a.identity_parts == b.identity_parts:
+        return []
+    before = {p.path: p for p in a.identity_parts}
+    after = {p.path: p for p in b.identity_parts}
+    changes = []
+    for path in [*before, *(p for p in after if p not in before)]:
+        x, y = before.get(path), after.get(path)
+        if x == y:
+            continue
+        if path == a.name:
+            changes.append(KeyChange("static", path, a.value, b.value))
+        else:
+            changes.append(KeyChange("static", path, _part_text(x), _part_text(y)))
+    return changes
+
+
+def _part_text(part: IdentityPart | None) -> str:
+    return "<absent>" if part is None else f"{part.what}, object {part.object_id}"
 
 
 def _leaf_changes(a: tuple[TracedLeaf, ...], b: tuple[TracedLeaf, ...]) -> list[KeyChange]:
@@ -350,13 +526,18 @@ PLAIN_VALUES = (bool, int, float, complex, str, bytes, type(None))
 def static_hash_notes(plan: CallPlan) -> tuple[str, ...]:
     """Warnings for static arguments whose hash or `==` defeats jit's cache.
 
-    jit finds a static argument's entry by hash and confirms it with `==`; a value that hashes
-    by identity, or that an equal copy of it does not match, recompiles for every new object.
-    Functions and classes are left out: they are usually the same object on every call.
+    jit finds a static argument's entry by hash and confirms it with `==`; a value compared by
+    identity in parts a program rebuilds (a closure, an optimizer, an object without `__eq__`),
+    or one that an equal copy of it does not match, recompiles for every new object. Functions
+    and classes are left out: they are usually the same object on every call.
     """
     notes = []
     for p in plan.params:
         if not (p.static and p.passed) or isinstance(p.value, SAME_EVERY_CALL):
+            continue
+        warning = identity_warning(p.name, p.value, identity_parts(p.name, p.value))
+        if warning is not None:
+            notes.append(warning)
             continue
         problem = cache_defeat(p.value)
         if problem is None:

@@ -58,6 +58,7 @@ def diff(a: TraceReport, b: TraceReport, *, vs: dict[str, str] | None = None) ->
                 "the cache-key digests and the component comparison disagree; "
                 "this is a jaxexplain bug, please report it"
             )
+    notes += identity_notes(changes, b)
     jaxpr_changes = None
     if a.jaxpr is not None and b.jaxpr is not None:
         jaxpr_changes = jaxpr_diff(a.jaxpr, b.jaxpr, source_lookup(a, b))
@@ -74,6 +75,20 @@ def diff(a: TraceReport, b: TraceReport, *, vs: dict[str, str] | None = None) ->
         vs=dict(vs or {}),
         notes=tuple(notes),
     )
+
+
+def identity_notes(changes: Sequence[KeyChange], b: TraceReport) -> list[str]:
+    """Side B's warnings for the statics that differ by identity: why a value that reads the
+    same is another cache entry, and what to do about it."""
+    if b.cache_key is None:
+        return []
+    changed = {c.path for c in changes if c.component == "static"}
+    return [
+        warning
+        for static in b.cache_key.static
+        if any(p.path in changed for p in static.identity_parts)
+        for warning in static.warnings
+    ]
 
 
 def with_verification(report: DiffReport, verification: Verification) -> DiffReport:

@@ -49,17 +49,40 @@ class Argument:
     value: str | None = None
     aval: Any = None
     kind: str = "positional_or_keyword"
+    # A traced pytree's class as the user knows it (`Batch (NamedTuple)`, `MLP`); None for a
+    # single array: `aval` alone, made of dicts and lists, cannot say which class it was.
+    pytree: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentityPart:
+    """A part of a static value that `==` compares by identity (a function, a partial, an
+    object without `__eq__`): another object there, however alike, is another cache entry.
+
+    `path` starts with the parameter name (`tx.init`); `object_id` is the object's address in
+    the traced process, which is what JAX's `==` compares."""
+
+    path: str
+    what: str
+    object_id: str
 
 
 @dataclass(frozen=True)
 class StaticKey:
-    """A static argument as JAX's cache sees it: compared by type and `==`, found by hash."""
+    """A static argument as JAX's cache sees it: compared by type and `==`, found by hash.
+
+    `compared_by` is "identity" where some part of the value (`identity_parts`) compares by
+    identity, so that an equal-looking rebuilt value is another cache entry; `warnings` say
+    when that, or a slow hash, is likely to cost compilations."""
 
     name: str
     value: str
     type: str
     hash: int | None
-    identity_hash: bool = False
+    compared_by: Literal["value", "identity"] = "value"
+    identity_parts: tuple[IdentityPart, ...] = ()
+    hash_seconds: float = 0.0
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,7 +221,12 @@ class CompileInfo:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A fix for a failed trace; `verified` only after jaxexplain re-traced with it applied."""
+    """A fix for a failed trace; `verified` only after jaxexplain re-traced with it applied.
+
+    `checks` are the checks it passed: "traced" (re-traced with it applied), "values" (the
+    same results as the user's original code on random inputs), "gradients" (the same
+    gradients there too).
+    """
 
     kind: Literal["make_static", "hashable", "make_traced", "rewrite", "advice"]
     params: tuple[str, ...]
@@ -206,6 +234,7 @@ class Suggestion:
     code: str | None = None
     cost: str | None = None
     verified: bool = False
+    checks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

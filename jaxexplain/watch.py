@@ -10,7 +10,6 @@ warnings about well-known recompilation mistakes are a pure function of its even
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import linecache
 import os
@@ -28,7 +27,14 @@ from types import FrameType, TracebackType
 from typing import Any, TextIO
 
 from jaxexplain import _jax_compat, _watch_hooks
-from jaxexplain.cache_key import build_cache_key, compare_keys, plan_of_call, static_repr
+from jaxexplain.cache_key import (
+    build_cache_key,
+    compare_keys,
+    identity_parts,
+    plan_of_call,
+    static_children,
+    static_repr,
+)
 from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
@@ -363,7 +369,7 @@ def _changes(
 def static_leaf_changes(path: str, before: Any, after: Any, depth: int = 6) -> list[KeyChange]:
     """The parts of a structured static value (tuple, named tuple, frozen dataclass, dict) that
     differ, by path (`config.depth`, `shape[1]`), so that the reason is not two long reprs."""
-    children_before, children_after = _static_children(before), _static_children(after)
+    children_before, children_after = static_children(before), static_children(after)
     if (
         depth == 0
         or type(before) is not type(after)
@@ -377,20 +383,13 @@ def static_leaf_changes(path: str, before: Any, after: Any, depth: int = 6) -> l
         if _same(a, b):
             continue
         inner = static_leaf_changes(path + suffix, a, b, depth - 1)
-        changes += inner or [KeyChange("static", path + suffix, static_repr(a), static_repr(b))]
+        changes += inner or [KeyChange("static", path + suffix, _static_text(a), _static_text(b))]
     return changes
 
 
-def _static_children(value: Any) -> list[tuple[str, Any]] | None:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [(f".{f.name}", getattr(value, f.name)) for f in dataclasses.fields(value)]
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return [(f".{name}", getattr(value, name)) for name in value._fields]
-    if isinstance(value, (tuple, list)):
-        return [(f"[{i}]", item) for i, item in enumerate(value)]
-    if isinstance(value, dict):
-        return [(f"[{key!r}]", item) for key, item in value.items()]
-    return None
+def _static_text(value: Any) -> str:
+    """A static part as a reason shows it: with its address where it compares by identity."""
+    return static_repr(value, keep_addresses=bool(identity_parts("", value)))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -570,24 +569,30 @@ def _changed_paths(group: Sequence[WatchEvent], component: str) -> list[str]:
 
 def _static_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarning]:
     out = []
+    named_by_identity: set[str] = set()
     for path in _changed_paths(group, "static"):
+        root = _static_root(group, path)
+        identity = [
+            w
+            for e in group
+            if e.key
+            for s in e.key.static
+            if s.name == root and s.compared_by == "identity"
+            for w in s.warnings
+        ]
+        if identity:
+            if root not in named_by_identity:
+                named_by_identity.add(root)
+                out.append(
+                    WatchWarning(
+                        "identity", name, root, f"{name}: {identity[-1]} ({len(group)} compiles)."
+                    )
+                )
+            continue
         statics = [s for e in group if e.key for s in e.key.static if s.name == path]
         values = list(dict.fromkeys(s.value for s in statics)) or _reason_values(group, path)
         shown = ", ".join(values[:4]) + (", ..." if len(values) > 4 else "")
-        if any(s.identity_hash for s in statics):
-            kind = statics[-1].type
-            out.append(
-                WatchWarning(
-                    "identity_hash",
-                    name,
-                    path,
-                    f"{name}: static argument `{path}` is a {kind} that hashes by identity, so "
-                    f"every new instance compiles anew even when equal ({len(values)} compiles). "
-                    f"Give {kind.rpartition('.')[2]} value-based __eq__ and __hash__ (for "
-                    f"example @dataclass(frozen=True)), or create it once and reuse it.",
-                )
-            )
-        elif len(values) >= 2 and (
+        if len(values) >= 2 and (
             any(s.type == "float" for s in statics) or all(map(_reads_as_float, values))
         ):
             out.append(
@@ -601,6 +606,12 @@ def _static_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarnin
                 )
             )
     return out
+
+
+def _static_root(group: Sequence[WatchEvent], path: str) -> str:
+    """The static argument a changed path belongs to: `tx` for its part `tx.init`."""
+    names = {s.name for e in group if e.key for s in e.key.static}
+    return next((n for n in names if path == n or path.startswith((f"{n}.", f"{n}["))), path)
 
 
 def _pass_traced_advice(path: str) -> str:

@@ -120,4 +120,4 @@ def test_identity_hashed_static_is_flagged() -> None:
         pass
 
     key = digest(jax.jit(ignores_n, static_argnames="n"), ((X3,), {"n": Config()}))
-    assert key.static[0].identity_hash
+    assert key.static[0].compared_by == "identity"

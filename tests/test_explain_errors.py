@@ -717,7 +717,7 @@ def test_identity_hash_static_is_a_note_on_a_successful_trace(arguments: Any) ->
         compile=False,
     )
     assert report.ok
-    (note,) = [n for n in report.notes if "hashes by identity" in n]
+    (note,) = [n for n in report.notes if "compared by identity" in n]
     assert "static argument cfg (a Settings)" in note
     assert "recompile on every call" in note
 
@@ -725,8 +725,8 @@ def test_identity_hash_static_is_a_note_on_a_successful_trace(arguments: Any) ->
 @pytest.mark.parametrize(
     ("make", "problem"),
     [
-        (lambda m: m.Settings(2.0), "hashes by identity"),
-        (lambda m: m.HashedNotEqual(2.0), "compares by identity"),
+        (lambda m: m.Settings(2.0), "compared by identity"),
+        (lambda m: m.HashedNotEqual(2.0), "compared by identity"),
         (lambda m: m.FrozenConfig(2.0), None),
         (lambda m: (1, 2), None),
     ],

@@ -127,7 +127,7 @@ def test_static_object_hashed_by_identity_recompiles_for_each_instance() -> None
         "statics are shown as the user's objects, not as JAX's wrappers"
     )
     assert events[-1].cache_size == _jax_compat.cache_size(program["step"]) == 3
-    assert warning_kinds(report) == [("identity_hash", "step", "config")]
+    assert warning_kinds(report) == [("identity", "step", "config")]
 
 
 def test_nested_jits_compile_only_with_their_outer_function() -> None:

@@ -222,7 +222,7 @@ def _argument_sections(report: TraceReport) -> list[RenderableType]:
     table.add_column("value / abstract value", overflow="fold")
     for arg in report.arguments:
         role_style = "magenta" if arg.role == "static" else "green"
-        shown = arg.value if arg.role == "static" else format_aval_tree(arg.aval)
+        shown = arg.value if arg.role == "static" else format_aval_tree(arg.aval, arg.pytree)
         table.add_row(arg.name, Text(arg.role, style=role_style), arg.source, shown or "")
     out: list[RenderableType] = [heading("Arguments"), Padding(table, (0, 0, 0, 2))]
     out += [note_text(note) for note in report.notes]
@@ -238,14 +238,16 @@ def note_text(note: str) -> RenderableType:
     return Padding(grid, (0, 0, 0, 2))
 
 
-def format_aval_tree(aval: Any) -> str:
-    """A pytree of abstract values written compactly: `{'b': f32[4], 'w': f32[3,4]}`; large
-    trees are summarized (their leaves are listed in the cache key section)."""
+def format_aval_tree(aval: Any, pytree: str | None = None) -> str:
+    """A pytree of abstract values written compactly: `{'b': f32[4], 'w': f32[3,4]}`, led by
+    its class where it is no plain container (`Batch (NamedTuple) {...}`); large trees are
+    summarized (their leaves are listed in the cache key section)."""
     leaves = _count_leaves(aval)
+    kind = pytree or ("dict" if isinstance(aval, dict) else "list")
     if leaves > MAX_LEAVES_SHOWN:
-        kind = "dict" if isinstance(aval, dict) else "list"
         return f"pytree ({kind}) of {leaves} arrays, listed under Cache key"
-    return _aval_tree_text(aval)
+    text = _aval_tree_text(aval)
+    return text if kind in ("dict", "list", "tuple") else f"{kind} {text}"
 
 
 def _count_leaves(aval: Any) -> int:
@@ -288,8 +290,8 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
             statics.add_column(column, overflow="fold")
         for s in key.static:
             hashed = "unhashable" if s.hash is None else str(s.hash)
-            if s.identity_hash:
-                hashed += " (by identity: every new object recompiles)"
+            if s.compared_by == "identity":
+                hashed += " (compared by identity: every new object recompiles)"
             statics.add_row(s.name, s.value, s.type, hashed)
         out.append(Padding(statics, (1, 0, 0, 2)))
     if key.traced:

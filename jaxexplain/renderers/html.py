@@ -673,7 +673,11 @@ def cache_key_section(key: CacheKey) -> str:
 def static_hash(s: Any) -> str:
     """The hash JAX looks a static value up by, and the identity-hash trap."""
     hashed = "unhashable" if s.hash is None else str(s.hash)
-    return hashed + (" (by identity: every new object recompiles)" if s.identity_hash else "")
+    return hashed + (
+        " (compared by identity: every new object recompiles)"
+        if s.compared_by == "identity"
+        else ""
+    )
 
 
 def compile_section(info: CompileInfo) -> str:

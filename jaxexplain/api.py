@@ -13,7 +13,7 @@ from typing import Any
 
 import jax
 
-from jaxexplain import _jax_compat, specs, verify
+from jaxexplain import _jax_compat, specs, verify, wrappers
 from jaxexplain.cache_key import static_hash_notes, static_repr
 from jaxexplain.calling import BoundParam, CallPlan, plan_call, user_function
 from jaxexplain.decisions import RECORDING_SLOWS_TRACING, DecisionRecorder
@@ -111,7 +111,12 @@ def _api_plan(
         sources=_partial_sources(bound_kwargs, kwargs),
         positional=positional,
     )
-    return target, plan
+    return target, _as_library_calls(target, plan)
+
+
+def _as_library_calls(target: Target, plan: CallPlan) -> CallPlan:
+    """The plan split as the target's library wrapper splits its arguments."""
+    return wrappers.filter_jit_plan(plan) if target.library == wrappers.FILTER_JIT else plan
 
 
 def _unbind_jitted_method(
@@ -489,7 +494,7 @@ def prepare_target(
         positional=positional,
         positional_source=positional_source,
     )
-    return target, plan
+    return target, _as_library_calls(target, plan)
 
 
 def _call_factory(spec: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -641,7 +646,8 @@ def parameter_roles(plan: CallPlan) -> dict[str, str]:
         if p.kind == inspect.Parameter.VAR_KEYWORD and not p.passed and into_kwargs:
             roles[p.name] = "static" if all(q.static for q in into_kwargs) else "traced"
         if p.passed and not p.static:
-            roles.update({f"{p.name}.{a}": "static" for a in _aux_attributes(p.value)})
+            value = wrappers.user_value(p.value)
+            roles.update({f"{p.name}.{a}": "static" for a in _aux_attributes(value)})
     return roles
 
 
@@ -670,6 +676,10 @@ def _replace(report: TraceReport, **changes: Any) -> TraceReport:
 
 def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
     notes = []
+    if target.library == wrappers.FILTER_JIT:
+        notes.append(wrappers.filter_jit_note(plan))
+    elif target.library is not None:
+        notes.append(wrappers.unmodelled_note(target.library))
     from_decorator = _decorator_statics_in_call(plan)
     if from_decorator:
         notes.append(
@@ -703,7 +713,7 @@ def _x64_notes(plan: CallPlan) -> tuple[str, ...]:
     for param in plan.params:
         if param.static or not param.passed:
             continue
-        for leaf in jax.tree_util.tree_leaves(param.value):
+        for leaf in jax.tree_util.tree_leaves(wrappers.user_value(param.value)):
             dtype = getattr(leaf, "dtype", None)
             if isinstance(dtype, np.dtype) and jax.dtypes.canonicalize_dtype(dtype) != dtype:
                 narrowed.append(f"{param.name} ({dtype} -> {jax.dtypes.canonicalize_dtype(dtype)})")
@@ -746,39 +756,77 @@ def describe_arguments(plan: CallPlan) -> tuple[Argument, ...]:
                     p.name,
                     "traced",
                     p.source,
-                    aval=describe_aval(p.value),
+                    aval=describe_aval(wrappers.traced_part(p.value)),
                     kind=p.kind.name.lower(),
+                    pytree=pytree_kind(wrappers.user_value(p.value)),
                 )
             )
     return tuple(described)
 
 
 def describe_aval(value: Any) -> Any:
-    """`f32[8,128]` for an array-like leaf; for a pytree, the same structure with such strings."""
+    """`f32[8,128]` for an array-like leaf; for a pytree, its leaves' abstract values nested by
+    their key paths (`model.layers[0].weight` under "layers", 0, "weight").
 
-    def one(leaf: Any) -> str:
-        try:
-            aval = jax.typeof(leaf)
-        except TypeError:
-            return f"<{type(leaf).__name__}: not an array>"
-        return specs.format_aval(
-            tuple(aval.shape), str(aval.dtype), bool(getattr(aval, "weak_type", False))
-        )
-
-    leaves, treedef = jax.tree_util.tree_flatten(value)
-    if jax.tree_util.treedef_is_leaf(treedef) and leaves:
-        return one(leaves[0])
-    return _plain(jax.tree_util.tree_unflatten(treedef, [one(leaf) for leaf in leaves]))
+    Built from the paths JAX flattens, not from the objects' attributes: an equinox module's
+    static fields, a flax.nnx module's bookkeeping or a NamedTuple's empty states are no
+    leaves, and only strings, dicts and lists reach the report (it must serialise as JSON).
+    """
+    with_paths, treedef = jax.tree_util.tree_flatten_with_path(value)
+    if jax.tree_util.treedef_is_leaf(treedef) and with_paths:
+        return _leaf_aval(with_paths[0][1])
+    tree: dict[str, Any] = {}
+    for path, leaf in with_paths:
+        _insert_at(tree, [_path_key(entry) for entry in path], _leaf_aval(leaf))
+    return _lists_where_indexed(tree)
 
 
-def _plain(tree: Any) -> Any:
-    """Pytree containers as JSON-friendly dicts and lists."""
-    if isinstance(tree, Mapping):
-        return {str(k): _plain(v) for k, v in tree.items()}
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # a NamedTuple keeps its names
-        return {name: _plain(v) for name, v in zip(tree._fields, tree, strict=True)}
-    if isinstance(tree, (list, tuple)):
-        return [_plain(v) for v in tree]
-    if hasattr(tree, "__dict__") and not isinstance(tree, str):
-        return {k: _plain(v) for k, v in vars(tree).items()}
-    return tree
+def pytree_kind(value: Any) -> str | None:
+    """What a traced pytree argument is, in the user's words: `Batch (NamedTuple)`, `MLP`,
+    `dict`; None for a single array."""
+    if jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(value)):
+        return None
+    name = type(value).__name__
+    return (
+        f"{name} (NamedTuple)" if isinstance(value, tuple) and hasattr(value, "_fields") else name
+    )
+
+
+def _leaf_aval(leaf: Any) -> str:
+    try:
+        aval = jax.typeof(leaf)
+    except TypeError:
+        return f"<{type(leaf).__name__}: not an array>"
+    return specs.format_aval(
+        tuple(aval.shape), str(aval.dtype), bool(getattr(aval, "weak_type", False))
+    )
+
+
+def _path_key(entry: Any) -> str | int:
+    """One key-path entry as a dict key (attribute, dict key) or a list index."""
+    for attribute in ("name", "key"):
+        if hasattr(entry, attribute):
+            return str(getattr(entry, attribute))
+    index = getattr(entry, "idx", None)
+    return int(index) if index is not None else str(entry)
+
+
+def _insert_at(tree: dict[Any, Any], keys: list[str | int], leaf: str) -> None:
+    node = tree
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1] if keys else ""] = leaf
+
+
+def _lists_where_indexed(tree: Any) -> Any:
+    """Nodes keyed 0..n-1 by sequence indices become lists; other keys become strings."""
+    if not isinstance(tree, dict):
+        return tree
+    items = {key: _lists_where_indexed(child) for key, child in tree.items()}
+    if (
+        items
+        and all(isinstance(key, int) for key in items)
+        and sorted(items) == list(range(len(items)))
+    ):
+        return [items[i] for i in range(len(items))]
+    return {str(key): child for key, child in items.items()}

@@ -69,7 +69,8 @@ def _import_module(module_part: str) -> ModuleType:
     if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
         return _import_file(Path(module_part))
     try:
-        return importlib.import_module(module_part)
+        already = _module_of_file(_origin_of(module_part))
+        return already if already is not None else importlib.import_module(module_part)
     except ModuleNotFoundError as exc:
         if exc.name and (module_part == exc.name or module_part.startswith(exc.name + ".")):
             raise TargetNotFound(
@@ -86,6 +87,9 @@ def _import_file(path: Path) -> ModuleType:
     """Imports a file under its stem, its folder importable so that sibling imports work."""
     if not path.is_file():
         raise TargetNotFound(f"no such file: {path}")
+    already = _module_of_file(path)
+    if already is not None:
+        return already
     folder = str(path.resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
@@ -108,6 +112,34 @@ def _import_file(path: Path) -> ModuleType:
             raise
         raise _user_code_error(exc, f"importing {path}") from exc
     return module
+
+
+def _module_of_file(path: Path | None) -> ModuleType | None:
+    """The module already imported from `path`, under whatever name.
+
+    A target and its `--args-from` factory in one file must see one module: executed twice,
+    the file would define every class twice, and a NamedTuple or an equinox Module that the
+    factory built would fail the target's `isinstance` checks and pytree-structure matches.
+    The same holds for `pkg.mod` and `path/pkg/mod.py`, two spellings of one file."""
+    if path is None:
+        return None
+    resolved = path.resolve()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if file and file.endswith(resolved.name) and Path(file).resolve() == resolved:
+            return module
+    return None
+
+
+def _origin_of(dotted: str) -> Path | None:
+    """The file a dotted module name would be imported from, without executing it (its parent
+    packages are imported, as `import` would); None where it cannot be found."""
+    try:
+        spec = importlib.util.find_spec(dotted)
+    except (ImportError, ValueError):
+        return None
+    origin = spec.origin if spec is not None else None
+    return Path(origin) if origin and origin.endswith(".py") else None
 
 
 def _package_module_name(path: Path) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import jax
 
-from jaxexplain import _jax_compat
+from jaxexplain import _jax_compat, wrappers
 from jaxexplain.cache_key import build_cache_key
 from jaxexplain.calling import CallPlan
 from jaxexplain.report import LOOP_KINDS, CacheKey, CompileInfo, Decision, JaxprInfo, MemoryInfo
@@ -37,12 +37,22 @@ class Target:
     obj: Callable[..., Any]
     function: Callable[..., Any]
     options: _jax_compat.JitOptions | None
+    # The library wrapper the target is (`equinox.filter_jit`), modelled or not; None for a
+    # plain function or a `jax.jit` wrapper.
+    library: str | None = None
 
     @classmethod
     def of(cls, obj: Callable[..., Any]) -> Target:
         if _jax_compat.is_jitted(obj):
             return cls(obj, _jax_compat.unwrap(obj), _jax_compat.jit_options(obj))
-        return cls(obj, obj, None)
+        library = wrappers.library_wrapper(obj)
+        if library == wrappers.FILTER_JIT:
+            return cls(obj, wrappers.wrapped_function(obj), None, library)
+        return cls(obj, obj, None, library)
+
+    def _traceable(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """The function the jit wraps: under filter_jit, one that joins split parameters."""
+        return wrappers.joining(fn) if self.library == wrappers.FILTER_JIT else fn
 
     def decorator_statics(self) -> tuple[str, ...]:
         """Names of the parameters the jit decorator marks static (argnums mapped to names)."""
@@ -57,7 +67,9 @@ class Target:
         if self.options is not None and set(plan.static_names) <= set(self.decorator_statics()):
             return self.obj
         return jax.jit(
-            self.function, static_argnums=plan.static_argnums, static_argnames=_argnames(plan)
+            self._traceable(self.function),
+            static_argnums=plan.static_argnums,
+            static_argnames=_argnames(plan),
         )
 
     def fresh_jit(self, plan: CallPlan) -> Any:
@@ -69,7 +81,7 @@ class Target:
         """
         options = self.options
         return jax.jit(
-            fresh_copy(self.function),
+            self._traceable(fresh_copy(self.function)),
             static_argnums=plan.static_argnums,
             static_argnames=_argnames(plan),
             donate_argnums=options.donate_argnums if options else None,

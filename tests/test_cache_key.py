@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import jaxexplain
-from jaxexplain import _jax_compat
 from jaxexplain.cache_key import compare_keys
 
 
@@ -30,12 +29,13 @@ Call = tuple[tuple[Any, ...], dict[str, Any]]
 
 
 def cache_verdict(jitted: Any, a: Call, b: Call) -> bool:
-    """Calls the jitted function with A then B; True when B added a new cache entry."""
-    _jax_compat.clear_cache(jitted)
+    """Calls the jitted function with A then B; True when B added a new cache entry (JAX's
+    own cache size, read here, not through jaxexplain's compatibility module)."""
+    jax.clear_caches()
     jitted(*a[0], **a[1])
-    before = _jax_compat.cache_size(jitted)
+    before = jitted._cache_size()
     jitted(*b[0], **b[1])
-    return _jax_compat.cache_size(jitted) > before
+    return jitted._cache_size() > before
 
 
 def digest(jitted: Any, call: Call) -> Any:
@@ -84,13 +84,13 @@ def test_x64_toggle_changes_context() -> None:
     jitted = jax.jit(scaled)
     call: Call = ((X3,), {})
     key_a = digest(jitted, call)
-    _jax_compat.clear_cache(jitted)
+    jax.clear_caches()
     jitted(*call[0])
-    before = _jax_compat.cache_size(jitted)
+    before = jitted._cache_size()
     jax.config.update("jax_enable_x64", True)
     key_b = digest(jitted, call)
     jitted(*call[0])
-    assert _jax_compat.cache_size(jitted) > before
+    assert jitted._cache_size() > before
     changes = compare_keys(key_a, key_b)
     assert [(c.component, c.path) for c in changes] == [("context", "jax_enable_x64")]
 
@@ -121,3 +121,44 @@ def test_identity_hashed_static_is_flagged() -> None:
 
     key = digest(jax.jit(ignores_n, static_argnames="n"), ((X3,), {"n": Config()}))
     assert key.static[0].compared_by == "identity"
+
+
+CONTEXT_FLIPS = {
+    "jax_enable_x64": lambda devices: True,
+    "jax_default_matmul_precision": lambda devices: "highest",
+    "jax_numpy_rank_promotion": lambda devices: "warn",
+    "jax_numpy_dtype_promotion": lambda devices: "strict",
+    "jax_default_device": lambda devices: devices[-1],
+    "jax_threefry_partitionable": lambda devices: False,
+}
+
+
+@pytest.mark.parametrize("flag", CONTEXT_FLIPS)
+def test_each_context_flag_flipped_changes_the_digest_where_jax_recompiles(flag: str) -> None:
+    """The digest itself (not only the component list) covers the JAX context."""
+    jitted = jax.jit(scaled)
+    jax.clear_caches()
+    key_a = digest(jitted, ((X3,), {}))
+    jitted(X3)
+    before = jitted._cache_size()
+    saved = getattr(jax.config, flag)
+    jax.config.update(flag, CONTEXT_FLIPS[flag](jax.devices()))
+    try:
+        key_b = digest(jitted, ((X3,), {}))
+        jitted(X3)
+        recompiled = jitted._cache_size() > before
+    finally:
+        jax.config.update(flag, saved)
+    assert recompiled, f"JAX itself no longer recompiles when {flag} changes"
+    assert key_a.digest != key_b.digest
+    assert [c.path for c in compare_keys(key_a, key_b)] == [flag]
+
+
+def test_the_same_context_gives_the_same_digest_and_jax_reuses_its_entry() -> None:
+    jitted = jax.jit(scaled)
+    jax.clear_caches()
+    key_a = digest(jitted, ((X3,), {}))
+    jitted(X3)
+    jitted(X3)
+    assert jitted._cache_size() == 1
+    assert digest(jitted, ((X3,), {})).digest == key_a.digest

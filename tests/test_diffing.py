@@ -188,7 +188,7 @@ def test_input_committed_to_another_device_where_jax_says_nothing(tmp_path: Path
             jitted(x0)
             jitted(x1)
             jax.config.update("jax_explain_cache_misses", False)
-            jax_size = _jax_compat.cache_size(jitted)
+            jax_size = jitted._cache_size()
             report = api.diff(scale, x0, vs={"x": x1}, compile=False)
             print(json.dumps({
                 "devices": len(jax.devices()),

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import jaxexplain
-from jaxexplain import _jax_compat, verify
+from jaxexplain import verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
 from jaxexplain.cli import app, parse_assignments
 from jaxexplain.errors import UsageError
@@ -133,7 +133,7 @@ def test_watch_of_a_training_script_counts_what_jax_compiled() -> None:
         program["main"]()
     report = watcher.report()
     steps = [e for e in report.compiles_of("step") if e.kind == "jit"]
-    assert len(steps) == _jax_compat.cache_size(program["step"]) == 6
+    assert len(steps) == program["step"]._cache_size() == 6
     assert {(r.component, r.path) for e in steps for r in e.reasons} == {
         ("static", "config.lr"),
         ("shape", "x"),

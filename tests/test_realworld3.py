@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxexplain
-from jaxexplain import _jax_compat, verify
+from jaxexplain import verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
 from jaxexplain.renderers import render
 from jaxexplain.report import TraceReport
@@ -55,7 +55,7 @@ def test_keywords_into_kwargs_keep_the_factory_as_source_and_diff_by_name() -> N
     kwargs = verify.zeros_like_tree(transform.net_kwargs())
     transform.apply(**kwargs)
     transform.apply(kwargs["params"], images=jnp.zeros((2, 16, 16, 3)))
-    assert report.verification.jax_recompiled and _jax_compat.cache_size(transform.apply) >= 2
+    assert report.verification.jax_recompiled and transform.apply._cache_size() >= 2
 
 
 def test_the_instance_of_a_jitted_bound_method_is_no_static_argument() -> None:

@@ -7,7 +7,6 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxexplain import _jax_compat
 from jaxexplain.api import trace_target
 from jaxexplain.specs import ArraySpec
 
@@ -58,7 +57,7 @@ def test_a_vs_tuple_of_arrays_reads_as_abstract_values() -> None:
     puzzles.affine.clear_cache()
     puzzles.affine(puzzles.Params(jnp.zeros((4, 2)), jnp.zeros(2)), x)
     puzzles.affine((jnp.zeros((4, 2)), jnp.zeros(2)), x)
-    assert report.recompiles and _jax_compat.cache_size(puzzles.affine) == 2
+    assert report.recompiles and puzzles.affine._cache_size() == 2
 
 
 def test_a_decision_on_a_pytree_s_aux_data_depends_on_that_static_value() -> None:
@@ -80,7 +79,7 @@ def test_a_decision_on_a_pytree_s_aux_data_depends_on_that_static_value() -> Non
     flows.sampler_update(
         flows.SamplerState(args["state"].position, args["state"].step_size, False), args["grad"]
     )
-    assert _jax_compat.cache_size(flows.sampler_update) == 2
+    assert flows.sampler_update._cache_size() == 2
     assert report.jaxpr.equations == len(flows.sampler_update.trace(**args).jaxpr.eqns)
 
 

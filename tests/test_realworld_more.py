@@ -13,7 +13,7 @@ from jax.sharding import PartitionSpec as P
 from typer.testing import CliRunner
 
 import jaxexplain
-from jaxexplain import _jax_compat, specs
+from jaxexplain import specs
 from jaxexplain.api import trace_target
 from jaxexplain.cli import app
 from tests.realworld_pkg import model
@@ -99,7 +99,7 @@ def test_a_diff_shows_an_array_value_as_its_abstract_value() -> None:
     jitted = jax.jit(model.sharded)
     jitted(rows)
     jitted(replicated)
-    assert report.verification.jax_recompiled == (_jax_compat.cache_size(jitted) == 2)
+    assert report.verification.jax_recompiled == (jitted._cache_size() == 2)
 
 
 def test_a_bound_method_of_a_registered_dataclass_traces_self_as_a_pytree() -> None:

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 import jaxexplain
-from jaxexplain import _jax_compat, _watch_hooks
+from jaxexplain import _watch_hooks
 from jaxexplain.cli import app
 from jaxexplain.report import WatchEvent, WatchReport
 
@@ -66,7 +66,7 @@ def test_static_float_recompiles_once_per_value_and_is_named() -> None:
         ],
     ]
     assert [e.cache_size for e in events] == [1, 2, 3]
-    assert _jax_compat.cache_size(program["step"]) == 3
+    assert program["step"]._cache_size() == 3
     assert {e.call_source for e in events} == {"w = step(w, x, y, lr=0.1 / (i + 1))"}
     assert all(e.call_site.startswith(str(PROGRAMS / "static_float.py") + ":") for e in events)
     assert (events[0].file, events[0].line) == (
@@ -82,7 +82,7 @@ def test_python_scalar_then_array_is_a_weak_type_flip() -> None:
     report, program = run_watched("weak_type.py")
     events = jit_events(report, "step")
     assert [reasons(e) for e in events] == [[], [("weak_type", "momentum", "True", "False", 1)]]
-    assert events[-1].cache_size == _jax_compat.cache_size(program["step"]) == 2
+    assert events[-1].cache_size == program["step"]._cache_size() == 2
     assert warning_kinds(report) == [("weak_type", "step", "momentum")]
 
 
@@ -93,7 +93,7 @@ def test_partial_last_batch_changes_every_batch_leaf_shape() -> None:
         [],
         [("shape", "batch['x']", "[8, 3]", "[5, 3]", 1), ("shape", "batch['y']", "[8]", "[5]", 1)],
     ]
-    assert events[-1].cache_size == _jax_compat.cache_size(program["step"]) == 2
+    assert events[-1].cache_size == program["step"]._cache_size() == 2
     assert warning_kinds(report) == [
         ("varying_shape", "step", "batch['x']"),
         ("varying_shape", "step", "batch['y']"),
@@ -126,16 +126,16 @@ def test_static_object_hashed_by_identity_recompiles_for_each_instance() -> None
     assert all("Config object at 0x" in r.after for r in events[2].reasons), (
         "statics are shown as the user's objects, not as JAX's wrappers"
     )
-    assert events[-1].cache_size == _jax_compat.cache_size(program["step"]) == 3
+    assert events[-1].cache_size == program["step"]._cache_size() == 3
     assert warning_kinds(report) == [("identity", "step", "config")]
 
 
 def test_nested_jits_compile_only_with_their_outer_function() -> None:
     report, program = run_watched("nested.py")
     outer = jit_events(report, "outer")
-    assert len(outer) == 1 and _jax_compat.cache_size(program["outer"]) == 1
+    assert len(outer) == 1 and program["outer"]._cache_size() == 1
     assert jit_events(report, "inner") == [], "inner is traced into outer (and its scan body)"
-    assert _jax_compat.cache_size(program["inner"]) == 0
+    assert program["inner"]._cache_size() == 0
     (vmapped,) = report.compiles_of("inner")
     assert vmapped.kind == "transformed" and vmapped.call_source.startswith("batched = ")
     assert report.internal_errors == ()
@@ -168,7 +168,7 @@ def test_each_earlier_entry_is_compared_fewest_differences_first() -> None:
         ("static", "n", "2", "1", 2),
         ("static", "m", "2", "1", 2),
     ]
-    assert last.cache_size == _jax_compat.cache_size(f) == 3
+    assert last.cache_size == f._cache_size() == 3
 
 
 def test_watch_names_every_change_where_jax_explain_cache_misses_names_one() -> None:
@@ -379,7 +379,7 @@ def test_cli_usage_errors() -> None:
 def test_training_loop_with_three_bugs_names_each_recompilation() -> None:
     report, program = run_watched("training_loop.py")
     events = jit_events(report, "train_step")
-    assert len(events) == 6 and _jax_compat.cache_size(program["train_step"]) == 6
+    assert len(events) == 6 and program["train_step"]._cache_size() == 6
     shapes_8_to_4 = [
         ("shape", "batch['x']", "[8, 3]", "[4, 3]"),
         ("shape", "batch['y']", "[8]", "[4]"),
@@ -427,7 +427,7 @@ def test_equal_statics_with_different_reprs_are_no_reason() -> None:
         run(jnp.ones(2), EqualConfig(2))
         run(jnp.ones(3), EqualConfig(2))
     events = watcher.report().events
-    assert len(events) == 2 == _jax_compat.cache_size(run)
+    assert len(events) == 2 == run._cache_size()
     assert reasons(events[1]) == [("shape", "x", "[2]", "[3]", 1)]
 
 

@@ -212,9 +212,18 @@ def cache_key_of(target: Target, plan: CallPlan, stages: Stages) -> CacheKey:
         plan,
         target.function,
         stages.traced.in_tree,
-        stages.traced.in_avals,
+        flat_in_avals(stages.traced),
         target.options,
     )
+
+
+def flat_in_avals(traced: Any) -> list[Any]:
+    """The abstract value of every traced leaf, in flattening order, from the jaxpr's inputs.
+
+    `traced.in_avals` is the arguments' pytree rebuilt with abstract values as leaves, and a
+    class whose flattening keeps only real arrays (a distrax distribution) flattens that
+    rebuilt tree to no leaves at all."""
+    return [var.aval for var in _jax_compat.inner_jaxpr(traced).invars]
 
 
 @dataclass

@@ -1,0 +1,116 @@
+"""Library wrappers and argument kinds against the real libraries: equinox.filter_jit split as
+equinox splits it (checked by counting the real wrapper's traces), one module per file, every
+argument kind a library passes serialised as JSON, unmodelled wrappers named, bad input clean."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxexplain
+from jaxexplain.loader import load_target
+from jaxexplain.report import TraceReport
+from tests.targets.libs import wrappers as targets
+
+ROOT = Path(__file__).resolve().parent.parent
+FILE = "tests/targets/libs/wrappers.py"
+
+
+def real_traces(n: int) -> int:
+    """How many times the real eqx.filter_jit function traced for a call with this `n`."""
+    before = targets.TRACES["forward"]
+    targets.forward(targets.make_scaled(), jnp.zeros((3, 4)), n)
+    return targets.TRACES["forward"] - before
+
+
+def test_filter_jit_python_int_is_static_and_its_change_recompiles_as_equinox_does() -> None:
+    report = jaxexplain.trace(targets.forward, targets.make_scaled(), jnp.zeros((3, 4)), 2)
+    assert report.ok, report.error
+    assert {a.name: a.role for a in report.arguments}["n"] == "static"
+    real_traces(2)
+    assert real_traces(2) == 0
+    assert real_traces(3) == 1
+    same = jaxexplain.trace(targets.forward, targets.make_scaled(), jnp.zeros((3, 4)), 2)
+    other = jaxexplain.trace(targets.forward, targets.make_scaled(), jnp.zeros((3, 4)), 3)
+    assert same.cache_key.digest == report.cache_key.digest
+    assert other.cache_key.digest != report.cache_key.digest
+    diff = jaxexplain.diff(
+        targets.forward, targets.make_scaled(), jnp.zeros((3, 4)), 2, vs={"n": 3}
+    )
+    assert diff.recompiles is True
+    assert [(c.component, c.path) for c in diff.cache_key_changes] == [("static", "n")]
+
+
+def test_filter_jit_module_traces_its_arrays_under_the_users_paths_and_holds_the_rest() -> None:
+    model = targets.make_scaled()
+    report = jaxexplain.trace(targets.forward, model, jnp.zeros((3, 4)), 2)
+    arrays = jax.tree_util.tree_leaves_with_path(eqx.filter(model, eqx.is_array))
+    expected = ["model" + jax.tree_util.keystr(path) for path, _ in arrays] + ["x"]
+    assert [leaf.path for leaf in report.cache_key.traced] == expected
+    assert report.arguments[0].pytree == "Scaled"
+    assert any("equinox.filter_jit" in note and "model" in note for note in report.notes)
+
+
+def test_filter_jit_static_field_change_recompiles_in_key_and_in_equinox() -> None:
+    model = targets.make_scaled()
+    renamed = targets.Scaled(model.mlp, model.activation, "other")
+    a = jaxexplain.trace(targets.forward, model, jnp.zeros((3, 4)), 2, compile=False)
+    b = jaxexplain.trace(targets.forward, renamed, jnp.zeros((3, 4)), 2, compile=False)
+    targets.forward(model, jnp.zeros((3, 4)), 2)
+    before = targets.TRACES["forward"]
+    targets.forward(renamed, jnp.zeros((3, 4)), 2)
+    assert targets.TRACES["forward"] - before == 1
+    assert a.cache_key.digest != b.cache_key.digest
+
+
+def test_target_and_factory_in_one_file_share_one_module() -> None:
+    report = jaxexplain.trace_target(f"{FILE}:batch_dot", args_from=f"{FILE}:batch_args")
+    assert report.ok, report.error
+    assert report.arguments[0].pytree == "Batch (NamedTuple)"
+    by_path = load_target(f"{FILE}:batch_dot").module
+    assert load_target("tests.targets.libs.wrappers:batch_dot").module is by_path
+
+
+def test_every_library_argument_kind_serialises_and_loads_back() -> None:
+    for kind, (value, option) in targets.library_values().items():
+        report = jaxexplain.trace(
+            targets.anything, value, option, static_argnames="option", compile=False
+        )
+        assert report.ok, (kind, report.error)
+        document = json.loads(report.to_json())
+        assert TraceReport.from_dict(document).to_dict() == document, kind
+        leaves = jax.tree_util.tree_leaves(value)
+        assert len(report.cache_key.traced) == len(leaves), kind
+
+
+def test_unmodelled_wrapper_is_named_in_a_note() -> None:
+    report = jaxexplain.trace(targets.nnx_jitted(), **targets.nnx_args(), compile=False)
+    assert any("flax.nnx.jit is not modelled" in note for note in report.notes)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jaxexplain", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_library_not_installed_is_bad_input(output: str) -> None:
+    result = run_cli("trace", "nosuchlib.mod:fn", "--format", output)
+    assert result.returncode == 2
+    if output == "json":
+        assert "nosuchlib" in json.loads(result.stdout)["error"]["message"]
+    else:
+        assert "nosuchlib" in result.stderr and "Traceback" not in result.stderr

@@ -567,6 +567,14 @@ def explain(
 
         report = _traced_report(base, target, plan, stages, recorder)
         return _replace(report, error=leaked_tracer_error(target, stages))
+    from jaxexplain.explain_errors import global_leak_error, tracer_in_user_globals
+
+    leaked_global = tracer_in_user_globals(target)
+    if leaked_global is not None:
+        if record_later:
+            _record_again(recorder, target, plan)
+        report = _traced_report(base, target, plan, stages, recorder)
+        return _replace(report, error=global_leak_error(*leaked_global))
     if not options.compile:
         return _traced_report(base, target, plan, stages, recorder)
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import linecache
+import os
 import re
 import sys
 import types
@@ -44,7 +45,22 @@ from jaxexplain.userfiles import is_user_file
 
 MAX_RETRACES = 6
 TRIED = "jaxexplain tried rewriting these lines, but no rewrite passed its checks"
-COMPARISON_TRIALS = 3
+# Random inputs per comparison: float data drawn normal, then all negative, all positive, and
+# zero, so that a test on the sign of a value (`x > 0`) takes both branches, and a boundary
+# (`sqrt` or a division at 0) is reached; integers and booleans are random each time.
+TRIALS = ("normal", "negative", "positive", "zero")
+MAX_JACOBIAN_INPUTS = 512
+TRACED = "traced"
+# A Python conversion (`.item()`, `float()`) makes a constant outside jit, so the original's
+# gradient stops there; the rewrite keeps the value in JAX, and its gradient flows on. Said, not
+# hidden, and not counted as a passed gradient check.
+GRADIENTS_DETACHED = (
+    "gradients differ: your conversion to a Python number makes a constant, so no gradient flows "
+    "through it, while the rewrite's value is differentiated (wrap it in jax.lax.stop_gradient to "
+    "keep your gradients)"
+)
+VALUES = "values"
+GRADIENTS = "gradients"
 MAX_EAGER_LINES = 100_000
 MAX_COMPARED_ELEMENTS = 1_000_000
 
@@ -139,6 +155,8 @@ ADVICE["int"] = ADVICE["float"] = ADVICE["bool"] = ADVICE["complex"] = ADVICE["c
 
 REWRITE_TEXT = {
     "where": "Select with jnp.where instead of a Python branch",
+    "safe_where": "Select with jnp.where, each side fed safe inputs where it is not selected "
+    "(the double-where trick, so no NaN gradient leaks), instead of a Python branch",
     "cond": "Branch on the device with lax.cond",
     "fori_loop": "Loop on the device with lax.fori_loop",
     "while_loop": "Loop on the device with lax.while_loop",
@@ -148,6 +166,8 @@ REWRITE_TEXT = {
 }
 REWRITE_COST = {
     "where": "both sides are computed for every element, then one is selected",
+    "safe_where": "both sides are computed for every element (on guarded inputs), then one "
+    "is selected",
     "cond": "both branches are compiled; only the selected one runs",
     "fori_loop": "none: one compilation serves every trip count, and the loop is not unrolled",
     "while_loop": "none for jit; lax.while_loop cannot be reverse-differentiated (use lax.scan "
@@ -170,6 +190,10 @@ class UserFrame:
     frame: types.FrameType
     line: int
     position: Position | None
+    # Libraries (other than JAX) whose frames lie between this frame and the user frame above
+    # it: a function that a library called back (a diffrax vector field, a flax module's
+    # `__call__`) gets values the library computed, not the caller's arguments as written.
+    called_through: tuple[str, ...] = ()
 
     @property
     def code(self) -> types.CodeType:
@@ -193,13 +217,33 @@ class Site:
 def user_frames(exc: BaseException) -> list[UserFrame]:
     """The traceback's frames in user files, outermost first."""
     found = []
+    between: list[str] = []
     tb = exc.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
         if is_user_file(code.co_filename):
-            found.append(UserFrame(tb.tb_frame, tb.tb_lineno, _position(code, tb.tb_lasti)))
+            position = _position(code, tb.tb_lasti)
+            libraries = tuple(dict.fromkeys(between)) if found else ()
+            found.append(UserFrame(tb.tb_frame, tb.tb_lineno, position, libraries))
+            between = []
+        elif _library_package(tb.tb_frame) is not None:
+            between.append(_library_package(tb.tb_frame) or "")
         tb = tb.tb_next
     return found
+
+
+def _library_package(frame: types.FrameType) -> str | None:
+    """The top-level package of a library frame; None for JAX, jaxexplain and the standard
+    library, whose frames between two user frames are transforms or plumbing (`jax.vmap`,
+    `functools`) that pass the caller's arguments on."""
+    package = _package(frame)
+    if package in (*_JAX_PACKAGES, "jaxexplain", "") or package in sys.stdlib_module_names:
+        return None
+    return package
+
+
+def _package(frame: types.FrameType) -> str:
+    return str(frame.f_globals.get("__name__", "")).split(".")[0]
 
 
 def _position(code: types.CodeType, lasti: int) -> Position | None:
@@ -319,6 +363,8 @@ def explain_failure(exc: BaseException, target: Target, plan: CallPlan) -> Error
         explanation, and suggestions (`verified` only for fixes that traced when applied).
     """
     explainer = _explainer_for(exc)
+    if explainer is None and _rejected_in_library(exc):
+        explainer = explain_library_rejection
     if explainer is None:
         return error_info(exc)
     try:
@@ -378,10 +424,15 @@ def explain_concretization(exc: BaseException, target: Target, plan: CallPlan) -
     base = error_info(exc)
     site = sites[-1] if sites else None
     construct = site.construct if site else None
+    library = library_site(exc)
     depends_on = dependencies(exc, target, plan, sites)
-    from_constants = _from_constants(exc, target, sites, depends_on)
     budget = Budget(MAX_RETRACES)
-    suggestions = make_static_suggestions(target, plan, depends_on, construct, site, budget)
+    trials: list[StaticTrial] | None = None
+    if _source_cannot_tell(exc, target, sites, library):
+        trials = probe_statics(exc, target, plan, _probe_candidates(plan, depends_on), budget)
+        depends_on = probed_dependencies(depends_on, trials)
+    from_constants = _from_constants(exc, target, sites, depends_on) and trials is None
+    suggestions = make_static_suggestions(target, plan, depends_on, construct, exc, budget, trials)
     data_dependent = _array_value_params(plan, depends_on)
     if site is not None and construct is not None and site.function is not None:
         suggestions += rewrite_suggestions(target, plan, site, sites, budget, from_constants)
@@ -389,7 +440,7 @@ def explain_concretization(exc: BaseException, target: Target, plan: CallPlan) -
         if advice and not any(s.verified for s in suggestions):
             suggestions.append(Suggestion("advice", (), advice))
     explanation = concretization_text(
-        site, construct, depends_on, plan, data_dependent, from_constants
+        site, construct, depends_on, plan, data_dependent, from_constants, library, trials
     )
     return dataclasses.replace(
         base,
@@ -401,6 +452,94 @@ def explain_concretization(exc: BaseException, target: Target, plan: CallPlan) -
         explanation=explanation,
         column=_columns(site)[0],
         end_column=_columns(site)[1],
+    )
+
+
+def _source_cannot_tell(
+    exc: BaseException, target: Target, sites: list[Site], library: LibrarySite | None
+) -> bool:
+    """JAX names no argument of the target, and the source cannot be followed to the value:
+    it was needed inside a library (the user's line only shows the call's arguments), or in a
+    function a library called back."""
+    if provenance(exc, target) is not None:
+        return False
+    inside_call = library is not None and _construct_kind(sites) == "call"
+    return inside_call or not sites or _uses_at_target(sites) is None
+
+
+def _construct_kind(sites: list[Site]) -> str | None:
+    construct = sites[-1].construct if sites else None
+    return construct.kind if construct else None
+
+
+def _probe_candidates(plan: CallPlan, depends_on: Sequence[Dependency]) -> list[str]:
+    """The traced Python numbers to re-trace static: those the source points to first, then
+    every other (a library's own computations may reach any of them)."""
+    pointed = [d.name for d in depends_on if d.via == "value"]
+    scalars = _traced_scalars(plan)
+    return [n for n in scalars if n in pointed] + [n for n in scalars if n not in pointed]
+
+
+def _rejected_in_library(exc: BaseException) -> bool:
+    """A library's own check failed while tracing (a shape that must be hashable, an
+    `assert isinstance(n, int)`): perhaps a traced value where it needs a concrete one."""
+    checks = (TypeError, ValueError, AssertionError, IndexError)
+    return isinstance(exc, checks) and library_site(exc) is not None
+
+
+def explain_library_rejection(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
+    """A library rejected a value while tracing; when a traced Python number made static gets
+    past the rejection, that number is what reached it, and the failure is explained like a
+    tracer error. Otherwise the error is shown as it is.
+
+    A re-trace that fails elsewhere blames the number only when the message named a tracer:
+    a rejection unrelated to tracing may move for other reasons.
+    """
+    base = error_info(exc)
+    library = library_site(exc)
+    sites = read_sites(frames_below_target(user_frames(exc), target))
+    trials = probe_statics(exc, target, plan, _traced_scalars(plan), Budget(MAX_RETRACES))
+    found = responsible(trials)
+    names_tracer = "Tracer" in str(exc)
+    if not sites or library is None or found is None or not (found.result.ok or names_tracer):
+        return base
+    site = sites[-1]
+    depends_on = probed_dependencies((), trials)
+    construct = site.construct
+    suggestions = make_static_suggestions(
+        target, plan, depends_on, construct, exc, Budget(0), trials
+    )
+    return dataclasses.replace(
+        base,
+        file=site.frame.file,
+        line=site.frame.line,
+        depends_on=tuple(depends_on),
+        suggestions=tuple(suggestions),
+        construct=construct.kind if construct else None,
+        explanation=rejection_text(site, library, depends_on, plan, exc),
+        column=_columns(site)[0],
+        end_column=_columns(site)[1],
+    )
+
+
+def rejection_text(
+    site: Site,
+    library: LibrarySite,
+    depends_on: Sequence[Dependency],
+    plan: CallPlan,
+    exc: BaseException,
+) -> str:
+    """`Inside `call`, the library's line L rejects a traced value (TypeError): it comes from
+    n (...), which static would be concrete.`"""
+    params = {p.name: p for p in plan.params}
+    traced = [params[d.name] for d in depends_on if d.via == "value" and d.name in params]
+    construct = site.construct
+    expression = _expression_text(construct) if construct else _line_text(site.frame).strip()
+    listed = _and([f"{p.name} ({_describe_traced(p)})" for p in traced])
+    return (
+        f"{_inside_call(expression, library)} rejects a traced value ({type(exc).__name__}): "
+        f"it comes from {listed}, whose value jit does not know while it traces; made static, "
+        f"{_it(traced)} would be a concrete Python number there."
     )
 
 
@@ -474,8 +613,15 @@ def concretization_text(
     plan: CallPlan,
     data_dependent: Sequence[BoundParam],
     from_constants: bool,
+    library: LibrarySite | None = None,
+    trials: Sequence[StaticTrial] | None = None,
 ) -> str:
-    """The explanation, short and specific: the construct, the tracer, where it came from."""
+    """The explanation, short and specific: the construct, the tracer, where it came from.
+
+    A value needed inside a library's call is worded at the library's line, which needed it;
+    the call's result is no tracer. Where perturbing decided the dependencies (`trials`), what
+    it showed is said.
+    """
     if site is None or construct is None:
         return ""
     expression = _expression_text(construct)
@@ -483,6 +629,8 @@ def concretization_text(
     params = {p.name: p for p in plan.params}
     traced = [params[d.name] for d in depends_on if d.via == "value" and d.name in params]
     head = f"{_capital(construct.label)} needs {needs}, but `{expression}` is a tracer"
+    if library is not None and construct.kind == "call":
+        head = f"{_inside_call(expression, library)} needs a concrete value, but gets a tracer"
     if len(traced) == 1 and expression == traced[0].name:
         parts = [
             f"{head}: {expression} is {_describe_traced(traced[0])}, so jit does not know its value."
@@ -497,8 +645,18 @@ def concretization_text(
             f"{head}: it is computed by JAX operations, which jit traces even on constants; "
             f"compute it with NumPy or plain Python to keep it concrete."
         ]
+    elif site.frame.called_through:
+        callers = _and(site.frame.called_through)
+        parts = [
+            f"{head}: it is computed from what {callers} passed to `{site.frame.code.co_name}`, "
+            f"which jaxexplain does not follow to your arguments."
+        ]
     else:
         parts = [f"{head}; jaxexplain could not follow which arguments it came from."]
+    if library is not None and library.package not in _JAX_PACKAGES and construct.kind != "call":
+        parts.append(f"It is needed at {library.where} (`{library.source}`).")
+    if trials and not traced:
+        parts.append(_probe_text(trials))
     static = [d.name for d in depends_on if d.via == "static"]
     if static:
         verb = "is" if len(static) == 1 else "are"
@@ -535,6 +693,25 @@ def concretization_text(
             f"{'it' if one else 'they'} would be concrete."
         )
     return " ".join(parts)
+
+
+def _inside_call(expression: str, library: LibrarySite) -> str:
+    """`Inside `call(...)`, flax's line flax/linen/attention.py:527 (`assert ...`)`."""
+    owner = "JAX's" if library.package in _JAX_PACKAGES else f"{library.package}'s"
+    return f"Inside `{expression}`, {owner} line {library.where} (`{library.source}`)"
+
+
+def _probe_text(trials: Sequence[StaticTrial]) -> str:
+    """What re-tracing with traced Python numbers static showed, when none got past here."""
+    names = list(dict.fromkeys(name for trial in trials for name in trial.group))
+    widest = max((trial.group for trial in trials), key=len)
+    together = " (each alone and together)" if len(names) > 1 and len(widest) > 1 else ""
+    if len(names) > 1 and len(widest) == 1:
+        together = " (each alone)"
+    return (
+        f"jaxexplain re-traced with {_and(names)} static{together}, and it still fails here: "
+        f"making {_it(names)} static does not help."
+    )
 
 
 def _expression_text(construct: Construct) -> str:
@@ -734,8 +911,12 @@ def _map_to_caller(
 ) -> list[rewrites.NameUse] | None:
     """The callee's parameters, followed to the caller's argument expressions and their names;
     a parameter the call does not pass by name or position (a call through `jax.vmap` or
-    `lax.scan`, a `*args`) may come from any of the call's arguments."""
+    `lax.scan`, a `*args`) may come from any of the call's arguments. A callee that a library
+    called back gets what the library computed (diffrax's step time `t`, not `y0`): not
+    followed."""
     if caller.function is None or callee.function is None or caller.frame.position is None:
+        return None
+    if callee.frame.called_through:
         return None
     call = rewrites.call_at(caller.function, caller.frame.position)
     if call is None:
@@ -772,6 +953,147 @@ def provenance(exc: BaseException, target: Target) -> list[str] | None:
         return []
     names = re.split(r", and |, | and ", match["names"])
     return list(dict.fromkeys(re.match(r"\w+", n)[0] for n in names if re.match(r"\w+", n)))  # type: ignore[index]
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures inside a library's code
+
+
+@dataclass(frozen=True)
+class LibrarySite:
+    """The line inside a library (JAX's own included) that needed the value, below the user's
+    call into it: the user's line alone reads as if the call's result were the tracer."""
+
+    package: str
+    path: str
+    line: int
+    source: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def library_site(exc: BaseException) -> LibrarySite | None:
+    """Where library code below the user's last frame raised (None when the user's own line
+    did, or jaxexplain): the innermost frame of a library other than JAX when there is one
+    (equinox's `MLP` line, not the `jax.random.split` it calls), else JAX's innermost. Its
+    path is shown from the package's directory on, as `flax/linen/attention.py`."""
+    below: list[types.TracebackType] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        below = [] if is_user_file(tb.tb_frame.f_code.co_filename) else [*below, tb]
+        tb = tb.tb_next
+    if not below or _package(below[-1].tb_frame) in ("jaxexplain", ""):
+        return None
+    libraries = [t for t in below if _library_package(t.tb_frame) is not None]
+    chosen = libraries[-1] if libraries else below[-1]
+    file = chosen.tb_frame.f_code.co_filename
+    package = _package(chosen.tb_frame)
+    source = linecache.getline(file, chosen.tb_lineno).strip()
+    return LibrarySite(package, _library_path(file, package), chosen.tb_lineno, source)
+
+
+def _library_path(file: str, package: str) -> str:
+    parts = file.split(os.sep)
+    if package in parts:
+        start = len(parts) - 1 - parts[::-1].index(package)
+        return "/".join(parts[start:])
+    return os.path.basename(file)
+
+
+def failure_place(exc: BaseException) -> tuple[tuple[str, int] | None, str | None]:
+    """Where a trace failed: the user's innermost line and the library line below it (if any).
+    A fix gets past a failure when its re-trace fails elsewhere, or not at all."""
+    frames = user_frames(exc)
+    user = (frames[-1].file, frames[-1].line) if frames else None
+    library = library_site(exc)
+    return user, library.where if library else None
+
+
+@dataclass(frozen=True)
+class StaticTrial:
+    """One re-trace with `group` static, and whether it got past the failure explained."""
+
+    group: tuple[str, ...]
+    result: Attempt
+    past_it: bool
+
+
+def probe_statics(
+    exc: BaseException | None,
+    target: Target,
+    plan: CallPlan,
+    candidates: Sequence[str],
+    budget: Budget,
+) -> list[StaticTrial]:
+    """Re-traces with traced Python numbers made static: each alone, then all together, then a
+    group widened by the traced numbers its re-trace still needed (`while t < t_end`, `t`
+    stepped by `dt`); stops at the first that traces.
+
+    Perturbing is the truth where the source cannot be followed (a value needed inside a
+    library): the group whose static re-trace gets past this failure is what reached it.
+    """
+    params = {p.name: p for p in plan.params}
+    groups = [(name,) for name in candidates]
+    if len(candidates) > 1:
+        groups.append(tuple(candidates))
+    trials: list[StaticTrial] = []
+    for group in groups:
+        if not budget.take():
+            return trials
+        trials.append(_static_trial(exc, target, plan, group, params))
+        if trials[-1].result.ok:
+            return trials
+    tried = {trial.group for trial in trials}
+    for trial in list(trials):
+        assert trial.result.error is not None
+        more = _more_scalars_needed(trial.result.error, target, plan, list(trial.group))
+        wider = tuple(dict.fromkeys((*trial.group, *more)))
+        if not more or wider in tried or not budget.take():
+            continue
+        tried.add(wider)
+        trials.append(_static_trial(exc, target, plan, wider, params))
+        if trials[-1].result.ok:
+            return trials
+    return trials
+
+
+def _static_trial(
+    exc: BaseException | None,
+    target: Target,
+    plan: CallPlan,
+    group: tuple[str, ...],
+    params: dict[str, BoundParam],
+) -> StaticTrial:
+    result = attempt(target, plan.with_values(_static_values(group, params), static=set(group)))
+    past_it = (
+        result.ok or exc is None or failure_place(result.error) != failure_place(exc)  # type: ignore[arg-type]
+    )
+    return StaticTrial(group, result, past_it)
+
+
+def responsible(trials: Sequence[StaticTrial]) -> StaticTrial | None:
+    """The first re-trace that got past the failure: the smallest group tried first."""
+    return next((trial for trial in trials if trial.past_it), None)
+
+
+def _traced_scalars(plan: CallPlan) -> list[str]:
+    """Every traced parameter with a Python number to re-trace it static with."""
+    return [p.name for p in plan.params if not p.static and _concrete_scalar(p) is not None]
+
+
+def probed_dependencies(
+    depends_on: Sequence[Dependency], trials: Sequence[StaticTrial]
+) -> list[Dependency]:
+    """The value dependencies perturbing proved: the group whose static re-trace got past the
+    failure (with it static the value was concrete, so nothing else traced reached it);
+    none when no re-trace got past it; static and global dependencies stay."""
+    kept = [d for d in depends_on if d.via != "value"]
+    found = responsible(trials)
+    if found is None:
+        return kept
+    return [*(Dependency(name, "value") for name in found.group), *kept]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -827,12 +1149,13 @@ def make_static_suggestions(
     plan: CallPlan,
     depends_on: Sequence[Dependency],
     construct: Construct | None,
-    site: Site | None,
+    exc: BaseException | None,
     budget: Budget,
+    trials: Sequence[StaticTrial] | None = None,
 ) -> list[Suggestion]:
-    """Re-traces with traced Python scalars made static: one at a time, then all together;
-    a group whose re-trace still needs another traced Python number concretely is re-traced
-    with that one static too (`while t < t_end`, `t` stepped by `dt`).
+    """Making traced Python scalars static, as far as re-tracing proved it (`probe_statics`):
+    the first group that traced, verified; else the first that got past this failure, with
+    where tracing then fails; groups that fail here again are not offered.
 
     A 0-d traced argument given without a Python value cannot be re-traced static; when the
     value comes from 0-d arguments, one of them such (and from no array data), making them all
@@ -848,38 +1171,26 @@ def make_static_suggestions(
         if _array_value_params(plan, depends_on):
             return []
         return [_unverifiable_static_suggestion(scalars, params, construct)]
-    candidates = [
-        d.name
-        for d in depends_on
-        if d.via == "value" and d.name in params and _concrete_scalar(params[d.name]) is not None
-    ]
-    if not candidates:
+    if trials is None:
+        candidates = [
+            d.name
+            for d in depends_on
+            if d.via == "value"
+            and d.name in params
+            and _concrete_scalar(params[d.name]) is not None
+        ]
+        trials = probe_statics(exc, target, plan, candidates, budget)
+    passed = next((trial for trial in trials if trial.result.ok), None)
+    if passed is not None:
+        return [_static_suggestion(list(passed.group), params, construct, verified=True)]
+    found = responsible(trials)
+    if found is None:
         return []
-    groups = [[name] for name in candidates]
-    if len(candidates) > 1:
-        groups.append(candidates)
-    failed: list[Suggestion] = []
-    for group in groups:
-        if not budget.take():
-            break
-        result = attempt(target, plan.with_values(_static_values(group, params), static=set(group)))
-        if result.ok:
-            return [_static_suggestion(group, params, construct, verified=True)]
-        assert result.error is not None
-        more = _more_scalars_needed(result.error, target, plan, group)
-        if more and budget.take():
-            group = group + more
-            static = plan.with_values(_static_values(group, params), static=set(group))
-            result = attempt(target, static)
-            if result.ok:
-                return [_static_suggestion(group, params, construct, verified=True)]
-        assert result.error is not None
-        if site is not None and _same_place(result.error, site):
-            continue
-        failed.append(
-            _static_suggestion(group, params, construct, verified=False, then=result.error)
+    return [
+        _static_suggestion(
+            list(found.group), params, construct, verified=False, then=found.result.error
         )
-    return failed[:1]
+    ]
 
 
 def _more_scalars_needed(
@@ -905,11 +1216,6 @@ def _more_scalars_needed(
     ]
 
 
-def _same_place(exc: BaseException, site: Site) -> bool:
-    frames = user_frames(exc)
-    return bool(frames) and (frames[-1].file, frames[-1].line) == (site.frame.file, site.frame.line)
-
-
 def _static_suggestion(
     names: list[str],
     params: dict[str, BoundParam],
@@ -929,7 +1235,10 @@ def _static_suggestion(
             f"{where_it_fails(then) if then else 'another line'}."
         )
     cost = _static_cost(names, construct)
-    return Suggestion("make_static", tuple(names), text, cost=cost, verified=verified)
+    checks = (TRACED,) if verified else ()
+    return Suggestion(
+        "make_static", tuple(names), text, cost=cost, verified=verified, checks=checks
+    )
 
 
 def _names_tuple(names: Sequence[str]) -> str:
@@ -1012,10 +1321,16 @@ FAILS = "fails"
 
 @dataclass(frozen=True)
 class RewriteCheck:
-    """How far a rewrite got: VERIFIED (traced and matched), TRACES (traced, not compared), FAILS."""
+    """How far a rewrite got: VERIFIED (traced and matched), TRACES (traced, not compared), FAILS.
+
+    `checks` are those it passed (TRACED, VALUES, GRADIENTS), `trials` the random inputs it was
+    compared on.
+    """
 
     status: str
     detail: str = ""
+    checks: tuple[str, ...] = ()
+    trials: int = 0
 
 
 def _rewrite_suggestion(
@@ -1040,7 +1355,7 @@ def _rewrite_suggestion(
     where = f"{rewrites_short(site.frame.file)}"
     text = f"{REWRITE_TEXT[rewrite.kind]}: replace {lines} of {where}{imports} with the code below"
     if check.status == VERIFIED:
-        text += "; jaxexplain traced it and compared it with your code on random inputs."
+        text += f"; jaxexplain traced it and {_compared_text(check)}."
     else:
         text += f"; it traces under jit, but {check.detail}, so check it yourself."
     return Suggestion(
@@ -1050,7 +1365,17 @@ def _rewrite_suggestion(
         code=rewrite.code,
         cost=REWRITE_COST[rewrite.kind],
         verified=check.status == VERIFIED,
+        checks=check.checks or (TRACED,),
     )
+
+
+def _compared_text(check: RewriteCheck) -> str:
+    """What the comparison with the user's code showed; gradients named only where compared."""
+    compared = f"compared it with your code on {check.trials} random inputs"
+    if GRADIENTS in check.checks:
+        return f"{compared}: the same values and gradients"
+    note = f" ({check.detail})" if check.detail else ""
+    return f"{compared}: the same values{note}"
 
 
 def rewrites_short(path: str) -> str:
@@ -1168,7 +1493,7 @@ def verify_rewrite(
 
     Returns:
         VERIFIED when it traced and matched; TRACES when it traced but could not be compared;
-        FAILS when it does not trace or gives other values; with what went wrong.
+        FAILS when it does not trace or gives other values or gradients; with what went wrong.
     """
     extra = _alias_values(aliases, owner.__globals__)
     try:
@@ -1180,41 +1505,168 @@ def verify_rewrite(
         return RewriteCheck(FAILS, f"it does not compile ({exc})")
     with substituted(target, owner, replacement, sites) as new_target:
         result = attempt(new_target, plan)
-        if result.error is not None:
-            return RewriteCheck(FAILS, f"tracing it raises {_short_error(result.error)}")
-        return compare_on_random_inputs(
-            target, new_target, plan, site, owner, rewrite, aliases, sites
-        )
+    if result.error is not None:
+        return RewriteCheck(FAILS, f"tracing it raises {_short_error(result.error)}")
+    return compare_on_random_inputs(target, plan, site, owner, rewrite, sites, replacement)
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    """The float traced arguments gradients are taken with respect to, and the cotangents
+    (random, shaped as the output) that the original and the rewrite are both pulled back with."""
+
+    wrt: tuple[str, ...]
+    cotangent: Any
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the user's original code gives on one set of random inputs.
+
+    `gradients` are those of `<check.cotangent, output>` with respect to `check.wrt`; `check`
+    is None where inputs or outputs are not float, `gradients` None where the original could
+    not be differentiated on these inputs.
+    """
+
+    plan: CallPlan
+    output: Any
+    check: GradientCheck | None = None
+    gradients: Any | None = None
 
 
 def compare_on_random_inputs(
     target: Target,
-    new_target: Target,
     plan: CallPlan,
     site: Site,
     owner: Any,
     rewrite: Rewrite,
-    aliases: Aliases,
     sites: list[Site],
+    replacement: types.FunctionType,
 ) -> RewriteCheck:
-    """Runs the rewrite under jit and the original eagerly on the same random inputs."""
+    """Runs the user's original code outside jit on random inputs, then the rewrite under jit
+    on the same inputs, and compares values and, where inputs and outputs are float, gradients.
+
+    The original runs first and with nothing substituted: a rewritten helper that the target
+    calls through a module global must not stand in for the original it is compared with.
+    """
     rng = np.random.default_rng(0)
-    for _ in range(COMPARISON_TRIALS):
-        values = random_arguments(plan, rng)
+    references: list[Reference] = []
+    for trial in TRIALS:
+        values = random_arguments(plan, rng, trial)
         if values is None:
             return RewriteCheck(TRACES, "jaxexplain cannot make random inputs to compare it")
         concrete = plan.with_values(values)
-        args, kwargs = concrete.call_args()
-        expected = reference_output(target, concrete, site, owner, rewrite, aliases, sites)
-        if expected is None:
-            return RewriteCheck(TRACES, "your original cannot run eagerly to compare it with")
+        reference = reference_output(target, concrete, site, owner, rewrite, sites, rng)
+        if reference is None and references:
+            continue  # the original itself fails on these inputs: nothing to compare with
+        if reference is None:
+            return RewriteCheck(
+                TRACES,
+                "your original code cannot run outside jit on random inputs, so jaxexplain "
+                "checked it only by tracing, not against your code",
+            )
+        references.append(reference)
+    with substituted(target, owner, replacement, sites) as new_target:
+        return _compare_with_rewrite(new_target, references, rewrite.kind)
+
+
+def _compare_with_rewrite(
+    new_target: Target, references: list[Reference], kind: str
+) -> RewriteCheck:
+    """The rewrite under jit against each reference: values first, then gradients.
+
+    A rewrite JAX refuses to differentiate (`lax.while_loop` in reverse mode) keeps its values
+    check, and says gradients were not compared and why: it fails loudly, never silently.
+    Gradients that differ reject it: they would be wrong without a word.
+    """
+    gradients_compared = 0
+    not_compared = ""
+    for reference in references:
+        jitted = new_target.jitted_for(reference.plan)
+        args, kwargs = reference.plan.call_args()
         try:
-            actual = new_target.jitted_for(concrete)(*args, **kwargs)
+            actual = jitted(*args, **kwargs)
         except Exception as exc:
             return RewriteCheck(FAILS, f"running it raises {_short_error(exc)}")
-        if not same_values(expected, actual):
+        if not same_values(reference.output, actual):
             return RewriteCheck(FAILS, "it returns other values than your code on random inputs")
-    return RewriteCheck(VERIFIED)
+        if reference.check is None:
+            continue
+        if reference.gradients is None:
+            not_compared = "jaxexplain could not take your code's gradients outside jit"
+            continue
+        try:
+            gradients = gradients_of(jitted, reference.plan, reference.check)
+        except Exception as exc:
+            not_compared = f"differentiating the rewrite raises {_short_error(exc)}"
+            continue
+        if not same_values(reference.gradients, gradients) and kind == "jnp":
+            not_compared = GRADIENTS_DETACHED
+            continue
+        if not same_values(reference.gradients, gradients):
+            return RewriteCheck(
+                FAILS,
+                "it returns your code's values but other gradients on random inputs (a side "
+                "that is not selected still feeds NaN or infinite gradients into the result)",
+            )
+        gradients_compared += 1
+    trials = len(references)
+    if not_compared == GRADIENTS_DETACHED:
+        return RewriteCheck(VERIFIED, not_compared, (TRACED, VALUES), trials=trials)
+    if gradients_compared and not not_compared:
+        return RewriteCheck(VERIFIED, checks=(TRACED, VALUES, GRADIENTS), trials=trials)
+    note = f"gradients not compared: {not_compared}" if not_compared else ""
+    return RewriteCheck(VERIFIED, note, (TRACED, VALUES), trials=trials)
+
+
+def gradient_check(plan: CallPlan, output: Any, rng: np.random.Generator) -> GradientCheck | None:
+    """What to differentiate with respect to, with cotangents for `output`; None unless there
+    are float traced arguments and every output is float (other gradients are not defined)."""
+    wrt = tuple(
+        p.name
+        for p in plan.params
+        if not p.static and p.passed and _all_float(jax.tree_util.tree_leaves(p.value))
+    )
+    if not wrt or not _all_float(jax.tree_util.tree_leaves(output)):
+        return None
+    cotangent = jax.tree_util.tree_map(
+        lambda leaf: jax.numpy.asarray(
+            rng.normal(size=np.shape(leaf)), dtype=jax.numpy.result_type(leaf)
+        ),
+        output,
+    )
+    return GradientCheck(wrt, cotangent)
+
+
+def _all_float(leaves: list[Any]) -> bool:
+    return bool(leaves) and all(
+        isinstance(leaf, float)
+        or (
+            not isinstance(leaf, bool | int)
+            and hasattr(leaf, "dtype")
+            and jax.dtypes.issubdtype(leaf.dtype, np.inexact)
+        )
+        for leaf in leaves
+    )
+
+
+def gradients_of(fn: Callable[..., Any], plan: CallPlan, check: GradientCheck) -> Any:
+    """The reverse-mode gradients of `<check.cotangent, fn(...)>` with respect to `check.wrt`,
+    as `jax.grad` computes them for a user."""
+    params = {p.name: p.value for p in plan.params}
+    primals = (params[name] for name in check.wrt)
+    _, pullback = jax.vjp(_of_floats(fn, plan, check), *primals)
+    return pullback(check.cotangent)
+
+
+def _of_floats(fn: Callable[..., Any], plan: CallPlan, check: GradientCheck) -> Callable[..., Any]:
+    """`fn` as a function of the arguments gradients are taken with respect to alone."""
+
+    def of_floats(*floats: Any) -> Any:
+        args, kwargs = plan.with_values(dict(zip(check.wrt, floats, strict=True))).call_args()
+        return fn(*args, **kwargs)
+
+    return of_floats
 
 
 def _short_error(exc: BaseException) -> str:
@@ -1227,22 +1679,33 @@ def reference_output(
     site: Site,
     owner: Any,
     rewrite: Rewrite,
-    aliases: Aliases,
     sites: list[Site],
-) -> Any:
-    """What the original returns on the plan's concrete values, or None if it cannot say.
+    rng: np.random.Generator,
+) -> Reference | None:
+    """What the user's original code returns on the plan's concrete values, and its gradients,
+    or None if it cannot say.
 
-    The original runs eagerly; where an `if` on a multi-element array makes that impossible,
-    a `jnp.where` rewrite is checked against the per-element reference (module docstring).
+    The original runs outside jit (`jax.disable_jit()`, so helpers under their own `jax.jit`
+    run as Python too); where an `if` on a multi-element array makes that impossible, a
+    `jnp.where` rewrite is checked against the per-element reference (module docstring).
     """
     args, kwargs = plan.call_args()
     try:
-        with step_limit(owner.__code__, enabled=rewrite.kind == "while_loop"):
-            return target.function(*args, **kwargs)
+        with jax.disable_jit(), step_limit(owner.__code__, enabled=rewrite.kind == "while_loop"):
+            output = target.function(*args, **kwargs)
     except Exception:
         if not rewrite.forced:
             return None
-    return elementwise_reference(target, plan, site, owner, rewrite, sites)
+        return elementwise_reference(target, plan, site, owner, rewrite, sites, rng)
+    check = gradient_check(plan, output, rng)
+    if check is None:
+        return Reference(plan, output)
+    try:
+        with jax.disable_jit():
+            gradients = gradients_of(target.function, plan, check)
+    except Exception:
+        gradients = None
+    return Reference(plan, output, check, gradients)
 
 
 class TooManySteps(Exception):
@@ -1296,20 +1759,31 @@ class BranchRecorder:
 
 
 def elementwise_reference(
-    target: Target, plan: CallPlan, site: Site, owner: Any, rewrite: Rewrite, sites: list[Site]
-) -> Any:
-    """Runs the original once per branch with the tests forced, and selects per element."""
+    target: Target,
+    plan: CallPlan,
+    site: Site,
+    owner: Any,
+    rewrite: Rewrite,
+    sites: list[Site],
+    rng: np.random.Generator,
+) -> Reference | None:
+    """Runs the original once per branch with the tests forced, and selects per element.
+
+    Its gradients are each branch's, pulled back with the cotangent of the elements that branch
+    selected: the original's gradient element by element, as if its `if` had been elementwise.
+    """
     forced = rewrite.forced[0]
     code = rewrites.compile_function(forced, site.frame.file, owner.__code__.co_freevars)
     branches = _count_tests(forced) + 1
+    order = [*range(branches - 1), -1]
     outputs = []
     recorder = BranchRecorder(-1)
     args, kwargs = plan.call_args()
-    for taken in [*range(branches - 1), -1]:
+    for taken in order:
         recorder = BranchRecorder(taken)
         clone = _clone(owner, code, {rewrites.BRANCH_HELPER: recorder})
         try:
-            with substituted(target, owner, clone, sites) as forced_target:
+            with jax.disable_jit(), substituted(target, owner, clone, sites) as forced_target:
                 outputs.append(forced_target.function(*args, **kwargs))
         except Exception:
             return None
@@ -1322,7 +1796,87 @@ def elementwise_reference(
         result = jax.tree_util.tree_map(
             lambda a, b, c=chosen: np.where(c, np.asarray(a), np.asarray(b)), outputs[index], result
         )
-    return result
+    check = gradient_check(plan, result, rng)
+    if check is None:
+        return Reference(plan, result)
+    masks = _branch_masks([tests[i][0] for i in range(branches - 1)])
+    gradients = None
+    if _masks_fit(masks, outputs, result):
+        branch_code = (code, order)
+        gradients = _selected_gradients(target, plan, owner, sites, check, masks, branch_code)
+    return Reference(plan, result, check, gradients)
+
+
+def _branch_masks(tests: list[np.ndarray]) -> list[np.ndarray]:
+    """Where each branch of an if-chain is the one taken: its test true and no earlier one."""
+    masks = []
+    none_before = np.asarray(True)
+    for test in tests:
+        masks.append(np.logical_and(none_before, test))
+        none_before = np.logical_and(none_before, np.logical_not(test))
+    return [*masks, none_before]
+
+
+def _masks_fit(masks: list[np.ndarray], outputs: list[Any], result: Any) -> bool:
+    """Every branch's outputs are shaped as the result, and each mask broadcasts to them
+    without growing them (else a branch's elements are not the result's)."""
+    shapes = [np.shape(leaf) for leaf in jax.tree_util.tree_leaves(result)]
+    for output in outputs:
+        leaves = jax.tree_util.tree_leaves(output)
+        if [np.shape(leaf) for leaf in leaves] != shapes:
+            return False
+    try:
+        return all(np.broadcast_shapes(m.shape, s) == s for m in masks for s in shapes)
+    except ValueError:
+        return False
+
+
+def _selected_gradients(
+    target: Target,
+    plan: CallPlan,
+    owner: Any,
+    sites: list[Site],
+    check: GradientCheck,
+    masks: list[np.ndarray],
+    branch_code: tuple[types.CodeType, list[int]],
+) -> list[np.ndarray] | None:
+    """`J^T cotangent` of the per-element original, J's rows taken from the branch each output
+    element selected; None for inputs too large to build Jacobians of.
+
+    Each branch's Jacobian comes from forward mode: a pullback would multiply the zero
+    cotangent of an element a branch did not select by that branch's NaN or infinite
+    derivative there (`sqrt` of a negative), which the original never computes.
+    """
+    code, order = branch_code
+    params = {p.name: p.value for p in plan.params}
+    primals = tuple(params[name] for name in check.wrt)
+    input_leaves = jax.tree_util.tree_leaves(primals)
+    if sum(int(np.size(leaf)) for leaf in input_leaves) > MAX_JACOBIAN_INPUTS:
+        return None
+    cotangents, output_tree = jax.tree_util.tree_flatten(check.cotangent)
+    total = [np.zeros(np.shape(leaf)) for leaf in input_leaves]
+    for taken, mask in zip(order, masks, strict=True):
+        clone = _clone(owner, code, {rewrites.BRANCH_HELPER: _forced_test(taken)})
+        try:
+            with jax.disable_jit(), substituted(target, owner, clone, sites) as forced_target:
+                jacobian = jax.jacfwd(
+                    _of_floats(forced_target.function, plan, check), argnums=range(len(primals))
+                )(*primals)
+        except Exception:
+            return None
+        for cotangent, rows in zip(cotangents, output_tree.flatten_up_to(jacobian), strict=True):
+            cotangent = np.asarray(cotangent)
+            selected = np.broadcast_to(mask, cotangent.shape)
+            for i, block in enumerate(jax.tree_util.tree_leaves(rows)):
+                block = np.asarray(block)
+                where = selected.reshape(selected.shape + (1,) * (block.ndim - selected.ndim))
+                total[i] += np.tensordot(cotangent, np.where(where, block, 0), cotangent.ndim)
+    return total
+
+
+def _forced_test(taken: int) -> Callable[[int, Any], bool]:
+    """Takes branch `taken` of a forced if-chain without recording (the tests are tracers)."""
+    return lambda index, _value: index == taken
 
 
 def _count_tests(function: ast.AST) -> int:
@@ -1335,8 +1889,11 @@ def _count_tests(function: ast.AST) -> int:
     )
 
 
-def random_arguments(plan: CallPlan, rng: np.random.Generator) -> dict[str, Any] | None:
-    """Random concrete values for every traced parameter, shaped as the plan's abstract ones."""
+def random_arguments(
+    plan: CallPlan, rng: np.random.Generator, trial: str = "normal"
+) -> dict[str, Any] | None:
+    """Random concrete values for every traced parameter, shaped as the plan's abstract ones;
+    `trial` (one of TRIALS) says how float data is drawn."""
     values: dict[str, Any] = {}
     total = 0
     for param in plan.params:
@@ -1345,7 +1902,7 @@ def random_arguments(plan: CallPlan, rng: np.random.Generator) -> dict[str, Any]
         leaves, treedef = jax.tree_util.tree_flatten(param.value)
         made = []
         for leaf in leaves:
-            value = _random_leaf(leaf, rng)
+            value = _random_leaf(leaf, rng, trial)
             if value is None:
                 return None
             total += int(np.size(value))
@@ -1356,14 +1913,14 @@ def random_arguments(plan: CallPlan, rng: np.random.Generator) -> dict[str, Any]
     return values
 
 
-def _random_leaf(leaf: Any, rng: np.random.Generator) -> Any:
+def _random_leaf(leaf: Any, rng: np.random.Generator, trial: str) -> Any:
     """A random value like `leaf`: Python scalars stay Python scalars (weak types kept)."""
     if isinstance(leaf, bool):
         return bool(rng.integers(0, 2))
     if isinstance(leaf, int):
         return int(rng.integers(0, max(2 * abs(leaf), 4) + 1))
     if isinstance(leaf, float):
-        return float(rng.normal() * max(1.0, abs(leaf)))
+        return float(_float_data((), rng, trial) * max(1.0, abs(leaf)))
     shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
     if shape is None or dtype is None:
         return None
@@ -1379,8 +1936,20 @@ def _random_leaf(leaf: Any, rng: np.random.Generator) -> Any:
     elif np.issubdtype(dtype, np.integer):
         data = rng.integers(-4, 8, shape)
     else:
-        data = rng.normal(size=shape)
+        data = _float_data(tuple(shape), rng, trial)
     return jax.numpy.asarray(data, dtype=dtype)
+
+
+def _float_data(shape: tuple[int, ...], rng: np.random.Generator, trial: str) -> np.ndarray:
+    """Normal draws, of one sign or zero as the trial says (TRIALS)."""
+    data = rng.normal(size=shape)
+    if trial == "negative":
+        return -np.abs(data)
+    if trial == "positive":
+        return np.abs(data)
+    if trial == "zero":
+        return np.zeros(shape)
+    return data
 
 
 def _random_keys(shape: tuple[int, ...], dtype: Any, rng: np.random.Generator) -> Any:
@@ -1880,3 +2449,95 @@ def leaked_tracer_error(target: Target, stages: Stages) -> ErrorInfo | None:
         + f" It is used at {rewrites_short(file)}:{line}; the trace succeeds, but calling the "
         f"compiled function raises UnexpectedTracerError.",
     )
+
+
+def tracer_in_user_globals(target: Target) -> tuple[types.ModuleType, str] | None:
+    """A module global of the user's code that holds a tracer after a trace that succeeded.
+
+    JAX says nothing when `global cache; cache = x` keeps a tracer: the trace succeeds, and the
+    error comes later, wherever the global is used. Only the user's own modules are searched.
+    """
+    modules = [m for m in list(sys.modules.values()) if _is_user_module(m)]
+    owner = sys.modules.get(getattr(_function_object(target.function), "__module__", ""))
+    if owner is not None and owner not in modules:
+        modules.insert(0, owner)
+    for module in modules:
+        for name, value in list(vars(module).items()):
+            if _holds_tracer(value if isinstance(value, list | tuple | dict) else [value]):
+                return module, name
+    return None
+
+
+def _is_user_module(module: Any) -> bool:
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and file.endswith(".py") and is_user_file(file)
+
+
+def global_leak_error(module: types.ModuleType, name: str) -> ErrorInfo:
+    """The global that kept a tracer, at the line of the function that assigned it."""
+    file = getattr(module, "__file__", "") or ""
+    line = _global_assignment_line(file, name)
+    where = f" at {rewrites_short(file)}:{line}" if line else ""
+    return ErrorInfo(
+        type="UnexpectedTracerError",
+        message=f"the module global `{name}` holds a tracer after tracing",
+        file=file or None,
+        line=line,
+        source=linecache.getline(file, line).strip() or None if line else None,
+        suggestions=(
+            Suggestion(
+                "advice",
+                (),
+                f"Return the value from the traced function instead of storing it in `{name}`; "
+                "keep Python-side state out of traced functions (jax.checking_leaks() shows "
+                "every leak while tracing).",
+            ),
+        ),
+        construct="leaked_tracer",
+        explanation=(
+            f"A value traced inside jit was stored in the global `{name}`{where}. The trace "
+            f"succeeds, but `{name}` now holds a tracer of a finished trace: any later use of "
+            "it raises UnexpectedTracerError, and it never holds the computed value."
+        ),
+        raised_by="jaxexplain",
+    )
+
+
+def _global_assignment_line(file: str, name: str) -> int | None:
+    """The first line in a function that stores into the global `name`: an assignment under
+    `global name`, or a store into it (`name["h"] = x`, `name.attr = x`, `name.append(x)`)."""
+    try:
+        tree = ast.parse("".join(linecache.getlines(file)))
+    except SyntaxError:
+        return None
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        declared = any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(function))
+        for node in ast.walk(function):
+            if _stores_into(node, name, declared):
+                return node.lineno  # type: ignore[attr-defined, no-any-return]
+    return None
+
+
+def _stores_into(node: ast.AST, name: str, declared: bool) -> bool:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return _root_name(node.func.value) == name
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        targets = [node.target]
+    else:
+        return False
+    for target in targets:
+        if isinstance(target, ast.Name) and target.id == name and declared:
+            return True
+        if isinstance(target, ast.Subscript | ast.Attribute) and _root_name(target) == name:
+            return True
+    return False
+
+
+def _root_name(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Subscript | ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None

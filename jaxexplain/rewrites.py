@@ -122,10 +122,11 @@ class NameUse:
 class Rewrite:
     """A rewritten version of the user's function, and the new text of the lines it replaces.
 
-    `kind` is "where", "cond", "fori_loop", "while_loop", "jnp", "numpy" or "debug_print"; `code` is the
-    replacement for lines `first_line`..`last_line`, indented as the user's own; `forced` holds,
-    for a `jnp.where` rewrite of an `if`, the original with its tests wrapped as calls to
-    `BRANCH_HELPER(k, test)` (see `explain_errors` for how that is used).
+    `kind` is "where", "safe_where", "cond", "fori_loop", "while_loop", "jnp", "numpy" or
+    "debug_print"; `code` is the replacement for lines `first_line`..`last_line`, indented as
+    the user's own; `forced` holds, for a `jnp.where` rewrite of an `if`, the original with its
+    tests wrapped as calls to `BRANCH_HELPER(k, test)` (see `explain_errors` for how that is
+    used).
     """
 
     kind: str
@@ -415,7 +416,11 @@ def rewrite_for(
         found.append(_constants_with_numpy(fn, construct, aliases))
     if construct.kind in ("if", "elif") and isinstance(node, ast.If):
         node = _outermost_if(fn, node)
-        found += [_if_to_where(fn, node, aliases), _if_to_cond(fn, node, aliases)]
+        found += [
+            _if_to_where(fn, node, aliases),
+            _if_to_where(fn, node, aliases, safe=True),
+            _if_to_cond(fn, node, aliases),
+        ]
     elif construct.kind == "ifexp" and isinstance(node, ast.IfExp):
         found.append(_ifexp_to_where(fn, node, aliases))
     elif construct.kind == "for_range" and isinstance(node, ast.For):
@@ -505,15 +510,26 @@ def _branches_returning(
     return tests, bodies, replaced
 
 
-def _if_to_where(fn: UserFunction, node: ast.If, aliases: Aliases) -> Rewrite | None:
-    """`if c: return a` / `else: return b` (or `y = a` / `y = b`) -> one `jnp.where` per value."""
+def _if_to_where(
+    fn: UserFunction, node: ast.If, aliases: Aliases, *, safe: bool = False
+) -> Rewrite | None:
+    """`if c: return a` / `else: return b` (or `y = a` / `y = b`) -> one `jnp.where` per value.
+
+    `safe` gives the "double where" form (kind "safe_where", one test only): each side reads
+    the names the test reads through an inner `jnp.where` that feeds it ones where it is not
+    selected, so that its NaN or infinite gradient there (`jnp.sqrt`, `jnp.log`, a division)
+    never reaches the result's gradient.
+    """
+    guard = _side_guard(fn, node, aliases) if safe else None
+    if safe and guard is None:
+        return None
     returning = _branches_returning(fn, node)
     if returning is not None:
         tests, bodies, replaced = returning
         if not all(len(b) == 1 for b in bodies):
             return None
         values = [b[0].value for b in bodies]  # type: ignore[attr-defined]
-        new: list[ast.stmt] = [ast.Return(_nested_where(tests, values, aliases))]
+        new: list[ast.stmt] = [ast.Return(_nested_where(tests, values, aliases, guard))]
     else:
         tests, bodies = _if_chain(node)
         replaced = [node]
@@ -523,12 +539,50 @@ def _if_to_where(fn: UserFunction, node: ast.If, aliases: Aliases) -> Rewrite | 
         new = [
             ast.Assign(
                 [ast.Name(name, ast.Store())],
-                _nested_where(tests, [per_branch[name] for per_branch in assigned], aliases),
+                _nested_where(tests, [per_branch[name] for per_branch in assigned], aliases, guard),
             )
             for name in assigned[0]
         ]
+    if guard is not None and not guard.changed:
+        return None  # neither side reads what the test reads: nothing to guard
     forced = tuple(_forced_variants(fn, node, len(tests)))
-    return _finish(fn, "where", replaced, new, {aliases.jnp}, forced)
+    return _finish(fn, "safe_where" if safe else "where", replaced, new, {aliases.jnp}, forced)
+
+
+class _SideGuard:
+    """Rewrites one side of a `jnp.where` to read the test's names through an inner `where`."""
+
+    def __init__(self, test: ast.expr, names: set[str], aliases: Aliases) -> None:
+        self.test = test
+        self.names = names
+        self.aliases = aliases
+        self.changed = False
+
+    def __call__(self, value: ast.expr, selected_when: bool) -> ast.expr:
+        guard = self
+
+        class Guard(ast.NodeTransformer):
+            def visit_Name(self, name: ast.Name) -> ast.expr:
+                if not isinstance(name.ctx, ast.Load) or name.id not in guard.names:
+                    return name
+                guard.changed = True
+                ones = _call(f"{guard.aliases.jnp}.ones_like", [ast.Name(name.id, ast.Load())])
+                own = ast.Name(name.id, ast.Load())
+                sides = [own, ones] if selected_when else [ones, own]
+                return _call(f"{guard.aliases.jnp}.where", [copy.deepcopy(guard.test), *sides])
+
+        return Guard().visit(copy.deepcopy(value))  # type: ignore[no-any-return]
+
+
+def _side_guard(fn: UserFunction, node: ast.If, aliases: Aliases) -> _SideGuard | None:
+    """The guard for an `if`/`else` on the names its test reads (parameters or earlier locals)."""
+    tests, _ = _if_chain(node)
+    if len(tests) != 1:
+        return None
+    modules = {aliases.jnp, aliases.np, aliases.jax, aliases.lax.split(".")[0]}
+    read = {n.id for n in ast.walk(tests[0]) if isinstance(n, ast.Name)} - modules
+    names = read & _defined_before(fn, node)
+    return _SideGuard(tests[0], names, aliases) if names else None
 
 
 def _single_assignments(bodies: list[list[ast.stmt]]) -> list[dict[str, ast.expr]] | None:
@@ -562,8 +616,16 @@ def _single_assignments(bodies: list[list[ast.stmt]]) -> list[dict[str, ast.expr
     return [{n: values.get(n, ast.Name(n, ast.Load())) for n in names} for values in per_branch]
 
 
-def _nested_where(tests: list[ast.expr], values: list[ast.expr], aliases: Aliases) -> ast.expr:
-    """`jnp.where(t1, v1, jnp.where(t2, v2, v3))` for an if/elif/else chain."""
+def _nested_where(
+    tests: list[ast.expr],
+    values: list[ast.expr],
+    aliases: Aliases,
+    guard: _SideGuard | None = None,
+) -> ast.expr:
+    """`jnp.where(t1, v1, jnp.where(t2, v2, v3))` for an if/elif/else chain; with a guard (one
+    test only), each side reads the test's names through it."""
+    if guard is not None:
+        values = [guard(values[0], True), guard(values[1], False)]
     result = copy.deepcopy(values[-1])
     for test, value in zip(reversed(tests), reversed(values[:-1]), strict=True):
         result = _call(f"{aliases.jnp}.where", [copy.deepcopy(test), copy.deepcopy(value), result])

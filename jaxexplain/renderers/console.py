@@ -592,6 +592,8 @@ def _suggestion(suggestion: Suggestion) -> RenderableType:
         )
     if suggestion.cost:
         parts.append(Text(f"cost: {suggestion.cost}", style="dim"))
+    if suggestion.verified and suggestion.checks:
+        parts.append(Text(f"checks passed: {', '.join(suggestion.checks)}", style="dim"))
     row = Table.grid(padding=(0, 2))
     row.add_column(no_wrap=True)
     row.add_column(overflow="fold")

@@ -452,6 +452,8 @@ def suggestion_html(s: Any) -> str:
     body = tag("span", esc(s.kind), class_="tag kind") + mark + " " + esc(s.text)
     if s.cost:
         body += tag("div", "cost: " + esc(s.cost), class_="cost")
+    if s.verified and s.checks:
+        body += tag("div", "checks passed: " + esc(", ".join(s.checks)), class_="cost")
     if s.code:
         body += tag(
             "pre",

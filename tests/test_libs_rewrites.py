@@ -1,0 +1,177 @@
+"""Rewrites are verified against the user's original code, values and gradients, and each check
+is shown to reject: a rewrite compared with itself, one with other values, one with other
+gradients, a static fix whose re-trace fails. JAX, run by the test, says what is true."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import types
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxexplain
+from jaxexplain.report import Suggestion, TraceReport
+from tests.targets.libs import rewrites as user
+
+SOURCE = Path(user.__file__)
+POINTS = (-1.5, -0.25, 0.0, 0.3, 2.0)
+
+
+def explain(fn: Any, *args: Any, **kwargs: Any) -> TraceReport:
+    report = jaxexplain.trace(fn, *args, compile=False, **kwargs)
+    assert report.error is not None
+    return report
+
+
+def verified(report: TraceReport) -> list[Suggestion]:
+    assert report.error is not None
+    return [s for s in report.error.suggestions if s.verified]
+
+
+def with_fix(suggestion: Suggestion, tmp_path: Path) -> types.ModuleType:
+    """The user's module with the fix written in, as the user would, imported afresh."""
+    assert suggestion.code is not None
+    match = re.search(r"replace lines? (\d+)(?:-(\d+))?", suggestion.text)
+    assert match, suggestion.text
+    first, last = int(match[1]), int(match[2] or match[1])
+    lines = SOURCE.read_text().splitlines()
+    lines[first - 1 : last] = suggestion.code.splitlines()
+    path = tmp_path / "rewrites_fixed.py"
+    path.write_text("\n".join(lines) + "\n")
+    spec = importlib.util.spec_from_file_location("rewrites_fixed", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["through_helper", "inline"])
+def test_a_rewrite_with_other_values_is_rejected_in_a_helper_too(name: str) -> None:
+    """Issue 12 item 1: the helper's rewrite was compared with itself and marked verified."""
+    x = jnp.arange(3.0)
+    original = getattr(user, name)(x, jnp.float32(0.1))
+    where = jnp.where(jnp.float32(0.1) > 0.5, x * 2, jnp.float32(-1.0))
+    assert np.shape(original) != np.shape(where)  # JAX: the jnp.where is no fix
+
+    report = explain(getattr(user, name), "f32[3]", "f32[]")
+    assert verified(report) == []
+    assert report.error is not None
+    tried = " ".join(s.text for s in report.error.suggestions)
+    assert "jnp.where instead of a Python branch: it returns other values" in tried
+
+
+def test_a_helper_rewrite_that_is_right_is_verified_against_the_original(
+    tmp_path: Path,
+) -> None:
+    report = explain(user.scaled_sqrt, "f32[]")
+    (fix,) = verified(report)
+    assert fix.checks == ("traced", "values", "gradients")
+    fixed = with_fix(fix, tmp_path)
+    for point in POINTS:
+        x = jnp.float32(point)
+        assert jax.jit(fixed.scaled_sqrt)(x) == user.scaled_sqrt(x)
+        assert jax.grad(jax.jit(fixed.scaled_sqrt))(x) == jax.grad(user.scaled_sqrt)(x)
+
+
+def test_a_where_that_differs_only_in_gradients_is_rejected(tmp_path: Path) -> None:
+    """`jnp.where(x > 0, jnp.sqrt(x), 0.0)` has the original's values, not its gradients."""
+
+    def plain_where(x: jax.Array) -> jax.Array:
+        return jnp.where(x > 0, jnp.sqrt(x), 0.0)
+
+    x = jnp.float32(-1.0)
+    assert plain_where(x) == user.safe_sqrt(x)
+    assert np.isnan(jax.grad(plain_where)(x)) and jax.grad(user.safe_sqrt)(x) == 0.0
+
+    report = explain(user.safe_sqrt, "f32[]")
+    (fix,) = verified(report)
+    assert "jnp.where(x > 0, jnp.sqrt(x), 0.0)" not in (fix.code or "")
+    assert "gradients" in fix.checks and "the same values and gradients" in fix.text
+    fixed = with_fix(fix, tmp_path)
+    for point in POINTS:
+        x = jnp.float32(point)
+        assert jax.grad(jax.jit(fixed.safe_sqrt))(x) == jax.grad(user.safe_sqrt)(x)
+
+
+def test_an_array_branch_gets_the_double_where_verified_by_gradients(tmp_path: Path) -> None:
+    """On f32[5] only a `jnp.where` fits (lax.cond needs a scalar); the plain one has NaN
+    gradients where x <= 0, the double where has the original's, element by element."""
+    report = explain(user.log_or_identity, "f32[5]")
+    (fix,) = verified(report)
+    assert fix.checks == ("traced", "values", "gradients")
+    fixed = with_fix(fix, tmp_path)
+    x = jnp.asarray(POINTS, jnp.float32)
+    per_element = jnp.stack([jax.grad(user.log_or_identity)(v) for v in x])
+    rewritten = jax.grad(lambda v: jax.jit(fixed.log_or_identity)(v).sum())(x)
+    np.testing.assert_allclose(rewritten, per_element)
+    plain = jax.grad(lambda v: jnp.where(v > 0, jnp.log(v), v).sum())(x)
+    assert np.isnan(plain).any()  # JAX: the plain where is rightly rejected
+
+
+def test_a_target_that_differentiates_the_helper_is_checked_on_its_gradients(
+    tmp_path: Path,
+) -> None:
+    report = explain(user.grad_of_sqrt, "f32[]")
+    (fix,) = verified(report)
+    fixed = with_fix(fix, tmp_path)
+    for point in POINTS:
+        x = jnp.float32(point)
+        assert jax.jit(fixed.grad_of_sqrt)(x) == user.grad_of_sqrt(x)
+
+
+def test_an_optax_update_branch_is_verified_on_values_and_gradients(tmp_path: Path) -> None:
+    report = explain(user.clipped_update, "f32[3]", "f32[]")
+    (fix,) = verified(report)
+    assert fix.checks == ("traced", "values", "gradients")
+    fixed = with_fix(fix, tmp_path)
+    grads = jnp.asarray([0.5, -1.0, 2.0])
+    for point in POINTS:
+        scale = jnp.float32(point)
+        np.testing.assert_allclose(
+            jax.jit(fixed.clipped_update)(grads, scale), user.clipped_update(grads, scale)
+        )
+        by_scale = jax.grad(lambda s, f: f(grads, s).sum())
+        np.testing.assert_allclose(
+            by_scale(scale, jax.jit(fixed.clipped_update)), by_scale(scale, user.clipped_update)
+        )
+
+
+def test_more_scalars_made_static_whose_retrace_fails_is_not_verified() -> None:
+    """`t_end` static stops at the `while` for `dt`; both static stop at `if x.sum() > 0`."""
+    with pytest.raises(jax.errors.TracerBoolConversionError) as caught:
+        jax.jit(user.march, static_argnames=("t_end", "dt")).trace(jnp.ones(3), 1.0, 0.25)
+    assert str(caught.traceback[-1].statement).strip() == "if x.sum() > 0:"
+
+    report = explain(user.march, "f32[3]", 1.0, 0.25)
+    assert report.error is not None
+    statics = [s for s in report.error.suggestions if s.kind == "make_static"]
+    assert [s.params for s in statics] == [("t_end", "dt")]
+    assert not statics[0].verified and statics[0].checks == ()
+    assert "if x.sum() > 0:" in statics[0].text
+
+
+def test_a_tracer_kept_in_a_global_is_reported_at_its_line() -> None:
+    """Issue 12 item 11: JAX's own leak checker names the global; jaxexplain reports it."""
+    leak = r"referred to by .*rewrites\.cache"
+    with pytest.raises(Exception, match=leak), jax.checking_leaks():
+        jax.jit(user.remember).trace(jnp.ones(3))
+    user.cache = None
+
+    report = jaxexplain.trace(user.remember, "f32[3]", compile=False)
+    user.cache = None
+    assert report.error is not None
+    assert report.error.construct == "leaked_tracer"
+    assert report.error.line == line_of("    cache = y")
+    assert "`cache`" in report.error.explanation
+
+
+def line_of(text: str) -> int:
+    found = [i + 1 for i, line in enumerate(SOURCE.read_text().splitlines()) if line == text]
+    assert len(found) == 1, text
+    return found[0]

@@ -14,12 +14,14 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from jaxexplain.errors import JaxExplainError, UsageError
-from jaxexplain.renderers import guess_format, write_output
+from jaxexplain.outputs import check_output, run_inputs, write_output
+from jaxexplain.renderers import guess_format
 from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA
 from jaxexplain.specs import parse_static_value, parse_traced_value, split_assignment
 from jaxexplain.userfiles import short_path
@@ -144,6 +146,7 @@ def trace(
                 while_compiling=lambda: renderer(fmt),
             )
 
+    refuse_unsafe_output(output, run_inputs(target, args_from), fmt, debug, target)
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=target)
     guarded(
         lambda: emit(report, fmt, output, color), fmt=fmt, output=output, debug=debug, target=target
@@ -214,6 +217,9 @@ def diff(
                 verify_limit=limit,
             )
 
+    refuse_unsafe_output(
+        output, run_inputs(target, args_from), fmt, debug, target, schema=DIFF_SCHEMA
+    )
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=target, schema=DIFF_SCHEMA)
     guarded(
         lambda: emit(report, fmt, output, color),
@@ -323,6 +329,22 @@ def emit(report: Any, fmt: str, output: str | None, color: ColorMode) -> None:
     write_output(text, output, sys.stdout)
 
 
+def refuse_unsafe_output(
+    output: str | None,
+    inputs: list[Path],
+    fmt: str,
+    debug: bool,
+    target: str,
+    schema: str = TRACE_SCHEMA,
+) -> None:
+    """Before any work: an -o that is an input of the run, or that cannot be written, ends the
+    run with exit 2; its JSON error document then goes to stdout, never to that -o."""
+    try:
+        check_output(output, inputs)
+    except UsageError as exc:
+        fail(exc, exc.exit_code, fmt=fmt, output=None, debug=debug, target=target, schema=schema)
+
+
 def guarded(
     run: Callable[[], Any],
     *,
@@ -402,7 +424,11 @@ def fail(
                 "verified": False,
                 "error": document["error"],
             }
-        write_output(json.dumps(document, indent=2), output, sys.stdout)
+        try:
+            write_output(json.dumps(document, indent=2), output, sys.stdout)
+        except UsageError as write_error:
+            print(f"jaxexplain: error: {write_error}", file=sys.stderr)
+            raise typer.Exit(write_error.exit_code) from None
     raise typer.Exit(code)
 
 
@@ -442,6 +468,12 @@ def watch(
         check_program(argv, fmt)
     except UsageError as exc:
         fail_watch(exc, fmt, output, argv)
+    try:
+        check_output(output, watched_inputs(argv))
+    except UsageError as exc:
+        fail_watch(exc, fmt, None, argv)
+    if output and output != "-":
+        output = os.path.abspath(output)  # the program may change the working directory
     from jaxexplain.watch import Watcher, run_program
 
     watcher = Watcher(live=sys.stderr, program=" ".join(argv))
@@ -474,6 +506,11 @@ def check_program(argv: list[str], fmt: str) -> None:
             raise UsageError("-m needs a module name: jaxexplain watch -- -m mypackage.train")
     elif not os.path.isfile(argv[0]):
         raise UsageError(f"no such program: {argv[0]} (give a Python file, or -m MODULE)")
+
+
+def watched_inputs(argv: list[str]) -> list[Path]:
+    """The watched script, or the module's file."""
+    return run_inputs(argv[1] if argv[0] == "-m" else argv[0])
 
 
 def fail_watch(exc: UsageError, fmt: str, output: str | None, argv: list[str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -49,19 +48,3 @@ def renderer(fmt: str) -> ModuleType:
     if module_name is None:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     return importlib.import_module(module_name)
-
-
-def write_output(text: str, output: str | None, stream: Any) -> None:
-    """Writes to `stream` for "-"/None, else to the file; a half-written file never stays behind."""
-    if not output or output == "-":
-        stream.write(text if text.endswith("\n") else text + "\n")
-        stream.flush()
-        return
-    path = Path(output)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc

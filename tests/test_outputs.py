@@ -1,0 +1,178 @@
+"""Where reports go: -o safety (inputs refused, unwritable paths refused before any work, links
+and devices written through), colors on a real terminal, and the exit codes of each ending."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jaxexplain import api
+from jaxexplain.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    """A copy of the unrolled sample: a user's file that an -o must never overwrite."""
+    path = tmp_path / "victim.py"
+    shutil.copy(ROOT / "samples" / "unrolled.py", path)
+    return path
+
+
+def trace_args(target: Path, *more: str) -> list[str]:
+    return ["trace", f"{target}:unrolled_power", "--arg", "x=f32[3]", "--static", "n=3", *more]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_an_output_that_is_the_target_file_is_refused_and_the_file_kept(
+    victim: Path, fmt: str
+) -> None:
+    before = victim.read_text()
+    result = runner.invoke(app, trace_args(victim, "-o", str(victim), "--format", fmt))
+    assert result.exit_code == 2
+    assert victim.read_text() == before
+    assert "an input of this run" in result.stderr
+    if fmt == "json":
+        assert json.loads(result.stdout)["error"]["type"] == "UsageError"
+
+
+def test_an_output_that_is_the_factory_file_is_refused(victim: Path, tmp_path: Path) -> None:
+    factory = tmp_path / "factory.py"
+    factory.write_text("def args():\n    return {'n': 3}\n")
+    before = factory.read_text()
+    argv = [
+        "trace", f"{victim}:unrolled_power", "--arg", "x=f32[3]",
+        "--args-from", f"{factory}:args", "-o", str(factory),
+    ]  # fmt: skip
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2 and factory.read_text() == before
+
+
+def test_a_link_to_the_target_file_is_refused_too(victim: Path, tmp_path: Path) -> None:
+    link = tmp_path / "report.txt"
+    link.symlink_to(victim)
+    before = victim.read_text()
+    assert runner.invoke(app, trace_args(victim, "-o", str(link))).exit_code == 2
+    assert victim.read_text() == before and link.is_symlink()
+
+
+def test_an_unwritable_output_is_refused_before_any_work(
+    victim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    traced = []
+    monkeypatch.setattr(api, "trace_target", lambda *a, **k: traced.append(a))
+    result = runner.invoke(app, trace_args(victim, "-o", "/nonexistent/dir/r.json"))
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert traced == [], "the target was traced before the output was checked"
+    assert json.loads(result.stdout)["error"]["message"].startswith("cannot write -o")
+
+
+def test_a_symlink_is_written_through_and_stays_a_link(victim: Path, tmp_path: Path) -> None:
+    real, link = tmp_path / "real.json", tmp_path / "link.json"
+    real.write_text("old")
+    link.symlink_to(real)
+    assert runner.invoke(app, trace_args(victim, "--no-compile", "-o", str(link))).exit_code == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_text())["schema"] == "jaxexplain.trace/1"
+
+
+def test_a_device_is_written_as_it_is(victim: Path) -> None:
+    null = Path(os.devnull)
+    mode = null.stat().st_mode
+    result = runner.invoke(app, trace_args(victim, "--no-compile", "-o", str(null)))
+    assert result.exit_code == 0 and null.stat().st_mode == mode and not null.is_file()
+
+
+def test_an_existing_report_keeps_its_permissions(victim: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.txt"
+    out.write_text("old")
+    out.chmod(0o640)
+    assert runner.invoke(app, trace_args(victim, "--no-compile", "-o", str(out))).exit_code == 0
+    assert out.stat().st_mode & 0o777 == 0o640 and "jaxexplain trace" in out.read_text()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_bug_in_jaxexplain_exits_3_with_a_valid_json_document(
+    victim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a jaxexplain bug")
+
+    monkeypatch.setattr(api, "trace_target", broken)
+    result = runner.invoke(app, [*trace_args(victim), "--format", "json"])
+    assert result.exit_code == 3
+    document = json.loads(result.stdout)
+    assert document["schema"] == "jaxexplain.trace/1"
+    assert "jaxexplain itself failed" in document["error"]["message"]
+    assert "Traceback" not in result.stderr
+
+
+def run_on_terminal(argv: list[str], env: dict[str, str]) -> str:
+    """Runs the real console script with its stdout on a pseudo-terminal; returns what it printed."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jaxexplain", *argv],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=300)
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+TERMINAL_CASES = {
+    "auto on a terminal": ([], {}, True),
+    "NO_COLOR on a terminal": ([], {"NO_COLOR": "1"}, False),
+    "never on a terminal": (["--color", "never"], {}, False),
+    "always with NO_COLOR": (["--color", "always"], {"NO_COLOR": "1"}, True),
+}
+
+
+@pytest.mark.parametrize("case", TERMINAL_CASES)
+def test_colors_on_a_real_terminal(case: str) -> None:
+    flags, extra_env, colored = TERMINAL_CASES[case]
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | extra_env
+    argv = [
+        "trace", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]", "--static", "n=3",
+        "--no-compile", *flags,
+    ]  # fmt: skip
+    printed = run_on_terminal(argv, env)
+    assert "unrolled_power" in printed
+    assert ("\x1b[" in printed) == colored
+
+
+def test_a_pipe_gets_no_colors() -> None:
+    argv = ["trace", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]", "--static", "n=3"]
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxexplain", *argv, "--no-compile"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0 and "unrolled_power" in result.stdout
+    assert "\x1b[" not in result.stdout

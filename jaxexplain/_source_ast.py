@@ -128,13 +128,15 @@ class Binding:
 class Read:
     """A name an expression reads, and how: through `.shape`/`len()` ("shape"), `.dtype`,
     `.ndim`, or plainly (None); `path` is the attribute chain read from it, `called` whether
-    the chain is called (a function or method, not a value)."""
+    the chain is called (a function or method, not a value); `index` the constant subscripts
+    read from it (`carry[1]`: (1,)), which pick one item of a tuple it was built as."""
 
     name: str
     via: str | None
     path: tuple[str, ...]
     node: ast.Name
     called: bool
+    index: tuple[int, ...] = ()
 
 
 class SourceFile:
@@ -267,6 +269,22 @@ class SourceFile:
             collector = _BindingCollector(function)
             cache[function] = collector.bindings
         return cache[function]
+
+    def guards(self, node: ast.AST) -> list[ast.expr]:
+        """The tests that decide whether `node` runs: those of the `if`, `while` and `match`
+        statements (and conditional expressions) of its function whose branches hold it, the
+        innermost first. A name bound in a branch (`dt0 = None` under `if adaptive:`) holds
+        the value the branch taken gave it, so it depends on these tests as well."""
+        tests: list[ast.expr] = []
+        child, parent = node, self.parents.get(node)
+        while parent is not None and not isinstance(parent, (*FUNCTIONS, ast.Module)):
+            if isinstance(parent, (ast.If, ast.While, ast.IfExp)) and child is not parent.test:
+                tests.append(parent.test)
+            elif isinstance(parent, ast.match_case):
+                match = self.parents.get(parent)
+                tests.append(match.subject)  # type: ignore[union-attr]
+            child, parent = parent, self.parents.get(parent)
+        return tests
 
     def enclosing_binder(self, function: ast.AST, name: str) -> ast.AST | None:
         """The enclosing function whose local or parameter a free variable `name` is."""
@@ -523,9 +541,15 @@ class _BindingCollector(ast.NodeVisitor):
             self.bindings.setdefault(target.id, []).append(Binding(value, owner))
         elif isinstance(target, (ast.Tuple, ast.List)):
             values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
+            starred = any(isinstance(e, ast.Starred) for e in target.elts)
             if values is not None and len(values) == len(target.elts):
                 for element, element_value in zip(target.elts, values, strict=True):
                     self._bind(element, element_value, owner)
+            elif value is not None and not starred:
+                # `total, n = carry`: n holds carry[1], whatever carry was built from.
+                for position, element in enumerate(target.elts):
+                    item = ast.Subscript(value, ast.Constant(position), ast.Load())
+                    self._bind(element, ast.copy_location(item, value), owner)
             else:
                 for element in target.elts:
                     self._bind(element, value, owner)
@@ -636,8 +660,12 @@ def _walk(
         else:
             _walk(node.value, via, (node.attr, *path), called, out)
     elif isinstance(node, ast.Subscript):
-        _walk(node.value, via, (), False, out)
-        _walk(node.slice, None, (), False, out)
+        base, index = _constant_subscripts(node)
+        if isinstance(base, ast.Name) and isinstance(base.ctx, ast.Load):
+            out.append(Read(base.id, via, (), base, False, index))
+        else:
+            _walk(node.value, via, (), False, out)
+            _walk(node.slice, None, (), False, out)
     elif isinstance(node, ast.Call):
         _walk_call(node, via, out)
     elif isinstance(node, ast.Lambda):
@@ -659,6 +687,34 @@ def _walk(
     else:
         for child in ast.iter_child_nodes(node):
             _walk(child, via, (), False, out)
+
+
+def _constant_subscripts(node: ast.Subscript) -> tuple[ast.expr, tuple[int, ...]]:
+    """`carry[1][0]` as (carry, (1, 0)); the subscripted node itself where a subscript is no
+    constant int."""
+    index: list[int] = []
+    base: ast.expr = node
+    while isinstance(base, ast.Subscript):
+        key = base.slice
+        if not (isinstance(key, ast.Constant) and type(key.value) is int):
+            return node, ()
+        index.insert(0, key.value)
+        base = base.value
+    return base, tuple(index)
+
+
+def select(expression: ast.expr, index: tuple[int, ...]) -> tuple[ast.expr, tuple[int, ...]]:
+    """The item of a tuple or list display that constant subscripts pick (`(h, reps)[1]` is
+    `reps`), and the subscripts left: a `lax.scan` carry built as a display keeps what each
+    slot holds. Selection stops at an expression that is no display or has a starred item."""
+    while index:
+        items = expression.elts if isinstance(expression, _DISPLAYS) else None
+        if items is None or any(isinstance(i, ast.Starred) for i in items):
+            break
+        if not -len(items) <= index[0] < len(items):
+            break
+        expression, index = items[index[0]], index[1:]
+    return expression, index
 
 
 def _walk_call(node: ast.Call, via: str | None, out: list[Read]) -> None:

@@ -558,7 +558,10 @@ def explain(
         from jaxexplain.explain_errors import explain_failure
 
         return _replace(
-            base, error=explain_failure(exc, target, plan), decisions=recorder.decisions()
+            base,
+            error=explain_failure(exc, target, plan),
+            decisions=recorder.decisions(),
+            decisions_unavailable=recorder.unavailable,
         )
     if _jax_compat.leaked_tracers(stages.traced):
         if record_later:
@@ -605,6 +608,7 @@ def _traced_report(
         jaxpr=jaxpr,
         trace_seconds=stages.trace_seconds,
         decisions=with_loop_equations(recorder.decisions(), stages.traced),
+        decisions_unavailable=recorder.unavailable,
         sources=recorder.listings([source for source in jaxpr.line_sources if source]),
     )
 

@@ -10,9 +10,17 @@ import functools
 import inspect
 import itertools
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from types import CodeType, FrameType, ModuleType, TracebackType
+from types import (
+    BuiltinFunctionType,
+    CodeType,
+    FrameType,
+    FunctionType,
+    MethodType,
+    ModuleType,
+    TracebackType,
+)
 from typing import Any
 
 from jaxexplain import _source_ast as sa
@@ -97,11 +105,12 @@ class DecisionRecorder:
         self._namespaces: dict[int, dict[str, Any]] = {}
         self._hook: _MonitoringHook | _TraceHook | None = None
         self._analysis: _Analysis | None = None
+        self._unavailable: str | None = None
 
     def __enter__(self) -> DecisionRecorder:
         if self._hook is not None:
             raise RuntimeError("this DecisionRecorder is already recording")
-        self._analysis = None
+        self._analysis, self._unavailable = None, None
         self._activations, self._namespaces = [], {}
         self._hook = _MonitoringHook.start(self) or _TraceHook.start(self)
         return self
@@ -114,11 +123,21 @@ class DecisionRecorder:
     ) -> None:
         hook, self._hook = self._hook, None
         if hook is not None:
-            hook.stop()
+            self._unavailable = hook.stop()
         self._live.clear()
 
+    @property
+    def unavailable(self) -> str | None:
+        """Why the decisions of the last recording are unknown, or None where they are known:
+        another tool took Python's tracing hook while it ran (coverage.py's C tracer puts
+        itself back on every call), so what was recorded is a part of unknown size."""
+        return self._unavailable
+
     def decisions(self) -> tuple[Decision, ...]:
-        """One record per construct that ran, ordered by (file, line, column)."""
+        """One record per construct that ran, ordered by (file, line, column); none where
+        `unavailable` says why they are unknown."""
+        if self._unavailable is not None:
+            return ()
         return self._analyzed().decisions()
 
     def executed_lines(self) -> dict[str, set[int]]:
@@ -131,9 +150,27 @@ class DecisionRecorder:
         `equation_sources` holds "file:line" for each equation of the jaxpr text, those in
         nested jaxprs (scan and while bodies, cond branches, checkpointed blocks) included, so
         that the lines of a loop body count the equations the user reads in them; each line
-        reports how many equations it produced and whether it ran.
+        reports how many equations it produced and whether it ran (every line, where
+        `unavailable` says that what ran is unknown).
         """
-        return self._analyzed().listings(equation_sources)
+        return self._analyzed().listings(equation_sources, self._unavailable is None)
+
+    def dependencies_of(
+        self, code: CodeType, expression: ast.expr, via: str | None = None
+    ) -> tuple[Dependency, ...]:
+        """What `expression`, read in the last recorded run of `code` (say, the frame where
+        the trace failed), depends on, in the root's parameters, as for a decision: a
+        `lax.scan`/`fori_loop`/`while_loop` carry slot is the init item it was built from
+        (`range(carry[1])` with init `(h, reps)` depends on `reps`, not on `xs`). Carries are
+        traced, so a root argument reached through one is traced whatever its role. Empty
+        where `code` did not run under the recorder."""
+        analysis = self._analyzed()
+        for activation in reversed(self._activations):
+            scope = analysis.scope(activation) if activation.code is code else None
+            if scope is not None:
+                found = analysis.resolver.expression(expression, via, scope)
+                return tuple(dict.fromkeys(found))
+        return ()
 
     def _is_user_code(self, code: CodeType) -> bool:
         """Whether a code object belongs to user code, decided once per file name."""
@@ -154,6 +191,10 @@ class DecisionRecorder:
         if in_scope:
             self._activations.append(activation)
             self._namespaces.setdefault(id(code), frame.f_globals)
+            if not direct and caller is not None:
+                # Called from library code: no call in the source says what the arguments
+                # were, but the objects themselves do.
+                activation.provenance = _provenance(frame, caller)
         return activation
 
     def _nearest_recorded(
@@ -195,7 +236,16 @@ class _Activation:
     """One run of one frame of user code: the instructions (offsets >= 0) and lines (as
     negative numbers) it executed in order, who called it, and whether it returned."""
 
-    __slots__ = ("call_offset", "code", "direct", "events", "in_scope", "parent", "returned")
+    __slots__ = (
+        "call_offset",
+        "code",
+        "direct",
+        "events",
+        "in_scope",
+        "parent",
+        "provenance",
+        "returned",
+    )
 
     def __init__(
         self,
@@ -212,6 +262,86 @@ class _Activation:
         self.in_scope = in_scope
         self.events: list[int] = []
         self.returned = False
+        self.provenance: Provenance | None = None
+
+
+# What a helper called from library code received: each of its arguments, and each attribute
+# or item path inside one ("self.config"), mapped to the paths of the calling user frame's
+# locals that held the very same object ("model.config"), and whether the object is a small
+# value (a bool, number, string, None) that Python shares between unrelated uses, so that
+# identity alone does not say where it came from.
+Provenance = dict[str, tuple[tuple[tuple[str, ...], ...], bool]]
+_PROVENANCE_DEPTH = 3  # attribute or item steps below a local or an argument
+_PROVENANCE_NODES = 256  # objects visited per local or argument, so that a model's tree stays cheap
+_PROVENANCE_ITEMS = 32  # items or attributes visited per container
+_SHARED_TYPES = (bool, int, float, complex, str, bytes, type(None))
+_CODE_TYPES = (type, ModuleType, FunctionType, MethodType, BuiltinFunctionType, functools.partial)
+# Arrays and tracers are the traced data, never the static a decision reads; holding a
+# tracer past its trace would also leak it.
+_DATA_PACKAGES = frozenset({"jax", "jaxlib", "numpy", "ml_dtypes"})
+
+
+def _provenance(frame: FrameType, caller: FrameType) -> Provenance:
+    """Where the objects a helper received came from among its caller's locals, by identity:
+    the library in between (haiku's `apply`, flax's module machinery, `nn.scan`) hands them on
+    as they are, or builds new containers around the same objects (a module's clone keeps the
+    field values it was built with)."""
+    held: dict[int, list[tuple[str, ...]]] = {}
+    for name, value in dict(caller.f_locals).items():
+        for path, item in _reachable(name, value):
+            held.setdefault(id(item), []).append(path)
+    found: Provenance = {}
+    for name, value in _arguments(frame).items():
+        for path, item in _reachable(name, value):
+            paths = held.get(id(item))
+            if paths:
+                found["".join(path)] = (tuple(paths), isinstance(item, _SHARED_TYPES))
+    return found
+
+
+def _arguments(frame: FrameType) -> dict[str, Any]:
+    """The arguments a frame was called with, read when it starts."""
+    code = frame.f_code
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    values = frame.f_locals
+    return {name: values[name] for name in code.co_varnames[:count] if name in values}
+
+
+def _reachable(name: str, value: Any) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(path, object) for a value and the objects it holds, breadth first and bounded."""
+    queue: deque[tuple[tuple[str, ...], Any]] = deque([((name,), value)])
+    visited: set[int] = set()
+    while queue and len(visited) < _PROVENANCE_NODES:
+        path, item = queue.popleft()
+        if id(item) in visited or type(item).__module__.partition(".")[0] in _DATA_PACKAGES:
+            continue
+        visited.add(id(item))
+        yield path, item
+        if len(path) <= _PROVENANCE_DEPTH:
+            queue.extend(((*path, step), child) for step, child in _children(item))
+
+
+def _children(item: Any) -> list[tuple[str, Any]]:
+    """The items of a container and the public attributes of a plain object, each with the
+    step that reaches it (`[0]`, `['w']`, `.act`); read without running any user code."""
+    if isinstance(item, (*_SHARED_TYPES, *_CODE_TYPES)):
+        return []
+    if isinstance(item, dict):
+        pairs = itertools.islice(item.items(), _PROVENANCE_ITEMS)
+        return [(f"[{key!r}]", child) for key, child in pairs]
+    if isinstance(item, (tuple, list)):
+        fields = getattr(type(item), "_fields", None)
+        steps = [f".{f}" for f in fields] if fields else [f"[{i}]" for i in range(len(item))]
+        return list(zip(steps[:_PROVENANCE_ITEMS], item, strict=False))
+    try:
+        attributes = object.__getattribute__(item, "__dict__")
+    except AttributeError:
+        return []
+    if not isinstance(attributes, dict):
+        return []
+    public = ((k, v) for k, v in attributes.items() if isinstance(k, str) and not k.startswith("_"))
+    return [(f".{key}", child) for key, child in itertools.islice(public, _PROVENANCE_ITEMS)]
 
 
 class _MonitoringHook:
@@ -285,8 +415,9 @@ class _MonitoringHook:
         self._recorder._begin(sys._getframe(1))
         return None
 
-    def stop(self) -> None:
-        """Removes every event and callback and frees the tool id."""
+    def stop(self) -> str | None:
+        """Removes every event and callback and frees the tool id; no other tool can take
+        this one's events, so the recording is always whole (None)."""
         monitoring = self._monitoring
         try:
             monitoring.set_events(self._tool, 0)
@@ -296,6 +427,7 @@ class _MonitoringHook:
                 monitoring.register_callback(self._tool, getattr(monitoring.events, event), None)
         finally:
             monitoring.free_tool_id(self._tool)
+        return None
 
 
 class _TraceHook:
@@ -309,6 +441,7 @@ class _TraceHook:
         self._returns: dict[int, frozenset[int]] = {}
         self._branches: dict[int, bool] = {}
         self._tracers: dict[int, Callable[..., Any]] = {}
+        self._installed: Callable[..., Any] | None = None
 
     @classmethod
     def start(cls, recorder: DecisionRecorder) -> _TraceHook:
@@ -317,7 +450,8 @@ class _TraceHook:
         # sys.settrace was called.
         here = sys._getframe()
         asked, here.f_trace_opcodes = here.f_trace_opcodes, True
-        sys.settrace(hook._global_tracer())
+        hook._installed = hook._global_tracer()
+        sys.settrace(hook._installed)
         here.f_trace_opcodes = asked
         return hook
 
@@ -335,8 +469,14 @@ class _TraceHook:
 
         return on_any_call
 
-    def stop(self) -> None:
+    def stop(self) -> str | None:
+        """Puts the prior trace function back; says why the recording is not whole where
+        another one replaced this hook meanwhile."""
+        current = sys.gettrace()
         sys.settrace(self._prior)
+        if current is self._installed:
+            return None
+        return _displaced_reason(current)
 
     def _on_call(self, frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
         resumed = frame.f_trace is not None  # a generator coming back: it has its tracer
@@ -375,6 +515,22 @@ class _TraceHook:
             )
             self._returns[id(code)] = offsets
         return offsets
+
+
+def _displaced_reason(current: object) -> str:
+    """Why the decisions are unknown when `current` took the place of the recorder's hook."""
+    if current is None:
+        taker = "the code being traced removed Python's trace function (sys.settrace(None))"
+    else:
+        kind = current if inspect.isroutine(current) else type(current)
+        name = f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', '?')}"
+        taker = f"another trace function ({name}) replaced jaxexplain's sys.settrace hook"
+    monitoring = " and no sys.monitoring tool id was free" if hasattr(sys, "monitoring") else ""
+    return (
+        f"Decisions could not be recorded: {taker} while the function was traced{monitoring}, "
+        "so jaxexplain could not see which way its Python branches and loops went. "
+        "Run jaxexplain outside that tool to see them."
+    )
 
 
 def _branches(code: CodeType) -> bool:
@@ -628,7 +784,17 @@ class _Scope:
     """A function as it ran in one activation: where its argument expressions came from
     (`arguments` None when the call site is unknown) and the scopes around it."""
 
-    __slots__ = ("arguments", "complete", "function", "is_root", "namespace", "parent", "source")
+    __slots__ = (
+        "arguments",
+        "call_names",
+        "complete",
+        "function",
+        "is_root",
+        "namespace",
+        "parent",
+        "provenance",
+        "source",
+    )
 
     def __init__(
         self,
@@ -647,6 +813,10 @@ class _Scope:
         self.parent = parent
         self.arguments = arguments
         self.complete = complete
+        # For a helper that library code called: where its arguments' objects were held in
+        # the calling user frame, and the names the call that led into the library reads.
+        self.provenance: Provenance = {}
+        self.call_names: frozenset[str] = frozenset()
 
     def definition(self) -> _Scope:
         """The module-level scope where this function's default values were evaluated."""
@@ -677,7 +847,7 @@ class _Analysis:
         self._facts: dict[int, _CodeFacts | None] = {}
         self._scopes: dict[int, _Scope | None] = {}
         self._shared_scopes: dict[tuple[Any, ...], _Scope] = {}
-        self._resolver = _Resolver(roles)
+        self.resolver = _Resolver(roles)
         self._decisions: tuple[Decision, ...] | None = None
         self._decision_functions: list[tuple[sa.SourceFile, ast.AST]] = []
 
@@ -729,7 +899,7 @@ class _Analysis:
     ) -> Decision:
         dependencies: dict[Dependency, None] = {}
         for scope in scopes:
-            dependencies.update(dict.fromkeys(self._resolver.dependencies(construct, scope)))
+            dependencies.update(dict.fromkeys(self.resolver.dependencies(construct, scope)))
         return Decision(
             file=source.path,
             line=construct.line,
@@ -766,6 +936,9 @@ class _Analysis:
             scope = _Scope(facts.source, function, is_root, namespace, parent)
             if not is_root:
                 self._bind_arguments(scope, activation)
+            if activation.provenance:
+                scope.provenance = activation.provenance
+                scope.call_names = self._call_names(activation)
             self._shared_scopes[shared_key] = scope
         return self._shared_scopes[shared_key]
 
@@ -797,6 +970,17 @@ class _Analysis:
         if bound is not None:
             scope.arguments, scope.complete = bound
 
+    def _call_names(self, activation: _Activation) -> frozenset[str]:
+        """The names read by the user's call that was running when library code called this
+        helper (`model.apply(params, x, train=train)`)."""
+        caller = activation.parent
+        facts = self.facts(caller.code) if caller is not None else None
+        if facts is None or activation.call_offset is None:
+            return frozenset()
+        position = facts.position_at(activation.call_offset)
+        calls = facts.source.calls_within(position) if position is not None else []
+        return frozenset(n.id for c in calls for n in ast.walk(c) if isinstance(n, ast.Name))
+
     def executed_lines(self) -> dict[str, set[int]]:
         lines: dict[str, set[int]] = {}
         for activation in self._activations:
@@ -804,13 +988,20 @@ class _Analysis:
             ran.update(-e for e in activation.events if e < 0)
         return lines
 
-    def listings(self, equation_sources: Sequence[str | None]) -> tuple[SourceListing, ...]:
+    def listings(
+        self, equation_sources: Sequence[str | None], lines_known: bool = True
+    ) -> tuple[SourceListing, ...]:
         self.decisions()
         equations = _equations_per_line(equation_sources)
         executed = self.executed_lines()
         functions = self._listed_functions(equations)
         return tuple(
-            _listing(source, function, executed.get(source.path, set()), equations)
+            _listing(
+                source,
+                function,
+                executed.get(source.path, set()) if lines_known else _all_lines(source),
+                equations,
+            )
             for source, function in functions
         )
 
@@ -892,6 +1083,12 @@ class _Resolver:
             self._memo[key] = tuple(dict.fromkeys(found))
         return self._memo[key]
 
+    def expression(
+        self, expression: ast.expr, via: str | None, scope: _Scope
+    ) -> Iterator[Dependency]:
+        """What an expression read in `scope` depends on."""
+        return self._expression(expression, via, scope, frozenset())
+
     def _expression(
         self, expression: ast.expr, via: str | None, scope: _Scope, seen: frozenset[Any]
     ) -> Iterator[Dependency]:
@@ -913,14 +1110,32 @@ class _Resolver:
         else:
             yield from self._free(read, scope, seen)
 
+    def _item(
+        self, expression: ast.expr, read: sa.Read, scope: _Scope, seen: frozenset[Any]
+    ) -> Iterator[Dependency]:
+        """What the value `read` takes from `expression` depends on: only the item its
+        subscripts pick (`carry[1]` of `(h, reps)`), followed through names that hold it."""
+        item, rest = sa.select(expression, read.index)
+        if rest and isinstance(item, ast.Name):
+            yield from self._resolve(sa.Read(item.id, read.via, (), item, False, rest), scope, seen)
+        else:
+            yield from self._expression(item, read.via, scope, seen)
+
     def _local(self, read: sa.Read, scope: _Scope, seen: frozenset[Any]) -> Iterator[Dependency]:
-        """A local variable depends on whatever any of its assignments read."""
+        """A local variable depends on whatever any of its assignments read, and, where it
+        has several, on the tests of the branches that hold them."""
         key = (id(scope), read.name, read.via)
         if key in seen:
             return
-        for binding in scope.source.bindings(scope.function)[read.name]:
+        bindings = scope.source.bindings(scope.function)[read.name]
+        for binding in bindings:
             if binding.value is not None:
-                yield from self._expression(binding.value, read.via, scope, seen | {key})
+                yield from self._item(binding.value, read, scope, seen | {key})
+        if len(bindings) > 1:
+            # Which of its values the name holds is decided by the branches that bind it.
+            for binding in bindings:
+                for test in scope.source.guards(binding.owner):
+                    yield from self._expression(test, None, scope, seen | {key})
 
     def _free(self, read: sa.Read, scope: _Scope, seen: frozenset[Any]) -> Iterator[Dependency]:
         """A closure variable is followed into the enclosing function's activation."""
@@ -959,8 +1174,11 @@ class _Resolver:
             return
         origin = self._argument_origin(read, scope, seen)
         forwarded = None if origin or self_attribute else self._forwarded_keyword(read, scope)
+        held = None if origin or forwarded else self._held_by_caller(read, scope, seen)
         if forwarded is not None:
             yield forwarded
+        elif held is not None:
+            yield from held
         elif origin is None:
             yield Dependency(shown, "global" if self_attribute else _unknown_origin_via(read.via))
         elif self_attribute:
@@ -987,6 +1205,45 @@ class _Resolver:
             return Dependency(read.name, "static")
         return Dependency(read.name, read.via if read.via in _SHAPE_VIAS else sa.SHAPE)
 
+    def _held_by_caller(
+        self, read: sa.Read, scope: _Scope, seen: frozenset[Any]
+    ) -> list[Dependency] | None:
+        """A parameter of a helper that library code called (haiku's `apply` calling the
+        user's forward with `is_training`, flax calling `__call__` on a clone whose
+        `self.act` is the object the user built the module with): the caller's local that
+        held the object read, resolved there, named by its path (`model.config.act`);
+        None where identity does not single one out."""
+        caller = scope.parent
+        if not scope.provenance or caller is None:
+            return None
+        chain = (read.name, *read.path)
+        for length in range(len(chain), 0, -1):
+            held = _holder(scope, chain[:length])
+            if held is not None:
+                return self._resolve_held(held, chain[length:], read, caller, seen)
+        return None
+
+    def _resolve_held(
+        self,
+        held: tuple[str, ...],
+        rest: tuple[str, ...],
+        read: sa.Read,
+        caller: _Scope,
+        seen: frozenset[Any],
+    ) -> list[Dependency]:
+        """What the caller's local `held[0]` depends on; read at the root, it is the root's
+        parameter named by the whole path, and static: arrays and tracers are never matched,
+        so what was found inside a traced argument is its tree's aux data, which jit keys on."""
+        name, steps = held[0], [step.lstrip(".") for step in held[1:]]
+        node = ast.Name(id=name, ctx=ast.Load())
+        inner = sa.Read(name, read.via, (*steps, *rest), node, False)
+        shown = name + "".join(held[1:]) + "".join(f".{step}" for step in rest)
+        found = list(self._resolve(inner, caller, seen))
+        if not caller.is_root or self._roles.get(name) in (None, BOUND):
+            return found
+        named = {name, f"{name}.{inner.path[0]}" if inner.path else name}
+        return [Dependency(shown, "static") if d.name in named else d for d in found]
+
     def _argument_origin(
         self, read: sa.Read, scope: _Scope, seen: frozenset[Any]
     ) -> list[Dependency] | None:
@@ -997,11 +1254,29 @@ class _Resolver:
             argument = scope.arguments[read.name]
             if argument is None or scope.parent is None:
                 return None
-            return list(self._expression(argument, read.via, scope.parent, seen))
+            return list(self._item(argument, read, scope.parent, seen))
         default = sa.parameter_defaults(scope.function).get(read.name)
         if default is None or not scope.complete:
             return None
         return list(self._expression(default, read.via, scope.definition(), seen))
+
+
+def _holder(scope: _Scope, chain: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The caller's path that held the object at `chain` (a parameter, then attributes), where
+    identity singles it out: a shared small value (True, 3, "gelu") only from a name the call
+    into the library read, and then only one such name, or the one named like the parameter
+    or attribute read (`train=train`)."""
+    entry = scope.provenance.get(".".join(chain))
+    if entry is None:
+        return None
+    paths, shared = entry
+    if shared:
+        paths = tuple(p for p in paths if p[0] in scope.call_names)
+        if len(paths) > 1:
+            paths = tuple(p for p in paths if p[-1].lstrip(".") == chain[-1])
+        return paths[0] if len(paths) == 1 else None
+    named = [p for p in paths if p[0] in scope.call_names] or list(paths)
+    return min(named, key=len) if named else None
 
 
 def _passed_parameter(scope: _Scope, name: str, origin: list[Dependency]) -> str | None:
@@ -1071,6 +1346,11 @@ def _equations_per_line(equation_sources: Sequence[str | None]) -> Counter[tuple
             if line.isdigit():
                 counts[(file, int(line))] += 1
     return counts
+
+
+def _all_lines(source: sa.SourceFile) -> set[int]:
+    """Every line of a file: what counts as run where no recording says what did."""
+    return set(range(1, len(source.lines) + 1))
 
 
 def _listing(

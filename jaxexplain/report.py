@@ -274,6 +274,9 @@ class TraceReport:
     trace_seconds: float | None = None
     jax_version: str = ""
     notes: tuple[str, ...] = ()
+    # Why no decisions could be recorded (another tool took Python's tracing hook), or None:
+    # where set, the empty `decisions` does not mean that the trace decided nothing.
+    decisions_unavailable: str | None = None
     schema: str = TRACE_SCHEMA
 
     @property

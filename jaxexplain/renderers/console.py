@@ -189,6 +189,9 @@ def trace_sections(report: TraceReport) -> list[RenderableType | JaxprBlock]:
         sections += cache_key_sections(report.cache_key)
     if report.decisions:
         sections += decision_sections(report.decisions)
+    elif report.decisions_unavailable:
+        sections += [heading("Baked-in decisions", "not recorded")]
+        sections.append(Padding(Text(report.decisions_unavailable, style="yellow"), (0, 0, 0, 2)))
     if report.sources:
         sections += source_sections(report.sources, report.decisions)
     if report.jaxpr is not None:

@@ -349,7 +349,7 @@ def trace_page(report: TraceReport) -> Page:
         error_section(report.error) if report.error is not None else "",
         summary_figures(report),
         code_section(report, hues),
-        decisions_section(report.decisions),
+        decisions_section(report.decisions, report.decisions_unavailable),
         arguments_section(report),
         cache_key_section(report.cache_key) if report.cache_key is not None else "",
         compile_section(report.compile) if report.compile is not None else "",
@@ -578,8 +578,13 @@ def decision_badge(d: Decision) -> str:
     return tag("span", esc(outcome_badge(d)), class_=f"badge decision {d.kind}", title=title)
 
 
-def decisions_section(decisions: Sequence[Decision]) -> str:
-    """Every Python decision frozen into the trace, with what it depended on."""
+def decisions_section(decisions: Sequence[Decision], unavailable: str | None = None) -> str:
+    """Every Python decision frozen into the trace, with what it depended on; where none
+    could be recorded, why."""
+    if not decisions and unavailable:
+        return section(
+            "decisions", "Baked-in decisions", tag("p", esc(unavailable)), "not recorded"
+        )
     if not decisions:
         return ""
     rows = [

@@ -38,6 +38,7 @@ from jaxexplain.tracing import (
     trace_plan,
     with_loop_equations,
 )
+from jaxexplain.userfiles import counted_as_user_code
 
 
 @dataclass(frozen=True)
@@ -526,6 +527,19 @@ def _name_of(fn: Callable[..., Any]) -> str:
 
 
 def explain(
+    target: Target,
+    plan: CallPlan,
+    target_name: str,
+    options: Options,
+    *,
+    while_compiling: Callable[[], object] | None = None,
+) -> TraceReport:
+    """The report for one signature, the target's own file counted as user code."""
+    with counted_as_user_code(function_info(target.function).file):
+        return _explain(target, plan, target_name, options, while_compiling=while_compiling)
+
+
+def _explain(
     target: Target,
     plan: CallPlan,
     target_name: str,

@@ -11,9 +11,29 @@ import os
 import re
 import site
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
 
 _JAXEXPLAIN_DIR = str(Path(__file__).resolve().parent)
+
+
+# Files of the functions being explained: a library function given as the target
+# (`optax:global_norm`) is the user's code for its own report, else every line reads dead.
+_TARGET_FILES: set[str] = set()
+
+
+@contextlib.contextmanager
+def counted_as_user_code(filename: str) -> Iterator[None]:
+    """While explaining a target, its own file is user code, wherever it is installed."""
+    added = filename not in _TARGET_FILES
+    _TARGET_FILES.add(filename)
+    is_user_file.cache_clear()
+    try:
+        yield
+    finally:
+        if added:
+            _TARGET_FILES.discard(filename)
+        is_user_file.cache_clear()
 
 
 @functools.cache
@@ -44,6 +64,8 @@ def is_user_file(filename: str) -> bool:
     """
     if not filename:
         return False
+    if filename in _TARGET_FILES:
+        return True
     if filename.startswith("<"):
         return filename in linecache.cache and not filename.startswith("<frozen")
     real = os.path.realpath(filename)

@@ -114,3 +114,12 @@ def test_library_not_installed_is_bad_input(output: str) -> None:
         assert "nosuchlib" in json.loads(result.stdout)["error"]["message"]
     else:
         assert "nosuchlib" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_library_function_target_is_user_code_for_its_own_listing() -> None:
+    import optax
+
+    report = jaxexplain.trace(optax.tree.norm, {"w": "f32[3]"}, compile=False)
+    own = [s for s in report.sources if s.function.endswith("norm")]
+    assert own, [s.function for s in report.sources]
+    assert any(line.ran and line.equations for line in own[0].lines)

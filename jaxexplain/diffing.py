@@ -502,6 +502,7 @@ _OPERAND_VAR = re.compile(r"(?<!\S)[a-z]+(?!\S)")
 _SQUARE = re.compile(r"[\[\]]")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _SPACES = re.compile(r"\s+")
+_BRACKET_SPACE = re.compile(r"(?<=[\[(]) | (?=[\])])")
 _LITERAL_NAMES = frozenset({"inf", "nan"})
 
 
@@ -529,6 +530,8 @@ class Item:
     operands: list[str] = field(default_factory=list)
     inner: list[str] = field(default_factory=list)
     consts: int = 0
+    # Nested jaxprs are scopes of their own: JAX reuses outer names in them (`c` outside and in).
+    inner_numbers: dict[str, int] = field(default_factory=dict)
 
     @property
     def coarse(self) -> str:
@@ -567,7 +570,55 @@ def parse_jaxpr(text: str) -> list[Item]:
                 k += 1
     except IndexError as exc:
         raise JaxprParseError("the jaxpr text ended early") from exc
+    _expand_shared_references(text, items)
     return items
+
+
+def shared_blocks(items: list[Item]) -> dict[str, tuple[int, int]]:
+    """Each `let NAME = { ... } in` jaxpr JAX printed once for several uses: NAME -> item range."""
+    blocks: dict[str, tuple[int, int]] = {}
+    opened: dict[str, int] = {}
+    for k, item in enumerate(items):
+        if item.kind == "open" and item.head:
+            opened[item.head] = k
+        elif item.kind == "close" and item.head in opened:
+            blocks[item.head] = (opened.pop(item.head), k + 1)
+    return blocks
+
+
+def _expand_shared_references(text: str, items: list[Item]) -> None:
+    """Keys of equations that name a shared jaxpr (`jit[name=f jaxpr=f]`) made from its body.
+
+    JAX prints a jaxpr once, as `let f = { ... } in`, when it is used twice or is long, and inline
+    otherwise; whether it is shared says nothing about the computation. With the body in the key,
+    a call reads the same whether its side printed the callee shared or inline.
+    """
+    blocks = shared_blocks(items)
+    if not blocks:
+        return
+    bodies = {name: _shared_body(text, items, span) for name, span in blocks.items()}
+    # A shared jaxpr is named after the `name=` of its first caller, which is no reference.
+    reference = re.compile(
+        r"(?<=[=(\s])(?<!name=)(" + "|".join(map(re.escape, bodies)) + r")(?=[\s,)\]])"
+    )
+
+    def expanded(params: str, depth: int = 0) -> str:
+        if depth > len(bodies):
+            raise JaxprParseError("shared jaxprs that refer to each other in a cycle")
+        return reference.sub(lambda m: expanded(bodies[m[1]], depth + 1), params)
+
+    for k, item in enumerate(items):
+        if item.kind == "eqn" and item.params and reference.search(item.params):
+            binders = [f"{n}:{t}" for n, t in zip(item.outs, item.out_types, strict=True)]
+            prim = item.head + item.params
+            keyed = expanded(item.params)
+            items[k] = _equation(item.start, item.end, binders, prim, item.operands, keyed)
+
+
+def _shared_body(text: str, items: list[Item], span: tuple[int, int]) -> str:
+    """`{ lambda ... }` of a shared jaxpr, as it would be printed inline."""
+    body = text[items[span[0]].start : items[span[1] - 1].end]
+    return body[body.index("{") : body.rindex("}") + 1]
 
 
 class _Lines:
@@ -710,7 +761,8 @@ def _parse_equation_lines(lines: _Lines, k: int, indent: int, items: list[Item])
     """One equation starting at line `k` (continued while brackets are open or lines indent deeper)."""
     line = lines.text[k]
     depth = _depth_change(line)
-    seen_equals = " = " in line
+    # An equation with no outputs (`debug_callback[...] a`) has no binders and no `=`.
+    seen_equals = " = " in line or not _BINDER.match(line.lstrip(" "))
     last = k
     while depth or not seen_equals or _indent(lines.text[last + 1]) > indent:
         last += 1
@@ -722,16 +774,19 @@ def _parse_equation_lines(lines: _Lines, k: int, indent: int, items: list[Item])
             items.append(item)
             return k + 1
     chunks = _chunks(lines.whole, *lines.span(k, last))
-    i = 0
-    while chunks[i].text != "=":
-        i += 1
+    equals = 0
+    if _BINDER.match(chunks[0].text):
+        while chunks[equals].text != "=":
+            equals += 1
+    binders = [c.text for c in chunks[:equals]]
+    prim = equals + 1 if binders else 0
     items.append(
         _equation(
             chunks[0].start,
             chunks[-1].end,
-            [c.text for c in chunks[:i]],
-            chunks[i + 1].text,
-            [c.text for c in chunks[i + 2 :]],
+            binders,
+            chunks[prim].text,
+            [c.text for c in chunks[prim + 1 :]],
         )
     )
     return last + 1
@@ -763,8 +818,16 @@ def _matching_square(text: str, opening: int) -> int:
     return -1
 
 
-def _equation(start: int, end: int, binders: list[str], prim: str, operands: list[str]) -> Item:
-    """An equation item: its key keeps types, primitive, parameters and literals, not names."""
+def _equation(
+    start: int,
+    end: int,
+    binders: list[str],
+    prim: str,
+    operands: list[str],
+    keyed_params: str | None = None,
+) -> Item:
+    """An equation item: its key keeps types, primitive, parameters and literals, not names
+    (the parameters as `keyed_params` reads them, where given: shared jaxprs written out)."""
     head, bracket, rest = prim.partition("[")
     params = bracket + rest
     names, types = _binders(binders)
@@ -772,6 +835,8 @@ def _equation(start: int, end: int, binders: list[str], prim: str, operands: lis
     canonical_params = params
     if params:
         canonical_params, inner = _canonical_params(params)
+    if keyed_params is not None:
+        canonical_params = _canonical_params(keyed_params)[0]
     operand_text = _OPERAND_VAR.sub("_", " ".join(operands))
     key = f"{' '.join(types)}={head}{canonical_params}|{operand_text}"
     return Item("eqn", start, end, key, names, types, head, params, operands, inner)
@@ -836,8 +901,9 @@ def _canonical_params(params: str) -> tuple[str, list[str]]:
     if inner:
         local = {name: f"%{k}" for k, name in enumerate(inner)}
         params = _INNER_VAR.sub(lambda m: local.get(m.group(1), m.group(1)), params)
-    if "\n" in params:
-        params = _SPACES.sub(" ", params)
+    if "\n" in params or "{" in params:
+        # Inline and shared printings of one jaxpr differ only in layout: `[\n  name=f` vs `[name=f`.
+        params = _BRACKET_SPACE.sub("", _SPACES.sub(" ", params))
     return params, inner
 
 
@@ -865,6 +931,10 @@ class _Side:
     sources: Sequence[str | None]
     canon: dict[str, int] = field(default_factory=dict)
     line_starts: list[int] = field(default_factory=list)
+    main_start: int = 0  # the first item of the top-level jaxpr (JAX prints shared ones first)
+
+    def __post_init__(self) -> None:
+        self.main_start = max((hi for _, hi in shared_blocks(self.items).values()), default=0)
 
     def line_of(self, item: Item) -> int:
         """0-based text line of an item's start."""
@@ -901,14 +971,15 @@ def jaxpr_diff(
     counts = Counter(
         status
         for status, ia, ib in rows
-        if status != "equal" and _is_equation(side_a, side_b, ia, ib)
+        if status != "equal" and _is_top_level_equation(side_a, side_b, ia, ib)
     )
     hunks, unified = _unified(side_a, side_b, rows, lookup or (lambda _: None))
     deltas = Counter(b.primitives)
     deltas.subtract(a.primitives)
     return JaxprDiff(
-        equations_a=sum(1 for item in side_a.items if item.kind in ("eqn", "line")),
-        equations_b=sum(1 for item in side_b.items if item.kind in ("eqn", "line")),
+        equations_a=_top_level_equations(side_a),
+        equations_b=_top_level_equations(side_b),
+        sharing=tuple(_sharing_notes(side_a, side_b)),
         added=counts["added"],
         removed=counts["removed"],
         changed=counts["changed"],
@@ -943,16 +1014,52 @@ def _sides(a: JaxprInfo, b: JaxprInfo) -> tuple[_Side, _Side]:
     return _Side(a.text, items_a, a.line_sources), _Side(b.text, items_b, b.line_sources)
 
 
-def _is_equation(a: _Side, b: _Side, ia: int, ib: int) -> bool:
-    item = a.items[ia] if ia >= 0 else b.items[ib]
-    return item.kind in ("eqn", "line")
+def _is_top_level_equation(a: _Side, b: _Side, ia: int, ib: int) -> bool:
+    """Counts are of the top-level equations, as `jax.make_jaxpr` counts them: a change inside a
+    nested or shared jaxpr counts once, as the change of the equation that calls it."""
+    side, index = (a, ia) if ia >= 0 else (b, ib)
+    return index >= side.main_start and side.items[index].kind in ("eqn", "line")
+
+
+def _top_level_equations(side: _Side) -> int:
+    return sum(1 for item in side.items[side.main_start :] if item.kind in ("eqn", "line"))
+
+
+def _one_sided_shared(side: _Side, other: _Side) -> dict[str, tuple[int, int]]:
+    """Shared jaxprs of `side` that `other` does not print as shared (it prints them inline)."""
+    theirs = shared_blocks(other.items)
+    return {name: span for name, span in shared_blocks(side.items).items() if name not in theirs}
+
+
+def _sharing_notes(a: _Side, b: _Side) -> list[str]:
+    """What the diff leaves out as printing only: a jaxpr shared on one side, inline on the other."""
+    notes = []
+    for label, side, other in (("A", a, b), ("B", b, a)):
+        for name in _one_sided_shared(side, other):
+            notes.append(
+                f"side {label} prints {name} once, as `let {name} = {{ ... }} in`, and refers to "
+                f"it by name; the other side prints it inline. JAX shares a jaxpr used more "
+                f"than once or longer than 10 equations: printing only, not a change"
+            )
+    return notes
+
+
+def _aligned_indices(side: _Side, other: _Side) -> list[int]:
+    """The items to align: all but shared jaxprs the other side prints inline, whose equations
+    are compared through the equations that call them (their keys hold the body)."""
+    skipped = _one_sided_shared(side, other).values()
+    return [k for k in range(len(side.items)) if not any(lo <= k < hi for lo, hi in skipped)]
 
 
 def _rows(a: _Side, b: _Side, budget: Budget) -> list[Row]:
     """Aligned rows (status, index in A or -1, index in B or -1), names made canonical on the way."""
     rows: list[Row] = []
     numbering = _Numbering(a.canon, b.canon)
-    for ia, ib in _pairs(a.items, b.items, budget):
+    kept_a, kept_b = _aligned_indices(a, b), _aligned_indices(b, a)
+    items_a, items_b = [a.items[k] for k in kept_a], [b.items[k] for k in kept_b]
+    for ka, kb in _pairs(items_a, items_b, budget):
+        ia = kept_a[ka] if ka >= 0 else -1
+        ib = kept_b[kb] if kb >= 0 else -1
         x = a.items[ia] if ia >= 0 else None
         y = b.items[ib] if ib >= 0 else None
         if x is not None and y is not None:
@@ -1090,10 +1197,17 @@ class _Numbering:
         self.next = 0
 
     def bind(self, x: Item | None, y: Item | None) -> None:
-        self._bind_lists(x.outs if x else [], y.outs if y else [])
-        self._bind_lists(x.inner if x else [], y.inner if y else [])
+        self._bind_lists(x.outs if x else [], y.outs if y else [], self.canon_a, self.canon_b)
+        self._bind_lists(
+            x.inner if x else [],
+            y.inner if y else [],
+            x.inner_numbers if x else {},
+            y.inner_numbers if y else {},
+        )
 
-    def _bind_lists(self, xs: list[str], ys: list[str]) -> None:
+    def _bind_lists(
+        self, xs: list[str], ys: list[str], into_a: dict[str, int], into_b: dict[str, int]
+    ) -> None:
         for k in range(max(len(xs), len(ys))):
             x = xs[k] if k < len(xs) else "_"
             y = ys[k] if k < len(ys) else "_"
@@ -1102,9 +1216,9 @@ class _Numbering:
             number = self.next
             self.next += 1
             if x != "_":
-                self.canon_a[x] = number
+                into_a[x] = number
             if y != "_":
-                self.canon_b[y] = number
+                into_b[y] = number
 
 
 def canonical_name(number: int) -> str:
@@ -1128,12 +1242,12 @@ def render_item(side: _Side, item: Item) -> str:
         binders = " ".join(f"{name(n)}:{t}" for n, t in zip(item.outs, item.out_types, strict=True))
         params = item.params
         if item.inner:
-            inner = set(item.inner)
+            inner = item.inner_numbers
             params = _INNER_VAR.sub(
-                lambda m: name(m.group(1)) if m.group(1) in inner else m.group(1), params
+                lambda m: canonical_name(inner[m[1]]) if m[1] in inner else m[1], params
             )
         operands = "".join(" " + name(o) for o in item.operands)
-        return f"    {binders} = {item.head}{params}{operands}"
+        return f"    {binders}{' = ' if binders else ''}{item.head}{params}{operands}"
     if item.kind == "open":
         bound = [f"{name(n)}:{t}" for n, t in zip(item.outs, item.out_types, strict=True)]
         consts, invars = bound[: item.consts], bound[item.consts :]

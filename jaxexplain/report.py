@@ -558,8 +558,10 @@ class JaxprDiff:
     """The jaxpr difference with variable names made canonical: real changes only.
 
     `unified` is a unified diff over the jaxpr text (hunk headers name the user source line);
-    counts are of equations, those of `let`-shared sub-jaxprs included; `changed` counts an
-    equation whose literal, parameter, type or operands changed once (not as delete + insert).
+    counts are of top-level equations, as `jax.make_jaxpr` and the trace report count them: an
+    equation whose literal, parameter, type, operands or nested jaxpr changed is `changed` once
+    (not delete + insert). `sharing` says where one side prints a jaxpr once as `let NAME = ...`
+    and the other inline: printing only, left out of the hunks and the counts.
     `approximate` counts regions too scattered to align exactly within the time budget: they
     are shown as removed and added, which is true but not minimal.
     """
@@ -573,6 +575,7 @@ class JaxprDiff:
     hunks: tuple[JaxprHunk, ...] = ()
     primitive_deltas: dict[str, int] = dataclasses.field(default_factory=dict)
     approximate: int = 0
+    sharing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -200,10 +200,20 @@ def with_loop_equations(decisions: Sequence[Decision], traced: Any) -> tuple[Dec
 
 
 def count_equations(jaxpr: Any) -> int:
-    """All equations, those inside cond/scan/while/jit bodies included."""
-    return sum(
-        1 + sum(count_equations(sub) for sub in _jax_compat.sub_jaxprs(e)) for e in jaxpr.eqns
-    )
+    """All equations as JAX prints them, those inside cond/scan/while/jit bodies included: a
+    jaxpr used several times (a jitted helper called twice) is printed once and counted once,
+    as the annotated source and the jaxpr diff count it."""
+    seen: set[int] = set()
+    pending = [jaxpr]
+    total = 0
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        total += len(current.eqns)
+        pending += [sub for eqn in current.eqns for sub in _jax_compat.sub_jaxprs(eqn)]
+    return total
 
 
 def cache_key_of(target: Target, plan: CallPlan, stages: Stages) -> CacheKey:

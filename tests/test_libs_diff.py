@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import jax
@@ -13,6 +15,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxexplain
+from jaxexplain.renderers import console
 from tests.targets.libs import diffing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,3 +58,73 @@ def test_the_terminal_gets_the_verdict_and_no_callback_traceback() -> None:
     assert result.returncode == 0, result.stderr
     assert "verified against JAX" in result.stdout and "x must be non-zero" in result.stdout
     assert result.stderr == ""
+
+
+def _printed_equations(closed) -> int:
+    """Equations JAX prints for a jaxpr, nested ones included, a jaxpr used twice once."""
+    seen, pending, total = set(), [closed.jaxpr], 0
+    while pending:
+        jaxpr = pending.pop()
+        if id(jaxpr) in seen:
+            continue
+        seen.add(id(jaxpr))
+        total += len(jaxpr.eqns)
+        for eqn in jaxpr.eqns:
+            for value in eqn.params.values():
+                for item in value if isinstance(value, (tuple, list)) else (value,):
+                    if isinstance(item, jax.extend.core.ClosedJaxpr):
+                        pending.append(item.jaxpr)
+                    elif isinstance(item, jax.extend.core.Jaxpr):
+                        pending.append(item)
+    return total
+
+
+def test_a_helper_shared_on_one_side_and_inline_on_the_other_is_no_change() -> None:
+    x = jnp.zeros(3)
+    jaxpr_a = jax.make_jaxpr(lambda x, y: diffing.helper_once_or_twice(x, y, True))(x, x)
+    jaxpr_b = jax.make_jaxpr(lambda x, y: diffing.helper_once_or_twice(x, y, False))(x, x)
+    assert "let shared_helper = " in str(jaxpr_a) and "let shared_helper" not in str(jaxpr_b)
+    report = jaxexplain.diff(
+        diffing.helper_once_or_twice,
+        "f32[3]",
+        "f32[3]",
+        static_argnames="twice",
+        twice=True,
+        vs={"twice": False},
+        compile=False,
+    )
+    diff = report.jaxpr_diff
+    assert diff is not None
+    assert (diff.equations_a, diff.equations_b) == (len(jaxpr_a.eqns), len(jaxpr_b.eqns))
+    assert (diff.added, diff.changed) == (0, 0)
+    assert diff.removed == len(jaxpr_a.eqns) - len(jaxpr_b.eqns)
+    assert diff.sharing and "shared_helper" in diff.sharing[0]
+    assert "-let shared_helper" not in diff.unified
+    assert report.a.jaxpr.equations_total == _printed_equations(jaxpr_a)
+    assert report.b.jaxpr.equations_total == _printed_equations(jaxpr_b)
+    text = str(report)
+    assert "as printed" not in text and "printing only, not a change" in text
+
+
+def test_a_long_changed_line_shows_where_it_changed() -> None:
+    weights = ["f32[128,4]"] * 6
+    report = jaxexplain.diff(
+        diffing.concatenated, *weights, "f32[10,4]", vs={"x": "f32[5,4]"}, compile=False
+    )
+    opening = [line for line in report.jaxpr_diff.unified.splitlines() if "{ lambda" in line]
+    assert min(len(line) for line in opening) > 100
+    text = str(report)
+    removed = next(line for line in text.splitlines() if line.startswith("-{ lambda"))
+    added = next(line for line in text.splitlines() if line.startswith("+{ lambda"))
+    assert len(removed) <= 100 and "f32[10,4]. let" in removed
+    assert len(added) <= 100 and "f32[5,4]. let" in added
+
+
+def test_a_verified_rewrite_is_printed_whole_at_any_width() -> None:
+    report = jaxexplain.trace(diffing.thresholded, "f32[3]", "f32[]", "f32[]", compile=False)
+    fixes = [s for s in report.error.suggestions if s.verified and s.code]
+    assert fixes
+    text = console.render(report, width=60)
+    for line in textwrap.dedent(fixes[0].code).strip().splitlines():
+        assert line.strip() in text
+    ast.parse(textwrap.dedent(fixes[0].code))

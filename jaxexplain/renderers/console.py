@@ -12,6 +12,7 @@ from typing import Any
 
 from pygments import highlight
 from pygments.formatter import Formatter
+from pygments.lexers.python import PythonLexer
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
@@ -104,6 +105,15 @@ class JaxprBlock:
     text: str
 
 
+@dataclass(frozen=True)
+class CodeBlock:
+    """Code the user copies (a verified rewrite), written past rich: rich crops or folds every
+    line at the terminal width, and a cut line pasted back is a syntax error. It overflows."""
+
+    code: str
+    indent: int = 4
+
+
 def render(report: Any, *, color: bool = False, width: int = 100) -> str:
     """Renders a trace report (other report kinds bring their own `console_sections`)."""
     console = make_console(color, width)
@@ -113,6 +123,8 @@ def render(report: Any, *, color: bool = False, width: int = 100) -> str:
     for section in sections:
         if isinstance(section, JaxprBlock):
             console.file.write(highlighted(section.text, color) + "\n")
+        elif isinstance(section, CodeBlock):
+            console.file.write(highlighted_code(section, color) + "\n")
         else:
             console.print(section)
     text: str = console.file.getvalue()  # type: ignore[attr-defined]
@@ -127,6 +139,15 @@ def highlighted(text: str, color: bool) -> str:
     if not color:
         return text
     return highlight(text, JaxprLexer(), AnsiFormatter(style=JaxprStyle)).rstrip("\n")
+
+
+def highlighted_code(block: CodeBlock, color: bool) -> str:
+    """The block's lines, whole, each indented; Python-colored when color is on."""
+    code = textwrap.dedent(block.code).rstrip("\n")
+    if color:
+        code = highlight(code, PythonLexer(), AnsiFormatter(style=JaxprStyle)).rstrip("\n")
+    margin = " " * block.indent
+    return "\n".join(margin + line if line else line for line in code.split("\n"))
 
 
 class AnsiFormatter(Formatter):  # type: ignore[misc]
@@ -534,9 +555,9 @@ def human_bytes(value: float | None) -> str:
     return f"{int(value)} B"
 
 
-def error_sections(error: ErrorInfo) -> list[RenderableType]:
+def error_sections(error: ErrorInfo) -> list[RenderableType | CodeBlock]:
     """The failure first: the user's line, why it fails, what it came from, and the fixes tried."""
-    out: list[RenderableType] = [heading("Tracing failed", error.type)]
+    out: list[RenderableType | CodeBlock] = [heading("Tracing failed", error.type)]
     body = Text()
     if error.file:
         location = f"{short_path(error.file)}:{error.line}"
@@ -566,8 +587,9 @@ def error_sections(error: ErrorInfo) -> list[RenderableType]:
     out.append(Padding(body, (0, 0, 0, 2)))
     if error.suggestions:
         out.append(heading("Fixes", "verified ones were re-traced by jaxexplain"))
-        out += [_suggestion(s) for s in error.suggestions]
-    return [Group(*out)]
+        for suggestion in error.suggestions:
+            out += _suggestion(suggestion)
+    return out
 
 
 _VIA_WORDS = {
@@ -579,7 +601,7 @@ _VIA_WORDS = {
 }
 
 
-def _suggestion(suggestion: Suggestion) -> RenderableType:
+def _suggestion(suggestion: Suggestion) -> list[RenderableType | CodeBlock]:
     """One fix: verified, tried and not verified, or advice; its code and what it costs."""
     if suggestion.verified:
         marker = Text("✓ verified", style="bold green")
@@ -587,18 +609,16 @@ def _suggestion(suggestion: Suggestion) -> RenderableType:
         marker = Text("•", style="bold")
     else:
         marker = Text("✗ not verified", style="bold red")
-    parts: list[RenderableType] = [Text(suggestion.text)]
-    if suggestion.code:
-        code = textwrap.dedent(suggestion.code)
-        parts.append(
-            Padding(Syntax(code, "python", theme=_THEME, background_color="default"), (0, 0, 0, 2))
-        )
-    if suggestion.cost:
-        parts.append(Text(f"cost: {suggestion.cost}", style="dim"))
-    if suggestion.verified and suggestion.checks:
-        parts.append(Text(f"checks passed: {', '.join(suggestion.checks)}", style="dim"))
     row = Table.grid(padding=(0, 2))
     row.add_column(no_wrap=True)
     row.add_column(overflow="fold")
-    row.add_row(marker, Group(*parts))
-    return Padding(row, (0, 0, 0, 2))
+    row.add_row(marker, Text(suggestion.text))
+    out: list[RenderableType | CodeBlock] = [Padding(row, (0, 0, 0, 2))]
+    if suggestion.code:
+        out.append(CodeBlock(suggestion.code, indent=6))
+    if suggestion.cost:
+        out.append(Padding(Text(f"cost: {suggestion.cost}", style="dim"), (0, 0, 0, 6)))
+    if suggestion.verified and suggestion.checks:
+        checks = f"checks passed: {', '.join(suggestion.checks)}"
+        out.append(Padding(Text(checks, style="dim"), (0, 0, 0, 6)))
+    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -20,6 +20,8 @@ from jaxexplain.userfiles import short_path
 
 DIFF_LINES_SHOWN = 400
 DELTAS_SHOWN = 12
+FOCUS_LEAD = 24  # of a long changed line, how much of its start stays (indentation, binders)
+FOCUS_CONTEXT = 16  # and how much of the common text before its first difference
 
 
 def diff_sections(report: DiffReport) -> list[RenderableType]:
@@ -146,6 +148,7 @@ def _jaxpr_sections(diff: JaxprDiff, counts: tuple[str, str | None]) -> list[Ren
             heading("Jaxpr diff", top),
             Text(f"  as printed, nested jaxprs included ({printed}): {changes}"),
         ]
+    out += [Text(f"  {note}", style="dim") for note in diff.sharing]
     if not diff.unified:
         out.append(Text("  identical up to variable names"))
         return out
@@ -184,10 +187,7 @@ def _unified_text(unified: str) -> RenderableType:
     lines = unified.split("\n")[2:]
     if lines and not lines[-1]:
         lines.pop()
-    text = Text(no_wrap=True, overflow="ellipsis")
-    for k, line in enumerate(lines[:DIFF_LINES_SHOWN]):
-        text.append(("\n" if k else "") + line, style=_LINE_STYLES.get(line[:1], ""))
-    parts: list[RenderableType] = [text]
+    parts: list[RenderableType] = [_UnifiedLines(lines[:DIFF_LINES_SHOWN])]
     if len(lines) > DIFF_LINES_SHOWN:
         hunks_left = sum(1 for line in lines[DIFF_LINES_SHOWN:] if line.startswith("@@"))
         parts.append(
@@ -198,6 +198,70 @@ def _unified_text(unified: str) -> RenderableType:
             )
         )
     return Group(*parts)
+
+
+class _UnifiedLines:
+    """Diff lines one row each; a changed line too long for the width shows where it changed.
+
+    Cutting a long line at the width hides a change near its end (`f32[10,4]` -> `f32[5,4]`
+    in a long equation); a removed line and the added line paired with it keep their start
+    and the part around their first difference, and elide the common text between."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        shown = focused_lines(self.lines, options.max_width)
+        for k, line in enumerate(shown):
+            text.append(("\n" if k else "") + line, style=_LINE_STYLES.get(line[:1], ""))
+        yield text
+
+
+def focused_lines(lines: list[str], width: int) -> list[str]:
+    """The lines, each removed/added pair that is too wide focused on its first difference."""
+    shown = list(lines)
+    for removed, added in _changed_pairs(lines):
+        start = _first_difference(lines[removed], lines[added])
+        shown[removed] = focus(lines[removed], start, width)
+        shown[added] = focus(lines[added], start, width)
+    return shown
+
+
+def _changed_pairs(lines: list[str]) -> list[tuple[int, int]]:
+    """(removed, added) line indices: the k-th `-` line of a run with the k-th `+` line after it."""
+    pairs: list[tuple[int, int]] = []
+    k = 0
+    while k < len(lines):
+        minus_start = k
+        while k < len(lines) and lines[k].startswith("-"):
+            k += 1
+        plus_start = k
+        while k < len(lines) and lines[k].startswith("+"):
+            k += 1
+        pairs += zip(range(minus_start, plus_start), range(plus_start, k), strict=False)
+        if k == minus_start:
+            k += 1
+    return pairs
+
+
+def _first_difference(a: str, b: str) -> int:
+    """Index of the first character where the two lines (after their -/+ mark) differ."""
+    k = 1
+    while k < len(a) and k < len(b) and a[k] == b[k]:
+        k += 1
+    return k
+
+
+def focus(line: str, start: int, width: int) -> str:
+    """`line` within `width`: whole if it fits, else its start, `…`, and the rest from at least
+    a little before `start` on, as much of it as the width holds (cut at the end as usual)."""
+    if len(line) <= width or start < width - FOCUS_CONTEXT:
+        return line
+    lead = line[: min(FOCUS_LEAD, width // 3)]
+    room = width - len(lead) - 1
+    rest = max(len(lead), min(start - FOCUS_CONTEXT, len(line) - room))
+    return f"{lead}…{line[rest:]}"
 
 
 def _compile_sections(figures: tuple[FigureChange, ...]) -> list[RenderableType]:

@@ -263,6 +263,7 @@ def jaxpr_diff_section(diff: JaxprDiff | None, report: DiffReport) -> str:
             "shown as removed and added.",
             class_="note",
         )
+    notes += "".join(tag("p", esc(note), class_="note") for note in diff.sharing)
     if not diff.unified:
         body = tag("p", "The jaxprs are the same up to variable names.", class_="note")
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -100,6 +101,8 @@ def chromium() -> Browser:
     try:
         return Browser(ensure_chromium())
     except BrowserUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the browser tests: {exc}")
         pytest.skip(str(exc))
 
 

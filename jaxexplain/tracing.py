@@ -232,8 +232,10 @@ def flat_in_avals(traced: Any) -> list[Any]:
 
     `traced.in_avals` is the arguments' pytree rebuilt with abstract values as leaves, and a
     class whose flattening keeps only real arrays (a distrax distribution) flattens that
-    rebuilt tree to no leaves at all."""
-    return [var.aval for var in _jax_compat.inner_jaxpr(traced).invars]
+    rebuilt tree to no leaves at all. The arguments come first: a tracer leaked into the trace
+    from another one (a scan body's, kept in a list) can add inputs after them."""
+    invars = _jax_compat.inner_jaxpr(traced).invars
+    return [var.aval for var in invars[: traced.in_tree.num_leaves]]
 
 
 @dataclass

@@ -1159,7 +1159,8 @@ def make_static_suggestions(
 
     A 0-d traced argument given without a Python value cannot be re-traced static; when the
     value comes from 0-d arguments, one of them such (and from no array data), making them all
-    static is offered unverified, with how to let jaxexplain verify it.
+    static is offered unverified, with how to let jaxexplain verify it; so are such arguments
+    when `trials` (perturbing where the source could not tell) found nothing responsible.
     """
     params = {p.name: p for p in plan.params}
     scalars = [
@@ -1171,6 +1172,7 @@ def make_static_suggestions(
         if _array_value_params(plan, depends_on):
             return []
         return [_unverifiable_static_suggestion(scalars, params, construct)]
+    probed = trials is not None
     if trials is None:
         candidates = [
             d.name
@@ -1184,6 +1186,11 @@ def make_static_suggestions(
     if passed is not None:
         return [_static_suggestion(list(passed.group), params, construct, verified=True)]
     found = responsible(trials)
+    unvalued = [p.name for p in plan.params if not p.static and _scalar_without_value(p)]
+    if probed and found is None and unvalued and not _array_value_params(plan, depends_on):
+        # The source could not tell, and perturbing could not try these (no Python value):
+        # they may be what reached it.
+        return [_unverifiable_static_suggestion(unvalued, params, construct)]
     if found is None:
         return []
     return [

@@ -103,3 +103,18 @@ def test_a_library_value_computed_from_array_data_has_no_static_choice() -> None
     assert "array data of counts, so no static choice can help" in error.explanation
     assert "jax/_src/nn/functions.py:" in error.explanation
     assert not [s for s in error.suggestions if s.kind == "make_static"]
+
+
+def test_a_0d_argument_given_as_an_array_is_offered_static_unverified_where_probing_cannot() -> (
+    None
+):
+    kwargs = failures.solve_args()
+    report = jaxexplain.trace(failures.solve, compile=False, **{**kwargs, "max_steps": "i32[]"})
+    assert report.error is not None
+    assert "t1 static, and it still fails here" in report.error.explanation
+    assert [(s.kind, s.params, s.verified) for s in report.error.suggestions] == [
+        ("make_static", ("max_steps",), False)
+    ]
+    assert "--static max_steps=VALUE" in report.error.suggestions[0].text
+    assert jax_error(failures.solve, kwargs, ("t1",)) is not None
+    assert jax_error(failures.solve, kwargs, ("max_steps",)) is None

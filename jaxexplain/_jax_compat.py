@@ -53,6 +53,16 @@ def cache_size(jitted: Any) -> int:
     return int(jitted._cache_size())
 
 
+def filter_jit_cache(wrapper: Any) -> Any:
+    """The `jax.jit` inside an `equinox.filter_jit` wrapper, whose dispatch cache holds every
+    compile of it.
+
+    Private (equinox's `_cached` field): equinox exposes no count of its compiles; this is the
+    ground truth a filter_jit diff is verified against.
+    """
+    return wrapper._cached
+
+
 def clear_cache(jitted: Any) -> None:
     """Empties a jit wrapper's caches so that a verification starts from nothing."""
     jitted.clear_cache()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -142,7 +141,9 @@ def _unbind_partial_of_jitted(
     wrapper's, keyed on them (statics by the decorator's `static_argnames` included); traced
     as a function of its own, the partial would be another jit around a nested `jit` call.
     """
-    if isinstance(fn, functools.partial) and _jax_compat.is_jitted(fn.func):
+    if wrappers.is_partial(fn) and (
+        _jax_compat.is_jitted(fn.func) or wrappers.library_wrapper(fn.func)
+    ):
         return fn.func, tuple(fn.args), dict(fn.keywords)
     return fn, (), {}
 
@@ -704,6 +705,8 @@ def _notes(target: Target, plan: CallPlan) -> tuple[str, ...]:
     notes = []
     if target.library == wrappers.FILTER_JIT:
         notes.append(wrappers.filter_jit_note(plan))
+    elif target.library == wrappers.NNX_JIT:
+        notes.append(wrappers.nnx_jit_note(plan))
     elif target.library is not None:
         notes.append(wrappers.unmodelled_note(target.library))
     from_decorator = _decorator_statics_in_call(plan)

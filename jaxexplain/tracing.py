@@ -48,6 +48,11 @@ class Target:
         library = wrappers.library_wrapper(obj)
         if library == wrappers.FILTER_JIT:
             return cls(obj, wrappers.wrapped_function(obj), None, library)
+        if library == wrappers.NNX_JIT:
+            if not wrappers.nnx_modelled(obj):
+                return cls(obj, obj.fun, None, wrappers.NNX_JIT_SHARDED)
+            # nnx passes its static and donated arguments to its inner jax.jit unchanged.
+            return cls(obj, obj.fun, _jax_compat.jit_options(obj.jitted_fn), library)
         return cls(obj, obj, None, library)
 
     def _traceable(self, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,6 +71,8 @@ class Target:
         """The user's own jit wrapper when its statics match the plan, otherwise a new one."""
         if self.options is not None and set(plan.static_names) <= set(self.decorator_statics()):
             return self.obj
+        if self.library == wrappers.NNX_JIT:
+            return wrappers.NnxJit(self.function, plan.static_argnums, _argnames(plan))
         return jax.jit(
             self._traceable(self.function),
             static_argnums=plan.static_argnums,
@@ -80,6 +87,14 @@ class Target:
         the equal sides of a diff, a fix's re-trace) would go unseen.
         """
         options = self.options
+        if self.library == wrappers.NNX_JIT:
+            return wrappers.NnxJit(
+                fresh_copy(self.function),
+                plan.static_argnums,
+                _argnames(plan),
+                options.donate_argnums if options else (),
+                options.donate_argnames if options else (),
+            )
         return jax.jit(
             self._traceable(fresh_copy(self.function)),
             static_argnums=plan.static_argnums,
@@ -218,6 +233,8 @@ def count_equations(jaxpr: Any) -> int:
 
 def cache_key_of(target: Target, plan: CallPlan, stages: Stages) -> CacheKey:
     """The cache key of the traced call, from the tree and avals JAX itself flattened."""
+    if target.library == wrappers.NNX_JIT:
+        plan = wrappers.nnx_key_plan(plan, target.function)
     return build_cache_key(
         plan,
         target.function,

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxexplain import _jax_compat
+from jaxexplain import _jax_compat, wrappers
 from jaxexplain.calling import CallPlan
 from jaxexplain.report import Verification
 from jaxexplain.specs import format_aval
@@ -54,7 +54,7 @@ def verify(
     statics_a, statics_b = set(plan_a.static_names), set(plan_b.static_names)
     if not (statics_a <= statics_b or statics_b <= statics_a):
         return Verification(False, "not checked: the two sides make different arguments static")
-    jitted = target.jitted_for(plan_b if statics_a <= statics_b else plan_a)
+    jitted = _called_for_verification(target, plan_b if statics_a <= statics_b else plan_a)
     needed = max(input_bytes(plan_a), input_bytes(plan_b))
     if needed > limit:
         return Verification(
@@ -87,7 +87,7 @@ def verify(
     recompiled = size_b > size_a
     return Verification(
         checked=True,
-        note=f"called the jitted function on zeros: cache size {size_a} after A, {size_b} "
+        note=f"called {_called_what(target)} on zeros: cache size {size_a} after A, {size_b} "
         f"after B{calls.failure_note()}",
         cache_size_a=size_a,
         cache_size_b=size_b,
@@ -121,20 +121,39 @@ class CacheSizes:
         return f" ({calls} raised at run time, after JAX had made the cache entry: {reasons})"
 
 
+def _called_for_verification(target: Target, plan: CallPlan) -> Any:
+    """What the verification calls: the user's own equinox.filter_jit wrapper (equinox splits
+    the arguments itself and its cache is the truth), else the jit the target calls for."""
+    if target.library == wrappers.FILTER_JIT:
+        return target.obj
+    return target.jitted_for(plan)
+
+
+def _called_what(target: Target) -> str:
+    """The function the verification called, as the note names it."""
+    if target.library == wrappers.FILTER_JIT:
+        return "your equinox.filter_jit function (equinox's own cache)"
+    if target.library == wrappers.NNX_JIT:
+        return "the flax.nnx.jit function (the cache of nnx's inner jax.jit)"
+    return "the jitted function"
+
+
 def _cache_sizes(jitted: Any, plan_a: CallPlan, plan_b: CallPlan) -> CacheSizes:
     """Cache sizes after a call with A's zeros and then B's, starting from an empty cache."""
-    args_a = zero_call(plan_a)
-    args_b = zero_call(plan_b)
+    as_user_gave = wrappers.library_wrapper(jitted) == wrappers.FILTER_JIT
+    args_a = zero_call(plan_a, as_user_gave)
+    args_b = zero_call(plan_b, as_user_gave)
+    cache = wrappers.dispatch_cache_of(jitted)
     raised: dict[str, str] = {}
-    _jax_compat.clear_cache(jitted)
+    _jax_compat.clear_cache(cache)
     try:
         with _captured_callback_errors() as logged:
             _call_keeping_runtime_error(jitted, args_a, "A", raised, logged)
-            size_a = _jax_compat.cache_size(jitted)
+            size_a = _jax_compat.cache_size(cache)
             _call_keeping_runtime_error(jitted, args_b, "B", raised, logged)
-            size_b = _jax_compat.cache_size(jitted)
+            size_b = _jax_compat.cache_size(cache)
     finally:
-        _jax_compat.clear_cache(jitted)
+        _jax_compat.clear_cache(cache)
     return CacheSizes(size_a, size_b, raised)
 
 
@@ -208,17 +227,20 @@ def _call(jitted: Any, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
     jax.block_until_ready(jitted(*args, **kwargs))
 
 
-def zero_call(plan: CallPlan) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def zero_call(plan: CallPlan, as_user_gave: bool = False) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The plan's positional and keyword arguments with every traced leaf replaced by zeros.
 
     Args:
         plan: a call plan whose traced values are specs, `ShapeDtypeStruct`s or arrays.
+        as_user_gave: join split parameters again, for calling the library's own wrapper.
 
     Returns:
         `(args, kwargs)` that key JAX's cache exactly as the plan does: weak-typed scalars as
         Python scalars, committed arrays on their device; raises `NotReproducible` otherwise.
     """
     values = {p.name: zeros_like_tree(p.value) for p in plan.params if p.passed and not p.static}
+    if as_user_gave:
+        values = {name: wrappers.user_value(value) for name, value in values.items()}
     return plan.with_values(values).call_args()
 
 

@@ -1,5 +1,8 @@
 """Library jit wrappers: which ones jaxexplain models exactly, and how they split arguments.
 
+`flax.nnx.jit` is traced through a fresh `nnx.jit` of the user's function, so nnx splits the
+arguments itself; the cache key names the state leaves by the user's paths.
+
 `equinox.filter_jit` traces every array leaf and holds every other leaf static, so a Python int
 is static and a module holding arrays and functions is fine. jaxexplain models that split with
 one `jax.jit` whose arguments are split the same way per parameter: a parameter without arrays
@@ -22,11 +25,13 @@ from jaxexplain.calling import CallPlan
 
 FILTER_JIT = "equinox.filter_jit"
 NNX_JIT = "flax.nnx.jit"
+NNX_JIT_SHARDED = "flax.nnx.jit with in_shardings or out_shardings"
 
 # Library wrappers recognised by their class: (module, class name) -> what the user wrote.
 _WRAPPER_CLASSES = {
     ("equinox._jit", "_JitWrapper"): FILTER_JIT,
     ("flax.nnx.transforms.compilation", "JitWrapped"): NNX_JIT,
+    ("flax.nnx.transforms.compilation", "SimpleJitWrapped"): "flax.nnx.jit in tree mode",
 }
 
 
@@ -34,6 +39,15 @@ def library_wrapper(obj: Any) -> str | None:
     """The library wrapper `obj` is (`equinox.filter_jit`, `flax.nnx.jit`), or None."""
     kind = type(obj)
     return _WRAPPER_CLASSES.get((kind.__module__, kind.__name__))
+
+
+def is_partial(obj: Any) -> bool:
+    """A `functools.partial`, or equinox's `Partial` (what a filter_jit method bound to its
+    module is), both with `func`, `args` and `keywords`."""
+    kind = type(obj)
+    return isinstance(obj, functools.partial) or (
+        kind.__module__.startswith("equinox.") and kind.__name__ == "Partial"
+    )
 
 
 def wrapped_function(obj: Any) -> Callable[..., Any]:
@@ -105,13 +119,18 @@ class FilterSplit:
 
 
 def user_value(value: Any) -> Any:
-    """A parameter's value as the user gave it (a `FilterSplit` joined again)."""
+    """A parameter's value as the user gave it (a `FilterSplit` joined again, also each of a
+    `*args` tuple)."""
+    if isinstance(value, tuple) and any(isinstance(v, FilterSplit) for v in value):
+        return tuple(map(user_value, value))
     return value.joined() if isinstance(value, FilterSplit) else value
 
 
 def traced_part(value: Any) -> Any:
     """A parameter's traced part in the user's structure: a `FilterSplit`'s static leaves
     left out (None is an empty subtree), the whole value otherwise."""
+    if isinstance(value, tuple) and any(isinstance(v, FilterSplit) for v in value):
+        return tuple(map(traced_part, value))
     if not isinstance(value, FilterSplit):
         return value
     arrays = iter(value.arrays)
@@ -122,14 +141,25 @@ def traced_part(value: Any) -> Any:
 def split_for_filter_jit(plan: CallPlan) -> CallPlan:
     """The plan with each traced parameter that mixes arrays and other leaves split as
     equinox splits it (the parameters without arrays are already static)."""
+    import inspect
+
     params = []
     for p in plan.params:
-        if p.passed and not p.static and not isinstance(p.value, FilterSplit):
-            split = FilterSplit.of(p.value)
-            if split.static_leaf_count():
-                p = dataclasses.replace(p, value=split)
+        if p.passed and not p.static and p.kind == inspect.Parameter.VAR_POSITIONAL:
+            p = dataclasses.replace(p, value=tuple(_split_if_mixed(v) for v in p.value))
+        elif p.passed and not p.static:
+            p = dataclasses.replace(p, value=_split_if_mixed(p.value))
         params.append(p)
     return dataclasses.replace(plan, params=tuple(params))
+
+
+def _split_if_mixed(value: Any) -> Any:
+    """`value` split as equinox splits it where it holds any leaf that is no array (each of
+    `*args` on its own: a Python int among them is static, its value part of the key)."""
+    if isinstance(value, FilterSplit):
+        return value
+    split = FilterSplit.of(value)
+    return split if split.static_leaf_count() else value
 
 
 def joining(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -152,6 +182,16 @@ def filter_jit_note(plan: CallPlan) -> str:
         f"{p.value.static_leaf_count()} other leaves static)"
         for p in plan.params
         if isinstance(p.value, FilterSplit)
+    ]
+    static += [
+        f"{p.name}[{i}]"
+        for p in plan.params
+        if p.passed
+        and not p.static
+        and isinstance(p.value, tuple)
+        and p.kind.name == "VAR_POSITIONAL"
+        for i, v in enumerate(p.value)
+        if isinstance(v, FilterSplit) and not v.arrays
     ]
     parts = []
     if static:
@@ -188,3 +228,147 @@ def filter_jit_plan(plan: CallPlan) -> CallPlan:
             p = dataclasses.replace(p, static=True)
         params.append(p)
     return split_for_filter_jit(dataclasses.replace(plan, params=tuple(params)))
+
+
+def dispatch_cache_of(jitted: Any) -> Any:
+    """The `jax.jit` whose dispatch cache counts the compiles of `jitted`: nnx.jit's inner
+    one, equinox's cached one, or `jitted` itself."""
+    from jaxexplain import _jax_compat
+
+    if isinstance(jitted, NnxJit):
+        jitted = jitted.wrapper
+    library = library_wrapper(jitted)
+    if library in (NNX_JIT, NNX_JIT_SHARDED):
+        return jitted.jitted_fn
+    if library == FILTER_JIT:
+        return _jax_compat.filter_jit_cache(jitted)
+    return jitted
+
+
+def nnx_modelled(wrapper: Any) -> bool:
+    """True for an `nnx.jit` in graph mode without shardings: the split jaxexplain models
+    (shardings make nnx split the states by filters, a layout not modelled here)."""
+    return wrapper.in_shardings is None and wrapper.out_shardings is None
+
+
+@dataclasses.dataclass(frozen=True)
+class NnxJit:
+    """A fresh `flax.nnx.jit` over the user's function, traced through nnx itself: nnx splits
+    each graph node into its graphdef (the static part of the inner `jax.jit`'s pytree) and
+    its states (traced), and JAX's trace is that of nnx's inner `jax.jit`."""
+
+    fn: Callable[..., Any]
+    static_argnums: tuple[int, ...]
+    static_argnames: tuple[str, ...]
+    donate_argnums: tuple[int, ...] = ()
+    donate_argnames: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def wrapper(self) -> Any:
+        """One nnx.jit, made once: its inner jax.jit's cache is what a verification counts."""
+        from flax import nnx
+
+        return nnx.jit(
+            self.fn,
+            static_argnums=self.static_argnums or None,
+            static_argnames=self.static_argnames or None,
+            donate_argnums=self.donate_argnums or None,
+            donate_argnames=self.donate_argnames or None,
+        )
+
+    def trace(self, *args: Any, **kwargs: Any) -> Any:
+        return self.wrapper.trace(*args, **kwargs).traced
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.wrapper(*args, **kwargs)
+
+
+@jax.tree_util.register_pytree_with_keys_class
+class NnxPure:
+    """One argument as `nnx.jit` hands it to its inner `jax.jit`, its leaves keyed by the
+    user's paths (`.linear.kernel`, not `.states[0][3]`), for the cache key's traced leaves."""
+
+    def __init__(self, pure: Any, names: dict[int, str]) -> None:
+        self.pure = pure
+        self.names = names
+
+    def tree_flatten_with_keys(self) -> tuple[list[tuple[Any, Any]], Any]:
+        with_paths, treedef = jax.tree_util.tree_flatten_with_path(self.pure)
+        keyed = [
+            (UserPath(self.names.get(id(leaf), jax.tree_util.keystr(path))), leaf)
+            for path, leaf in with_paths
+        ]
+        return keyed, treedef
+
+    @classmethod
+    def tree_unflatten(cls, treedef: Any, children: Any) -> NnxPure:
+        return cls(jax.tree_util.tree_unflatten(treedef, children), {})
+
+
+def nnx_key_plan(plan: CallPlan, fn: Callable[..., Any]) -> CallPlan:
+    """The plan with each traced argument as nnx.jit passes it to its inner `jax.jit`.
+
+    nnx splits all arguments in one context (a Variable two arguments share is passed once),
+    so the whole call is split together, by nnx itself; a state leaf is the very array of the
+    user's Variable, which names it by the user's path."""
+    import inspect
+
+    from flax import nnx
+
+    args, kwargs = plan.call_args()
+    wrapper = NnxJit(fn, (), ()).wrapper
+    with nnx.graphlib.update_context(wrapper):
+        pure_args, pure_kwargs = wrapper._get_pure_args_kwargs(args, kwargs)
+    pure_positional = iter(pure_args)
+    params = []
+    for p in plan.params:
+        if not p.passed:
+            params.append(p)
+            continue
+        if p.kind == inspect.Parameter.VAR_POSITIONAL:
+            pure = tuple(next(pure_positional) for _ in p.value)
+        else:
+            pure = next(pure_positional) if p.positional else pure_kwargs[p.name]
+        if not p.static:
+            p = dataclasses.replace(p, value=NnxPure(pure, _user_leaf_names(p.value)))
+        params.append(p)
+    return dataclasses.replace(plan, params=tuple(params))
+
+
+def _user_leaf_names(value: Any) -> dict[int, str]:
+    """Each array of the user's value by its path, a Variable's `.value` left out."""
+    names: dict[int, str] = {}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(value)[0]:
+        text = jax.tree_util.keystr(path)
+        names.setdefault(id(leaf), text.removesuffix(".value"))
+    return names
+
+
+def nnx_jit_note(plan: CallPlan) -> str:
+    """How nnx.jit split this call, in the user's terms."""
+    from flax import nnx
+
+    nodes = [
+        p.name
+        for p in plan.params
+        if p.passed
+        and not p.static
+        and any(
+            nnx.graphlib.is_graph_node(leaf) or isinstance(leaf, nnx.Variable)
+            for leaf in jax.tree_util.tree_leaves(
+                p.value, is_leaf=lambda x: nnx.graphlib.is_graph_node(x)
+            )
+        )
+    ]
+    split = (
+        f": {', '.join(nodes)} split into graphdef (static: structure, layer sizes, other "
+        f"attributes) and state (traced)"
+        if nodes
+        else ""
+    )
+    return (
+        "flax.nnx.jit splits every graph node (Module, Optimizer, Variable) into its graphdef, "
+        "held static, and its state arrays, traced; other arguments go to its inner jax.jit as "
+        f"they are (a Python int is traced unless static_argnums/static_argnames say so){split}; "
+        "jaxexplain traced the call through nnx.jit itself"
+    )

@@ -4,6 +4,7 @@ haiku, optax, distrax, numpyro), for tests/test_libs_wrappers.py."""
 from __future__ import annotations
 
 import enum
+import functools
 import warnings
 from typing import Any, NamedTuple
 
@@ -62,10 +63,18 @@ def nnx_apply(model: Any, x: jax.Array) -> jax.Array:
     return model(x)
 
 
-def nnx_jitted() -> Any:
+def nnx_jitted_with_shardings() -> Any:
+    """An nnx.jit with in_shardings, which nnx splits by filters: not modelled."""
     from flax import nnx
 
-    return nnx.jit(nnx_apply)
+    return nnx.jit(nnx_apply, in_shardings=(None, None))
+
+
+def nnx_jitted_in_tree_mode() -> Any:
+    """An nnx.jit with graph=False, which treats modules as plain pytrees: not modelled."""
+    from flax import nnx
+
+    return nnx.jit(nnx_apply, graph=False)
 
 
 def nnx_args() -> dict[str, Any]:
@@ -119,3 +128,80 @@ def library_values() -> dict[str, tuple[Any, Any]]:
         "callable_static": (jnp.ones(2), jax.nn.relu),
         "optimizer_static": (jnp.ones(2), optax.adam(1e-3)),
     }
+
+
+class Counter(eqx.Module):
+    """A module whose method is jitted with filter_jit: `model.apply` is an equinox Partial."""
+
+    linear: eqx.nn.Linear
+
+    @eqx.filter_jit
+    def apply(self, x: jax.Array, n: int) -> jax.Array:
+        TRACES["apply"] = TRACES.get("apply", 0) + 1
+        for _ in range(n):
+            x = self.linear(x)
+        return x
+
+
+def make_counter() -> Counter:
+    return Counter(eqx.nn.Linear(3, 3, key=jax.random.key(0)))
+
+
+@eqx.filter_jit
+def total(*xs: Any) -> jax.Array:
+    """Sums its array arguments, scaled by its Python ints (static to equinox)."""
+    TRACES["total"] = TRACES.get("total", 0) + 1
+    scale = 1
+    for x in xs:
+        if isinstance(x, int):
+            scale *= x
+    return scale * sum(x for x in xs if not isinstance(x, int))
+
+
+def haiku_net(x: jax.Array, is_training: bool) -> jax.Array:
+    import haiku as hk
+
+    y = hk.Linear(2)(x)
+    return y * 2.0 if is_training else y
+
+
+def haiku_apply() -> tuple[Any, Any]:
+    """`jax.jit(model.apply)` of an `hk.transform`, and the parameters `init` made."""
+    import haiku as hk
+
+    model = hk.transform(haiku_net)
+    params = model.init(jax.random.key(0), jnp.zeros((1, 3)), True)
+    return jax.jit(model.apply, static_argnames="is_training"), params
+
+
+class Scale:
+    """A plain class whose method is jitted: bound (`self` inside the function) or unbound
+    with `self` static (hashed and compared by `k`)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return x * self.k
+
+    def __hash__(self) -> int:
+        return hash(self.k)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scale) and other.k == self.k
+
+
+class BadHash:
+    """A static whose `__hash__` raises, as a half-built config object might."""
+
+    def __hash__(self) -> int:
+        raise RuntimeError("config is not frozen yet")
+
+
+@functools.partial(jax.jit, static_argnames="config")
+def scaled_by(x: jax.Array, config: Any) -> jax.Array:
+    return x * 2.0
+
+
+def bad_hash_args() -> dict[str, Any]:
+    return {"x": jnp.zeros(3), "config": BadHash()}

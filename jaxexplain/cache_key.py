@@ -535,6 +535,15 @@ def static_hash_notes(plan: CallPlan) -> tuple[str, ...]:
     for p in plan.params:
         if not (p.static and p.passed) or isinstance(p.value, SAME_EVERY_CALL):
             continue
+        failure = hash_failure(p.value)
+        if failure is not None:
+            notes.append(
+                f"hashing static argument {p.name} (a {type(p.value).__name__}) raises "
+                f"{failure}: jit hashes every static argument on each call, so every call "
+                f"fails before tracing; give {type(p.value).__name__} a __hash__ that works "
+                f"(and a matching __eq__), or pass it as a traced argument"
+            )
+            continue
         warning = identity_warning(p.name, p.value, identity_parts(p.name, p.value))
         if warning is not None:
             notes.append(warning)
@@ -549,6 +558,18 @@ def static_hash_notes(plan: CallPlan) -> tuple[str, ...]:
             f"and __eq__ over its fields (for example @dataclass(frozen=True))"
         )
     return tuple(notes)
+
+
+def hash_failure(value: Any) -> str | None:
+    """`Kind: message` of what hashing `value` raises, other than Python's own refusal of an
+    unhashable type (a list, a dict), which jit reports in its own words; None otherwise."""
+    try:
+        hash(value)
+    except TypeError as exc:
+        return None if "unhashable type" in str(exc) else f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def is_hashable(value: Any) -> bool:

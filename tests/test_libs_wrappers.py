@@ -227,3 +227,30 @@ def test_jit_of_the_unbound_method_with_static_self_compares_self_by_its_eq() ->
     other = jaxexplain.trace(jitted, targets.Scale(3), jnp.zeros(3), compile=False)
     assert equal.cache_key.digest == two.cache_key.digest
     assert other.cache_key.digest != two.cache_key.digest
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_static_whose_hash_raises_is_a_failed_trace_named_clearly(output: str) -> None:
+    with pytest.raises(RuntimeError):
+        targets.scaled_by(jnp.zeros(3), targets.BadHash())
+    result = run_cli(
+        "trace",
+        f"{FILE}:scaled_by",
+        "--args-from",
+        f"{FILE}:bad_hash_args",
+        "--no-compile",
+        "--format",
+        output,
+    )
+    assert result.returncode == 1
+    text = result.stdout if output == "json" else result.stdout + result.stderr
+    assert "Traceback" not in text
+    if output == "json":
+        document = json.loads(result.stdout)
+        assert document["error"]["type"] == "RuntimeError"
+        notes = document["notes"]
+    else:
+        notes = [text.replace("\n", " ")]
+    said = " ".join(" ".join(note.split()) for note in notes)
+    assert "hashing static argument config (a BadHash) raises RuntimeError" in said
+    assert "compared by identity" not in said

@@ -121,6 +121,43 @@ def equation_user_lines(eqn: Any) -> list[tuple[str, int]]:
     ]
 
 
+def pretty_print_with_tracebacks(jaxpr: Any) -> tuple[str, list[list[tuple[int, int, Any]]]]:
+    """The jaxpr text with JAX's `# file:line:col (fn)` comment after each equation (never
+    JAX's own ANSI colors, which it adds on a terminal: our lexer colors), and, per text line,
+    the regions `(start column, end column, traceback)` that equations printed there.
+
+    Private: the printer's `source_map` side output is the only link from a text line to the
+    equation that printed it; its summary comment names one frame, where the whole stack is
+    needed to find the user's line above a library's.
+    """
+    source_map: list[list[tuple[int, int, Any]]] = []
+    text = jaxpr.pretty_print(
+        source_info=True, name_stack=False, use_color=False, source_map=source_map
+    )
+    return text, source_map
+
+
+def traceback_code_frames(traceback: Any) -> list[tuple[Any, int]]:
+    """(code object, last instruction) of every Python frame of an equation's traceback,
+    innermost first.
+
+    Private: jaxlib's `Traceback.raw_frames`; the code objects let a caller classify files
+    before paying for a line number (`frame_line`).
+    """
+    codes, lastis = traceback.raw_frames()
+    return list(zip(codes, lastis, strict=True))
+
+
+def frame_line(code: Any, lasti: int) -> int:
+    """The first line of the expression a frame was running, as JAX's own summaries say it.
+
+    Private: `Traceback.code_addr2location` is what `source_info_util.user_frames` uses.
+    """
+    from jax._src.lib import xla_client
+
+    return int(xla_client.Traceback.code_addr2location(code, lasti)[0])
+
+
 def sub_jaxprs(eqn: Any) -> list[Any]:
     """The jaxprs nested in an equation's params (cond branches, scan/while bodies, inner jits)."""
     found: list[Any] = []
@@ -130,12 +167,6 @@ def sub_jaxprs(eqn: Any) -> list[Any]:
             if hasattr(inner, "eqns"):
                 found.append(inner)
     return found
-
-
-def pretty_print_with_sources(jaxpr: Any) -> str:
-    """The jaxpr text with JAX's `# file:line:col (fn)` comment after each equation; never
-    JAX's own ANSI colors (it adds them on a terminal), since our lexer does the coloring."""
-    return jaxpr.pretty_print(source_info=True, name_stack=False, use_color=False)
 
 
 def unwrap(fn: Callable[..., Any]) -> Callable[..., Any]:

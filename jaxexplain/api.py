@@ -624,7 +624,7 @@ def _traced_report(
         trace_seconds=stages.trace_seconds,
         decisions=with_loop_equations(recorder.decisions(), stages.traced),
         decisions_unavailable=recorder.unavailable,
-        sources=recorder.listings([source for source in jaxpr.line_sources if source]),
+        sources=recorder.listings(jaxpr.line_sources, jaxpr.line_libraries),
     )
 
 

@@ -240,7 +240,7 @@ def traced_leaves(plan: CallPlan, in_avals: Any) -> tuple[TracedLeaf, ...]:
     args, kwargs = _dynamic_args(plan)
     positional_names = _positional_names(plan)
     with_paths, _ = jax.tree_util.tree_flatten_with_path((args, kwargs))
-    avals = jax.tree_util.tree_leaves(in_avals)
+    avals = jax.tree_util.tree_leaves(in_avals)[: len(with_paths)]
     leaves = []
     for (path, value), aval in zip(with_paths, avals, strict=True):
         sharding, committed = _committed_sharding(value)

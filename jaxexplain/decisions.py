@@ -12,6 +12,7 @@ import itertools
 import sys
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import (
     BuiltinFunctionType,
     CodeType,
@@ -144,16 +145,23 @@ class DecisionRecorder:
         """For every user file, the lines that ran inside the traced function's call."""
         return self._analyzed().executed_lines()
 
-    def listings(self, equation_sources: Sequence[str | None]) -> tuple[SourceListing, ...]:
+    def listings(
+        self,
+        equation_sources: Sequence[str | None],
+        equation_libraries: Sequence[str | None] = (),
+    ) -> tuple[SourceListing, ...]:
         """Annotated source of the root function, then of every helper that made a decision.
 
         `equation_sources` holds "file:line" for each equation of the jaxpr text, those in
         nested jaxprs (scan and while bodies, cond branches, checkpointed blocks) included, so
         that the lines of a loop body count the equations the user reads in them; each line
         reports how many equations it produced and whether it ran (every line, where
-        `unavailable` says that what ran is unknown).
+        `unavailable` says that what ran is unknown). `equation_libraries`, aligned with it,
+        names the library frame that made each equation, where one did, so that a line
+        calling `tx.update(...)` says that its equations came from optax.
         """
-        return self._analyzed().listings(equation_sources, self._unavailable is None)
+        counts = _EquationCounts.of(equation_sources, equation_libraries)
+        return self._analyzed().listings(counts, self._unavailable is None)
 
     def dependencies_of(
         self, code: CodeType, expression: ast.expr, via: str | None = None
@@ -989,18 +997,17 @@ class _Analysis:
         return lines
 
     def listings(
-        self, equation_sources: Sequence[str | None], lines_known: bool = True
+        self, counts: _EquationCounts, lines_known: bool = True
     ) -> tuple[SourceListing, ...]:
         self.decisions()
-        equations = _equations_per_line(equation_sources)
         executed = self.executed_lines()
-        functions = self._listed_functions(equations)
+        functions = self._listed_functions(counts.per_line)
         return tuple(
             _listing(
                 source,
                 function,
                 executed.get(source.path, set()) if lines_known else _all_lines(source),
-                equations,
+                counts,
             )
             for source, function in functions
         )
@@ -1338,14 +1345,40 @@ def _global(read: sa.Read, namespace: dict[str, Any]) -> Iterator[Dependency]:
         yield Dependency(shown, "global")
 
 
-def _equations_per_line(equation_sources: Sequence[str | None]) -> Counter[tuple[str, int]]:
-    counts: Counter[tuple[str, int]] = Counter()
-    for entry in equation_sources:
-        if entry:
-            file, _, line = entry.rpartition(":")
-            if line.isdigit():
-                counts[(file, int(line))] += 1
-    return counts
+@dataclass(frozen=True)
+class _EquationCounts:
+    """Equations per user line ("file", line), and per line how many each library made."""
+
+    per_line: Counter[tuple[str, int]]
+    libraries: dict[tuple[str, int], Counter[str]]
+
+    @classmethod
+    def of(
+        cls, equation_sources: Sequence[str | None], equation_libraries: Sequence[str | None]
+    ) -> _EquationCounts:
+        per_line: Counter[tuple[str, int]] = Counter()
+        libraries: dict[tuple[str, int], Counter[str]] = {}
+        for index, entry in enumerate(equation_sources):
+            where = _file_and_line(entry) if entry else None
+            if where is None:
+                continue
+            per_line[where] += 1
+            library = equation_libraries[index] if index < len(equation_libraries) else None
+            name = _library_of(library) if library else None
+            if name is not None:
+                libraries.setdefault(where, Counter())[name] += 1
+        return cls(per_line, libraries)
+
+
+def _file_and_line(entry: str) -> tuple[str, int] | None:
+    file, _, line = entry.rpartition(":")
+    return (file, int(line)) if line.isdigit() else None
+
+
+def _library_of(entry: str) -> str | None:
+    """`/.../site-packages/optax/_src/transform.py:294` -> `optax`."""
+    path = userfiles.library_path(entry.rpartition(":")[0])
+    return userfiles.library_name(path) if path is not None else None
 
 
 def _all_lines(source: sa.SourceFile) -> set[int]:
@@ -1357,7 +1390,7 @@ def _listing(
     source: sa.SourceFile,
     function: ast.AST,
     executed: set[int],
-    equations: Counter[tuple[str, int]],
+    counts: _EquationCounts,
 ) -> SourceListing:
     start, end = sa.first_line(function), function.end_lineno or function.lineno  # type: ignore[attr-defined]
     dead = _dead_lines(function, executed)
@@ -1366,7 +1399,8 @@ def _listing(
             number=n,
             text=source.lines[n - 1] if n <= len(source.lines) else "",
             ran=n not in dead,
-            equations=equations.get((source.path, n), 0),
+            equations=counts.per_line.get((source.path, n), 0),
+            libraries=dict(counts.libraries.get((source.path, n), Counter()).most_common()),
         )
         for n in range(start, end + 1)
     )

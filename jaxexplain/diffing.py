@@ -29,7 +29,7 @@ from jaxexplain.report import (
     TraceReport,
     Verification,
 )
-from jaxexplain.userfiles import short_path
+from jaxexplain.userfiles import library_label, short_path
 
 CONTEXT = 3
 DEFAULT_BUDGET = 1_500_000
@@ -929,6 +929,7 @@ class _Side:
     text: str
     items: list[Item]
     sources: Sequence[str | None]
+    libraries: Sequence[str | None] = ()
     canon: dict[str, int] = field(default_factory=dict)
     line_starts: list[int] = field(default_factory=list)
     main_start: int = 0  # the first item of the top-level jaxpr (JAX prints shared ones first)
@@ -945,6 +946,11 @@ class _Side:
     def source_of(self, item: Item) -> str | None:
         line = self.line_of(item)
         return self.sources[line] if line < len(self.sources) else None
+
+    def library_of(self, item: Item) -> str | None:
+        """The library frame that made an item's equation inside its user line's call."""
+        line = self.line_of(item)
+        return self.libraries[line] if line < len(self.libraries) else None
 
 
 Row = tuple[str, int, int]
@@ -1011,7 +1017,10 @@ def _sides(a: JaxprInfo, b: JaxprInfo) -> tuple[_Side, _Side]:
         items_a, items_b = parse_jaxpr(a.text), parse_jaxpr(b.text)
     except JaxprParseError:
         items_a, items_b = line_items(a.text), line_items(b.text)
-    return _Side(a.text, items_a, a.line_sources), _Side(b.text, items_b, b.line_sources)
+    return (
+        _Side(a.text, items_a, a.line_sources, a.line_libraries),
+        _Side(b.text, items_b, b.line_sources, b.line_libraries),
+    )
 
 
 def _is_top_level_equation(a: _Side, b: _Side, ia: int, ib: int) -> bool:
@@ -1324,15 +1333,18 @@ def _hunk_header(
     b_start = (
         b.line_of(b.items[b_rows[0]]) + 1 if b_rows else _line_after(b, [r[2] for r in before])
     )
-    source = None
+    source = library = None
     for status, ia, ib in rows[first:last]:
         if status == "equal":
             continue
-        source = b.source_of(b.items[ib]) if ib >= 0 else None
-        source = source or (a.source_of(a.items[ia]) if ia >= 0 else None)
+        side, item = (b, b.items[ib]) if ib >= 0 else (a, a.items[ia])
+        source, library = side.source_of(item), side.library_of(item)
+        if not source and ia >= 0:
+            source, library = a.source_of(a.items[ia]), a.library_of(a.items[ia])
         if source:
             break
-    return JaxprHunk(a_start, a_lines, b_start, b_lines, source, lookup(source) if source else None)
+    text = lookup(source) if source else None
+    return JaxprHunk(a_start, a_lines, b_start, b_lines, source, text, library if source else None)
 
 
 def _line_after(side: _Side, indices: list[int]) -> int:
@@ -1350,6 +1362,8 @@ def _hunk_line(hunk: JaxprHunk) -> str:
         where = f" {short_path(path)}:{line}"
         if hunk.source_text:
             where += f"  {hunk.source_text.strip()}"
+        if hunk.library:
+            where += f"  ({library_label(hunk.library)})"
     return f"@@ -{hunk.a_start},{hunk.a_lines} +{hunk.b_start},{hunk.b_lines} @@{where}"
 
 

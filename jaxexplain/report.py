@@ -10,7 +10,7 @@ import dataclasses
 import json
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 TRACE_SCHEMA = "jaxexplain.trace/1"
@@ -159,12 +159,15 @@ class SourceLine:
 
     `equations` counts the equations of the jaxpr text whose source is this line, inside
     scan/while/cond bodies too; a jaxpr that JAX prints once and calls several times counts once.
+    An equation a library made inside a call on this line counts here, the line that made the
+    call; `libraries` says how many of them each library made (`{"optax": 24}`).
     """
 
     number: int
     text: str
     ran: bool
     equations: int = 0
+    libraries: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -180,8 +183,10 @@ class SourceListing:
 class JaxprInfo:
     """The traced jaxpr: its text, counts, and the user source line behind each text line.
 
-    `line_sources[i]` is "file:line" for text line i (None where JAX recorded no user
-    frame); `equation_sources[k]` is the same for top-level equation k.
+    `line_sources[i]` is "file:line" for text line i: the innermost line of the user's code
+    that made its equation, above any library call (None where JAX recorded no frame);
+    `equation_sources[k]` is the same for top-level equation k. `line_libraries[i]` is the
+    "file:line" of the library frame that made it, where an installed library did (None else).
     """
 
     text: str
@@ -190,6 +195,7 @@ class JaxprInfo:
     equations_total: int = 0
     line_sources: tuple[str | None, ...] = ()
     equation_sources: tuple[str | None, ...] = ()
+    line_libraries: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -543,7 +549,8 @@ class DecisionChange:
 
 @dataclass(frozen=True)
 class JaxprHunk:
-    """Where one hunk of the jaxpr diff sits: 1-based text lines on each side, and its user source."""
+    """Where one hunk of the jaxpr diff sits: 1-based text lines on each side, its user source
+    line, and the library frame that made its first change inside that line's call."""
 
     a_start: int
     a_lines: int
@@ -551,6 +558,7 @@ class JaxprHunk:
     b_lines: int
     source: str | None = None
     source_text: str | None = None
+    library: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import jax
 from jaxexplain import _jax_compat, wrappers
 from jaxexplain.cache_key import build_cache_key
 from jaxexplain.calling import CallPlan
+from jaxexplain.crediting import Credit, commented_traceback, credit_of
 from jaxexplain.report import LOOP_KINDS, CacheKey, CompileInfo, Decision, JaxprInfo, MemoryInfo
 
 _SOURCE_COMMENT = re.compile(r"\s+# ?(?P<src>.*)$")
@@ -150,26 +151,32 @@ _TRACE_IDS = itertools.count()
 
 
 def jaxpr_info(traced: Any) -> JaxprInfo:
-    """The jaxpr text (source comments split off into `line_sources`) and its counts."""
+    """The jaxpr text (source comments split off into `line_sources`) and its counts; each
+    equation credited to the user's line that made it, a library's frame kept beside it."""
     jaxpr = _jax_compat.inner_jaxpr(traced)
+    text, source_map = _jax_compat.pretty_print_with_tracebacks(jaxpr)
     text_lines: list[str] = []
     line_sources: list[str | None] = []
+    line_libraries: list[str | None] = []
     equation_sources: list[str | None] = []
     in_main_body = False
-    for line in _jax_compat.pretty_print_with_sources(jaxpr).splitlines():
+    for i, line in enumerate(text.splitlines()):
         in_main_body = in_main_body or line.startswith("{ lambda")
         match = _SOURCE_COMMENT.search(line)
         if match and not _inside_string(line, match.start()):
-            source = _file_line(match["src"])
+            regions = source_map[i] if i < len(source_map) else []
+            credit = _credit(match["src"], commented_traceback(line, regions))
             text_lines.append(line[: match.start()].rstrip())
-            line_sources.append(source)
+            line_sources.append(credit.user)
+            line_libraries.append(credit.library)
             if in_main_body and _indent(line) == TOP_LEVEL_INDENT:
-                equation_sources.append(source)
+                equation_sources.append(credit.user)
         else:
             text_lines.append(line)
             line_sources.append(None)
+            line_libraries.append(None)
     if len(equation_sources) != len(jaxpr.eqns):
-        equation_sources = [_jax_compat.equation_source(eqn) for eqn in jaxpr.eqns]
+        equation_sources = [_equation_credit(eqn).user for eqn in jaxpr.eqns]
     return JaxprInfo(
         text="\n".join(text_lines),
         equations=len(jaxpr.eqns),
@@ -177,7 +184,23 @@ def jaxpr_info(traced: Any) -> JaxprInfo:
         equations_total=count_equations(jaxpr),
         line_sources=tuple(line_sources),
         equation_sources=tuple(equation_sources),
+        line_libraries=tuple(line_libraries),
     )
+
+
+def _credit(comment: str, traceback: Any) -> Credit:
+    """The user line behind a source comment; JAX's own frame where no user frame is known."""
+    if traceback is not None:
+        credit = credit_of(traceback)
+        if credit.user is not None:
+            return credit
+    return Credit(_file_line(comment))
+
+
+def _equation_credit(eqn: Any) -> Credit:
+    traceback = eqn.source_info.traceback
+    credit = credit_of(traceback) if traceback is not None else Credit(None)
+    return credit if credit.user is not None else Credit(_jax_compat.equation_source(eqn))
 
 
 def _indent(line: str) -> int:
@@ -250,9 +273,9 @@ def flat_in_avals(traced: Any) -> list[Any]:
     `traced.in_avals` is the arguments' pytree rebuilt with abstract values as leaves, and a
     class whose flattening keeps only real arrays (a distrax distribution) flattens that
     rebuilt tree to no leaves at all. The arguments come first: a tracer leaked into the trace
-    from another one (a scan body's, kept in a list) can add inputs after them."""
-    invars = _jax_compat.inner_jaxpr(traced).invars
-    return [var.aval for var in invars[: traced.in_tree.num_leaves]]
+    from another one (a scan body's, kept in a list) can add inputs after them, which the cache
+    key leaves out by taking one input per argument leaf."""
+    return [var.aval for var in _jax_compat.inner_jaxpr(traced).invars]
 
 
 @dataclass

@@ -77,6 +77,48 @@ def is_user_file(filename: str) -> bool:
     return not any(real.startswith(root + os.sep) for root in _library_roots())
 
 
+@functools.cache
+def is_jaxexplain_file(filename: str) -> bool:
+    """True for jaxexplain's own files: frames above them on a trace's stack called the trace
+    (cached: asked for every frame of every equation)."""
+    return os.path.realpath(filename).startswith(_JAXEXPLAIN_DIR + os.sep)
+
+
+# Installed packages that are JAX itself: its frames are the machinery under every library.
+_JAX_PACKAGES = frozenset({"jax", "jaxlib", "jax_plugins"})
+
+
+@functools.cache
+def library_path(filename: str) -> str | None:
+    """An installed library's file relative to the site-packages it is installed in
+    (`optax/_src/transform.py`), as a user reads it in tracebacks and documentation.
+
+    Returns:
+        None outside site-packages (the user's code, the standard library) and for JAX itself.
+    """
+    parts = Path(os.path.realpath(filename)).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            inside = parts[len(parts) - parts[::-1].index(marker) :]
+            if inside and inside[0] not in _JAX_PACKAGES:
+                return "/".join(inside)
+    return None
+
+
+def library_name(path: str) -> str:
+    """The top-level package of a `library_path` (`optax/_src/transform.py` -> `optax`)."""
+    first = path.split("/", 1)[0]
+    return first.removesuffix(".py")
+
+
+def library_label(where: str) -> str:
+    """A library frame's `file:line` as the user knows the file (`optax/_src/transform.py:294`);
+    a file outside site-packages as `short_path` shows it."""
+    file, _, line = where.rpartition(":")
+    path = library_path(file)
+    return f"{path}:{line}" if path is not None else short_path(where)
+
+
 def short_path(path: str) -> str:
     """A path (or `file:line`) relative to the current directory when it lies under it."""
     file, sep, line = path.rpartition(":")

@@ -59,10 +59,35 @@ def test_inner_jaxpr_and_equation_sources() -> None:
     assert len(jaxpr.eqns) == len(jax.make_jaxpr(double)(jnp.zeros(3)).jaxpr.eqns)
     source = _jax_compat.equation_source(jaxpr.eqns[0])
     assert source == f"{__file__}:{double.__code__.co_firstlineno + 1}"
-    text = _jax_compat.pretty_print_with_sources(jaxpr)
+    text, _ = _jax_compat.pretty_print_with_tracebacks(jaxpr)
     assert f"{__file__}:{double.__code__.co_firstlineno + 1}" in text
     with jax.config.pprint_use_color(True) if hasattr(jax.config, "pprint_use_color") else _no_op():
-        assert "\x1b[" not in _jax_compat.pretty_print_with_sources(jaxpr)
+        assert "\x1b[" not in _jax_compat.pretty_print_with_tracebacks(jaxpr)[0]
+
+
+def test_printed_lines_carry_the_tracebacks_of_their_equations() -> None:
+    def branches(x):
+        return jax.lax.cond(x.sum() > 0, lambda a: jnp.cos(a) + 1, lambda a: a * 2, x)
+
+    jaxpr = _jax_compat.inner_jaxpr(jax.jit(branches).trace(jnp.zeros(3)))
+    text, tracebacks = _jax_compat.pretty_print_with_tracebacks(jaxpr)
+    assert len(tracebacks) == len(text.split("\n"))
+    printed = {id(t) for line in tracebacks for _, _, t in line}
+    nested = [e for eqn in jaxpr.eqns for sub in _jax_compat.sub_jaxprs(eqn) for e in sub.eqns]
+    assert printed == {id(e.source_info.traceback) for e in [*jaxpr.eqns, *nested]}
+
+
+def test_traceback_code_frames_name_each_frame_innermost_first() -> None:
+    def triple(x):
+        return double(x, 3)
+
+    (eqn,) = _jax_compat.inner_jaxpr(jax.jit(triple).trace(jnp.zeros(3))).eqns
+    frames = _jax_compat.traceback_code_frames(eqn.source_info.traceback)
+    codes = [code for code, _ in frames]
+    inner, outer = codes.index(double.__code__), codes.index(triple.__code__)
+    assert inner < outer
+    assert _jax_compat.frame_line(*frames[inner]) == double.__code__.co_firstlineno + 1
+    assert _jax_compat.frame_line(*frames[outer]) == triple.__code__.co_firstlineno + 1
 
 
 def test_equation_user_lines_hold_every_user_frame_innermost_first() -> None:

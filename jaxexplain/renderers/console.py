@@ -25,6 +25,7 @@ from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.renderers.words import (
     as_written,
     dependencies_text,
+    equations_text,
     outcome_badge,
     outcomes_text,
     raised_by_text,
@@ -44,7 +45,7 @@ from jaxexplain.report import (
     TraceReport,
 )
 from jaxexplain.style import JaxprStyle
-from jaxexplain.userfiles import short_identity, short_path
+from jaxexplain.userfiles import library_label, short_identity, short_path
 
 CONTEXT_SHOWN = (
     "jax_enable_x64",
@@ -442,7 +443,7 @@ def _listing_table(listing: SourceListing, by_line: dict[tuple[str, int], list[D
             table.add_row("", "", Text(f"   ... {row} lines ...", style="dim"), "")
             continue
         here = by_line.get((listing.file, row.number), [])
-        eqns = f"{row.equations} eq" if row.equations else ""
+        eqns = equations_text(row.equations, row.libraries)
         text = Text(
             row.text, style="" if row.ran else "dim strike", no_wrap=True, overflow="ellipsis"
         )
@@ -479,7 +480,7 @@ def jaxpr_sections(jaxpr: JaxprInfo) -> list[RenderableType | JaxprBlock]:
         detail += f" ({jaxpr.equations_total} with nested jaxprs)"
     out: list[RenderableType | JaxprBlock] = [heading("Jaxpr", detail)]
     out.append(Padding(_primitive_table(jaxpr.primitives), (0, 0, 1, 2)))
-    out.append(jaxpr_syntax(jaxpr.text, jaxpr.line_sources))
+    out.append(jaxpr_syntax(jaxpr.text, jaxpr.line_sources, jaxpr.line_libraries))
     return out
 
 
@@ -496,16 +497,27 @@ def _primitive_table(primitives: dict[str, int]) -> RenderableType:
     return text
 
 
-def jaxpr_syntax(text: str, line_sources: Sequence[str | None] = ()) -> JaxprBlock:
-    """The jaxpr for the jaxpr lexer, with `# file:line` of each equation appended."""
+def jaxpr_syntax(
+    text: str, line_sources: Sequence[str | None] = (), line_libraries: Sequence[str | None] = ()
+) -> JaxprBlock:
+    """The jaxpr for the jaxpr lexer, with `# file:line` of each equation appended: the user's
+    line first, the library frame that made the equation after it (`# step.py:8
+    (optax/_src/transform.py:294)`)."""
     if line_sources:
-        text = "\n".join(_with_sources(text.split("\n"), line_sources))
+        text = "\n".join(_with_sources(text.split("\n"), line_sources, line_libraries))
     return JaxprBlock(text)
 
 
-def _with_sources(lines: list[str], sources: Sequence[str | None]) -> Iterable[str]:
-    for line, source in zip(lines, sources, strict=False):
-        yield f"{line}  # {short_path(source)}" if source else line
+def _with_sources(
+    lines: list[str], sources: Sequence[str | None], libraries: Sequence[str | None]
+) -> Iterable[str]:
+    for i, (line, source) in enumerate(zip(lines, sources, strict=False)):
+        if not source:
+            yield line
+            continue
+        library = libraries[i] if i < len(libraries) else None
+        after = f" ({library_label(library)})" if library else ""
+        yield f"{line}  # {short_path(source)}{after}"
 
 
 def compile_sections(info: CompileInfo) -> list[RenderableType]:

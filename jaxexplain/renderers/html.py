@@ -35,6 +35,7 @@ from jaxexplain.renderers.words import (
     as_written,
     decision_outcome,
     dependencies_text,
+    equations_text,
     outcome_badge,
     raised_by_text,
 )
@@ -46,11 +47,12 @@ from jaxexplain.report import (
     Decision,
     ErrorInfo,
     JaxprInfo,
+    SourceLine,
     SourceListing,
     TraceReport,
 )
 from jaxexplain.style import JaxprStyle
-from jaxexplain.userfiles import short_identity, short_path
+from jaxexplain.userfiles import library_label, short_identity, short_path
 
 #: The CSS scope of Pygments' token classes; both the jaxpr and the Python source use it.
 CODE_SCOPE = ".code"
@@ -151,14 +153,27 @@ class JaxprRows:
     classes: list[str]
     brackets: list[str]
 
-    def to_data(self, line_sources: Sequence[str | None]) -> dict[str, Any]:
-        """The JSON the script reads: text, token runs, source ids, folds, colors."""
+    def to_data(
+        self, line_sources: Sequence[str | None], line_libraries: Sequence[str | None] = ()
+    ) -> dict[str, Any]:
+        """The JSON the script reads: text, token runs, source ids, folds, colors, and the
+        library frame that made each line's equation where a library did."""
         folds = fold_ranges(self.brackets)
         sources = inherited_sources(self.lines, line_sources, folds)
         src_ids: dict[str, int] = {}
         ids = [-1 if s is None else src_ids.setdefault(s, len(src_ids)) for s in sources]
         names = list(src_ids)
+        lib_ids: dict[str, int] = {}
+        libs = [-1 if not lib else lib_ids.setdefault(lib, len(lib_ids)) for lib in line_libraries]
+        lib_labels = [library_label(lib) for lib in lib_ids]
+        # A library frame is drawn after its line as `  # optax/...:294`: the row is that wide.
+        widths = [
+            len(line) + (len(lib_labels[libs[i]]) + 4 if i < len(libs) and libs[i] >= 0 else 0)
+            for i, line in enumerate(self.lines)
+        ]
         return {
+            "lib": libs,
+            "libs": lib_labels,
             "lines": self.lines,
             "tok": self.tokens,
             "cls": self.classes,
@@ -167,7 +182,7 @@ class JaxprRows:
             "labels": [source_label(s) for s in names],
             "hue": [hue(i) for i in range(len(names))],
             "folds": [n for fold in folds for n in fold],
-            "width": max((len(line) for line in self.lines), default=0),
+            "width": max(widths, default=0),
         }
 
 
@@ -342,7 +357,7 @@ def trace_page(report: TraceReport) -> Page:
     jaxpr_data = None
     if report.jaxpr is not None:
         rows = tokenize_lines(report.jaxpr.text, JaxprLexer())
-        jaxpr_data = rows.to_data(report.jaxpr.line_sources)
+        jaxpr_data = rows.to_data(report.jaxpr.line_sources, report.jaxpr.line_libraries)
     hues = dict(zip(jaxpr_data["srcs"], jaxpr_data["hue"], strict=True)) if jaxpr_data else {}
     parts = [
         trace_header(report),
@@ -545,9 +560,9 @@ def listing_html(
             "span",
             str(line.equations) if line.equations else "",
             class_="eqs",
-            title=f"{line.equations} equations" if line.equations else None,
+            title=equations_text(line.equations, line.libraries) or None,
         )
-        notes = "".join(decision_badge(d) for d in decisions_at.get(key, ()))
+        notes = library_badge(line) + "".join(decision_badge(d) for d in decisions_at.get(key, ()))
         if key == error_at:
             notes += tag("span", "fails here", class_="badge bad")
         rows.append(
@@ -569,6 +584,15 @@ def listing_html(
         class_="listing-head",
     )
     return tag("div", head + tag("div", "".join(rows), class_="code"), class_="listing")
+
+
+def library_badge(line: SourceLine) -> str:
+    """Which libraries made the equations of a line that calls into them (`optax`)."""
+    if not line.libraries:
+        return ""
+    words = equations_text(line.equations, line.libraries)
+    names = ", ".join(line.libraries)
+    return tag("span", esc(names), class_="badge lib", title=f"{words}: made inside {names}")
 
 
 def decision_badge(d: Decision) -> str:

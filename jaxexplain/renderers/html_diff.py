@@ -33,7 +33,7 @@ from jaxexplain.report import (
     KeyChange,
     TraceReport,
 )
-from jaxexplain.userfiles import short_path
+from jaxexplain.userfiles import library_label, short_path
 
 #: Row kinds of the side-by-side jaxpr diff, as the page's script reads them.
 EQUAL, CHANGED, REMOVED, ADDED, HUNK = range(5)
@@ -359,7 +359,10 @@ def hunk_head(hunk: Any, line: str) -> list[str]:
     spans = line.split("@@")[1].strip() if line.count("@@") >= 2 else ""
     if hunk is None or not hunk.source:
         return ["", "", "", spans]
-    return [source_label(hunk.source), hunk.source, (hunk.source_text or "").strip(), spans]
+    text = (hunk.source_text or "").strip()
+    if hunk.library:
+        text += f"  ({library_label(hunk.library)})"
+    return [source_label(hunk.source), hunk.source, text, spans]
 
 
 def figures_section(changes: Sequence[FigureChange]) -> str:

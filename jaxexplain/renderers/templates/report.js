@@ -156,8 +156,9 @@
         fold = '<span class="fold" data-fold="' + i + '" title="fold or unfold">' + (closed ? "\u25B8" : "\u25BE") + "</span>";
         if (closed) more = '<span class="more" data-fold="' + i + '">\u22EF ' + (foldEnd[i] - i - 1) + " lines</span>";
       }
+      var lib = jx.lib && jx.lib[i] >= 0 ? '<span class="lib">  # ' + esc(jx.libs[jx.lib[i]]) + "</span>" : "";
       return '<div class="' + cls + '" data-i="' + i + '"' + style + '><span class="gut">' + fold + label +
-        '</span><span class="t">' + codeHtml(jx, i, query ? matchRanges(i) : null) + more + "</span></div>";
+        '</span><span class="t">' + codeHtml(jx, i, query ? matchRanges(i) : null) + lib + more + "</span></div>";
     }
 
     function matchRanges(i) {

@@ -902,6 +902,22 @@ def _invocations(call: ast.Call, values_of: Callable[[str], list[ast.expr]]) -> 
     return [_direct(*f) for f in found]
 
 
+_CARRIES = {"scan": "init", "fori_loop": "init_val", "while_loop": "init_val"}
+
+
+def carried_parameters(call: ast.Call, bound: dict[str, ast.expr | None]) -> dict[str, str]:
+    """The parameters of a loop's body (or `while_loop` condition) that receive the loop's
+    carry, each with the loop ("scan"): JAX traces them with abstract values, whatever the
+    init held."""
+    loop = callee_name(call) or ""
+    init = (
+        _applier_arguments(call, _APPLIERS[loop]).get(_CARRIES[loop]) if loop in _CARRIES else None
+    )
+    if init is None:
+        return {}
+    return {name: loop for name, argument in bound.items() if argument is init}
+
+
 def _spread_arguments(value: ast.expr | None) -> list[ast.expr]:
     """What `f(*value)` passes: a display's elements, else an unknown number of arguments."""
     if isinstance(value, _DISPLAYS):

@@ -574,7 +574,7 @@ def _explain(
 
         return _replace(
             base,
-            error=explain_failure(exc, target, plan),
+            error=explain_failure(exc, target, plan, recorder),
             decisions=recorder.decisions(),
             decisions_unavailable=recorder.unavailable,
         )

@@ -164,21 +164,39 @@ class DecisionRecorder:
         return self._analyzed().listings(counts, self._unavailable is None)
 
     def dependencies_of(
-        self, code: CodeType, expression: ast.expr, via: str | None = None
+        self,
+        code: CodeType,
+        expression: ast.expr,
+        via: str | None = None,
+        *,
+        needs_value: bool = False,
     ) -> tuple[Dependency, ...]:
         """What `expression`, read in the last recorded run of `code` (say, the frame where
         the trace failed), depends on, in the root's parameters, as for a decision: a
         `lax.scan`/`fori_loop`/`while_loop` carry slot is the init item it was built from
         (`range(carry[1])` with init `(h, reps)` depends on `reps`, not on `xs`). Carries are
         traced, so a root argument reached through one is traced whatever its role. Empty
-        where `code` did not run under the recorder."""
+        where `code` did not run under the recorder. With `needs_value` (a failure needed the
+        value), a plain read of a traced argument is its "value"; a decision that ran can only
+        have read its shape."""
+        return self._followed(code, expression, via, needs_value)[0]
+
+    def carry_slots_of(self, code: CodeType, expression: ast.expr) -> tuple[CarrySlot, ...]:
+        """The loop carry slots that the value of `expression`, read in the last recorded run
+        of `code`, passed through on its way from the root's arguments, outermost last."""
+        return self._followed(code, expression, None, True)[1]
+
+    def _followed(
+        self, code: CodeType, expression: ast.expr, via: str | None, needs_value: bool
+    ) -> tuple[tuple[Dependency, ...], tuple[CarrySlot, ...]]:
         analysis = self._analyzed()
         for activation in reversed(self._activations):
             scope = analysis.scope(activation) if activation.code is code else None
             if scope is not None:
-                found = analysis.resolver.expression(expression, via, scope)
-                return tuple(dict.fromkeys(found))
-        return ()
+                resolver = _Resolver(self._roles, needs_value=needs_value, log_carries=True)
+                found = tuple(dict.fromkeys(resolver.expression(expression, via, scope)))
+                return found, tuple(dict.fromkeys(resolver.carry_slots))
+        return (), ()
 
     def _is_user_code(self, code: CodeType) -> bool:
         """Whether a code object belongs to user code, decided once per file name."""
@@ -238,6 +256,23 @@ def _code_of(function: Callable[..., Any]) -> CodeType | None:
     if code is None and callable(target):
         code = getattr(type(target).__call__, "__code__", None)
     return code
+
+
+@dataclass(frozen=True)
+class CarrySlot:
+    """A loop carry a value passed through: `loop` is the JAX function ("scan", "fori_loop",
+    "while_loop"), `slot` the item read (`carry[1]`: 1; None for the whole carry),
+    `parameter` the body's parameter that holds the carry in `function`, `init` the source of
+    the init item the slot was built from, at `line`, and `dependencies` what that item
+    depends on in the root's parameters."""
+
+    loop: str
+    slot: int | None
+    parameter: str
+    function: str
+    init: str
+    line: int
+    dependencies: tuple[Dependency, ...]
 
 
 class _Activation:
@@ -795,6 +830,7 @@ class _Scope:
     __slots__ = (
         "arguments",
         "call_names",
+        "carried",
         "complete",
         "function",
         "is_root",
@@ -825,6 +861,8 @@ class _Scope:
         # the calling user frame, and the names the call that led into the library reads.
         self.provenance: Provenance = {}
         self.call_names: frozenset[str] = frozenset()
+        # The parameters a loop's body receives its carry in, and the loop ("scan").
+        self.carried: dict[str, str] = {}
 
     def definition(self) -> _Scope:
         """The module-level scope where this function's default values were evaluated."""
@@ -970,6 +1008,7 @@ class _Analysis:
         for call in source.calls_within(position):
             bound = sa.bind_invocation(scope.source, call, scope.function, values_of)
             if bound is not None:
+                scope.carried = sa.carried_parameters(call, bound[0])
                 break
         else:
             bound = None
@@ -1074,9 +1113,15 @@ class _Resolver:
     """Finds what a construct's condition depends on, in terms of the root function's
     parameters wherever the values can be followed back to them."""
 
-    def __init__(self, roles: dict[str, str]) -> None:
+    def __init__(
+        self, roles: dict[str, str], needs_value: bool = False, log_carries: bool = False
+    ) -> None:
         self._roles = roles
         self._memo: dict[tuple[int, int], tuple[Dependency, ...]] = {}
+        # A failure needed the value: a plain read of a traced argument is its value.
+        self._plain_traced = "value" if needs_value else sa.SHAPE
+        self._log_carries = log_carries
+        self.carry_slots: list[CarrySlot] = []
 
     def dependencies(self, construct: sa.Construct, scope: _Scope) -> tuple[Dependency, ...]:
         key = (id(construct), id(scope))
@@ -1176,7 +1221,7 @@ class _Resolver:
             return
         if scope.is_root:
             static = self._roles.get(name, "traced") != "traced"
-            plain = "static" if self_attribute else "shape"
+            plain = "static" if self_attribute else self._plain_traced
             yield Dependency(shown, "static" if static else aspect or plain)
             return
         origin = self._argument_origin(read, scope, seen)
@@ -1210,7 +1255,7 @@ class _Resolver:
             return None
         if role != "traced":
             return Dependency(read.name, "static")
-        return Dependency(read.name, read.via if read.via in _SHAPE_VIAS else sa.SHAPE)
+        return Dependency(read.name, read.via if read.via in _SHAPE_VIAS else self._plain_traced)
 
     def _held_by_caller(
         self, read: sa.Read, scope: _Scope, seen: frozenset[Any]
@@ -1261,11 +1306,29 @@ class _Resolver:
             argument = scope.arguments[read.name]
             if argument is None or scope.parent is None:
                 return None
-            return list(self._item(argument, read, scope.parent, seen))
+            found = list(self._item(argument, read, scope.parent, seen))
+            if self._log_carries and read.name in scope.carried:
+                self.carry_slots.append(_carry_slot(scope, read, argument, found))
+            return found
         default = sa.parameter_defaults(scope.function).get(read.name)
         if default is None or not scope.complete:
             return None
         return list(self._expression(default, read.via, scope.definition(), seen))
+
+
+def _carry_slot(
+    scope: _Scope, read: sa.Read, argument: ast.expr, found: list[Dependency]
+) -> CarrySlot:
+    item, _ = sa.select(argument, read.index[:1])
+    return CarrySlot(
+        loop=scope.carried[read.name],
+        slot=read.index[0] if read.index else None,
+        parameter=read.name,
+        function=getattr(scope.function, "name", "<lambda>"),
+        init=ast.unparse(item),
+        line=getattr(item, "lineno", argument.lineno),
+        dependencies=tuple(dict.fromkeys(found)),
+    )
 
 
 def _holder(scope: _Scope, chain: tuple[str, ...]) -> tuple[str, ...] | None:

@@ -37,6 +37,7 @@ from jaxexplain import _jax_compat, rewrites
 from jaxexplain import _source_ast as sa
 from jaxexplain.cache_key import is_hashable
 from jaxexplain.calling import BoundParam, CallPlan
+from jaxexplain.decisions import CarrySlot, DecisionRecorder
 from jaxexplain.report import Dependency, ErrorInfo, Suggestion
 from jaxexplain.rewrites import Aliases, Construct, Position, Rewrite, UserFunction
 from jaxexplain.specs import format_aval
@@ -350,19 +351,23 @@ def first_paragraph(message: str) -> str:
     return message.strip().split("\n\n")[0].strip()
 
 
-def explain_failure(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
+def explain_failure(
+    exc: BaseException, target: Target, plan: CallPlan, recorder: DecisionRecorder | None = None
+) -> ErrorInfo:
     """Why `trace_plan(target, plan)` raised `exc`, and the fixes that were re-traced to work.
 
     Args:
         exc: what tracing raised.
         target: the traced target.
         plan: the call plan it was traced with.
+        recorder: what the user's frames did while it traced, which follows a value through
+            loop carries (`lax.scan(body, (h, reps), xs)`) to the argument it came from.
 
     Returns:
         The error with the user's location, the construct, what the value depended on, an
         explanation, and suggestions (`verified` only for fixes that traced when applied).
     """
-    explainer = _explainer_for(exc)
+    explainer = _explainer_for(exc, recorder)
     if explainer is None and _rejected_in_library(exc):
         explainer = explain_library_rejection
     if explainer is None:
@@ -378,7 +383,7 @@ def explain_failure(exc: BaseException, target: Target, plan: CallPlan) -> Error
 
 
 def _explainer_for(
-    exc: BaseException,
+    exc: BaseException, recorder: DecisionRecorder | None = None
 ) -> Callable[[BaseException, Target, CallPlan], ErrorInfo] | None:
     message = str(exc)
     if isinstance(exc, ValueError) and _NON_HASHABLE in message:
@@ -390,7 +395,7 @@ def _explainer_for(
     if isinstance(exc, ValueError) and _LOOP_GRAD in message:
         return explain_loop_grad
     if is_concretization(exc):
-        return explain_concretization
+        return lambda e, target, plan: explain_concretization(e, target, plan, recorder)
     return None
 
 
@@ -416,11 +421,16 @@ def is_concretization(exc: BaseException) -> bool:
 # Concretization: a traced value where Python needs a concrete one
 
 
-def explain_concretization(exc: BaseException, target: Target, plan: CallPlan) -> ErrorInfo:
+def explain_concretization(
+    exc: BaseException, target: Target, plan: CallPlan, recorder: DecisionRecorder | None = None
+) -> ErrorInfo:
     """A tracer reached Python control flow or a conversion: where, from what, and what works."""
     sites = read_sites(frames_below_target(user_frames(exc), target))
     if sites:
         sites[-1] = _mask_index(exc, sites[-1])
+    carried = explain_carried(exc, target, plan, sites, recorder)
+    if carried is not None:
+        return carried
     base = error_info(exc)
     site = sites[-1] if sites else None
     construct = site.construct if site else None
@@ -953,6 +963,231 @@ def provenance(exc: BaseException, target: Target) -> list[str] | None:
         return []
     names = re.split(r", and |, | and ", match["names"])
     return list(dict.fromkeys(re.match(r"\w+", n)[0] for n in names if re.match(r"\w+", n)))  # type: ignore[index]
+
+
+# ---------------------------------------------------------------------------------------------
+# A value that reached the failing line through a loop carry
+
+LOOPS = {"scan": "lax.scan", "fori_loop": "lax.fori_loop", "while_loop": "lax.while_loop"}
+
+
+def explain_carried(
+    exc: BaseException,
+    target: Target,
+    plan: CallPlan,
+    sites: list[Site],
+    recorder: DecisionRecorder | None,
+) -> ErrorInfo | None:
+    """A value a loop body read from its carry (`range(carry[1])` with init `(h, reps)`): the
+    argument the slot was built from, that the carry is traced whatever it was, whether
+    making it static alone helps (re-traced), and the rewrite that reads it from the
+    enclosing function instead, verified. None where the value came through no carry (the
+    source and JAX's own account explain it then)."""
+    site = sites[-1] if sites else None
+    if recorder is None or site is None or site.construct is None:
+        return None
+    code, needed = site.frame.code, site.construct.needed
+    slots = [slot for e in needed for slot in recorder.carry_slots_of(code, e)]
+    if not slots:
+        return None
+    params = {p.name: p for p in plan.params}
+    carried = list(dict.fromkeys(d.name for s in slots for d in s.dependencies if d.name in params))
+    found = [d for e in needed for d in recorder.dependencies_of(code, e, needs_value=True)]
+    # A carry slot is traced, whatever the argument it was built from was.
+    depends_on = _in_signature_order(
+        plan, dict.fromkeys(Dependency(d.name, "value") if d.name in carried else d for d in found)
+    )
+    budget = Budget(MAX_RETRACES)
+    static_alone = _static_alone(exc, target, plan, carried, budget)
+    suggestions = []
+    if static_alone is not None and static_alone.trial.result.ok:
+        suggestions.append(
+            _static_suggestion(
+                list(static_alone.trial.group), params, site.construct, verified=True
+            )
+        )
+    else:
+        suggestions += _read_outside_carry(target, plan, site, sites, carried, slots, budget)
+    advice = ADVICE.get(site.construct.kind)
+    if advice and not any(s.verified for s in suggestions):
+        suggestions.append(Suggestion("advice", (), advice))
+    return dataclasses.replace(
+        error_info(exc),
+        file=site.frame.file,
+        line=site.frame.line,
+        depends_on=tuple(depends_on),
+        suggestions=proven_first(suggestions),
+        construct=site.construct.kind,
+        explanation=_carried_text(site, _nearest_slot(slots, code), carried, static_alone),
+        column=_columns(site)[0],
+        end_column=_columns(site)[1],
+    )
+
+
+def _nearest_slot(slots: Sequence[CarrySlot], code: types.CodeType) -> CarrySlot:
+    """The carry of the function that failed (not of a loop around its loop)."""
+    return next((slot for slot in slots if slot.function == code.co_name), slots[0])
+
+
+@dataclass(frozen=True)
+class CarriedStatic:
+    """What making the carried arguments static did: `already` where they were static in the
+    failing trace itself (its failure is the proof), else the re-trace with them static."""
+
+    already: bool
+    trial: StaticTrial
+
+
+def _static_alone(
+    exc: BaseException, target: Target, plan: CallPlan, carried: Sequence[str], budget: Budget
+) -> CarriedStatic | None:
+    """The trace with the carried arguments static but still carried; None where one has no
+    Python value to re-trace it static with."""
+    params = {p.name: p for p in plan.params}
+    if carried and all(params[name].static for name in carried):
+        return CarriedStatic(True, StaticTrial(tuple(carried), Attempt(exc), past_it=False))
+    if not carried or any(_static_value(params[n]) is None for n in carried):
+        return None
+    if not budget.take():
+        return None
+    static = {name: _static_value(params[name]) for name in carried}
+    result = attempt(target, plan.with_values(static, static=set(carried)))
+    past_it = result.ok or failure_place(result.error) != failure_place(exc)  # type: ignore[arg-type]
+    return CarriedStatic(False, StaticTrial(tuple(carried), result, past_it))
+
+
+def _static_value(param: BoundParam) -> Any:
+    """The Python value the parameter would take as a static argument, or None."""
+    return param.value if param.static else _concrete_scalar(param)
+
+
+def _carried_text(
+    site: Site, slot: CarrySlot, carried: Sequence[str], static: CarriedStatic | None
+) -> str:
+    """Which carry slot the value is, what it was built from, why it is traced, and what
+    re-tracing with the argument static showed."""
+    assert site.construct is not None
+    loop = LOOPS.get(slot.loop, slot.loop)
+    which = f"slot {slot.slot} of the `{loop}` carry" if slot.slot is not None else "the carry"
+    needs = NEEDS.get(site.construct.kind, "a concrete value")
+    parts = [
+        f"{_capital(site.construct.label)} needs {needs}, but "
+        f"`{_expression_text(site.construct)}` is a tracer: it is {which} that "
+        f"`{slot.function}` receives as `{slot.parameter}`, built from `{slot.init}` "
+        f"(line {slot.line}). JAX traces a loop's body once, with an abstract value in every "
+        f"carry slot, so a carry is always traced, whatever the argument was."
+    ]
+    if static is None or static.trial.result.ok:
+        return " ".join(parts)
+    names = _and([f"`{n}`" for n in carried])
+    one = len(carried) == 1
+    if static.already:
+        said = f"{names} {'is' if one else 'are'} static in this trace, and it fails here anyway"
+    else:
+        said = f"jaxexplain re-traced with {names} static, and it still fails here"
+    if static.trial.past_it:
+        said = (
+            f"jaxexplain re-traced with {names} static: that gets past this line, but tracing "
+            f"then fails at {where_it_fails(static.trial.result.error)}"
+        )
+        return " ".join([*parts, f"{said}."])
+    return " ".join(
+        [
+            *parts,
+            f"{said}: making {_it(carried)} static is not enough while "
+            f"{_it(carried)} {'is' if one else 'are'} in the carry.",
+        ]
+    )
+
+
+def _read_outside_carry(
+    target: Target,
+    plan: CallPlan,
+    site: Site,
+    sites: list[Site],
+    carried: Sequence[str],
+    slots: Sequence[CarrySlot],
+    budget: Budget,
+) -> list[Suggestion]:
+    """The fix: the body reads the argument from the enclosing function, not from the carry,
+    with it static. Generated as a rewrite of the target (where the body is nested in it),
+    re-traced with the argument static and compared with the user's code; said precisely and
+    marked unverified where it cannot be generated or checked."""
+    if len(carried) != 1 or site.construct is None or len(site.construct.needed) != 1:
+        return []
+    name, needed = carried[0], site.construct.needed[0]
+    body, outer = _nearest_slot(slots, site.frame.code).function, sites[0].frame.code.co_name
+    param = next(p for p in plan.params if p.name == name)
+    value = _static_value(param)
+    flags = f"--static {name}={'VALUE' if value is None else repr(value)}"
+    static = f"mark it static ({flags}, or jax.jit(..., static_argnames={_names_tuple([name])}))"
+    cost = _static_cost([name], site.construct)
+    owner = _function_object(target.function)
+    rewrite, why_not = _closure_rewrite(sites, site, name, needed, owner)
+    if rewrite is None:
+        text = (
+            f"Give `{name}` to `{body}` by closure or functools.partial instead of through the "
+            f"carry, read it there instead of `{ast.unparse(needed)}`, and {static}. Not "
+            f"verified: {why_not}, so jaxexplain cannot rewrite it."
+        )
+        return [Suggestion("rewrite", (name,), text, cost=cost)]
+    subject = (
+        f"Read `{name}` from `{outer}` instead of `{ast.unparse(needed)}` in `{body}`, and "
+        f"{static}: replace line {rewrite.first_line} of {rewrites_short(site.frame.file)} with "
+        f"the code below"
+    )
+    if value is None:
+        text = (
+            f"{subject}. Not verified: this call gives `{name}` as an array "
+            f"({_aval(param.value)}), not a Python number jaxexplain could re-trace with as a "
+            f"static argument; pass it with {flags}."
+        )
+        return [Suggestion("rewrite", (name,), text, code=rewrite.code, cost=cost)]
+    if not budget.take():
+        return []
+    static_plan = plan.with_values({name: value}, static={name})
+    aliases = module_aliases(owner.__globals__)
+    check = verify_rewrite(target, static_plan, site, owner, rewrite, aliases, sites)
+    if check.status == FAILS:
+        text = f"{subject.split(': replace')[0]}: jaxexplain tried it, but {check.detail}."
+        return [Suggestion("advice", (), text)]
+    done = (
+        f"jaxexplain traced it with `{name}` static and {_compared_text(check)}"
+        if check.status == VERIFIED
+        else f"it traces with `{name}` static, but {check.detail}, so check it yourself"
+    )
+    return [
+        Suggestion(
+            "rewrite",
+            (name,),
+            f"{subject}; {done}.",
+            code=rewrite.code,
+            cost=cost,
+            verified=check.status == VERIFIED,
+            checks=check.checks or (TRACED,),
+        )
+    ]
+
+
+def _closure_rewrite(
+    sites: list[Site], site: Site, name: str, needed: ast.expr, owner: Any
+) -> tuple[Rewrite | None, str]:
+    """The target with `needed` (a plain read of the carry slot) replaced by `name`, the
+    target's own parameter, which the body nested in it then reads by closure; else None and
+    why not."""
+    outer, body = sites[0].function, site.function
+    if outer is None or body is None or sites[0].frame.code is not owner.__code__:
+        return None, "jaxexplain cannot read the traced function's source"
+    if len(list(sa.reads(needed, None))) != 1:
+        return None, f"`{ast.unparse(needed)}` reads more than the carry slot"
+    functions = [body.node, *(a for a in outer.ancestors(body.node) if isinstance(a, sa.FUNCTIONS))]
+    if functions[-1] is not outer.node:
+        return None, f"`{body.node.name}` is not defined inside `{outer.node.name}`"
+    for function in functions[:-1]:
+        if name in sa.parameters(function) or name in outer.source.bindings(function):
+            where = getattr(function, "name", "a lambda")
+            return None, f"`{name}` is also a name of `{where}`, which hides the argument"
+    return rewrites.read_name_instead(outer, needed, name, "read_static"), ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -979,6 +979,13 @@ def _replace_expression(
     )
 
 
+def read_name_instead(fn: UserFunction, old: ast.expr, name: str, kind: str) -> Rewrite | None:
+    """`fn` (say, the target) with the expression `old` (in it or in a function nested in it)
+    replaced by a read of `name`: a loop body that reads the enclosing function's argument
+    instead of a carry slot that held it."""
+    return _replace_expression(fn, old, ast.Name(name, ast.Load()), kind, set())
+
+
 def _statement_text(old: ast.stmt, new: ast.AST) -> tuple[str, int]:
     """The new statement's text and the old statement's last line; a compound statement shows
     only its header, which is all that changed."""

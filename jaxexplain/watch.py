@@ -1,7 +1,7 @@
 """`watch`: every jit compilation of a running program, with the exact cache-key reasons.
 
 A `Watcher` receives each compilation from `_watch_hooks`, builds the call's cache key with
-`cache_key.build_cache_key` and compares it (`cache_key.compare_keys`) with every earlier entry of
+`cache_key.build_cache_key` and compares it (`key_compare.compare_keys`) with every earlier entry of
 the same function, so a recompilation names each component that differs from each entry, not a
 closest-key guess. `report()` turns what was collected into a `WatchReport` (data only); the
 warnings about well-known recompilation mistakes are a pure function of its events.
@@ -29,12 +29,12 @@ from typing import Any, TextIO
 from jaxexplain import _jax_compat, _watch_hooks
 from jaxexplain.cache_key import (
     build_cache_key,
-    compare_keys,
     identity_parts,
     plan_of_call,
     static_children,
     static_repr,
 )
+from jaxexplain.key_compare import compare_keys
 from jaxexplain.report import (
     CacheKey,
     EagerCompiles,

@@ -1,0 +1,149 @@
+"""Two cache keys compared as JAX's jit cache compares them: pure functions over report data.
+
+`digest_of` hashes every component into one short digest (equal digests: JAX reuses its
+compiled entry); `compare_keys` lists every component that differs, and nothing that does not.
+Nothing here imports JAX, so saved reports can be compared anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from jaxexplain.report import CacheKey, IdentityPart, KeyChange, StaticKey, TracedLeaf, to_dict
+
+# A memory address in a repr: a static compared by identity reads by it; one compared by value
+# must read the same without it.
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+UNSET_CONTEXT_VALUES = frozenset({"None", "False", "()"})
+
+
+def significant_context(context: dict[str, str]) -> dict[str, str]:
+    """Context options that are set to something; JAX registers some options lazily (when
+    a module such as Pallas is first imported), and an option that appears later at its unset
+    value cannot have changed an earlier call's compilation."""
+    return {k: v for k, v in context.items() if v not in UNSET_CONTEXT_VALUES}
+
+
+def digest_of(key: CacheKey) -> str:
+    """A short hash of every component. Static hashes are left out since Python salts `str`
+    hashes per process, while type and repr say the same across processes; a static compared by
+    identity enters through the addresses of its identity-compared parts."""
+    data = to_dict(key)
+    data.pop("digest")
+    data["context"] = significant_context(key.context)
+    for static in data["static"]:
+        for varying in ("hash", "hash_seconds", "warnings"):
+            static.pop(varying)
+    blob = json.dumps(data, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def compare_keys(a: CacheKey, b: CacheKey) -> tuple[KeyChange, ...]:
+    """Every component that differs between two cache keys, and nothing that does not.
+
+    Args:
+        a: the earlier call's key.
+        b: the later call's key.
+
+    Returns:
+        The changes, in the order function, statics, traced leaves, tree structure, context.
+    """
+    changes: list[KeyChange] = []
+    if a.function != b.function:
+        changes.append(KeyChange("function", "", a.function, b.function))
+    changes += _static_changes(a.static, b.static)
+    changes += _leaf_changes(a.traced, b.traced)
+    if a.treedef != b.treedef and not any(c.component == "treedef" for c in changes):
+        changes.append(KeyChange("treedef", "", a.treedef, b.treedef))
+    context_a, context_b = significant_context(a.context), significant_context(b.context)
+    for name in sorted(set(context_a) | set(context_b)):
+        before = a.context.get(name, "<unset>")
+        after = b.context.get(name, "<unset>")
+        if before != after:
+            changes.append(KeyChange("context", name, before, after))
+    return tuple(changes)
+
+
+def _static_changes(a: tuple[StaticKey, ...], b: tuple[StaticKey, ...]) -> list[KeyChange]:
+    """Static values compared as JAX does: by type first, then by value (and identity where hashed so)."""
+    before, after = {s.name: s for s in a}, {s.name: s for s in b}
+    changes = []
+    for name in [*before, *(n for n in after if n not in before)]:
+        x, y = before.get(name), after.get(name)
+        if x is None or y is None:
+            changes.append(
+                KeyChange(
+                    "static",
+                    name,
+                    x.value if x else "<traced or unset>",
+                    y.value if y else "<traced or unset>",
+                )
+            )
+        elif x.type != y.type:
+            changes.append(
+                KeyChange("static_type", name, f"{x.value} ({x.type})", f"{y.value} ({y.type})")
+            )
+        else:
+            if ADDRESS.sub("", x.value) != ADDRESS.sub("", y.value):
+                changes.append(KeyChange("static", name, x.value, y.value))
+            changes += _identity_changes(x, y)
+    return changes
+
+
+def _identity_changes(a: StaticKey, b: StaticKey) -> list[KeyChange]:
+    """Parts compared by identity that are other objects on the two sides, by path: the
+    reason a rebuilt value that reads the same is another cache entry."""
+    if a.identity_parts == b.identity_parts:
+        return []
+    before = {p.path: p for p in a.identity_parts}
+    after = {p.path: p for p in b.identity_parts}
+    changes = []
+    for path in [*before, *(p for p in after if p not in before)]:
+        x, y = before.get(path), after.get(path)
+        if x == y:
+            continue
+        if path == a.name:
+            changes.append(KeyChange("static", path, a.value, b.value))
+        else:
+            changes.append(KeyChange("static", path, _part_text(x), _part_text(y)))
+    return changes
+
+
+def _part_text(part: IdentityPart | None) -> str:
+    return "<absent>" if part is None else f"{part.what}, object {part.object_id}"
+
+
+def _leaf_changes(a: tuple[TracedLeaf, ...], b: tuple[TracedLeaf, ...]) -> list[KeyChange]:
+    """Leaves matched by key path; a leaf on one side only is a change of pytree structure."""
+    before, after = {leaf.path: leaf for leaf in a}, {leaf.path: leaf for leaf in b}
+    changes = []
+    for path in [*before, *(p for p in after if p not in before)]:
+        x, y = before.get(path), after.get(path)
+        if x is None or y is None:
+            changes.append(KeyChange("treedef", path, _leaf_text(x), _leaf_text(y)))
+            continue
+        if x.shape != y.shape:
+            changes.append(KeyChange("shape", path, str(list(x.shape)), str(list(y.shape))))
+        if x.dtype != y.dtype:
+            changes.append(KeyChange("dtype", path, x.dtype, y.dtype))
+        if x.weak_type != y.weak_type:
+            changes.append(KeyChange("weak_type", path, str(x.weak_type), str(y.weak_type)))
+        if (x.sharding, x.committed) != (y.sharding, y.committed):
+            changes.append(
+                KeyChange(
+                    "sharding", path, x.sharding or "uncommitted", y.sharding or "uncommitted"
+                )
+            )
+    return changes
+
+
+def _leaf_text(leaf: TracedLeaf | None) -> str:
+    if leaf is None:
+        return "<absent>"
+    from jaxexplain.specs import format_aval
+
+    return format_aval(leaf.shape, leaf.dtype, leaf.weak_type)

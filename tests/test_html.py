@@ -44,6 +44,16 @@ def loop_and_branch(x, n):
     return lax.cond(x.sum() > 0, lambda v: v * 2.0, jnp.cos, y)  # marker: cond
 
 
+def concatenated(x, n):
+    parts = [x * i for i in range(40)]  # one jaxpr line with 41 operands, wider than the pane
+    return jnp.concatenate([*parts, jnp.zeros((n,)), jnp.ones((n,)), jnp.zeros((n,))]).sum()
+
+
+def long_source_line(x, n):
+    # A short jaxpr under a long user line: the hunk header is wider than both columns.
+    return x * n + jnp.sin(x) * jnp.cos(x) - jnp.tanh(x) * jnp.exp(-x) / (1.0 + jnp.abs(x)) + 2.0
+
+
 def hostile(x, label):
     jax.debug.print("</script><b>{x}</b>", x=x)
     return x * 2.0
@@ -421,3 +431,20 @@ def test_diff_page_draws_the_jaxprs_side_by_side(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = chromium.screenshot(page, SCREENSHOTS / "diff.png")
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("fn", [concatenated, long_source_line])
+def test_diff_page_scrolls_long_lines_instead_of_cutting_them(
+    chromium: Browser, tmp_path: Path, fn: Callable[..., Any]
+) -> None:
+    diff = api.diff(fn, "f32[3]", 10, static_argnames="n", vs={"n": 5}, compile=False)
+    lines = diff.jaxpr_diff.unified.split("\n")
+    page = write(tmp_path, "long-diff.html", render(diff, "html"))
+    (state,) = states(chromium, page, "test:next-hunk=1")
+    cells = [cell for row in state["shown"] if isinstance(row, list) for cell in row]
+    body = [line for line in lines[2:] if line and not line.startswith("@@")]
+    assert max(len(cell["text"]) for cell in cells) >= max(len(line) for line in body) - 1
+    assert [cell["text"] for cell in cells if cell["cut"]] == []
+    heads = [row for row in state["shown"] if isinstance(row, dict)]
+    assert heads and [row["hunk"] for row in heads if row["cut"]] == []

@@ -351,6 +351,10 @@ def jaxpr_diff_data(diff: JaxprDiff) -> dict[str, Any]:
         "rows": rows,
         "heads": heads,
         "width": max((len(t) for t in a_lines + b_lines), default=0),
+        # A hunk header spans both sides: a long user line makes the rows this wide.
+        "head_width": max(
+            (len(f"{where} {text}  {span}") for where, _, text, span in heads), default=0
+        ),
     }
 
 

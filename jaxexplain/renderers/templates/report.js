@@ -409,7 +409,11 @@
     for (var r = 0; r < count; r++) if (R[r * 5 + 2] === HUNK) hunks.push(r);
     var current = -1;
     var list = VirtualList(scroll, spacer, rows, rowHtml);
-    spacer.style.minWidth = "calc(" + 2 * (dx.width + 8) + "ch)";
+    // Each side a fixed column as wide as the longest line and its gutter (line number,
+    // padding, border: under 8ch, 10ch to spare), the rows as wide as the longest hunk
+    // header: the box scrolls, no line is cut.
+    spacer.style.setProperty("--dx-col", dx.width + 10 + "ch");
+    spacer.style.minWidth = Math.max(2 * (dx.width + 10), dx.head_width + 4) + "ch";
 
     /* Where two paired lines differ: the middle between their common prefix and suffix. */
     function differing(x, y) {
@@ -466,10 +470,12 @@
       status: diff.status.textContent,
       scrollTop: diff.scroll.scrollTop,
       shown: shown.map(function (el) {
-        if (el.classList.contains("hunk")) return { hunk: el.textContent };
+        // `cut`: the cell hides part of its text (its content is wider than the cell)
+        var cut = function (c) { return c.scrollWidth > c.clientWidth; };
+        if (el.classList.contains("hunk")) return { hunk: el.textContent, cut: cut(el.firstChild) };
         return Array.prototype.map.call(el.children, function (c) {
           var marks = Array.prototype.map.call(c.querySelectorAll("mark"), function (m) { return m.textContent; });
-          return { cls: c.className, text: c.textContent, marked: marks };
+          return { cls: c.className, text: c.textContent, marked: marks, cut: cut(c) };
         });
       })
     };

@@ -50,9 +50,16 @@ def _bounded(text: str) -> str:
 
 
 def uses_identity_hash(value: Any) -> bool:
-    """True when `value` hashes by identity: every new object is a new cache entry."""
+    """True when `value` hashes by identity: every new object is a new cache entry. A
+    singleton (None, Ellipsis) hashes by identity too, but there is never a new one."""
+    if isinstance(value, SINGLETONS):
+        return False
     return type(value).__hash__ is object.__hash__ and type(value).__eq__ is object.__eq__
 
+
+# Types with one object each: compared by identity, yet every call passes that same object.
+SINGLETONS = (type(None), type(Ellipsis), type(NotImplemented))
+PLAIN_VALUES = (bool, int, float, complex, str, bytes, *SINGLETONS)
 
 # Parts of a static value walked to find what `==` compares by identity; past this many the
 # walk stops (a static config is small; a huge static is reported by its hash time instead).
@@ -384,7 +391,6 @@ SAME_EVERY_CALL = (
     types.MethodType,
     functools.partial,
 )
-PLAIN_VALUES = (bool, int, float, complex, str, bytes, type(None))
 
 
 def static_hash_notes(plan: CallPlan) -> tuple[str, ...]:

@@ -129,3 +129,59 @@ def test_text_matches_gold(saved: tuple[str, Any], color: bool, update_gold: boo
     case, report = saved
     suffix = "ansi" if color else "txt"
     check_gold(GOLD / f"{case}.{suffix}", render(report, "text", color=color), update_gold)
+
+
+def trace_facts(report: TraceReport, counts: bool = True) -> dict[str, Any]:
+    """What a trace report claims about JAX, without what varies between runs (timings, the
+    digest's context, memory addresses): the facts a regression must not change silently.
+    Equation counts are left out (`counts`) when the saved report came from another JAX,
+    which lowers the same code to other equations (they are checked against make_jaxpr)."""
+    key = report.cache_key
+    return {
+        "equations": report.jaxpr.equations if report.jaxpr and counts else None,
+        "primitives": report.jaxpr.primitives if report.jaxpr and counts else None,
+        "statics": [(s.name, s.value, s.type, s.compared_by) for s in key.static] if key else None,
+        "traced": [(t.path, t.shape, t.dtype, t.weak_type) for t in key.traced] if key else None,
+        "treedef": key.treedef if key else None,
+        "decisions": [(d.line, d.kind, d.source, d.outcomes) for d in report.decisions],
+        "error": (report.error.type, report.error.line) if report.error else None,
+        "suggestions": [
+            (s.kind, s.params, s.verified, s.checks)
+            for s in (report.error.suggestions if report.error else ())
+        ],
+    }
+
+
+def report_facts(report: Any, counts: bool = True) -> Any:
+    """The facts of a trace, of both sides and the verdict of a diff, or of every compile."""
+    if isinstance(report, TraceReport):
+        return trace_facts(report, counts)
+    if isinstance(report, DiffReport):
+        return {
+            "a": trace_facts(report.a, counts),
+            "b": trace_facts(report.b, counts),
+            "recompiles": report.recompiles,
+            "changes": [(c.component, c.path, c.a, c.b) for c in report.cache_key_changes],
+            "flipped": [(c.line, c.a, c.b) for c in report.decision_changes],
+        }
+    return [
+        (e.function, e.kind, [(r.component, r.path, r.entry) for r in e.reasons])
+        for e in report.events
+    ]
+
+
+def test_a_live_run_still_claims_what_the_saved_report_claims(saved: tuple[str, Any]) -> None:
+    """The renderings above come from saved reports; this ties those reports to today's code
+    and JAX, so a regression in the jaxpr, the key, the decisions or a verified fix shows."""
+    case, report = saved
+    live = json.loads(_scrubbed(render(LIVE_RUNS[case](), "json")))
+    loader = {TRACE_SCHEMA: TraceReport, DIFF_SCHEMA: DiffReport}.get(live["schema"], WatchReport)
+    live_report = loader.from_dict(json.loads(_unscrubbed(json.dumps(live))))
+    same_jax = _jax_version(live_report) == _jax_version(report)
+    assert report_facts(live_report, same_jax) == report_facts(report, same_jax)
+
+
+def _jax_version(report: Any) -> str:
+    return getattr(report, "jax_version", "") or getattr(
+        getattr(report, "a", None), "jax_version", ""
+    )

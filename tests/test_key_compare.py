@@ -1,0 +1,237 @@
+"""Two cache keys compared without JAX: every component that differs changes the digest and is
+named by compare_keys, exactly once and by its path; what JAX does not key on changes neither.
+
+The facts that JAX itself keys on each component are in test_cache_key.py (live calls and
+cache sizes); these tests pin the comparison's own logic, one variation at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from jaxexplain.key_compare import (
+    UNSET_CONTEXT_VALUES,
+    compare_keys,
+    digest_of,
+    significant_context,
+)
+from jaxexplain.report import CacheKey, IdentityPart, KeyChange, StaticKey, TracedLeaf
+
+N = StaticKey("n", "3", "int", hash(3))
+TX = StaticKey(
+    "tx",
+    "Opt(init=<function f at 0x1>)",
+    "optax.Opt",
+    11,
+    compared_by="identity",
+    identity_parts=(IdentityPart("tx.init", "a function made by optax.chain", "0x1"),),
+)
+X = TracedLeaf("x", (3,), "float32", False)
+W = TracedLeaf("params['w']", (3, 4), "float32", False)
+BASE = CacheKey(
+    digest="",
+    function="m.f @ m.py:1",
+    static=(N, TX),
+    traced=(X, W),
+    treedef="PyTreeDef(((*,), {'params': {'w': *}}))",
+    context={"jax_enable_x64": "False", "jax_default_matmul_precision": "None"},
+)
+
+
+def with_digest(key: CacheKey) -> CacheKey:
+    return replace(key, digest=digest_of(key))
+
+
+def leaf(key: CacheKey, index: int, **changes: object) -> CacheKey:
+    traced = list(key.traced)
+    traced[index] = replace(traced[index], **changes)
+    return replace(key, traced=tuple(traced))
+
+
+def static(key: CacheKey, index: int, **changes: object) -> CacheKey:
+    statics = list(key.static)
+    statics[index] = replace(statics[index], **changes)
+    return replace(key, static=tuple(statics))
+
+
+DIFFERENT = {
+    "function": (
+        replace(BASE, function="m.g @ m.py:9"),
+        [("function", "", "m.f @ m.py:1", "m.g @ m.py:9")],
+    ),
+    "static value": (static(BASE, 0, value="4"), [("static", "n", "3", "4")]),
+    "static type": (
+        static(BASE, 0, type="float", value="3.0"),
+        [("static_type", "n", "3 (int)", "3.0 (float)")],
+    ),
+    "static only on one side": (
+        replace(BASE, static=(TX,)),
+        [("static", "n", "3", "<traced or unset>")],
+    ),
+    "static added": (
+        replace(BASE, static=(N, TX, StaticKey("k", "1", "int", 1))),
+        [("static", "k", "<traced or unset>", "1")],
+    ),
+    "identity part": (
+        static(
+            BASE,
+            1,
+            identity_parts=(IdentityPart("tx.init", "a function made by optax.chain", "0x2"),),
+        ),
+        [
+            (
+                "static",
+                "tx.init",
+                "a function made by optax.chain, object 0x1",
+                "a function made by optax.chain, object 0x2",
+            )
+        ],
+    ),
+    "identity part gone": (
+        static(BASE, 1, identity_parts=()),
+        [("static", "tx.init", "a function made by optax.chain, object 0x1", "<absent>")],
+    ),
+    "shape": (leaf(BASE, 0, shape=(4,)), [("shape", "x", "[3]", "[4]")]),
+    "dtype": (leaf(BASE, 0, dtype="int32"), [("dtype", "x", "float32", "int32")]),
+    "weak type": (leaf(BASE, 0, weak_type=True), [("weak_type", "x", "False", "True")]),
+    "sharding": (
+        leaf(BASE, 0, sharding="SingleDeviceSharding(CpuDevice(id=1))", committed=True),
+        [("sharding", "x", "uncommitted", "SingleDeviceSharding(CpuDevice(id=1))")],
+    ),
+    "committed on the same device": (
+        leaf(BASE, 0, committed=True),
+        [("sharding", "x", "uncommitted", "uncommitted")],
+    ),
+    "leaf removed": (
+        replace(BASE, traced=(X,), treedef="PyTreeDef(((*,), {}))"),
+        [("treedef", "params['w']", "f32[3,4]", "<absent>")],
+    ),
+    "treedef only": (
+        replace(BASE, treedef="PyTreeDef(((*,), {'p': {'w': *}}))"),
+        [("treedef", "", BASE.treedef, "PyTreeDef(((*,), {'p': {'w': *}}))")],
+    ),
+    "context value": (
+        replace(BASE, context={**BASE.context, "jax_enable_x64": "True"}),
+        [("context", "jax_enable_x64", "False", "True")],
+    ),
+    "context set where it was unset": (
+        replace(BASE, context={**BASE.context, "jax_default_matmul_precision": "'highest'"}),
+        [("context", "jax_default_matmul_precision", "None", "'highest'")],
+    ),
+    "context option registered later, set": (
+        replace(BASE, context={**BASE.context, "jax_pallas_thing": "'on'"}),
+        [("context", "jax_pallas_thing", "<unset>", "'on'")],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DIFFERENT)
+def test_a_changed_component_changes_the_digest_and_is_named(case: str) -> None:
+    other, expected = DIFFERENT[case]
+    assert digest_of(other) != digest_of(BASE)
+    assert compare_keys(BASE, other) == tuple(KeyChange(*change) for change in expected)
+
+
+SAME = {
+    "identical": BASE,
+    "another hash of a value-compared static (str hashes are salted per process)": static(
+        BASE, 0, hash=99
+    ),
+    "another hash time": static(BASE, 0, hash_seconds=0.5),
+    "warnings": static(BASE, 0, warnings=("slow",)),
+    "an option registered later at its unset value": replace(
+        BASE, context={**BASE.context, **{f"opt{i}": v for i, v in enumerate(UNSET_CONTEXT_VALUES)}}
+    ),
+    "the digest field itself": replace(BASE, digest="abc"),
+}
+
+
+def test_a_value_compared_static_reads_equal_at_another_address() -> None:
+    a = static(BASE, 0, value="<C at 0x1>")
+    b = static(BASE, 0, value="<C at 0x2>")
+    assert compare_keys(a, b) == ()
+    assert compare_keys(b, a) == ()
+
+
+@pytest.mark.parametrize("case", SAME)
+def test_what_jax_does_not_key_on_changes_nothing(case: str) -> None:
+    other = SAME[case]
+    assert compare_keys(BASE, other) == ()
+    assert digest_of(other) == digest_of(BASE)
+
+
+def test_the_digest_is_sixteen_hex_digits_and_stable() -> None:
+    digest = digest_of(BASE)
+    assert len(digest) == 16 and int(digest, 16) >= 0
+    assert digest_of(with_digest(BASE)) == digest
+
+
+def test_the_digest_leaves_the_key_it_reads_unchanged() -> None:
+    before = repr(BASE)
+    digest_of(BASE)
+    assert repr(BASE) == before
+
+
+def test_changes_come_in_the_order_function_statics_leaves_tree_context() -> None:
+    other = replace(
+        leaf(static(BASE, 0, value="4"), 0, shape=(5,)),
+        function="m.g @ m.py:2",
+        treedef="PyTreeDef(other)",
+        context={**BASE.context, "jax_enable_x64": "True"},
+    )
+    assert [c.component for c in compare_keys(BASE, other)] == [
+        "function",
+        "static",
+        "shape",
+        "treedef",
+        "context",
+    ]
+
+
+def test_several_changes_of_one_leaf_are_each_named() -> None:
+    other = leaf(BASE, 0, shape=(4,), dtype="int32", weak_type=True)
+    assert [c.component for c in compare_keys(BASE, other)] == ["shape", "dtype", "weak_type"]
+
+
+def test_a_leaf_on_one_side_is_the_treedef_change_and_not_repeated() -> None:
+    other = replace(BASE, traced=(X,), treedef="PyTreeDef(((*,), {}))")
+    assert [c.component for c in compare_keys(BASE, other)] == ["treedef"]
+    assert [c.path for c in compare_keys(other, BASE)] == ["params['w']"]
+    assert compare_keys(other, BASE)[0].a == "<absent>"
+
+
+def test_a_weak_typed_leaf_reads_as_such_when_absent_on_the_other_side() -> None:
+    weak = TracedLeaf("t", (), "float32", True)
+    other = replace(BASE, traced=(X, W, weak))
+    (change,) = compare_keys(BASE, other)
+    assert (change.component, change.path, change.a, change.b) == (
+        "treedef",
+        "t",
+        "<absent>",
+        "~f32[]",
+    )
+
+
+def test_a_whole_static_compared_by_identity_shows_both_values() -> None:
+    a = StaticKey(
+        "cfg",
+        "<C at 0x1>",
+        "m.C",
+        1,
+        "identity",
+        (IdentityPart("cfg", "a m.C object without __eq__", "0x1"),),
+    )
+    b = replace(
+        a,
+        value="<C at 0x2>",
+        identity_parts=(IdentityPart("cfg", "a m.C object without __eq__", "0x2"),),
+    )
+    changes = compare_keys(replace(BASE, static=(a,)), replace(BASE, static=(b,)))
+    assert changes == (KeyChange("static", "cfg", "<C at 0x1>", "<C at 0x2>"),)
+
+
+def test_significant_context_keeps_only_options_set_to_something() -> None:
+    context = {"a": "None", "b": "False", "c": "()", "d": "True", "e": "'x'", "f": "0"}
+    assert significant_context(context) == {"d": "True", "e": "'x'", "f": "0"}

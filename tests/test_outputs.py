@@ -3,6 +3,7 @@ and devices written through), colors on a real terminal, and the exit codes of e
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -10,12 +11,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from jaxexplain import api
 from jaxexplain.cli import app
+from jaxexplain.errors import UsageError
+from jaxexplain.outputs import write_output
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -176,3 +180,38 @@ def test_a_pipe_gets_no_colors() -> None:
     )
     assert result.returncode == 0 and "unrolled_power" in result.stdout
     assert "\x1b[" not in result.stdout
+
+
+@pytest.mark.parametrize(("text", "written"), [("report", "report\n"), ("report\n", "report\n")])
+def test_a_report_ends_with_exactly_one_newline(text: str, written: str, tmp_path: Path) -> None:
+    stream = io.StringIO()
+    write_output(text, "-", stream)
+    assert stream.getvalue() == written
+    out = tmp_path / "r.txt"
+    write_output(text, str(out), None)
+    assert out.read_bytes() == written.encode()
+
+
+def test_a_new_report_file_appears_whole_through_a_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report is written beside its path and renamed over it, never written in place."""
+    renamed: list[tuple[str, str]] = []
+    original = Path.replace
+
+    def spy(self: Path, target: Any) -> Any:
+        renamed.append((self.name, Path(target).name))
+        return original(self, target)
+
+    monkeypatch.setattr(Path, "replace", spy)
+    out = tmp_path / "new.json"
+    write_output("{}", str(out), None)
+    assert len(renamed) == 1 and renamed[0][1] == "new.json" and renamed[0][0] != "new.json"
+    assert out.read_text() == "{}\n"
+
+
+def test_a_failed_write_leaves_nothing_behind_and_says_why(tmp_path: Path) -> None:
+    folder = tmp_path / "gone"
+    with pytest.raises(UsageError, match=r"cannot write .*No such file or directory"):
+        write_output("x", str(folder / "r.txt"), None)
+    assert list(tmp_path.iterdir()) == []

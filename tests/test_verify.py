@@ -1,0 +1,176 @@
+"""The diff verdict checked against JAX: zeros that key the cache as the report does (weak types
+included), the limits of what is called, and run-time errors and logs kept off the terminal."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxexplain
+from jaxexplain.verify import format_bytes
+
+
+def double(x: Any) -> Any:
+    return x * 2
+
+
+class _PrivateError(Exception):
+    """An exception class named with a leading underscore, as libraries name theirs."""
+
+
+def _reject_zeros(x: Any, exception: type[Exception], message: str) -> None:
+    if not np.any(np.asarray(x)):
+        raise exception(message)
+
+
+def rejects_zeros_privately(x: Any) -> Any:
+    jax.debug.callback(_reject_zeros, x, _PrivateError, "zeros are not allowed here")
+    return x + 1
+
+
+def rejects_zeros_silently(x: Any) -> Any:
+    jax.debug.callback(_reject_zeros, x, ValueError, "")
+    return x + 1
+
+
+def _log_a_warning(x: Any) -> None:
+    logging.getLogger("jax._src.jaxexplain_test").warning("a warning from inside the call")
+
+
+def logs_a_warning(x: Any) -> Any:
+    jax.debug.callback(_log_a_warning, x)
+    return x + 1
+
+
+def jax_recompiles(fn: Any, a: Any, b: Any) -> bool:
+    """JAX's own answer, read in the test: the jitted function's cache size after A, then B."""
+    jitted = jax.jit(fn)
+    jitted(a)
+    before = jitted._cache_size()
+    jitted(b)
+    return jitted._cache_size() > before
+
+
+WEAK_CASES = {
+    "weak scalar vs strong scalar": ("~f32[]", "f32[]", 1.0, jnp.float32(1.0)),
+    "weak array vs strong array": (
+        "~f32[3]",
+        "f32[3]",
+        jnp.broadcast_to(1.0, (3,)),
+        jnp.ones(3, jnp.float32),
+    ),
+    "weak array both sides": (
+        "~f32[3]",
+        "~f32[3]",
+        jnp.broadcast_to(1.0, (3,)),
+        jnp.broadcast_to(2.0, (3,)),
+    ),
+    "weak int scalar both sides": ("~i32[]", "~i32[]", 1, 2),
+}
+
+
+@pytest.mark.parametrize("case", WEAK_CASES)
+def test_weak_typed_inputs_are_reproduced_and_the_verdict_agrees_with_jax(case: str) -> None:
+    spec_a, spec_b, value_a, value_b = WEAK_CASES[case]
+    report = jaxexplain.diff(double, spec_a, vs={"x": spec_b}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked, check.note if check else None
+    assert check.jax_recompiled == jax_recompiles(double, value_a, value_b)
+    assert check.agrees and not report.disagrees
+
+
+def test_inputs_over_the_limit_are_not_called() -> None:
+    report = jaxexplain.diff(
+        double, "f32[1024]", vs={"x": "f32[2048]"}, compile=False, verify_limit=4096
+    )
+    check = report.verification
+    assert check is not None and not check.checked
+    assert check.input_bytes == 2048 * 4
+    assert check.note == (
+        "not checked: one side's inputs need 8.0 KiB, over the --verify-limit of 4.0 KiB"
+    )
+
+
+def test_inputs_at_the_limit_are_called() -> None:
+    report = jaxexplain.diff(
+        double, "f32[512]", vs={"x": "f32[1024]"}, compile=False, verify_limit=4096
+    )
+    assert report.verification is not None and report.verification.checked
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (2**20 - 1, "1024.0 KiB"),
+        (2**20, "1.0 MiB"),
+        (2**30, "1.0 GiB"),
+        (3 * 2**30 + 2**29, "3.5 GiB"),
+    ],
+)
+def test_byte_sizes_read_as_people_write_them(count: int, text: str) -> None:
+    assert format_bytes(count) == text
+
+
+def test_a_callbacks_exception_is_named_by_its_public_name_and_message() -> None:
+    report = jaxexplain.diff(rejects_zeros_privately, "f32[3]", vs={"x": "f32[4]"}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked and check.agrees
+    assert check.note.endswith(
+        "(both calls raised at run time, after JAX had made the cache entry: "
+        "PrivateError: zeros are not allowed here)"
+    )
+
+
+def test_an_exception_without_a_message_is_named_alone() -> None:
+    report = jaxexplain.diff(rejects_zeros_silently, "f32[3]", vs={"x": "f32[4]"}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked
+    assert check.note.endswith("after JAX had made the cache entry: ValueError: )")
+
+
+class _Records(logging.Handler):
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def jax_logger() -> Iterator[logging.Logger]:
+    logger = logging.getLogger("jax")
+    saved = list(logger.handlers), logger.propagate
+    yield logger
+    logger.handlers, logger.propagate = saved
+
+
+@pytest.mark.parametrize("propagate", [True, False])
+def test_other_log_records_reach_the_users_handlers_as_before(
+    jax_logger: logging.Logger, propagate: bool
+) -> None:
+    own, root = _Records(logging.WARNING), _Records(logging.WARNING)
+    quiet = _Records(logging.ERROR)
+    jax_logger.addHandler(own)
+    jax_logger.addHandler(quiet)
+    jax_logger.propagate = propagate
+    logging.getLogger().addHandler(root)
+    try:
+        report = jaxexplain.diff(logs_a_warning, "f32[3]", vs={"x": "f32[4]"}, compile=False)
+    finally:
+        logging.getLogger().removeHandler(root)
+    assert report.verification is not None and report.verification.checked
+    expected = ["a warning from inside the call"] * 2  # one call on A's zeros, one on B's
+    assert own.messages == expected
+    assert quiet.messages == []
+    assert root.messages == (expected if propagate else [])

@@ -8,8 +8,10 @@ import json
 import os
 import pty
 import shutil
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +92,20 @@ def test_a_symlink_is_written_through_and_stays_a_link(victim: Path, tmp_path: P
     assert json.loads(real.read_text())["schema"] == "jaxexplain.trace/1"
 
 
-def test_a_device_is_written_as_it_is(victim: Path) -> None:
-    null = Path(os.devnull)
-    mode = null.stat().st_mode
-    result = runner.invoke(app, trace_args(victim, "--no-compile", "-o", str(null)))
-    assert result.exit_code == 0 and null.stat().st_mode == mode and not null.is_file()
+def test_a_pipe_or_device_is_written_as_it_is(victim: Path, tmp_path: Path) -> None:
+    """A named pipe stands for `/dev/stdout` and the like (a test must never risk replacing a
+    real device: as root a wrong rename would turn `/dev/null` into a regular file)."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    result = runner.invoke(app, trace_args(victim, "--no-compile", "-o", str(pipe)))
+    reader.join(timeout=60)
+    assert result.exit_code == 0
+    assert stat.S_ISFIFO(pipe.stat().st_mode), "the pipe was replaced by a file"
+    assert received and received[0].startswith(b"jaxexplain trace")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe", "victim.py"]
 
 
 def test_an_existing_report_keeps_its_permissions(victim: Path, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ export XLA_FLAGS ?= --xla_force_host_platform_device_count=2
 export JAX_PLATFORMS ?= cpu
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-all test-decisions lint bench clean
+.PHONY: help venv demo test test-all test-decisions coverage mutate lint bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -34,6 +34,16 @@ test-all: ## Run the whole suite under every Python that pyenv has (3.11, 3.12, 
 test-decisions: ## Run the decision tests under every available interpreter (settrace vs sys.monitoring).
 	@sh scripts/test-all.sh tests/test_decisions.py
 
+coverage: ## Run the suite under coverage.py on Python 3.12+; the last line gives line and branch figures.
+	@sh scripts/coverage.sh
+
+mutate: $(STAMP) ## Mutation testing (mutmut) of the modules that hold a promise; about 30 min; see tests/MUTANTS.md.
+	$(BIN)/python -m pip install --quiet -e '.[dev,libs,mutation]'
+	rm -rf mutants
+	@start=$$(date +%s); $(BIN)/mutmut run; \
+	echo "mutation testing took $$(( $$(date +%s) - start )) s"
+	$(BIN)/python scripts/mutation_scores.py
+
 lint: $(STAMP) ## ruff (lint + format check) and mypy.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -46,4 +56,4 @@ bench: $(STAMP) ## Time jaxexplain against the bare JAX calls that give the same
 	$(BIN)/python benchmarks/bench_html.py
 
 clean: ## Remove the virtual environments and caches.
-	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .mypy_cache mutants .coverage .coverage.json

@@ -67,7 +67,10 @@ def test_report_facts_for_a_static_loop() -> None:
         "samples/unrolled.py:unrolled_power", {"n": 4}, {"x": ArraySpec((3,), "float32")}
     )
     assert report.jaxpr is not None and report.compile is not None
-    assert report.jaxpr.primitives == {"mul": 4, "broadcast_in_dim": 1}
+    from samples.unrolled import unrolled_power
+
+    expected = jax.make_jaxpr(unrolled_power, static_argnums=1)(jnp.zeros(3, jnp.float32), 4)
+    assert report.jaxpr.primitives == dict(Counter(e.primitive.name for e in expected.eqns))
     assert {a.name: (a.role, a.source) for a in report.arguments} == {
         "x": ("traced", "cli"),
         "n": ("static", "cli"),
@@ -175,7 +178,10 @@ def test_method_target_is_bound_to_an_instance() -> None:
         compile=False,
     )
     assert report.ok and report.jaxpr is not None
-    assert report.jaxpr.primitives == {"sin": 2}
+    from tests.user_modules.basic import Model
+
+    expected = jax.make_jaxpr(Model().apply)(jnp.zeros(3, jnp.float32))
+    assert report.jaxpr.primitives == dict(Counter(e.primitive.name for e in expected.eqns))
     static = trace_target(
         "tests/user_modules/basic.py:Model.pure",
         {},

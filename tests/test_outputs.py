@@ -11,7 +11,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +96,15 @@ def test_a_pipe_or_device_is_written_as_it_is(victim: Path, tmp_path: Path) -> N
     real device: as root a wrong rename would turn `/dev/null` into a regular file)."""
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
-    reader.start()
-    result = runner.invoke(app, trace_args(victim, "--no-compile", "-o", str(pipe)))
-    reader.join(timeout=60)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # a reader before the writer
+    try:
+        result = runner.invoke(app, trace_args(victim, "--no-compile", "-o", str(pipe)))
+        try:
+            received = [os.read(reader, 1 << 20)]
+        except BlockingIOError:
+            received = []
+    finally:
+        os.close(reader)
     assert result.exit_code == 0
     assert stat.S_ISFIFO(pipe.stat().st_mode), "the pipe was replaced by a file"
     assert received and received[0].startswith(b"jaxexplain trace")

@@ -624,6 +624,7 @@ def _traced_report(
         trace_seconds=stages.trace_seconds,
         decisions=with_loop_equations(recorder.decisions(), stages.traced),
         decisions_unavailable=recorder.unavailable,
+        library_decisions=recorder.library_decisions(),
         sources=recorder.listings(jaxpr.line_sources, jaxpr.line_libraries),
     )
 

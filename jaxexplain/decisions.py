@@ -26,7 +26,7 @@ from typing import Any
 
 from jaxexplain import _source_ast as sa
 from jaxexplain import userfiles
-from jaxexplain.report import Decision, Dependency, SourceLine, SourceListing
+from jaxexplain.report import Decision, Dependency, LibraryDecision, SourceLine, SourceListing
 
 CONSTANT = Dependency("<constant>", "constant")
 BOUND = "bound"  # the role of a bound method's `self` in the root's parameter roles
@@ -47,6 +47,13 @@ _BRANCH_OPCODES = frozenset(
     code for name, code in dis.opmap.items() if "_IF_" in name or name == "FOR_ITER"
 )
 _SHAPE_VIAS = frozenset({sa.SHAPE, sa.DTYPE, sa.NDIM})
+# How far below a user frame library code is recorded, counting the library frames from the
+# one the user called (1) down: flax reaches `Dropout.__call__` at 3 (`wrapped_module_method`,
+# `_call_wrapped_method`). Recording every library frame multiplies a flax trace's time by 12
+# on Python 3.11; the decisions on the user's statics are taken this close to the user's call.
+LIBRARY_DEPTH = 3
+LIBRARY = "library"  # the verdict on an installed library's file (neither user code nor JAX)
+_LIBRARY_KINDS = frozenset({"if", "ifexp", "while"})
 _TOOL_PREFERENCE = (4, 3, 5, 2, 0, 1)  # unnamed ids first, the debugger's and coverage's last
 # The user-file predicate of the previous monitoring session in this process (see _register).
 _last_predicate: list[Callable[[str], bool] | None] = [None]
@@ -103,6 +110,8 @@ class DecisionRecorder:
         self._file_verdicts: dict[str, bool] = {}
         self._live: dict[int, _Activation] = {}
         self._activations: list[_Activation] = []
+        self._library_activations: list[_Activation] = []
+        self._library_codes: dict[int, tuple[CodeType, bool]] = {}
         self._namespaces: dict[int, dict[str, Any]] = {}
         self._hook: _MonitoringHook | _TraceHook | None = None
         self._analysis: _Analysis | None = None
@@ -113,6 +122,7 @@ class DecisionRecorder:
             raise RuntimeError("this DecisionRecorder is already recording")
         self._analysis, self._unavailable = None, None
         self._activations, self._namespaces = [], {}
+        self._library_activations = []
         self._hook = _MonitoringHook.start(self) or _TraceHook.start(self)
         return self
 
@@ -140,6 +150,14 @@ class DecisionRecorder:
         if self._unavailable is not None:
             return ()
         return self._analyzed().decisions()
+
+    def library_decisions(self) -> tuple[LibraryDecision, ...]:
+        """The if/ifexp/while tests that installed libraries ran within `LIBRARY_DEPTH` frames
+        of the user's code and whose tested value depends on a static of the root, one per
+        (static, construct); none where `unavailable` says the recording is not whole."""
+        if self._unavailable is not None:
+            return ()
+        return self._analyzed().library_decisions()
 
     def executed_lines(self) -> dict[str, set[int]]:
         """For every user file, the lines that ran inside the traced function's call."""
@@ -200,11 +218,73 @@ class DecisionRecorder:
 
     def _is_user_code(self, code: CodeType) -> bool:
         """Whether a code object belongs to user code, decided once per file name."""
-        filename = code.co_filename
+        return self._file_verdict(code.co_filename) is True
+
+    def _file_verdict(self, filename: str) -> bool | str:
+        """True for user code, LIBRARY for an installed library other than JAX, else False;
+        a library file's frames are recorded only near a user frame (see `_begin_library`)."""
         verdict = self._file_verdicts.get(filename)
         if verdict is None:
-            verdict = self._file_verdicts[filename] = bool(self._is_user_file(filename))
+            verdict = bool(self._is_user_file(filename))
+            if not verdict and userfiles.library_path(filename) is not None:
+                verdict = LIBRARY
+            self._file_verdicts[filename] = verdict
         return verdict
+
+    def _may_decide_in_library(self, code: CodeType) -> bool:
+        """Whether a code object is library code that can decide anything (cached per code
+        object, which the cache keeps alive so that its id is not reused)."""
+        entry = self._library_codes.get(id(code))
+        if entry is None:
+            verdict = self._file_verdict(code.co_filename) == LIBRARY and _branches(code)
+            entry = self._library_codes[id(code)] = (code, verdict)
+        return entry[1]
+
+    def _begin_library(self, frame: FrameType) -> _Activation | None:
+        """Starts recording a library frame that runs within `LIBRARY_DEPTH` frames below a
+        user frame inside the root's call; None (not recorded) for any other. The library
+        frames in between that decide nothing (`hk.dropout` calling `dropout_impl`) are
+        recorded too, without events, so that each frame's arguments can be followed to the
+        call that made it."""
+        between: list[FrameType] = []
+        caller = frame.f_back
+        while caller is not None and len(between) < LIBRARY_DEPTH:
+            user = self._live.get(id(caller))
+            if user is not None and user.code is caller.f_code and not user.library:
+                break
+            between.append(caller)
+            caller = caller.f_back
+        else:
+            return None
+        if not user.in_scope:
+            return None
+        parent, parent_frame = user, caller
+        for step in reversed([frame, *between]):
+            recorded = self._live.get(id(step))
+            if recorded is None or recorded.code is not step.f_code:
+                if step is not frame and self._file_verdict(step.f_code.co_filename) != LIBRARY:
+                    continue
+                recorded = self._library_activation(step, parent, parent_frame, user, caller)
+            parent, parent_frame = recorded, step
+        return parent
+
+    def _library_activation(
+        self,
+        frame: FrameType,
+        parent: _Activation,
+        parent_frame: FrameType,
+        user: _Activation,
+        user_frame: FrameType,
+    ) -> _Activation:
+        """A recorded library frame: called by `parent` (directly where nothing lies between),
+        below the user frame that was running `user_frame.f_lasti`."""
+        direct = parent_frame is frame.f_back
+        recorded = _Activation(frame.f_code, parent, parent_frame.f_lasti, direct, True)
+        recorded.library, recorded.user, recorded.user_offset = True, user, user_frame.f_lasti
+        self._live[id(frame)] = recorded
+        self._library_activations.append(recorded)
+        self._namespaces.setdefault(id(frame.f_code), frame.f_globals)
+        return recorded
 
     def _begin(self, frame: FrameType) -> _Activation:
         """Starts recording a new frame of user code; called by the hooks on function entry."""
@@ -230,7 +310,11 @@ class DecisionRecorder:
         direct = True
         while frame is not None:
             activation = self._live.get(id(frame))
-            if activation is not None and activation.code is frame.f_code:
+            if (
+                activation is not None
+                and activation.code is frame.f_code
+                and not activation.library
+            ):
                 return activation, frame, direct
             direct = False
             frame = frame.f_back
@@ -241,7 +325,11 @@ class DecisionRecorder:
             raise RuntimeError("read the decisions after the recorder has exited")
         if self._analysis is None:
             self._analysis = _Analysis(
-                self._activations, self._root_code, self._roles, self._namespaces
+                self._activations,
+                self._root_code,
+                self._roles,
+                self._namespaces,
+                self._library_activations,
             )
         return self._analysis
 
@@ -277,7 +365,9 @@ class CarrySlot:
 
 class _Activation:
     """One run of one frame of user code: the instructions (offsets >= 0) and lines (as
-    negative numbers) it executed in order, who called it, and whether it returned."""
+    negative numbers) it executed in order, who called it, and whether it returned. A
+    `library` frame near user code also knows the user frame above it (`user`) and the
+    instruction that frame was running (`user_offset`): the call that led into the library."""
 
     __slots__ = (
         "call_offset",
@@ -285,9 +375,12 @@ class _Activation:
         "direct",
         "events",
         "in_scope",
+        "library",
         "parent",
         "provenance",
         "returned",
+        "user",
+        "user_offset",
     )
 
     def __init__(
@@ -306,6 +399,9 @@ class _Activation:
         self.events: list[int] = []
         self.returned = False
         self.provenance: Provenance | None = None
+        self.library = False
+        self.user: _Activation | None = None
+        self.user_offset = 0
 
 
 # What a helper called from library code received: each of its arguments, and each attribute
@@ -396,6 +492,7 @@ class _MonitoringHook:
         self._monitoring = monitoring
         self._tool = tool
         self._user_codes: dict[int, CodeType] = {}
+        self._library_codes: dict[int, CodeType] = {}
 
     @classmethod
     def start(cls, recorder: DecisionRecorder) -> _MonitoringHook | None:
@@ -449,7 +546,7 @@ class _MonitoringHook:
     def _on_start(self, code: CodeType, offset: int) -> object:
         if id(code) not in self._user_codes:
             if not self._recorder._is_user_code(code):
-                return self._monitoring.DISABLE
+                return self._on_library_start(code)
             self._user_codes[id(code)] = code
             events = self._monitoring.events
             local = events.LINE | events.PY_RETURN
@@ -458,13 +555,27 @@ class _MonitoringHook:
         self._recorder._begin(sys._getframe(1))
         return None
 
+    def _on_library_start(self, code: CodeType) -> object:
+        """Library code that can decide stays watched, since only some of its frames run near
+        user code; its instructions are watched once a frame of it is recorded (every frame
+        of that code object then reports them, and the unrecorded ones are dropped)."""
+        if not self._recorder._may_decide_in_library(code):
+            return self._monitoring.DISABLE
+        recorded = self._recorder._begin_library(sys._getframe(2)) is not None
+        if recorded and id(code) not in self._library_codes:
+            self._library_codes[id(code)] = code
+            events = self._monitoring.events
+            local = events.INSTRUCTION | events.LINE | events.PY_RETURN
+            self._monitoring.set_local_events(self._tool, code, local)
+        return None
+
     def stop(self) -> str | None:
         """Removes every event and callback and frees the tool id; no other tool can take
         this one's events, so the recording is always whole (None)."""
         monitoring = self._monitoring
         try:
             monitoring.set_events(self._tool, 0)
-            for code in self._user_codes.values():
+            for code in (*self._user_codes.values(), *self._library_codes.values()):
                 monitoring.set_local_events(self._tool, code, 0)
             for event in ("PY_START", "INSTRUCTION", "LINE", "PY_RETURN"):
                 monitoring.register_callback(self._tool, getattr(monitoring.events, event), None)
@@ -526,12 +637,29 @@ class _TraceHook:
         prior = self._prior
         theirs = prior(frame, event, arg) if prior is not None else None
         if not self._recorder._is_user_code(frame.f_code):
-            return theirs
+            return self._library_tracer(frame, resumed, theirs)
         their_opcodes = frame.f_trace_opcodes
         ours = self._tracer_for(frame, resumed)
         tracer = ours if theirs is None else _chain(ours, theirs, their_opcodes)
         frame.f_trace = tracer  # Python 3.13 enables opcode events only on a traced frame
         frame.f_trace_opcodes = their_opcodes or self._branching(frame.f_code)
+        return tracer
+
+    def _library_tracer(
+        self, frame: FrameType, resumed: bool, theirs: Callable[..., Any] | None
+    ) -> Callable[..., Any] | None:
+        """A library frame near user code is recorded as a user frame is (a resumed library
+        generator is not: its test ran when it started)."""
+        recorder, code = self._recorder, frame.f_code
+        if resumed or not recorder._may_decide_in_library(code):
+            return theirs
+        activation = recorder._begin_library(frame)
+        if activation is None:
+            return theirs
+        their_opcodes = frame.f_trace_opcodes
+        ours = _local_tracer(activation, self._return_offsets(code))
+        tracer = ours if theirs is None else _chain(ours, theirs, their_opcodes)
+        frame.f_trace, frame.f_trace_opcodes = tracer, True
         return tracer
 
     def _tracer_for(self, frame: FrameType, resumed: bool) -> Callable[..., Any]:
@@ -834,10 +962,13 @@ class _Scope:
         "complete",
         "function",
         "is_root",
+        "library",
         "namespace",
         "parent",
         "provenance",
         "source",
+        "user_call",
+        "user_scope",
     )
 
     def __init__(
@@ -863,6 +994,11 @@ class _Scope:
         self.call_names: frozenset[str] = frozenset()
         # The parameters a loop's body receives its carry in, and the loop ("scan").
         self.carried: dict[str, str] = {}
+        # For library code: the user's scope above it and the call it was running, whose
+        # arguments are what the library's fields and parameters were made from.
+        self.library = False
+        self.user_scope: _Scope | None = None
+        self.user_call: ast.Call | None = None
 
     def definition(self) -> _Scope:
         """The module-level scope where this function's default values were evaluated."""
@@ -885,8 +1021,10 @@ class _Analysis:
         root_code: CodeType | None,
         roles: dict[str, str],
         namespaces: dict[int, dict[str, Any]],
+        library_activations: Sequence[_Activation] = (),
     ) -> None:
         self._activations = activations
+        self._library_activations = library_activations
         self._root_code = root_code
         self._roles = roles
         self._namespaces = namespaces
@@ -936,6 +1074,39 @@ class _Analysis:
         self._decision_functions = list({(sources[c], c.function): None for c in outcomes})
         return tuple(sorted(records, key=lambda d: (d.file, d.line, d.column)))
 
+    def library_decisions(self) -> tuple[LibraryDecision, ...]:
+        """The library tests that depend on a static of the root, one per static and
+        construct, with every outcome and how often the test ran."""
+        found: dict[tuple[str, sa.Construct], list[str | int]] = {}
+        sources: dict[sa.Construct, sa.SourceFile] = {}
+        for activation in self._library_activations:
+            facts = self.facts(activation.code)
+            scope = self.scope(activation)
+            if facts is None or scope is None:
+                continue
+            evidence = [e for e in activation.events if e >= 0 and e not in facts.neutral]
+            for construct in facts.constructs:
+                if construct.kind not in _LIBRARY_KINDS:
+                    continue
+                outcomes = _outcomes(construct, facts, activation, evidence)
+                statics = (
+                    [
+                        d.name
+                        for d in self.resolver.dependencies(construct, scope)
+                        if d.via == "static"
+                    ]
+                    if outcomes
+                    else []
+                )
+                for static in dict.fromkeys(statics):
+                    found.setdefault((static, construct), []).extend(outcomes)
+                    sources[construct] = facts.source
+        records = [
+            _library_decision(static, construct, sources[construct], outcomes)
+            for (static, construct), outcomes in found.items()
+        ]
+        return tuple(sorted(records, key=lambda d: (d.static, d.file, d.line, d.column)))
+
     def _decision(
         self,
         construct: sa.Construct,
@@ -982,6 +1153,8 @@ class _Analysis:
             scope = _Scope(facts.source, function, is_root, namespace, parent)
             if not is_root:
                 self._bind_arguments(scope, activation)
+            if activation.library:
+                self._place_in_user_call(scope, activation)
             if activation.provenance:
                 scope.provenance = activation.provenance
                 scope.call_names = self._call_names(activation)
@@ -1016,6 +1189,18 @@ class _Analysis:
                 bound = sa.bind_call(scope.source, running, scope.function)
         if bound is not None:
             scope.arguments, scope.complete = bound
+
+    def _place_in_user_call(self, scope: _Scope, activation: _Activation) -> None:
+        """Links a library frame's scope to the user's scope above it and the call it was
+        running there (`nn.Dropout(0.1, deterministic=not train)(h)`)."""
+        scope.library = True
+        user = activation.user
+        facts = self.facts(user.code) if user is not None else None
+        if user is None or facts is None:
+            return
+        scope.user_scope = self.scope(user)
+        position = facts.position_at(activation.user_offset)
+        scope.user_call = facts.source.calls.get(position) if position is not None else None
 
     def _call_names(self, activation: _Activation) -> frozenset[str]:
         """The names read by the user's call that was running when library code called this
@@ -1109,6 +1294,24 @@ def _construct_source(source: sa.SourceFile, construct: sa.Construct) -> str:
     return source.segment(construct.conditions[0])
 
 
+def _library_decision(
+    static: str, construct: sa.Construct, source: sa.SourceFile, outcomes: list[str | int]
+) -> LibraryDecision:
+    """One library test on one static: its distinct outcomes in the order first seen."""
+    path = userfiles.library_path(source.path) or source.path
+    return LibraryDecision(
+        static=static,
+        file=path,
+        line=construct.line,
+        kind=construct.kind,  # type: ignore[arg-type]
+        source=_construct_source(source, construct),
+        outcomes=tuple(dict.fromkeys(outcomes)),
+        count=len(outcomes),
+        function=source.qualname(construct.function),
+        column=construct.column,
+    )
+
+
 class _Resolver:
     """Finds what a construct's condition depends on, in terms of the root function's
     parameters wherever the values can be followed back to them."""
@@ -1157,6 +1360,9 @@ class _Resolver:
             yield from self._expression(iterable, read.via, scope, seen)
         elif name in sa.parameters(function):
             yield from self._parameter(read, scope, seen)
+            if scope.library and name in source.bindings(function):
+                # Rebound (`deterministic = merge_param(..., deterministic)`): either value.
+                yield from self._local(read, scope, seen)
         elif name in source.bindings(function):
             yield from self._local(read, scope, seen)
         else:
@@ -1215,6 +1421,9 @@ class _Resolver:
             # A value the function carries, which jit neither traces nor keys its cache on.
             yield Dependency(shown, "global")
             return
+        if scope.library:
+            yield from self._library_parameter(read, scope, seen, self_attribute)
+            return
         attribute = f"{name}.{read.path[0]}" if read.path else None
         if scope.is_root and read.via is None and self._roles.get(attribute or "") == "static":
             yield Dependency(attribute or name, "static")  # aux data of a traced pytree object
@@ -1239,6 +1448,23 @@ class _Resolver:
             yield Dependency(shown, _self_via(origin, aspect))
         else:
             yield from origin
+
+    def _library_parameter(
+        self, read: sa.Read, scope: _Scope, seen: frozenset[Any], self_attribute: bool
+    ) -> Iterator[Dependency]:
+        """A library function's parameter is the argument its caller passed (a library caller
+        followed further up); where the user's call that led into the library passed it by
+        name, or, for `self.<field>`, built the module with that keyword
+        (`nn.Dropout(0.1, deterministic=not train)(h)`), it is that expression in the user's
+        scope. Anything else (a default, a value made inside the library) is never static."""
+        if not self_attribute:
+            origin = self._argument_origin(read, scope, seen)
+            if origin is not None:
+                yield from origin
+                return
+        passed = _passed_by_user(read, scope, self_attribute)
+        if passed is not None and scope.user_scope is not None:
+            yield from self._expression(passed, read.via, scope.user_scope, seen)
 
     def _forwarded_keyword(self, read: sa.Read, scope: _Scope) -> Dependency | None:
         """A helper's parameter that the root handed on through `**kwargs`
@@ -1314,6 +1540,38 @@ class _Resolver:
         if default is None or not scope.complete:
             return None
         return list(self._expression(default, read.via, scope.definition(), seen))
+
+
+def _passed_by_user(read: sa.Read, scope: _Scope, self_attribute: bool) -> ast.expr | None:
+    """The expression the user's running call gave for a library parameter or field: a
+    keyword of that name, a positional argument of `Module(...)(x, flag)` bound to a
+    `__call__`'s parameters, or for `self.<field>` a keyword of the constructor call that
+    made the module being called (`nn.BatchNorm(use_running_average=not train)(x)`)."""
+    call = scope.user_call
+    if call is None:
+        return None
+    if self_attribute:
+        constructor = call.func
+        if not isinstance(constructor, ast.Call):
+            return None
+        return _keyword(constructor, read.path[0])
+    by_name = _keyword(call, read.name)
+    if by_name is not None or not isinstance(call.func, ast.Call):
+        return by_name
+    function = scope.function
+    if getattr(function, "name", None) != "__call__" or not scope.source.is_method(function):
+        return None
+    arguments = function.args  # type: ignore[attr-defined]
+    positional = [p.arg for p in (*arguments.posonlyargs, *arguments.args)][1:]
+    positional = positional[: len(call.args)]
+    if any(isinstance(a, ast.Starred) for a in call.args) or read.name not in positional:
+        return None
+    return call.args[positional.index(read.name)]
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    """The value of keyword `name` in a call, where it is passed by that name."""
+    return next((k.value for k in call.keywords if k.arg == name), None)
 
 
 def _carry_slot(

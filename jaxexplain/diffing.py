@@ -26,6 +26,7 @@ from jaxexplain.report import (
     JaxprHunk,
     JaxprInfo,
     KeyChange,
+    LibraryDecisionChange,
     TraceReport,
     Verification,
 )
@@ -69,6 +70,7 @@ def diff(a: TraceReport, b: TraceReport, *, vs: dict[str, str] | None = None) ->
         recompiles=predicted,
         cache_key_changes=changes,
         decision_changes=decision_changes(a, b),
+        library_decision_changes=library_decision_changes(a, b),
         jaxpr_diff=jaxpr_changes,
         predicted=predicted,
         compile_changes=compile_changes(a, b),
@@ -180,6 +182,32 @@ def decision_changes(a: TraceReport, b: TraceReport) -> tuple[DecisionChange, ..
                 kind=some.kind,
                 change=_change_kind(x.outcomes if x else None, y.outcomes if y else None, key[2]),
                 column=some.column,
+            )
+        )
+    return tuple(changes)
+
+
+def library_decision_changes(a: TraceReport, b: TraceReport) -> tuple[LibraryDecisionChange, ...]:
+    """Library tests on a static whose outcomes differ between the sides (or that ran on one
+    side only), keyed by (static, file, line, column), in that order."""
+    before = {(d.static, d.file, d.line, d.column): d for d in a.library_decisions}
+    after = {(d.static, d.file, d.line, d.column): d for d in b.library_decisions}
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        x, y = before.get(key), after.get(key)
+        if x is not None and y is not None and x.outcomes == y.outcomes:
+            continue
+        some = x or y
+        assert some is not None
+        changes.append(
+            LibraryDecisionChange(
+                static=some.static,
+                file=some.file,
+                line=some.line,
+                source=some.source,
+                a=x.outcomes if x else (),
+                b=y.outcomes if y else (),
+                kind=some.kind,
             )
         )
     return tuple(changes)

@@ -154,6 +154,28 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class LibraryDecision:
+    """A test that an installed library ran while tracing, on a value made from the target's
+    static argument `static` (flax's `(self.rate == 0.0) or deterministic` on the user's
+    `train`): flipping that static can send it the other way and change the jaxpr.
+
+    `file` is relative to the site-packages it is installed in (`flax/linen/stochastic.py`);
+    `outcomes` are the distinct outcomes ("true"/"false") in the order first seen, and `count`
+    how many times the test ran (once per layer that reached it).
+    """
+
+    static: str
+    file: str
+    line: int
+    kind: Literal["if", "ifexp", "while"]
+    source: str
+    outcomes: tuple[str | int, ...]
+    count: int
+    function: str = ""
+    column: int = 0
+
+
+@dataclass(frozen=True)
 class SourceLine:
     """One line of an annotated source listing.
 
@@ -283,6 +305,8 @@ class TraceReport:
     # Why no decisions could be recorded (another tool took Python's tracing hook), or None:
     # where set, the empty `decisions` does not mean that the trace decided nothing.
     decisions_unavailable: str | None = None
+    # Tests inside installed libraries on values made from the target's statics.
+    library_decisions: tuple[LibraryDecision, ...] = ()
     schema: str = TRACE_SCHEMA
 
     @property
@@ -383,6 +407,7 @@ __all__ = [
     "FunctionInfo",
     "JaxprInfo",
     "KeyChange",
+    "LibraryDecision",
     "MemoryInfo",
     "SourceLine",
     "SourceListing",
@@ -548,6 +573,21 @@ class DecisionChange:
 
 
 @dataclass(frozen=True)
+class LibraryDecisionChange:
+    """A library test on a static (see `LibraryDecision`) whose outcomes differ between the
+    two sides of a diff: `a` and `b` are the distinct outcomes, empty where that side never
+    ran it."""
+
+    static: str
+    file: str
+    line: int
+    source: str
+    a: tuple[str | int, ...]
+    b: tuple[str | int, ...]
+    kind: str = "if"
+
+
+@dataclass(frozen=True)
 class JaxprHunk:
     """Where one hunk of the jaxpr diff sits: 1-based text lines on each side, its user source
     line, and the library frame that made its first change inside that line's call."""
@@ -629,6 +669,8 @@ class DiffReport:
     cache_key_changes: tuple[KeyChange, ...] = ()
     decision_changes: tuple[DecisionChange, ...] = ()
     jaxpr_diff: JaxprDiff | None = None
+    # Tests inside installed libraries, on a static, that went another way on side B.
+    library_decision_changes: tuple[LibraryDecisionChange, ...] = ()
     verified: bool = False
     predicted: bool | None = None
     verification: Verification | None = None
@@ -679,5 +721,6 @@ __all__ += [
     "FigureChange",
     "JaxprDiff",
     "JaxprHunk",
+    "LibraryDecisionChange",
     "Verification",
 ]

@@ -26,6 +26,7 @@ from jaxexplain.renderers.words import (
     as_written,
     dependencies_text,
     equations_text,
+    library_decision_text,
     outcome_badge,
     outcomes_text,
     raised_by_text,
@@ -38,6 +39,7 @@ from jaxexplain.report import (
     Decision,
     ErrorInfo,
     JaxprInfo,
+    LibraryDecision,
     SourceLine,
     SourceListing,
     Suggestion,
@@ -214,6 +216,8 @@ def trace_sections(report: TraceReport) -> list[RenderableType | JaxprBlock]:
     elif report.decisions_unavailable:
         sections += [heading("Baked-in decisions", "not recorded")]
         sections.append(Padding(Text(report.decisions_unavailable, style="yellow"), (0, 0, 0, 2)))
+    if report.library_decisions:
+        sections += library_decision_sections(report.library_decisions)
     if report.sources:
         sections += source_sections(report.sources, report.decisions)
     if report.jaxpr is not None:
@@ -347,6 +351,15 @@ def grouped_leaves(leaves: Sequence[TracedLeaf]) -> dict[tuple[Any, ...], int]:
         row = (path, leaf.shape, leaf.dtype, leaf.weak_type, leaf.sharding)
         groups[row] = groups.get(row, 0) + 1
     return groups
+
+
+def library_decision_sections(decisions: Sequence[LibraryDecision]) -> list[RenderableType]:
+    """Tests inside installed libraries on the target's statics, one line each."""
+    out: list[RenderableType] = [
+        heading("Decided in libraries", "tests on your statics inside installed libraries")
+    ]
+    out += [Text(f"  {library_decision_text(d)}") for d in decisions]
+    return out
 
 
 def decision_sections(decisions: Sequence[Decision]) -> list[RenderableType]:

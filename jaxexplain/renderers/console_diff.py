@@ -14,7 +14,12 @@ from jaxexplain.renderers.console import (
     human_number,
     note_text,
 )
-from jaxexplain.renderers.words import as_written, equation_counts, outcomes_text
+from jaxexplain.renderers.words import (
+    as_written,
+    equation_counts,
+    library_change_text,
+    outcomes_text,
+)
 from jaxexplain.report import DecisionChange, DiffReport, FigureChange, JaxprDiff
 from jaxexplain.userfiles import short_path
 
@@ -35,6 +40,9 @@ def diff_sections(report: DiffReport) -> list[RenderableType]:
         sections += _key_sections(report)
     if report.decision_changes:
         sections += _decision_sections(report.decision_changes)
+    if report.library_decision_changes:
+        sections += [heading("Decided in libraries", "tests on your statics that went otherwise")]
+        sections += [Text(f"  {library_change_text(c)}") for c in report.library_decision_changes]
     if report.jaxpr_diff is not None:
         sections += _jaxpr_sections(report.jaxpr_diff, equation_counts(report))
     if report.compile_changes:

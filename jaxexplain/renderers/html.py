@@ -36,6 +36,7 @@ from jaxexplain.renderers.words import (
     decision_outcome,
     dependencies_text,
     equations_text,
+    library_decision_text,
     outcome_badge,
     raised_by_text,
 )
@@ -47,6 +48,7 @@ from jaxexplain.report import (
     Decision,
     ErrorInfo,
     JaxprInfo,
+    LibraryDecision,
     SourceLine,
     SourceListing,
     TraceReport,
@@ -365,6 +367,7 @@ def trace_page(report: TraceReport) -> Page:
         summary_figures(report),
         code_section(report, hues),
         decisions_section(report.decisions, report.decisions_unavailable),
+        library_decisions_section(report.library_decisions),
         arguments_section(report),
         cache_key_section(report.cache_key) if report.cache_key is not None else "",
         compile_section(report.compile) if report.compile is not None else "",
@@ -628,6 +631,16 @@ def decisions_section(decisions: Sequence[Decision], unavailable: str | None = N
         "Baked-in decisions",
         table(("where", "decision", "outcome", "depends on"), rows),
         f"{len(decisions)} decisions",
+    )
+
+
+def library_decisions_section(decisions: Sequence[LibraryDecision]) -> str:
+    """Tests inside installed libraries on the target's statics, one line each."""
+    if not decisions:
+        return ""
+    items = "".join(tag("li", esc(library_decision_text(d))) for d in decisions)
+    return section(
+        "library-decisions", "Decided in libraries", tag("ul", items), f"{len(decisions)} tests"
     )
 
 

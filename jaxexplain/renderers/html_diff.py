@@ -23,7 +23,7 @@ from jaxexplain.renderers.html import (
     template,
     tokenize_lines,
 )
-from jaxexplain.renderers.words import equation_counts, outcomes_text
+from jaxexplain.renderers.words import equation_counts, library_change_text, outcomes_text
 from jaxexplain.report import (
     Argument,
     DecisionChange,
@@ -31,6 +31,7 @@ from jaxexplain.report import (
     FigureChange,
     JaxprDiff,
     KeyChange,
+    LibraryDecisionChange,
     TraceReport,
 )
 from jaxexplain.userfiles import library_label, short_path
@@ -66,6 +67,7 @@ def diff_page(report: DiffReport) -> Page:
         *(side_failure(label, side) for label, side in (("A", report.a), ("B", report.b))),
         arguments_compared(report.a, report.b, report.vs),
         decision_changes_section(report.decision_changes),
+        library_changes_section(report.library_decision_changes),
         jaxpr_diff_section(report.jaxpr_diff, report),
         figures_section(report.compile_changes),
         "".join(tag("p", "note: " + esc(n), class_="note") for n in report.notes),
@@ -234,6 +236,19 @@ def decision_changes_section(changes: Sequence[DecisionChange]) -> str:
         "decision-changes",
         "Decisions that changed",
         table(("where", "decision", "change", "A", "B"), rows),
+        f"{len(changes)} changed",
+    )
+
+
+def library_changes_section(changes: Sequence[LibraryDecisionChange]) -> str:
+    """Tests inside installed libraries on a static that went another way on side B."""
+    if not changes:
+        return ""
+    items = "".join(tag("li", esc(library_change_text(c))) for c in changes)
+    return section(
+        "library-decision-changes",
+        "Decided in libraries",
+        tag("ul", items),
         f"{len(changes)} changed",
     )
 

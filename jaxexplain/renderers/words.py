@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jaxexplain.report import LOOP_KINDS, Decision, DiffReport, ErrorInfo
+from jaxexplain.report import (
+    LOOP_KINDS,
+    Decision,
+    DiffReport,
+    ErrorInfo,
+    LibraryDecision,
+    LibraryDecisionChange,
+)
 from jaxexplain.userfiles import short_path
 
 _KEYWORDS = {"comprehension": "for"}
@@ -27,6 +34,24 @@ def outcomes_text(kind: str, outcomes: Sequence[str | int]) -> str:
     if kind == "match":
         return compress([f"case {o}" for o in outcomes])
     return compress(outcomes)
+
+
+def library_decision_text(d: LibraryDecision) -> str:
+    """One line per library test on a static: `train: decided in flax/linen/stochastic.py:92
+    by if (self.rate == 0.0) or deterministic → true (12 times, Dropout.__call__)`."""
+    times = f"{d.count} time{'s' * (d.count != 1)}"
+    where = f", {d.function}" if d.function else ""
+    return (
+        f"{d.static}: decided in {d.file}:{d.line} by {as_written(d.kind, d.source)}"
+        f" → {outcomes_text(d.kind, d.outcomes)} ({times}{where})"
+    )
+
+
+def library_change_text(c: LibraryDecisionChange) -> str:
+    """A library test on a static that went another way: `train: flax/linen/stochastic.py:92
+    if (self.rate == 0.0) or deterministic: false -> true`."""
+    a, b = outcomes_text(c.kind, c.a), outcomes_text(c.kind, c.b)
+    return f"{c.static}: {c.file}:{c.line} {as_written(c.kind, c.source)}: {a} -> {b}"
 
 
 def decision_outcome(d: Decision) -> str:

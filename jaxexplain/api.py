@@ -468,7 +468,11 @@ def prepare_target(
     traced: Mapping[str, Any],
     args_from: str | None,
 ) -> tuple[Target, CallPlan]:
-    """Loads the target and binds the command line's values (and a factory's) to its parameters."""
+    """Loads the target and binds the command line's values (and a factory's) to its parameters.
+
+    A static given as `specs.GIVEN` (`--static solver` alone) keeps the value the factory gives
+    it, made static: an object no literal can spell.
+    """
     loaded = load_target(spec)
     fn, bound_args, bound_kwargs = _unbind_partial_of_jitted(loaded.obj)
     target = Target.of(fn)
@@ -476,6 +480,9 @@ def prepare_target(
     factory_kwargs: dict[str, Any] = {}
     if args_from:
         positional, factory_kwargs = _call_factory(args_from)
+    given_statics = [k for k, v in static.items() if v is specs.GIVEN]
+    static = {k: v for k, v in static.items() if v is not specs.GIVEN}
+    _refuse_ungiven(given_statics, factory_kwargs, positional)
     positional_source: Source = "factory" if positional else "partial"
     positional = (*bound_args, *positional)
     sources: dict[str, Source] = dict.fromkeys(bound_kwargs, "partial")
@@ -491,12 +498,30 @@ def prepare_target(
         {**factory_static, **static},
         {**{k: v for k, v in factory_traced.items() if k not in static}, **traced_values},
         decorator_statics=decorator_statics,
+        static_names=given_statics,
         source="cli",
         sources=sources,
         positional=positional,
         positional_source=positional_source,
     )
+    _refuse_ungiven(
+        [p.name for p in plan.params if p.name in given_statics and not p.passed], {}, ()
+    )
     return target, _as_library_calls(target, plan)
+
+
+def _refuse_ungiven(
+    names: list[str], given: Mapping[str, Any], positional: tuple[Any, ...]
+) -> None:
+    """`--static NAME` alone keeps a value that --args-from gives NAME: a usage error where it
+    gives none (its positional values are matched to names by binding them)."""
+    missing = [n for n in names if n not in given]
+    if missing and not positional:
+        raise UsageError(
+            f"--static {missing[0]} without a value makes static the value --args-from gives "
+            f"{missing[0]}, but the factory gives no {' or '.join(missing)}: pass --static "
+            f"{missing[0]}=VALUE with a Python literal, or return it from the factory"
+        )
 
 
 def _call_factory(spec: str) -> tuple[tuple[Any, ...], dict[str, Any]]:

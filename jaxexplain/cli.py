@@ -23,7 +23,7 @@ from jaxexplain.errors import JaxExplainError, UsageError
 from jaxexplain.outputs import check_output, run_inputs, write_output
 from jaxexplain.renderers import guess_format
 from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA
-from jaxexplain.specs import parse_static_value, parse_traced_value, split_assignment
+from jaxexplain.specs import parse_traced_value, split_assignment, split_static
 from jaxexplain.userfiles import short_path
 
 EXIT_INTERNAL = 3
@@ -68,8 +68,9 @@ StaticOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--static",
-        metavar="NAME=VALUE",
-        help="NAME=VALUE: make NAME static with a Python literal value (a bare word is a string).",
+        metavar="NAME[=VALUE]",
+        help="NAME=VALUE: make NAME static with a Python literal value (a bare word is a "
+        "string); NAME alone: make static the value --args-from gives NAME (any object).",
     ),
 ]
 ArgOpt = Annotated[
@@ -130,7 +131,7 @@ def trace(
     fmt = guess_format(output, format.value if format else None)
 
     def run() -> Any:
-        statics, traced = parse_assignments(static or [], arg or [])
+        statics, traced = parse_assignments(static or [], arg or [], factory=bool(args_from))
         from jaxexplain.api import trace_target
         from jaxexplain.renderers import renderer
 
@@ -199,7 +200,7 @@ def diff(
     fmt = guess_format(output, format.value if format else None)
 
     def run() -> Any:
-        statics, traced = parse_assignments(static or [], arg or [])
+        statics, traced = parse_assignments(static or [], arg or [], factory=bool(args_from))
         changes = parse_vs(vs or [])
         limit = None if no_verify else parse_size(verify_limit, "--verify-limit")
         from jaxexplain.api import diff_target
@@ -284,14 +285,17 @@ def failure_summary(report: Any) -> str:
     return f"{report.target} failed to trace: {error.type}{where}{source}: {reason}"
 
 
-def parse_assignments(static: list[str], arg: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """`--static` and `--arg` values by name; a name given twice is a usage error."""
+def parse_assignments(
+    static: list[str], arg: list[str], *, factory: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`--static` and `--arg` values by name (`--static NAME` alone, with an --args-from
+    `factory`, keeps the value it gives); a name given twice is a usage error."""
     statics: dict[str, Any] = {}
     traced: dict[str, Any] = {}
     for text in static:
-        name, value = split_assignment(text, "--static")
+        name, value = split_static(text, factory=factory)
         _refuse_twice(name, statics, traced)
-        statics[name] = parse_static_value(value)
+        statics[name] = value
     for text in arg:
         name, value = split_assignment(text, "--arg")
         _refuse_twice(name, statics, traced)

@@ -23,6 +23,7 @@ import dataclasses
 import linecache
 import os
 import re
+import shlex
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -441,6 +442,8 @@ def explain_concretization(
     if _source_cannot_tell(exc, target, sites, library):
         trials = probe_statics(exc, target, plan, _probe_candidates(plan, depends_on), budget)
         depends_on = probed_dependencies(depends_on, trials)
+    if _inside_library_call(library, sites):
+        depends_on = [d for d in depends_on if d.via == "value"]
     from_constants = _from_constants(exc, target, sites, depends_on) and trials is None
     suggestions = make_static_suggestions(target, plan, depends_on, construct, exc, budget, trials)
     data_dependent = _array_value_params(plan, depends_on)
@@ -473,8 +476,15 @@ def _source_cannot_tell(
     function a library called back."""
     if provenance(exc, target) is not None:
         return False
-    inside_call = library is not None and _construct_kind(sites) == "call"
-    return inside_call or not sites or _uses_at_target(sites) is None
+    return _inside_library_call(library, sites) or not sites or _uses_at_target(sites) is None
+
+
+def _inside_library_call(library: LibrarySite | None, sites: list[Site]) -> bool:
+    """The value was needed inside a library's call: the user's line shows every argument of
+    the call (`segment_mean(nodes, ..., num_segments=total)` reads the shapes of `nodes`), not
+    which one reached the value, so only the traced arguments JAX names (or re-tracing found)
+    are what it depends on."""
+    return library is not None and _construct_kind(sites) == "call"
 
 
 def _construct_kind(sites: list[Site]) -> str | None:
@@ -678,6 +688,9 @@ def concretization_text(
             f"The value depends on the array data of {_and([p.name for p in data_dependent])}, "
             f"so no static choice can help."
         )
+    sequences = [p for p in traced if _is_number_sequence(p)]
+    if sequences and not data_dependent:
+        parts.append(_sequences_text(sequences))
     scalars = [p.name for p in traced if _is_python_number(p.value)]
     if scalars and not data_dependent:
         parts.append(
@@ -685,7 +698,11 @@ def concretization_text(
             f"passed traced: as static {'it' if len(scalars) == 1 else 'they'} would be concrete."
         )
     valued = [
-        p.name for p in traced if not _is_python_number(p.value) and _concrete_scalar(p) is not None
+        p.name
+        for p in traced
+        if not _is_python_number(p.value)
+        and not _is_number_sequence(p)
+        and _concrete_scalar(p) is not None
     ]
     if valued and not data_dependent:
         one = len(valued) == 1
@@ -703,6 +720,18 @@ def concretization_text(
             f"{'it' if one else 'they'} would be concrete."
         )
     return " ".join(parts)
+
+
+def _sequences_text(sequences: Sequence[BoundParam]) -> str:
+    """`sample_shape is a tuple of Python numbers passed traced: as a static tuple it would be
+    concrete.`"""
+    one = len(sequences) == 1
+    kinds = _and(sorted({type(p.value).__name__ for p in sequences}))
+    what = f"is a {kinds}" if one else f"are {kinds}s"
+    return (
+        f"{_and([p.name for p in sequences])} {what} of Python numbers passed traced: as a "
+        f"static tuple{'' if one else 's'}, {_it(sequences)} would be concrete."
+    )
 
 
 def _inside_call(expression: str, library: LibrarySite) -> str:
@@ -749,6 +778,9 @@ def _describe_traced(param: BoundParam) -> str:
     value = param.value
     if _is_python_number(value):
         return f"a Python {type(value).__name__} passed traced, as {_aval(value)}"
+    if _is_number_sequence(param):
+        avals = ", ".join(_aval(leaf) for leaf in jax.tree_util.tree_leaves(value))
+        return f"a {type(value).__name__} of Python numbers passed traced, as {avals}"
     leaves = jax.tree_util.tree_leaves(value)
     if len(leaves) == 1 and leaves[0] is value:
         return f"traced, {_aval(value)}"
@@ -764,16 +796,38 @@ def _aval(value: Any) -> str:
 
 
 def _concrete_scalar(param: BoundParam) -> Any:
-    """The Python value of a traced scalar given with a value (it could be static), else None:
-    a number, or a concrete 0-d numeric array (`jnp.array(5)` from a factory), as the Python
-    number a static argument would take (arrays are unhashable statics)."""
-    value = param.value
+    """The hashable Python value a traced parameter given with a value would take as a static
+    argument (it could be static), else None: a number; a concrete 0-d numeric array
+    (`jnp.array(5)` from a factory) as its Python number (arrays are unhashable statics); a
+    short tuple or list of these (`sample_shape=(4, 5)`, traced as a pytree of 0-d ints) as a
+    tuple, since a list is no hashable static either."""
+    return _static_form(param.value)
+
+
+# A sequence of numbers longer than this is data, not a shape or a handful of sizes.
+MAX_STATIC_LEAVES = 8
+
+
+def _static_form(value: Any) -> Any:
     if _is_python_number(value):
         return value
     numeric = isinstance(value, np.ndarray | jax.Array) and value.shape == ()
     if numeric and any(jax.dtypes.issubdtype(value.dtype, kind) for kind, _ in _PYTHON_SCALARS):
         return value.item()
-    return None
+    if not _is_plain_sequence(value) or len(jax.tree_util.tree_leaves(value)) > MAX_STATIC_LEAVES:
+        return None
+    items = [_static_form(item) for item in value]
+    return tuple(items) if items and None not in items else None
+
+
+def _is_plain_sequence(value: Any) -> bool:
+    """A tuple or list, not a NamedTuple (its fields are a structure of their own)."""
+    return isinstance(value, tuple | list) and not hasattr(value, "_fields")
+
+
+def _is_number_sequence(param: BoundParam) -> bool:
+    """A tuple or list of Python numbers (or 0-d arrays) that a static tuple could carry."""
+    return _is_plain_sequence(param.value) and _concrete_scalar(param) is not None
 
 
 def _is_python_number(value: Any) -> bool:
@@ -1119,8 +1173,11 @@ def _read_outside_carry(
     body, outer = _nearest_slot(slots, site.frame.code).function, sites[0].frame.code.co_name
     param = next(p for p in plan.params if p.name == name)
     value = _static_value(param)
-    flags = f"--static {name}={'VALUE' if value is None else repr(value)}"
-    static = f"mark it static ({flags}, or jax.jit(..., static_argnames={_names_tuple([name])}))"
+    flags = f"--static {name}=VALUE"
+    how = _static_how([name], {name: value}, {name: param})
+    if value is None:
+        how = f" ({flags}, or jax.jit(..., static_argnames={_names_tuple([name])}))"
+    static = f"mark it static{how}"
     cost = _static_cost([name], site.construct)
     owner = _function_object(target.function)
     rewrite, why_not = _closure_rewrite(sites, site, name, needed, owner)
@@ -1211,9 +1268,11 @@ class LibrarySite:
 
 def library_site(exc: BaseException) -> LibrarySite | None:
     """Where library code below the user's last frame raised (None when the user's own line
-    did, or jaxexplain): the innermost frame of a library other than JAX when there is one
-    (equinox's `MLP` line, not the `jax.random.split` it calls), else JAX's innermost. Its
-    path is shown from the package's directory on, as `flax/linen/attention.py`."""
+    did, or jaxexplain): the innermost frame of a library other than JAX and the array
+    libraries it calls into when there is one (equinox's `MLP` line, not the
+    `jax.random.split` it calls; numpyro's `int(np.prod(...))`, not NumPy's `ufunc.reduce`),
+    else NumPy's (the user called it), else JAX's innermost. Its path is shown from the
+    package's directory on, as `flax/linen/attention.py`."""
     below: list[types.TracebackType] = []
     tb = exc.__traceback__
     while tb is not None:
@@ -1222,11 +1281,18 @@ def library_site(exc: BaseException) -> LibrarySite | None:
     if not below or _package(below[-1].tb_frame) in ("jaxexplain", ""):
         return None
     libraries = [t for t in below if _library_package(t.tb_frame) is not None]
-    chosen = libraries[-1] if libraries else below[-1]
+    named = [t for t in libraries if _package(t.tb_frame) not in _ARRAY_INTERNALS]
+    chosen = (named or libraries or below)[-1]
     file = chosen.tb_frame.f_code.co_filename
     package = _package(chosen.tb_frame)
     source = linecache.getline(file, chosen.tb_lineno).strip()
     return LibrarySite(package, _library_path(file, package), chosen.tb_lineno, source)
+
+
+# Array libraries that a library's own line calls into (numpyro's `np.prod(batch_shape)` ends in
+# NumPy's `ufunc.reduce`): their frames are plumbing, skipped like JAX's when a library of the
+# user's own choice lies above them, and named only when the user called them directly.
+_ARRAY_INTERNALS = ("numpy", "ml_dtypes", "opt_einsum")
 
 
 def _library_path(file: str, package: str) -> str:
@@ -1466,9 +1532,8 @@ def _static_suggestion(
     verified: bool,
     then: BaseException | None = None,
 ) -> Suggestion:
-    flags = " ".join(f"--static {n}={_concrete_scalar(params[n])!r}" for n in names)
     subject = f"Mark {_and([f'`{n}`' for n in names])} static"
-    how = f" ({flags}, or jax.jit(..., static_argnames={_names_tuple(names)}))"
+    how = _static_how(names, {n: _concrete_scalar(params[n]) for n in names}, params)
     if verified:
         text = f"{subject}{how}: jaxexplain re-traced with it, and tracing succeeds."
     else:
@@ -1481,6 +1546,41 @@ def _static_suggestion(
     return Suggestion(
         "make_static", tuple(names), text, cost=cost, verified=verified, checks=checks
     )
+
+
+def _static_how(names: Sequence[str], values: dict[str, Any], params: dict[str, BoundParam]) -> str:
+    """` (--static n=4, or jax.jit(..., static_argnames=('n',)))`: every way that works, as
+    the user writes it; the command line only where it can give each value."""
+    flags = [_static_flag(params[n], values[n]) for n in names]
+    jit = f"jax.jit(..., static_argnames={_names_tuple(names)})"
+    lists = [n for n in names if isinstance(params[n].value, list)]
+    if lists:
+        jit += f", passing {_and(lists)} as {'a tuple' if len(lists) == 1 else 'tuples'}"
+    if None in flags:
+        return f" ({jit})"
+    return f" ({' '.join(f for f in flags if f)}, or {jit})"
+
+
+def _static_flag(param: BoundParam, value: Any) -> str | None:
+    """The command-line option that makes `param` static with `value`: `--static n=4` where a
+    literal spells the value (quoted for the shell where it needs it: `'shape=(4, 5)'`);
+    `--static NAME` alone for an object an --args-from factory gives, which that keeps as it
+    is (`--static solver=...` would pass a string or Ellipsis); None where neither can (an
+    object given through the Python API or a partial)."""
+    if _spelled_by_literal(value):
+        return "--static " + shlex.quote(f"{param.name}={value!r}")
+    if param.source == "factory" and value is param.value:
+        return f"--static {param.name} (alone, it keeps the --args-from factory's value)"
+    return None
+
+
+def _spelled_by_literal(value: Any) -> bool:
+    """`ast.literal_eval(repr(value))` gives the value back, as `--static` reads it."""
+    try:
+        read = ast.literal_eval(repr(value))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return type(read) is type(value) and bool(read == value)
 
 
 def _names_tuple(names: Sequence[str]) -> str:
@@ -1497,7 +1597,10 @@ def _unverifiable_static_suggestion(
     subject = f"Mark {_and([f'`{n}`' for n in names])} static"
     how = f" (jax.jit(..., static_argnames={_names_tuple(names)}))"
     flags = " ".join(
-        f"--static {n}={'VALUE' if n in unvalued else repr(params[n].value)}" for n in names
+        f"--static {n}=VALUE"
+        if n in unvalued
+        else _static_flag(params[n], _concrete_scalar(params[n])) or ""
+        for n in names
     )
     kinds = _and([f"{n} as a Python {_scalar_without_value(params[n])}" for n in unvalued])
     avals = _and([f"{n} as an array ({_aval(params[n].value)})" for n in unvalued])
@@ -2498,7 +2601,7 @@ def explain_not_an_array(exc: BaseException, target: Target, plan: CallPlan) -> 
             Suggestion(
                 "make_static",
                 (name,),
-                f"Mark `{name}` static (--static {name}=..., or jax.jit(..., static_argnames=('{name}',)))"
+                f"Mark `{name}` static{_static_how([name], {name: param.value}, params)}"
                 + (
                     ": jaxexplain re-traced with it static, and tracing succeeds."
                     if result.ok

@@ -90,6 +90,33 @@ def split_assignment(text: str, option: str, *, dotted: bool = False) -> tuple[s
     return name, value.strip()
 
 
+class GivenValue:
+    """What `--static NAME` alone stands for: make static the value NAME is already given (by
+    an --args-from factory or a partial), an object that no literal on the command line can
+    spell (an optimistix solver, a config dataclass)."""
+
+    def __repr__(self) -> str:
+        return "<the value --args-from gives>"
+
+
+GIVEN = GivenValue()
+
+
+def split_static(text: str, *, factory: bool) -> tuple[str, Any]:
+    """`--static NAME=VALUE` as (NAME, the parsed literal); `--static NAME` alone, with an
+    --args-from `factory` to give the value, as (NAME, GIVEN)."""
+    name = text.strip()
+    if "=" in text or not name.isidentifier():
+        name, value = split_assignment(text, "--static")
+        return name, parse_static_value(value)
+    if not factory:
+        raise UsageError(
+            f"--static expects NAME=VALUE (for example --static {name}=3), got {text!r}; NAME "
+            f"alone makes static the value an --args-from factory gives NAME, and there is none"
+        )
+    return name, GIVEN
+
+
 def parse_static_value(text: str) -> Any:
     """A static value: a Python literal (`ast.literal_eval`, never `eval`); a bare word is a string."""
     try:

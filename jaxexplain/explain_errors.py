@@ -1570,7 +1570,7 @@ def _static_flag(param: BoundParam, value: Any) -> str | None:
     if _spelled_by_literal(value):
         return "--static " + shlex.quote(f"{param.name}={value!r}")
     if param.source == "factory" and value is param.value:
-        return f"--static {param.name} (alone, it keeps the --args-from factory's value)"
+        return f"--static {param.name} with no =VALUE, which keeps the --args-from factory's value"
     return None
 
 

@@ -1032,6 +1032,7 @@ class _Analysis:
         self._scopes: dict[int, _Scope | None] = {}
         self._shared_scopes: dict[tuple[Any, ...], _Scope] = {}
         self.resolver = _Resolver(roles)
+        self._library_resolver = _Resolver(roles, budget=LIBRARY_RESOLUTION_BUDGET)
         self._decisions: tuple[Decision, ...] | None = None
         self._decision_functions: list[tuple[sa.SourceFile, ast.AST]] = []
 
@@ -1089,16 +1090,8 @@ class _Analysis:
                 if construct.kind not in _LIBRARY_KINDS:
                     continue
                 outcomes = _outcomes(construct, facts, activation, evidence)
-                statics = (
-                    [
-                        d.name
-                        for d in self.resolver.dependencies(construct, scope)
-                        if d.via == "static"
-                    ]
-                    if outcomes
-                    else []
-                )
-                for static in dict.fromkeys(statics):
+                statics = self._library_statics(construct, scope) if outcomes else ()
+                for static in statics:
                     found.setdefault((static, construct), []).extend(outcomes)
                     sources[construct] = facts.source
         records = [
@@ -1106,6 +1099,16 @@ class _Analysis:
             for (static, construct), outcomes in found.items()
         ]
         return tuple(sorted(records, key=lambda d: (d.static, d.file, d.line, d.column)))
+
+    def _library_statics(self, construct: sa.Construct, scope: _Scope) -> tuple[str, ...]:
+        """The root's statics a library test depends on; none once the trace's resolution
+        budget is spent: the test is left out, never reported with a part of its
+        dependencies."""
+        try:
+            found = self._library_resolver.dependencies(construct, scope)
+        except _OverBudget:
+            return ()
+        return tuple(dict.fromkeys(d.name for d in found if d.via == "static"))
 
     def _decision(
         self,
@@ -1312,12 +1315,38 @@ def _library_decision(
     )
 
 
+_LocalKey = tuple[int, str, str | None, tuple[int, ...]]
+# Names one trace may follow for the tests of library code (user code's are never cut short).
+# With each local resolved once, distrax's normalizing flow needs about 1,400 (a second on
+# CPython 3.11); the bound keeps a library we have not met within seconds.
+LIBRARY_RESOLUTION_BUDGET = 20_000
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """What a local read depends on, the carry slots its value passed through, and, for a
+    part of a cycle, the depth of the open local where the cycle was cut (None: whole)."""
+
+    dependencies: tuple[Dependency, ...]
+    carry_slots: tuple[CarrySlot, ...]
+    cut_at: int | None
+
+
+class _OverBudget(Exception):
+    """The resolver followed more names than its budget allows: the test being resolved is
+    left out rather than reported with a part of its dependencies."""
+
+
 class _Resolver:
     """Finds what a construct's condition depends on, in terms of the root function's
     parameters wherever the values can be followed back to them."""
 
     def __init__(
-        self, roles: dict[str, str], needs_value: bool = False, log_carries: bool = False
+        self,
+        roles: dict[str, str],
+        needs_value: bool = False,
+        log_carries: bool = False,
+        budget: int | None = None,
     ) -> None:
         self._roles = roles
         self._memo: dict[tuple[int, int], tuple[Dependency, ...]] = {}
@@ -1325,6 +1354,19 @@ class _Resolver:
         self._plain_traced = "value" if needs_value else sa.SHAPE
         self._log_carries = log_carries
         self.carry_slots: list[CarrySlot] = []
+        # Names followed so far, and how many may be (None: no bound): see `_OverBudget`.
+        self._steps, self._budget = 0, budget
+        # What each local read (scope, name, aspect, subscripts) depends on, with the carry
+        # slots it passed through. A library's values flow through many paths into the same
+        # locals (distrax's bijectors and distributions), so unremembered, the work grows
+        # exponentially with the depth of calls followed.
+        self._locals: dict[_LocalKey, _Resolved] = {}
+        # The locals being resolved (scope, name, aspect), each with its depth; per depth, the
+        # shallowest of them its resolution came back to (cutting a cycle there), and the
+        # parts (results cut at that depth) to drop once it is resolved.
+        self._open: dict[tuple[int, str, str | None], int] = {}
+        self._lowest: list[int] = []
+        self._parts: list[list[_LocalKey]] = []
 
     def dependencies(self, construct: sa.Construct, scope: _Scope) -> tuple[Dependency, ...]:
         key = (id(construct), id(scope))
@@ -1333,7 +1375,7 @@ class _Resolver:
             found = [
                 dependency
                 for condition in construct.conditions
-                for dependency in self._expression(condition, via, scope, frozenset())
+                for dependency in self._expression(condition, via, scope)
             ]
             self._memo[key] = tuple(dict.fromkeys(found))
         return self._memo[key]
@@ -1342,60 +1384,97 @@ class _Resolver:
         self, expression: ast.expr, via: str | None, scope: _Scope
     ) -> Iterator[Dependency]:
         """What an expression read in `scope` depends on."""
-        return self._expression(expression, via, scope, frozenset())
+        return self._expression(expression, via, scope)
 
     def _expression(
-        self, expression: ast.expr, via: str | None, scope: _Scope, seen: frozenset[Any]
+        self, expression: ast.expr, via: str | None, scope: _Scope
     ) -> Iterator[Dependency]:
         for read in sa.reads(expression, via):
-            yield from self._resolve(read, scope, seen)
+            yield from self._resolve(read, scope)
 
-    def _resolve(self, read: sa.Read, scope: _Scope, seen: frozenset[Any]) -> Iterator[Dependency]:
+    def _resolve(self, read: sa.Read, scope: _Scope) -> Iterator[Dependency]:
+        self._steps += 1
+        if self._budget is not None and self._steps > self._budget:
+            raise _OverBudget
         source, function, name = scope.source, scope.function, read.name
         if isinstance(function, ast.Module):
             yield from _global(read, scope.namespace)
             return
         iterable = source.comprehension_binding(read.node, name)
         if iterable is not None:
-            yield from self._expression(iterable, read.via, scope, seen)
+            yield from self._expression(iterable, read.via, scope)
         elif name in sa.parameters(function):
-            yield from self._parameter(read, scope, seen)
+            yield from self._parameter(read, scope)
             if scope.library and name in source.bindings(function):
                 # Rebound (`deterministic = merge_param(..., deterministic)`): either value.
-                yield from self._local(read, scope, seen)
+                yield from self._local(read, scope)
         elif name in source.bindings(function):
-            yield from self._local(read, scope, seen)
+            yield from self._local(read, scope)
         else:
-            yield from self._free(read, scope, seen)
+            yield from self._free(read, scope)
 
-    def _item(
-        self, expression: ast.expr, read: sa.Read, scope: _Scope, seen: frozenset[Any]
-    ) -> Iterator[Dependency]:
+    def _item(self, expression: ast.expr, read: sa.Read, scope: _Scope) -> Iterator[Dependency]:
         """What the value `read` takes from `expression` depends on: only the item its
         subscripts pick (`carry[1]` of `(h, reps)`), followed through names that hold it."""
         item, rest = sa.select(expression, read.index)
         if rest and isinstance(item, ast.Name):
-            yield from self._resolve(sa.Read(item.id, read.via, (), item, False, rest), scope, seen)
+            yield from self._resolve(sa.Read(item.id, read.via, (), item, False, rest), scope)
         else:
-            yield from self._expression(item, read.via, scope, seen)
+            yield from self._expression(item, read.via, scope)
 
-    def _local(self, read: sa.Read, scope: _Scope, seen: frozenset[Any]) -> Iterator[Dependency]:
+    def _local(self, read: sa.Read, scope: _Scope) -> Iterator[Dependency]:
         """A local variable depends on whatever any of its assignments read, and, where it
-        has several, on the tests of the branches that hold them."""
-        key = (id(scope), read.name, read.via)
-        if key in seen:
+        has several, on the tests of the branches that hold them: resolved once per
+        (scope, name, aspect, subscripts); a read that comes back to a local still being
+        resolved (a cycle) adds nothing there, since that local's result holds it."""
+        key = (id(scope), read.name, read.via, read.index)
+        known = self._locals.get(key)
+        if known is None and key[:3] in self._open:
+            self._lowest[-1] = min(self._lowest[-1], self._open[key[:3]])
             return
+        if known is None:
+            known = self._local_anew(read, scope, key)
+        else:
+            self.carry_slots.extend(known.carry_slots)
+        if known.cut_at is not None:
+            self._lowest[-1] = min(self._lowest[-1], known.cut_at)
+        yield from known.dependencies
+
+    def _local_anew(self, read: sa.Read, scope: _Scope, key: _LocalKey) -> _Resolved:
+        """Resolves a local. The result is whole unless a cycle was cut at a local still open
+        above it; such a part is reused only while that local stays open (the locals of
+        distrax's `MultivariateNormalDiag` read each other through every aspect), and
+        dropped when it closes, its own result then being whole."""
+        depth = self._open[key[:3]] = len(self._open)
+        self._lowest.append(depth)
+        self._parts.append([])
+        logged = len(self.carry_slots)
+        try:
+            found = tuple(dict.fromkeys(self._local_reads(read, scope)))
+        finally:
+            del self._open[key[:3]]
+            lowest = self._lowest.pop()
+            for part in self._parts.pop():
+                del self._locals[part]
+        cut_at = lowest if lowest < depth else None
+        resolved = _Resolved(found, tuple(self.carry_slots[logged:]), cut_at)
+        self._locals[key] = resolved
+        if cut_at is not None:
+            self._parts[cut_at].append(key)
+        return resolved
+
+    def _local_reads(self, read: sa.Read, scope: _Scope) -> Iterator[Dependency]:
         bindings = scope.source.bindings(scope.function)[read.name]
         for binding in bindings:
             if binding.value is not None:
-                yield from self._item(binding.value, read, scope, seen | {key})
+                yield from self._item(binding.value, read, scope)
         if len(bindings) > 1:
             # Which of its values the name holds is decided by the branches that bind it.
             for binding in bindings:
                 for test in scope.source.guards(binding.owner):
-                    yield from self._expression(test, None, scope, seen | {key})
+                    yield from self._expression(test, None, scope)
 
-    def _free(self, read: sa.Read, scope: _Scope, seen: frozenset[Any]) -> Iterator[Dependency]:
+    def _free(self, read: sa.Read, scope: _Scope) -> Iterator[Dependency]:
         """A closure variable is followed into the enclosing function's activation."""
         binder = scope.source.enclosing_binder(scope.function, read.name)
         if binder is None:
@@ -1405,11 +1484,9 @@ class _Resolver:
         if outer is None:
             yield Dependency(read.name, "global")
             return
-        yield from self._resolve(read, outer, seen)
+        yield from self._resolve(read, outer)
 
-    def _parameter(
-        self, read: sa.Read, scope: _Scope, seen: frozenset[Any]
-    ) -> Iterator[Dependency]:
+    def _parameter(self, read: sa.Read, scope: _Scope) -> Iterator[Dependency]:
         source, function, name = scope.source, scope.function, read.name
         self_attribute = bool(read.path) and source.is_method(function)
         self_attribute = self_attribute and sa.parameters(function)[0] == name
@@ -1422,7 +1499,7 @@ class _Resolver:
             yield Dependency(shown, "global")
             return
         if scope.library:
-            yield from self._library_parameter(read, scope, seen, self_attribute)
+            yield from self._library_parameter(read, scope, self_attribute)
             return
         attribute = f"{name}.{read.path[0]}" if read.path else None
         if scope.is_root and read.via is None and self._roles.get(attribute or "") == "static":
@@ -1433,9 +1510,9 @@ class _Resolver:
             plain = "static" if self_attribute else self._plain_traced
             yield Dependency(shown, "static" if static else aspect or plain)
             return
-        origin = self._argument_origin(read, scope, seen)
+        origin = self._argument_origin(read, scope)
         forwarded = None if origin or self_attribute else self._forwarded_keyword(read, scope)
-        held = None if origin or forwarded else self._held_by_caller(read, scope, seen)
+        held = None if origin or forwarded else self._held_by_caller(read, scope)
         if forwarded is not None:
             yield forwarded
         elif held is not None:
@@ -1450,7 +1527,7 @@ class _Resolver:
             yield from origin
 
     def _library_parameter(
-        self, read: sa.Read, scope: _Scope, seen: frozenset[Any], self_attribute: bool
+        self, read: sa.Read, scope: _Scope, self_attribute: bool
     ) -> Iterator[Dependency]:
         """A library function's parameter is the argument its caller passed (a library caller
         followed further up); where the user's call that led into the library passed it by
@@ -1458,13 +1535,13 @@ class _Resolver:
         (`nn.Dropout(0.1, deterministic=not train)(h)`), it is that expression in the user's
         scope. Anything else (a default, a value made inside the library) is never static."""
         if not self_attribute:
-            origin = self._argument_origin(read, scope, seen)
+            origin = self._argument_origin(read, scope)
             if origin is not None:
                 yield from origin
                 return
         passed = _passed_by_user(read, scope, self_attribute)
         if passed is not None and scope.user_scope is not None:
-            yield from self._expression(passed, read.via, scope.user_scope, seen)
+            yield from self._expression(passed, read.via, scope.user_scope)
 
     def _forwarded_keyword(self, read: sa.Read, scope: _Scope) -> Dependency | None:
         """A helper's parameter that the root handed on through `**kwargs`
@@ -1483,9 +1560,7 @@ class _Resolver:
             return Dependency(read.name, "static")
         return Dependency(read.name, read.via if read.via in _SHAPE_VIAS else self._plain_traced)
 
-    def _held_by_caller(
-        self, read: sa.Read, scope: _Scope, seen: frozenset[Any]
-    ) -> list[Dependency] | None:
+    def _held_by_caller(self, read: sa.Read, scope: _Scope) -> list[Dependency] | None:
         """A parameter of a helper that library code called (haiku's `apply` calling the
         user's forward with `is_training`, flax calling `__call__` on a clone whose
         `self.act` is the object the user built the module with): the caller's local that
@@ -1498,7 +1573,7 @@ class _Resolver:
         for length in range(len(chain), 0, -1):
             held = _holder(scope, chain[:length])
             if held is not None:
-                return self._resolve_held(held, chain[length:], read, caller, seen)
+                return self._resolve_held(held, chain[length:], read, caller)
         return None
 
     def _resolve_held(
@@ -1507,7 +1582,6 @@ class _Resolver:
         rest: tuple[str, ...],
         read: sa.Read,
         caller: _Scope,
-        seen: frozenset[Any],
     ) -> list[Dependency]:
         """What the caller's local `held[0]` depends on; read at the root, it is the root's
         parameter named by the whole path, and static: arrays and tracers are never matched,
@@ -1516,15 +1590,13 @@ class _Resolver:
         node = ast.Name(id=name, ctx=ast.Load())
         inner = sa.Read(name, read.via, (*steps, *rest), node, False)
         shown = name + "".join(held[1:]) + "".join(f".{step}" for step in rest)
-        found = list(self._resolve(inner, caller, seen))
+        found = list(self._resolve(inner, caller))
         if not caller.is_root or self._roles.get(name) in (None, BOUND):
             return found
         named = {name, f"{name}.{inner.path[0]}" if inner.path else name}
         return [Dependency(shown, "static") if d.name in named else d for d in found]
 
-    def _argument_origin(
-        self, read: sa.Read, scope: _Scope, seen: frozenset[Any]
-    ) -> list[Dependency] | None:
+    def _argument_origin(self, read: sa.Read, scope: _Scope) -> list[Dependency] | None:
         """What the caller passed for a parameter, or its default; None when unknown."""
         if scope.arguments is None:
             return None
@@ -1532,14 +1604,14 @@ class _Resolver:
             argument = scope.arguments[read.name]
             if argument is None or scope.parent is None:
                 return None
-            found = list(self._item(argument, read, scope.parent, seen))
+            found = list(self._item(argument, read, scope.parent))
             if self._log_carries and read.name in scope.carried:
                 self.carry_slots.append(_carry_slot(scope, read, argument, found))
             return found
         default = sa.parameter_defaults(scope.function).get(read.name)
         if default is None or not scope.complete:
             return None
-        return list(self._expression(default, read.via, scope.definition(), seen))
+        return list(self._expression(default, read.via, scope.definition()))
 
 
 def _passed_by_user(read: sa.Read, scope: _Scope, self_attribute: bool) -> ast.expr | None:

@@ -759,7 +759,7 @@ class _CodeFacts:
             i.offset
             for i in instructions
             if _neutral(i, self.positions[i.offset], source, own_returns)
-        )
+        ) | (frozenset() if own_returns else _yield_bookkeeping(instructions))
         self.constructs = self._constructs_in_scope(source, scope)
         self._for_iters = frozenset(i.offset for i in instructions if i.opname == "FOR_ITER")
         self._own_for_iters = self._assign_for_iters(instructions)
@@ -824,6 +824,19 @@ def _neutral(
     if instruction.opname in _RETURN_OPCODES:
         return not (own_returns and source.in_return_statement(position))
     return instruction.opname in _NEUTRAL_OPCODES and position not in source.bare_statements
+
+
+def _yield_bookkeeping(instructions: list[dis.Instruction]) -> frozenset[int]:
+    """A generator expression's YIELD_VALUE and the RESUME and POP_TOP after it: Python 3.11
+    gives them the range of its last `if` clause, where they would read as the test running
+    again after the element (each item then seeming to fail the test once more)."""
+    found: set[int] = set()
+    for previous, instruction in itertools.pairwise(instructions):
+        if instruction.opname == "YIELD_VALUE" or (
+            previous.offset in found and instruction.opname in ("RESUME", "POP_TOP")
+        ):
+            found.add(instruction.offset)
+    return frozenset(found)
 
 
 def _span(positions: Any) -> sa.Span | None:

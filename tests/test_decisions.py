@@ -132,6 +132,19 @@ def test_match_reports_the_case_taken_guards_included(targets, mode, limit, case
     assert dependencies(decisions)["match"] == [("mode", "static"), ("limit", "static")]
 
 
+def test_a_generator_expression_if_has_one_outcome_per_item_as_a_list_comprehension_does(targets):
+    """Python 3.11 gives a generator's yield the range of its last `if`: read as the test, each
+    kept item seemed to fail it once more. One outcome per site, and as many true ones as JAX
+    sums sites (one reduce_sum each, both forms)."""
+    decisions = [d for d in record(targets.site_sums, X).decisions() if d.kind == "if"]
+    lazily, eagerly = (d.outcomes for d in decisions)
+    assert summary(tuple(decisions))[0][0] == "genexp_if"
+    assert lazily == eagerly == ("true", "false", "true")
+    jaxpr = jax.make_jaxpr(targets.site_sums)(jnp.zeros(X.shape, X.dtype))
+    sums = [e for e in jaxpr.eqns if e.primitive.name == "reduce_sum"]
+    assert len(sums) == (lazily + eagerly).count("true")
+
+
 def test_comprehensions_count_their_iterations(targets):
     decisions = record(targets.comprehensions, X, n=3).decisions()
     assert summary(decisions) == [

@@ -73,6 +73,14 @@ def comprehensions(x, n):
     return sum(p.sum() for p in evens)  # D:genexpr
 
 
+def site_sums(x):
+    """numpyro-style sites filtered by kind, in a generator expression and a list."""
+    sites = {"a": ("sample", x), "b": ("plate", x), "c": ("sample", x * 2)}
+    lazily = sum(v.sum() for kind, v in sites.values() if kind == "sample")  # D:genexp_if
+    eagerly = sum([v.sum() for kind, v in sites.values() if kind == "sample"])  # D:listcomp_if
+    return lazily + eagerly
+
+
 def asserting(x, n):
     """An assert on the rank, and one per loop pass."""
     assert x.ndim == 2, "x must be a matrix"  # D:assert

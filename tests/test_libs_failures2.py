@@ -143,6 +143,7 @@ def test_a_solver_given_through_the_api_is_offered_static_in_code_not_on_the_com
 
 
 def test_a_failure_inside_a_call_depends_only_on_what_reaches_the_value() -> None:
+    pytest.importorskip("jraph")
     kwargs, wider = tour.node_mean_args(), tour.node_mean_args(width=16)
     first, again = jax_error(tour.node_mean, kwargs, ()), jax_error(tour.node_mean, wider, ())
     assert (type(first), str(first)) == (type(again), str(again))

@@ -9,7 +9,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import jraph
 import numpyro
 import numpyro.distributions as dist
 import optimistix as optx
@@ -70,7 +69,9 @@ def minimise_args() -> dict[str, Any]:
     return {"y0": jnp.zeros(4), "solver": optx.BFGS(rtol=1e-5, atol=1e-5)}
 
 
-def graph(n_nodes: int = 5, n_edges: int = 4) -> jraph.GraphsTuple:
+def graph(n_nodes: int = 5, n_edges: int = 4) -> Any:
+    import jraph  # not installed for every Python the suite runs under
+
     return jraph.GraphsTuple(
         nodes=jnp.ones((n_nodes, 4)),
         edges=None,
@@ -82,7 +83,9 @@ def graph(n_nodes: int = 5, n_edges: int = 4) -> jraph.GraphsTuple:
     )
 
 
-def node_mean(params: Any, graph: jraph.GraphsTuple) -> Any:
+def node_mean(params: Any, graph: Any) -> Any:
+    import jraph
+
     update = lambda nodes: jnp.tanh(nodes @ params["w"])  # noqa: E731 (jraph's own idiom)
     nodes = jraph.GraphConvolution(update_node_fn=update, add_self_edges=True)(graph).nodes
     total = graph.n_node.sum()

@@ -262,6 +262,19 @@ class SourceFile:
             parent = self.parents.get(parent)
         return None
 
+    def comprehension_item(
+        self, name_node: ast.AST, name: str
+    ) -> tuple[ast.expr, tuple[int, ...]] | None:
+        """For a comprehension variable unpacked from the items of its iterable
+        (`kind, v in sites.values()`): the iterable and where in an item the name sits
+        (`kind`: (0,)); None where it is bound otherwise (a plain name, `enumerate`, `zip`)."""
+        iterable = self.comprehension_binding(name_node, name)
+        parent = self.parents.get(iterable) if iterable is not None else None
+        if not isinstance(parent, ast.comprehension) or parent.iter is not iterable:
+            return None
+        position = _position(parent.target, name)
+        return (iterable, position) if position else None
+
     def bindings(self, function: ast.AST) -> dict[str, list[Binding]]:
         """The local names a function assigns, each with where its values came from."""
         cache: dict[ast.AST, dict[str, list[Binding]]] = self.__dict__.setdefault("_bindings", {})
@@ -518,6 +531,58 @@ def element_of(iterable: ast.expr) -> ast.expr:
         return iterable
     items = [element_of(e.value) if isinstance(e, ast.Starred) else e for e in iterable.elts]
     return items[0] if len(items) == 1 else ast.BoolOp(op=ast.Or(), values=items)
+
+
+def _position(target: ast.AST, name: str) -> tuple[int, ...]:
+    """Where `name` sits in a nested tuple target (`(a, (b, c))`: c at (1, 1)); () where it
+    is the whole target, is starred or is not there."""
+    if not isinstance(target, (ast.Tuple, ast.List)):
+        return ()
+    for index, element in enumerate(target.elts):
+        if isinstance(element, ast.Starred):
+            return ()
+        if isinstance(element, ast.Name) and element.id == name:
+            return (index,)
+        inner = _position(element, name)
+        if inner:
+            return (index, *inner)
+    return ()
+
+
+def dict_view(iterable: ast.expr) -> tuple[str, str] | None:
+    """(view, name) for iterating a named dict: `d` and `d.keys()` ("keys", "d"),
+    `d.values()` ("values", "d"), `d.items()` ("items", "d"); None for anything else."""
+    if isinstance(iterable, ast.Name):
+        return "keys", iterable.id
+    if not isinstance(iterable, ast.Call) or iterable.args or iterable.keywords:
+        return None
+    view = iterable.func
+    if not (isinstance(view, ast.Attribute) and isinstance(view.value, ast.Name)):
+        return None
+    return (view.attr, view.value.id) if view.attr in ("keys", "values", "items") else None
+
+
+_READING_METHODS = frozenset({"keys", "values", "items", "get"})
+
+
+def only_read(source: SourceFile, function: ast.AST, name: str) -> bool:
+    """Whether every use of a local in `function` only reads it: iterated, subscripted, its
+    `keys`/`values`/`items`/`get` called, or passed to `len`; a store into it, another
+    method or a call that receives it might change what it holds."""
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
+            continue
+        parent = source.parents.get(node)
+        if isinstance(parent, ast.Subscript) and isinstance(parent.ctx, ast.Load):
+            continue
+        if isinstance(parent, ast.Attribute) and parent.attr in _READING_METHODS:
+            continue
+        if isinstance(parent, (ast.comprehension, ast.For)) and parent.iter is node:
+            continue
+        if isinstance(parent, ast.Call) and callee_name(parent) == "len":
+            continue
+        return False
+    return True
 
 
 def _target_names(target: ast.AST) -> set[str]:

@@ -1413,8 +1413,11 @@ class _Resolver:
         if isinstance(function, ast.Module):
             yield from _global(read, scope.namespace)
             return
-        iterable = source.comprehension_binding(read.node, name)
-        if iterable is not None:
+        drawn = self._drawn(read, scope)
+        iterable = source.comprehension_binding(read.node, name) if drawn is None else None
+        if drawn is not None:
+            yield from drawn
+        elif iterable is not None:
             yield from self._expression(iterable, read.via, scope)
         elif name in sa.parameters(function):
             yield from self._parameter(read, scope)
@@ -1425,6 +1428,33 @@ class _Resolver:
             yield from self._local(read, scope)
         else:
             yield from self._free(read, scope)
+
+    def _drawn(self, read: sa.Read, scope: _Scope) -> list[Dependency] | None:
+        """A comprehension variable unpacked from the items of a local written as one dict
+        or list display (`kind, v in sites.values()` with `sites = {"a": ("sample", x)}`): the
+        part of each item it takes (`"sample"`), never the rest (`x`), and a dict's keys as
+        written (constants of the code); None where the items are not written out so, or
+        where the local might change after (a store into it, a call it is passed to)."""
+        found = scope.source.comprehension_item(read.node, read.name)
+        view = sa.dict_view(found[0]) if found is not None else None
+        if found is None or view is None or read.name == view[1]:
+            return None
+        bindings = scope.source.bindings(scope.function).get(view[1], [])
+        if len(bindings) != 1 or bindings[0].value is None:
+            return None
+        if not sa.only_read(scope.source, scope.function, view[1]):
+            return None
+        parts = _display_items(bindings[0].value, view[0], found[1])
+        if parts is None:
+            return None
+        index = read.index
+        return [
+            d
+            for part, position in parts
+            for d in self._item(
+                part, sa.Read(read.name, read.via, (), read.node, False, (*position, *index)), scope
+            )
+        ]
 
     def _item(self, expression: ast.expr, read: sa.Read, scope: _Scope) -> Iterator[Dependency]:
         """What the value `read` takes from `expression` depends on: only the item its
@@ -1625,6 +1655,30 @@ class _Resolver:
         if default is None or not scope.complete:
             return None
         return list(self._expression(default, read.via, scope.definition()))
+
+
+def _display_items(
+    container: ast.expr, view: str, position: tuple[int, ...]
+) -> list[tuple[ast.expr, tuple[int, ...]]] | None:
+    """The expressions a target part at `position` takes from each item of a dict display's
+    `view` ("keys", "values", "items") or of a list or tuple display iterated as such, with the
+    subscripts left to pick inside them; None for any other container or a spread (`**d`,
+    `*xs`) whose items are not written out."""
+    if isinstance(container, ast.Dict) and all(k is not None for k in container.keys):
+        keys = [k for k in container.keys if k is not None]
+        if view == "keys":
+            return [(k, position) for k in keys]
+        if view == "values":
+            return [(v, position) for v in container.values]
+        if view == "items" and position[0] in (0, 1):
+            chosen = keys if position[0] == 0 else container.values
+            return [(part, position[1:]) for part in chosen]
+        return None
+    if view != "keys" or not isinstance(container, (ast.Tuple, ast.List)):
+        return None
+    if any(isinstance(e, ast.Starred) for e in container.elts):
+        return None
+    return [(e, position) for e in container.elts]
 
 
 def _passed_by_user(read: sa.Read, scope: _Scope, self_attribute: bool) -> ast.expr | None:

@@ -145,6 +145,23 @@ def test_a_generator_expression_if_has_one_outcome_per_item_as_a_list_comprehens
     assert len(sums) == (lazily + eagerly).count("true")
 
 
+def test_a_part_drawn_from_written_out_items_depends_on_that_part_alone(targets):
+    """`kind` is the first item of each site written in the dict display: a constant of the
+    code, not x's shape (JAX keeps the same sums for another shape of x); `v.sum()`'s items
+    are x's, and the loop's length is the display's."""
+    other = jax.ShapeDtypeStruct((3, 5), jnp.float32)
+    runs = [record(targets.site_sums, shape).decisions() for shape in (X, other)]
+    for decisions in runs:
+        found = dependencies(decisions)
+        assert found["genexp_if"] == found["listcomp_if"] == [("<constant>", "constant")]
+    assert [d.outcomes for d in runs[0]] == [d.outcomes for d in runs[1]]
+    sums = [
+        [e.primitive.name for e in jax.make_jaxpr(targets.site_sums)(jnp.zeros(s.shape)).eqns]
+        for s in (X, other)
+    ]
+    assert sums[0].count("reduce_sum") == sums[1].count("reduce_sum") == 4
+
+
 def test_comprehensions_count_their_iterations(targets):
     decisions = record(targets.comprehensions, X, n=3).decisions()
     assert summary(decisions) == [

@@ -589,6 +589,9 @@ def _explain(
     )
     recorder = DecisionRecorder(target.function, parameter_roles(plan))
     record_later = options.compile and RECORDING_SLOWS_TRACING
+    from jaxexplain.explain_errors import tracers_in_user_globals
+
+    held_before = tracers_in_user_globals(target)
     try:
         with contextlib.nullcontext() if record_later else recorder:
             stages = trace_plan(target, plan)
@@ -612,7 +615,7 @@ def _explain(
         return _replace(report, error=leaked_tracer_error(target, stages))
     from jaxexplain.explain_errors import global_leak_error, tracer_in_user_globals
 
-    leaked_global = tracer_in_user_globals(target)
+    leaked_global = tracer_in_user_globals(target, held_before)
     if leaked_global is not None:
         if record_later:
             _record_again(recorder, target, plan)

@@ -2762,11 +2762,15 @@ def _leak_holder(site: Site) -> str | None:
 
 
 def _holds_tracer(value: Any) -> bool:
+    return bool(_tracers_in(value))
+
+
+def _tracers_in(value: Any) -> list[Any]:
     try:
         leaves = jax.tree_util.tree_leaves(value)
     except Exception:
-        return False
-    return any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+        return []
+    return [leaf for leaf in leaves if isinstance(leaf, jax.core.Tracer)]
 
 
 def leaked_tracer_error(target: Target, stages: Stages) -> ErrorInfo | None:
@@ -2796,21 +2800,34 @@ def leaked_tracer_error(target: Target, stages: Stages) -> ErrorInfo | None:
     )
 
 
-def tracer_in_user_globals(target: Target) -> tuple[types.ModuleType, str] | None:
-    """A module global of the user's code that holds a tracer after a trace that succeeded.
+def tracers_in_user_globals(target: Target) -> dict[int, tuple[types.ModuleType, str]]:
+    """Every tracer held by a module global of the user's code, by id, with where it is held.
 
-    JAX says nothing when `global cache; cache = x` keeps a tracer: the trace succeeds, and the
-    error comes later, wherever the global is used. Only the user's own modules are searched.
-    """
+    Taken before a trace and after it: only a tracer that is new afterwards was stored by this
+    trace (a test or a notebook may hold tracers that earlier traces leaked). The tracers held
+    stay alive while held, so their ids cannot be reused in between."""
     modules = [m for m in list(sys.modules.values()) if _is_user_module(m)]
     owner = sys.modules.get(getattr(_function_object(target.function), "__module__", ""))
     if owner is not None and owner not in modules:
         modules.insert(0, owner)
+    held: dict[int, tuple[types.ModuleType, str]] = {}
     for module in modules:
         for name, value in list(vars(module).items()):
-            if _holds_tracer(value if isinstance(value, list | tuple | dict) else [value]):
-                return module, name
-    return None
+            for tracer in _tracers_in(value if isinstance(value, list | tuple | dict) else [value]):
+                held.setdefault(id(tracer), (module, name))
+    return held
+
+
+def tracer_in_user_globals(
+    target: Target, before: dict[int, tuple[types.ModuleType, str]]
+) -> tuple[types.ModuleType, str] | None:
+    """A module global of the user's code that holds a tracer this trace stored there.
+
+    JAX says nothing when `global cache; cache = x` keeps a tracer: the trace succeeds, and the
+    error comes later, wherever the global is used. Only the user's own modules are searched.
+    """
+    after = tracers_in_user_globals(target)
+    return next((where for key, where in after.items() if key not in before), None)
 
 
 def _is_user_module(module: Any) -> bool:

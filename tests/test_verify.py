@@ -139,6 +139,36 @@ def test_an_exception_without_a_message_is_named_alone() -> None:
     assert check.note.endswith("after JAX had made the cache entry: ValueError: )")
 
 
+def _reject_four(x: Any) -> None:
+    if np.shape(x) == (4,):
+        raise ValueError("four is not allowed")
+
+
+def rejects_four_elements(x: Any) -> Any:
+    jax.debug.callback(_reject_four, x)
+    return x + 1
+
+
+@pytest.mark.parametrize(
+    ("spec_a", "spec_b", "side"), [("f32[3]", "f32[4]", "B"), ("f32[4]", "f32[3]", "A")]
+)
+def test_the_side_whose_call_raised_is_named(spec_a: str, spec_b: str, side: str) -> None:
+    report = jaxexplain.diff(rejects_four_elements, spec_a, vs={"x": spec_b}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked and check.agrees
+    assert (check.cache_size_a, check.cache_size_b) == (1, 2)
+    assert check.note.endswith(
+        f"(the call of side {side} raised at run time, after JAX had made the cache entry: "
+        "ValueError: four is not allowed)"
+    )
+
+
+def test_a_call_that_raises_nothing_adds_no_note() -> None:
+    report = jaxexplain.diff(rejects_four_elements, "f32[3]", vs={"x": "f32[5]"}, compile=False)
+    check = report.verification
+    assert check is not None and check.note.endswith("cache size 1 after A, 2 after B")
+
+
 class _Records(logging.Handler):
     def __init__(self, level: int) -> None:
         super().__init__(level)

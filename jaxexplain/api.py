@@ -34,6 +34,7 @@ from jaxexplain.tracing import (
     compile_lowered,
     jaxpr_info,
     lower_stages,
+    printed_credits,
     trace_plan,
     with_loop_equations,
 )
@@ -644,7 +645,9 @@ def _traced_report(
     base: TraceReport, target: Target, plan: CallPlan, stages: Stages, recorder: DecisionRecorder
 ) -> TraceReport:
     """The report of a successful trace: cache key, jaxpr, decisions and annotated source."""
-    jaxpr = jaxpr_info(stages.traced)
+    inner = _jax_compat.inner_jaxpr(stages.traced)
+    credits = printed_credits(inner)
+    jaxpr = jaxpr_info(inner, credits)
     return _replace(
         base,
         cache_key=cache_key_of(target, plan, stages),
@@ -653,7 +656,9 @@ def _traced_report(
         decisions=with_loop_equations(recorder.decisions(), stages.traced),
         decisions_unavailable=recorder.unavailable,
         library_decisions=recorder.library_decisions(),
-        sources=recorder.listings(jaxpr.line_sources, jaxpr.line_libraries),
+        sources=recorder.listings(
+            [c.user for c in credits.equations], [c.library for c in credits.equations]
+        ),
     )
 
 

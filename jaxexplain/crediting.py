@@ -64,6 +64,13 @@ def commented_traceback(line: str, regions: Sequence[tuple[int, int, Any]]) -> A
     return None
 
 
+def uncommented_tracebacks(line: str, regions: Sequence[tuple[int, int, Any]]) -> list[Any]:
+    """The tracebacks of the equations printed on a jaxpr line that JAX left uncommented (only
+    JAX's frames were on their stack): each region holding an equation's ` = `, which the
+    continuation lines of a long equation (`dimension_numbers=...`, `] a b`) do not."""
+    return [traceback for start, end, traceback in regions if " = " in line[start:end]]
+
+
 def _frame_kind(code: CodeType) -> str:
     """ "user", "library" (an installed package other than JAX), "caller" (jaxexplain's own
     frames: everything above them called the explanation), or "" (JAX, the standard library).

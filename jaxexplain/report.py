@@ -180,9 +180,13 @@ class SourceLine:
     """One line of an annotated source listing.
 
     `equations` counts the equations of the jaxpr text whose source is this line, inside
-    scan/while/cond bodies too; a jaxpr that JAX prints once and calls several times counts once.
-    An equation a library made inside a call on this line counts here, the line that made the
-    call; `libraries` says how many of them each library made (`{"optax": 24}`).
+    scan/while/cond/jit bodies too, so that the listings' counts add up to the jaxpr's
+    `equations_total`; a jaxpr that JAX prints once and calls several times counts once, at the
+    first line that calls it. An equation a library made inside a call on this line counts here,
+    the line that made the call, and so does one that JAX recorded without any user frame (the
+    body of `jax.random`'s jitted helper, of a library's `while_loop`): its source is the line
+    whose equation calls its jaxpr. `libraries` says how many of them each library made
+    (`{"optax": 24}`).
     """
 
     number: int

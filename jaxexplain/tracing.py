@@ -12,7 +12,7 @@ import itertools
 import re
 import time
 import types
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,7 +22,7 @@ import jax
 from jaxexplain import _jax_compat, wrappers
 from jaxexplain.cache_key import build_cache_key
 from jaxexplain.calling import CallPlan
-from jaxexplain.crediting import Credit, commented_traceback, credit_of
+from jaxexplain.crediting import Credit, commented_traceback, credit_of, uncommented_tracebacks
 from jaxexplain.report import LOOP_KINDS, CacheKey, CompileInfo, Decision, JaxprInfo, MemoryInfo
 
 _SOURCE_COMMENT = re.compile(r"\s+# ?(?P<src>.*)$")
@@ -150,11 +150,12 @@ _fresh_trace_context = jax.make_user_context(None)
 _TRACE_IDS = itertools.count()
 
 
-def jaxpr_info(traced: Any) -> JaxprInfo:
+def jaxpr_info(jaxpr: Any, credits: PrintedCredits) -> JaxprInfo:
     """The jaxpr text (source comments split off into `line_sources`) and its counts; each
-    equation credited to the user's line that made it, a library's frame kept beside it."""
-    jaxpr = _jax_compat.inner_jaxpr(traced)
+    equation credited to the user's line that made it (`credits`, of `printed_credits`), a
+    library's frame kept beside it."""
     text, source_map = _jax_compat.pretty_print_with_tracebacks(jaxpr)
+    inherited = credits.by_traceback
     text_lines: list[str] = []
     line_sources: list[str | None] = []
     line_libraries: list[str | None] = []
@@ -163,29 +164,94 @@ def jaxpr_info(traced: Any) -> JaxprInfo:
     for i, line in enumerate(text.splitlines()):
         in_main_body = in_main_body or line.startswith("{ lambda")
         match = _SOURCE_COMMENT.search(line)
+        tracebacks = _line_tracebacks(line, source_map[i] if i < len(source_map) else [])
+        heir = next((inherited[id(t)] for t in tracebacks if id(t) in inherited), None)
         if match and not _inside_string(line, match.start()):
-            regions = source_map[i] if i < len(source_map) else []
-            credit = _credit(match["src"], commented_traceback(line, regions))
+            credit = heir or _credit(match["src"], tracebacks[0] if tracebacks else None)
             text_lines.append(line[: match.start()].rstrip())
-            line_sources.append(credit.user)
-            line_libraries.append(credit.library)
             if in_main_body and _indent(line) == TOP_LEVEL_INDENT:
                 equation_sources.append(credit.user)
         else:
+            credit = heir or Credit(None)
             text_lines.append(line)
-            line_sources.append(None)
-            line_libraries.append(None)
+        line_sources.append(credit.user)
+        line_libraries.append(credit.library)
     if len(equation_sources) != len(jaxpr.eqns):
         equation_sources = [_equation_credit(eqn).user for eqn in jaxpr.eqns]
     return JaxprInfo(
         text="\n".join(text_lines),
         equations=len(jaxpr.eqns),
         primitives=dict(Counter(eqn.primitive.name for eqn in jaxpr.eqns).most_common()),
-        equations_total=count_equations(jaxpr),
+        equations_total=len(credits.equations),
         line_sources=tuple(line_sources),
         equation_sources=tuple(equation_sources),
         line_libraries=tuple(line_libraries),
     )
+
+
+@dataclass(frozen=True)
+class PrintedCredits:
+    """The credit of every equation JAX prints, each jaxpr once (`equations_total` of them).
+
+    JAX records the Python stack from where a nested jaxpr began tracing, so an equation that
+    JAX or a library made inside a jitted helper or a loop body (`jax.random`'s `_uniform`,
+    numpyro's `while_loop` body) can have no user frame; the user's line that made it is the
+    one whose equation calls that jaxpr. A jaxpr that JAX prints once and several equations call
+    is credited, once, to the first of them (the top level first, then each nested jaxpr in
+    turn). `by_traceback` holds, for the jaxpr comments and diff hunks, the inherited credits
+    of equations whose jaxpr only one user line calls: naming one of several would be made up.
+    """
+
+    equations: tuple[Credit, ...]
+    by_traceback: dict[int, Credit]
+
+
+def printed_credits(jaxpr: Any) -> PrintedCredits:
+    """Every printed equation's credit, an equation without a user frame taking its caller's."""
+    equations: list[Credit] = []
+    first_caller: dict[int, Credit] = {id(jaxpr): Credit(None)}
+    callers: dict[int, set[str | None]] = {}
+    pending: deque[Any] = deque([jaxpr])
+    orphans: list[tuple[Any, Any, Credit]] = []  # (traceback, jaxpr, credit) of inheritors
+    while pending:
+        current = pending.popleft()
+        for eqn in current.eqns:
+            own = _own_credit(eqn)
+            credit = own if own.user is not None else _inherit(own, first_caller[id(current)])
+            if own.user is None and credit.user is not None:
+                orphans.append((eqn.source_info.traceback, current, credit))
+            equations.append(credit)
+            for sub in _jax_compat.sub_jaxprs(eqn):
+                callers.setdefault(id(sub), set()).add(credit.user)
+                if id(sub) not in first_caller:
+                    first_caller[id(sub)] = credit
+                    pending.append(sub)
+    by_traceback = {
+        id(traceback): credit
+        for traceback, owner, credit in orphans
+        if traceback is not None and len(callers.get(id(owner), ())) == 1
+    }
+    return PrintedCredits(tuple(equations), by_traceback)
+
+
+def _line_tracebacks(line: str, regions: Sequence[tuple[int, int, Any]]) -> list[Any]:
+    """The traceback of the equation a jaxpr line's comment belongs to; where there is none
+    (JAX comments no equation made with only its own frames on the stack, and a one-line
+    `let relu = { lambda ...; b = max a 0.0 ... }` puts its first ` = ` outside any equation),
+    those of the equations printed on the line."""
+    traceback = commented_traceback(line, regions)
+    return [traceback] if traceback is not None else uncommented_tracebacks(line, regions)
+
+
+def _own_credit(eqn: Any) -> Credit:
+    traceback = eqn.source_info.traceback
+    return credit_of(traceback) if traceback is not None else Credit(None)
+
+
+def _inherit(own: Credit, caller: Credit) -> Credit:
+    """The caller's user line, with the library frame that made the equation: its own, else
+    the one that made the call (numpyro's, for `jax.random` code it called)."""
+    return Credit(caller.user, own.library or caller.library)
 
 
 def _credit(comment: str, traceback: Any) -> Credit:
@@ -235,23 +301,6 @@ def with_loop_equations(decisions: Sequence[Decision], traced: Any) -> tuple[Dec
             if any(f == loop.file and loop.line <= n <= loop.end_line for f, n in stack):
                 counts[id(loop)] += 1
     return tuple(replace(d, equations=counts[id(d)]) if d.kind in kinds else d for d in decisions)
-
-
-def count_equations(jaxpr: Any) -> int:
-    """All equations as JAX prints them, those inside cond/scan/while/jit bodies included: a
-    jaxpr used several times (a jitted helper called twice) is printed once and counted once,
-    as the annotated source and the jaxpr diff count it."""
-    seen: set[int] = set()
-    pending = [jaxpr]
-    total = 0
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        total += len(current.eqns)
-        pending += [sub for eqn in current.eqns for sub in _jax_compat.sub_jaxprs(eqn)]
-    return total
 
 
 def cache_key_of(target: Target, plan: CallPlan, stages: Stages) -> CacheKey:

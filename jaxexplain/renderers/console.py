@@ -13,7 +13,7 @@ from typing import Any
 from pygments import highlight
 from pygments.formatter import Formatter
 from pygments.lexers.python import PythonLexer
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.style import Style
@@ -61,6 +61,9 @@ PRIMITIVES_SHOWN = 12
 UNROLL_WARNING = 16
 PLAIN_RUN_SHOWN = 4
 OUTCOME_WIDTH = 32
+NOTE_INDENT = 4  # a note (marked ↳) or code continuation below a line: this far in from its code
+MIN_CODE_ROOM = 20  # the code's columns at the narrowest console
+NOTE_GAP = 2  # between the longest code line with a note beside it and the notes
 GROUP_LEAVES_OVER = 16
 _LIST_INDEX = re.compile(r"\[\d+\]")
 MAX_LEAVES_SHOWN = 8
@@ -219,7 +222,8 @@ def trace_sections(report: TraceReport) -> list[RenderableType | JaxprBlock]:
     if report.library_decisions:
         sections += library_decision_sections(report.library_decisions)
     if report.sources:
-        sections += source_sections(report.sources, report.decisions)
+        total = report.jaxpr.equations_total if report.jaxpr is not None else None
+        sections += source_sections(report.sources, report.decisions, total)
     if report.jaxpr is not None:
         sections += jaxpr_sections(report.jaxpr)
     if report.compile is not None:
@@ -428,41 +432,114 @@ def _unrolled_text(d: Decision) -> str:
 
 
 def source_sections(
-    listings: Sequence[SourceListing], decisions: Sequence[Decision]
+    listings: Sequence[SourceListing], decisions: Sequence[Decision], total: int | None
 ) -> list[RenderableType]:
-    """Each listing with, per line, equations emitted, decisions taken, and dead lines greyed."""
+    """Each listing with, per line, equations emitted, decisions taken, and dead lines greyed;
+    its heading says how many of the jaxpr's `total` equations its lines produced (None: no
+    jaxpr, the trace failed)."""
     by_line: dict[tuple[str, int], list[Decision]] = {}
     for d in decisions:
         by_line.setdefault((d.file, d.line), []).append(d)
     out: list[RenderableType] = []
     for listing in listings:
-        out.append(heading("Source", f"{listing.function}  {short_path(listing.file)}"))
-        out.append(_listing_table(listing, by_line))
+        detail = f"{listing.function}  {short_path(listing.file)}"
+        if total is not None:
+            detail += f"  {sum(line.equations for line in listing.lines):,} of {total:,} equations"
+        out.append(heading("Source", detail))
+        out.append(_SourceRows(_listing_rows(listing, by_line)))
     return out
 
 
-def _listing_table(listing: SourceListing, by_line: dict[tuple[str, int], list[Decision]]) -> Table:
-    table = Table.grid(padding=(0, 1))
-    # Only the source column may give up width (its cells end in an ellipsis rather than
-    # wrap): rich narrows every column that is not no_wrap, and line numbers must stay whole.
-    table.add_column(justify="right", style="dim", no_wrap=True)
-    table.add_column(justify="right", style="cyan", no_wrap=True)
-    table.add_column(max_width=72)
-    table.add_column(style="magenta", no_wrap=True)
+@dataclass(frozen=True)
+class _Row:
+    """One row of a listing: line number, equation count, code and decision note."""
+
+    number: str
+    equations: str
+    code: Text
+    note: str
+
+
+def _listing_rows(
+    listing: SourceListing, by_line: dict[tuple[str, int], list[Decision]]
+) -> list[_Row]:
+    rows: list[_Row] = []
     for row in _collapsed(
         listing.lines, lambda line: bool(by_line.get((listing.file, line.number)))
     ):
         if isinstance(row, int):
-            table.add_row("", "", Text(f"   ... {row} lines ...", style="dim"), "")
+            rows.append(_Row("", "", Text(f"   ... {row} lines ...", style="dim"), ""))
             continue
         here = by_line.get((listing.file, row.number), [])
-        eqns = equations_text(row.equations, row.libraries)
-        text = Text(
-            row.text, style="" if row.ran else "dim strike", no_wrap=True, overflow="ellipsis"
-        )
         note = "; ".join(outcome_badge(d) for d in here) or ("" if row.ran else "never ran")
-        table.add_row(str(row.number), eqns, text, note)
-    return table
+        code = Text(row.text, style="" if row.ran else "dim strike")
+        rows.append(_Row(str(row.number), equations_text(row.equations, row.libraries), code, note))
+    return rows
+
+
+class _SourceRows:
+    """The listing laid out at the console's width, the code never cut nor given up for a note.
+
+    A table narrows or drops columns to fit the width, and a long note (`comprehension ×5
+    (unrolled); if → true ×3, false, true`) took the code's room. Here the line number, count
+    and code come first, a code line wider than its room folded at a space onto the lines below
+    it; a note sits to the right of the code where it fits, else on the lines below, wrapped."""
+
+    def __init__(self, rows: list[_Row]) -> None:
+        self.rows = rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        number_width = max((len(r.number) for r in self.rows), default=0)
+        count_width = max((len(r.equations) for r in self.rows), default=0)
+        gutter = number_width + 1 + count_width + 1
+        room = max(width - gutter, MIN_CODE_ROOM)
+        fits = [
+            len(r.code)
+            for r in self.rows
+            if r.note and gutter + len(r.code) + NOTE_GAP + len(r.note) <= width
+        ]
+        note_column = gutter + max(fits, default=0) + NOTE_GAP
+        for row in self.rows:
+            first, *rest = _folded(row.code, room)
+            line = Text(no_wrap=True)
+            line.append(row.number.rjust(number_width), style="dim")
+            line.append(" " + row.equations.rjust(count_width) + " ", style="cyan")
+            line.append_text(first)
+            beside = (
+                len(first) + gutter + NOTE_GAP <= note_column
+                and note_column + len(row.note) <= width
+            )
+            if row.note and beside:
+                line.pad_right(note_column - gutter - len(first))
+                line.append(row.note, style="magenta")
+            yield line
+            for part in rest:
+                yield Text(" " * gutter, no_wrap=True) + part
+            if row.note and not beside:
+                indent = gutter + NOTE_INDENT
+                parts = textwrap.wrap(row.note, max(width - indent - 2, MIN_CODE_ROOM))
+                for k, wrapped in enumerate(parts):
+                    mark = "  " if k else "↳ "
+                    yield Text(" " * indent + mark + wrapped, style="magenta", no_wrap=True)
+
+
+def _folded(code: Text, room: int) -> list[Text]:
+    """`code` in pieces of at most `room` columns, each cut after a space where one is near
+    (a token is cut only where it is longer than the room); the pieces after the first are
+    indented four more than the line, as a Python continuation is."""
+    plain = code.plain
+    hang = min(len(plain) - len(plain.lstrip(" ")) + NOTE_INDENT, room // 2)
+    pieces: list[Text] = []
+    start, limit = 0, room
+    while len(plain) - start > limit:
+        cut = plain.rfind(" ", start + 1, start + limit) + 1 or start + limit
+        if cut <= start + limit // 2:
+            cut = start + limit
+        pieces.append(code[start:cut])
+        start, limit = cut, room - hang
+    pieces.append(code[start:])
+    return [pieces[0], *(Text(" " * hang) + piece for piece in pieces[1:])]
 
 
 def _collapsed(

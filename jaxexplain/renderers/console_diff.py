@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.table import Table
@@ -20,13 +22,14 @@ from jaxexplain.renderers.words import (
     library_change_text,
     outcomes_text,
 )
-from jaxexplain.report import DecisionChange, DiffReport, FigureChange, JaxprDiff
-from jaxexplain.userfiles import short_path
+from jaxexplain.report import DecisionChange, DiffReport, FigureChange, JaxprDiff, JaxprHunk
+from jaxexplain.userfiles import library_label, library_name, library_path, short_path
 
 DIFF_LINES_SHOWN = 400
 DELTAS_SHOWN = 12
 FOCUS_LEAD = 24  # of a long changed line, how much of its start stays (indentation, binders)
 FOCUS_CONTEXT = 16  # and how much of the common text before its first difference
+HEADER_SOURCE_INDENT = 4  # a hunk's source line moved below its header, after an '@'
 
 
 def diff_sections(report: DiffReport) -> list[RenderableType]:
@@ -162,7 +165,7 @@ def _jaxpr_sections(diff: JaxprDiff, counts: tuple[str, str | None]) -> list[Ren
         return out
     if diff.primitive_deltas:
         out.append(Padding(_deltas(diff.primitive_deltas), (0, 0, 1, 2)))
-    out.append(_unified_text(diff.unified))
+    out.append(_unified_text(diff.unified, diff.hunks))
     if diff.approximate:
         out.append(
             Text(
@@ -190,12 +193,12 @@ def _deltas(deltas: dict[str, int]) -> Text:
 _LINE_STYLES = {"+": "green", "-": "red", "@": "bold cyan", " ": "dim"}
 
 
-def _unified_text(unified: str) -> RenderableType:
+def _unified_text(unified: str, hunks: Sequence[JaxprHunk]) -> RenderableType:
     """The unified diff, colored by line kind; long diffs are cut (JSON has all of it)."""
     lines = unified.split("\n")[2:]
     if lines and not lines[-1]:
         lines.pop()
-    parts: list[RenderableType] = [_UnifiedLines(lines[:DIFF_LINES_SHOWN])]
+    parts: list[RenderableType] = [_UnifiedLines(lines[:DIFF_LINES_SHOWN], hunks)]
     if len(lines) > DIFF_LINES_SHOWN:
         hunks_left = sum(1 for line in lines[DIFF_LINES_SHOWN:] if line.startswith("@@"))
         parts.append(
@@ -215,15 +218,55 @@ class _UnifiedLines:
     in a long equation); a removed line and the added line paired with it keep their start
     and the part around their first difference, and elide the common text between."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], hunks: Sequence[JaxprHunk] = ()) -> None:
         self.lines = lines
+        self.hunks = hunks
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         text = Text(no_wrap=True, overflow="ellipsis")
-        shown = focused_lines(self.lines, options.max_width)
+        shown = fitted_headers(focused_lines(self.lines, options.max_width), self.hunks, options)
         for k, line in enumerate(shown):
             text.append(("\n" if k else "") + line, style=_LINE_STYLES.get(line[:1], ""))
         yield text
+
+
+def fitted_headers(
+    lines: list[str], hunks: Sequence[JaxprHunk], options: ConsoleOptions
+) -> list[str]:
+    """The lines with each hunk header fitted to the width (`header_lines`)."""
+    headers = iter(hunks)
+    out: list[str] = []
+    for line in lines:
+        hunk = next(headers, None) if line.startswith("@@") else None
+        out += header_lines(hunk, options.max_width) if hunk is not None else [line]
+    return out
+
+
+def header_lines(hunk: JaxprHunk, width: int) -> list[str]:
+    """A hunk header within `width` where it can be: the user's `file:line` and source are
+    what a reader looks for, so the library frame after them gives way first (to its package's
+    name, then entirely), and a source still too long goes whole onto the line below."""
+    head = f"@@ -{hunk.a_start},{hunk.a_lines} +{hunk.b_start},{hunk.b_lines} @@"
+    if not hunk.source:
+        return [head]
+    path, _, number = hunk.source.rpartition(":")
+    where = f"{head} {short_path(path)}:{number}"
+    source = f"  {hunk.source_text.strip()}" if hunk.source_text else ""
+    for library in _library_forms(hunk.library):
+        if len(where + source + library) <= width:
+            return [where + source + library]
+    return [where, "@" + " " * HEADER_SOURCE_INDENT + source.strip()] if source else [where]
+
+
+def _library_forms(library: str | None) -> list[str]:
+    """The header's library part, longest first: `  (numpyro/infer/util.py:106)`, `  (numpyro)`,
+    then nothing."""
+    if library is None:
+        return [""]
+    label = library_label(library)
+    path = library_path(library.rpartition(":")[0])
+    name = f"  ({library_name(path)})" if path is not None else ""
+    return [f"  ({label})", name, ""] if name else [f"  ({label})", ""]
 
 
 def focused_lines(lines: list[str], width: int) -> list[str]:

@@ -13,7 +13,11 @@ import numpy as np
 import pytest
 
 import jaxexplain
-from jaxexplain.verify import format_bytes
+from jaxexplain.api import prepare_target
+from jaxexplain.report import Verification
+from jaxexplain.specs import ArraySpec
+from jaxexplain.verify import format_bytes, verify
+from tests.targets import verifying
 
 
 def double(x: Any) -> Any:
@@ -205,3 +209,125 @@ def test_other_log_records_reach_the_users_handlers_as_before(
     assert own.messages == expected
     assert quiet.messages == []
     assert root.messages == (expected if propagate else [])
+
+
+SCALAR_CASES = {
+    "bool": (True, False),
+    "int": (1, 2),
+    "float": (1.5, 2.5),
+    "complex": (1j, 2j),
+    "numpy scalar": (np.float32(1.0), np.float32(2.0)),
+    "numpy array": (np.ones(3, np.float32), np.ones(4, np.float32)),
+    "numpy bool scalar": (np.bool_(True), np.bool_(False)),
+}
+
+
+@pytest.mark.parametrize("case", SCALAR_CASES)
+def test_python_and_numpy_values_are_reproduced_as_the_cache_sees_them(case: str) -> None:
+    """Python scalars are weak-typed and keyed by type; zeros of the same type key the same."""
+    a, b = SCALAR_CASES[case]
+    report = jaxexplain.diff(double, a, vs={"x": b}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked, check.note if check else None
+    assert check.jax_recompiled == jax_recompiles(double, a, b) and check.agrees
+
+
+def test_a_weak_type_no_python_number_makes_is_not_called() -> None:
+    """A Python float traces as a weak f32, never as a weak f16: zeros could not key the same."""
+    report = jaxexplain.diff(double, "~f16[]", vs={"x": "~f16[3]"}, compile=False)
+    check = report.verification
+    assert check is not None and not check.checked
+    assert check.note == (
+        "not checked: a Python float traces as ~f32[], not as the weak-typed float16 the "
+        "report has (is jax_enable_x64 different?)"
+    )
+    assert check.input_bytes == 3 * 2
+
+
+def test_a_weak_type_of_no_python_number_is_not_called() -> None:
+    report = jaxexplain.diff(double, "~bf16[]", vs={"x": "~bf16[2]"}, compile=False)
+    check = report.verification
+    assert check is not None and not check.checked
+    assert check.note == "not checked: cannot build a weak-typed bfloat16 input"
+
+
+def test_a_function_run_without_jit_keeps_no_cache_entry_and_is_not_judged() -> None:
+    with jax.disable_jit():
+        report = jaxexplain.diff(double, "f32[3]", vs={"x": "f32[4]"}, compile=False)
+    check = report.verification
+    assert check is not None and not check.checked
+    assert (check.cache_size_a, check.cache_size_b) == (0, 0)
+    assert check.input_bytes == 4 * 4
+    assert check.note == (
+        "not checked: JAX kept no dispatch-cache entry for this function (it runs through "
+        "JAX's slow path), so its cache size cannot tell"
+    )
+
+
+def test_inputs_committed_to_another_device_are_reproduced_there() -> None:
+    devices = jax.devices()
+    if len(devices) < 2:
+        pytest.skip("needs XLA_FLAGS=--xla_force_host_platform_device_count=2 before JAX starts")
+    a = jax.device_put(jnp.zeros(3), devices[0])
+    b = jax.device_put(jnp.zeros(3), devices[1])
+    report = jaxexplain.diff(double, a, vs={"x": b}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked and check.agrees
+    assert check.jax_recompiled == jax_recompiles(double, a, b)
+    assert check.jax_recompiled, "JAX itself no longer keys a committed array on its device"
+
+
+TARGETS = "tests/targets/verifying.py"
+
+
+def test_sides_that_make_different_arguments_static_are_not_called() -> None:
+    x = {"x": ArraySpec((3,), "float32")}
+    target, plan_a = prepare_target(f"{TARGETS}:scale_or_shift", {"scale": 2}, x, None)
+    _, plan_b = prepare_target(f"{TARGETS}:scale_or_shift", {"shift": 2}, x, None)
+    check = verify(target, plan_a, plan_b, predicted=True)
+    assert check == Verification(
+        False, "not checked: the two sides make different arguments static"
+    )
+
+
+@pytest.mark.parametrize(
+    ("statics_a", "statics_b"),
+    [({"scale": 2}, {"scale": 2, "shift": 1}), ({"scale": 2, "shift": 1}, {"scale": 2})],
+)
+def test_sides_whose_statics_nest_are_called(
+    statics_a: dict[str, int], statics_b: dict[str, int]
+) -> None:
+    x = {"x": ArraySpec((3,), "float32")}
+    target, plan_a = prepare_target(f"{TARGETS}:scale_or_shift", statics_a, x, None)
+    _, plan_b = prepare_target(f"{TARGETS}:scale_or_shift", statics_b, x, None)
+    check = verify(target, plan_a, plan_b, predicted=True)
+    assert check.checked and check.jax_recompiled and check.agrees
+    assert (check.cache_size_a, check.cache_size_b) == (1, 2)
+
+
+def test_a_call_that_fails_before_running_is_not_judged() -> None:
+    target, plan = prepare_target(
+        f"{TARGETS}:traces_until_refused", {}, {"x": ArraySpec((3,), "float32")}, None
+    )
+    verifying.REFUSE_TO_TRACE["now"] = True
+    try:
+        check = verify(target, plan, plan, predicted=False)
+    finally:
+        verifying.REFUSE_TO_TRACE["now"] = False
+    assert check == Verification(
+        False,
+        "not checked: calling the function on zeros raised RuntimeError: refusing to trace again",
+        input_bytes=12,
+    )
+
+
+def test_a_prediction_jax_contradicts_is_reported_as_a_disagreement() -> None:
+    target, plan_a = prepare_target(
+        f"{TARGETS}:scale_or_shift", {}, {"x": ArraySpec((3,), "float32")}, None
+    )
+    _, plan_b = prepare_target(
+        f"{TARGETS}:scale_or_shift", {}, {"x": ArraySpec((4,), "float32")}, None
+    )
+    check = verify(target, plan_a, plan_b, predicted=False)
+    assert check.checked and check.jax_recompiled and check.agrees is False
+    assert check.note == "called the jitted function on zeros: cache size 1 after A, 2 after B"

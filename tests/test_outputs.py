@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from jaxexplain import api
 from jaxexplain.cli import app
 from jaxexplain.errors import UsageError
-from jaxexplain.outputs import write_output
+from jaxexplain.outputs import check_output, module_file, run_inputs, spec_file, write_output
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -229,3 +229,66 @@ def test_a_failed_write_leaves_nothing_behind_and_says_why(tmp_path: Path) -> No
     with pytest.raises(UsageError, match=r"cannot write .*No such file or directory"):
         write_output("x", str(folder / "r.txt"), None)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (None, None),
+        ("", None),
+        (":fn", None),
+        ("samples/unrolled.py:unrolled_power", "samples/unrolled.py"),
+        ("samples/unrolled.py", "samples/unrolled.py"),
+        ("samples.unrolled:unrolled_power", "samples/unrolled.py"),
+        ("samples.unrolled", "samples/unrolled.py"),
+        ("samples:anything", "samples/__init__.py"),
+        ("tests.targets.libs:x", "tests/targets/libs/__init__.py"),
+        ("no_such_package.module:fn", None),
+    ],
+)
+def test_the_file_of_a_spec_is_found_without_importing_it(
+    spec: str | None, expected: str | None
+) -> None:
+    found = spec_file(spec)
+    if expected is None:
+        assert found is None
+    else:
+        assert found is not None and found.resolve() == (ROOT / expected).resolve()
+
+
+def test_a_dotted_module_is_found_on_the_import_path_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "elsewhere_pkg").mkdir()
+    (tmp_path / "elsewhere_pkg" / "__init__.py").write_text("")
+    (tmp_path / "elsewhere_pkg" / "train.py").write_text("")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(tmp_path)])
+    assert module_file("elsewhere_pkg.train") == tmp_path / "elsewhere_pkg" / "train.py"
+    assert module_file("elsewhere_pkg") == tmp_path / "elsewhere_pkg" / "__init__.py"
+    assert module_file("elsewhere_pkg.missing") is None
+
+
+def test_run_inputs_are_the_files_that_exist() -> None:
+    found = run_inputs("samples/unrolled.py:f", "samples.decorated:dense", "gone.py:f", None)
+    assert [p.resolve() for p in found] == [
+        (ROOT / "samples" / "unrolled.py").resolve(),
+        (ROOT / "samples" / "decorated.py").resolve(),
+    ]
+
+
+def test_a_folder_is_no_output(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="it is a folder"):
+        check_output(str(tmp_path), [])
+
+
+def test_a_new_file_in_an_existing_folder_and_the_stream_are_fine(tmp_path: Path) -> None:
+    check_output(str(tmp_path / "new.json"), [tmp_path / "other.py"])
+    check_output("-", [])
+    check_output(None, [])
+
+
+def test_an_existing_report_that_is_no_input_may_be_replaced(tmp_path: Path) -> None:
+    report, source = tmp_path / "r.json", tmp_path / "source.py"
+    report.write_text("{}")
+    source.write_text("")
+    check_output(str(report), [source])

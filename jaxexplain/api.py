@@ -134,7 +134,7 @@ def _unbind_jitted_method(
 
 
 def _unbind_partial_of_jitted(
-    fn: Callable[..., Any],
+    fn: Any,
 ) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
     """`partial(jitted_fn, n_layers=2)`: the jitted function and the arguments bound to it.
 

@@ -218,7 +218,7 @@ class Site:
 
 def user_frames(exc: BaseException) -> list[UserFrame]:
     """The traceback's frames in user files, outermost first."""
-    found = []
+    found: list[UserFrame] = []
     between: list[str] = []
     tb = exc.__traceback__
     while tb is not None:
@@ -559,7 +559,7 @@ def rejection_text(
     return (
         f"{_inside_call(expression, library)} rejects a traced value ({type(exc).__name__}): "
         f"it comes from {listed}, whose value jit does not know while it traces; made static, "
-        f"{_it(traced)} would be a concrete Python number there."
+        f"{_it([p.name for p in traced])} would be a concrete Python number there."
     )
 
 
@@ -730,7 +730,7 @@ def _sequences_text(sequences: Sequence[BoundParam]) -> str:
     what = f"is a {kinds}" if one else f"are {kinds}s"
     return (
         f"{_and([p.name for p in sequences])} {what} of Python numbers passed traced: as a "
-        f"static tuple{'' if one else 's'}, {_it(sequences)} would be concrete."
+        f"static tuple{'' if one else 's'}, {_it([p.name for p in sequences])} would be concrete."
     )
 
 
@@ -1336,7 +1336,7 @@ def probe_statics(
     library): the group whose static re-trace gets past this failure is what reached it.
     """
     params = {p.name: p for p in plan.params}
-    groups = [(name,) for name in candidates]
+    groups: list[tuple[str, ...]] = [(name,) for name in candidates]
     if len(candidates) > 1:
         groups.append(tuple(candidates))
     trials: list[StaticTrial] = []
@@ -2209,7 +2209,8 @@ def _selected_gradients(
                 )(*primals)
         except Exception:
             return None
-        for cotangent, rows in zip(cotangents, output_tree.flatten_up_to(jacobian), strict=True):
+        rows_of = output_tree.flatten_up_to(jacobian)  # type: ignore[attr-defined]
+        for cotangent, rows in zip(cotangents, rows_of, strict=True):
             cotangent = np.asarray(cotangent)
             selected = np.broadcast_to(mask, cotangent.shape)
             for i, block in enumerate(jax.tree_util.tree_leaves(rows)):

@@ -43,7 +43,7 @@ class Target:
     library: str | None = None
 
     @classmethod
-    def of(cls, obj: Callable[..., Any]) -> Target:
+    def of(cls, obj: Any) -> Target:
         if _jax_compat.is_jitted(obj):
             return cls(obj, _jax_compat.unwrap(obj), _jax_compat.jit_options(obj))
         library = wrappers.library_wrapper(obj)

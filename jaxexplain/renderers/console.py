@@ -147,6 +147,11 @@ def highlighted(text: str, color: bool) -> str:
     return highlight(text, JaxprLexer(), AnsiFormatter(style=JaxprStyle)).rstrip("\n")
 
 
+# What a text report is made of: rich renderables, and the blocks printed as they are (the
+# jaxpr, colored by its own lexer; verified code, never wrapped or cut).
+Section = RenderableType | JaxprBlock | CodeBlock
+
+
 def highlighted_code(block: CodeBlock, color: bool) -> str:
     """The block's lines, whole, each indented; Python-colored when color is on."""
     code = textwrap.dedent(block.code).rstrip("\n")
@@ -206,9 +211,9 @@ def heading(title: str, detail: str = "") -> RenderableType:
     return Group(Text(""), Rule(text, align="left", style="cyan"))
 
 
-def trace_sections(report: TraceReport) -> list[RenderableType | JaxprBlock]:
+def trace_sections(report: TraceReport) -> list[Section]:
     """Every section of a trace report, in the order a user reads them."""
-    sections: list[RenderableType | JaxprBlock] = [_title(report)]
+    sections: list[Section] = [_title(report)]
     if report.error is not None:
         sections += error_sections(report.error)
     sections += _argument_sections(report)
@@ -563,12 +568,12 @@ def _collapsed(
     return out
 
 
-def jaxpr_sections(jaxpr: JaxprInfo) -> list[RenderableType | JaxprBlock]:
+def jaxpr_sections(jaxpr: JaxprInfo) -> list[Section]:
     """The colored jaxpr with each line's user source, and counts per primitive."""
     detail = f"{jaxpr.equations} equation{'s' * (jaxpr.equations != 1)}"
     if jaxpr.equations_total != jaxpr.equations:
         detail += f" ({jaxpr.equations_total} with nested jaxprs)"
-    out: list[RenderableType | JaxprBlock] = [heading("Jaxpr", detail)]
+    out: list[Section] = [heading("Jaxpr", detail)]
     out.append(Padding(_primitive_table(jaxpr.primitives), (0, 0, 1, 2)))
     out.append(jaxpr_syntax(jaxpr.text, jaxpr.line_sources, jaxpr.line_libraries))
     return out
@@ -657,9 +662,9 @@ def human_bytes(value: float | None) -> str:
     return f"{int(value)} B"
 
 
-def error_sections(error: ErrorInfo) -> list[RenderableType | CodeBlock]:
+def error_sections(error: ErrorInfo) -> list[Section]:
     """The failure first: the user's line, why it fails, what it came from, and the fixes tried."""
-    out: list[RenderableType | CodeBlock] = [heading("Tracing failed", error.type)]
+    out: list[Section] = [heading("Tracing failed", error.type)]
     body = Text()
     if error.file:
         location = f"{short_path(error.file)}:{error.line}"
@@ -703,7 +708,7 @@ _VIA_WORDS = {
 }
 
 
-def _suggestion(suggestion: Suggestion) -> list[RenderableType | CodeBlock]:
+def _suggestion(suggestion: Suggestion) -> list[Section]:
     """One fix: verified, tried and not verified, or advice; its code and what it costs."""
     if suggestion.verified:
         marker = Text("✓ verified", style="bold green")
@@ -715,7 +720,7 @@ def _suggestion(suggestion: Suggestion) -> list[RenderableType | CodeBlock]:
     row.add_column(no_wrap=True)
     row.add_column(overflow="fold")
     row.add_row(marker, Text(suggestion.text))
-    out: list[RenderableType | CodeBlock] = [Padding(row, (0, 0, 0, 2))]
+    out: list[Section] = [Padding(row, (0, 0, 0, 2))]
     if suggestion.code:
         out.append(CodeBlock(suggestion.code, indent=6))
     if suggestion.cost:

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jaxexplain.renderers.console import (
+    Section,
     error_sections,
     heading,
     human_bytes,
@@ -32,9 +33,9 @@ FOCUS_CONTEXT = 16  # and how much of the common text before its first differenc
 HEADER_SOURCE_INDENT = 4  # a hunk's source line moved below its header, after an '@'
 
 
-def diff_sections(report: DiffReport) -> list[RenderableType]:
+def diff_sections(report: DiffReport) -> list[Section]:
     """Every section of a diff report, in the order a user reads them."""
-    sections: list[RenderableType] = [_title(report), *_verdict(report)]
+    sections: list[Section] = [_title(report), *_verdict(report)]
     for side, trace in (("A", report.a), ("B", report.b)):
         if trace.error is not None:
             sections.append(Text(f"\nside {side} failed:", style="bold red"))

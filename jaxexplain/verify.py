@@ -277,11 +277,12 @@ def _zero_array(leaf: Any) -> Any:
 
 
 def _weak_zero(shape: tuple[int, ...], dtype: np.dtype) -> Any:
-    """JAX makes weak types only from Python scalars: `0.0` itself, or broadcast for arrays."""
-    python_zero = {"f": 0.0, "c": 0j, "i": 0, "u": 0}.get(dtype.kind)
+    """JAX makes weak types only from Python scalars (a float, a complex, an int), broadcast to
+    the shape: a weak 0-d array keys the cache as the Python scalar does."""
+    python_zero = {"f": 0.0, "c": 0j, "i": 0}.get(dtype.kind)
     if python_zero is None:
         raise NotReproducible(f"cannot build a weak-typed {dtype} input")
-    value = python_zero if not shape else jnp.broadcast_to(python_zero, shape)
+    value = jnp.broadcast_to(python_zero, shape)
     aval = jax.typeof(value)
     if np.dtype(aval.dtype) != dtype or not aval.weak_type:
         raise NotReproducible(

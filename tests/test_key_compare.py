@@ -235,3 +235,13 @@ def test_a_whole_static_compared_by_identity_shows_both_values() -> None:
 def test_significant_context_keeps_only_options_set_to_something() -> None:
     context = {"a": "None", "b": "False", "c": "()", "d": "True", "e": "'x'", "f": "0"}
     assert significant_context(context) == {"d": "True", "e": "'x'", "f": "0"}
+
+
+def test_every_identity_part_that_changed_is_named_after_one_that_did_not() -> None:
+    parts = (
+        IdentityPart("tx.init", "a function made by optax.chain", "0x1"),
+        IdentityPart("tx.update", "a function made by optax.chain", "0x2"),
+    )
+    a = static(BASE, 1, identity_parts=parts)
+    b = static(BASE, 1, identity_parts=(parts[0], replace(parts[1], object_id="0x3")))
+    assert [c.path for c in compare_keys(a, b)] == ["tx.update"]

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.sharding import SingleDeviceSharding
 
 import jaxexplain
 from jaxexplain.api import prepare_target
@@ -76,6 +77,12 @@ WEAK_CASES = {
         lambda: (jnp.broadcast_to(1.0, (3,)), jnp.broadcast_to(2.0, (3,))),
     ),
     "weak int scalar both sides": ("~i32[]", "~i32[]", lambda: (1, 2)),
+    "weak arrays of two shapes": (
+        "~f32[3]",
+        "~f32[4]",
+        lambda: (jnp.broadcast_to(1.0, (3,)), jnp.broadcast_to(1.0, (4,))),
+    ),
+    "weak complex scalar vs strong": ("~c64[]", "c64[]", lambda: (1j, jnp.complex64(1j))),
 }
 
 
@@ -262,6 +269,28 @@ def test_a_function_run_without_jit_keeps_no_cache_entry_and_is_not_judged() -> 
         "not checked: JAX kept no dispatch-cache entry for this function (it runs through "
         "JAX's slow path), so its cache size cannot tell"
     )
+
+
+def test_an_abstract_input_with_a_sharding_is_reproduced_on_its_device() -> None:
+    devices = jax.devices()
+    if len(devices) < 2:
+        pytest.skip("needs XLA_FLAGS=--xla_force_host_platform_device_count=2 before JAX starts")
+    placed = jax.ShapeDtypeStruct((3,), jnp.float32, sharding=SingleDeviceSharding(devices[1]))
+    report = jaxexplain.diff(
+        double, placed, vs={"x": jax.ShapeDtypeStruct((3,), jnp.float32)}, compile=False
+    )
+    check = report.verification
+    assert check is not None and check.checked and check.agrees
+    on_device = jax.device_put(jnp.zeros(3), devices[1])
+    assert check.jax_recompiled == jax_recompiles(double, on_device, jnp.zeros(3))
+
+
+def test_an_uncommitted_array_stays_uncommitted() -> None:
+    a, b = jnp.zeros(3), jnp.zeros(4)
+    report = jaxexplain.diff(double, a, vs={"x": b}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked and check.agrees
+    assert report.cache_key_changes and {c.component for c in report.cache_key_changes} == {"shape"}
 
 
 def test_inputs_committed_to_another_device_are_reproduced_there() -> None:

@@ -33,6 +33,12 @@ BOUND = "bound"  # the role of a bound method's `self` in the root's parameter r
 # sys.settrace takes CPython 3.11 off its fast path: a recorded trace takes about 2.3x as long
 # as a plain one; with sys.monitoring (3.12+) it takes about 1.05x.
 RECORDING_SLOWS_TRACING = sys.version_info < (3, 12)
+# From Python 3.12 sys.settrace runs on sys.monitoring, which switches opcode events per code
+# object: a library frame switching them off for its own lines could hide them from another
+# frame of the same code (see `_library_local_tracer`).
+_PER_CODE_OPCODES = sys.version_info >= (3, 12)
+# Generators and coroutines: a frame resumed may go on without a line event.
+_SUSPENDS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 _FOR_ITER = 50  # label of a loop's own FOR_ITER instruction
 _RETURN_OPCODES = frozenset({"RETURN_VALUE", "RETURN_CONST"})
 # Instructions that only move control, start a loop or collect a comprehension's items: their
@@ -233,19 +239,30 @@ class DecisionRecorder:
 
     def _may_decide_in_library(self, code: CodeType) -> bool:
         """Whether a code object is library code that can decide anything (cached per code
-        object, which the cache keeps alive so that its id is not reused)."""
+        object, which the cache keeps alive so that its id is not reused): it branches, and
+        once a frame of it ran near user code, one of its tests can be watched."""
         entry = self._library_codes.get(id(code))
         if entry is None:
-            verdict = self._file_verdict(code.co_filename) == LIBRARY and _branches(code)
+            verdict = self._file_verdict(code.co_filename) == LIBRARY and _library_branches(code)
             entry = self._library_codes[id(code)] = (code, verdict)
         return entry[1]
+
+    def _library_watch(self, code: CodeType, namespace: dict[str, Any]) -> _Watch | None:
+        """What to watch in a library code object that runs near user code; None where it has
+        no if/ifexp/while test to read (only loops, `and`/`or`, `try`), and then none of its
+        frames is looked at again (its source is read only once a frame runs this close)."""
+        watch = _library_watch(code, namespace)
+        if watch is None:
+            self._library_codes[id(code)] = (code, False)
+        return watch
 
     def _begin_library(self, frame: FrameType) -> _Activation | None:
         """Starts recording a library frame that runs within `LIBRARY_DEPTH` frames below a
         user frame inside the root's call; None (not recorded) for any other. The library
         frames in between that decide nothing (`hk.dropout` calling `dropout_impl`) are
         recorded too, without events, so that each frame's arguments can be followed to the
-        call that made it."""
+        call that made it. `frame` has just started: whatever was recorded under its id
+        belongs to a finished frame whose memory it took."""
         between: list[FrameType] = []
         caller = frame.f_back
         while caller is not None and len(between) < LIBRARY_DEPTH:
@@ -261,7 +278,7 @@ class DecisionRecorder:
         parent, parent_frame = user, caller
         for step in reversed([frame, *between]):
             recorded = self._live.get(id(step))
-            if recorded is None or recorded.code is not step.f_code:
+            if step is frame or recorded is None or recorded.code is not step.f_code:
                 if step is not frame and self._file_verdict(step.f_code.co_filename) != LIBRARY:
                     continue
                 recorded = self._library_activation(step, parent, parent_frame, user, caller)
@@ -332,6 +349,21 @@ class DecisionRecorder:
                 self._library_activations,
             )
         return self._analysis
+
+
+def _near_user(live: dict[int, _Activation], frame: FrameType) -> bool:
+    """Whether a user frame runs within `LIBRARY_DEPTH` frames above `frame`: the check every
+    call of library code that can decide makes, kept to a few lookups (most such calls run far
+    below the user's code); `DecisionRecorder._begin_library` decides the rest."""
+    caller = frame.f_back
+    for _ in range(LIBRARY_DEPTH):
+        if caller is None:
+            return False
+        user = live.get(id(caller))
+        if user is not None and user.code is caller.f_code and not user.library:
+            return True
+        caller = caller.f_back
+    return False
 
 
 def _code_of(function: Callable[..., Any]) -> CodeType | None:
@@ -484,8 +516,10 @@ def _children(item: Any) -> list[tuple[str, Any]]:
 
 
 class _MonitoringHook:
-    """Python 3.12+: PY_START everywhere (disabled per code object as soon as it is not user
-    code), and INSTRUCTION, LINE and PY_RETURN events only on user code objects."""
+    """Python 3.12+: PY_START everywhere (disabled per code object as soon as it is neither
+    user code nor library code that can decide), INSTRUCTION, LINE and PY_RETURN events on
+    user code objects, and on library code objects run near user code, INSTRUCTION events at
+    the instructions its tests need (see `_Watch`) and PY_RETURN."""
 
     def __init__(self, recorder: DecisionRecorder, monitoring: Any, tool: int) -> None:
         self._recorder = recorder
@@ -493,6 +527,7 @@ class _MonitoringHook:
         self._tool = tool
         self._user_codes: dict[int, CodeType] = {}
         self._library_codes: dict[int, CodeType] = {}
+        self._watched: dict[int, frozenset[int]] = {}  # per library code id: `_Watch.offsets`
 
     @classmethod
     def start(cls, recorder: DecisionRecorder) -> _MonitoringHook | None:
@@ -521,11 +556,36 @@ class _MonitoringHook:
             monitoring.restart_events()
             _last_predicate[0] = self._recorder._is_user_file
         live, frame_at = self._recorder._live, sys._getframe
+        watched, disable = self._watched, monitoring.DISABLE
+        library_codes, first_start = self._recorder._library_codes, self._on_start
 
-        def on_instruction(code: CodeType, offset: int) -> None:
+        def on_start(code: CodeType, offset: int) -> object:
+            """Every Python call: a library code object seen before is settled here, most
+            calls of it running far below user code; anything else in `_on_start`."""
+            known = library_codes.get(id(code))
+            if known is None:
+                return first_start(code, frame_at(1))
+            if not known[1]:
+                return disable
+            frame = frame_at(1)
+            if _near_user(live, frame):
+                return self._on_library_start(code, frame)
+            live.pop(id(frame), None)  # what a finished frame at this address left
+            return None
+
+        def on_instruction(code: CodeType, offset: int) -> object:
             activation = live.get(id(frame_at(1)))
-            if activation is not None:
+            if activation is not None and not activation.library:
                 activation.events.append(offset)
+                return None
+            offsets = watched.get(id(code))
+            if offsets is None:
+                return None  # a frame of user code that started before the recording
+            if offset not in offsets:
+                return disable  # in every frame of this code, from now on
+            if activation is not None and activation.code is code:
+                activation.events.append(offset)
+            return None
 
         def on_line(code: CodeType, line: int) -> None:
             activation = live.get(id(frame_at(1)))
@@ -534,39 +594,50 @@ class _MonitoringHook:
 
         def on_return(code: CodeType, offset: int, value: object) -> None:
             activation = live.get(id(frame_at(1)))
-            if activation is not None:
+            if activation is not None and activation.code is code:
                 activation.returned = True
 
-        monitoring.register_callback(self._tool, events.PY_START, self._on_start)
+        monitoring.register_callback(self._tool, events.PY_START, on_start)
         monitoring.register_callback(self._tool, events.INSTRUCTION, on_instruction)
         monitoring.register_callback(self._tool, events.LINE, on_line)
         monitoring.register_callback(self._tool, events.PY_RETURN, on_return)
         monitoring.set_events(self._tool, events.PY_START)
 
-    def _on_start(self, code: CodeType, offset: int) -> object:
+    def _on_start(self, code: CodeType, frame: FrameType) -> object:
+        """A call of user code, or the first call of library code in this recording."""
         if id(code) not in self._user_codes:
             if not self._recorder._is_user_code(code):
-                return self._on_library_start(code)
+                if not self._recorder._may_decide_in_library(code):
+                    return self._monitoring.DISABLE
+                return self._on_library_start(code, frame)
             self._user_codes[id(code)] = code
             events = self._monitoring.events
             local = events.LINE | events.PY_RETURN
             local |= events.INSTRUCTION if _branches(code) else 0
             self._monitoring.set_local_events(self._tool, code, local)
-        self._recorder._begin(sys._getframe(1))
+        self._recorder._begin(frame)
         return None
 
-    def _on_library_start(self, code: CodeType) -> object:
+    def _on_library_start(self, code: CodeType, frame: FrameType) -> object:
         """Library code that can decide stays watched, since only some of its frames run near
-        user code; its instructions are watched once a frame of it is recorded (every frame
-        of that code object then reports them, and the unrecorded ones are dropped)."""
-        if not self._recorder._may_decide_in_library(code):
-            return self._monitoring.DISABLE
-        recorded = self._recorder._begin_library(sys._getframe(2)) is not None
-        if recorded and id(code) not in self._library_codes:
+        user code; its instructions are watched once a frame of it is recorded. Every frame of
+        that code object then reports them, and only those of its tests (see `_Watch`): the
+        others are switched off as they first run, and the unrecorded frames' dropped. A frame
+        not recorded forgets a finished recorded frame whose address it took."""
+        recorder = self._recorder
+        if recorder._begin_library(frame) is None:
+            recorder._live.pop(id(frame), None)
+            return None
+        if id(code) not in self._library_codes:
+            watch = recorder._library_watch(code, frame.f_globals)
+            if watch is None:
+                return self._monitoring.DISABLE
             self._library_codes[id(code)] = code
+            self._watched[id(code)] = watch.offsets
             events = self._monitoring.events
-            local = events.INSTRUCTION | events.LINE | events.PY_RETURN
-            self._monitoring.set_local_events(self._tool, code, local)
+            self._monitoring.set_local_events(
+                self._tool, code, events.INSTRUCTION | events.PY_RETURN
+            )
         return None
 
     def stop(self) -> str | None:
@@ -614,11 +685,22 @@ class _TraceHook:
         of files already known not to be user code cost one dictionary lookup."""
         if self._prior is not None:
             return self._on_call
-        verdicts, on_call = self._recorder._file_verdicts, self._on_call
+        recorder, on_call = self._recorder, self._on_call
+        verdicts, library_codes, live = (
+            recorder._file_verdicts,
+            recorder._library_codes,
+            recorder._live,
+        )
 
         def on_any_call(frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
-            if verdicts.get(frame.f_code.co_filename) is False:
+            code = frame.f_code
+            verdict = verdicts.get(code.co_filename)
+            if verdict is False:
                 return None
+            if verdict == LIBRARY:
+                known = library_codes.get(id(code))
+                if known is not None and not (known[1] and _near_user(live, frame)):
+                    return None  # nothing to watch, or not near user code
             return on_call(frame, event, arg)
 
         return on_any_call
@@ -654,11 +736,14 @@ class _TraceHook:
         if resumed or not recorder._may_decide_in_library(code):
             return theirs
         activation = recorder._begin_library(frame)
-        if activation is None:
+        watch = recorder._library_watch(code, frame.f_globals) if activation else None
+        if activation is None or watch is None:
             return theirs
-        their_opcodes = frame.f_trace_opcodes
-        ours = _local_tracer(activation, self._return_offsets(code))
-        tracer = ours if theirs is None else _chain(ours, theirs, their_opcodes)
+        if theirs is None and not _PER_CODE_OPCODES and not code.co_flags & _SUSPENDS:
+            tracer = _library_local_tracer(activation, watch)
+        else:
+            ours = _local_tracer(activation, watch.returns)
+            tracer = ours if theirs is None else _chain(ours, theirs, frame.f_trace_opcodes)
         frame.f_trace, frame.f_trace_opcodes = tracer, True
         return tracer
 
@@ -711,6 +796,112 @@ def _branches(code: CodeType) -> bool:
     return any(raw[i] in _BRANCH_OPCODES for i in range(0, len(raw), 2))
 
 
+@dataclass(frozen=True)
+class _Watch:
+    """The instructions of a library code object that can say which way one of its
+    if/ifexp/while tests went (`offsets`), and per line holding some, the last of them."""
+
+    offsets: frozenset[int]
+    last_on_line: dict[int, int]
+    returns: frozenset[int]  # the offsets of its return instructions
+
+
+# Per library code object (kept alive with it, so that its id is not reused), what to watch in
+# it; None where nothing. Kept for the process: a library's code and source do not change, and
+# on Python 3.12+ the instructions not watched stay switched off between recordings.
+_LIBRARY_WATCHES: dict[int, tuple[CodeType, _Watch | None]] = {}
+_LIBRARY_BRANCHES: dict[int, tuple[CodeType, bool]] = {}  # `_branches` of library code
+_JUMP_OPCODES = frozenset({*dis.hasjrel, *dis.hasjabs, *getattr(dis, "hasjump", ())})
+_TELLING = frozenset({sa.BODY, sa.ORELSE, sa.OUTSIDE})  # labels that settle a pending test
+
+
+def _library_branches(code: CodeType) -> bool:
+    """`_branches` of a library code object, worked out once per process."""
+    entry = _LIBRARY_BRANCHES.get(id(code))
+    if entry is None:
+        entry = _LIBRARY_BRANCHES[id(code)] = (code, _branches(code))
+    return entry[1]
+
+
+def _library_watch(code: CodeType, namespace: dict[str, Any]) -> _Watch | None:
+    """What to watch in a library code object, worked out once per process."""
+    entry = _LIBRARY_WATCHES.get(id(code))
+    if entry is None:
+        entry = _LIBRARY_WATCHES[id(code)] = (code, _watch_of(code, namespace))
+    return entry[1]
+
+
+def _watch_of(code: CodeType, namespace: dict[str, Any]) -> _Watch | None:
+    """For each if/ifexp/while test, the instructions that show it ran and which way it went
+    (see `_test_evidence`): `_test_outcomes` reads nothing else, so the outcomes found from
+    these alone are those found from all of a frame's instructions. A flax method runs about
+    60 instructions a call, and 3 or 4 of these."""
+    source = sa.load_source(code.co_filename, namespace)
+    scope = source.scope_for_code(code) if source is not None else None
+    if source is None or scope is None:
+        return None
+    facts = _CodeFacts(code, source, scope)
+    instructions = list(dis.get_instructions(code))
+    successors = _successors(code, instructions)
+    predecessors: dict[int, set[int]] = {}
+    for offset, reach in successors.items():
+        for after in reach:
+            predecessors.setdefault(after, set()).add(offset)
+    offsets: set[int] = set()
+    for construct in facts.constructs:
+        if construct.kind in _LIBRARY_KINDS:
+            offsets |= _test_evidence(facts.labels(construct), successors, predecessors)
+    if not offsets:
+        return None
+    last_on_line: dict[int, int] = {}
+    for offset in sorted(offsets):
+        position = facts.positions[offset]
+        if position is not None:
+            last_on_line[position[0]] = offset
+    returns = frozenset(i.offset for i in instructions if i.opname in _RETURN_OPCODES)
+    return _Watch(frozenset(offsets), last_on_line, returns)
+
+
+def _successors(code: CodeType, instructions: list[dis.Instruction]) -> dict[int, set[int]]:
+    """Where control can go after each instruction: the next one, a jump's target and the one
+    after it (Python 3.12's FOR_ITER skips its END_FOR), the handlers of the exceptions it may
+    raise. More than Python can take is harmless here (it only watches more); fewer is not."""
+    offsets = [i.offset for i in instructions]
+    handlers = dis.Bytecode(code).exception_entries  # type: ignore[attr-defined]  # not in typeshed
+    found: dict[int, set[int]] = {}
+    for index, instruction in enumerate(instructions):
+        reach = set(offsets[index + 1 : index + 2])
+        if instruction.opcode in _JUMP_OPCODES and isinstance(instruction.argval, int):
+            at = bisect.bisect_left(offsets, instruction.argval)
+            reach.update(offsets[at : at + 2])
+        reach.update(h.target for h in handlers if h.start <= instruction.offset <= h.end)
+        found[instruction.offset] = reach
+    return found
+
+
+def _test_evidence(
+    labels: dict[int, int], successors: dict[int, set[int]], predecessors: dict[int, set[int]]
+) -> set[int]:
+    """For one construct: each test instruction that can start a run of them (the first of a
+    function, or one that an instruction outside the test leads to), which shows that the test
+    ran, and the first telling instruction (see `_TELLING`) reached from the test through
+    instructions that tell nothing about it, which shows which way it went."""
+    tests = {offset for offset, label in labels.items() if label == sa.TEST}
+    found = {t for t in tests if not predecessors.get(t) or predecessors[t] - tests}
+    seen = set(tests)
+    queue = [after for offset in tests for after in successors[offset]]
+    while queue:
+        offset = queue.pop()
+        if offset in seen:
+            continue
+        seen.add(offset)
+        if labels.get(offset, sa.NEUTRAL) in _TELLING:
+            found.add(offset)
+        else:
+            queue.extend(successors.get(offset, ()))
+    return found
+
+
 def _local_tracer(activation: _Activation, returns: frozenset[int]) -> Callable[..., Any]:
     """The trace function of one user frame: instruction offsets, lines, normal return."""
     append = activation.events.append
@@ -720,6 +911,32 @@ def _local_tracer(activation: _Activation, returns: frozenset[int]) -> Callable[
             append(frame.f_lasti)
         elif event == "line":
             append(-frame.f_lineno)
+        elif event == "return" and frame.f_lasti in returns:
+            activation.returned = True
+        return trace
+
+    return trace
+
+
+def _library_local_tracer(activation: _Activation, watch: _Watch) -> Callable[..., Any]:
+    """The trace function of a library frame near user code (Python 3.11): opcode events only
+    from the start of a line holding watched instructions to the last of them. CPython 3.11
+    reports a line before its first opcode, and again on any jump backwards, so between two
+    line events a frame runs its line's instructions in increasing order: none of those
+    watched is missed."""
+    append, last_on_line, returns = activation.events.append, watch.last_on_line, watch.returns
+    last = sys.maxsize  # the last watched offset of the line running (all, before any)
+
+    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., Any]:
+        nonlocal last
+        if event == "opcode":
+            offset = frame.f_lasti
+            append(offset)
+            if offset >= last:
+                frame.f_trace_opcodes = False
+        elif event == "line":
+            last = last_on_line.get(frame.f_lineno, -1)
+            frame.f_trace_opcodes = last >= 0
         elif event == "return" and frame.f_lasti in returns:
             activation.returned = True
         return trace

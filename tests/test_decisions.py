@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
+import jaxexplain.decisions as recording
 from jaxexplain.decisions import DecisionRecorder
 from jaxexplain.report import Decision
 from jaxexplain.userfiles import is_user_file
@@ -491,3 +492,60 @@ def test_default_user_files():
     assert not is_user_file(pytest.__file__)  # site-packages
     assert not is_user_file(inspect.getfile(DecisionRecorder))  # jaxexplain itself
     assert not is_user_file("<string>")  # generated code, e.g. dataclass methods
+
+
+WATCH_CASES = [
+    ("branches", {"n": 2}),
+    ("branches", {"n": 7}),
+    ("loops", {"n": 5}),
+    ("site_sums", {}),
+    ("comprehensions", {"n": 3}),
+    ("dependencies", {"n": 1}),
+    ("with_helpers", {"n": 2, "kind": "wide"}),
+    ("with_closure", {"n": 3}),
+    ("unusual_flow", {"n": 3}),
+]
+
+
+def gated(events: list[int], last_on_line: dict[int, int]) -> list[int]:
+    """The instructions a library frame records on Python 3.11, from a frame's whole stream
+    of lines (negative) and instructions: opcode events on from a line holding watched ones
+    to the last of them."""
+    kept, last, on = [], sys.maxsize, True
+    for event in events:
+        if event < 0:
+            last = last_on_line.get(-event, -1)
+            on = last >= 0
+        elif on:
+            kept.append(event)
+            on = event < last
+    return kept
+
+
+@pytest.mark.parametrize(("name", "static"), WATCH_CASES)
+def test_the_instructions_watched_in_library_code_give_every_outcome(
+    targets: Any, name: str, static: dict[str, Any]
+) -> None:
+    """Library frames record only the instructions that show a test ran and which way it
+    went (on Python 3.11, the lines that hold them, up to the last); here, on user code
+    recorded whole, every if/ifexp/while outcome found from those alone is the one found
+    from all of them."""
+    recorder = record(getattr(targets, name), X, **static)
+    analysis = recorder._analyzed()
+    compared = 0
+    for activation in recorder._activations:
+        facts = analysis.facts(activation.code)
+        assert facts is not None
+        watch = recording._watch_of(activation.code, {})
+        constructs = [c for c in facts.constructs if c.kind in ("if", "ifexp", "while")]
+        streams = {"watched": [e for e in activation.events if watch and e in watch.offsets]}
+        if watch is not None and not recording._PER_CODE_OPCODES:
+            streams["gated"] = gated(activation.events, watch.last_on_line)
+        whole = [e for e in activation.events if e >= 0 and e not in facts.neutral]
+        for construct in (c for c in constructs if c.literal is None):
+            expected = recording._outcomes(construct, facts, activation, whole)
+            for stream in streams.values():
+                evidence = [e for e in stream if e not in facts.neutral]
+                assert recording._outcomes(construct, facts, activation, evidence) == expected
+            compared += bool(expected)
+    assert compared

@@ -243,7 +243,7 @@ def test_a_weak_type_no_python_number_makes_is_not_called() -> None:
     """A Python float traces as a weak f32, never as a weak f16: zeros could not key the same."""
     report = jaxexplain.diff(double, "~f16[]", vs={"x": "~f16[3]"}, compile=False)
     check = report.verification
-    assert check is not None and not check.checked
+    assert check is not None and check.checked is False
     assert check.note == (
         "not checked: a Python float traces as ~f32[], not as the weak-typed float16 the "
         "report has (is jax_enable_x64 different?)"
@@ -262,7 +262,7 @@ def test_a_function_run_without_jit_keeps_no_cache_entry_and_is_not_judged() -> 
     with jax.disable_jit():
         report = jaxexplain.diff(double, "f32[3]", vs={"x": "f32[4]"}, compile=False)
     check = report.verification
-    assert check is not None and not check.checked
+    assert check is not None and check.checked is False
     assert (check.cache_size_a, check.cache_size_b) == (0, 0)
     assert check.input_bytes == 4 * 4
     assert check.note == (
@@ -360,3 +360,56 @@ def test_a_prediction_jax_contradicts_is_reported_as_a_disagreement() -> None:
     check = verify(target, plan_a, plan_b, predicted=False)
     assert check.checked and check.jax_recompiled and check.agrees is False
     assert check.note == "called the jitted function on zeros: cache size 1 after A, 2 after B"
+
+
+def test_input_bytes_count_every_traced_leaf_and_no_static() -> None:
+    specs = {"x": ArraySpec((3,), "float32"), "y": ArraySpec((5,), "int8")}
+    target, plan = prepare_target(f"{TARGETS}:weighted", {"scale": 2}, specs, None)
+    check = verify(target, plan, plan, predicted=False)
+    assert check.input_bytes == 3 * 4 + 5 * 1
+    _, with_number = prepare_target(f"{TARGETS}:weighted", {"scale": 2}, {**specs, "y": 1.5}, None)
+    assert verify(target, with_number, with_number, predicted=False).input_bytes == 3 * 4 + 8
+
+
+def test_a_changed_static_is_called_with_its_own_value() -> None:
+    x = {"x": ArraySpec((3,), "float32")}
+    target, plan_a = prepare_target(f"{TARGETS}:scale_or_shift", {"scale": 2}, x, None)
+    _, plan_b = prepare_target(f"{TARGETS}:scale_or_shift", {"scale": 3}, x, None)
+    check = verify(target, plan_a, plan_b, predicted=True)
+    assert check.checked is True and check.jax_recompiled and check.agrees
+
+
+@pytest.mark.parametrize(("spec_a", "spec_b"), [("i32[3]", "f32[3]"), ("f32[3]", "f32[3]")])
+def test_zeros_keep_the_dtype_of_the_report(spec_a: str, spec_b: str) -> None:
+    report = jaxexplain.diff(double, spec_a, vs={"x": spec_b}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked is True and check.agrees
+    assert check.jax_recompiled == (spec_a != spec_b)
+
+
+def test_numpy_inputs_keep_their_dtype_with_x64() -> None:
+    jax.config.update("jax_enable_x64", True)  # restored by conftest
+    a, b = np.ones(3, np.float32), np.ones(3, np.float64)
+    report = jaxexplain.diff(double, a, vs={"x": b}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked is True and check.agrees
+    assert check.jax_recompiled == jax_recompiles(double, a, b) is True
+
+
+def _reject_by_size(x: Any) -> None:
+    raise ValueError(f"size {np.size(x)} rejected")
+
+
+def rejects_every_size(x: Any) -> Any:
+    jax.debug.callback(_reject_by_size, x)
+    return x + 1
+
+
+def test_both_sides_reasons_are_listed_once_each() -> None:
+    report = jaxexplain.diff(rejects_every_size, "f32[3]", vs={"x": "f32[4]"}, compile=False)
+    check = report.verification
+    assert check is not None and check.checked is True
+    assert check.note.endswith(
+        "(both calls raised at run time, after JAX had made the cache entry: "
+        "ValueError: size 3 rejected; ValueError: size 4 rejected)"
+    )

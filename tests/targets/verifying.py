@@ -16,3 +16,7 @@ def traces_until_refused(x: Any) -> Any:
     if REFUSE_TO_TRACE["now"]:
         raise RuntimeError("refusing to trace again")
     return x + 1
+
+
+def weighted(scale: int, x: Any, y: Any) -> Any:
+    return scale * x + y

@@ -113,7 +113,7 @@ class DecisionRecorder:
             if bound is not None:
                 self._roles.setdefault(bound, BOUND)
         self._is_user_file = is_user_file or userfiles.is_user_file
-        self._file_verdicts: dict[str, bool] = {}
+        self._file_verdicts: dict[str, bool | str] = {}
         self._live: dict[int, _Activation] = {}
         self._activations: list[_Activation] = []
         self._library_activations: list[_Activation] = []
@@ -229,12 +229,13 @@ class DecisionRecorder:
     def _file_verdict(self, filename: str) -> bool | str:
         """True for user code, LIBRARY for an installed library other than JAX, else False;
         a library file's frames are recorded only near a user frame (see `_begin_library`)."""
-        verdict = self._file_verdicts.get(filename)
-        if verdict is None:
-            verdict = bool(self._is_user_file(filename))
-            if not verdict and userfiles.library_path(filename) is not None:
-                verdict = LIBRARY
-            self._file_verdicts[filename] = verdict
+        known = self._file_verdicts.get(filename)
+        if known is not None:
+            return known
+        verdict: bool | str = bool(self._is_user_file(filename))
+        if not verdict and userfiles.library_path(filename) is not None:
+            verdict = LIBRARY
+        self._file_verdicts[filename] = verdict
         return verdict
 
     def _may_decide_in_library(self, code: CodeType) -> bool:

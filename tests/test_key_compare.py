@@ -245,3 +245,24 @@ def test_every_identity_part_that_changed_is_named_after_one_that_did_not() -> N
     a = static(BASE, 1, identity_parts=parts)
     b = static(BASE, 1, identity_parts=(parts[0], replace(parts[1], object_id="0x3")))
     assert [c.path for c in compare_keys(a, b)] == ["tx.update"]
+
+
+def test_the_digest_does_not_depend_on_the_order_options_were_registered_in() -> None:
+    reordered = replace(BASE, context=dict(reversed(list(BASE.context.items()))))
+    assert list(reordered.context) != list(BASE.context)
+    assert digest_of(reordered) == digest_of(BASE)
+
+
+def test_an_option_set_only_on_the_earlier_side_reads_unset_on_the_later() -> None:
+    earlier = replace(BASE, context={**BASE.context, "jax_pallas_thing": "'on'"})
+    assert compare_keys(earlier, BASE) == (
+        KeyChange("context", "jax_pallas_thing", "'on'", "<unset>"),
+    )
+
+
+def test_leaves_after_one_that_is_absent_are_still_compared() -> None:
+    other = replace(BASE, traced=(replace(W, shape=(3, 5)),))
+    assert [(c.component, c.path) for c in compare_keys(BASE, other)] == [
+        ("treedef", "x"),
+        ("shape", "params['w']"),
+    ]

@@ -11,7 +11,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.sharding import SingleDeviceSharding
 
 import jaxexplain
 from jaxexplain.api import prepare_target
@@ -275,13 +274,13 @@ def test_an_abstract_input_with_a_sharding_is_reproduced_on_its_device() -> None
     devices = jax.devices()
     if len(devices) < 2:
         pytest.skip("needs XLA_FLAGS=--xla_force_host_platform_device_count=2 before JAX starts")
-    placed = jax.ShapeDtypeStruct((3,), jnp.float32, sharding=SingleDeviceSharding(devices[1]))
+    on_device = jax.device_put(jnp.zeros(3), devices[1])
+    placed = jax.ShapeDtypeStruct((3,), jnp.float32, sharding=on_device.sharding)
     report = jaxexplain.diff(
         double, placed, vs={"x": jax.ShapeDtypeStruct((3,), jnp.float32)}, compile=False
     )
     check = report.verification
     assert check is not None and check.checked and check.agrees
-    on_device = jax.device_put(jnp.zeros(3), devices[1])
     assert check.jax_recompiled == jax_recompiles(double, on_device, jnp.zeros(3))
 
 

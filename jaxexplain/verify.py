@@ -227,7 +227,7 @@ def _call(jitted: Any, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
     jax.block_until_ready(jitted(*args, **kwargs))
 
 
-def zero_call(plan: CallPlan, as_user_gave: bool = False) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def zero_call(plan: CallPlan, as_user_gave: bool) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The plan's positional and keyword arguments with every traced leaf replaced by zeros.
 
     Args:

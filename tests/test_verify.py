@@ -101,7 +101,7 @@ def test_inputs_over_the_limit_are_not_called() -> None:
         double, "f32[1024]", vs={"x": "f32[2048]"}, compile=False, verify_limit=4096
     )
     check = report.verification
-    assert check is not None and not check.checked
+    assert check is not None and check.checked is False
     assert check.input_bytes == 2048 * 4
     assert check.note == (
         "not checked: one side's inputs need 8.0 KiB, over the --verify-limit of 4.0 KiB"
@@ -253,7 +253,7 @@ def test_a_weak_type_no_python_number_makes_is_not_called() -> None:
 def test_a_weak_type_of_no_python_number_is_not_called() -> None:
     report = jaxexplain.diff(double, "~bf16[]", vs={"x": "~bf16[2]"}, compile=False)
     check = report.verification
-    assert check is not None and not check.checked
+    assert check is not None and check.checked is False
     assert check.note == "not checked: cannot build a weak-typed bfloat16 input"
 
 

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from jaxexplain.report import (
     LOOP_KINDS,
@@ -166,12 +167,8 @@ def decision_changes(a: TraceReport, b: TraceReport) -> tuple[DecisionChange, ..
     before = {(d.file, d.line, d.kind, d.column): d for d in a.decisions}
     after = {(d.file, d.line, d.kind, d.column): d for d in b.decisions}
     changes = []
-    for key in sorted(set(before) | set(after), key=lambda k: (k[0], k[1], k[3], k[2])):
-        x, y = before.get(key), after.get(key)
-        if x is not None and y is not None and x.outcomes == y.outcomes:
-            continue
-        some = x or y
-        assert some is not None
+    by_place = _outcomes_that_differ(before, after, lambda k: (k[0], k[1], k[3], k[2]))
+    for key, x, y, some in by_place:
         changes.append(
             DecisionChange(
                 file=some.file,
@@ -187,18 +184,25 @@ def decision_changes(a: TraceReport, b: TraceReport) -> tuple[DecisionChange, ..
     return tuple(changes)
 
 
+def _outcomes_that_differ(
+    before: dict[Any, Any], after: dict[Any, Any], order: Callable[[Any], Any] | None
+) -> Iterator[tuple[Any, Any, Any, Any]]:
+    """(key, A's record or None, B's or None, whichever exists) for every key whose outcomes
+    differ between the sides or that ran on one side only, in key order."""
+    for key in sorted(set(before) | set(after), key=order):
+        x, y = before.get(key), after.get(key)
+        if x is not None and y is not None and x.outcomes == y.outcomes:
+            continue
+        yield key, x, y, x or y
+
+
 def library_decision_changes(a: TraceReport, b: TraceReport) -> tuple[LibraryDecisionChange, ...]:
     """Library tests on a static whose outcomes differ between the sides (or that ran on one
     side only), keyed by (static, file, line, column), in that order."""
     before = {(d.static, d.file, d.line, d.column): d for d in a.library_decisions}
     after = {(d.static, d.file, d.line, d.column): d for d in b.library_decisions}
     changes = []
-    for key in sorted(set(before) | set(after)):
-        x, y = before.get(key), after.get(key)
-        if x is not None and y is not None and x.outcomes == y.outcomes:
-            continue
-        some = x or y
-        assert some is not None
+    for _, x, y, some in _outcomes_that_differ(before, after, None):
         changes.append(
             LibraryDecisionChange(
                 static=some.static,

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from _timing import RUNS, table
 
 import jaxexplain
-from jaxexplain import diffing
+from jaxexplain.diffing import reports as diffing
 from jaxexplain.renderers import render
 
 SIZES = (10_000, 100_000)

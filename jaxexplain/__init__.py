@@ -18,8 +18,8 @@ _EXPORTS = {
     "TraceReport": "jaxexplain.report",
     "DiffReport": "jaxexplain.report",
     "render": "jaxexplain.renderers",
-    "watch": "jaxexplain.watch",
-    "assert_max_compiles": "jaxexplain.watch",
+    "watch": "jaxexplain.watching.watcher",
+    "assert_max_compiles": "jaxexplain.watching.watcher",
     "WatchReport": "jaxexplain.report",
 }
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import jax
 
-from jaxexplain import _jax_compat, specs, verify, wrappers
-from jaxexplain.cache_key import static_hash_notes, static_repr
-from jaxexplain.calling import BoundParam, CallPlan, plan_call, user_function
-from jaxexplain.decisions import RECORDING_SLOWS_TRACING, DecisionRecorder
+from jaxexplain import _jax_compat
+from jaxexplain.decisions.recorder import RECORDING_SLOWS_TRACING, DecisionRecorder
 from jaxexplain.errors import UsageError
-from jaxexplain.loader import call_user, load_factory, load_target
+from jaxexplain.inputs import specs
+from jaxexplain.inputs.calling import BoundParam, CallPlan, plan_call, user_function
+from jaxexplain.inputs.loader import call_user, load_factory, load_target
 from jaxexplain.report import (
     Argument,
     CompileInfo,
@@ -27,7 +27,9 @@ from jaxexplain.report import (
     TraceReport,
     Verification,
 )
-from jaxexplain.tracing import (
+from jaxexplain.tracing import verify, wrappers
+from jaxexplain.tracing.cache_key import static_hash_notes, static_repr
+from jaxexplain.tracing.stages import (
     Stages,
     Target,
     cache_key_of,
@@ -446,7 +448,7 @@ def diff_plans(
     vs: dict[str, str],
 ) -> DiffReport:
     """Explains both sides, diffs the reports, and checks the verdict against JAX."""
-    from jaxexplain import diffing
+    from jaxexplain.diffing import reports as diffing
 
     report = diffing.diff(
         explain(target, plan_a, target_name, options),
@@ -590,7 +592,7 @@ def _explain(
     )
     recorder = DecisionRecorder(target.function, parameter_roles(plan))
     record_later = options.compile and RECORDING_SLOWS_TRACING
-    from jaxexplain.explain_errors import tracers_in_user_globals
+    from jaxexplain.explain.failures import tracers_in_user_globals
 
     held_before = tracers_in_user_globals(target)
     try:
@@ -599,7 +601,7 @@ def _explain(
     except Exception as exc:
         if record_later:
             _record_again(recorder, target, plan)
-        from jaxexplain.explain_errors import explain_failure
+        from jaxexplain.explain.failures import explain_failure
 
         return _replace(
             base,
@@ -610,11 +612,11 @@ def _explain(
     if _jax_compat.leaked_tracers(stages.traced):
         if record_later:
             _record_again(recorder, target, plan)
-        from jaxexplain.explain_errors import leaked_tracer_error
+        from jaxexplain.explain.failures import leaked_tracer_error
 
         report = _traced_report(base, target, plan, stages, recorder)
         return _replace(report, error=leaked_tracer_error(target, stages))
-    from jaxexplain.explain_errors import global_leak_error, tracer_in_user_globals
+    from jaxexplain.explain.failures import global_leak_error, tracer_in_user_globals
 
     leaked_global = tracer_in_user_globals(target, held_before)
     if leaked_global is not None:
@@ -687,7 +689,7 @@ def _compiled(report: TraceReport, compile: Callable[[], CompileInfo]) -> TraceR
     try:
         compiled = compile()
     except Exception as exc:
-        from jaxexplain.explain_errors import error_info
+        from jaxexplain.explain.failures import error_info
 
         return _replace(report, error=error_info(exc))
     return _replace(report, compile=compiled)

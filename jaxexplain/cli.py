@@ -20,10 +20,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from jaxexplain.errors import JaxExplainError, UsageError
+from jaxexplain.inputs.specs import parse_traced_value, split_assignment, split_static
 from jaxexplain.outputs import check_output, run_inputs, write_output
 from jaxexplain.renderers import guess_format
 from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA
-from jaxexplain.specs import parse_traced_value, split_assignment, split_static
 from jaxexplain.userfiles import short_path
 
 EXIT_INTERNAL = 3
@@ -478,7 +478,7 @@ def watch(
         fail_watch(exc, fmt, None, argv)
     if output and output != "-":
         output = os.path.abspath(output)  # the program may change the working directory
-    from jaxexplain.watch import Watcher, run_program
+    from jaxexplain.watching.watcher import Watcher, run_program
 
     watcher = Watcher(live=sys.stderr, program=" ".join(argv))
     redirect = user_stdout_to_stderr() if fmt == "json" and not output else contextlib.nullcontext()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import jaxexplain
-from jaxexplain.key_compare import compare_keys
+from jaxexplain.tracing.key_compare import compare_keys
 
 
 def scaled(x: Any, n: Any = 1) -> Any:

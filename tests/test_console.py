@@ -53,8 +53,8 @@ def test_token_subtypes_take_their_parents_style_and_lines_end_reset() -> None:
 
 def test_a_loop_that_ran_sixteen_times_is_flagged_in_the_summary() -> None:
     from jaxexplain.api import trace_target
+    from jaxexplain.inputs.specs import ArraySpec
     from jaxexplain.renderers import render
-    from jaxexplain.specs import ArraySpec
 
     def summary(n: int) -> str:
         report = trace_target(

@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-import jaxexplain.decisions as recording
-from jaxexplain.decisions import DecisionRecorder
+import jaxexplain.decisions.recorder as recording
+from jaxexplain.decisions.recorder import DecisionRecorder
 from jaxexplain.report import Decision
 from jaxexplain.userfiles import is_user_file
 

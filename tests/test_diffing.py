@@ -20,8 +20,9 @@ import jax.numpy as jnp
 import pytest
 
 import jaxexplain
-from jaxexplain import api, diffing
-from jaxexplain.diffing import Budget, align, canonical_name, jaxpr_diff, parse_jaxpr
+from jaxexplain import api
+from jaxexplain.diffing import reports as diffing
+from jaxexplain.diffing.reports import Budget, align, canonical_name, jaxpr_diff, parse_jaxpr
 from jaxexplain.report import (
     Decision,
     DiffReport,

@@ -21,20 +21,21 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from jaxexplain import api, explain_errors
+from jaxexplain import api
 from jaxexplain.api import prepare_target, trace_target
 from jaxexplain.cli import app
-from jaxexplain.explain_errors import (
+from jaxexplain.explain import failures as explain_errors
+from jaxexplain.explain.failures import (
     dependencies_in_source,
     frames_below_target,
     provenance,
     read_sites,
     user_frames,
 )
+from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.renderers import render
 from jaxexplain.report import Dependency, ErrorInfo, TraceReport
-from jaxexplain.specs import ArraySpec
-from jaxexplain.tracing import trace_plan
+from jaxexplain.tracing.stages import trace_plan
 
 USER = Path(__file__).resolve().parent / "user_modules"
 ROOT = USER.parent.parent

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from jaxexplain.api import diff_target, trace_target
+from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.renderers import render
 from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA, DiffReport, TraceReport, WatchReport
-from jaxexplain.specs import ArraySpec
-from jaxexplain.watch import Watcher, run_program
+from jaxexplain.watching.watcher import Watcher, run_program
 from tests.conftest import ROOT
 
 GOLD = Path(__file__).resolve().parent / "gold"

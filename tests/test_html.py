@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from jaxexplain import api
 from jaxexplain.cli import app
+from jaxexplain.inputs.loader import load_target
 from jaxexplain.jaxpr_lexer import JaxprLexer
-from jaxexplain.loader import load_target
 from jaxexplain.renderers import guess_format, render
 from jaxexplain.renderers.html import fold_ranges, token_class, tokenize_lines
 from jaxexplain.renderers.html_diff import ADDED, CHANGED, HUNK

@@ -11,13 +11,13 @@ from dataclasses import replace
 
 import pytest
 
-from jaxexplain.key_compare import (
+from jaxexplain.report import CacheKey, IdentityPart, KeyChange, StaticKey, TracedLeaf
+from jaxexplain.tracing.key_compare import (
     UNSET_CONTEXT_VALUES,
     compare_keys,
     digest_of,
     significant_context,
 )
-from jaxexplain.report import CacheKey, IdentityPart, KeyChange, StaticKey, TracedLeaf
 
 N = StaticKey("n", "3", "int", hash(3))
 TX = StaticKey(

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import jaxexplain
-from jaxexplain.decisions import DecisionRecorder
+from jaxexplain.decisions.recorder import DecisionRecorder
 from jaxexplain.renderers.console import render
 from jaxexplain.report import Dependency, ErrorInfo, Suggestion
 from tests.targets.libs import carries as lib

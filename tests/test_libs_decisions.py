@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxexplain
-from jaxexplain.decisions import DecisionRecorder
+from jaxexplain.decisions.recorder import DecisionRecorder
 from jaxexplain.renderers.console import render
 from jaxexplain.report import Decision, Dependency, TraceReport
 from tests.targets.libs import decisions as lib

@@ -11,7 +11,7 @@ import jax
 import pytest
 
 import jaxexplain
-from jaxexplain import decisions
+from jaxexplain.decisions import recorder as decisions
 from tests.targets.libs import distrax_flow as dx
 from tests.targets.libs import library_decisions as lib
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxexplain
-from jaxexplain.loader import load_target
+from jaxexplain.inputs.loader import load_target
 from jaxexplain.report import TraceReport
 from tests.targets.libs import wrappers as targets
 

@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 import jaxexplain
-from jaxexplain import verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
 from jaxexplain.cli import app, parse_assignments
 from jaxexplain.errors import UsageError
 from jaxexplain.renderers import render
+from jaxexplain.tracing import verify
 
 OPTIM = "tests.realworld.optim"
 ATTENTION = "tests.realworld.attention"

@@ -7,11 +7,11 @@ import jax
 import jax.numpy as jnp
 
 import jaxexplain
-from jaxexplain import verify
 from jaxexplain.api import diff_target, prepare_target, trace_target
+from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.renderers import render
 from jaxexplain.report import TraceReport
-from jaxexplain.specs import ArraySpec
+from jaxexplain.tracing import verify
 
 PKG = "tests.realworld3"
 MODULES = f"{PKG}.modules"

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxexplain.api import trace_target
-from jaxexplain.specs import ArraySpec
+from jaxexplain.inputs.specs import ArraySpec
 
 PKG = "tests.realworld4"
 OPTIM = f"{PKG}.optim"

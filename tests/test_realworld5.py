@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import pytest
 
 from jaxexplain.api import trace_target
-from jaxexplain.specs import ArraySpec
+from jaxexplain.inputs.specs import ArraySpec
 
 PKG = "tests.realworld5"
 FAILING = f"{PKG}.failing"

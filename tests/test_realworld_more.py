@@ -13,9 +13,9 @@ from jax.sharding import PartitionSpec as P
 from typer.testing import CliRunner
 
 import jaxexplain
-from jaxexplain import specs
 from jaxexplain.api import trace_target
 from jaxexplain.cli import app
+from jaxexplain.inputs import specs
 from tests.realworld_pkg import model
 
 MODEL = "tests.realworld_pkg.model"

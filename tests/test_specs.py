@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jaxexplain.errors import UsageError
-from jaxexplain.specs import (
+from jaxexplain.inputs.specs import (
     ArraySpec,
     format_aval,
     parse_array_spec,

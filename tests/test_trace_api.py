@@ -13,8 +13,8 @@ import pytest
 import jaxexplain
 from jaxexplain.api import trace_target
 from jaxexplain.errors import TargetNotFound, UsageError, UserCodeError
+from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.report import TraceReport
-from jaxexplain.specs import ArraySpec
 
 SAMPLES = [
     ("samples/unrolled.py:unrolled_power", {"n": 5}, {"x": ArraySpec((3,), "float32")}, None),

@@ -14,9 +14,9 @@ import pytest
 
 import jaxexplain
 from jaxexplain.api import prepare_target
+from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.report import Verification
-from jaxexplain.specs import ArraySpec
-from jaxexplain.verify import format_bytes, verify
+from jaxexplain.tracing.verify import format_bytes, verify
 from tests.targets import verifying
 
 

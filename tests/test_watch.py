@@ -22,9 +22,9 @@ import pytest
 from typer.testing import CliRunner
 
 import jaxexplain
-from jaxexplain import _watch_hooks
 from jaxexplain.cli import app
 from jaxexplain.report import WatchEvent, WatchReport
+from jaxexplain.watching import hooks as _watch_hooks
 
 PROGRAMS = Path(__file__).resolve().parent / "watch_programs"
 
@@ -269,7 +269,7 @@ def test_watching_leaves_results_unchanged_and_everything_restored() -> None:
 
 
 def test_watches_nest_and_jaxexplain_watch_stays_callable() -> None:
-    import jaxexplain.watch  # importing the module must not hide the function of that name
+    import jaxexplain.watching.watcher  # importing the module must not hide the function `watch`
 
     @jax.jit
     def h(x):

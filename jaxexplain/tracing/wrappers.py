@@ -21,7 +21,7 @@ from typing import Any
 
 import jax
 
-from jaxexplain.calling import CallPlan
+from jaxexplain.inputs.calling import CallPlan
 
 FILTER_JIT = "equinox.filter_jit"
 NNX_JIT = "flax.nnx.jit"

@@ -19,22 +19,13 @@ import sys
 import threading
 import time
 import traceback
-import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any, TextIO
 
-from jaxexplain import _jax_compat, _watch_hooks
-from jaxexplain.cache_key import (
-    build_cache_key,
-    identity_parts,
-    plan_of_call,
-    static_children,
-    static_repr,
-)
-from jaxexplain.key_compare import compare_keys
+from jaxexplain import _jax_compat
 from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
@@ -45,7 +36,16 @@ from jaxexplain.report import (
     WatchReport,
     WatchWarning,
 )
+from jaxexplain.tracing.cache_key import (
+    build_cache_key,
+    identity_parts,
+    plan_of_call,
+    static_children,
+    static_repr,
+)
+from jaxexplain.tracing.key_compare import compare_keys
 from jaxexplain.userfiles import is_user_file, short_path
+from jaxexplain.watching import hooks as _watch_hooks
 
 Definition = tuple[str, str, int]
 """(qualified name, file, first line) of a jitted function's code: what recompiles share."""
@@ -786,14 +786,3 @@ def _print_user_traceback(exc: BaseException) -> None:
     while tb is not None and not is_user_file(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     traceback.print_exception(type(exc), exc, tb or exc.__traceback__, file=sys.stderr)
-
-
-class _CallableModule(types.ModuleType):
-    """Importing `jaxexplain.watch` makes this module the package's `watch` attribute, hiding
-    the `watch()` function of the same name; calling the module starts a watch all the same."""
-
-    def __call__(self, *, live: bool | TextIO = False) -> Watcher:
-        return watch(live=live)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -19,9 +19,9 @@ from typing import Any
 import jax
 
 from jaxexplain import _jax_compat
-from jaxexplain.calling import CallPlan, user_function, wrapper_text
-from jaxexplain.key_compare import ADDRESS, digest_of
+from jaxexplain.inputs.calling import CallPlan, user_function, wrapper_text
 from jaxexplain.report import CacheKey, IdentityPart, StaticKey, TracedLeaf
+from jaxexplain.tracing.key_compare import ADDRESS, digest_of
 
 MAX_VALUE_REPR = 300
 
@@ -337,7 +337,7 @@ def plan_of_call(
     """
     import inspect
 
-    from jaxexplain.calling import BoundParam
+    from jaxexplain.inputs.calling import BoundParam
 
     names = _positional_parameter_names(fn, len(args))
     static_positions = {

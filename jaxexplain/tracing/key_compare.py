@@ -144,6 +144,6 @@ def _leaf_changes(a: tuple[TracedLeaf, ...], b: tuple[TracedLeaf, ...]) -> list[
 def _leaf_text(leaf: TracedLeaf | None) -> str:
     if leaf is None:
         return "<absent>"
-    from jaxexplain.specs import format_aval
+    from jaxexplain.inputs.specs import format_aval
 
     return format_aval(leaf.shape, leaf.dtype, leaf.weak_type)

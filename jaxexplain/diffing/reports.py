@@ -123,7 +123,7 @@ def key_changes(a: TraceReport, b: TraceReport) -> tuple[KeyChange, ...]:
     if a.cache_key is None or b.cache_key is None:
         return ()
     # cache_key imports JAX for building keys; comparing them is pure, so import it late.
-    from jaxexplain.key_compare import compare_keys
+    from jaxexplain.tracing.key_compare import compare_keys
 
     changes = compare_keys(a.cache_key, b.cache_key)
     return tuple(_describe_unset(change, a, b) for change in changes)

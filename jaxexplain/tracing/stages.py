@@ -19,11 +19,17 @@ from typing import Any
 
 import jax
 
-from jaxexplain import _jax_compat, wrappers
-from jaxexplain.cache_key import build_cache_key
-from jaxexplain.calling import CallPlan
-from jaxexplain.crediting import Credit, commented_traceback, credit_of, uncommented_tracebacks
+from jaxexplain import _jax_compat
+from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.report import LOOP_KINDS, CacheKey, CompileInfo, Decision, JaxprInfo, MemoryInfo
+from jaxexplain.tracing import wrappers
+from jaxexplain.tracing.cache_key import build_cache_key
+from jaxexplain.tracing.crediting import (
+    Credit,
+    commented_traceback,
+    credit_of,
+    uncommented_tracebacks,
+)
 
 _SOURCE_COMMENT = re.compile(r"\s+# ?(?P<src>.*)$")
 # JAX prints each top-level equation of the main `{ lambda ...` body at this indentation, its

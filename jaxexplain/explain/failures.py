@@ -34,15 +34,16 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxexplain import _jax_compat, rewrites
+from jaxexplain import _jax_compat
 from jaxexplain import _source_ast as sa
-from jaxexplain.cache_key import is_hashable
-from jaxexplain.calling import BoundParam, CallPlan
-from jaxexplain.decisions import CarrySlot, DecisionRecorder
+from jaxexplain.decisions.recorder import CarrySlot, DecisionRecorder
+from jaxexplain.explain import rewrites
+from jaxexplain.explain.rewrites import Aliases, Construct, Position, Rewrite, UserFunction
+from jaxexplain.inputs.calling import BoundParam, CallPlan
+from jaxexplain.inputs.specs import format_aval
 from jaxexplain.report import Dependency, ErrorInfo, Suggestion
-from jaxexplain.rewrites import Aliases, Construct, Position, Rewrite, UserFunction
-from jaxexplain.specs import format_aval
-from jaxexplain.tracing import Stages, Target, trace_plan
+from jaxexplain.tracing.cache_key import is_hashable
+from jaxexplain.tracing.stages import Stages, Target, trace_plan
 from jaxexplain.userfiles import is_user_file
 
 MAX_RETRACES = 6
@@ -2631,7 +2632,7 @@ def explain_not_an_array(exc: BaseException, target: Target, plan: CallPlan) -> 
 
 
 def _uses_identity(value: Any) -> bool:
-    from jaxexplain.cache_key import uses_identity_hash
+    from jaxexplain.tracing.cache_key import uses_identity_hash
 
     return uses_identity_hash(value)
 

@@ -18,11 +18,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxexplain import _jax_compat, wrappers
-from jaxexplain.calling import CallPlan
+from jaxexplain import _jax_compat
+from jaxexplain.inputs.calling import CallPlan
+from jaxexplain.inputs.specs import format_aval
 from jaxexplain.report import Verification
-from jaxexplain.specs import format_aval
-from jaxexplain.tracing import Target
+from jaxexplain.tracing import wrappers
+from jaxexplain.tracing.stages import Target
 
 DEFAULT_LIMIT = 256 * 2**20
 

@@ -1,0 +1,1 @@
+"""The Python decisions baked into a trace: recorded while tracing, resolved, listed."""

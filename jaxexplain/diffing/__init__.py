@@ -1,0 +1,1 @@
+"""Pure diffs of two reports: keys, decisions, figures and the aligned jaxprs."""

@@ -1,0 +1,1 @@
+"""What the user gives: the target, the argument specs, the call plan."""

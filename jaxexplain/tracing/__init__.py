@@ -1,0 +1,1 @@
+"""Tracing, the jit cache key, its pure comparison, and the verdict checked against JAX."""

@@ -1,0 +1,1 @@
+"""`watch`: every jit compilation of a running program, and why it recompiled."""

@@ -18,12 +18,12 @@ from jaxexplain.errors import UsageError
 from jaxexplain.renderers import render
 from jaxexplain.tracing import verify
 
-OPTIM = "tests.realworld.optim"
-ATTENTION = "tests.realworld.attention"
-TRAINING = "tests.realworld.training"
-FAILING = "tests.realworld.failing"
-WRAPPERS = "tests.realworld.wrappers"
-REALWORLD = Path(__file__).resolve().parent / "realworld"
+OPTIM = "tests.targets.training.optim"
+ATTENTION = "tests.targets.models.attention"
+TRAINING = "tests.targets.training.mlp_step"
+FAILING = "tests.targets.failures.practitioners"
+WRAPPERS = "tests.targets.shapes.wrappers"
+TRAINING_DIR = Path(__file__).resolve().parent / "targets" / "training"
 
 
 def test_source_listing_keeps_line_numbers_and_counts_beside_a_long_badge() -> None:
@@ -130,7 +130,7 @@ def test_diff_heading_counts_equations_as_the_trace_reports_and_jax_do() -> None
 def test_watch_of_a_training_script_counts_what_jax_compiled() -> None:
     """Adam with a donated state, a frozen config whose lr decays, and a partial last batch."""
     with jaxexplain.watch() as watcher:
-        program = runpy.run_path(str(REALWORLD / "train_script.py"), run_name="not_main")
+        program = runpy.run_path(str(TRAINING_DIR / "train_script.py"), run_name="not_main")
         program["main"]()
     report = watcher.report()
     steps = [e for e in report.compiles_of("step") if e.kind == "jit"]
@@ -163,8 +163,8 @@ def test_a_rewrite_is_verified_for_a_function_that_takes_a_prng_key() -> None:
 
 def test_a_named_tuple_argument_is_described_with_its_field_names() -> None:
     report = trace_target(
-        "tests.realworld.pytrees:apply_layers",
-        args_from="tests.realworld.pytrees:layers_args",
+        "tests.targets.shapes.pytrees:apply_layers",
+        args_from="tests.targets.shapes.pytrees:layers_args",
         compile=False,
     )
     batch = next(a for a in report.arguments if a.name == "batch")
@@ -231,7 +231,7 @@ def test_cli_accepts_a_dotted_vs_and_refuses_a_dotted_static() -> None:
 @pytest.mark.parametrize("name", ["grad_mse", "batched_loss", "huber_loss"])
 def test_transformed_and_partial_targets_trace_as_jax_calls_them(name: str) -> None:
     """`jax.grad(f)` and `jax.vmap(f)` read their arguments by position; the report shows f."""
-    from tests.realworld import wrappers
+    from tests.targets.shapes import wrappers
 
     report = trace_target(f"{WRAPPERS}:{name}", args_from=f"{WRAPPERS}:args", compile=False)
     assert report.ok, report.error
@@ -302,7 +302,7 @@ def test_a_config_with_a_list_field_gets_a_verified_fix_of_its_own_type(
     assert report.error is not None and report.error.type == "ValueError"
     (fix,) = [s for s in report.error.suggestions if s.kind == "hashable"]
     assert fix.verified and "`widths`" in fix.text and fixed in fix.text
-    from tests.realworld import failing
+    from tests.targets.failures import practitioners as failing
 
     config = getattr(failing, factory)()["config"]
     repaired = type(config)(**{**vars_of(config), "widths": (64, 32)})
@@ -319,7 +319,7 @@ def test_a_static_optimizer_object_is_compared_as_jax_compares_it(
     lr: float, recompiles: bool
 ) -> None:
     """An equal copy of an object with the default repr is no change; other values are."""
-    from tests.realworld import optim
+    from tests.targets.training import optim
 
     kwargs = optim.momentum_args()
     report = jaxexplain.diff(

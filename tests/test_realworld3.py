@@ -13,18 +13,17 @@ from jaxexplain.renderers import render
 from jaxexplain.report import TraceReport
 from jaxexplain.tracing import verify
 
-PKG = "tests.realworld3"
-MODULES = f"{PKG}.modules"
-TRANSFORM = f"{PKG}.transform"
-MISC = f"{PKG}.misc"
-FAILING = f"{PKG}.failing"
-SOLVERS = f"{PKG}.solvers"
+MODULES = "tests.targets.models.modules"
+TRANSFORM = "tests.targets.models.transform"
+MISC = "tests.targets.shapes.misc"
+FAILING = "tests.targets.failures.everyday"
+SOLVERS = "tests.targets.science.solvers"
 
 
 def test_a_static_passed_through_kwargs_is_static_as_jit_makes_it() -> None:
     """`jax.jit(net.apply, static_argnames="depth")` over `apply(params, *args, **kwargs)`:
     a `depth=` keyword is static to JAX, its own argument and cache-key entry."""
-    from tests.realworld3 import transform
+    from tests.targets.models import transform
 
     report = trace_target(
         f"{TRANSFORM}:apply", {"depth": 2}, args_from=f"{TRANSFORM}:depth2_args", compile=False
@@ -39,7 +38,7 @@ def test_a_static_passed_through_kwargs_is_static_as_jit_makes_it() -> None:
 
 
 def test_keywords_into_kwargs_keep_the_factory_as_source_and_diff_by_name() -> None:
-    from tests.realworld3 import transform
+    from tests.targets.models import transform
 
     report = diff_target(
         f"{TRANSFORM}:apply",
@@ -71,10 +70,10 @@ def test_the_instance_of_a_jitted_bound_method_is_no_static_argument() -> None:
 def test_a_long_run_of_outcomes_leaves_the_decision_readable() -> None:
     """A branch taken once per layer of a 12-layer model lists 25 outcomes."""
     report = trace_target(f"{MODULES}:deep_apply", args_from=f"{MODULES}:deep_args", compile=False)
-    text = render(report, "text", width=100)
+    text = render(report, "text", width=120)
     section = text[text.index("Baked-in decisions") : text.index("\nSource")]
     assert "isinstance(layer," in section and "params (shape)" in section
-    assert "tests/realworld3/modules.py:74" in section
+    assert "tests/targets/models/modules.py:74" in section
     fn, plan = prepare_target(f"{MODULES}:deep_apply", {}, {}, f"{MODULES}:deep_args")
     args, kwargs = plan.call_args()
     assert report.jaxpr.equations == len(fn.obj.trace(*args, **kwargs).jaxpr.eqns)
@@ -84,7 +83,7 @@ def test_a_partial_of_a_jitted_function_is_traced_as_the_call_jax_caches() -> No
     """`partial(deep_net, n_layers=2, activation="relu")` calls deep_net's own jit wrapper
     with those statics: its cache key holds them and its jaxpr is deep_net's, not a jit
     around a nested `jit` call."""
-    from tests.realworld3 import misc
+    from tests.targets.shapes import misc
 
     x, w = jnp.zeros((4, 8)), jnp.zeros((8, 8))
     report = trace_target(f"{MISC}:shallow_relu", traced={"x": x, "w": w}, compile=False)
@@ -105,7 +104,7 @@ def test_a_partial_of_a_jitted_function_is_traced_as_the_call_jax_caches() -> No
 def test_keywords_into_kwargs_are_traced_leaves_and_decide_as_traced_arguments() -> None:
     """`mix(*arrays, **weights)` called with pytrees by keyword: each keyword is an argument
     of its own and `weights` is read as the traced structure it is, not as a static."""
-    from tests.realworld3 import misc
+    from tests.targets.shapes import misc
 
     report = trace_target(f"{MISC}:jit_mix", args_from=f"{MISC}:mix_args", compile=False)
     assert report.ok, report.error
@@ -162,7 +161,7 @@ def test_diff_vs_a_new_keyword_goes_into_kwargs_and_jax_agrees() -> None:
 def test_a_traced_scalar_parameter_needed_concretely_is_offered_static_unverified() -> None:
     """`x[:n]` with `n` given as i32[] (no value): `n` itself is the static choice, which
     jaxexplain cannot re-trace without a value, so it says so; JAX confirms n static works."""
-    from tests.realworld3 import failing
+    from tests.targets.failures import everyday as failing
 
     abstract = trace_target(
         f"{FAILING}:take_prefix",
@@ -215,7 +214,7 @@ def test_an_array_needed_concretely_still_has_no_static_choice() -> None:
 def test_the_users_own_exception_is_shown_as_theirs_not_jaxs() -> None:
     """`raise ValueError("unknown preconditioner 'amg'")` in solvers.py runs while jit traces;
     JAX's own errors alone are labelled JAX's."""
-    from tests.realworld3 import solvers
+    from tests.targets.science import solvers
 
     a, b = jnp.zeros((4, 4)), jnp.zeros(4)
     try:
@@ -229,7 +228,7 @@ def test_the_users_own_exception_is_shown_as_theirs_not_jaxs() -> None:
         f"{SOLVERS}:cg_fixed", {"preconditioner": "amg"}, {"a": a, "b": b}, compile=False
     )
     assert report.error is not None and report.error.raised_by == "user"
-    where = f"at tests/realworld3/solvers.py:{report.error.line}: ValueError"
+    where = f"at tests/targets/science/solvers.py:{report.error.line}: ValueError"
     text = " ".join(render(report, "text", color=False).split())
     assert f"raised by your code {where}: unknown preconditioner 'amg'" in text
     assert "JAX:" not in text
@@ -250,7 +249,7 @@ def test_the_users_own_exception_is_shown_as_theirs_not_jaxs() -> None:
 def test_the_decorator_note_names_only_statics_this_call_has() -> None:
     """`jax.jit(net.apply, static_argnames=("n_classes", "depth"))` over `**kwargs`: a call
     that passes neither has no static argument, and no note about them."""
-    from tests.realworld3 import transform
+    from tests.targets.models import transform
 
     neither = trace_target(f"{TRANSFORM}:apply", args_from=f"{TRANSFORM}:net_args", compile=False)
     assert neither.ok, neither.error

@@ -9,15 +9,14 @@ import jax.numpy as jnp
 from jaxexplain.api import trace_target
 from jaxexplain.inputs.specs import ArraySpec
 
-PKG = "tests.realworld4"
-OPTIM = f"{PKG}.optim"
+OPTIM = "tests.targets.training.optim_classes"
 
 
 def test_a_static_optimizer_s_attribute_is_named_by_the_argument_passed() -> None:
     """`opt.update(...)` with `opt` a static frozen dataclass: the `self.weight_decay` test in
     the method depends on `opt.weight_decay`, the argument the user passed, not on a `self`
     the report lists nowhere; `p.ndim` is params' ndim, one outcome per leaf as JAX visits them."""
-    from tests.realworld4 import optim
+    from tests.targets.training import optim_classes as optim
 
     report = trace_target(f"{OPTIM}:lion_step", args_from=f"{OPTIM}:lion_args", compile=False)
     assert report.ok, report.error
@@ -32,13 +31,13 @@ def test_a_static_optimizer_s_attribute_is_named_by_the_argument_passed() -> Non
     assert report.jaxpr.equations == len(optim.lion_step.trace(**args).jaxpr.eqns)
 
 
-FAILING = f"{PKG}.failing"
+FAILING = "tests.targets.failures.domains"
 
 
 def test_a_static_fix_that_needs_a_second_python_number_is_verified_with_both() -> None:
     """`while t < t_end` with `t += dt`: `t_end` static gets past the first test, the next
     needs `dt`; jaxexplain offers both static, verified, and JAX traces it so."""
-    from tests.realworld4 import failing
+    from tests.targets.failures import domains as failing
 
     report = trace_target(
         f"{FAILING}:integrate_until",
@@ -61,7 +60,7 @@ def test_a_print_of_a_converted_traced_value_becomes_a_verified_jax_debug_print(
     import inspect
     import textwrap
 
-    from tests.realworld4 import failing
+    from tests.targets.failures import domains as failing
 
     tree = {"w": ArraySpec((3,), "float32")}
     report = trace_target(

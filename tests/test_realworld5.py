@@ -10,15 +10,15 @@ import pytest
 from jaxexplain.api import trace_target
 from jaxexplain.inputs.specs import ArraySpec
 
-PKG = "tests.realworld5"
-FAILING = f"{PKG}.failing"
+FAILING = "tests.targets.failures.research"
+FLOWS = "tests.targets.science.flows"
 
 
 def test_a_mask_held_in_a_name_is_explained_as_boolean_mask_indexing() -> None:
     """`x[mask].mean()` with `mask` a traced bool array: JAX raises its boolean-index error,
     and the explanation speaks of a mask deciding the result's shape, not of indexing a
     Python sequence with an int."""
-    from tests.realworld5 import failing
+    from tests.targets.failures import research as failing
 
     x, mask = jnp.zeros(10), jnp.zeros(10, bool)
     with pytest.raises(jax.errors.NonConcreteBooleanIndexError):
@@ -41,7 +41,7 @@ def test_a_vs_tuple_of_arrays_reads_as_abstract_values() -> None:
     tuple's abstract values, not every number of its arrays; JAX recompiles, as the
     report says."""
     from jaxexplain import diff, render
-    from tests.realworld5 import puzzles
+    from tests.targets.shapes import puzzles
 
     x = jnp.zeros(4)
     report = diff(
@@ -64,10 +64,10 @@ def test_a_decision_on_a_pytree_s_aux_data_depends_on_that_static_value() -> Non
     """`if state.adapt:` where `adapt` is aux data of a registered pytree class: the decision
     depends on `state.adapt` as a static (JAX recompiles when it changes, through the tree
     structure), not on any shape of `state`."""
-    from tests.realworld5 import flows
+    from tests.targets.science import flows
 
     report = trace_target(
-        f"{PKG}.flows:sampler_update", args_from=f"{PKG}.flows:sampler_args", compile=False
+        f"{FLOWS}:sampler_update", args_from=f"{FLOWS}:sampler_args", compile=False
     )
     assert report.ok, report.error
     (decision,) = report.decisions
@@ -93,7 +93,7 @@ def test_a_data_sized_call_without_size_points_to_a_static_size(
     """`jnp.unique(labels)` / `jnp.nonzero(x > 0)` under jit: JAX needs concrete values
     because the result's length depends on them; the fix offered is `size=K`, which JAX
     traces (no static choice of an argument can help)."""
-    from tests.realworld5 import failing
+    from tests.targets.failures import research as failing
 
     spec = ArraySpec((10,), "int32" if function == "count_classes" else "float32")
     name = "labels" if function == "count_classes" else "x"
@@ -113,7 +113,7 @@ def test_grad_of_a_fori_loop_with_a_traced_bound_is_jax_s_error_fixed_by_a_stati
     Python int: JAX refuses reverse mode through the resulting while_loop; the report says JAX
     raised it (not the user's code), names `n_steps`, and verifies making it static, which JAX
     then differentiates."""
-    from tests.realworld5 import failing
+    from tests.targets.failures import research as failing
 
     theta = jnp.float32(0.5)
     with pytest.raises(ValueError, match="Reverse-mode differentiation"):

@@ -1,4 +1,4 @@
-"""More unseen target shapes (tests/realworld_pkg/): jitted methods, packages, odd signatures."""
+"""More unseen target shapes (tests/targets/shapes/package/): jitted methods, packages, odd signatures."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ import jaxexplain
 from jaxexplain.api import trace_target
 from jaxexplain.cli import app
 from jaxexplain.inputs import specs
-from tests.realworld_pkg import model
+from tests.targets.shapes.package import model
 
-MODEL = "tests.realworld_pkg.model"
+MODEL = "tests.targets.shapes.package.model"
 
 
 def test_a_file_path_target_inside_a_package_keeps_its_relative_imports() -> None:
     result = CliRunner().invoke(
         app,
         [
-            *("trace", "tests/realworld_pkg/model.py:fn", "--arg", "w=f32[4,4]"),
+            *("trace", "tests/targets/shapes/package/model.py:fn", "--arg", "w=f32[4,4]"),
             *("--arg", "x=f32[2,4]", "--no-compile", "--format", "json"),
         ],
     )

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 @jax.jit
 def warmup_lr_step(params, grads, step, base_lr=1e-3, warmup=100):
-    if step < warmup:  # noqa: SIM108 (the if/else is the point)
+    if step < warmup:
         lr = base_lr * step / warmup
     else:
         lr = base_lr
@@ -83,7 +83,7 @@ def dropout_args_old_key():
 @jax.jit
 def langevin_step(x, key, step):
     noise = jax.random.normal(key, x.shape)
-    if step < 100:  # noqa: SIM108 (the if/else is the point)
+    if step < 100:
         temperature = 1.0
     else:
         temperature = 0.1

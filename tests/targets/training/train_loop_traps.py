@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tests.realworld4.training import evaluate, init, log_metrics, step_static_lr, train_step
+from tests.targets.training.steps import evaluate, init, log_metrics, step_static_lr, train_step
 
 
 def main():

@@ -1,1 +1,0 @@
-"""Real-world JAX programs (optimizers, attention, physics, training, pytrees) used as targets."""

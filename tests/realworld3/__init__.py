@@ -1,1 +1,0 @@
-"""Third real-world pass: module systems, transforms, recurrent nets, solvers, routers, failures."""

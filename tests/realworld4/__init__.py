@@ -1,1 +1,0 @@
-"""Fourth real-world pass: optimizers, attention, integrators and training loops."""

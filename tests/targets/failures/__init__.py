@@ -1,0 +1,1 @@
+"""Code whose trace fails the way practitioners' code does."""

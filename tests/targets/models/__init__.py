@@ -1,0 +1,1 @@
+"""Model code: attention, module systems, mixture of experts, recurrent nets, transforms."""

@@ -1,0 +1,1 @@
+"""Research code of other fields: integrators, solvers, diffusion, flows, GPs, MCMC, GNNs, RL."""

@@ -1,0 +1,1 @@
+"""Targets of unusual shapes: pytrees, wrappers, partials, packages, recompile puzzles."""

@@ -1,0 +1,1 @@
+"""Training steps, optimizers and training scripts with their recompile traps."""

@@ -592,9 +592,32 @@ class LibraryDecisionChange:
 
 
 @dataclass(frozen=True)
+class JaxprRow:
+    """One line of a jaxpr diff hunk, side by side: a context line on both sides, a removed or
+    an added line, or a removed line paired with the added line after it ("changed").
+
+    `a` and `b` are the line's text on each side, variable names canonical (None where that
+    side has no line); `a_line` and `b_line` are 1-based line numbers, counted from the hunk's
+    start as its unified diff counts them (None where that side has no line)."""
+
+    kind: Literal["context", "removed", "added", "changed"]
+    a: str | None = None
+    b: str | None = None
+    a_line: int | None = None
+    b_line: int | None = None
+
+
+@dataclass(frozen=True)
 class JaxprHunk:
     """Where one hunk of the jaxpr diff sits: 1-based text lines on each side, its user source
-    line, and the library frame that made its first change inside that line's call."""
+    line, the library frame that made its first change inside that line's call, and its lines
+    side by side.
+
+    `source` is "file:line" of the user's line, the file as Python names it (an absolute path
+    for a file on disk); `source_text` is that line's text, kept so that a saved report renders
+    without the source files; `rows`
+    pair each run of removed lines with the added lines after it, as side-by-side views show
+    them."""
 
     a_start: int
     a_lines: int
@@ -603,6 +626,7 @@ class JaxprHunk:
     source: str | None = None
     source_text: str | None = None
     library: str | None = None
+    rows: tuple[JaxprRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -725,6 +749,7 @@ __all__ += [
     "FigureChange",
     "JaxprDiff",
     "JaxprHunk",
+    "JaxprRow",
     "LibraryDecisionChange",
     "Verification",
 ]

@@ -22,7 +22,9 @@ import pytest
 import jaxexplain
 from jaxexplain import api
 from jaxexplain.diffing import reports as diffing
-from jaxexplain.diffing.reports import Budget, align, canonical_name, jaxpr_diff, parse_jaxpr
+from jaxexplain.diffing.align import Budget, align
+from jaxexplain.diffing.jaxpr_diff import canonical_name, jaxpr_diff
+from jaxexplain.diffing.jaxpr_parse import parse_jaxpr
 from jaxexplain.report import (
     Decision,
     DiffReport,

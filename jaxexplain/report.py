@@ -591,6 +591,9 @@ class LibraryDecisionChange:
     kind: str = "if"
 
 
+JaxprRowKind = Literal["context", "removed", "added", "changed"]
+
+
 @dataclass(frozen=True)
 class JaxprRow:
     """One line of a jaxpr diff hunk, side by side: a context line on both sides, a removed or
@@ -600,7 +603,7 @@ class JaxprRow:
     side has no line); `a_line` and `b_line` are 1-based line numbers, counted from the hunk's
     start as its unified diff counts them (None where that side has no line)."""
 
-    kind: Literal["context", "removed", "added", "changed"]
+    kind: JaxprRowKind
     a: str | None = None
     b: str | None = None
     a_line: int | None = None
@@ -633,10 +636,11 @@ class JaxprHunk:
 class JaxprDiff:
     """The jaxpr difference with variable names made canonical: real changes only.
 
-    `unified` is a unified diff over the jaxpr text (hunk headers name the user source line);
-    counts are of top-level equations, as `jax.make_jaxpr` and the trace report count them: an
-    equation whose literal, parameter, type, operands or nested jaxpr changed is `changed` once
-    (not delete + insert). `sharing` says where one side prints a jaxpr once as `let NAME = ...`
+    `unified` is a unified diff over the jaxpr text (hunk headers name the user source line,
+    its path relative to the working directory of the diff); `hunks` hold the same facts
+    structured, each hunk's lines side by side in its `rows`. Counts are of top-level
+    equations, as `jax.make_jaxpr` and the trace report count them: an equation whose literal,
+    parameter, type, operands or nested jaxpr changed is `changed` once (not delete + insert). `sharing` says where one side prints a jaxpr once as `let NAME = ...`
     and the other inline: printing only, left out of the hunks and the counts.
     `approximate` counts regions too scattered to align exactly within the time budget: they
     are shown as removed and added, which is true but not minimal.
@@ -750,6 +754,7 @@ __all__ += [
     "JaxprDiff",
     "JaxprHunk",
     "JaxprRow",
+    "JaxprRowKind",
     "LibraryDecisionChange",
     "Verification",
 ]

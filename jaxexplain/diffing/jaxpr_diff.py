@@ -13,7 +13,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from jaxexplain.diffing.align import Budget, Opcode, align
 from jaxexplain.diffing.jaxpr_parse import (
@@ -25,7 +24,7 @@ from jaxexplain.diffing.jaxpr_parse import (
     parse_jaxpr,
     shared_blocks,
 )
-from jaxexplain.report import JaxprDiff, JaxprHunk, JaxprInfo, JaxprRow
+from jaxexplain.report import JaxprDiff, JaxprHunk, JaxprInfo, JaxprRow, JaxprRowKind
 from jaxexplain.userfiles import library_label, short_path
 
 CONTEXT = 3
@@ -65,7 +64,6 @@ class _Side:
 
 
 Row = tuple[str, int, int]
-RowKind = Literal["context", "removed", "added", "changed"]
 
 
 def jaxpr_diff(
@@ -80,7 +78,8 @@ def jaxpr_diff(
         budget: work allowance for alignment (the default keeps 100,000 equations in seconds).
 
     Returns:
-        Counts of added, removed and changed equations, per-primitive deltas, and the unified diff.
+        Counts of added, removed and changed equations, per-primitive deltas, the unified diff,
+        and its hunks with their lines side by side.
     """
     budget = budget or Budget()
     with _collector_paused():
@@ -486,7 +485,7 @@ def _runs(body: Sequence[Line]) -> Iterator[tuple[bool, list[str], list[str]]]:
         yield False, removed, added
 
 
-def _row_kind(context: bool, a: str | None, b: str | None) -> RowKind:
+def _row_kind(context: bool, a: str | None, b: str | None) -> JaxprRowKind:
     if context:
         return "context"
     if a is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 _TOKEN = re.compile(r"\S+")
 _BINDER = re.compile(r"(?:[a-z]+|_):\S")
 _INNER_BINDER = re.compile(r"(?<![\w'\".])([a-z]+):(?=[A-Za-z~*])")
+# A variable read or bound inside a nested jaxpr's parameters (no parameter name, type or literal).
 INNER_VAR = re.compile(r"(?<![\w'\"=.<])(?<!= )(?<!\. )\b([a-z]+)\b(?![\w=\[(.'\"])(?! \()")
 _OPERAND_VAR = re.compile(r"(?<!\S)[a-z]+(?!\S)")
 _SQUARE = re.compile(r"[\[\]]")
@@ -399,6 +400,7 @@ def _binders(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 
 def is_var(token: str) -> bool:
+    """A variable name as JAX prints it (`a`, `bc`), not a literal (`2.0:f32[]`)."""
     return token.isalpha() and token.islower()
 
 

@@ -249,7 +249,12 @@ def _figure(report: TraceReport, path: str) -> float | None:
 
 
 def source_lookup(a: TraceReport, b: TraceReport) -> SourceLookup:
-    """'file:line' -> the line's text: from the reports' source listings, else the file itself."""
+    """'file:line' -> the line's text: from the reports' source listings, else the file itself.
+
+    The listings hold every line that made an equation whenever the recorder ran; a line
+    outside them (the recorder was unavailable) is read from its file now, at diff time, and
+    kept in the hunk, so that no renderer reads a file.
+    """
     known: dict[tuple[str, int], str] = {}
     for report in (a, b):
         for listing in report.sources:

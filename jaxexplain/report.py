@@ -596,8 +596,10 @@ JaxprRowKind = Literal["context", "removed", "added", "changed"]
 
 @dataclass(frozen=True)
 class JaxprRow:
-    """One line of a jaxpr diff hunk, side by side: a context line on both sides, a removed or
-    an added line, or a removed line paired with the added line after it ("changed").
+    """One line of a jaxpr diff hunk, side by side: an unchanged line on both sides, a line of a
+    removed or an added item, or a line of a changed item on side A paired with its line on
+    side B (where one side prints the changed item on more lines, the surplus is removed or
+    added).
 
     `a` and `b` are the line's text on each side, variable names canonical (None where that
     side has no line); `a_line` and `b_line` are 1-based line numbers, counted from the hunk's
@@ -618,9 +620,8 @@ class JaxprHunk:
 
     `source` is "file:line" of the user's line, the file as Python names it (an absolute path
     for a file on disk); `source_text` is that line's text, kept so that a saved report renders
-    without the source files; `rows`
-    pair each run of removed lines with the added lines after it, as side-by-side views show
-    them."""
+    without the source files; `rows` are its lines side by side, a changed item's lines beside
+    those of the item the diff paired it with."""
 
     a_start: int
     a_lines: int

@@ -382,7 +382,14 @@ def render_item(side: _Side, item: Item) -> str:
     return side.text[item.start : item.end]
 
 
-Line = tuple[str, str]  # a unified diff line: its marker (" ", "-" or "+") and its text
+@dataclass(frozen=True)
+class _Printed:
+    """One aligned row's item as each side prints it: its lines on side A and on side B, empty
+    where that side has no item; an unchanged item shows side B's lines."""
+
+    status: str
+    a: list[str]
+    b: list[str]
 
 
 def _unified(
@@ -392,102 +399,73 @@ def _unified(
     hunks: list[JaxprHunk] = []
     out = ["--- a", "+++ b"]
     for first, last in _hunk_spans(rows):
-        body, a_lines, b_lines = _hunk_body(a, b, rows[first:last])
+        printed = [_printed(a, b, row) for row in rows[first:last]]
         a_start, b_start = _hunk_starts(a, b, rows, first, last)
         source, library = _hunk_source(a, b, rows[first:last])
         hunk = JaxprHunk(
             a_start,
-            a_lines,
+            sum(len(p.a) for p in printed),
             b_start,
-            b_lines,
+            sum(len(p.b) for p in printed),
             source,
             lookup(source) if source else None,
             library if source else None,
-            side_by_side(body, a_start, b_start),
+            _side_by_side(printed, a_start, b_start),
         )
         hunks.append(hunk)
         out.append(hunk_header(hunk))
-        out += [marker + text for marker, text in body]
+        out += [line for p in printed for line in _unified_lines(p)]
     return hunks, "\n".join(out) + "\n" if hunks else ""
 
 
-def _hunk_body(a: _Side, b: _Side, rows: list[Row]) -> tuple[list[Line], int, int]:
-    """A hunk's lines (an unchanged item as side B prints it), and how many lines each side's
-    items take."""
-    body: list[Line] = []
-    a_lines = b_lines = 0
-    for status, ia, ib in rows:
-        if status == "equal":
-            lines = render_item(b, b.items[ib]).split("\n")
-            body += [(" ", line) for line in lines]
-            a_lines += len(render_item(a, a.items[ia]).split("\n"))
-            b_lines += len(lines)
-            continue
-        if ia >= 0:
-            lines = render_item(a, a.items[ia]).split("\n")
-            body += [("-", line) for line in lines]
-            a_lines += len(lines)
-        if ib >= 0:
-            lines = render_item(b, b.items[ib]).split("\n")
-            body += [("+", line) for line in lines]
-            b_lines += len(lines)
-    return body, a_lines, b_lines
+def _printed(a: _Side, b: _Side, row: Row) -> _Printed:
+    status, ia, ib = row
+    return _Printed(
+        status,
+        render_item(a, a.items[ia]).split("\n") if ia >= 0 else [],
+        render_item(b, b.items[ib]).split("\n") if ib >= 0 else [],
+    )
 
 
-def side_by_side(body: Sequence[Line], a_start: int, b_start: int) -> tuple[JaxprRow, ...]:
-    """A hunk's lines as rows: each run of removed lines paired, line for line, with the added
-    lines right after it, the way a side-by-side view shows a unified diff.
+def _unified_lines(printed: _Printed) -> list[str]:
+    """An item's lines in the unified diff: unchanged as side B prints it, else A's then B's."""
+    if printed.status == "equal":
+        return [" " + line for line in printed.b]
+    return ["-" + line for line in printed.a] + ["+" + line for line in printed.b]
 
-    Args:
-        body: the hunk's lines in unified order.
-        a_start: the 1-based number of side A's first line in the hunk.
-        b_start: the same for side B.
 
-    Returns:
-        One row per context line or pair, numbered on each side from the starts.
-    """
+def _side_by_side(printed: list[_Printed], a_start: int, b_start: int) -> tuple[JaxprRow, ...]:
+    """A hunk's lines side by side: a changed item's lines on side A paired line for line with
+    its lines on side B (the longer side's surplus removed or added), so that a row pairs what
+    the diff paired; lines are numbered on each side from the hunk's starts, as the unified
+    diff shows them."""
     rows: list[JaxprRow] = []
     a_line, b_line = a_start, b_start
-    for context, removed, added in _runs(body):
-        for k in range(max(len(removed), len(added))):
-            x = removed[k] if k < len(removed) else None
-            y = added[k] if k < len(added) else None
+    for item in printed:
+        if item.status == "equal":
+            for k, line in enumerate(item.b):
+                rows.append(JaxprRow("context", line, line, a_line + k, b_line + k))
+            a_line += len(item.b)
+            b_line += len(item.b)
+            continue
+        for k in range(max(len(item.a), len(item.b))):
+            x = item.a[k] if k < len(item.a) else None
+            y = item.b[k] if k < len(item.b) else None
             rows.append(
                 JaxprRow(
-                    _row_kind(context, x, y),
+                    _row_kind(x, y),
                     x,
                     y,
-                    a_line if x is not None else None,
-                    b_line if y is not None else None,
+                    a_line + k if x is not None else None,
+                    b_line + k if y is not None else None,
                 )
             )
-            a_line += x is not None
-            b_line += y is not None
+        a_line += len(item.a)
+        b_line += len(item.b)
     return tuple(rows)
 
 
-def _runs(body: Sequence[Line]) -> Iterator[tuple[bool, list[str], list[str]]]:
-    """(is context, A's lines, B's lines): one context line, or removed lines with the added
-    lines that follow them (a removed line after added ones starts the next run)."""
-    removed: list[str] = []
-    added: list[str] = []
-    for marker, text in body:
-        if (marker == " " or (marker == "-" and added)) and (removed or added):
-            yield False, removed, added
-            removed, added = [], []
-        if marker == " ":
-            yield True, [text], [text]
-        elif marker == "-":
-            removed.append(text)
-        else:
-            added.append(text)
-    if removed or added:
-        yield False, removed, added
-
-
-def _row_kind(context: bool, a: str | None, b: str | None) -> JaxprRowKind:
-    if context:
-        return "context"
+def _row_kind(a: str | None, b: str | None) -> JaxprRowKind:
     if a is None:
         return "added"
     return "removed" if b is None else "changed"

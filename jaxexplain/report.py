@@ -591,10 +591,37 @@ class LibraryDecisionChange:
     kind: str = "if"
 
 
+JaxprRowKind = Literal["context", "removed", "added", "changed"]
+
+
+@dataclass(frozen=True)
+class JaxprRow:
+    """One line of a jaxpr diff hunk, side by side: an unchanged line on both sides, a line of a
+    removed or an added item, or a line of a changed item on side A paired with its line on
+    side B (where one side prints the changed item on more lines, the surplus is removed or
+    added).
+
+    `a` and `b` are the line's text on each side, variable names canonical (None where that
+    side has no line); `a_line` and `b_line` are 1-based line numbers, counted from the hunk's
+    start as its unified diff counts them (None where that side has no line)."""
+
+    kind: JaxprRowKind
+    a: str | None = None
+    b: str | None = None
+    a_line: int | None = None
+    b_line: int | None = None
+
+
 @dataclass(frozen=True)
 class JaxprHunk:
     """Where one hunk of the jaxpr diff sits: 1-based text lines on each side, its user source
-    line, and the library frame that made its first change inside that line's call."""
+    line, the library frame that made its first change inside that line's call, and its lines
+    side by side.
+
+    `source` is "file:line" of the user's line, the file as Python names it (an absolute path
+    for a file on disk); `source_text` is that line's text, kept so that a saved report renders
+    without the source files; `rows` are its lines side by side, a changed item's lines beside
+    those of the item the diff paired it with."""
 
     a_start: int
     a_lines: int
@@ -603,16 +630,18 @@ class JaxprHunk:
     source: str | None = None
     source_text: str | None = None
     library: str | None = None
+    rows: tuple[JaxprRow, ...] = ()
 
 
 @dataclass(frozen=True)
 class JaxprDiff:
     """The jaxpr difference with variable names made canonical: real changes only.
 
-    `unified` is a unified diff over the jaxpr text (hunk headers name the user source line);
-    counts are of top-level equations, as `jax.make_jaxpr` and the trace report count them: an
-    equation whose literal, parameter, type, operands or nested jaxpr changed is `changed` once
-    (not delete + insert). `sharing` says where one side prints a jaxpr once as `let NAME = ...`
+    `unified` is a unified diff over the jaxpr text (hunk headers name the user source line,
+    its path relative to the working directory of the diff); `hunks` hold the same facts
+    structured, each hunk's lines side by side in its `rows`. Counts are of top-level
+    equations, as `jax.make_jaxpr` and the trace report count them: an equation whose literal,
+    parameter, type, operands or nested jaxpr changed is `changed` once (not delete + insert). `sharing` says where one side prints a jaxpr once as `let NAME = ...`
     and the other inline: printing only, left out of the hunks and the counts.
     `approximate` counts regions too scattered to align exactly within the time budget: they
     are shown as removed and added, which is true but not minimal.
@@ -725,6 +754,8 @@ __all__ += [
     "FigureChange",
     "JaxprDiff",
     "JaxprHunk",
+    "JaxprRow",
+    "JaxprRowKind",
     "LibraryDecisionChange",
     "Verification",
 ]

@@ -3,10 +3,10 @@ jaxpr diff side by side, and the compile figures with their deltas."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from jaxexplain.diffing.jaxpr_diff import hunk_span
 from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.renderers.console import format_aval_tree, human_bytes, human_number
 from jaxexplain.renderers.html import (
@@ -30,6 +30,7 @@ from jaxexplain.report import (
     DiffReport,
     FigureChange,
     JaxprDiff,
+    JaxprHunk,
     KeyChange,
     LibraryDecisionChange,
     TraceReport,
@@ -38,7 +39,7 @@ from jaxexplain.userfiles import library_label, short_path
 
 #: Row kinds of the side-by-side jaxpr diff, as the page's script reads them.
 EQUAL, CHANGED, REMOVED, ADDED, HUNK = range(5)
-_HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+ROW_KINDS = {"context": EQUAL, "changed": CHANGED, "removed": REMOVED, "added": ADDED}
 COMPONENT_NAMES = {
     "function": "the function itself",
     "static": "static value",
@@ -288,7 +289,7 @@ def jaxpr_diff_section(diff: JaxprDiff | None, report: DiffReport) -> str:
 
 
 def jaxpr_diff_data(diff: JaxprDiff) -> dict[str, Any]:
-    """The unified diff as aligned rows: removed lines paired with the added lines after them.
+    """The hunks' rows for the page's script, each hunk headed by a row of its own.
 
     Rows are flattened `[A line, B line, kind, A number, B number]`, -1 where a side has none;
     a hunk row holds its header's index in `heads` as its A line.
@@ -297,57 +298,19 @@ def jaxpr_diff_data(diff: JaxprDiff) -> dict[str, Any]:
     b_lines: list[str] = []
     rows: list[int] = []
     heads: list[list[str]] = []
-    minus: list[str] = []
-    plus: list[str] = []
-    numbers = [0, 0]
-
-    def add_row(x: str | None, y: str | None, kind: int) -> None:
-        ia = ib = -1
-        na = nb = 0
-        if x is not None:
-            ia, na = len(a_lines), numbers[0]
-            a_lines.append(x)
-            numbers[0] += 1
-        if y is not None:
-            ib, nb = len(b_lines), numbers[1]
-            b_lines.append(y)
-            numbers[1] += 1
-        rows.extend((ia, ib, kind, na, nb))
-
-    def flush() -> None:
-        for k in range(max(len(minus), len(plus))):
-            x = minus[k] if k < len(minus) else None
-            y = plus[k] if k < len(plus) else None
-            add_row(
-                x,
-                y,
-                CHANGED if x is not None and y is not None else REMOVED if y is None else ADDED,
+    for hunk in diff.hunks:
+        heads.append(hunk_head(hunk))
+        rows.extend((len(heads) - 1, -1, HUNK, 0, 0))
+        for row in hunk.rows:
+            rows.extend(
+                (
+                    _line_index(a_lines, row.a),
+                    _line_index(b_lines, row.b),
+                    ROW_KINDS[row.kind],
+                    row.a_line or 0,
+                    row.b_line or 0,
+                )
             )
-        minus.clear()
-        plus.clear()
-
-    body = diff.unified.splitlines()
-    if body[:2] == ["--- a", "+++ b"]:
-        body = body[2:]
-    for line in body:
-        marker, text = line[:1], line[1:]
-        if marker == "@":
-            flush()
-            match = _HUNK_HEADER.match(line)
-            numbers[:] = [int(match[1]), int(match[2])] if match else [0, 0]
-            hunk = diff.hunks[len(heads)] if len(heads) < len(diff.hunks) else None
-            heads.append(hunk_head(hunk, line))
-            rows.extend((len(heads) - 1, -1, HUNK, 0, 0))
-        elif marker == "-":
-            if plus:
-                flush()
-            minus.append(text)
-        elif marker == "+":
-            plus.append(text)
-        else:
-            flush()
-            add_row(text, text, EQUAL)
-    flush()
     a, b = (
         tokenize_lines("\n".join(a_lines), JaxprLexer()),
         tokenize_lines("\n".join(b_lines), JaxprLexer()),
@@ -373,10 +336,18 @@ def jaxpr_diff_data(diff: JaxprDiff) -> dict[str, Any]:
     }
 
 
-def hunk_head(hunk: Any, line: str) -> list[str]:
+def _line_index(lines: list[str], text: str | None) -> int:
+    """Appends a side's line and returns its index; -1 (nothing appended) where it has none."""
+    if text is None:
+        return -1
+    lines.append(text)
+    return len(lines) - 1
+
+
+def hunk_head(hunk: JaxprHunk) -> list[str]:
     """`[where, full path:line, source text, line spans]` for a hunk's header row."""
-    spans = line.split("@@")[1].strip() if line.count("@@") >= 2 else ""
-    if hunk is None or not hunk.source:
+    spans = hunk_span(hunk)
+    if not hunk.source:
         return ["", "", "", spans]
     text = (hunk.source_text or "").strip()
     if hunk.library:

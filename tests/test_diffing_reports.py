@@ -1,11 +1,11 @@
-"""diff(a, b): exact cache-key reasons checked against JAX's cache, flipped decisions, jaxpr alignment."""
+"""diff(a, b): exact cache-key reasons checked against JAX's cache, flipped decisions, compile
+figures, and where hunk headers take their source lines from."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import random
 import re
 import subprocess
 import sys
@@ -22,38 +22,17 @@ import pytest
 import jaxexplain
 from jaxexplain import api
 from jaxexplain.diffing import reports as diffing
-from jaxexplain.diffing.reports import Budget, align, canonical_name, jaxpr_diff, parse_jaxpr
 from jaxexplain.report import (
     Decision,
     DiffReport,
     FunctionInfo,
-    JaxprInfo,
+    JaxprRow,
+    SourceLine,
+    SourceListing,
     TraceReport,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def scaled(x: Any, n: Any) -> Any:
-    return x * n
-
-
-def power(x: Any, n: Any) -> Any:
-    y = jnp.ones_like(x)
-    for _ in range(n):
-        y = y * x
-    return y
-
-
-def maybe_cos(x: Any, flag: Any) -> Any:
-    y = jnp.sin(x)
-    if flag:
-        y = jnp.cos(y)
-    return jnp.exp(y)
-
-
-def summed(x: Any, axis: Any) -> Any:
-    return jnp.sum(x, axis=axis) * 2.0
+from tests.conftest import ROOT
+from tests.targets.diffing import maybe_cos, power, scaled
 
 
 class Loose:
@@ -296,8 +275,47 @@ def test_report_round_trips_through_json() -> None:
         "changed",
         "unified",
     }
-    assert DiffReport.from_dict(document) == report
-    assert jaxexplain.render(DiffReport.from_dict(document), "text") == str(report)
+    loaded = DiffReport.from_dict(document)
+    assert loaded == report
+    assert loaded.jaxpr_diff is not None and loaded.jaxpr_diff.hunks[0].rows
+    assert all(isinstance(row, JaxprRow) for row in loaded.jaxpr_diff.hunks[0].rows)
+    assert jaxexplain.render(loaded, "text") == str(report)
+
+
+# --- where hunk headers take their source lines from ----------------------------------------
+
+LOOP_BODY = power.__code__.co_firstlineno + 3  # `y = y * x`, which the unrolled loop repeats
+
+
+def listed(file: str, line: int, text: str) -> TraceReport:
+    """A report whose only source listing holds one line."""
+    listing = SourceListing(file, "power", (SourceLine(line, text, ran=True),))
+    return TraceReport("t", FunctionInfo("power", file, 1), (), sources=(listing,))
+
+
+def test_hunk_headers_name_the_changed_line_with_its_listed_text() -> None:
+    report = api.diff(power, x="f32[3]", n=3, static_argnames="n", vs={"n": 4}, compile=False)
+    assert report.jaxpr_diff is not None
+    (hunk,) = report.jaxpr_diff.hunks
+    assert hunk.source == f"{power.__code__.co_filename}:{LOOP_BODY}"
+    texts = {(s.file, line.number): line.text for s in report.b.sources for line in s.lines}
+    assert hunk.source_text == texts[(power.__code__.co_filename, LOOP_BODY)].strip()
+
+
+def test_source_lines_come_from_the_listings_before_the_file() -> None:
+    """A saved report's listing shows the line as it ran; the file may have changed since."""
+    file = power.__code__.co_filename
+    lookup = diffing.source_lookup(listed(file, LOOP_BODY, "    y = y * 2"), listed(file, 1, ""))
+    assert lookup(f"{file}:{LOOP_BODY}") == "y = y * 2"
+
+
+def test_a_line_outside_the_listings_is_read_from_its_file_at_diff_time() -> None:
+    file = power.__code__.co_filename
+    lookup = diffing.source_lookup(listed(file, 1, ""), listed(file, 1, ""))
+    assert (
+        lookup(f"{file}:{LOOP_BODY}") == Path(file).read_text().splitlines()[LOOP_BODY - 1].strip()
+    )
+    assert lookup("no line number") is None
 
 
 # --- decisions ------------------------------------------------------------------------------
@@ -365,206 +383,3 @@ def test_real_decisions_flip_when_the_recorder_records_them() -> None:
     assert report.a.decisions, "the recorder recorded nothing"
     flipped = [c for c in report.decision_changes if c.kind == "if"]
     assert [(c.source, c.a, c.b) for c in flipped] == [("flag", ("false",), ("true",))]
-
-
-# --- the jaxpr diff -------------------------------------------------------------------------
-
-
-def traced_jaxpr(fn: Any, *args: Any, **static: Any) -> JaxprInfo:
-    report = jaxexplain.trace(fn, *args, static_argnames=tuple(static), compile=False, **static)
-    assert report.jaxpr is not None
-    return report.jaxpr
-
-
-def test_renaming_is_no_change() -> None:
-    info = traced_jaxpr(power, "f32[3]", n=5)
-    mirror = {chr(97 + k): chr(122 - k) for k in range(26)}
-    renamed = re.sub(r"(?<![\w.])([a-z])(?![\w\[])", lambda m: mirror[m[1]], info.text)
-    assert renamed != info.text
-    diff = jaxpr_diff(info, JaxprInfo(renamed, info.equations, info.primitives))
-    assert (diff.added, diff.removed, diff.changed, diff.unified) == (0, 0, 0, "")
-
-
-def test_a_changed_literal_is_one_changed_equation() -> None:
-    a = traced_jaxpr(scaled, "f32[3]", n=2.0)
-    b = traced_jaxpr(scaled, "f32[3]", n=3.0)
-    diff = jaxpr_diff(a, b)
-    assert (diff.added, diff.removed, diff.changed) == (0, 0, 1)
-    assert "-    b:f32[3] = mul a 2.0:f32[]" in diff.unified
-    assert "+    b:f32[3] = mul a 3.0:f32[]" in diff.unified
-
-
-def test_an_inserted_equation_rewires_its_reader() -> None:
-    a = traced_jaxpr(maybe_cos, "f32[3]", flag=False)
-    b = traced_jaxpr(maybe_cos, "f32[3]", flag=True)
-    diff = jaxpr_diff(a, b)
-    assert (diff.added, diff.removed, diff.changed) == (1, 0, 1)
-    assert diff.primitive_deltas == {"cos": 1}
-    lines = [
-        line for line in diff.unified.split("\n") if line[:1] in "+-" and line[:3] not in "---+++"
-    ]
-    assert lines == [
-        "+    c:f32[3] = cos b",
-        "-    d:f32[3] = exp b",
-        "+    d:f32[3] = exp c",
-    ], "one canonical name for both sides' exp: its output line is no change"
-
-
-def test_hunks_name_the_user_source_line() -> None:
-    a = traced_jaxpr(power, "f32[3]", n=3)
-    b = traced_jaxpr(power, "f32[3]", n=4)
-    lookup = diffing.source_lookup(
-        *(TraceReport("t", FunctionInfo("f", "", 0), (), jaxpr=info) for info in (a, b))
-    )
-    diff = jaxpr_diff(a, b, lookup)
-    (hunk,) = diff.hunks
-    assert (
-        hunk.source is not None and hunk.source == f"{__file__}:{power.__code__.co_firstlineno + 3}"
-    )
-    assert hunk.source_text == "y = y * x"
-    assert diff.unified.split("\n")[2].startswith("@@ -3,4 +3,5 @@ ")
-
-
-def test_multiline_parameters_change_as_one_equation() -> None:
-    a = traced_jaxpr(summed, "f32[3,4]", axis=0)
-    b = traced_jaxpr(summed, "f32[3,4]", axis=1)
-    diff = jaxpr_diff(a, b)
-    assert (diff.added, diff.removed, diff.changed) == (0, 0, 2)
-    assert "axes=(0,)" in diff.unified and "axes=(1,)" in diff.unified
-
-
-def test_nested_jaxprs_compare_by_structure_not_names() -> None:
-    def nested(x: Any, k: Any) -> Any:
-        y = jnp.sin(x) * k
-        return jax.lax.cond(y.sum() > 0, lambda v: v * 2, lambda v: v - 1, y), jax.nn.relu(y)
-
-    a = traced_jaxpr(nested, "f32[3]", k=2.0)
-    b = traced_jaxpr(nested, "f32[3]", k=3.0)
-    diff = jaxpr_diff(a, b)
-    assert (diff.added, diff.removed, diff.changed) == (0, 0, 1)
-
-
-def test_shared_let_jaxprs_wrapped_binders_and_one_line_jaxprs_parse() -> None:
-    @jax.jit
-    def inner(x: Any) -> Any:
-        for _ in range(11):
-            x = x + 1
-        return x
-
-    def shared(x: Any) -> Any:
-        return jax.nn.relu(x) + jax.nn.relu(x * 2) + inner(x) + inner(x * 3)
-
-    def many_carries(xs: Any) -> Any:
-        def body(c: Any, x: Any) -> Any:
-            return tuple(ci * x for ci in c), x
-
-        return jax.lax.scan(body, tuple(jnp.ones(3) for _ in range(14)), xs)
-
-    for fn, spec in ((shared, "f32[4]"), (many_carries, "f32[5]"), (jnp.sin, "f32[4]")):
-        info = traced_jaxpr(fn, spec)
-        items = parse_jaxpr(info.text)
-        kinds = [item.kind for item in items]
-        blocks = 1 + len(re.findall(r"^let \w+ = ", info.text, re.MULTILINE))
-        assert kinds.count("open") == kinds.count("close") == blocks
-        if blocks == 1:
-            assert kinds.count("eqn") == info.equations
-        diff = jaxpr_diff(info, info)
-        assert diff.unified == "" and diff.equations_a == info.equations
-    assert "let inner = " in traced_jaxpr(shared, "f32[4]").text
-    assert re.search(r"\n      \w+:f32\[3\] ", traced_jaxpr(many_carries, "f32[5]").text)
-
-
-def test_one_line_jaxprs_diff_per_equation() -> None:
-    a = JaxprInfo("{ lambda ; a:f32[4]. let b:f32[4] = sin a in (b,) }", 1, {"sin": 1})
-    b = JaxprInfo("{ lambda ; a:f32[4]. let b:f32[4] = cos a in (b,) }", 1, {"cos": 1})
-    diff = jaxpr_diff(a, b)
-    assert (diff.added, diff.removed, diff.changed) == (1, 1, 0)
-    assert diff.primitive_deltas == {"cos": 1, "sin": -1}
-
-
-def test_unparsable_text_falls_back_to_lines_on_both_sides() -> None:
-    diff = jaxpr_diff(JaxprInfo("alpha\nbeta", 2, {}), JaxprInfo("alpha\ngamma", 2, {}))
-    assert "-beta" in diff.unified and "+gamma" in diff.unified
-    jaxpr = "{ lambda ; a:f32[3]. let\n    b:f32[3] = sin a\n  in (b,) }"
-    diff = jaxpr_diff(JaxprInfo(jaxpr, 1, {}), JaxprInfo(jaxpr + "\nnot a jaxpr", 1, {}))
-    assert diff.unified.endswith("+not a jaxpr\n") and diff.added == 1
-
-
-def test_canonical_names_follow_jax() -> None:
-    assert [canonical_name(k) for k in (0, 25, 26, 27, 675, 676)] == [
-        "a",
-        "z",
-        "ba",
-        "bb",
-        "zz",
-        "baa",
-    ]
-
-
-# --- alignment ------------------------------------------------------------------------------
-
-
-def lcs_length(a: list[int], b: list[int]) -> int:
-    previous = [0] * (len(b) + 1)
-    for x in a:
-        current = [0]
-        for j, y in enumerate(b):
-            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
-        previous = current
-    return previous[-1]
-
-
-def matched(a: list[int], b: list[int], opcodes: list[tuple[str, int, int, int, int]]) -> int:
-    """Checks that opcodes tile both sequences and that equal runs are equal; returns matches."""
-    i = j = total = 0
-    for tag, i1, i2, j1, j2 in opcodes:
-        assert (i1, j1) == (i, j)
-        if tag == "equal":
-            assert a[i1:i2] == b[j1:j2]
-            total += i2 - i1
-        i, j = i2, j2
-    assert (i, j) == (len(a), len(b))
-    return total
-
-
-def test_alignment_is_minimal_without_unique_anchors() -> None:
-    rng = random.Random(0)
-    for _ in range(400):
-        a = [rng.randrange(2) for _ in range(rng.randrange(30))] * 2
-        b = [rng.randrange(2) for _ in range(rng.randrange(30))] * 2
-        assert matched(a, b, align(a, b)) == lcs_length(a, b)
-
-
-def test_alignment_is_valid_with_anchors() -> None:
-    rng = random.Random(1)
-    for _ in range(400):
-        a = [rng.randrange(8) for _ in range(rng.randrange(40))]
-        b = [rng.randrange(8) for _ in range(rng.randrange(40))]
-        assert matched(a, b, align(a, b)) <= lcs_length(a, b)
-
-
-def test_alignment_past_its_budget_stays_valid_and_says_so() -> None:
-    rng = random.Random(2)
-    a = [rng.randrange(3) for _ in range(3000)]
-    b = [rng.randrange(3) for _ in range(3000)]
-    budget = Budget(left=1000)
-    matched(a, b, align(a, b, budget))
-    assert budget.approximate >= 1
-
-
-def test_large_unrolled_loops_align_exactly() -> None:
-    """20,000 equations, one literal changed and one unread equation added far apart: exactly
-    one changed and one added, everything else equal (its readers included)."""
-    lines = ["{ lambda ; a:f32[3]. let"]
-    for k in range(20_000):
-        previous = canonical_name(k) if k else "a"
-        lines.append(f"    {canonical_name(k + 1)}:f32[3] = mul {previous} a")
-    close = f"  in ({canonical_name(20_000)},) }}"
-    b_lines = list(lines)
-    b_lines[5001] = b_lines[5001].replace(" a", " 2.0:f32[]")
-    b_lines.insert(12_000, "    zzzz:f32[3] = cos a")
-    a_info = JaxprInfo("\n".join([*lines, close]), 20_000, {"mul": 20_000})
-    b_info = JaxprInfo("\n".join([*b_lines, close]), 20_001, {"mul": 20_000, "cos": 1})
-    diff = jaxpr_diff(a_info, b_info)
-    assert (diff.added, diff.removed, diff.changed, diff.approximate) == (1, 0, 1, 0)
-    assert diff.primitive_deltas == {"cos": 1}

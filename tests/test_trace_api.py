@@ -45,7 +45,7 @@ def test_equation_counts_match_make_jaxpr(
 ) -> None:
     report = trace_target(target, static, traced, args_from=args_from, compile=False)
     assert report.ok, report.error
-    from jaxexplain.api import prepare_target
+    from jaxexplain.inputs.targets import prepare_target
 
     tgt, plan = prepare_target(target, static, traced, args_from)
     args, kwargs = plan.call_args()
@@ -261,7 +261,10 @@ def test_bad_targets(target: str, error: type[Exception], match: str) -> None:
 
 
 def test_missing_parameters_are_all_listed() -> None:
-    with pytest.raises(UsageError, match=r"needs a value for x, w, b.*--arg x=f32\[8,128\]"):
+    with pytest.raises(
+        UsageError,
+        match=r'needs a value for x, w, b.*traced=\{"x": parse_array_spec\("f32\[8,128\]"\)\}',
+    ):
         trace_target("tests/user_modules/basic.py:affine", {}, {}, compile=False)
 
 

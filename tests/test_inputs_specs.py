@@ -3,12 +3,15 @@ specs) and of spec strings in Python API values."""
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import pytest
 
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs.caller import CLI, TARGET_API
 from jaxexplain.inputs.specs import (
     ArraySpec,
+    abstract_spec_strings,
     format_aval,
     parse_array_spec,
     parse_static_value,
@@ -61,17 +64,6 @@ def test_static_values(text: str, value: object) -> None:
     assert parsed == value and type(parsed) is type(value)
 
 
-def test_an_object_is_pointed_to_the_callers_factory() -> None:
-    with pytest.raises(
-        UsageError, match=r"comes from an --args-from MOD:FACTORY.*--vs NAME\.FIELD"
-    ):
-        parse_static_value("Config(1)", CLI)
-    with pytest.raises(
-        UsageError, match=r'comes from an args_from="MOD:FACTORY".*vs=\{"NAME\.FIELD"'
-    ):
-        parse_static_value("Config(1)", TARGET_API)
-
-
 def test_static_value_never_evaluates_code() -> None:
     with pytest.raises(UsageError, match="cannot read"):
         parse_static_value("__import__('os').system('true')", CLI)
@@ -105,3 +97,21 @@ def test_unparsable_traced_value() -> None:
 def test_bad_assignment(text: str) -> None:
     with pytest.raises(UsageError, match="NAME=VALUE"):
         split_assignment(text, "--static")
+
+
+class _Pair(NamedTuple):
+    a: Any
+    b: Any
+
+
+def test_spec_strings_in_python_values_become_abstract_arrays() -> None:
+    import jax
+    import numpy as np
+
+    value = abstract_spec_strings({"w": "f32[3,4]", "t": ("~f32[]", 2.0, "relu")})
+    assert value == {
+        "w": jax.ShapeDtypeStruct((3, 4), np.float32),
+        "t": (jax.ShapeDtypeStruct((), np.float32, weak_type=True), 2.0, "relu"),
+    }
+    pair = _Pair("f32[2]", 1)
+    assert abstract_spec_strings(pair) is pair

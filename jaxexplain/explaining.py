@@ -1,8 +1,9 @@
 """One explanation, start to end: trace the plan, record its decisions, lower and compile
 (overlapping the report's own Python work), and build the report; both sides of a diff.
 
-The public functions in `jaxexplain.api` and the CLI bind their inputs (`jaxexplain.inputs`)
-and hand the `Target` and `CallPlan` here; nothing here parses or loads anything.
+The CLI and the public functions in `jaxexplain.api` call in here; `jaxexplain.inputs` turns
+what they were given into a `Target` and a `CallPlan` (in the caller's words when it cannot),
+and everything after that happens here.
 """
 
 from __future__ import annotations

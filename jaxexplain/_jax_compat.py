@@ -14,6 +14,65 @@ from typing import Any
 
 import jax
 
+# jax.monitoring's names for the stages of one compilation, which `watch` credits to the jit
+# call that caused them. The listeners are public, the names are JAX's own strings
+# (jax/_src/dispatch.py, compiler.py) that a release may rename.
+# Tracing a function to a jaxpr (a trace-cache hit records none).
+TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"
+# Lowering the jaxpr to a StableHLO module.
+LOWER_EVENT = "/jax/core/compile/jaxpr_to_mlir_module_duration"
+# XLA's compile of the module.
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+# An executable read from the persistent compilation cache instead of compiled.
+PERSISTENT_HIT_EVENT = "/jax/compilation_cache/cache_hits"
+
+# Public since jax 0.7 (`jax.make_user_context`); JAX caches the traces of inner functions (a
+# nested jit, a scan body) by function and trace context, so a new value of this context per
+# trace makes JAX run their Python again, where jaxexplain records its decisions.
+_TRACE_CACHE_CONTEXT = jax.make_user_context(None)
+
+
+def uncached_inner_traces(trace_id: int) -> Any:
+    """A context in which no inner trace is served from JAX's cache of an earlier `trace_id`."""
+    return _TRACE_CACHE_CONTEXT(trace_id)
+
+
+def traced_in_tree(traced: Any) -> Any:
+    """The pytree structure of a `Traced`'s arguments, statics left out: what jit keys on.
+
+    `Traced.in_tree` (jax.stages) is undocumented; it is the structure JAX itself flattened.
+    """
+    return traced.in_tree
+
+
+def is_committed(value: Any) -> bool:
+    """True for an array placed explicitly (`jax.device_put(x, device)`): jit keys its cache
+    on the sharding of a committed array only.
+
+    `jax.Array.committed` is undocumented; a `ShapeDtypeStruct` or a numpy array has none.
+    """
+    return bool(getattr(value, "committed", False))
+
+
+# jaxlib's `CompiledMemoryStats` field of each memory figure; a backend may leave one out.
+MEMORY_FIELDS = {
+    "argument_bytes": "argument_size_in_bytes",
+    "output_bytes": "output_size_in_bytes",
+    "temp_bytes": "temp_size_in_bytes",
+    "generated_code_bytes": "generated_code_size_in_bytes",
+    "alias_bytes": "alias_size_in_bytes",
+}
+
+
+def memory_sizes(compiled: Any) -> dict[str, int | None] | None:
+    """XLA's memory analysis of a compiled executable in bytes, by figure; None where the
+    backend gives no analysis at all."""
+    stats = compiled.memory_analysis()
+    if stats is None:
+        return None
+    return {figure: getattr(stats, field, None) for figure, field in MEMORY_FIELDS.items()}
+
+
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
 import re
 import sys
@@ -19,14 +18,16 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from jaxexplain.errors import JaxExplainError, UsageError
+from jaxexplain.errors import JaxExplainError, UsageError, UserCodeError
+from jaxexplain.inputs.caller import CLI
 from jaxexplain.inputs.specs import parse_traced_value, split_assignment, split_static
 from jaxexplain.outputs import check_output, run_inputs, write_output
 from jaxexplain.renderers import guess_format
-from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA
+from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA, ErrorInfo, ErrorReport, WatchReport
 from jaxexplain.userfiles import short_path
 
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="jaxexplain",
@@ -132,18 +133,16 @@ def trace(
 
     def run() -> Any:
         statics, traced = parse_assignments(static or [], arg or [], factory=bool(args_from))
-        from jaxexplain.api import trace_target
+        from jaxexplain.explaining import Options, explain_target
         from jaxexplain.renderers import renderer
 
         with user_stdout_to_stderr():
-            return trace_target(
+            return explain_target(
                 target,
                 statics,
                 traced,
-                args_from=args_from,
-                compile=not no_compile,
-                hlo=hlo,
-                stablehlo=stablehlo,
+                args_from,
+                Options(CLI, compile=not no_compile, hlo=hlo, stablehlo=stablehlo),
                 while_compiling=lambda: renderer(fmt),
             )
 
@@ -203,18 +202,16 @@ def diff(
         statics, traced = parse_assignments(static or [], arg or [], factory=bool(args_from))
         changes = parse_vs(vs or [])
         limit = None if no_verify else parse_size(verify_limit, "--verify-limit")
-        from jaxexplain.api import diff_target
+        from jaxexplain.explaining import Options, diff_target_texts
 
         with user_stdout_to_stderr():
-            return diff_target(
+            return diff_target_texts(
                 target,
                 statics,
                 traced,
                 changes,
-                args_from=args_from,
-                compile=not no_compile,
-                hlo=hlo,
-                stablehlo=stablehlo,
+                args_from,
+                Options(CLI, compile=not no_compile, hlo=hlo, stablehlo=stablehlo),
                 verify_limit=limit,
             )
 
@@ -299,7 +296,7 @@ def parse_assignments(
     for text in arg:
         name, value = split_assignment(text, "--arg")
         _refuse_twice(name, statics, traced)
-        traced[name] = parse_traced_value(name, value)
+        traced[name] = parse_traced_value(name, value, CLI)
     return statics, traced
 
 
@@ -358,24 +355,20 @@ def guarded(
     target: str,
     schema: str = TRACE_SCHEMA,
 ) -> Any:
-    """Runs a command body; turns jaxexplain's errors into one paragraph and the right exit code."""
+    """Runs a command body; turns jaxexplain's errors, a bug of its own and an interrupt into
+    one paragraph and the right exit code."""
     try:
         return run()
     except JaxExplainError as exc:
         fail(exc, exc.exit_code, fmt=fmt, output=output, debug=debug, target=target, schema=schema)
     except typer.Exit:
         raise
-    except Exception as exc:
+    except KeyboardInterrupt as exc:
         fail(
-            exc,
-            EXIT_INTERNAL,
-            fmt=fmt,
-            output=output,
-            debug=debug,
-            target=target,
-            internal=True,
-            schema=schema,
+            exc, EXIT_INTERRUPTED, fmt=fmt, output=output, debug=debug, target=target, schema=schema
         )
+    except Exception as exc:
+        fail(exc, EXIT_INTERNAL, fmt=fmt, output=output, debug=debug, target=target, schema=schema)
 
 
 def fail(
@@ -386,54 +379,62 @@ def fail(
     output: str | None,
     debug: bool,
     target: str,
-    internal: bool = False,
     schema: str = TRACE_SCHEMA,
-) -> None:
+) -> NoReturn:
     """Prints the message (and, with --debug, the traceback); JSON output stays a valid document."""
-    message = str(exc)
-    if internal:
-        message = (
-            f"jaxexplain itself failed ({type(exc).__name__}: {exc}); this is a bug in "
-            f"jaxexplain, not in your code. Run with --debug for the traceback and report it."
-        )
+    message = failure_message(exc, code)
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
     print(f"jaxexplain: error: {message}", file=sys.stderr)
     if fmt == "json":
-        document: dict[str, Any] = {
-            "schema": TRACE_SCHEMA,
-            "target": target,
-            "function": None,
-            "arguments": [],
-            "error": {
-                "type": type(exc).__name__,
-                "message": message,
-                "file": None,
-                "line": None,
-                "source": None,
-                "depends_on": [],
-                "suggestions": [],
-            },
-        }
-        if schema == DIFF_SCHEMA:
-            document = {
-                "schema": DIFF_SCHEMA,
-                "target": target,
-                "a": None,
-                "b": None,
-                "recompiles": None,
-                "cache_key_changes": [],
-                "decision_changes": [],
-                "jaxpr_diff": None,
-                "verified": False,
-                "error": document["error"],
-            }
-        try:
-            write_output(json.dumps(document, indent=2), output, sys.stdout)
-        except UsageError as write_error:
-            print(f"jaxexplain: error: {write_error}", file=sys.stderr)
-            raise typer.Exit(write_error.exit_code) from None
+        write_error_document(error_report(exc, message, code, target, schema), output)
     raise typer.Exit(code)
+
+
+def failure_message(exc: BaseException, code: int) -> str:
+    """The paragraph for the user: jaxexplain's own message, or what a bug or an interrupt is."""
+    if code == EXIT_INTERRUPTED:
+        return "interrupted before the report was complete"
+    if code == EXIT_INTERNAL:
+        return (
+            f"jaxexplain itself failed ({type(exc).__name__}: {exc}); this is a bug in "
+            f"jaxexplain, not in your code. Run with --debug for the traceback and report it."
+        )
+    return str(exc)
+
+
+def error_report(
+    exc: BaseException, message: str, code: int, target: str, schema: str
+) -> ErrorReport:
+    """The error document of a run that ended before its report; the user's own line where
+    their module or factory raised."""
+    where = exc.user_frame if isinstance(exc, UserCodeError) else None
+    file, _, line = (where or "").rpartition(":")
+    return ErrorReport(
+        target=target,
+        error=ErrorInfo(
+            type=type(exc).__name__,
+            message=message,
+            file=file or None,
+            line=int(line) if file else None,
+            source=None,
+            raised_by="user" if isinstance(exc, UserCodeError) else "jaxexplain",
+        ),
+        exit_code=code,
+        schema=schema,
+    )
+
+
+def write_error_document(report: ErrorReport | WatchReport, output: str | None) -> None:
+    """Writes the JSON document of a failed run; where even that cannot be written (an -o
+    that fails), says so and exits 2."""
+    from jaxexplain.renderers import render
+
+    try:
+        write_output(render(report, "json"), output, sys.stdout)
+    except UsageError as write_error:
+        print(f"jaxexplain: error: {write_error}", file=sys.stderr)
+        raise typer.Exit(write_error.exit_code) from None
 
 
 class WatchFormat(StrEnum):
@@ -517,20 +518,13 @@ def watched_inputs(argv: list[str]) -> list[Path]:
     return run_inputs(argv[1] if argv[0] == "-m" else argv[0])
 
 
-def fail_watch(exc: UsageError, fmt: str, output: str | None, argv: list[str]) -> None:
-    """A usage error before the program ran: one paragraph, exit 2, and a valid JSON document."""
+def fail_watch(exc: UsageError, fmt: str, output: str | None, argv: list[str]) -> NoReturn:
+    """A usage error before the program ran: one paragraph, exit 2, and a valid JSON document
+    (a watch report with no compilations, since nothing ran)."""
     print(f"jaxexplain: error: {exc}", file=sys.stderr)
     if fmt == "json":
-        from jaxexplain.report import WATCH_SCHEMA
-
-        document = {
-            "schema": WATCH_SCHEMA,
-            "program": " ".join(argv),
-            "events": [],
-            "functions": [],
-            "error": str(exc),
-        }
-        write_output(json.dumps(document, indent=2), output, sys.stdout)
+        report = WatchReport(events=(), functions=(), program=" ".join(argv), error=str(exc))
+        write_error_document(report, output)
     raise typer.Exit(exc.exit_code)
 
 

@@ -759,3 +759,41 @@ __all__ += [
     "LibraryDecisionChange",
     "Verification",
 ]
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """A run that ended before its report: bad usage or input (exit 2), a bug in jaxexplain
+    (exit 3), an interrupt (exit 130). A target that failed to trace is a `TraceReport` with
+    `error` set instead: that report explains the failure.
+
+    Its document carries the schema of the command that ran ("jaxexplain.trace/1" or
+    "jaxexplain.diff/1"), so that `--format json` always writes that command's document.
+    """
+
+    target: str
+    error: ErrorInfo
+    exit_code: int
+    schema: str = TRACE_SCHEMA
+
+    @property
+    def ok(self) -> bool:
+        """Always False: the run did not finish."""
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, schema first."""
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ErrorReport:
+        """Loads an error document of `trace` or `diff` saved by `to_dict`."""
+        found = data.get("schema")
+        if found not in (TRACE_SCHEMA, DIFF_SCHEMA):
+            raise ValueError(
+                f"expected a {TRACE_SCHEMA!r} or {DIFF_SCHEMA!r} document, found schema {found!r}"
+            )
+        return from_dict(cls, data)
+
+
+__all__ += ["ErrorReport"]

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jaxexplain.cli import app
+from jaxexplain.report import ErrorReport, WatchReport
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -116,6 +117,48 @@ def test_bad_input_exits_2_with_one_message_and_valid_json(args: list[str], mess
     assert as_json.exit_code == 2
     document = json.loads(as_json.stdout)
     assert document["schema"] == "jaxexplain.trace/1" and message in document["error"]["message"]
+    report = ErrorReport.from_dict(document)
+    assert report.exit_code == 2 and report.to_dict() == document
+
+
+def test_a_missing_parameter_is_shown_with_the_flags_that_pass_it() -> None:
+    result = invoke("trace", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]")
+    assert result.exit_code == 2
+    assert "unrolled_power needs a value for n;" in result.stderr
+    assert "--arg n=f32[8,128]  (or --static n=3)" in result.stderr
+
+
+def test_the_users_module_raising_is_an_error_document_at_their_line() -> None:
+    args = ["trace", "tests/user_modules/broken_import.py:f", "--arg", "x=f32[3]"]
+    report = ErrorReport.from_dict(json.loads(invoke(*args, "--format", "json").stdout))
+    assert (report.error.type, report.error.raised_by) == ("UserCodeError", "user")
+    assert report.error.file is not None
+    assert report.error.file.endswith("tests/user_modules/broken_import.py")
+    assert report.error.line == 5
+
+
+def test_an_interrupt_exits_130_with_an_error_document(tmp_path: Path) -> None:
+    module = tmp_path / "interrupted.py"
+    module.write_text("def f(x):\n    raise KeyboardInterrupt\n")
+    args = ["trace", f"{module}:f", "--arg", "x=f32[3]"]
+    result = invoke(*args)
+    assert result.exit_code == 130
+    assert "jaxexplain: error: interrupted before the report was complete" in result.stderr
+    as_json = invoke(*args, "--format", "json")
+    report = ErrorReport.from_dict(json.loads(as_json.stdout))
+    assert (as_json.exit_code, report.exit_code, report.error.type) == (
+        130,
+        130,
+        "KeyboardInterrupt",
+    )
+
+
+def test_a_watch_usage_error_is_a_watch_document_with_nothing_run(tmp_path: Path) -> None:
+    result = invoke("watch", "--format", "json", "--", str(tmp_path / "missing.py"))
+    assert result.exit_code == 2
+    report = WatchReport.from_dict(json.loads(result.stdout))
+    assert report.error is not None and report.error.startswith("no such program")
+    assert (report.events, report.functions, report.exit_code) == ((), (), None)
 
 
 def test_failed_trace_exits_1_and_keeps_json_valid() -> None:

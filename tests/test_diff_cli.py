@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from jaxexplain.cli import app, parse_size
 from jaxexplain.errors import UsageError
+from jaxexplain.report import ErrorReport
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -171,6 +172,8 @@ def test_bad_input_exits_2_with_a_diff_json_document(extra: list[str], message: 
     as_json = runner.invoke(app, [*UNROLLED, *extra, "--format", "json"])
     document = json.loads(as_json.stdout)
     assert document["schema"] == "jaxexplain.diff/1" and message in document["error"]["message"]
+    report = ErrorReport.from_dict(document)
+    assert (report.schema, report.exit_code) == ("jaxexplain.diff/1", 2)
 
 
 def test_sizes() -> None:

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jaxexplain import api
-from jaxexplain.api import prepare_target, trace_target
+from jaxexplain.api import trace_target
 from jaxexplain.cli import app
 from jaxexplain.explain import failures as explain_errors
 from jaxexplain.explain.failures import (
@@ -33,6 +33,7 @@ from jaxexplain.explain.failures import (
     user_frames,
 )
 from jaxexplain.inputs.specs import ArraySpec
+from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.renderers import render
 from jaxexplain.report import Dependency, ErrorInfo, TraceReport
 from jaxexplain.tracing.stages import trace_plan

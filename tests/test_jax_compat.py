@@ -4,6 +4,7 @@ changes one fails here, loudly, rather than somewhere in a report."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,73 @@ import jax.numpy as jnp
 import pytest
 
 from jaxexplain import _jax_compat
+
+
+def test_the_compile_event_names_are_jaxs_own() -> None:
+    from jax._src import compiler, dispatch
+
+    assert _jax_compat.TRACE_EVENT == dispatch.JAXPR_TRACE_EVENT
+    assert _jax_compat.LOWER_EVENT == dispatch.JAXPR_TO_MLIR_MODULE_EVENT
+    assert _jax_compat.COMPILE_EVENT == dispatch.BACKEND_COMPILE_EVENT
+    assert f"record_event('{_jax_compat.PERSISTENT_HIT_EVENT}')" in inspect.getsource(compiler)
+
+
+def test_a_first_call_reports_its_trace_lower_and_compile_durations() -> None:
+    seen: list[str] = []
+
+    def listen(event: str, seconds: float, **_: Any) -> None:
+        seen.append(event)
+
+    x = jnp.zeros(5)
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        jax.jit(lambda x: x * 3 + 1)(x)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    stages = [_jax_compat.TRACE_EVENT, _jax_compat.LOWER_EVENT, _jax_compat.COMPILE_EVENT]
+    assert [event for event in seen if event in stages] == stages
+
+
+def test_a_new_trace_id_runs_the_python_of_inner_traces_again() -> None:
+    runs: list[int] = []
+
+    @jax.jit
+    def inner(x: Any) -> Any:
+        runs.append(1)
+        return x + 1
+
+    def outer(x: Any) -> Any:
+        return inner(x) * 2
+
+    for trace_id in (10**9, 10**9, 10**9 + 1):
+        with _jax_compat.uncached_inner_traces(trace_id):
+            jax.jit(lambda x: outer(x)).trace(jnp.zeros(3))
+    assert len(runs) == 2
+
+
+def test_traced_in_tree_is_the_structure_jit_flattened_statics_left_out() -> None:
+    traced = jax.jit(double, static_argnames="n").trace(jnp.zeros(3), n=4)
+    in_tree = _jax_compat.traced_in_tree(traced)
+    assert in_tree == jax.tree_util.tree_structure(((jnp.zeros(3),), {}))
+    assert in_tree.num_leaves == len(_jax_compat.inner_jaxpr(traced).invars)
+
+
+def test_only_an_array_placed_on_a_device_is_committed() -> None:
+    x = jnp.zeros(3)
+    assert not _jax_compat.is_committed(x)
+    assert _jax_compat.is_committed(jax.device_put(x, jax.devices()[0]))
+    assert not _jax_compat.is_committed(jax.ShapeDtypeStruct((3,), jnp.float32))
+
+
+def test_memory_sizes_name_every_figure_of_xlas_analysis() -> None:
+    compiled = jax.jit(double).trace(jnp.zeros((4, 8), jnp.float32)).lower().compile()
+    stats = compiled.memory_analysis()
+    sizes = _jax_compat.memory_sizes(compiled)
+    assert sizes is not None and set(sizes) == set(_jax_compat.MEMORY_FIELDS)
+    for figure, field in _jax_compat.MEMORY_FIELDS.items():
+        assert hasattr(stats, field), field
+        assert sizes[figure] == getattr(stats, field)
+    assert sizes["argument_bytes"] == 4 * 8 * jnp.dtype(jnp.float32).itemsize
 
 
 @contextlib.contextmanager

@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from jaxexplain import api
+from jaxexplain import explaining
 from jaxexplain.cli import app
 from jaxexplain.errors import UsageError
 from jaxexplain.outputs import check_output, module_file, run_inputs, spec_file, write_output
+from jaxexplain.report import ErrorReport
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -75,7 +76,7 @@ def test_an_unwritable_output_is_refused_before_any_work(
     victim: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     traced = []
-    monkeypatch.setattr(api, "trace_target", lambda *a, **k: traced.append(a))
+    monkeypatch.setattr(explaining, "explain_target", lambda *a, **k: traced.append(a))
     result = runner.invoke(app, trace_args(victim, "-o", "/nonexistent/dir/r.json"))
     assert result.exit_code == 2 and "does not exist" in result.stderr
     assert traced == [], "the target was traced before the output was checked"
@@ -126,13 +127,19 @@ def test_a_bug_in_jaxexplain_exits_3_with_a_valid_json_document(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a jaxexplain bug")
 
-    monkeypatch.setattr(api, "trace_target", broken)
+    monkeypatch.setattr(explaining, "explain_target", broken)
     result = runner.invoke(app, [*trace_args(victim), "--format", "json"])
     assert result.exit_code == 3
     document = json.loads(result.stdout)
     assert document["schema"] == "jaxexplain.trace/1"
     assert "jaxexplain itself failed" in document["error"]["message"]
     assert "Traceback" not in result.stderr
+    report = ErrorReport.from_dict(document)
+    assert (report.exit_code, report.error.type, report.error.raised_by) == (
+        3,
+        "RuntimeError",
+        "jaxexplain",
+    )
 
 
 def run_on_terminal(argv: list[str], env: dict[str, str]) -> str:

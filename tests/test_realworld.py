@@ -12,9 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 import jaxexplain
-from jaxexplain.api import diff_target, prepare_target, trace_target
+from jaxexplain.api import diff_target, trace_target
 from jaxexplain.cli import app, parse_assignments
 from jaxexplain.errors import UsageError
+from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.renderers import render
 from jaxexplain.tracing import verify
 

@@ -7,8 +7,9 @@ import jax
 import jax.numpy as jnp
 
 import jaxexplain
-from jaxexplain.api import diff_target, prepare_target, trace_target
+from jaxexplain.api import diff_target, trace_target
 from jaxexplain.inputs.specs import ArraySpec
+from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.renderers import render
 from jaxexplain.report import TraceReport
 from jaxexplain.tracing import verify

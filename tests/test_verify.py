@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import jaxexplain
-from jaxexplain.api import prepare_target
 from jaxexplain.inputs.specs import ArraySpec
+from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.report import Verification
 from jaxexplain.tracing.verify import format_bytes, verify
 from tests.targets import verifying

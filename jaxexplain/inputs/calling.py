@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from jaxexplain.errors import UsageError
+from jaxexplain.inputs.caller import Vocabulary
 from jaxexplain.report import Source
 from jaxexplain.userfiles import is_user_file, short_path
 
@@ -127,6 +128,7 @@ def plan_call(
     static: Mapping[str, Any],
     traced: Mapping[str, Any],
     *,
+    vocabulary: Vocabulary,
     decorator_statics: tuple[str, ...] = (),
     static_names: Collection[str] = (),
     source: Source = "cli",
@@ -140,6 +142,7 @@ def plan_call(
         fn: the Python function (unwrapped from any jit).
         static: values of static parameters, by name.
         traced: values of traced parameters (abstract specs, arrays, pytrees), by name.
+        vocabulary: how the caller gives values, for the usage errors.
         decorator_statics: parameter names the jit decorator already marks static.
         static_names: further parameters to make static, whether given by name or position.
         source: where the named values came from ("cli", "factory", "api").
@@ -208,7 +211,7 @@ def plan_call(
             f"{fn.__name__} takes fewer positional arguments than the {len(positional)} given"
         )
     if missing:
-        raise UsageError(missing_message(fn, missing))
+        raise UsageError(missing_message(fn, missing, vocabulary))
     return CallPlan(tuple(params), decorator_statics)
 
 
@@ -271,19 +274,19 @@ def _check_unknown(sig: inspect.Signature, given: Mapping[str, Any]) -> None:
         )
 
 
-def missing_message(fn: Callable[..., Any], missing: list[inspect.Parameter]) -> str:
-    """One usage error naming every missing parameter, with an example of how to pass each."""
+def missing_message(
+    fn: Callable[..., Any], missing: list[inspect.Parameter], vocabulary: Vocabulary
+) -> str:
+    """One usage error naming every missing parameter, with an example of how to pass each
+    in the caller's own terms (a flag on the command line, an argument in Python)."""
     examples = []
     for param in missing:
         if param.kind == inspect.Parameter.VAR_POSITIONAL:
             continue
         if param.name == "self":
-            examples.append(
-                "self is the instance of a jitted method: return it from an --args-from "
-                "factory, e.g. {'self': Model(...), 'x': ...}"
-            )
+            examples.append(f"self is the instance of a jitted method: {vocabulary.instance}")
             continue
-        examples.append(f"--arg {param.name}=f32[8,128]  (or --static {param.name}=3)")
+        examples.append(f"{vocabulary.traced(param.name)}  (or {vocabulary.static(param.name)})")
     names = ", ".join(p.name for p in missing)
     return (
         f"{getattr(fn, '__name__', 'the target')} needs a value for {names}; pass each required "

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jaxexplain.errors import UsageError
+from jaxexplain.inputs.caller import CLI, Vocabulary
 
 DTYPE_ALIASES = {
     "f16": "float16",
@@ -108,7 +109,7 @@ def split_static(text: str, *, factory: bool) -> tuple[str, Any]:
     name = text.strip()
     if "=" in text or not name.isidentifier():
         name, value = split_assignment(text, "--static")
-        return name, parse_static_value(value)
+        return name, parse_static_value(value, CLI)
     if not factory:
         raise UsageError(
             f"--static expects NAME=VALUE (for example --static {name}=3), got {text!r}; NAME "
@@ -117,8 +118,11 @@ def split_static(text: str, *, factory: bool) -> tuple[str, Any]:
     return name, GIVEN
 
 
-def parse_static_value(text: str) -> Any:
-    """A static value: a Python literal (`ast.literal_eval`, never `eval`); a bare word is a string."""
+def parse_static_value(text: str, vocabulary: Vocabulary) -> Any:
+    """A static value: a Python literal (`ast.literal_eval`, never `eval`); a bare word is a string.
+
+    The usage error for anything else points `vocabulary`'s caller to a factory for objects.
+    """
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
@@ -127,47 +131,61 @@ def parse_static_value(text: str) -> Any:
         raise UsageError(
             f"cannot read {text!r} as a Python literal; write numbers, strings, tuples, "
             f"lists or dicts as in Python (quote strings that contain spaces or symbols); an "
-            f"object such as a config dataclass or NamedTuple comes from an --args-from "
-            f"MOD:FACTORY that returns it (then `diff --vs NAME.FIELD=VALUE` changes a field)"
+            f"object such as a config dataclass or NamedTuple comes from an "
+            f"{vocabulary.factory()} that returns it (then, in a diff, "
+            f"`{vocabulary.vs('NAME.FIELD', 'VALUE')}` changes a field)"
         ) from None
 
 
-def parse_traced_value(name: str, text: str) -> Any:
-    """A traced argument: an array spec, a Python literal, or a literal pytree whose leaves are specs."""
+def parse_traced_value(
+    name: str, text: str, vocabulary: Vocabulary, *, side_b: bool = False
+) -> Any:
+    """A traced argument: an array spec, a Python literal, or a literal pytree whose leaves are specs.
+
+    Args:
+        name: the parameter (or `NAME.FIELD` path) the text is for.
+        text: what the caller wrote.
+        vocabulary: the caller's words for the usage errors.
+        side_b: the text is a diff's side-B value (`--vs`), and its errors say so.
+
+    Returns:
+        An `ArraySpec`, a literal, or a pytree of them.
+    """
     spec = parse_array_spec(text)
     if spec is not None:
         return spec
+    assigned = vocabulary.vs if side_b else vocabulary.traced
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         raise UsageError(
-            f"cannot read --arg {name}={text!r}: expected an array spec such as f32[8,128] "
-            f"or i32[], a number, or a literal dict/list/tuple of specs such as "
+            f"cannot read {assigned(name, repr(text))}: expected an array spec such as "
+            f"f32[8,128] or i32[], a number, or a literal dict/list/tuple of specs such as "
             f'{{"w": "f32[3,4]", "b": "f32[4]"}}'
         ) from None
-    return _specs_in_tree(name, value)
+    return _specs_in_tree(value, assigned(name, "..."), vocabulary.static(name, "..."))
 
 
-def _specs_in_tree(name: str, value: Any) -> Any:
+def _specs_in_tree(value: Any, assignment: str, as_static: str) -> Any:
     """Replaces string leaves of a literal pytree by the array specs they spell."""
     if isinstance(value, str):
         spec = parse_array_spec(value)
         if spec is None:
             raise UsageError(
-                f"--arg {name}: the leaf {value!r} is not an array spec (such as f32[3,4]); "
-                f"strings cannot be traced by jax.jit, use --static {name}=... for them"
+                f"{assignment}: the leaf {value!r} is not an array spec (such as f32[3,4]); "
+                f"strings cannot be traced by jax.jit, use {as_static} for them"
             )
         return spec
     if isinstance(value, dict):
-        return {k: _specs_in_tree(name, v) for k, v in value.items()}
+        return {k: _specs_in_tree(v, assignment, as_static) for k, v in value.items()}
     if (
         isinstance(value, list)
         and value
         and any(isinstance(v, (str, dict, list, tuple)) for v in value)
     ):
-        return [_specs_in_tree(name, v) for v in value]
+        return [_specs_in_tree(v, assignment, as_static) for v in value]
     if isinstance(value, tuple):
-        return tuple(_specs_in_tree(name, v) for v in value)
+        return tuple(_specs_in_tree(v, assignment, as_static) for v in value)
     return value
 
 
@@ -195,4 +213,17 @@ def to_abstract(value: Any) -> Any:
         return [to_abstract(v) for v in value]
     if isinstance(value, tuple):
         return tuple(to_abstract(v) for v in value)
+    return value
+
+
+def abstract_spec_strings(value: Any) -> Any:
+    """Spec strings ("f32[3]") in Python API values become abstract arrays, also inside dicts,
+    lists and tuples; other values, and a NamedTuple (the user's own class), stay as they are."""
+    import jax
+
+    if isinstance(value, str):
+        spec = parse_array_spec(value)
+        return to_abstract(spec) if spec else value
+    if isinstance(value, (dict, list, tuple)) and not hasattr(value, "_fields"):
+        return jax.tree_util.tree_map(abstract_spec_strings, value)
     return value

@@ -262,7 +262,7 @@ def traced_leaves(plan: CallPlan, in_avals: Any) -> tuple[TracedLeaf, ...]:
 def _committed_sharding(value: Any) -> tuple[str | None, bool]:
     """A committed array (or a spec with a sharding) keys the cache on its sharding."""
     if isinstance(value, jax.Array):
-        committed = bool(getattr(value, "committed", False))
+        committed = _jax_compat.is_committed(value)
         return (str(value.sharding) if committed else None), committed
     sharding = getattr(value, "sharding", None)
     return (str(sharding), True) if sharding is not None else (None, False)

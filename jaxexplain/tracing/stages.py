@@ -144,15 +144,14 @@ def trace_plan(target: Target, plan: CallPlan) -> Stages:
     jitted = target.fresh_jit(plan)
     args, kwargs = plan.call_args()
     start = time.perf_counter()
-    with _fresh_trace_context(next(_TRACE_IDS)):
+    with _jax_compat.uncached_inner_traces(next(_TRACE_IDS)):
         traced = jitted.trace(*args, **kwargs)
     return Stages(jitted, traced, time.perf_counter() - start)
 
 
-# JAX caches the traces of inner functions (a module-level helper under jax.checkpoint, a scan
-# body, a nested jax.jit) by function and trace context; a hit runs no Python, so a second trace
-# of one signature would hide its decisions. A new value of this context per trace misses them.
-_fresh_trace_context = jax.make_user_context(None)
+# A trace served from JAX's cache of inner traces (a helper under jax.checkpoint, a scan body,
+# a nested jax.jit) runs no Python, so a second trace of one signature would hide its
+# decisions; each trace gets an id of its own.
 _TRACE_IDS = itertools.count()
 
 
@@ -316,7 +315,7 @@ def cache_key_of(target: Target, plan: CallPlan, stages: Stages) -> CacheKey:
     return build_cache_key(
         plan,
         target.function,
-        stages.traced.in_tree,
+        _jax_compat.traced_in_tree(stages.traced),
         flat_in_avals(stages.traced),
         target.options,
     )
@@ -376,13 +375,5 @@ def _cost(costs: dict[str, float], name: str) -> float | None:
 
 
 def _memory_info(compiled: Any) -> MemoryInfo | None:
-    stats = compiled.memory_analysis()
-    if stats is None:
-        return None
-    return MemoryInfo(
-        argument_bytes=getattr(stats, "argument_size_in_bytes", None),
-        output_bytes=getattr(stats, "output_size_in_bytes", None),
-        temp_bytes=getattr(stats, "temp_size_in_bytes", None),
-        generated_code_bytes=getattr(stats, "generated_code_size_in_bytes", None),
-        alias_bytes=getattr(stats, "alias_size_in_bytes", None),
-    )
+    sizes = _jax_compat.memory_sizes(compiled)
+    return None if sizes is None else MemoryInfo(**sizes)

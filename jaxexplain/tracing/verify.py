@@ -296,7 +296,7 @@ def _weak_zero(shape: tuple[int, ...], dtype: np.dtype) -> Any:
 
 def _committed_sharding(leaf: Any) -> Any:
     if isinstance(leaf, jax.Array):
-        return leaf.sharding if getattr(leaf, "committed", False) else None
+        return leaf.sharding if _jax_compat.is_committed(leaf) else None
     return getattr(leaf, "sharding", None)
 
 

@@ -24,11 +24,6 @@ import jax
 
 from jaxexplain import _jax_compat
 
-TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"
-LOWER_EVENT = "/jax/core/compile/jaxpr_to_mlir_module_duration"
-COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
-PERSISTENT_HIT_EVENT = "/jax/compilation_cache/cache_hits"
-
 
 @dataclass
 class Observation:
@@ -148,18 +143,22 @@ class _Hooks:
 
     def on_duration(self, event: str, duration_secs: float, **_: str | int) -> None:
         seconds = duration_secs
-        if event not in (TRACE_EVENT, LOWER_EVENT, COMPILE_EVENT):
+        if event not in (
+            _jax_compat.TRACE_EVENT,
+            _jax_compat.LOWER_EVENT,
+            _jax_compat.COMPILE_EVENT,
+        ):
             return
         stack = self.stack()
         if not stack:
-            if event != TRACE_EVENT:
+            if event != _jax_compat.TRACE_EVENT:
                 for subscriber in list(self.subscribers):
                     subscriber.on_unattributed(event, seconds)
             return
         observation = stack[-1]
-        if event == TRACE_EVENT:
+        if event == _jax_compat.TRACE_EVENT:
             observation.trace_seconds += seconds
-        elif event == LOWER_EVENT:
+        elif event == _jax_compat.LOWER_EVENT:
             observation.lower_seconds += seconds
             observation.compiled = True
         else:
@@ -167,7 +166,7 @@ class _Hooks:
             observation.compiled = True
 
     def on_event(self, event: str, **_: str | int) -> None:
-        if event == PERSISTENT_HIT_EVENT:
+        if event == _jax_compat.PERSISTENT_HIT_EVENT:
             stack = self.stack()
             if stack:
                 stack[-1].persistent_cache_hit = True

@@ -147,7 +147,7 @@ class Watcher:
         """Lowering or compilation outside any jit call (AOT `.lower().compile()`, internals)."""
         with self._lock:
             self.other[1] += seconds
-            if event == _watch_hooks.COMPILE_EVENT:
+            if event == _jax_compat.COMPILE_EVENT:
                 self.other[0] += 1
 
     def on_internal_error(self, exc: BaseException) -> None:

@@ -1,12 +1,17 @@
-"""Parsing of --static and --arg values: literals, array specs, pytrees of specs."""
+"""inputs/specs.py: parsing of --static, --arg and --vs values (literals, array specs, pytrees of
+specs) and of spec strings in Python API values."""
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import pytest
 
 from jaxexplain.errors import UsageError
+from jaxexplain.inputs.caller import CLI, TARGET_API
 from jaxexplain.inputs.specs import (
     ArraySpec,
+    abstract_spec_strings,
     format_aval,
     parse_array_spec,
     parse_static_value,
@@ -55,38 +60,58 @@ def test_unknown_dtype_is_a_usage_error() -> None:
     ],
 )
 def test_static_values(text: str, value: object) -> None:
-    parsed = parse_static_value(text)
+    parsed = parse_static_value(text, CLI)
     assert parsed == value and type(parsed) is type(value)
 
 
 def test_static_value_never_evaluates_code() -> None:
     with pytest.raises(UsageError, match="cannot read"):
-        parse_static_value("__import__('os').system('true')")
+        parse_static_value("__import__('os').system('true')", CLI)
 
 
 def test_traced_pytree_of_specs() -> None:
-    value = parse_traced_value("params", '{"w": "f32[3,4]", "b": "f32[4]"}')
+    value = parse_traced_value("params", '{"w": "f32[3,4]", "b": "f32[4]"}', CLI)
     assert value == {"w": ArraySpec((3, 4), "float32"), "b": ArraySpec((4,), "float32")}
 
 
 def test_traced_literals() -> None:
-    assert parse_traced_value("x", "1.5") == 1.5
-    assert parse_traced_value("x", "[1, 2, 3]") == [1, 2, 3]
+    assert parse_traced_value("x", "1.5", CLI) == 1.5
+    assert parse_traced_value("x", "[1, 2, 3]", CLI) == [1, 2, 3]
 
 
-def test_traced_string_leaf_is_refused_with_advice() -> None:
-    with pytest.raises(UsageError, match="--static mode"):
-        parse_traced_value(
-            "mode", '{"a": "fast"}'.replace('"a"', '"a"')
-        ) if False else parse_traced_value("mode", "['fast']")
+def test_traced_string_leaf_is_refused_with_advice_in_the_callers_words() -> None:
+    with pytest.raises(UsageError, match=r"^--arg mode=\.\.\.: the leaf 'fast'.*--static mode="):
+        parse_traced_value("mode", "['fast']", CLI)
+    with pytest.raises(UsageError, match=r"^--vs mode=\.\.\.: the leaf 'fast'"):
+        parse_traced_value("mode", "['fast']", CLI, side_b=True)
+    with pytest.raises(UsageError, match=r'^vs=\{"mode": \.\.\.\}: .*static=\{"mode": \.\.\.\}'):
+        parse_traced_value("mode", "['fast']", TARGET_API, side_b=True)
 
 
 def test_unparsable_traced_value() -> None:
     with pytest.raises(UsageError, match="expected an array spec"):
-        parse_traced_value("x", "f32[3")
+        parse_traced_value("x", "f32[3", CLI)
 
 
 @pytest.mark.parametrize("text", ["n", "=3", "3n=2"])
 def test_bad_assignment(text: str) -> None:
     with pytest.raises(UsageError, match="NAME=VALUE"):
         split_assignment(text, "--static")
+
+
+class _Pair(NamedTuple):
+    a: Any
+    b: Any
+
+
+def test_spec_strings_in_python_values_become_abstract_arrays() -> None:
+    import jax
+    import numpy as np
+
+    value = abstract_spec_strings({"w": "f32[3,4]", "t": ("~f32[]", 2.0, "relu")})
+    assert value == {
+        "w": jax.ShapeDtypeStruct((3, 4), np.float32),
+        "t": (jax.ShapeDtypeStruct((), np.float32, weak_type=True), 2.0, "relu"),
+    }
+    pair = _Pair("f32[2]", 1)
+    assert abstract_spec_strings(pair) is pair

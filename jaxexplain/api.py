@@ -13,7 +13,8 @@ from typing import Any
 import jax
 
 from jaxexplain import _jax_compat
-from jaxexplain.decisions.recorder import RECORDING_SLOWS_TRACING, DecisionRecorder
+from jaxexplain._py_compat import RECORDING_SLOWS_TRACING
+from jaxexplain.decisions.recorder import DecisionRecorder
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs import specs
 from jaxexplain.inputs.calling import BoundParam, CallPlan, plan_call, user_function

@@ -11,7 +11,7 @@ import jax
 import pytest
 
 import jaxexplain
-from jaxexplain.decisions import recorder as decisions
+from jaxexplain.decisions import resolve
 from tests.targets.libs import distrax_flow as dx
 from tests.targets.libs import library_decisions as lib
 
@@ -57,7 +57,7 @@ def test_a_spent_resolution_budget_leaves_the_library_test_out(
 ) -> None:
     """flax Dropout's test on `not train` is listed, whole, within the budget; with no budget
     left it is not listed at all, never with part of what it depends on."""
-    monkeypatch.setattr(decisions, "LIBRARY_RESOLUTION_BUDGET", budget)
+    monkeypatch.setattr(resolve, "LIBRARY_RESOLUTION_BUDGET", budget)
     params = lib.flax_dropout_params()["params"]
     x = jax.ShapeDtypeStruct((2, 3), "float32")
     report = jaxexplain.trace(

@@ -105,6 +105,15 @@ def test_comprehension_filters_and_conditional_expressions_in_them() -> None:
     assert outcomes(decisions) == {"v in values": (5,), "v > 0": truth([v > 0 for v in values])}
 
 
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_test_the_function_returns_from_is_decided_by_the_return(flag: bool) -> None:
+    """`if flag: pass` as the last statement: a false test goes straight to the implicit return,
+    whose range tells nothing, and the normal return says the test was false; a true one runs
+    the `pass`, which Python 3.12+ compiles into a return of its own with the pass's range."""
+    decisions, _ = recorded(flow.last_if, flag)
+    assert outcomes(decisions) == {"flag": truth([flag])}
+
+
 def test_only_code_with_a_conditional_jump_or_a_loop_can_decide() -> None:
     """A literal `while True:` compiles to no test at all: its outcomes are read from lines."""
     functions = (flow.straight, flow.looping, flow.forever, flow.walk)

@@ -117,13 +117,15 @@ def _neutral(
     instruction: dis.Instruction, position: sa.Span | None, source: sa.SourceFile, own_returns: bool
 ) -> bool:
     """Instructions whose range says nothing about where execution is: jumps (except those
-    of `break`, `continue` and `pass`), implicit returns, comprehension bookkeeping.
-    `own_returns` is False for a comprehension's own code object, whose return is implicit
-    even where it sits inside a `return` statement."""
+    of `break`, `continue` and `pass`), implicit returns (except one that Python 3.12+ gives
+    the range of a `pass` it compiles into), comprehension bookkeeping. `own_returns` is
+    False for a comprehension's own code object, whose return is implicit even where it sits
+    inside a `return` statement."""
     if position is None:
         return True
     if instruction.opname in RETURN_OPCODES:
-        return not (own_returns and source.in_return_statement(position))
+        telling = source.in_return_statement(position) or position in source.bare_statements
+        return not (own_returns and telling)
     return instruction.opname in _NEUTRAL_OPCODES and position not in source.bare_statements
 
 

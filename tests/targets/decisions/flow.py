@@ -93,6 +93,12 @@ def positives(values: list[int]) -> int:
     return sum(v for v in values if v > 0)
 
 
+def last_if(flag: bool) -> None:
+    """An `if` as the last statement, with a body that compiles to nothing but a jump."""
+    if flag:
+        pass
+
+
 def straight(n: int) -> int:
     """No test, no loop."""
     return n + 1

@@ -32,7 +32,7 @@ test-all: ## Run the whole suite under every Python that pyenv has (3.11, 3.12, 
 	@sh scripts/test-all.sh
 
 test-decisions: ## Run the decision tests under every available interpreter (settrace vs sys.monitoring).
-	@sh scripts/test-all.sh tests/test_decisions.py
+	@sh scripts/test-all.sh tests/test_decisions_*.py tests/test_py_compat.py
 
 coverage: ## Run the suite under coverage.py on Python 3.12+; the last line gives line and branch figures.
 	@sh scripts/coverage.sh

@@ -43,7 +43,9 @@ def describe_interpreter() -> str:
 
     import jax
 
-    backend = "sys.monitoring" if sys.version_info >= (3, 12) else "sys.settrace"
+    from jaxexplain._py_compat import HAS_MONITORING
+
+    backend = "sys.monitoring" if HAS_MONITORING else "sys.settrace"
     return f"Python {platform.python_version()}, jax {jax.__version__}, decisions via {backend}"
 
 

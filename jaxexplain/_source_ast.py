@@ -12,6 +12,8 @@ from functools import cached_property
 from types import CodeType
 from typing import Any
 
+from jaxexplain._py_compat import COMPREHENSIONS_HAVE_OWN_CODE
+
 # A source range as (line, column, end line, end column); columns are UTF-8 byte offsets,
 # the same unit as `ast` node positions and `code.co_positions()`.
 Span = tuple[int, int, int, int]
@@ -26,9 +28,11 @@ COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _CODE_NAME_KINDS: dict[str, Any] = {
     "<lambda>": ast.Lambda,
     "<genexpr>": ast.GeneratorExp,
-    "<listcomp>": ast.ListComp,
-    "<setcomp>": ast.SetComp,
-    "<dictcomp>": ast.DictComp,
+    **(
+        {"<listcomp>": ast.ListComp, "<setcomp>": ast.SetComp, "<dictcomp>": ast.DictComp}
+        if COMPREHENSIONS_HAVE_OWN_CODE
+        else {}
+    ),
 }
 # The aspects of a value an expression can read instead of the value itself. LENGTH is how a
 # loop reads its iterable: only how many items it yields matters, so a comprehension read this

@@ -19,7 +19,8 @@ import jax
 import numpy as np
 
 from jaxexplain import _jax_compat
-from jaxexplain.decisions.recorder import RECORDING_SLOWS_TRACING, DecisionRecorder
+from jaxexplain._py_compat import RECORDING_SLOWS_TRACING
+from jaxexplain.decisions.recorder import DecisionRecorder
 from jaxexplain.inputs import specs
 from jaxexplain.inputs.caller import Vocabulary
 from jaxexplain.inputs.calling import CallPlan, user_function

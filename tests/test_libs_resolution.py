@@ -1,19 +1,16 @@
 """Following library tests back to the user's arguments stays cheap on real library code:
 distrax's normalizing flow (whose distribution locals read each other through every aspect)
-traces in seconds with decisions that agree with JAX, and a trace that spends its resolution
-budget leaves a library test out rather than report part of what it depends on."""
+traces in seconds with decisions that agree with JAX. (A spent resolution budget is tested in
+tests/test_decisions_resolve.py.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import jax
-import pytest
 
 import jaxexplain
-from jaxexplain.decisions import recorder as decisions
 from tests.targets.libs import distrax_flow as dx
-from tests.targets.libs import library_decisions as lib
 
 
 def primitives(fn: Any, static: dict[str, Any], **args: Any) -> list[str]:
@@ -49,19 +46,3 @@ def test_a_distrax_test_on_the_sample_count_keeps_its_outcome_as_jax_keeps_its_e
     assert seen[32] == seen[7]
     jaxprs = [primitives(dx.sample_flow, {"num_samples": n}, **args) for n in (32, 7)]
     assert jaxprs[0] == jaxprs[1]
-
-
-@pytest.mark.parametrize("budget", [1, 10**6])
-def test_a_spent_resolution_budget_leaves_the_library_test_out(
-    monkeypatch: pytest.MonkeyPatch, budget: int
-) -> None:
-    """flax Dropout's test on `not train` is listed, whole, within the budget; with no budget
-    left it is not listed at all, never with part of what it depends on."""
-    monkeypatch.setattr(decisions, "LIBRARY_RESOLUTION_BUDGET", budget)
-    params = lib.flax_dropout_params()["params"]
-    x = jax.ShapeDtypeStruct((2, 3), "float32")
-    report = jaxexplain.trace(
-        lib.flax_dropout_step, params, x, static_argnames="train", compile=False, train=True
-    )
-    listed = [(d.static, d.file) for d in report.library_decisions]
-    assert listed == ([] if budget == 1 else [("train", "flax/linen/stochastic.py")])

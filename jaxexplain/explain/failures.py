@@ -36,7 +36,8 @@ import numpy as np
 
 from jaxexplain import _jax_compat
 from jaxexplain import _source_ast as sa
-from jaxexplain.decisions.recorder import CarrySlot, DecisionRecorder
+from jaxexplain.decisions.recorder import DecisionRecorder
+from jaxexplain.decisions.resolve import CarrySlot
 from jaxexplain.explain import rewrites
 from jaxexplain.explain.rewrites import Aliases, Construct, Position, Rewrite, UserFunction
 from jaxexplain.inputs.calling import BoundParam, CallPlan

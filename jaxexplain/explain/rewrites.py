@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import sys
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from types import CodeType
 from typing import Any, Literal
 
 from jaxexplain import _source_ast as sa
+from jaxexplain._py_compat import FUNCTION_DEF_HAS_TYPE_PARAMS
 
 Position = tuple[int, int, int, int]
 """(line, end_line, column, end_column) of a bytecode instruction, as `co_positions` gives them."""
@@ -1112,8 +1112,8 @@ def _function_def(name: str, params: Sequence[str], body: list[ast.stmt]) -> ast
     node = ast.FunctionDef(
         name=name, args=_arguments(params), body=body, decorator_list=[], returns=None
     )
-    if sys.version_info >= (3, 12):
-        node.type_params = []
+    if FUNCTION_DEF_HAS_TYPE_PARAMS:
+        node.type_params = []  # type: ignore[attr-defined]  # 3.12+ only, mypy checks for 3.11
     return node
 
 

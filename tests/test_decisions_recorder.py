@@ -1,0 +1,86 @@
+"""The decision recorder's public face (decisions/recorder.py): it records only user code inside
+the root's call, leaves no hook behind, can record again, and answers what an expression read
+in a recorded frame depends on."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import jax
+import pytest
+
+from jaxexplain import _py_compat
+from jaxexplain.decisions.recorder import DecisionRecorder
+from tests.recording import USER_MODULES, X, marker_line, record, roles_of, user_module
+from tests.targets.decisions import flow, reads
+
+
+@pytest.fixture
+def targets() -> object:
+    return user_module("decisions_targets")
+
+
+def hooks() -> tuple[object, list[str | None]]:
+    """Python's trace function and the sys.monitoring tool ids in use."""
+    if not _py_compat.HAS_MONITORING:
+        return sys.gettrace(), []
+    return sys.gettrace(), [sys.monitoring.get_tool(i) for i in range(6)]  # type: ignore[attr-defined]
+
+
+def test_only_user_code_is_recorded(targets):
+    recorder = record(targets.with_helpers, X, n=2, kind="wide")
+    files = {d.file for d in recorder.decisions()} | set(recorder.executed_lines())
+    assert {Path(f).parent for f in files} == {USER_MODULES}
+    assert Path(targets.__file__).name in {Path(f).name for f in files}
+
+
+def test_executed_lines_of_the_root_function(targets):
+    recorder = record(targets.branches, X, n=2)
+    ran = recorder.executed_lines()[targets.__file__]
+    line = marker_line("if")
+    assert {line, line + 2, line + 4, line + 5, line + 8} <= ran
+    assert not {line + 1, line + 3, line + 7} & ran
+
+
+def test_the_recorder_leaves_no_hook_behind(targets):
+    before = hooks()
+    record(targets.branches, X, n=2)
+    assert hooks() == before
+
+
+def test_one_recorder_records_again_and_forgets_the_last_recording(targets):
+    """As api.py does where recording slows tracing: trace unrecorded, then record again."""
+    jax.clear_caches()
+    recorder = DecisionRecorder(targets.branches, roles_of(targets.branches, {"n": 2}))
+    for n in (7, 2):
+        jax.clear_caches()
+        with recorder:
+            jax.jit(targets.branches, static_argnames="n").trace(X, n=n)
+    assert recorder.decisions() == record(targets.branches, X, n=2).decisions()
+
+
+def test_a_recorder_records_once_at_a_time_and_answers_after() -> None:
+    recorder = DecisionRecorder(flow.halvings, roles_of(flow.halvings, {}))
+    with recorder:
+        with pytest.raises(RuntimeError, match="already recording"), recorder:
+            pass
+        with pytest.raises(RuntimeError, match="after the recorder has exited"):
+            recorder.decisions()
+        flow.halvings(4)
+    assert [d.outcomes for d in recorder.decisions()] == [("true", "true", "false")]
+
+
+def test_what_an_expression_read_in_a_recorded_frame_depends_on() -> None:
+    """Read in the last run of `thresholds`: `values` is the traced argument (a failure needed
+    its value), `n` the static; a code object that did not run answers nothing."""
+    roles = roles_of(reads.thresholds, {"n": 1})
+    with DecisionRecorder(reads.thresholds, roles) as recorder:
+        reads.thresholds([1.0], n=1)
+    code = reads.thresholds.__code__
+    expression = ast.parse("sum(values) + n", mode="eval").body
+    found = recorder.dependencies_of(code, expression, needs_value=True)
+    assert [(d.name, d.via) for d in found] == [("values", "value"), ("n", "static")]
+    assert recorder.dependencies_of(reads.Model.apply.__code__, expression) == ()
+    assert recorder.carry_slots_of(code, expression) == ()

@@ -133,7 +133,7 @@ def trace(
     def run() -> Any:
         statics, traced = parse_assignments(static or [], arg or [], factory=bool(args_from))
         from jaxexplain.api import trace_target
-        from jaxexplain.renderers import renderer
+        from jaxexplain.renderers import load_format
 
         with user_stdout_to_stderr():
             return trace_target(
@@ -144,7 +144,7 @@ def trace(
                 compile=not no_compile,
                 hlo=hlo,
                 stablehlo=stablehlo,
-                while_compiling=lambda: renderer(fmt),
+                while_compiling=lambda: load_format(fmt),
             )
 
     refuse_unsafe_output(output, run_inputs(target, args_from), fmt, debug, target)

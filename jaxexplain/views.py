@@ -17,6 +17,7 @@ from typing import Any
 
 from jaxexplain.report import (
     LOOP_KINDS,
+    Argument,
     CacheKey,
     CompileInfo,
     Decision,
@@ -223,6 +224,14 @@ def equation_counts(report: DiffReport) -> EquationCounts | None:
     top = (report.a.jaxpr.equations, report.b.jaxpr.equations)
     printed = (diff.equations_a, diff.equations_b)
     return EquationCounts(top, None if printed == top else printed)
+
+
+def argument_pairs(report: DiffReport) -> list[tuple[str, Argument | None, Argument | None]]:
+    """Each parameter of either side with its argument on side A and on side B (None where a
+    side did not pass it), in side A's order and then side B's."""
+    by_a = {arg.name: arg for arg in report.a.arguments}
+    by_b = {arg.name: arg for arg in report.b.arguments}
+    return [(name, by_a.get(name), by_b.get(name)) for name in dict.fromkeys([*by_a, *by_b])]
 
 
 def failed_sides(report: DiffReport) -> list[str]:

@@ -18,6 +18,7 @@ from jaxexplain.views import (
     CONTEXT_SHOWN,
     GROUP_LEAVES_OVER,
     UNROLL_WARNING,
+    argument_pairs,
     compile_figures,
     context_split,
     deciding_statics,
@@ -171,6 +172,9 @@ def test_a_diff_counts_the_equations_of_both_sides_as_the_traces_do() -> None:
     report = api.diff(loop_and_branch, "f32[4]", 3, static_argnames="n", vs={"n": 5})
     counts = equation_counts(report)
     assert counts is not None
+    pairs = argument_pairs(report)
+    assert [name for name, _, _ in pairs] == [arg.name for arg in report.a.arguments]
+    assert [(a.value, b.value) for name, a, b in pairs if name == "n" and a and b] == [("3", "5")]
     jaxprs = [jax.make_jaxpr(lambda x, n=n: loop_and_branch(x, n))(jnp.ones(4)) for n in (3, 5)]
     assert counts.top == tuple(len(j.jaxpr.eqns) for j in jaxprs)
     flops = next(c for c in report.compile_changes if c.name == "flops")

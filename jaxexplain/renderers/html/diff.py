@@ -55,7 +55,7 @@ from jaxexplain.report import (
     TraceReport,
 )
 from jaxexplain.userfiles import library_label
-from jaxexplain.views import deltas_by_size, equation_counts, figure_delta
+from jaxexplain.views import argument_pairs, deltas_by_size, equation_counts, figure_delta
 
 #: Row kinds of the side-by-side jaxpr diff, as the page's script reads them.
 EQUAL, CHANGED, REMOVED, ADDED, HUNK = range(5)
@@ -74,7 +74,7 @@ def diff_page(report: DiffReport) -> Page:
         diff_header(report),
         verdict(report),
         *(side_failure(label, side) for label, side in (("A", report.a), ("B", report.b))),
-        arguments_compared(report.a, report.b),
+        arguments_compared(report),
         decision_changes_section(report.decision_changes),
         library_changes_section(report.library_decision_changes),
         jaxpr_diff_section(report.jaxpr_diff, report),
@@ -170,13 +170,11 @@ def side_failure(label: str, side: TraceReport) -> str:
     )
 
 
-def arguments_compared(a: TraceReport, b: TraceReport) -> str:
+def arguments_compared(report: DiffReport) -> str:
     """Each parameter on both sides; the ones that differ stand out."""
-    by_a = {arg.name: arg for arg in a.arguments}
-    by_b = {arg.name: arg for arg in b.arguments}
     rows = []
-    for name in dict.fromkeys([*by_a, *by_b]):
-        x, y = argument_text(by_a.get(name)), argument_text(by_b.get(name))
+    for name, a, b in argument_pairs(report):
+        x, y = argument_text(a), argument_text(b)
         changed = x != y
         rows.append(
             (

@@ -134,7 +134,7 @@ def trace(
     def run() -> Any:
         statics, traced = parse_assignments(static or [], arg or [], factory=bool(args_from))
         from jaxexplain.explaining import Options, explain_target
-        from jaxexplain.renderers import renderer
+        from jaxexplain.renderers import load_format
 
         with user_stdout_to_stderr():
             return explain_target(
@@ -143,7 +143,7 @@ def trace(
                 traced,
                 args_from,
                 Options(CLI, compile=not no_compile, hlo=hlo, stablehlo=stablehlo),
-                while_compiling=lambda: renderer(fmt),
+                while_compiling=lambda: load_format(fmt),
             )
 
     refuse_unsafe_output(output, run_inputs(target, args_from), fmt, debug, target)

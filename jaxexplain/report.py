@@ -333,9 +333,16 @@ class TraceReport:
         return from_dict(cls, data)
 
     def __str__(self) -> str:
-        from jaxexplain.renderers import render
+        return as_text(self)
 
-        return render(self, "text", color=False)
+
+def as_text(report: Report) -> str:
+    """The full text report, as `str(report)` gives it (what a user prints)."""
+    # The model's one reference to the renderers, imported here when asked, so that the model
+    # never depends on them at import (the renderers import the model).
+    from jaxexplain.renderers import render
+
+    return render(report, "text")
 
 
 def to_dict(obj: Any) -> Any:
@@ -535,16 +542,8 @@ class WatchReport:
         _check_schema(data, WATCH_SCHEMA)
         return from_dict(cls, data)
 
-    def console_sections(self) -> list[Any]:
-        """The text rendering's sections (the console renderer calls this)."""
-        from jaxexplain.renderers.console_watch import watch_sections
-
-        return watch_sections(self)
-
     def __str__(self) -> str:
-        from jaxexplain.renderers import render
-
-        return render(self, "text", color=False)
+        return as_text(self)
 
 
 __all__ += [
@@ -736,16 +735,8 @@ class DiffReport:
         _check_schema(data, DIFF_SCHEMA)
         return from_dict(cls, data)
 
-    def console_sections(self) -> list[Any]:
-        """The text rendering's sections (the console renderer calls this)."""
-        from jaxexplain.renderers.console_diff import diff_sections
-
-        return diff_sections(self)
-
     def __str__(self) -> str:
-        from jaxexplain.renderers import render
-
-        return render(self, "text", color=False)
+        return as_text(self)
 
 
 __all__ += [
@@ -797,3 +788,8 @@ class ErrorReport:
 
 
 __all__ += ["ErrorReport"]
+
+# Everything that takes "a report" (the renderers, `str`) takes one of these.
+Report = TraceReport | DiffReport | WatchReport | ErrorReport
+
+__all__ += ["Report"]

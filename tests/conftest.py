@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import Browser, BrowserUnavailable, ensure_chromium
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
@@ -47,3 +48,14 @@ def _restore_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             (str(USER_MODULES), str(ROOT / "samples"))
         ):
             del sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Browser:
+    """Headless Chromium for the HTML page tests; they are skipped without one, except on CI."""
+    try:
+        return Browser(ensure_chromium())
+    except BrowserUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the browser tests: {exc}")
+        pytest.skip(str(exc))

@@ -3,7 +3,8 @@
 Collect once, render many: each case is a report saved as JSON from a live run (trace, failing
 trace, diff, watch), so the renderings do not move with the JAX version or the machine. The
 JSON renderer must give the saved document back; the text renderer must give the gold text,
-plain and colored. `pytest tests/test_gold.py --update-gold` re-creates the saved reports from
+plain and colored; the HTML renderer the gold page of a trace or diff, scrubbed of what is not
+the report's (the stylesheet and script, the JAX version). `pytest tests/test_gold.py --update-gold` re-creates the saved reports from
 live runs and the renderings from them; review the change with `git diff tests/gold`.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import pytest
 
 from jaxexplain.api import diff_target, trace_target
 from jaxexplain.inputs.specs import ArraySpec
-from jaxexplain.renderers import render
+from jaxexplain.renderers import RENDERERS, render
 from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA, DiffReport, TraceReport, WatchReport
 from jaxexplain.watching.watcher import Watcher, run_program
 from tests.conftest import ROOT
@@ -62,6 +64,36 @@ LIVE_RUNS: dict[str, Callable[[], Any]] = {
 
 def _scrubbed(document: str) -> str:
     return document.replace(json.dumps(str(ROOT))[1:-1], ROOT_MARK)
+
+
+# The page's parts that are the package's files, not the report, and the JAX that made it.
+_STYLESHEET = re.compile(r"<style>\n.*?\n</style>", re.S)
+_SCRIPT = re.compile(r"<script>\n.*?\n</script>", re.S)
+_DATA = re.compile(r'(<script type="application/json" id="jx-data">)(.*?)(</script>)', re.S)
+_JAX_VERSION = re.compile(r" · JAX [^<]+")
+# Where the page's one-line body is broken for the gold file: a change shows in its row.
+_ROWS = re.compile(r'(?=<section|<tr>|<div class="sl[ "])')
+
+
+def _page_scrubbed(page: str) -> str:
+    """The page without its stylesheet, script and JAX version, its sections, table rows and
+    source lines each on a line, and its data block one item a line (`_lines`)."""
+    page = _STYLESHEET.sub("<style>/* report.css and Pygments' colors */</style>", page)
+    page = _SCRIPT.sub("<script>/* report.js */</script>", page)
+    page = _JAX_VERSION.sub(" · JAX <VERSION>", page)
+    page = _DATA.sub(lambda m: f"{m[1]}\n{_lines(json.loads(m[2]))}\n{m[3]}", page)
+    return _ROWS.sub("\n", page)
+
+
+def _lines(value: Any, depth: int = 0) -> str:
+    """JSON with each key and each item on its own line, a list of numbers on one."""
+    pad, inner = " " * depth, " " * (depth + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(k)}: {_lines(v, depth + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and any(not isinstance(v, (int, float)) for v in value):
+        return "[\n" + ",\n".join(inner + _lines(v, depth + 1) for v in value) + f"\n{pad}]"
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _unscrubbed(document: str) -> str:
@@ -129,6 +161,15 @@ def test_text_matches_gold(saved: tuple[str, Any], color: bool, update_gold: boo
     case, report = saved
     suffix = "ansi" if color else "txt"
     check_gold(GOLD / f"{case}.{suffix}", render(report, "text", color=color), update_gold)
+
+
+def test_html_matches_gold(saved: tuple[str, Any], update_gold: bool) -> None:
+    case, report = saved
+    gold = GOLD / f"{case}.html"
+    if ("html", type(report)) not in RENDERERS:
+        assert not gold.exists(), f"{case} has no HTML rendering"
+        return
+    check_gold(gold, _page_scrubbed(render(report, "html")), update_gold)
 
 
 def trace_facts(report: TraceReport, counts: bool = True) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import pytest
 
 import jaxexplain
 from jaxexplain.decisions.recorder import DecisionRecorder
-from jaxexplain.renderers.console import render
+from jaxexplain.renderers import render
 from jaxexplain.report import Dependency, ErrorInfo, Suggestion
 from tests.targets.libs import carries as lib
 

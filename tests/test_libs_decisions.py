@@ -16,7 +16,7 @@ import pytest
 
 import jaxexplain
 from jaxexplain.decisions.recorder import DecisionRecorder
-from jaxexplain.renderers.console import render
+from jaxexplain.renderers import render
 from jaxexplain.report import Decision, Dependency, TraceReport
 from tests.targets.libs import decisions as lib
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxexplain
-from jaxexplain.renderers import console
+from jaxexplain.renderers import render
 from tests.targets.libs import diffing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ def test_a_verified_rewrite_is_printed_whole_at_any_width() -> None:
     report = jaxexplain.trace(diffing.thresholded, "f32[3]", "f32[]", "f32[]", compile=False)
     fixes = [s for s in report.error.suggestions if s.verified and s.code]
     assert fixes
-    text = console.render(report, width=60)
+    text = render(report, "text", width=60)
     for line in textwrap.dedent(fixes[0].code).strip().splitlines():
         assert line.strip() in text
     ast.parse(textwrap.dedent(fixes[0].code))

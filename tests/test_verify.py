@@ -16,7 +16,7 @@ import jaxexplain
 from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.report import Verification
-from jaxexplain.tracing.verify import format_bytes, verify
+from jaxexplain.tracing.verify import verify
 from tests.targets import verifying
 
 
@@ -113,23 +113,6 @@ def test_inputs_at_the_limit_are_called() -> None:
         double, "f32[512]", vs={"x": "f32[1024]"}, compile=False, verify_limit=4096
     )
     assert report.verification is not None and report.verification.checked
-
-
-@pytest.mark.parametrize(
-    ("count", "text"),
-    [
-        (0, "0 B"),
-        (1023, "1023 B"),
-        (1024, "1.0 KiB"),
-        (1536, "1.5 KiB"),
-        (2**20 - 1, "1024.0 KiB"),
-        (2**20, "1.0 MiB"),
-        (2**30, "1.0 GiB"),
-        (3 * 2**30 + 2**29, "3.5 GiB"),
-    ],
-)
-def test_byte_sizes_read_as_people_write_them(count: int, text: str) -> None:
-    assert format_bytes(count) == text
 
 
 def test_a_callbacks_exception_is_named_by_its_public_name_and_message() -> None:

@@ -251,7 +251,7 @@ def test_assert_max_compiles_passes_and_fails_with_the_reasons() -> None:
         update(jnp.ones(2), lr=0.125)
     message = str(failure.value)
     assert "update compiled 2 times; at most 1 allowed" in message
-    assert "vs #1: static lr: 0.25 -> 0.125" in message
+    assert "vs #1: static lr 0.25 -> 0.125" in message
     assert f"{Path(__file__).name}:" in message
 
 
@@ -295,7 +295,7 @@ def test_live_lines_and_text_report() -> None:
         power(jnp.ones(2), 2)
         power(jnp.ones(2), 3)
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and lines[1].endswith("vs #1: static n: 2 -> 3")
+    assert len(lines) == 2 and lines[1].endswith("vs #1: static n 2 -> 3")
     text = str(watcher.report())
     assert "vs compile #1: static n 2 -> 3" in text
     assert "Per function" in text and "power" in text

@@ -1,19 +1,30 @@
-"""Renderers turn report objects into text, JSON or HTML; one small explicit registry."""
+"""Renderers turn reports into text, JSON or HTML: one small explicit registry of which function
+renders which report kind in which format, each module imported on first use."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 from jaxexplain.errors import UsageError
+from jaxexplain.report import DiffReport, ErrorReport, Report, TraceReport, WatchReport
 
-FORMATS = {
-    "text": "jaxexplain.renderers.console",
-    "json": "jaxexplain.renderers.json",
-    "html": "jaxexplain.renderers.html",
+# (format, report type) -> "module:function"; each function takes its report type, and the
+# keyword arguments `color` and `width`.
+RENDERERS: dict[tuple[str, type], str] = {
+    ("text", TraceReport): "jaxexplain.renderers.console.trace:render",
+    ("text", DiffReport): "jaxexplain.renderers.console.diff:render",
+    ("text", WatchReport): "jaxexplain.renderers.console.watch:render",
+    ("json", TraceReport): "jaxexplain.renderers.json:render_trace",
+    ("json", DiffReport): "jaxexplain.renderers.json:render_diff",
+    ("json", WatchReport): "jaxexplain.renderers.json:render_watch",
+    ("json", ErrorReport): "jaxexplain.renderers.json:render_error",
+    ("html", TraceReport): "jaxexplain.renderers.html.trace:render",
+    ("html", DiffReport): "jaxexplain.renderers.html.diff:render",
 }
+FORMATS = tuple(dict.fromkeys(fmt for fmt, _ in RENDERERS))
+_KINDS = {TraceReport: "trace", DiffReport: "diff", WatchReport: "watch", ErrorReport: "error"}
 _SUFFIXES = {".json": "json", ".html": "html", ".htm": "html", ".txt": "text"}
 
 
@@ -26,25 +37,47 @@ def guess_format(output: str | None, explicit: str | None) -> str:
     return "text"
 
 
-def render(report: Any, fmt: str = "text", *, color: bool = False, width: int = 100) -> str:
-    """Renders any report (trace, diff, watch) in one of the registered formats.
+def render(report: Report, fmt: str = "text", *, color: bool = False, width: int = 100) -> str:
+    """Renders a report (trace, diff, watch) in one of the registered formats.
 
     Args:
-        report: a report object from `jaxexplain.report` (or a diff/watch report).
-        fmt: "text", "json" or "html".
+        report: a `TraceReport`, `DiffReport` or `WatchReport` from `jaxexplain.report`.
+        fmt: "text", "json" or "html" (HTML is for trace and diff reports).
         color: ANSI colors in text output.
         width: text width in columns.
 
     Returns:
         The rendered document.
+
+    Raises:
+        UsageError: for an unknown format, or a format that does not render this report kind.
     """
-    return renderer(fmt).render(report, color=color, width=width)
+    return renderer_for(fmt, type(report))(report, color=color, width=width)
 
 
-def renderer(fmt: str) -> ModuleType:
-    """The module that renders `fmt`, imported on first use (the CLI imports it while XLA
-    compiles, when the process would otherwise wait)."""
-    module_name = FORMATS.get(fmt)
-    if module_name is None:
+def renderer_for(fmt: str, kind: type) -> Callable[..., str]:
+    """The function that renders reports of type `kind` in `fmt`, its module imported now."""
+    _check_format(fmt)
+    where = RENDERERS.get((fmt, kind))
+    if where is None:
+        rendered = ", ".join(_KINDS[k] for f, k in RENDERERS if f == fmt)
+        raise UsageError(
+            f"--format {fmt} renders {rendered} reports, not a {_KINDS.get(kind, kind.__name__)} report"
+        )
+    module, _, function = where.partition(":")
+    renderer: Callable[..., str] = getattr(importlib.import_module(module), function)
+    return renderer
+
+
+def load_format(fmt: str) -> None:
+    """Imports every renderer of `fmt` ahead of use (the CLI does it while XLA compiles, when
+    the process would otherwise wait)."""
+    _check_format(fmt)
+    for (each, _), where in RENDERERS.items():
+        if each == fmt:
+            importlib.import_module(where.partition(":")[0])
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return importlib.import_module(module_name)

@@ -1,13 +1,39 @@
-"""JSON renderer: the report's versioned document."""
+"""JSON renderer: the report's versioned document, with the derived facts a reader needs.
+
+The document is the model (`report.to_dict`), so it loads back with `from_dict`; a trace or
+diff document adds a `views` key with what `jaxexplain.views` derives from it (the loops that
+unrolled and their cost, the statics that decided most), which loading leaves aside.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from jaxexplain.report import to_dict
+from jaxexplain.report import DiffReport, ErrorReport, TraceReport, WatchReport, to_dict
+from jaxexplain.views import diff_views, trace_views
 
 
-def render(report: Any, *, color: bool = False, width: int = 100) -> str:
-    """The report as indented JSON (colors and width do not apply)."""
-    return json.dumps(to_dict(report), indent=2)
+def render_trace(report: TraceReport, *, color: bool = False, width: int = 100) -> str:
+    """A trace report as indented JSON, its views last (colors and width do not apply)."""
+    return _document({**to_dict(report), "views": trace_views(report)})
+
+
+def render_diff(report: DiffReport, *, color: bool = False, width: int = 100) -> str:
+    """A diff report as indented JSON, each side's views last (colors and width do not apply)."""
+    return _document({**to_dict(report), "views": diff_views(report)})
+
+
+def render_watch(report: WatchReport, *, color: bool = False, width: int = 100) -> str:
+    """A watch report as indented JSON (colors and width do not apply)."""
+    return _document(to_dict(report))
+
+
+def render_error(report: ErrorReport, *, color: bool = False, width: int = 100) -> str:
+    """A run that ended before its report, as its command's document (colors and width do not
+    apply)."""
+    return _document(to_dict(report))
+
+
+def _document(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2)

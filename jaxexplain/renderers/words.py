@@ -1,21 +1,230 @@
-"""How decisions (and who raised an error) read in every renderer: as the user wrote them,
-with their outcomes in words."""
+"""Every sentence and label that more than one rendering shows: the text report, the HTML page,
+watch's live lines and `assert_max_compiles`' message say a thing in the same words because
+they take them from here. Facts come from `jaxexplain.views`; this module only words them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from jaxexplain.report import (
     LOOP_KINDS,
+    Argument,
     Decision,
+    DecisionChange,
     DiffReport,
     ErrorInfo,
+    FigureChange,
+    FunctionInfo,
     LibraryDecision,
     LibraryDecisionChange,
+    StaticKey,
+    Suggestion,
+    Verification,
+    WatchEvent,
+    WatchReason,
 )
 from jaxexplain.userfiles import short_path
+from jaxexplain.views import (
+    DecidingStatic,
+    EquationCounts,
+    UnrolledLoop,
+    failed_sides,
+    figure_delta,
+    leaf_count,
+    reasons_by_entry,
+)
 
 _KEYWORDS = {"comprehension": "for"}
+# An argument's pytree with more leaves than this is summarized; its leaves are listed apart.
+MAX_LEAVES_SHOWN = 8
+DECIDERS_SHOWN = 5
+DECIDED_MOST = "static arguments that decided the most"
+IDENTITY_HASH = "compared by identity: every new object recompiles"
+LEAKED_AT = "leaked value created at"
+FIXES_DETAIL = "verified ones were re-traced by jaxexplain"
+VERIFIED = "verified"
+NOT_VERIFIED = "not verified"
+NEVER_RAN = "never ran"
+SAME_UP_TO_NAMES = "identical up to variable names"
+PREDICTED_ONLY = "predicted from the cache keys, not checked against JAX"
+NO_KEY_WITHOUT_TRACE = "a side that does not trace has no cache key to compare"
+DISAGREEMENT_MEANING = (
+    "The verdict above is JAX's own; the reasons below are jaxexplain's and miss something. "
+    "This is a jaxexplain bug: please report it with this report."
+)
+FIRST_COMPILATION = "first compilation"
+VIA_WORDS = {
+    "value": "traced value",
+    "static": "static value",
+    "shape": "shape",
+    "dtype": "dtype",
+    "global": "global",
+}
+COMPONENT_NAMES = {
+    "function": "the function itself",
+    "static": "static value",
+    "static_type": "static value's type",
+    "shape": "shape",
+    "dtype": "dtype",
+    "weak_type": "weak type",
+    "treedef": "pytree structure",
+    "context": "JAX context",
+    "sharding": "sharding",
+    "device": "device",
+}
+CHANGE_NAMES = {
+    "flipped": "branch flipped",
+    "iterations": "loop count changed",
+    "only_a": "ran on A only",
+    "only_b": "ran on B only",
+}
+
+
+def capitalized(text: str) -> str:
+    """A phrase that starts a line: its first letter upper case, the rest as it is."""
+    return f"{text[:1].upper()}{text[1:]}"
+
+
+def sentence(text: str) -> str:
+    """A phrase as a sentence on its own: capitalized, ending with a period."""
+    return capitalized(text) + ("" if text.endswith(".") else ".")
+
+
+def plural(count: int, word: str, many: str = "") -> str:
+    """`1 equation`, `2 equations` (`many` where the plural is not the word and an s)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+# ---------------------------------------------------------------- places and numbers
+
+
+def location(file: str, line: int | None) -> str:
+    """`model.py:12`, the file as short as it reads unambiguously from here."""
+    return f"{short_path(file)}:{line}"
+
+
+def source_location(source: str) -> str:
+    """A "file:line" string of the model as `location` shows it."""
+    path, _, line = source.rpartition(":")
+    return f"{short_path(path)}:{line}"
+
+
+def defined_at(fn: FunctionInfo) -> str:
+    """`transformer defined at samples/transformer.py:40`."""
+    return f"{fn.qualname or fn.name} defined at {location(fn.file, fn.line)}"
+
+
+def seconds_text(value: float | None) -> str:
+    """0.1234 -> "0.123 s"; None -> "n/a"."""
+    return "n/a" if value is None else f"{value:.3f} s"
+
+
+def human_number(value: float | None) -> str:
+    """1234567 -> "1.23 M"; None -> "n/a"."""
+    if value is None:
+        return "n/a"
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.2f} {unit}"
+    return f"{value:g}"
+
+
+def human_bytes(value: float | None) -> str:
+    """1536 -> "1.5 KiB"; None -> "n/a"."""
+    if value is None:
+        return "n/a"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(value) >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{int(value)} B"
+
+
+def figure_text(value: float | None, unit: str) -> str:
+    """A figure in its unit: bytes, seconds, or a count."""
+    if unit == "bytes":
+        return human_bytes(value)
+    if unit == "s":
+        return seconds_text(value)
+    return human_number(value)
+
+
+def figure_change_text(change: FigureChange) -> str:
+    """`+3 (+50%)`, `-1.5 KiB (-20%)`, `=` when equal, "" where a side has no figure."""
+    moved = figure_delta(change)
+    if moved is None:
+        return ""
+    if moved.delta == 0:
+        return "="
+    text = ("+" if moved.delta > 0 else "-") + figure_text(abs(moved.delta), change.unit)
+    return text + (f" ({moved.relative:+.0%})" if moved.relative is not None else "")
+
+
+def equation_counts_text(counts: EquationCounts) -> tuple[str, str | None]:
+    """`59 -> 41 equations` at the top level, and the printed counts `189 -> 125` where they
+    differ (the diff's added, removed and changed are of those)."""
+    a, b = counts.top
+    printed = None if counts.printed is None else f"{counts.printed[0]:,} -> {counts.printed[1]:,}"
+    return f"{a:,} -> {b:,} equations", printed
+
+
+def approximate_text(regions: int) -> str:
+    """The note on regions a diff could not align exactly in its time budget."""
+    return (
+        f"{regions} region(s) differ too much to align exactly in time; they are shown as "
+        f"removed and added"
+    )
+
+
+# ---------------------------------------------------------------- arguments and the cache key
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """A shape as Python writes the tuple: `(8,)`, `(3, 4)`, `()`."""
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def static_hash_text(s: StaticKey) -> str:
+    """The hash JAX looks a static value up by, and the identity-hash trap."""
+    hashed = "unhashable" if s.hash is None else str(s.hash)
+    return hashed + (f" ({IDENTITY_HASH})" if s.compared_by == "identity" else "")
+
+
+def format_aval_tree(aval: Any, pytree: str | None = None) -> str:
+    """A pytree of abstract values written compactly: `{'b': f32[4], 'w': f32[3,4]}`, led by
+    its class where it is no plain container (`Batch (NamedTuple) {...}`); large trees are
+    summarized (their leaves are listed in the cache key section)."""
+    leaves = leaf_count(aval)
+    kind = pytree or ("dict" if isinstance(aval, dict) else "list")
+    if leaves > MAX_LEAVES_SHOWN:
+        return f"pytree ({kind}) of {leaves} arrays, listed under Cache key"
+    text = _aval_tree_text(aval)
+    return text if kind in ("dict", "list", "tuple") else f"{kind} {text}"
+
+
+def _aval_tree_text(aval: Any) -> str:
+    if isinstance(aval, dict):
+        return "{" + ", ".join(f"{k!r}: {_aval_tree_text(v)}" for k, v in aval.items()) + "}"
+    if isinstance(aval, (list, tuple)):
+        return "[" + ", ".join(_aval_tree_text(v) for v in aval) + "]"
+    return str(aval)
+
+
+def argument_text(arg: Argument | None) -> str:
+    """`static 3`, `traced f32[8]`, or that the parameter was not passed."""
+    if arg is None:
+        return "not passed"
+    if arg.role == "static":
+        return f"static {arg.value}" + (" (default)" if arg.source == "default" else "")
+    return f"traced {format_aval_tree(arg.aval)}"
+
+
+def vs_text(vs: dict[str, str]) -> str:
+    """`n=4, lr=0.1`: the assignments that made side B of a diff."""
+    return ", ".join(f"{k}={v}" for k, v in vs.items())
+
+
+# ---------------------------------------------------------------- decisions
 
 
 def as_written(kind: str, source: str) -> str:
@@ -36,6 +245,11 @@ def outcomes_text(kind: str, outcomes: Sequence[str | int]) -> str:
     return compress(outcomes)
 
 
+def decisions_detail(count: int) -> str:
+    """`3 constructs decided while tracing`."""
+    return f"{plural(count, 'construct')} decided while tracing"
+
+
 def library_decision_text(d: LibraryDecision) -> str:
     """One line per library test on a static: `train: decided in flax/linen/stochastic.py:92
     by if (self.rate == 0.0) or deterministic → true (12 times, Dropout.__call__)`."""
@@ -52,6 +266,11 @@ def library_change_text(c: LibraryDecisionChange) -> str:
     if (self.rate == 0.0) or deterministic: false -> true`."""
     a, b = outcomes_text(c.kind, c.a), outcomes_text(c.kind, c.b)
     return f"{c.static}: {c.file}:{c.line} {as_written(c.kind, c.source)}: {a} -> {b}"
+
+
+def decision_change_name(change: DecisionChange) -> str:
+    """`branch flipped`, `loop count changed`, `ran on B only`."""
+    return CHANGE_NAMES.get(change.change, change.change)
 
 
 def decision_outcome(d: Decision) -> str:
@@ -88,37 +307,27 @@ def compress(outcomes: Sequence[object]) -> str:
     return ", ".join(out)
 
 
-def raised_by_text(error: ErrorInfo) -> str:
-    """Who raised the error, to head its message: `JAX` for JAX's own errors only; `raised by
-    your code at solvers.py:23: ValueError` for the user's; `raised by numpy: TypeError`."""
-    if error.raised_by == "jax":
-        return "JAX"
-    if error.raised_by == "user" and error.file:
-        return f"raised by your code at {short_path(error.file)}:{error.line}: {error.type}"
-    who = "your code" if error.raised_by == "user" else error.raised_by
-    return f"raised by {who}: {error.type}"
-
-
 def dependencies_text(d: Decision) -> str:
     """`n (static), x (shape)`."""
     return ", ".join(f"{dep.name} ({dep.via})" for dep in d.depends_on)
 
 
-def unrolled_iterations(d: Decision) -> int:
-    """How many copies of a loop body the trace holds (all executions of the loop together)."""
-    return sum(int(o) for o in d.outcomes) if d.kind in LOOP_KINDS else 0
+def unrolled_text(loop: UnrolledLoop) -> str:
+    """What unrolling a loop cost: the equations it put into the jaxpr where they were counted."""
+    if loop.equations is None:
+        return (
+            f"ran {loop.passes} times while tracing: the JAX operations of its body, helpers "
+            "included, are copied that many times into the jaxpr, and compile time grows with them"
+        )
+    return (
+        f"ran {loop.passes} times while tracing and put {loop.equations:,} equations into the "
+        f"jaxpr (about {loop.per_pass:,} per pass): compile time grows with them"
+    )
 
 
-def equation_counts(report: DiffReport) -> tuple[str, str | None]:
-    """`59 -> 41 equations` as each side's trace report counts them (top level, as
-    `jax.make_jaxpr` does), and, where they differ, the diff's own counts over the printed
-    text with nested jaxprs (`189 -> 125`): its added, removed and changed are of those."""
-    assert report.jaxpr_diff is not None and report.a.jaxpr and report.b.jaxpr
-    diff = report.jaxpr_diff
-    top = (report.a.jaxpr.equations, report.b.jaxpr.equations)
-    printed = (diff.equations_a, diff.equations_b)
-    text = f"{top[0]:,} -> {top[1]:,} equations"
-    return text, None if top == printed else f"{printed[0]:,} -> {printed[1]:,}"
+def deciding_statics_text(statics: Sequence[DecidingStatic]) -> str:
+    """`n (3), activation (1)`: the few statics that decided most, with their decisions."""
+    return ", ".join(f"{s.name} ({s.decisions})" for s in statics[:DECIDERS_SHOWN])
 
 
 def equations_text(equations: int, libraries: dict[str, int]) -> str:
@@ -131,3 +340,135 @@ def equations_text(equations: int, libraries: dict[str, int]) -> str:
         return f"{equations} eq ({next(iter(libraries))})"
     shares = ", ".join(f"{count} {name}" for name, count in libraries.items())
     return f"{equations} eq ({shares})" if shares else f"{equations} eq"
+
+
+# ---------------------------------------------------------------- failures
+
+
+def raised_by_text(error: ErrorInfo) -> str:
+    """Who raised the error, to head its message: `JAX` for JAX's own errors only; `raised by
+    your code at solvers.py:23: ValueError` for the user's; `raised by numpy: TypeError`."""
+    if error.raised_by == "jax":
+        return "JAX"
+    if error.raised_by == "user" and error.file:
+        return f"raised by your code at {location(error.file, error.line)}: {error.type}"
+    who = "your code" if error.raised_by == "user" else error.raised_by
+    return f"raised by {who}: {error.type}"
+
+
+def via_text(via: str) -> str:
+    """Through which aspect a failing value depended on an argument: `traced value`, `shape`."""
+    return VIA_WORDS.get(via, via)
+
+
+def error_dependencies_text(error: ErrorInfo) -> str:
+    """`x (traced value), n (static value)`: what the failing value came from."""
+    return ", ".join(f"{d.name} ({via_text(d.via)})" for d in error.depends_on)
+
+
+def cost_text(s: Suggestion) -> str:
+    """`cost: both sides are computed for every element, then one is selected`."""
+    return f"cost: {s.cost}"
+
+
+def checks_text(s: Suggestion) -> str:
+    """`checks passed: traced, values, gradients`."""
+    return f"checks passed: {', '.join(s.checks)}"
+
+
+# ---------------------------------------------------------------- diff verdicts
+
+
+def no_verdict_text(report: DiffReport) -> str:
+    """Why a diff has no verdict: `no verdict: side A failed to trace`."""
+    failed = failed_sides(report)
+    why = (
+        f"side {' and '.join(failed)} failed to trace"
+        if failed
+        else "the reports hold no cache keys"
+    )
+    return f"no verdict: {why}"
+
+
+def verification_text(check: Verification) -> str:
+    """`verified against JAX: called the jitted function on zeros: cache size 1 after A, 2
+    after B`, or `not verified: ...` with the reason it was skipped."""
+    if check.checked:
+        return f"verified against JAX: {check.note}"
+    return f"not verified: {check.note.removeprefix('not checked: ')}"
+
+
+def disagreement_text(report: DiffReport) -> str:
+    """What the cache keys predicted and what JAX did instead, with both cache sizes."""
+    check = report.verification
+    assert check is not None
+    said = "a recompile" if report.predicted else "no recompile"
+    did = "compiled again" if check.jax_recompiled else "reused its entry"
+    return (
+        f"the cache keys predicted {said}, but JAX {did} "
+        f"(cache size {check.cache_size_a} after A, {check.cache_size_b} after B)."
+    )
+
+
+def component_name(component: str) -> str:
+    """A cache-key component in words: `static` -> `static value`."""
+    return COMPONENT_NAMES.get(component, component)
+
+
+# ---------------------------------------------------------------- watch
+
+
+def reason_text(reason: WatchReason) -> str:
+    """One difference from an earlier entry in a few words: `static lr 0.1 -> 0.2`."""
+    if reason.component == "function" and reason.path == "object":
+        return "a new function object (its jit cache starts empty)"
+    if reason.component == "evicted":
+        return "no key component differs: " + reason.after
+    where = f" {reason.path}" if reason.path else ""
+    return f"{reason.component}{where} {reason.before} -> {reason.after}"
+
+
+def reasons_text(reasons: Sequence[WatchReason]) -> str:
+    """Several differences from one entry, `; `-separated."""
+    return "; ".join(reason_text(r) for r in reasons)
+
+
+def timing_text(event: WatchEvent) -> str:
+    """`0.125 s (trace 0.020, lower 0.010, compile 0.095)`."""
+    return (
+        f"{event.seconds:.3f} s (trace {event.trace_seconds:.3f}, lower "
+        f"{event.lower_seconds:.3f}, compile {event.compile_seconds:.3f})"
+    )
+
+
+def live_line(event: WatchEvent) -> str:
+    """The line printed as a compilation happens."""
+    head = (
+        f"jaxexplain: compiled {event.function} ({location(event.file, event.line)}) "
+        f"at {short_path(event.call_site)} in {event.seconds:.3f} s"
+    )
+    if event.kind == "transformed":
+        return head + " (under vmap/grad outside jit)"
+    head += f", cache {event.cache_size}"
+    if not event.reasons:
+        return head
+    groups = reasons_by_entry(event.reasons)
+    entry, changes = groups[0]
+    text = f"{head}; vs #{entry}: {reasons_text(changes)}"
+    if len(groups) > 1:
+        text += f" (and {len(groups) - 1} more earlier entries)"
+    return text
+
+
+def too_many_compiles_text(name: str, allowed: int, events: Sequence[WatchEvent]) -> str:
+    """`assert_max_compiles`' failure: how often, and for each recompilation what changed."""
+    lines = [f"{name} compiled {len(events)} times; at most {allowed} allowed:"]
+    for event in events:
+        head = f"  compile #{event.compile_number} at {short_path(event.call_site)}"
+        if not event.reasons:
+            lines.append(f"{head}: {FIRST_COMPILATION}")
+            continue
+        lines.append(f"{head}:")
+        for entry, changes in reasons_by_entry(event.reasons):
+            lines.append(f"    vs #{entry}: {reasons_text(changes)}")
+    return "\n".join(lines)

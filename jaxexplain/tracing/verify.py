@@ -21,6 +21,7 @@ import numpy as np
 from jaxexplain import _jax_compat
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.inputs.specs import format_aval
+from jaxexplain.renderers.words import human_bytes
 from jaxexplain.report import Verification
 from jaxexplain.tracing import wrappers
 from jaxexplain.tracing.stages import Target
@@ -60,8 +61,8 @@ def verify(
     if needed > limit:
         return Verification(
             False,
-            f"not checked: one side's inputs need {format_bytes(needed)}, over the "
-            f"--verify-limit of {format_bytes(limit)}",
+            f"not checked: one side's inputs need {human_bytes(needed)}, over the "
+            f"--verify-limit of {human_bytes(limit)}",
             input_bytes=needed,
         )
     try:
@@ -312,14 +313,6 @@ def input_bytes(plan: CallPlan) -> int:
             itemsize = getattr(dtype, "itemsize", 8)  # key<fry> has one; np.dtype() fails
             total += math.prod(shape) * itemsize
     return total
-
-
-def format_bytes(count: float) -> str:
-    """1536 -> '1.5 KiB'."""
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if count >= size:
-            return f"{count / size:.1f} {unit}"
-    return f"{int(count)} B"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -26,6 +26,7 @@ from types import FrameType, TracebackType
 from typing import Any, TextIO
 
 from jaxexplain import _jax_compat
+from jaxexplain.renderers.words import live_line, too_many_compiles_text
 from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
@@ -273,30 +274,14 @@ def assert_max_compiles(
         yield watcher
     events = [e for e in watcher.events if e.kind == "jit" and _matches(e, fn_or_name)]
     if len(events) > n:
-        raise AssertionError(too_many_compiles_message(fn_or_name, n, events))
+        name = fn_or_name if isinstance(fn_or_name, str) else events[0].function
+        raise AssertionError(too_many_compiles_text(name, n, events))
 
 
 def _matches(event: WatchEvent, fn_or_name: Callable[..., Any] | str) -> bool:
     if isinstance(fn_or_name, str):
         return event.function == fn_or_name or event.function.endswith("." + fn_or_name)
     return (event.function, event.file, event.line) == definition_of(_jax_compat.unwrap(fn_or_name))
-
-
-def too_many_compiles_message(
-    fn_or_name: Callable[..., Any] | str, n: int, events: Sequence[WatchEvent]
-) -> str:
-    """The failure message: how often, and for each recompilation what changed."""
-    name = fn_or_name if isinstance(fn_or_name, str) else events[0].function
-    lines = [f"{name} compiled {len(events)} times; at most {n} allowed:"]
-    for event in events:
-        head = f"  compile #{event.compile_number} at {short_path(event.call_site)}"
-        if not event.reasons:
-            lines.append(f"{head}: first compilation")
-            continue
-        lines.append(f"{head}:")
-        for entry, changes in group_reasons(event.reasons):
-            lines.append(f"    vs #{entry}: " + "; ".join(describe_reason(r) for r in changes))
-    return "\n".join(lines)
 
 
 def explain_recompile(
@@ -411,43 +396,6 @@ def _equal_statics(before: dict[str, Any], after: dict[str, Any], name: str) -> 
 
 def _reason(change: KeyChange, entry: int) -> WatchReason:
     return WatchReason(change.component, change.path, change.a, change.b, entry)
-
-
-def group_reasons(reasons: Sequence[WatchReason]) -> list[tuple[int, list[WatchReason]]]:
-    """Reasons grouped by the earlier entry they compare with, in the order given."""
-    groups: dict[int, list[WatchReason]] = {}
-    for reason in reasons:
-        groups.setdefault(reason.entry, []).append(reason)
-    return list(groups.items())
-
-
-def describe_reason(reason: WatchReason) -> str:
-    """One difference in a few words: `static lr: 0.1 -> 0.2`."""
-    if reason.component == "function" and reason.path == "object":
-        return "new function object (its jit cache starts empty)"
-    if reason.component == "evicted":
-        return "no key component differs: " + reason.after
-    where = f" {reason.path}" if reason.path else ""
-    return f"{reason.component}{where}: {reason.before} -> {reason.after}"
-
-
-def live_line(event: WatchEvent) -> str:
-    """The line printed as a compilation happens."""
-    head = (
-        f"jaxexplain: compiled {event.function} ({short_path(event.file)}:{event.line}) "
-        f"at {short_path(event.call_site)} in {event.seconds:.3f} s"
-    )
-    if event.kind == "transformed":
-        return head + " (under vmap/grad outside jit)"
-    head += f", cache {event.cache_size}"
-    if not event.reasons:
-        return head
-    groups = group_reasons(event.reasons)
-    entry, changes = groups[0]
-    text = f"{head}; vs #{entry}: " + "; ".join(describe_reason(r) for r in changes)
-    if len(groups) > 1:
-        text += f" (and {len(groups) - 1} more earlier entries)"
-    return text
 
 
 def user_call_site(frame: FrameType | None) -> tuple[str, str]:

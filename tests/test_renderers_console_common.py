@@ -1,4 +1,5 @@
-"""Tests for the text renderer's jaxpr coloring: the ANSI formatter over the jaxpr lexer."""
+"""What every text report is made of: the jaxpr colored by its lexer through the ANSI
+formatter, code written whole, and plain text without rich's trailing blanks."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ import re
 import jax
 import jax.numpy as jnp
 from pygments.token import Keyword, Name
+from rich.table import Table
 
 from jaxexplain.jaxpr_lexer import SHAPE
-from jaxexplain.renderers.console import AnsiFormatter, highlighted
+from jaxexplain.renderers.console.common import (
+    AnsiFormatter,
+    CodeBlock,
+    JaxprBlock,
+    highlighted,
+    write_sections,
+)
 from jaxexplain.style import JaxprStyle
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -51,21 +59,18 @@ def test_token_subtypes_take_their_parents_style_and_lines_end_reset() -> None:
     assert "".join(out) == f"{start}a\x1b[0m\n{start}b\x1b[0m"
 
 
-def test_a_loop_that_ran_sixteen_times_is_flagged_in_the_summary() -> None:
-    from jaxexplain.api import trace_target
-    from jaxexplain.inputs.specs import ArraySpec
-    from jaxexplain.renderers import render
+def test_a_jaxpr_and_code_are_written_past_rich_whole_at_any_width() -> None:
+    text = str(jax.make_jaxpr(body)(jnp.ones((2, 3))))
+    code = "y = " + " + ".join(f"x{i}" for i in range(40))
+    written = write_sections([JaxprBlock(text), CodeBlock(code, indent=6)], color=False, width=40)
+    assert written.split("\n")[: text.count("\n") + 1] == text.split("\n")
+    assert " " * 6 + code in written.split("\n")
 
-    def summary(n: int) -> str:
-        report = trace_target(
-            "samples/unrolled.py:unrolled_power",
-            {"n": n},
-            {"x": ArraySpec((3,), "float32")},
-            compile=False,
-        )
-        assert report.jaxpr is not None and report.jaxpr.primitives["mul"] == n
-        return " ".join(render(report, "text", width=200).split())
 
-    flagged = "! for _ in range(n) at samples/unrolled.py:12 ran 16 times while tracing"
-    assert flagged in summary(16)
-    assert "! for" not in summary(15)
+def test_plain_text_has_no_trailing_blanks_and_color_only_when_asked() -> None:
+    table = Table("name", "value")
+    table.add_row("n", "3")
+    plain = write_sections([table], color=False, width=80)
+    assert all(line == line.rstrip() for line in plain.split("\n"))
+    assert not _ANSI.search(plain)
+    assert _ANSI.search(write_sections([table], color=True, width=80))

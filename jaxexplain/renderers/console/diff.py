@@ -1,4 +1,5 @@
-"""Text rendering of a diff report: the verdict first, then why, what flipped, the jaxpr, the numbers."""
+"""Text rendering of a diff report: the verdict first, then why, what flipped, the jaxpr, the
+numbers."""
 
 from __future__ import annotations
 
@@ -9,28 +10,46 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from jaxexplain.renderers.console import (
+from jaxexplain.renderers.console.common import (
     Section,
-    error_sections,
     heading,
-    human_bytes,
-    human_number,
     note_text,
+    title_text,
+    write_sections,
 )
+from jaxexplain.renderers.console.failure import error_sections
 from jaxexplain.renderers.words import (
+    DISAGREEMENT_MEANING,
+    SAME_UP_TO_NAMES,
+    approximate_text,
     as_written,
-    equation_counts,
+    defined_at,
+    disagreement_text,
+    equation_counts_text,
+    figure_change_text,
+    figure_text,
     library_change_text,
+    location,
+    no_verdict_text,
     outcomes_text,
+    source_location,
+    verification_text,
+    vs_text,
 )
 from jaxexplain.report import DecisionChange, DiffReport, FigureChange, JaxprDiff, JaxprHunk
-from jaxexplain.userfiles import library_label, library_name, library_path, short_path
+from jaxexplain.userfiles import library_label, library_name, library_path
+from jaxexplain.views import EquationCounts, deltas_by_size, equation_counts, figure_delta
 
 DIFF_LINES_SHOWN = 400
 DELTAS_SHOWN = 12
 FOCUS_LEAD = 24  # of a long changed line, how much of its start stays (indentation, binders)
 FOCUS_CONTEXT = 16  # and how much of the common text before its first difference
 HEADER_SOURCE_INDENT = 4  # a hunk's source line moved below its header, after an '@'
+
+
+def render(report: DiffReport, *, color: bool = False, width: int = 100) -> str:
+    """The diff report as text, ANSI-colored when asked, `width` columns wide."""
+    return write_sections(diff_sections(report), color=color, width=width)
 
 
 def diff_sections(report: DiffReport) -> list[Section]:
@@ -47,8 +66,9 @@ def diff_sections(report: DiffReport) -> list[Section]:
     if report.library_decision_changes:
         sections += [heading("Decided in libraries", "tests on your statics that went otherwise")]
         sections += [Text(f"  {library_change_text(c)}") for c in report.library_decision_changes]
-    if report.jaxpr_diff is not None:
-        sections += _jaxpr_sections(report.jaxpr_diff, equation_counts(report))
+    counts = equation_counts(report)
+    if report.jaxpr_diff is not None and counts is not None:
+        sections += _jaxpr_sections(report.jaxpr_diff, counts)
     if report.compile_changes:
         sections += _compile_sections(report.compile_changes)
     sections += [note_text(note) for note in report.notes]
@@ -56,15 +76,10 @@ def diff_sections(report: DiffReport) -> list[Section]:
 
 
 def _title(report: DiffReport) -> RenderableType:
-    fn = report.a.function
-    text = Text("jaxexplain diff ", style="bold")
-    text.append(report.target, style="bold yellow")
-    text.append(
-        f"\n{fn.qualname or fn.name} defined at {short_path(fn.file)}:{fn.line}", style="dim"
-    )
+    text = title_text("diff", report.target, defined_at(report.a.function))
     if report.vs:
         text.append("\nside B is side A with ", style="dim")
-        text.append(", ".join(f"{k}={v}" for k, v in report.vs.items()), style="bold")
+        text.append(vs_text(report.vs), style="bold")
     return text
 
 
@@ -73,8 +88,7 @@ def _verdict(report: DiffReport) -> list[RenderableType]:
     out: list[RenderableType] = [heading("Verdict")]
     line = Text("  ")
     if report.recompiles is None:
-        why = "a side failed to trace" if not report.ok else "the reports hold no cache keys"
-        line.append(f"no verdict: {why}", style="bold red")
+        line.append(no_verdict_text(report), style="bold red")
     elif report.recompiles:
         line.append("JAX RECOMPILES", style="bold magenta")
         count = len(report.cache_key_changes)
@@ -88,28 +102,15 @@ def _verdict(report: DiffReport) -> list[RenderableType]:
     check = report.verification
     if report.disagrees and check is not None:
         out.append(_disagreement(report))
-    elif check is not None and check.checked:
-        out.append(Text(f"  verified against JAX: {check.note}", style="green"))
     elif check is not None:
-        out.append(
-            Text(f"  not verified: {check.note.removeprefix('not checked: ')}", style="yellow")
-        )
+        style = "green" if check.checked else "yellow"
+        out.append(Text(f"  {verification_text(check)}", style=style))
     return out
 
 
 def _disagreement(report: DiffReport) -> RenderableType:
-    check = report.verification
-    assert check is not None
-    said = "a recompile" if report.predicted else "no recompile"
-    did = "compiled again" if check.jax_recompiled else "reused its entry"
     text = Text("\n  !! JAXEXPLAIN AND JAX DISAGREE !!\n", style="bold white on red")
-    text.append(
-        f"  the cache keys predicted {said}, but JAX {did} "
-        f"(cache size {check.cache_size_a} after A, {check.cache_size_b} after B).\n"
-        f"  The verdict above is JAX's own; the reasons below are jaxexplain's and miss "
-        f"something. This is a jaxexplain bug: please report it with this output.",
-        style="bold red",
-    )
+    text.append(f"  {disagreement_text(report)}\n  {DISAGREEMENT_MEANING}", style="bold red")
     return text
 
 
@@ -132,7 +133,7 @@ def _key_sections(report: DiffReport) -> list[RenderableType]:
 def _decision_sections(changes: tuple[DecisionChange, ...]) -> list[RenderableType]:
     out: list[RenderableType] = [heading("Decisions", "Python control flow that went otherwise")]
     for change in changes:
-        where = Text(f"  {short_path(change.file)}:{change.line}  ", style="dim")
+        where = Text(f"  {location(change.file, change.line)}  ", style="dim")
         where.append(_construct(change), style="yellow")
         what = Text("      ")
         what.append(_outcomes(change, change.a), style="red")
@@ -150,8 +151,8 @@ def _outcomes(change: DecisionChange, outcomes: tuple[str | int, ...]) -> str:
     return outcomes_text(change.kind, outcomes)
 
 
-def _jaxpr_sections(diff: JaxprDiff, counts: tuple[str, str | None]) -> list[RenderableType]:
-    top, printed = counts
+def _jaxpr_sections(diff: JaxprDiff, counts: EquationCounts) -> list[RenderableType]:
+    top, printed = equation_counts_text(counts)
     changes = f"{diff.added} added, {diff.removed} removed, {diff.changed} changed"
     if printed is None:
         out: list[RenderableType] = [heading("Jaxpr diff", f"{top}: {changes}")]
@@ -162,25 +163,19 @@ def _jaxpr_sections(diff: JaxprDiff, counts: tuple[str, str | None]) -> list[Ren
         ]
     out += [Text(f"  {note}", style="dim") for note in diff.sharing]
     if not diff.unified:
-        out.append(Text("  identical up to variable names"))
+        out.append(Text(f"  {SAME_UP_TO_NAMES}"))
         return out
     if diff.primitive_deltas:
         out.append(Padding(_deltas(diff.primitive_deltas), (0, 0, 1, 2)))
     out.append(_unified_text(diff.unified, diff.hunks))
     if diff.approximate:
-        out.append(
-            Text(
-                f"  note: {diff.approximate} region(s) differ too much to align exactly in "
-                f"time; they are shown as removed and added",
-                style="italic",
-            )
-        )
+        out.append(Text(f"  note: {approximate_text(diff.approximate)}", style="italic"))
     return out
 
 
 def _deltas(deltas: dict[str, int]) -> Text:
     text = Text()
-    items = sorted(deltas.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+    items = deltas_by_size(deltas)
     for i, (name, delta) in enumerate(items[:DELTAS_SHOWN]):
         if i:
             text.append("  ")
@@ -250,8 +245,7 @@ def header_lines(hunk: JaxprHunk, width: int) -> list[str]:
     head = f"@@ -{hunk.a_start},{hunk.a_lines} +{hunk.b_start},{hunk.b_lines} @@"
     if not hunk.source:
         return [head]
-    path, _, number = hunk.source.rpartition(":")
-    where = f"{head} {short_path(path)}:{number}"
+    where = f"{head} {source_location(hunk.source)}"
     source = f"  {hunk.source_text.strip()}" if hunk.source_text else ""
     for library in _library_forms(hunk.library):
         if len(where + source + library) <= width:
@@ -326,31 +320,21 @@ def _compile_sections(figures: tuple[FigureChange, ...]) -> list[RenderableType]
     for figure in figures:
         table.add_row(
             figure.name,
-            _figure_text(figure, figure.a),
-            _figure_text(figure, figure.b),
+            figure_text(figure.a, figure.unit),
+            figure_text(figure.b, figure.unit),
             _change_text(figure),
         )
     out.append(Padding(table, (0, 0, 0, 2)))
     return out
 
 
-def _figure_text(figure: FigureChange, value: float | None) -> str:
-    if figure.unit == "bytes":
-        return human_bytes(value)
-    if figure.unit == "s":
-        return "n/a" if value is None else f"{value:.3f} s"
-    return human_number(value)
-
-
 def _change_text(figure: FigureChange) -> Text:
-    if figure.a is None or figure.b is None:
+    """The change in its unit: more in yellow, less in green, dim where equal and for timings
+    (they vary from run to run)."""
+    moved = figure_delta(figure)
+    text = figure_change_text(figure)
+    if moved is None:
         return Text("")
-    delta = figure.b - figure.a
-    if delta == 0:
-        return Text("=", style="dim")
-    shown = _figure_text(figure, abs(delta))
-    text = ("+" if delta > 0 else "-") + shown
-    if figure.a:
-        text += f" ({delta / figure.a:+.0%})"
-    style = "dim" if figure.unit == "s" else ("yellow" if delta > 0 else "green")
-    return Text(text, style=style)
+    if moved.delta == 0 or figure.unit == "s":
+        return Text(text, style="dim")
+    return Text(text, style="yellow" if moved.delta > 0 else "green")

@@ -7,12 +7,24 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from jaxexplain.renderers.console import heading
-from jaxexplain.report import WatchEvent, WatchReason, WatchReport
+from jaxexplain.renderers.console.common import heading, write_sections
+from jaxexplain.renderers.words import (
+    FIRST_COMPILATION,
+    location,
+    reasons_text,
+    timing_text,
+)
+from jaxexplain.report import WatchEvent, WatchReport
 from jaxexplain.userfiles import short_path
+from jaxexplain.views import reasons_by_entry, watch_totals
 
 EVENTS_SHOWN = 60
 ENTRIES_SHOWN = 3
+
+
+def render(report: WatchReport, *, color: bool = False, width: int = 100) -> str:
+    """The watch report as text, ANSI-colored when asked, `width` columns wide."""
+    return write_sections(watch_sections(report), color=color, width=width)
 
 
 def watch_sections(report: WatchReport) -> list[RenderableType]:
@@ -40,16 +52,14 @@ def watch_sections(report: WatchReport) -> list[RenderableType]:
 def _title(report: WatchReport) -> RenderableType:
     text = Text("jaxexplain watch ", style="bold")
     text.append(report.program or "(Python API)", style="bold yellow")
-    jit = [e for e in report.events if e.kind == "jit"]
-    seconds = sum(e.seconds for e in report.events)
+    totals = watch_totals(report)
     text.append(
-        f"\n{len(report.events)} compilations of {len(report.functions)} functions, "
-        f"{seconds:.3f} s compiling, {report.wall_seconds:.2f} s in all",
+        f"\n{totals.compilations} compilations of {totals.functions} functions, "
+        f"{totals.seconds:.3f} s compiling, {report.wall_seconds:.2f} s in all",
         style="dim",
     )
-    recompiles = sum(1 for e in jit if e.reasons)
-    if recompiles:
-        text.append(f"; {recompiles} recompilations", style="bold magenta")
+    if totals.recompilations:
+        text.append(f"; {totals.recompilations} recompilations", style="bold magenta")
     if report.error:
         first_line = report.error.strip().splitlines()[0]
         text.append(f"\nthe program raised {first_line}", style="bold red")
@@ -71,27 +81,23 @@ def _event_lines(event: WatchEvent) -> list[RenderableType]:
     """One compilation: what, where it was called, how long, and what differs from each entry."""
     title = Text(f"  #{event.index} ", style="dim")
     title.append(event.function, style="bold yellow")
-    title.append(f"  defined {short_path(event.file)}:{event.line}", style="dim")
+    title.append(f"  defined {location(event.file, event.line)}", style="dim")
     called = Text(f"     called at {short_path(event.call_site)}")
     if event.call_source:
         called.append(f"   {event.call_source}", style="cyan")
-    timing = Text(
-        f"     {event.seconds:.3f} s (trace {event.trace_seconds:.3f}, lower "
-        f"{event.lower_seconds:.3f}, compile {event.compile_seconds:.3f})",
-        style="dim",
-    )
+    timing = Text(f"     {timing_text(event)}", style="dim")
     lines: list[RenderableType] = [title, called, timing]
     if event.kind == "transformed":
         timing.append("   under vmap/grad outside jit", style="magenta")
         return lines
     timing.append(f"   cache size {event.cache_size}", style="dim")
     if not event.reasons:
-        lines.append(Text("     first compilation", style="green"))
+        lines.append(Text(f"     {FIRST_COMPILATION}", style="green"))
         return lines
-    groups = _by_entry(event.reasons)
+    groups = reasons_by_entry(event.reasons)
     for entry, reasons in groups[:ENTRIES_SHOWN]:
         line = Text(f"     vs compile #{entry}: ", style="bold magenta")
-        line.append("; ".join(_reason_text(r) for r in reasons))
+        line.append(reasons_text(reasons))
         lines.append(line)
     if len(groups) > ENTRIES_SHOWN:
         fewest = len(groups[ENTRIES_SHOWN][1])
@@ -105,22 +111,6 @@ def _event_lines(event: WatchEvent) -> list[RenderableType]:
     return lines
 
 
-def _by_entry(reasons: tuple[WatchReason, ...]) -> list[tuple[int, list[WatchReason]]]:
-    groups: dict[int, list[WatchReason]] = {}
-    for reason in reasons:
-        groups.setdefault(reason.entry, []).append(reason)
-    return list(groups.items())
-
-
-def _reason_text(reason: WatchReason) -> str:
-    if reason.component == "function" and reason.path == "object":
-        return "a new function object (its jit cache starts empty)"
-    if reason.component == "evicted":
-        return "no key component differs: " + reason.after
-    where = f" {reason.path}" if reason.path else ""
-    return f"{reason.component}{where} {reason.before} -> {reason.after}"
-
-
 def _function_sections(report: WatchReport) -> list[RenderableType]:
     table = Table(box=None, padding=(0, 2), header_style="bold", show_edge=False)
     table.add_column("function", style="bold")
@@ -132,7 +122,7 @@ def _function_sections(report: WatchReport) -> list[RenderableType]:
         style = "bold red" if fn.compiles > 2 else ""
         table.add_row(
             fn.function,
-            f"{short_path(fn.file)}:{fn.line}",
+            location(fn.file, fn.line),
             Text(str(fn.compiles), style=style),
             str(fn.distinct_reasons),
             f"{fn.seconds:.3f}",
@@ -141,13 +131,12 @@ def _function_sections(report: WatchReport) -> list[RenderableType]:
 
 
 def _eager_text(report: WatchReport) -> RenderableType:
-    total = sum(e.compiles for e in report.eager)
-    seconds = sum(e.seconds for e in report.eager)
-    text = Text(f"  {total} small compilations of eager operations ", style="dim")
+    totals = watch_totals(report)
+    text = Text(f"  {totals.eager_compiles} small compilations of eager operations ", style="dim")
     shown = ", ".join(f"{e.primitive} {e.compiles}" for e in report.eager[:8])
     if len(report.eager) > 8:
         shown += ", ..."
-    text.append(f"({shown}), {seconds:.3f} s", style="dim")
+    text.append(f"({shown}), {totals.eager_seconds:.3f} s", style="dim")
     if report.other_compiles:
         text.append(
             f"\n  {report.other_compiles} compilations outside jit calls (AOT .lower().compile() "

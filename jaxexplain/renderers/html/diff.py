@@ -8,12 +8,10 @@ from typing import Any
 
 from jaxexplain.diffing.jaxpr_diff import hunk_span
 from jaxexplain.jaxpr_lexer import JaxprLexer
-from jaxexplain.renderers.console import format_aval_tree, human_bytes, human_number
-from jaxexplain.renderers.html import (
+from jaxexplain.renderers.html.failure import error_section
+from jaxexplain.renderers.html.page import (
     Page,
-    as_written,
     code,
-    error_section,
     esc,
     figures,
     section,
@@ -23,9 +21,31 @@ from jaxexplain.renderers.html import (
     template,
     tokenize_lines,
 )
-from jaxexplain.renderers.words import equation_counts, library_change_text, outcomes_text
+from jaxexplain.renderers.words import (
+    DISAGREEMENT_MEANING,
+    NO_KEY_WITHOUT_TRACE,
+    PREDICTED_ONLY,
+    SAME_UP_TO_NAMES,
+    approximate_text,
+    argument_text,
+    as_written,
+    capitalized,
+    component_name,
+    decision_change_name,
+    defined_at,
+    disagreement_text,
+    equation_counts_text,
+    figure_change_text,
+    figure_text,
+    library_change_text,
+    location,
+    no_verdict_text,
+    outcomes_text,
+    sentence,
+    verification_text,
+    vs_text,
+)
 from jaxexplain.report import (
-    Argument,
     DecisionChange,
     DiffReport,
     FigureChange,
@@ -35,29 +55,18 @@ from jaxexplain.report import (
     LibraryDecisionChange,
     TraceReport,
 )
-from jaxexplain.userfiles import library_label, short_path
+from jaxexplain.userfiles import library_label
+from jaxexplain.views import argument_pairs, deltas_by_size, equation_counts, figure_delta
 
 #: Row kinds of the side-by-side jaxpr diff, as the page's script reads them.
 EQUAL, CHANGED, REMOVED, ADDED, HUNK = range(5)
 ROW_KINDS = {"context": EQUAL, "changed": CHANGED, "removed": REMOVED, "added": ADDED}
-COMPONENT_NAMES = {
-    "function": "the function itself",
-    "static": "static value",
-    "static_type": "static value's type",
-    "shape": "shape",
-    "dtype": "dtype",
-    "weak_type": "weak type",
-    "treedef": "pytree structure",
-    "context": "JAX context",
-    "sharding": "sharding",
-    "device": "device",
-}
-CHANGE_NAMES = {
-    "flipped": "branch flipped",
-    "iterations": "loop count changed",
-    "only_a": "ran on A only",
-    "only_b": "ran on B only",
-}
+
+
+def render(report: DiffReport, *, color: bool = False, width: int = 100) -> str:
+    """The diff report as one self-contained HTML page, starting with `<!DOCTYPE html>`
+    (colors and width do not apply: the page has its colors and reflows)."""
+    return diff_page(report).html()
 
 
 def diff_page(report: DiffReport) -> Page:
@@ -66,12 +75,12 @@ def diff_page(report: DiffReport) -> Page:
         diff_header(report),
         verdict(report),
         *(side_failure(label, side) for label, side in (("A", report.a), ("B", report.b))),
-        arguments_compared(report.a, report.b, report.vs),
+        arguments_compared(report),
         decision_changes_section(report.decision_changes),
         library_changes_section(report.library_decision_changes),
         jaxpr_diff_section(report.jaxpr_diff, report),
         figures_section(report.compile_changes),
-        "".join(tag("p", "note: " + esc(n), class_="note") for n in report.notes),
+        "".join(tag("p", esc(f"note: {n}"), class_="note") for n in report.notes),
     ]
     data = jaxpr_diff_data(report.jaxpr_diff) if report.jaxpr_diff is not None else None
     return Page(
@@ -85,11 +94,9 @@ def diff_page(report: DiffReport) -> Page:
 def diff_header(report: DiffReport) -> str:
     """Target, the assignments that made side B, and links to the sections."""
     title = tag("h1", tag("span", "jaxexplain diff", class_="tool") + " " + code(report.target))
-    vs = " ".join(f"--vs {name}={value}" for name, value in report.vs.items())
-    fn = report.a.function
-    sub = f"{fn.qualname or fn.name} defined at {short_path(fn.file)}:{fn.line}"
-    if vs:
-        sub += f" · side B is side A with {vs}"
+    sub = defined_at(report.a.function)
+    if report.vs:
+        sub += f" · side B is side A with {vs_text(report.vs)}"
     links = [
         ("verdict", "Verdict", True),
         ("arguments", "Arguments", True),
@@ -107,10 +114,7 @@ def diff_header(report: DiffReport) -> str:
 def verdict(report: DiffReport) -> str:
     """Recompiles or not, how we know, and every cache-key component responsible."""
     if report.recompiles is None:
-        failed = " and ".join(
-            label for label, side in (("A", report.a), ("B", report.b)) if not side.ok
-        )
-        headline, cls = f"No verdict: side {failed or '?'} failed to trace", "recompiles"
+        headline, cls = capitalized(no_verdict_text(report)), "recompiles"
     elif report.recompiles:
         headline, cls = "JAX recompiles", "recompiles"
     else:
@@ -132,48 +136,24 @@ def verdict(report: DiffReport) -> str:
 
 def disagreement(report: DiffReport) -> str:
     """When JAX did other than the cache keys predict: said loudly, as the bug it is."""
-    check = report.verification
-    if not report.disagrees or check is None:
+    if not report.disagrees or report.verification is None:
         return ""
-    said = "a recompile" if report.predicted else "no recompile"
-    did = "compiled again" if check.jax_recompiled else "reused its entry"
-    text = (
-        f"jaxexplain and JAX disagree: the cache keys predicted {said}, but JAX {did} "
-        f"(cache size {check.cache_size_a} after A, {check.cache_size_b} after B). The verdict "
-        "above is JAX's own; the reasons miss something. This is a jaxexplain bug: please "
-        "report it with this page."
-    )
+    text = f"jaxexplain and JAX disagree: {disagreement_text(report)} {DISAGREEMENT_MEANING}"
     return tag("p", esc(text), class_="disagree")
 
 
 def how_we_know(report: DiffReport) -> str:
     """Verified against JAX's own cache, or predicted from the keys (and why not verified)."""
     check = report.verification
-    if report.verified and check is not None:
-        return (
-            f"Verified: after calling the jitted function on side A its cache held "
-            f"{entries(check.cache_size_a)}, after side B {entries(check.cache_size_b)}."
-        )
     if report.recompiles is None:
-        return "A side that does not trace has no cache key to compare."
-    note = f" ({check.note})" if check is not None and check.note else ""
-    return "Predicted from the cache keys, not checked against JAX" + note + "."
-
-
-def entries(count: int | None) -> str:
-    """`1 entry`, `2 entries`."""
-    return (
-        "an unknown number of entries"
-        if count is None
-        else f"{count} entr{'y' if count == 1 else 'ies'}"
-    )
+        return sentence(NO_KEY_WITHOUT_TRACE)
+    return sentence(verification_text(check) if check is not None else PREDICTED_ONLY)
 
 
 def key_change_html(change: KeyChange) -> str:
     """One differing cache-key component: which, where, A's value and B's."""
-    name = COMPONENT_NAMES.get(change.component, change.component)
     return (
-        tag("span", esc(name), class_="tag kind")
+        tag("span", esc(component_name(change.component)), class_="tag kind")
         + code(change.path)
         + ": "
         + tag("code", esc(change.a), class_="side-a")
@@ -191,13 +171,11 @@ def side_failure(label: str, side: TraceReport) -> str:
     )
 
 
-def arguments_compared(a: TraceReport, b: TraceReport, vs: dict[str, str]) -> str:
+def arguments_compared(report: DiffReport) -> str:
     """Each parameter on both sides; the ones that differ stand out."""
-    by_a = {arg.name: arg for arg in a.arguments}
-    by_b = {arg.name: arg for arg in b.arguments}
     rows = []
-    for name in dict.fromkeys([*by_a, *by_b]):
-        x, y = describe(by_a.get(name)), describe(by_b.get(name))
+    for name, a, b in argument_pairs(report):
+        x, y = argument_text(a), argument_text(b)
         changed = x != y
         rows.append(
             (
@@ -210,24 +188,15 @@ def arguments_compared(a: TraceReport, b: TraceReport, vs: dict[str, str]) -> st
     return section("arguments", "Arguments", table(("parameter", "A", "B", ""), rows))
 
 
-def describe(arg: Argument | None) -> str:
-    """`static 3`, `traced f32[8]`, or that the parameter was not passed."""
-    if arg is None:
-        return "not passed"
-    if arg.role == "static":
-        return f"static {arg.value}" + (" (default)" if arg.source == "default" else "")
-    return f"traced {format_aval_tree(arg.aval)}"
-
-
 def decision_changes_section(changes: Sequence[DecisionChange]) -> str:
     """Decisions that went another way on side B: flipped branches, other loop counts."""
     if not changes:
         return ""
     rows = [
         (
-            code(f"{short_path(c.file)}:{c.line}"),
+            code(location(c.file, c.line)),
             code(as_written(c.kind, c.source)),
-            esc(CHANGE_NAMES.get(c.change, c.change)),
+            esc(decision_change_name(c)),
             tag("span", esc(outcomes_text(c.kind, c.a)), class_="side-a"),
             tag("span", esc(outcomes_text(c.kind, c.b)), class_="side-b"),
         )
@@ -256,9 +225,10 @@ def library_changes_section(changes: Sequence[LibraryDecisionChange]) -> str:
 
 def jaxpr_diff_section(diff: JaxprDiff | None, report: DiffReport) -> str:
     """Counts, per-primitive deltas, and the side-by-side view the script draws."""
-    if diff is None or report.a.jaxpr is None or report.b.jaxpr is None:
+    counts = equation_counts(report)
+    if diff is None or counts is None:
         return ""
-    top, printed = equation_counts(report)
+    top, printed = equation_counts_text(counts)
     items = [("equations A → B", top.removesuffix(" equations").replace("->", "→"))]
     if printed is not None:
         items.append(("as printed, nested jaxprs included", printed.replace("->", "→")))
@@ -269,19 +239,14 @@ def jaxpr_diff_section(diff: JaxprDiff | None, report: DiffReport) -> str:
     ]
     deltas = " ".join(
         tag("span", code(name) + f" {delta:+,}", class_="tag " + ("up" if delta > 0 else "down"))
-        for name, delta in sorted(diff.primitive_deltas.items(), key=lambda kv: -abs(kv[1]))
+        for name, delta in deltas_by_size(diff.primitive_deltas)
     )
     notes = tag("p", "Per primitive: " + deltas, class_="deltas") if deltas else ""
     if diff.approximate:
-        notes += tag(
-            "p",
-            f"{diff.approximate} regions were too scattered to align exactly in time; they are "
-            "shown as removed and added.",
-            class_="note",
-        )
+        notes += tag("p", esc(sentence(approximate_text(diff.approximate))), class_="note")
     notes += "".join(tag("p", esc(note), class_="note") for note in diff.sharing)
     if not diff.unified:
-        body = tag("p", "The jaxprs are the same up to variable names.", class_="note")
+        body = tag("p", esc(sentence(f"the jaxprs are {SAME_UP_TO_NAMES}")), class_="note")
     else:
         body = tag("div", template("diff_pane.html"), class_="pane")
     detail = "variable names made canonical on both sides, so renaming is no change"
@@ -359,7 +324,10 @@ def figures_section(changes: Sequence[FigureChange]) -> str:
     """XLA's figures on both sides with the change; up is red (more work), down green."""
     if not changes:
         return ""
-    rows = [(esc(c.name), figure(c.a, c.unit), figure(c.b, c.unit), delta(c)) for c in changes]
+    rows = [
+        (esc(c.name), esc(figure_text(c.a, c.unit)), esc(figure_text(c.b, c.unit)), delta(c))
+        for c in changes
+    ]
     return section(
         "compile-changes",
         "Compilation",
@@ -368,21 +336,9 @@ def figures_section(changes: Sequence[FigureChange]) -> str:
     )
 
 
-def figure(value: float | None, unit: str) -> str:
-    """A figure in its unit: bytes, seconds, or a count."""
-    if unit == "bytes":
-        return esc(human_bytes(value))
-    if unit == "s":
-        return esc("n/a" if value is None else f"{value:.3f} s")
-    return esc(human_number(value))
-
-
 def delta(change: FigureChange) -> str:
-    """`+8 (+18.2%)` in red, `−8 (−2.0%)` in green, blank when equal or unknown."""
-    if change.a is None or change.b is None or change.a == change.b:
-        return ""
-    difference = change.b - change.a
-    shown = figure(abs(difference), change.unit)
-    percent = f" ({difference / change.a:+.1%})" if change.a else ""
-    sign = "+" if difference > 0 else "−"
-    return tag("span", f"{sign}{shown}{percent}", class_="up" if difference > 0 else "down")
+    """`+8 (+18%)` in red (more work), `-8 (-2%)` in green, `=` when equal, blank when unknown."""
+    moved = figure_delta(change)
+    if moved is None or moved.delta == 0:
+        return esc(figure_change_text(change))
+    return tag("span", esc(figure_change_text(change)), class_="up" if moved.delta > 0 else "down")

@@ -1,0 +1,180 @@
+"""What every text report is made of: a rich console writing to a string, section headings and
+notes, and the blocks written past rich (the jaxpr colored by its own lexer, code to copy)."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pygments import highlight
+from pygments.formatter import Formatter
+from pygments.lexers.python import PythonLexer
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.style import Style
+from rich.syntax import SyntaxTheme
+from rich.table import Table
+from rich.text import Text
+
+from jaxexplain.jaxpr_lexer import JaxprLexer
+from jaxexplain.style import JaxprStyle
+
+
+class StyleTheme(SyntaxTheme):
+    """Rich's view of the Pygments style; tokens the style leaves uncolored keep the
+    terminal's own color (rich's PygmentsSyntaxTheme would paint them black)."""
+
+    def get_style_for_token(self, token_type: Any) -> Style:
+        spec = JaxprStyle.style_for_token(token_type)
+        return Style(
+            color=f"#{spec['color']}" if spec["color"] else None,
+            bold=spec["bold"] or None,
+            italic=spec["italic"] or None,
+            underline=spec["underline"] or None,
+        )
+
+    def get_background_style(self) -> Style:
+        return Style()
+
+
+THEME = StyleTheme()
+
+
+@dataclass(frozen=True)
+class JaxprBlock:
+    """A jaxpr written past rich: its layout engine is too slow for jaxprs of 100,000 lines,
+    so they are highlighted by the jaxpr lexer and `AnsiFormatter`, or written plain."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """Code the user copies (a verified rewrite), written past rich: rich crops or folds every
+    line at the terminal width, and a cut line pasted back is a syntax error. It overflows."""
+
+    code: str
+    indent: int = 4
+
+
+# What a text report is made of: rich renderables, and the blocks printed as they are (the
+# jaxpr, colored by its own lexer; verified code, never wrapped or cut).
+Section = RenderableType | JaxprBlock | CodeBlock
+
+
+def make_console(color: bool, width: int, file: Any = None) -> Console:
+    """A console writing to a string (or `file`), with ANSI codes only when asked."""
+    return Console(
+        file=file or io.StringIO(),
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        color_system="truecolor" if color else None,
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+
+
+def write_sections(sections: Sequence[Section], *, color: bool, width: int) -> str:
+    """The sections as one text, ANSI-colored when asked."""
+    console = make_console(color, width)
+    for section in sections:
+        if isinstance(section, JaxprBlock):
+            console.file.write(highlighted(section.text, color) + "\n")
+        elif isinstance(section, CodeBlock):
+            console.file.write(highlighted_code(section, color) + "\n")
+        else:
+            console.print(section)
+    text: str = console.file.getvalue()  # type: ignore[attr-defined]
+    if color:
+        return text
+    # rich pads table rows to the full width; in a file or a pipe that is only trailing blanks.
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def highlighted(text: str, color: bool) -> str:
+    """`text` colored by the jaxpr lexer and style (plain when color is off)."""
+    if not color:
+        return text
+    return highlight(text, JaxprLexer(), AnsiFormatter(style=JaxprStyle)).rstrip("\n")
+
+
+def highlighted_code(block: CodeBlock, color: bool) -> str:
+    """The block's lines, whole, each indented; Python-colored when color is on."""
+    code = textwrap.dedent(block.code).rstrip("\n")
+    if color:
+        code = highlight(code, PythonLexer(), AnsiFormatter(style=JaxprStyle)).rstrip("\n")
+    margin = " " * block.indent
+    return "\n".join(margin + line if line else line for line in code.split("\n"))
+
+
+class AnsiFormatter(Formatter):  # type: ignore[misc]
+    """Pygments tokens as 24-bit ANSI colors, like rich's sections around them.
+
+    Pygments' own terminal formatters look each token's style up by name, token by token, which
+    takes most of the time of coloring a large jaxpr; here each token type's escape codes are
+    worked out once."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._codes: dict[Any, tuple[str, str]] = {}
+
+    def format(self, tokensource: Iterable[tuple[Any, str]], outfile: Any) -> None:
+        for ttype, value in tokensource:
+            start, end = self._codes.get(ttype) or self._escapes(ttype)
+            if not start:
+                outfile.write(value)
+            elif "\n" in value:
+                outfile.write(
+                    "\n".join(start + part + end if part else part for part in value.split("\n"))
+                )
+            else:
+                outfile.write(start + value + end)
+
+    def _escapes(self, ttype: Any) -> tuple[str, str]:
+        """The (start, reset) codes of a token type; empty where the style leaves it plain."""
+        styled = ttype
+        while not self.style.styles_token(styled):
+            styled = styled.parent
+        spec = self.style.style_for_token(styled)
+        sgr = [
+            code
+            for flag, code in (("bold", "1"), ("italic", "3"), ("underline", "4"))
+            if spec[flag]
+        ]
+        if spec["color"]:
+            red, green, blue = (int(spec["color"][i : i + 2], 16) for i in (0, 2, 4))
+            sgr.append(f"38;2;{red};{green};{blue}")
+        codes = (f"\x1b[{';'.join(sgr)}m", "\x1b[0m") if sgr else ("", "")
+        self._codes[ttype] = codes
+        return codes
+
+
+def heading(title: str, detail: str = "") -> RenderableType:
+    """A section rule: the title bold, a short detail dimmed."""
+    text = Text(title, style="bold cyan")
+    if detail:
+        text.append(f"  {detail}", style="dim")
+    return Group(Text(""), Rule(text, align="left", style="cyan"))
+
+
+def note_text(note: str) -> RenderableType:
+    """A note, its wrapped lines indented under its first word."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="italic dim", no_wrap=True)
+    grid.add_column(style="italic", overflow="fold")
+    grid.add_row("note:", note)
+    return Padding(grid, (0, 0, 0, 2))
+
+
+def title_text(tool: str, target: str, defined: str) -> Text:
+    """`jaxexplain trace TARGET` bold, and where the function is defined dimmed below it."""
+    text = Text(f"jaxexplain {tool} ", style="bold")
+    text.append(target, style="bold yellow")
+    text.append(f"\n{defined}", style="dim")
+    return text

@@ -1,0 +1,52 @@
+"""The text watch report: each compilation with what differs from each earlier entry, cut after
+a few entries, and the totals, counted against JAX's own cache."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+
+import jaxexplain
+from jaxexplain.renderers import render
+from jaxexplain.renderers.console.watch import ENTRIES_SHOWN
+from jaxexplain.renderers.words import reasons_text
+from jaxexplain.report import WatchReport
+from jaxexplain.views import reasons_by_entry
+
+
+def watched_powers(exponents: list[int]) -> tuple[WatchReport, int]:
+    """A watch of one jitted function called with each static exponent, and its cache size."""
+
+    @partial(jax.jit, static_argnums=(1,))
+    def power(x: jax.Array, n: int) -> jax.Array:
+        return x**n
+
+    with jaxexplain.watch() as watcher:
+        for n in exponents:
+            power(jnp.ones(2), n)
+    return watcher.report(), power._cache_size()
+
+
+def test_each_recompilation_lists_its_differences_per_earlier_entry() -> None:
+    report, cached = watched_powers([2, 3])
+    assert len(report.events) == cached == 2
+    text = render(report, "text", width=200)
+    first, second = report.events
+    assert "first compilation" in text
+    ((entry, reasons),) = reasons_by_entry(second.reasons)
+    assert entry == first.compile_number
+    assert f"vs compile #{entry}: {reasons_text(reasons)}" in text
+    assert f"{cached} compilations of 1 functions" in text and "; 1 recompilations" in text
+
+
+def test_entries_past_the_first_few_are_counted_not_listed() -> None:
+    exponents = list(range(2, 4 + ENTRIES_SHOWN))
+    report, cached = watched_powers(exponents)
+    assert len(report.events) == cached == len(exponents)
+    last = report.events[-1]
+    groups = reasons_by_entry(last.reasons)
+    assert len(groups) == cached - 1 > ENTRIES_SHOWN
+    text = render(report, "text", width=200)
+    assert f"and {len(groups) - ENTRIES_SHOWN} more earlier entries" in text

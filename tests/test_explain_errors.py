@@ -24,14 +24,9 @@ from typer.testing import CliRunner
 from jaxexplain import api
 from jaxexplain.api import prepare_target, trace_target
 from jaxexplain.cli import app
-from jaxexplain.explain import failures as explain_errors
-from jaxexplain.explain.failures import (
-    dependencies_in_source,
-    frames_below_target,
-    provenance,
-    read_sites,
-    user_frames,
-)
+from jaxexplain.explain import retrace
+from jaxexplain.explain.dependencies import dependencies_in_source, provenance
+from jaxexplain.explain.frames import frames_below_target, read_sites, user_frames
 from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.renderers import render
 from jaxexplain.report import Dependency, ErrorInfo, TraceReport
@@ -631,15 +626,15 @@ def test_unverified_fixes_say_where_tracing_then_fails(reports: dict[str, TraceR
 
 def test_retraces_stay_few(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = explain_errors.trace_plan
+    real = retrace.trace_plan
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(explain_errors, "trace_plan", counting)
+    monkeypatch.setattr(retrace, "trace_plan", counting)
     trace_target(CF + "static_then_data", {}, {"x": F8, "n": 2}, compile=False)
-    assert 1 <= len(calls) <= explain_errors.MAX_RETRACES
+    assert 1 <= len(calls) <= retrace.MAX_RETRACES
 
 
 def test_checking_a_helper_rewrite_leaves_the_users_code_and_caches_alone() -> None:

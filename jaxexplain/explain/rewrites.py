@@ -6,7 +6,7 @@ a traceback frame ran, the exact expression the failing bytecode instruction bel
 assignments, with the reads, bindings and call bindings of `_source_ast` that the decision
 recorder uses too), and structured rewrites of the user's lines (`jnp.where`, `lax.cond`,
 `lax.fori_loop`, `lax.while_loop`, `jnp` for `np`, `np` for `jnp` on constants) that
-`explain_errors` re-traces and checks.
+`rewrite_checks` re-traces and checks.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class Rewrite:
     `kind` is "where", "safe_where", "cond", "fori_loop", "while_loop", "jnp", "numpy" or
     "debug_print"; `code` is the replacement for lines `first_line`..`last_line`, indented as
     the user's own; `forced` holds, for a `jnp.where` rewrite of an `if`, the original with its
-    tests wrapped as calls to `BRANCH_HELPER(k, test)` (see `explain_errors` for how that is
+    tests wrapped as calls to `BRANCH_HELPER(k, test)` (see `rewrite_checks` for how that is
     used).
     """
 

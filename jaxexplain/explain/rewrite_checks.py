@@ -116,6 +116,8 @@ def clone_function(fn: Any, code: types.CodeType, extra: dict[str, Any]) -> type
 
 
 def alias_values(aliases: Aliases, namespace: dict[str, Any]) -> dict[str, Any]:
+    """The modules a rewrite names (`jnp`, `lax`, `np`) that the user's module does not bind,
+    for the copy of its globals the rewrite runs in."""
     extra: dict[str, Any] = {}
     if aliases.jnp not in namespace:
         extra[aliases.jnp] = jax.numpy

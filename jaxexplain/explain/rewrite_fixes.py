@@ -35,7 +35,7 @@ def rewrite_suggestions(
 ) -> list[Suggestion]:
     """The first rewrite of the failing construct that traces and matches the original."""
     assert site.function is not None and site.construct is not None
-    owner = owner_function(site, sites, target)
+    owner = _owner_function(site, sites, target)
     if owner is None:
         return []
     aliases = module_aliases(owner.__globals__)
@@ -64,6 +64,8 @@ def rewrite_suggestions(
 def _rewrite_suggestion(
     site: Site, rewrite: Rewrite, aliases: Aliases, owner: Any, check: RewriteCheck
 ) -> Suggestion:
+    """The rewrite as a fix: the lines it replaces, the imports the user's module lacks for it,
+    and how far its check got."""
     lines = (
         f"line {rewrite.first_line}"
         if rewrite.first_line == rewrite.last_line
@@ -118,7 +120,7 @@ def module_aliases(namespace: dict[str, Any]) -> Aliases:
     return Aliases(jnp=jnp_name, lax=lax_name, np=np_name, jax=jax_alias)
 
 
-def owner_function(site: Site, sites: list[Site], target: Target) -> Any:
+def _owner_function(site: Site, sites: list[Site], target: Target) -> Any:
     """The live function object whose code the failing frame ran (the target or a helper)."""
     code = site.frame.code
     target_fn = function_object(target.function)

@@ -28,6 +28,8 @@ MAX_STATIC_LEAVES = 8
 
 
 def _static_form(value: Any) -> Any:
+    """`value` as a hashable static: a number, a 0-d array's number, a short plain sequence of
+    these as a tuple; None for anything else."""
     if is_python_number(value):
         return value
     numeric = isinstance(value, np.ndarray | jax.Array) and value.shape == ()
@@ -50,6 +52,7 @@ def is_number_sequence(param: BoundParam) -> bool:
 
 
 def is_python_number(value: Any) -> bool:
+    """A Python or NumPy scalar: what a static argument that keys jit's cache by value is."""
     return isinstance(value, bool | int | float | complex | np.generic)
 
 
@@ -119,6 +122,8 @@ def static_value(param: BoundParam) -> Any:
 
 
 def aval_text(value: Any) -> str:
+    """`f32[8]`, `~i32[]` (weakly typed): the abstract value jit traces `value` as; the type's
+    name for a value JAX cannot trace."""
     try:
         aval = jax.typeof(value)
     except TypeError:

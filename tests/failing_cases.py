@@ -3,14 +3,20 @@ jaxexplain/explain/ share: each failure, and what its explanation must say, exac
 
 from __future__ import annotations
 
+import ast
+import linecache
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jax
 import pytest
 
 from jaxexplain.decisions.recorder import DecisionRecorder
+from jaxexplain.explain import constructs
+from jaxexplain.explain.constructs import Construct, Position, UserFunction
 from jaxexplain.explain.dispatch import explain_failure
 from jaxexplain.explain.wording import Caller
 from jaxexplain.inputs.calling import plan_call
@@ -419,3 +425,30 @@ def explain_as(
     with pytest.raises(Exception) as caught, recorder:
         trace_plan(target, plan)
     return explain_failure(caught.value, target, plan, recorder, caller)
+
+
+def failing_position(fn: Callable[..., Any], *args: Any) -> Position:
+    """The position of the instruction that failed in `fn` under jit, as Python reports it."""
+    with pytest.raises(Exception) as caught:
+        jax.jit(fn)(*args)
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    (*_, frame) = [
+        f for f in frames if f.name == fn.__name__ and f.filename == fn.__code__.co_filename
+    ]
+    assert frame.end_lineno is not None and frame.colno is not None
+    assert frame.end_colno is not None
+    return frame.lineno, frame.end_lineno, frame.colno, frame.end_colno
+
+
+def failing_construct(
+    fn: Callable[..., Any], *args: Any
+) -> tuple[UserFunction, ast.AST, Construct]:
+    """The user's function, the node its failing instruction belongs to, and the construct."""
+    function = constructs.user_function(fn.__code__)
+    assert function is not None
+    position = failing_position(fn, *args)
+    assert constructs.contains(function, position)
+    node = constructs.node_at(function, position)
+    assert node is not None
+    line = linecache.getline(fn.__code__.co_filename, position[0])
+    return function, node, constructs.classify(function, node, line)

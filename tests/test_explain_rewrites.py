@@ -1,14 +1,11 @@
-"""explain/rewrites.py on real source: the failing node and its construct, the names it reads,
-and each rewrite of the failing lines. The test compiles every rewrite, and also writes its code
-into a copy of the user's file as a user would; JAX traces both under jit, and they give the
-original's values on inputs the test draws."""
+"""explain/rewrites.py on real source: each rewrite of the failing lines. The test compiles every
+rewrite, and also writes its code into a copy of the user's file as a user would; JAX traces
+both under jit, and they give the original's values on inputs the test draws."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
-import linecache
-import traceback
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -19,36 +16,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxexplain.explain import rewrites
+from jaxexplain.explain import constructs, rewrites
 from jaxexplain.explain.rewrite_fixes import module_aliases
-from jaxexplain.explain.rewrites import Construct, Position, Rewrite, UserFunction
+from jaxexplain.explain.rewrites import Rewrite
+from tests.failing_cases import failing_construct
 from tests.targets.explain import rewritable as user
 
 SOURCE = Path(user.__file__)
-
-
-def failing_position(fn: Callable[..., Any], *args: Any) -> Position:
-    """The position of the instruction that failed in `fn` under jit, as Python reports it."""
-    with pytest.raises(Exception) as caught:
-        jax.jit(fn)(*args)
-    frames = traceback.extract_tb(caught.value.__traceback__)
-    (*_, frame) = [f for f in frames if f.name == fn.__name__ and f.filename == str(SOURCE)]
-    assert frame.end_lineno is not None and frame.colno is not None
-    assert frame.end_colno is not None
-    return frame.lineno, frame.end_lineno, frame.colno, frame.end_colno
-
-
-def failing_construct(
-    fn: Callable[..., Any], *args: Any
-) -> tuple[UserFunction, ast.AST, Construct]:
-    function = rewrites.user_function(fn.__code__)
-    assert function is not None
-    position = failing_position(fn, *args)
-    assert rewrites.contains(function, position)
-    node = rewrites.node_at(function, position)
-    assert node is not None
-    line = linecache.getline(str(SOURCE), position[0])
-    return function, node, rewrites.classify(function, node, line)
 
 
 def rewrites_of(fn: Callable[..., Any], *args: Any, from_constants: bool = False) -> list[Rewrite]:
@@ -174,52 +148,10 @@ def test_a_where_rewrite_keeps_a_forced_copy_of_the_chain() -> None:
         np.testing.assert_allclose(run(x), branch(x))
 
 
-def test_trace_back_follows_locals_to_parameters_and_globals() -> None:
-    function, node, construct = failing_construct(user.branch_on_local, jnp.ones(3), 1.0)
-    assert construct.kind == "if" and ast.unparse(construct.needed[0]) == "total > limit"
-    uses = rewrites.trace_back(function, construct.needed, node)
-    assert [(u.name, u.aspect) for u in uses] == [
-        ("limit", "value"),
-        ("x", "value"),
-        ("SCALE", "value"),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("fn", "args", "kind", "needed"),
-    [
-        (user.clipped_sqrt, (1.0,), "if", "x > 0"),
-        (user.sign_flip, (np.ones(3),), "ifexp", "x.mean() > 0"),
-        (user.weighted_sum, (np.ones(3), 2), "for_range", "n"),
-        (user.halve_while_large, (4.0,), "while", "x > 1.0"),
-        (user.scaled_by_mean, (np.ones(3),), "float", "x.mean()"),
-        (user.positive_sum, (np.ones(3),), "bool_index", "x > 0"),
-        (user.numpy_sin, (np.ones(3),), "numpy", "x"),
-    ],
-)
-def test_the_construct_and_what_it_needed_are_named(
-    fn: Callable[..., Any], args: tuple[Any, ...], kind: str, needed: str
-) -> None:
-    _, _, construct = failing_construct(fn, *args)
-    assert construct.kind == kind
-    assert [ast.unparse(e) for e in construct.needed] == [needed]
-    assert construct.label == rewrites.CONSTRUCT_LABELS[kind]
-
-
-def test_call_at_finds_the_call_a_frame_runs_and_nothing_outside_a_call() -> None:
-    function = rewrites.user_function(user.weighted_sum.__code__)
-    assert function is not None
-    call = rewrites.call_at(function, failing_position(user.weighted_sum, jnp.ones(3), 2))
-    assert call is not None and ast.unparse(call) == "range(n)"
-    branch = rewrites.user_function(user.clipped_sqrt.__code__)
-    assert branch is not None
-    assert rewrites.call_at(branch, failing_position(user.clipped_sqrt, 1.0)) is None
-
-
 def test_read_name_instead_reads_the_enclosing_argument(tmp_path: Path) -> None:
     """`range(reps)` (a value the body got through its argument) read as `range(n)`: with `n`
     static the rewrite traces, and gives the original's values."""
-    function = rewrites.user_function(user.carried_count.__code__)
+    function = constructs.user_function(user.carried_count.__code__)
     assert function is not None
     (reps,) = [
         node

@@ -12,6 +12,7 @@ import jax
 from jaxexplain import _jax_compat
 from jaxexplain.decisions.recorder import DecisionRecorder
 from jaxexplain.explain.carried import explain_carried
+from jaxexplain.explain.constructs import Construct
 from jaxexplain.explain.dependencies import dependencies, provenance, uses_at_target
 from jaxexplain.explain.frames import (
     JAX_PACKAGES,
@@ -27,7 +28,6 @@ from jaxexplain.explain.frames import (
 )
 from jaxexplain.explain.retrace import MAX_RETRACES, Budget, proven_first
 from jaxexplain.explain.rewrite_fixes import rewrite_suggestions
-from jaxexplain.explain.rewrites import Construct
 from jaxexplain.explain.static_fixes import (
     StaticTrial,
     make_static_suggestions,

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from jaxexplain import _jax_compat
 from jaxexplain import _source_ast as sa
-from jaxexplain.explain import rewrites
+from jaxexplain.explain import constructs
 from jaxexplain.explain.frames import Site, function_object
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.report import Dependency
@@ -67,7 +67,7 @@ def uses_at_target(sites: list[Site]) -> list[tuple[str, str]] | None:
     last = sites[-1]
     if last.function is None or last.construct is None or last.node is None:
         return None
-    uses = rewrites.trace_back(last.function, last.construct.needed, last.node)
+    uses = constructs.trace_back(last.function, last.construct.needed, last.node)
     free: list[tuple[str, str]] = []
     for caller, callee in zip(reversed(sites[:-1]), reversed(sites[1:]), strict=True):
         free += _data_globals(uses, callee)
@@ -80,7 +80,7 @@ def uses_at_target(sites: list[Site]) -> list[tuple[str, str]] | None:
     return [(u.name, u.aspect) for u in uses if u.name in params] + free
 
 
-def _data_globals(uses: list[rewrites.NameUse], site: Site) -> list[tuple[str, str]]:
+def _data_globals(uses: list[constructs.NameUse], site: Site) -> list[tuple[str, str]]:
     """Free names that are module-level data (modules, functions and classes are not)."""
     params = set(site.function.parameters) if site.function else set()
     found = []
@@ -94,8 +94,8 @@ def _data_globals(uses: list[rewrites.NameUse], site: Site) -> list[tuple[str, s
 
 
 def _map_to_caller(
-    uses: list[rewrites.NameUse], caller: Site, callee: Site
-) -> list[rewrites.NameUse] | None:
+    uses: list[constructs.NameUse], caller: Site, callee: Site
+) -> list[constructs.NameUse] | None:
     """The callee's parameters, followed to the caller's argument expressions and their names;
     a parameter the call does not pass by name or position (a call through `jax.vmap` or
     `lax.scan`, a `*args`) may come from any of the call's arguments. A callee that a library
@@ -105,7 +105,7 @@ def _map_to_caller(
         return None
     if callee.frame.called_through:
         return None
-    call = rewrites.call_at(caller.function, caller.frame.position)
+    call = constructs.call_at(caller.function, caller.frame.position)
     if call is None:
         return None
     bound, _ = sa.bind_call(callee.function.source, call, callee.function.node)
@@ -113,13 +113,13 @@ def _map_to_caller(
     if not direct and not bound:
         return None
     every_argument = [*call.args, *(k.value for k in call.keywords)]
-    mapped: list[rewrites.NameUse] = []
+    mapped: list[constructs.NameUse] = []
     for use in uses:
         if use.name not in callee.function.parameters:
             continue
         argument = bound.get(use.name) if direct else None
         arguments = [argument] if argument is not None else every_argument
-        mapped += rewrites.trace_back(caller.function, arguments, call, use.via)
+        mapped += constructs.trace_back(caller.function, arguments, call, use.via)
     return list(dict.fromkeys(mapped))
 
 

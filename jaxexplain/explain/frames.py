@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from jaxexplain import _jax_compat
-from jaxexplain.explain import rewrites
+from jaxexplain.explain import constructs
+from jaxexplain.explain.constructs import Construct, Position, UserFunction
 from jaxexplain.explain.kinds import failure_kind
-from jaxexplain.explain.rewrites import Construct, Position, UserFunction
 from jaxexplain.report import ErrorInfo
 from jaxexplain.tracing.stages import Target
 from jaxexplain.userfiles import is_user_file
@@ -111,14 +111,14 @@ def read_sites(frames: list[UserFrame]) -> list[Site]:
     """Each frame as source; a comprehension or lambda frame folds into its enclosing function."""
     sites: list[Site] = []
     for frame in frames:
-        function = rewrites.user_function(frame.code)
+        function = constructs.user_function(frame.code)
         enclosing = sites[-1].function if sites else None
         if (
             function is None
             and enclosing is not None
             and frame.position is not None
             and frame.code.co_name.startswith("<")
-            and rewrites.contains(enclosing, frame.position)
+            and constructs.contains(enclosing, frame.position)
         ):
             moved = dataclasses.replace(sites[-1].frame, position=frame.position, line=frame.line)
             sites[-1] = _site(moved, enclosing)
@@ -130,10 +130,10 @@ def read_sites(frames: list[UserFrame]) -> list[Site]:
 def _site(frame: UserFrame, function: UserFunction | None) -> Site:
     if function is None or frame.position is None:
         return Site(frame, function, None, None)
-    node = rewrites.node_at(function, frame.position)
+    node = constructs.node_at(function, frame.position)
     if node is None:
         return Site(frame, function, None, None)
-    return Site(frame, function, node, rewrites.classify(function, node, line_text(frame)))
+    return Site(frame, function, node, constructs.classify(function, node, line_text(frame)))
 
 
 def line_text(frame: UserFrame) -> str:
@@ -272,7 +272,7 @@ def at_definition(exc: BaseException, target: Target) -> ErrorInfo:
     info = error_info(exc)
     if code is None:
         return info
-    node = rewrites.user_function(code)
+    node = constructs.user_function(code)
     line = node.node.lineno if node else code.co_firstlineno
     return dataclasses.replace(
         info,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from jaxexplain.explain.constructs import Construct
 from jaxexplain.explain.dependencies import dependencies
 from jaxexplain.explain.frames import frames_below_target, read_sites, user_frames
 from jaxexplain.explain.kinds import is_concretization
@@ -17,7 +18,6 @@ from jaxexplain.explain.retrace import (
     failure_place,
     where_it_fails,
 )
-from jaxexplain.explain.rewrites import Construct
 from jaxexplain.explain.values import (
     array_value_params,
     aval_text,

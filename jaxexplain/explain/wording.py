@@ -10,7 +10,7 @@ import shlex
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from jaxexplain.explain.rewrites import Construct
+from jaxexplain.explain.constructs import Construct
 from jaxexplain.inputs.calling import BoundParam
 
 Caller = Literal["cli", "api"]

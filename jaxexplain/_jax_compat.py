@@ -390,3 +390,108 @@ def escaped_tracer_error(tracer: Any) -> Exception:
 
 
 JAX_VERSION = jax.__version__
+
+
+# ---------------------------------------------------------------------------------------------
+# JAX's error messages: the text jaxexplain recognises a failure by
+
+
+@dataclass(frozen=True)
+class MessagePattern:
+    """Text of one of JAX's error messages, with the JAX versions (major.minor) whose wording it
+    was checked against: no exception class tells these failures apart, so a JAX release that
+    rewords one makes its explanation silently vanish unless a test provokes it."""
+
+    name: str
+    regex: re.Pattern[str]
+    seen_in: tuple[str, ...]
+
+    def search(self, message: str) -> re.Match[str] | None:
+        """Where the pattern occurs in `message`, with its named groups; None if it does not."""
+        return self.regex.search(message)
+
+
+def message_match(message: str, *patterns: MessagePattern) -> re.Match[str] | None:
+    """The first of `patterns` (one fact's wordings across JAX versions) found in `message`."""
+    return next((m for m in (p.search(message) for p in patterns) if m is not None), None)
+
+
+NON_HASHABLE_STATIC = MessagePattern(
+    "non_hashable_static",
+    re.compile(re.escape("Non-hashable static arguments are not supported")),
+    seen_in=("0.10", "0.12"),
+)
+NOT_AN_ARRAY = MessagePattern(
+    "not_an_array",
+    re.compile(r"as an abstract array.*?at path (?P<path>\S+?)\.?$", re.S | re.M),
+    seen_in=("0.10", "0.12"),
+)
+AMBIGUOUS_TRUTH_VALUE = MessagePattern(
+    "ambiguous_truth_value",
+    re.compile(re.escape("truth value of an array with more than one element is ambiguous")),
+    seen_in=("0.10", "0.12"),
+)
+LOOP_GRAD = MessagePattern(
+    "loop_grad",
+    re.compile(re.escape("Reverse-mode differentiation does not work for lax.while_loop")),
+    seen_in=("0.10", "0.12"),
+)
+SLICE_NOT_STATIC = (
+    MessagePattern(
+        "slice_not_static",
+        re.compile(re.escape("Slice entries must be static")),
+        seen_in=("0.10",),
+    ),
+    MessagePattern(
+        "slice_not_static",
+        re.compile(re.escape("slice indices must have static")),
+        seen_in=("0.12",),
+    ),
+)
+SHAPE_NOT_CONCRETE = MessagePattern(
+    "shape_not_concrete",
+    re.compile(re.escape("Shapes must be 1D sequences of concrete values")),
+    seen_in=("0.10", "0.12"),
+)
+# Which of the traced function's arguments a tracer came from, or that JAX operations on
+# constants made it; said only for the function whose trace the tracer belongs to.
+PROVENANCE = MessagePattern(
+    "provenance",
+    re.compile(
+        r"tracing the function (?P<fn>\S+) at (?P<file>.+?):(?P<line>\d+) for \w+\. "
+        r"(?:This concrete value was not available in Python because it depends on the values? "
+        r"of the arguments? (?P<names>.+?)\.(?:\n|$)|(?P<constants>This value became a tracer "
+        r"due to JAX operations))",
+        re.S,
+    ),
+    seen_in=("0.10", "0.12"),
+)
+LEAK_CREATED = MessagePattern(
+    "leak_created",
+    re.compile(r"created on line (?P<file>.+?):(?P<line>\d+)(?::\d+)? \((?P<fn>[^)]*)\)"),
+    seen_in=("0.10", "0.12"),
+)
+LEAK_TRACED = MessagePattern(
+    "leak_traced",
+    re.compile(
+        r"function being traced when the value leaked was (?P<fn>\S+) at (?P<where>\S+) "
+        r"traced for (?P<transform>\w+)"
+    ),
+    seen_in=("0.10", "0.12"),
+)
+# A tracer's repr (`JitTracer(~int32[])`) in a message a library raised: the library was given
+# a traced value.
+TRACER_REPR = MessagePattern("tracer_repr", re.compile("Tracer"), seen_in=("0.10", "0.12"))
+
+MESSAGE_PATTERNS = (
+    NON_HASHABLE_STATIC,
+    NOT_AN_ARRAY,
+    AMBIGUOUS_TRUTH_VALUE,
+    LOOP_GRAD,
+    *SLICE_NOT_STATIC,
+    SHAPE_NOT_CONCRETE,
+    PROVENANCE,
+    LEAK_CREATED,
+    LEAK_TRACED,
+    TRACER_REPR,
+)

@@ -128,7 +128,7 @@ def _explain(
     )
     recorder = DecisionRecorder(target.function, parameter_roles(plan))
     record_later = options.compile and RECORDING_SLOWS_TRACING
-    from jaxexplain.explain.failures import tracers_in_user_globals
+    from jaxexplain.explain.leaks import tracers_in_user_globals
 
     held_before = tracers_in_user_globals(target)
     try:
@@ -137,22 +137,22 @@ def _explain(
     except Exception as exc:
         if record_later:
             _record_again(recorder, target, plan)
-        from jaxexplain.explain.failures import explain_failure
+        from jaxexplain.explain.dispatch import explain_failure
 
         return replace(
             base,
-            error=explain_failure(exc, target, plan, recorder),
+            error=explain_failure(exc, target, plan, recorder, options.vocabulary),
             decisions=recorder.decisions(),
             decisions_unavailable=recorder.unavailable,
         )
     if _jax_compat.leaked_tracers(stages.traced):
         if record_later:
             _record_again(recorder, target, plan)
-        from jaxexplain.explain.failures import leaked_tracer_error
+        from jaxexplain.explain.leaks import leaked_tracer_error
 
         report = _traced_report(base, target, plan, stages, recorder)
         return replace(report, error=leaked_tracer_error(target, stages))
-    from jaxexplain.explain.failures import global_leak_error, tracer_in_user_globals
+    from jaxexplain.explain.leaks import global_leak_error, tracer_in_user_globals
 
     leaked_global = tracer_in_user_globals(target, held_before)
     if leaked_global is not None:
@@ -225,7 +225,7 @@ def _compiled(report: TraceReport, compile: Callable[[], CompileInfo]) -> TraceR
     try:
         compiled = compile()
     except Exception as exc:
-        from jaxexplain.explain.failures import error_info
+        from jaxexplain.explain.frames import error_info
 
         return replace(report, error=error_info(exc))
     return replace(report, compile=compiled)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
@@ -305,3 +305,121 @@ def test_a_leaked_tracer_is_a_constant_of_the_trace_and_raises_only_when_called(
     with pytest.raises(jax.errors.UnexpectedTracerError):
         jax.jit(_use_stored)(jnp.ones(()))
     assert _jax_compat.leaked_tracers(jax.jit(double).trace(jnp.ones(()))) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# JAX's error messages that jaxexplain recognises a failure by: each provoked from real JAX
+
+
+def _raised(call: Callable[[], Any]) -> str:
+    """The message of what `call` raises."""
+    with pytest.raises(Exception) as caught:
+        call()
+    return str(caught.value)
+
+
+def _branch_on_data(x: Any) -> Any:
+    if x > 0:
+        return x
+    return -x
+
+
+def _branch_on_count(x: Any, n: Any) -> Any:
+    if n > 0:
+        return x
+    return -x
+
+
+def _branch_on_constant(x: Any) -> Any:
+    if jnp.ones(3).sum() > 2:
+        return x
+    return -x
+
+
+def _loop_by_count(x: Any, n: Any) -> Any:
+    return jax.lax.fori_loop(0, n, lambda i, carry: carry * 2.0, x)
+
+
+def _library_check(x: Any, n: Any) -> Any:
+    if not isinstance(n, int):
+        raise TypeError(f"num_heads must be an int, got {n!r}")
+    return x
+
+
+def _provenance_messages() -> list[str]:
+    return [
+        _raised(lambda: jax.jit(_branch_on_count)(jnp.ones(3), 2)),
+        _raised(lambda: jax.jit(_branch_on_constant)(jnp.ones(3))),
+    ]
+
+
+def _leak_message() -> str:
+    jax.jit(_store_tracer).trace(jnp.ones(()))
+    return _raised(lambda: jax.jit(_use_stored)(jnp.ones(())))
+
+
+PROVOKED: dict[str, Callable[[], list[str]]] = {
+    "non_hashable_static": lambda: [
+        _raised(lambda: jax.jit(double, static_argnums=1)(jnp.ones(2), [1]))
+    ],
+    "not_an_array": lambda: [_raised(lambda: jax.jit(double)(jnp.ones(2), "relu"))],
+    "ambiguous_truth_value": lambda: [_raised(lambda: jax.jit(_branch_on_data)(jnp.ones(3)))],
+    "loop_grad": lambda: [_raised(lambda: jax.grad(jax.jit(_loop_by_count))(1.0, 3))],
+    "slice_not_static": lambda: [_raised(lambda: jax.jit(lambda x, n: x[:n])(jnp.ones(3), 2))],
+    "shape_not_concrete": lambda: [
+        _raised(lambda: jax.jit(lambda x, n: jnp.zeros((n,)))(jnp.ones(3), 2))
+    ],
+    "provenance": _provenance_messages,
+    "leak_created": lambda: [_leak_message()],
+    "leak_traced": lambda: [_leak_message()],
+    "tracer_repr": lambda: [_raised(lambda: jax.jit(_library_check)(jnp.ones(3), 2))],
+}
+
+
+def _jax_minor() -> str:
+    return ".".join(_jax_compat.JAX_VERSION.split(".")[:2])
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    _jax_compat.MESSAGE_PATTERNS,
+    ids=lambda p: f"{p.name}-{'-'.join(p.seen_in)}",
+)
+def test_each_message_pattern_matches_the_error_jax_raises(
+    pattern: _jax_compat.MessagePattern,
+) -> None:
+    """A pattern matches exactly in the JAX versions it is tagged with, and some wording of its
+    fact is tagged with this JAX: a release that rewords a message fails here, not silently."""
+    minor = _jax_minor()
+    wordings = [p for p in _jax_compat.MESSAGE_PATTERNS if p.name == pattern.name]
+    assert any(minor in p.seen_in for p in wordings), (
+        f"no wording of {pattern.name} was checked against JAX {minor}: see what it raises now"
+    )
+    for message in PROVOKED[pattern.name]():
+        found = pattern.search(message) is not None
+        assert found == (minor in pattern.seen_in), (pattern, message)
+
+
+def test_the_message_patterns_read_the_facts_jaxexplain_uses() -> None:
+    """The named groups: the path of the argument, the function JAX traced, the arguments the
+    tracer came from, where a leaked tracer was created and what traced it."""
+    not_an_array = _jax_compat.NOT_AN_ARRAY.search(PROVOKED["not_an_array"]()[0])
+    assert not_an_array is not None and not_an_array["path"] == "n"
+    from_arguments, from_constants = (
+        _jax_compat.PROVENANCE.search(m) for m in PROVOKED["provenance"]()
+    )
+    assert from_arguments is not None and from_constants is not None
+    assert from_arguments["fn"] == "_branch_on_count" and from_arguments["names"] == "n"
+    assert int(from_arguments["line"]) == _branch_on_count.__code__.co_firstlineno
+    assert from_arguments["constants"] is None and from_constants["constants"]
+    message = _leak_message()
+    created = _jax_compat.LEAK_CREATED.search(message)
+    traced = _jax_compat.LEAK_TRACED.search(message)
+    assert created is not None and traced is not None
+    assert (created["file"], int(created["line"])) == (
+        __file__,
+        _store_tracer.__code__.co_firstlineno + 1,
+    )
+    assert (traced["fn"], traced["transform"]) == ("_store_tracer", "jit")
+    slices = PROVOKED["slice_not_static"]()[0]
+    assert _jax_compat.message_match(slices, *_jax_compat.SLICE_NOT_STATIC) is not None

@@ -149,7 +149,7 @@ def test_reps_given_as_an_array_is_offered_unverified_with_how_to_verify() -> No
     error = failure(lib.repeat_in_scan, XS, reps=jax.ShapeDtypeStruct((), jnp.int32))
     (fix,) = [s for s in error.suggestions if s.params == ("reps",)]
     assert not fix.verified
-    assert "--static reps=VALUE" in fix.text and fix.code is not None
+    assert "static_argnames=('reps',) to jaxexplain.trace" in fix.text and fix.code is not None
 
 
 def test_the_recorder_reads_a_plain_carried_value_as_its_value_for_failures() -> None:

@@ -115,6 +115,6 @@ def test_a_0d_argument_given_as_an_array_is_offered_static_unverified_where_prob
     assert [(s.kind, s.params, s.verified) for s in report.error.suggestions] == [
         ("make_static", ("max_steps",), False)
     ]
-    assert "--static max_steps=VALUE" in report.error.suggestions[0].text
+    assert "static_argnames=('max_steps',) to jaxexplain.trace" in report.error.suggestions[0].text
     assert jax_error(failures.solve, kwargs, ("t1",)) is not None
     assert jax_error(failures.solve, kwargs, ("max_steps",)) is None

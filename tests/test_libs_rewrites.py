@@ -1,6 +1,8 @@
 """Rewrites are verified against the user's original code, values and gradients, and each check
 is shown to reject: a rewrite compared with itself, one with other values, one with other
-gradients, a static fix whose re-trace fails. JAX, run by the test, says what is true."""
+gradients (the static fix whose re-trace fails is in tests/test_explain_static_fixes.py, the
+tracer kept in a global in tests/test_explain_leaks.py). JAX, run by the test, says what is
+true."""
 
 from __future__ import annotations
 
@@ -140,38 +142,3 @@ def test_an_optax_update_branch_is_verified_on_values_and_gradients(tmp_path: Pa
         np.testing.assert_allclose(
             by_scale(scale, jax.jit(fixed.clipped_update)), by_scale(scale, user.clipped_update)
         )
-
-
-def test_more_scalars_made_static_whose_retrace_fails_is_not_verified() -> None:
-    """`t_end` static stops at the `while` for `dt`; both static stop at `if x.sum() > 0`."""
-    with pytest.raises(jax.errors.TracerBoolConversionError) as caught:
-        jax.jit(user.march, static_argnames=("t_end", "dt")).trace(jnp.ones(3), 1.0, 0.25)
-    assert str(caught.traceback[-1].statement).strip() == "if x.sum() > 0:"
-
-    report = explain(user.march, "f32[3]", 1.0, 0.25)
-    assert report.error is not None
-    statics = [s for s in report.error.suggestions if s.kind == "make_static"]
-    assert [s.params for s in statics] == [("t_end", "dt")]
-    assert not statics[0].verified and statics[0].checks == ()
-    assert "if x.sum() > 0:" in statics[0].text
-
-
-def test_a_tracer_kept_in_a_global_is_reported_at_its_line() -> None:
-    """Issue 12 item 11: JAX's own leak checker names the global; jaxexplain reports it."""
-    leak = r"referred to by .*rewrites\.cache"
-    with pytest.raises(Exception, match=leak), jax.checking_leaks():
-        jax.jit(user.remember).trace(jnp.ones(3))
-    user.cache = None
-
-    report = jaxexplain.trace(user.remember, "f32[3]", compile=False)
-    user.cache = None
-    assert report.error is not None
-    assert report.error.construct == "leaked_tracer"
-    assert report.error.line == line_of("    cache = y")
-    assert "`cache`" in report.error.explanation
-
-
-def line_of(text: str) -> int:
-    found = [i + 1 for i, line in enumerate(SOURCE.read_text().splitlines()) if line == text]
-    assert len(found) == 1, text
-    return found[0]

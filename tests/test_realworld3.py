@@ -173,7 +173,7 @@ def test_a_traced_scalar_parameter_needed_concretely_is_offered_static_unverifie
     assert "no static choice can help" not in abstract.error.explanation
     (static,) = [s for s in abstract.error.suggestions if s.kind == "make_static"]
     assert (static.params, static.verified) == (("n",), False)
-    assert "--static n=VALUE" in static.text and "as a Python int" in static.text
+    assert 'static={"n": VALUE}' in static.text and "as a Python int" in static.text
     take_prefix = jax.jit(failing.take_prefix.__wrapped__, static_argnames="n")
     assert len(take_prefix.trace(jnp.zeros(8), n=5).jaxpr.eqns) > 0
     x = ArraySpec((8,), "float32")
@@ -181,7 +181,7 @@ def test_a_traced_scalar_parameter_needed_concretely_is_offered_static_unverifie
     literal = trace_target(f"{FAILING}:take_prefix", traced={"x": x, "n": 5}, compile=False)
     assert literal.error is not None
     (verified,) = [s for s in literal.error.suggestions if s.kind == "make_static"]
-    assert verified.verified and "--static n=5" in verified.text
+    assert verified.verified and 'static={"n": 5} to jaxexplain.trace_target' in verified.text
 
 
 def test_a_concrete_0d_array_needed_concretely_is_verified_static_as_its_number() -> None:
@@ -191,7 +191,7 @@ def test_a_concrete_0d_array_needed_concretely_is_verified_static_as_its_number(
     assert report.error is not None
     assert "n is a 0-d array passed traced" in report.error.explanation
     (static,) = [s for s in report.error.suggestions if s.kind == "make_static"]
-    assert static.verified and "--static n=5," in static.text
+    assert static.verified and 'static={"n": 5} to jaxexplain.trace_target,' in static.text
 
 
 def test_a_0d_prng_key_needed_concretely_is_explained_without_a_static_choice() -> None:

@@ -7,6 +7,7 @@ are made from the caller's `Vocabulary`. Nothing here imports JAX.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -27,6 +28,7 @@ class Vocabulary:
     factory_form: str
     given_form: str
     instance: str
+    statics_form: str = ""
 
     def static(self, name: str, value: str = "3") -> str:
         """How to make `name` static with the literal `value`: `--static n=3`, `static={"n": 3}`."""
@@ -43,6 +45,13 @@ class Vocabulary:
     def factory(self, spec: str = "MOD:FACTORY") -> str:
         """How a factory gives the arguments: `--args-from MOD:FACTORY`, `args_from="MOD:FACTORY"`."""
         return self.factory_form.format(spec=spec)
+
+    def statics(self, names: Sequence[str], values: Mapping[str, str]) -> str:
+        """How to make several names static at once, each with its value's source text (VALUE
+        where none is known): `static={"n": 4}` to `trace_target`, `static_argnames=('n',)` to
+        `trace`, whose values are the arguments the user passes anyway."""
+        entries = ", ".join(f'"{n}": {values.get(n, "VALUE")}' for n in names)
+        return self.statics_form.format(names=tuple(names), entries="{" + entries + "}")
 
     def given(self, name: str) -> str:
         """How to make static the value the factory gives `name`: `--static solver` alone."""
@@ -67,6 +76,7 @@ TARGET_API = Vocabulary(
     factory_form='args_from="{spec}"',
     given_form='static={{"{name}": GIVEN}}',
     instance="return it from the args_from factory, e.g. {'self': Model(...), 'x': ...}",
+    statics_form="static={entries} to jaxexplain.trace_target",
 )
 # `jaxexplain.trace` and `diff`: the function's own arguments, spec strings standing for arrays.
 FUNCTION_API = replace(
@@ -74,4 +84,5 @@ FUNCTION_API = replace(
     static_form='static_argnames="{name}", {name}={value}',
     traced_form='{name}="{value}"',
     instance="pass the instance as the first argument, or trace the bound method (model.apply)",
+    statics_form="static_argnames={names} to jaxexplain.trace",
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from jaxexplain.errors import UsageError
-from jaxexplain.inputs.caller import Vocabulary
+from jaxexplain.inputs.caller import CLI, Vocabulary
 from jaxexplain.report import Source
 from jaxexplain.userfiles import is_user_file, short_path
 
@@ -128,7 +128,7 @@ def plan_call(
     static: Mapping[str, Any],
     traced: Mapping[str, Any],
     *,
-    vocabulary: Vocabulary,
+    vocabulary: Vocabulary = CLI,
     decorator_statics: tuple[str, ...] = (),
     static_names: Collection[str] = (),
     source: Source = "cli",

@@ -1,4 +1,4 @@
-"""Failing targets for tests/test_explain_errors.py: Python control flow on traced values.
+"""Failing targets for tests/test_explain_concretization.py: Python control flow on traced values.
 
 Each function fails to trace under jax.jit for the reason its docstring gives. The tests find
 each failing line by its text and assert the exact number, so keep those lines unique.

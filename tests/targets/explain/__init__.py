@@ -1,0 +1,1 @@
+"""User code for the tests of jaxexplain/explain/: functions that fail under jit as written."""

@@ -505,6 +505,25 @@ class WatchWarning:
 
 
 @dataclass(frozen=True)
+class WatchExplained:
+    """The full reports of one real compilation under `watch --explain NAME`.
+
+    `trace` is built from the real call (its static values, closure and abstract arguments, or
+    its failure with the fixes verified on those arguments); for a recompilation, `diff` is
+    against the nearest earlier compilation of the same function (`against`, an event index:
+    the earlier compile whose cache key differs in the fewest components), and `note` says when
+    that one is another function object of the same code (a closure made again).
+    """
+
+    function: str
+    compile: int
+    trace: TraceReport
+    diff: DiffReport | None = None
+    against: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class WatchReport:
     """Every jit compilation of a program run, with exact reasons, totals and warnings."""
 
@@ -520,6 +539,7 @@ class WatchReport:
     other_seconds: float = 0.0
     internal_errors: tuple[str, ...] = ()
     jax_version: str = ""
+    explained: tuple[WatchExplained, ...] = ()
     schema: str = WATCH_SCHEMA
 
     def compiles_of(self, function: str) -> tuple[WatchEvent, ...]:
@@ -549,6 +569,7 @@ class WatchReport:
 __all__ += [
     "EagerCompiles",
     "WatchEvent",
+    "WatchExplained",
     "WatchFunction",
     "WatchReason",
     "WatchReport",

@@ -461,6 +461,16 @@ def watch(
     output: OutputOpt = None,
     color: ColorOpt = ColorMode.auto,
     debug: DebugOpt = False,
+    explain: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--explain",
+            metavar="NAME",
+            help="A function (its name, the file.py:line of its def, or all) whose every "
+            "compilation gets its full trace report from the real call, and every "
+            "recompilation its diff against the nearest earlier one. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Run a Python program unchanged and report every jit compilation in it, with the exact
     cache-key components behind each recompilation. One line per compilation goes to stderr as
@@ -481,7 +491,7 @@ def watch(
         output = os.path.abspath(output)  # the program may change the working directory
     from jaxexplain.watching.watcher import Watcher, run_program
 
-    watcher = Watcher(live=sys.stderr, program=" ".join(argv))
+    watcher = Watcher(live=sys.stderr, program=" ".join(argv), explain=explain or ())
     redirect = user_stdout_to_stderr() if fmt == "json" and not output else contextlib.nullcontext()
     code = 1
     try:

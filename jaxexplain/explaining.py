@@ -303,6 +303,7 @@ def _decorator_statics_in_call(plan: CallPlan) -> tuple[str, ...]:
 _X64_ON = {
     "cli": "set JAX_ENABLE_X64=1",
     "api": 'call jax.config.update("jax_enable_x64", True)',
+    "program": 'call jax.config.update("jax_enable_x64", True) in the program',
 }
 
 

@@ -165,7 +165,9 @@ def static_how(
     lists = [n for n in names if isinstance(params[n].value, list)]
     if lists:
         jit += f", passing {and_join(lists)} as {'a tuple' if len(lists) == 1 else 'tuples'}"
-    if vocabulary.caller == "cli" and None in _static_flags(names, values, params):
+    if vocabulary.caller == "program" or (
+        vocabulary.caller == "cli" and None in _static_flags(names, values, params)
+    ):
         return f" ({jit})"
     return f" ({static_option(names, values, params, vocabulary)}, or {jit})"
 
@@ -179,7 +181,7 @@ def static_option(
     """How the caller gives jaxexplain `names` static: `--static n=4` (`--static n=VALUE` for a
     name missing from `values`) on the command line, the API function's own parameter through
     the API (`static={"n": 4}` to `trace_target`, `static_argnames=('n',)` to `trace`)."""
-    if vocabulary.caller == "api":
+    if vocabulary.caller in ("api", "program"):
         return vocabulary.statics(names, {n: repr(values[n]) for n in names if n in values})
     return " ".join(flag or "" for flag in _static_flags(names, values, params))
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-Caller = Literal["cli", "api"]
+Caller = Literal["cli", "api", "program"]
 
 
 @dataclass(frozen=True)
@@ -85,4 +85,10 @@ FUNCTION_API = replace(
     traced_form='{name}="{value}"',
     instance="pass the instance as the first argument, or trace the bound method (model.apply)",
     statics_form="static_argnames={names} to jaxexplain.trace",
+)
+# `watch --explain`: the program made the call itself, so the fixes are the ones in its own code.
+PROGRAM = replace(
+    CLI,
+    caller="program",
+    statics_form="static_argnames={names} in the program's jax.jit",
 )

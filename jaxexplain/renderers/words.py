@@ -472,3 +472,20 @@ def too_many_compiles_text(name: str, allowed: int, events: Sequence[WatchEvent]
         for entry, changes in reasons_by_entry(event.reasons):
             lines.append(f"    vs #{entry}: {reasons_text(changes)}")
     return "\n".join(lines)
+
+
+NEW_OBJECT = "a new function object, whose jit cache starts empty"
+
+
+def real_run_note(earlier: int, event: int, same_object: bool) -> str:
+    """The verdict's evidence under `watch --explain`: the program's own call compiled again."""
+    cache = "its jit cache grew" if same_object else "a new function object's cache started"
+    return f"the real run compiled again at event {event} (after event {earlier}): {cache}"
+
+
+def real_recompile_note(compile_number: int) -> str:
+    """A recompilation diffed against a compile of another function object of the same code."""
+    return (
+        f"diffed against compile #{compile_number} of another function object made from the same "
+        "code (a closure or partial made again): JAX's cache is per function object"
+    )

@@ -11,11 +11,12 @@ two function calls. A steady-state loop never reaches this code at all.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
@@ -53,6 +54,8 @@ class Subscriber(Protocol):
 
     def on_internal_error(self, exc: BaseException) -> None: ...
 
+    def on_failure(self, observation: Observation, exc: Exception, frame: FrameType) -> None: ...
+
 
 class _Hooks:
     """The installed wrappers and listeners, shared by every active subscriber (watches nest)."""
@@ -62,6 +65,7 @@ class _Hooks:
         self.local = threading.local()
         self.restore: Callable[[], None] | None = None
         self.lock = threading.Lock()
+        self.pauses = 0
 
     def stack(self) -> list[Observation]:
         stack = getattr(self.local, "stack", None)
@@ -88,11 +92,16 @@ class _Hooks:
         jax.monitoring.unregister_event_duration_listener(self.on_duration)
         jax.monitoring.unregister_event_listener(self.on_event)
 
+    def paused(self) -> bool:
+        """True while jaxexplain itself traces and compiles (`watch --explain`), on any thread:
+        its compile overlaps the report's Python work on a worker thread."""
+        return self.pauses > 0
+
     def wrap_infer(self, infer: Callable[..., Any]) -> Callable[..., Any]:
         is_miss = _jax_compat.is_jit_cache_miss_frame
 
         def infer_params(fun: Any, jit_info: Any, args: Any, kwargs: Any) -> Any:
-            if not is_miss(sys._getframe(1).f_code):
+            if self.paused() or not is_miss(sys._getframe(1).f_code):
                 return infer(fun, jit_info, args, kwargs)
             observation = Observation(
                 fun,
@@ -106,6 +115,11 @@ class _Hooks:
             stack.append(observation)
             try:
                 result = infer(fun, jit_info, args, kwargs)
+            except Exception as exc:
+                _pop(stack, observation)
+                if not observation.transformed:
+                    self.publish_failure(observation, exc, sys._getframe())
+                raise
             except BaseException:
                 _pop(stack, observation)
                 raise
@@ -141,9 +155,17 @@ class _Hooks:
             except Exception as exc:
                 subscriber.on_internal_error(exc)
 
+    def publish_failure(self, observation: Observation, exc: Exception, frame: FrameType) -> None:
+        """Hands a call whose trace raised to every subscriber, before it reaches the program."""
+        for subscriber in list(self.subscribers):
+            try:
+                subscriber.on_failure(observation, exc, frame)
+            except Exception as error:
+                subscriber.on_internal_error(error)
+
     def on_duration(self, event: str, duration_secs: float, **_: str | int) -> None:
         seconds = duration_secs
-        if event not in (
+        if self.paused() or event not in (
             _jax_compat.TRACE_EVENT,
             _jax_compat.LOWER_EVENT,
             _jax_compat.COMPILE_EVENT,
@@ -166,7 +188,7 @@ class _Hooks:
             observation.compiled = True
 
     def on_event(self, event: str, **_: str | int) -> None:
-        if event == _jax_compat.PERSISTENT_HIT_EVENT:
+        if event == _jax_compat.PERSISTENT_HIT_EVENT and not self.paused():
             stack = self.stack()
             if stack:
                 stack[-1].persistent_cache_hit = True
@@ -198,6 +220,20 @@ def unsubscribe(subscriber: Subscriber) -> None:
             _HOOKS.subscribers.remove(subscriber)
         if not _HOOKS.subscribers:
             _HOOKS.uninstall()
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """jaxexplain's own tracing and compiling, unseen by every watch: the explanation of a real
+    call must not be reported as a compilation of the program. It runs inside the program's call,
+    so the program's other threads rarely compile meanwhile; what they do is not seen either."""
+    with _HOOKS.lock:
+        _HOOKS.pauses += 1
+    try:
+        yield
+    finally:
+        with _HOOKS.lock:
+            _HOOKS.pauses -= 1
 
 
 def hooks_installed() -> bool:

@@ -23,10 +23,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from jaxexplain import _jax_compat
-from jaxexplain.renderers.words import live_line, too_many_compiles_text
+from jaxexplain.renderers.words import NEW_OBJECT, live_line, too_many_compiles_text
 from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
@@ -47,6 +47,9 @@ from jaxexplain.tracing.cache_key import (
 from jaxexplain.tracing.key_compare import compare_keys
 from jaxexplain.userfiles import is_user_file, short_path
 from jaxexplain.watching import hooks as _watch_hooks
+
+if TYPE_CHECKING:
+    from jaxexplain.watching.real_calls import RealCallExplainer
 
 Definition = tuple[str, str, int]
 """(qualified name, file, first line) of a jitted function's code: what recompiles share."""
@@ -77,10 +80,15 @@ class Watcher:
     Args:
         live: a stream to print one line per compilation to as it happens (True: stderr).
         program: what is being watched, for the report's title.
+        explain: functions whose every compilation gets its full trace report (and diff), by
+            name, `file.py:line` of the definition, or "all" (`watch --explain`).
     """
 
-    def __init__(self, live: bool | TextIO = False, program: str = "") -> None:
+    def __init__(
+        self, live: bool | TextIO = False, program: str = "", explain: Sequence[str] = ()
+    ) -> None:
         self.live: TextIO | None = sys.stderr if live is True else (live or None)
+        self.explainer = _explainer(explain)
         self.program = program
         self.events: list[WatchEvent] = []
         self.definitions: dict[Definition, _Definition] = {}
@@ -143,6 +151,18 @@ class Watcher:
             self.events.append(event)
         if self.live is not None:
             print(live_line(event), file=self.live, flush=True)
+        if self.explainer is not None:
+            self.explainer.compiled(observation, event, definition)
+
+    def on_failure(
+        self, observation: _watch_hooks.Observation, exc: Exception, frame: FrameType
+    ) -> None:
+        """A jitted call whose trace raised: explained under `--explain`, then raised as before."""
+        if self.explainer is None:
+            return
+        definition = user_definition(observation, frame)
+        if definition is not None:
+            self.explainer.failed(observation, definition)
 
     def on_unattributed(self, event: str, seconds: float) -> None:
         """Lowering or compilation outside any jit call (AOT `.lower().compile()`, internals)."""
@@ -238,19 +258,32 @@ class Watcher:
             other_seconds=float(other[1]),
             internal_errors=tuple(self.internal_errors),
             jax_version=_jax_compat.JAX_VERSION,
+            explained=tuple(self.explainer.explained) if self.explainer else (),
         )
 
 
-def watch(*, live: bool | TextIO = False) -> Watcher:
+def _explainer(names: Sequence[str]) -> RealCallExplainer | None:
+    """The explainer of the named functions' real calls; its tracing machinery is imported only
+    when a watch asks for it."""
+    if not names:
+        return None
+    from jaxexplain.watching.real_calls import RealCallExplainer, Selector
+
+    return RealCallExplainer(Selector(tuple(names)))
+
+
+def watch(*, live: bool | TextIO = False, explain: Sequence[str] = ()) -> Watcher:
     """Watches every jit compilation of the code run inside `with`.
 
     Args:
         live: print one line per compilation as it happens (True: to stderr, or a stream).
+        explain: functions (names, `file.py:line` of the definition, or "all") whose every
+            compilation gets its full trace report, and each recompilation its diff.
 
     Returns:
         A `Watcher`: use it as `with jaxexplain.watch() as w: ...`, then `w.report()`.
     """
-    return Watcher(live=live)
+    return Watcher(live=live, explain=explain)
 
 
 @contextlib.contextmanager
@@ -305,7 +338,7 @@ def explain_recompile(
                 "function",
                 "object",
                 f"{group.objects} earlier function object(s) from this definition",
-                "a new function object, whose jit cache starts empty",
+                NEW_OBJECT,
                 last.number,
             )
         ]

@@ -1,0 +1,206 @@
+"""`watch --explain NAME`: the full trace report of each real compilation of NAME, built from the
+call the program made (its static values, its closure, its arguments as abstract values with their
+shardings), and for a recompilation the diff against the nearest earlier compilation.
+
+The explanation runs when the compilation (or the failed trace) happens, while the program's
+objects are as the call saw them; a later call may change a closure's contents or donate the
+arguments' buffers. jaxexplain's own tracing and compiling is hidden from every watch
+(`hooks.paused`), so it is never counted as a compilation of the program. Calls that hit JAX's
+cache never reach this module.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import jax
+
+from jaxexplain import _jax_compat
+from jaxexplain.diffing.reports import diff, with_verification
+from jaxexplain.explaining import Options, explain
+from jaxexplain.inputs.caller import PROGRAM
+from jaxexplain.inputs.calling import CallPlan
+from jaxexplain.inputs.targets import name_of
+from jaxexplain.renderers.words import NEW_OBJECT, real_recompile_note, real_run_note
+from jaxexplain.report import (
+    DiffReport,
+    KeyChange,
+    TraceReport,
+    Verification,
+    WatchEvent,
+    WatchExplained,
+)
+from jaxexplain.tracing.cache_key import plan_of_call
+from jaxexplain.tracing.key_compare import compare_keys
+from jaxexplain.tracing.stages import Target
+from jaxexplain.watching import hooks
+
+EVERY_FUNCTION = "all"
+
+Definition = tuple[str, str, int]
+"""(qualified name, file, first line) of a jitted function's code."""
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which functions `--explain` names: `all`, a function name (qualified or bare), or the
+    `file.py:line` of its definition (the file as given, matched by its end)."""
+
+    names: tuple[str, ...]
+
+    def matches(self, definition: Definition) -> bool:
+        """True when any name selects the function defined at `definition`."""
+        return any(_selects(name, definition) for name in self.names)
+
+
+def _selects(name: str, definition: Definition) -> bool:
+    function, file, line = definition
+    if name == EVERY_FUNCTION or name in (function, function.rpartition(".")[2]):
+        return True
+    where, _, number = name.rpartition(":")
+    if not (where and number.isdigit()):
+        return False
+    path = os.path.normpath(where)
+    return int(number) == line and (
+        os.path.normpath(file) == os.path.abspath(path) or file.endswith(os.sep + path)
+    )
+
+
+@dataclass
+class _Explained:
+    """An explained compilation, kept for the diffs of later ones of the same definition."""
+
+    event: WatchEvent
+    fun: hooks.FunctionRef
+    trace: TraceReport
+
+
+@dataclass
+class RealCallExplainer:
+    """Explains the selected compilations of a watched program as they happen."""
+
+    selector: Selector
+    explained: list[WatchExplained] = field(default_factory=list)
+    _earlier: dict[Definition, list[_Explained]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def compiled(
+        self, observation: hooks.Observation, event: WatchEvent, definition: Definition
+    ) -> None:
+        """The trace report of a compilation the program made, and its diff if it recompiled."""
+        if event.kind != "jit" or not self.selector.matches(definition):
+            return
+        report = explain_real_call(observation)
+        with self._lock:
+            earlier = self._earlier.setdefault(definition, [])
+            nearest = _nearest(earlier, report, observation.fun)
+            entry = _Explained(event, hooks.FunctionRef(observation.fun), report)
+            earlier.append(entry)
+            self.explained.append(
+                WatchExplained(event.function, event.index, report)
+                if nearest is None
+                else _with_diff(event, entry, nearest, observation)
+            )
+
+    def failed(self, observation: hooks.Observation, definition: Definition) -> None:
+        """The failure explanation of a call whose trace raised, on the program's own values
+        (`compile` 0: it made no compilation)."""
+        if observation.transformed or not self.selector.matches(definition):
+            return
+        report = explain_real_call(observation)
+        with self._lock:
+            self.explained.append(WatchExplained(definition[0], 0, report))
+
+
+def explain_real_call(observation: hooks.Observation) -> TraceReport:
+    """The trace report of the call the program made, jaxexplain's own work unseen by watch."""
+    options = _jax_compat.jit_info_options(observation.jit_info)
+    plan = abstract_traced(
+        plan_of_call(observation.fun, tuple(observation.args), dict(observation.kwargs), options)
+    )
+    target = Target(observation.fun, observation.fun, options)
+    with hooks.paused():
+        return explain(target, plan, name_of(observation.fun), Options(PROGRAM))
+
+
+def abstract_traced(plan: CallPlan) -> CallPlan:
+    """The plan with each traced array leaf as its abstract value (shape, dtype, weak type, and
+    the sharding of a committed array, which JAX keys on): the program may donate or free the
+    buffers, and an explanation needs none of their values."""
+    params = tuple(
+        p if p.static or not p.passed else replace(p, value=jax.tree.map(_abstract, p.value))
+        for p in plan.params
+    )
+    return replace(plan, params=params)
+
+
+def _abstract(leaf: Any) -> Any:
+    if not isinstance(leaf, jax.Array):
+        return leaf
+    sharding = leaf.sharding if _jax_compat.is_committed(leaf) else None
+    return jax.ShapeDtypeStruct(
+        leaf.shape, leaf.dtype, sharding=sharding, weak_type=bool(getattr(leaf, "weak_type", False))
+    )
+
+
+def _nearest(earlier: Sequence[_Explained], report: TraceReport, fun: Any) -> _Explained | None:
+    """The earlier compilation whose cache key differs from `report`'s in the fewest components
+    (the latest of equals): the one this recompilation is best explained against. JAX's cache
+    is per function object, so the same object's compilations come first; another object of the
+    same code (a closure made again) only when this one has none."""
+    if report.cache_key is None:
+        return None
+    keyed = [e for e in earlier if e.trace.cache_key is not None]
+    keyed = [e for e in keyed if e.fun.is_(fun)] or keyed
+    if not keyed:
+        return None
+    return min(
+        reversed(keyed),
+        key=lambda e: len(compare_keys(e.trace.cache_key, report.cache_key)),  # type: ignore[arg-type]
+    )
+
+
+def _another_object(report: DiffReport, compile_number: int) -> DiffReport:
+    """A diff against another function object of the same code: whatever the traces share,
+    JAX compiles again, since its cache belongs to the function object (the component watch
+    names for it too)."""
+    change = KeyChange(
+        "function", "object", f"the function object of compile #{compile_number}", NEW_OBJECT
+    )
+    return replace(
+        report,
+        cache_key_changes=(change, *report.cache_key_changes),
+        predicted=True,
+        recompiles=True,
+    )
+
+
+def _with_diff(
+    event: WatchEvent, entry: _Explained, nearest: _Explained, observation: hooks.Observation
+) -> WatchExplained:
+    """The recompilation's diff against `nearest`, its verdict what the real run did: JAX
+    compiled this call again."""
+    same_object = nearest.fun.is_(observation.fun)
+    predicted: DiffReport = diff(nearest.trace, entry.trace)
+    if not same_object:
+        predicted = _another_object(predicted, nearest.event.compile_number)
+    verification = Verification(
+        checked=True,
+        note=real_run_note(nearest.event.index, event.index, same_object),
+        cache_size_a=nearest.event.cache_size,
+        cache_size_b=event.cache_size,
+        jax_recompiled=True,
+        agrees=predicted.predicted is True,
+    )
+    return WatchExplained(
+        event.function,
+        event.index,
+        entry.trace,
+        with_verification(predicted, verification),
+        against=nearest.event.index,
+        note="" if same_object else real_recompile_note(nearest.event.compile_number),
+    )

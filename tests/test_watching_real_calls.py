@@ -1,0 +1,129 @@
+"""`watch --explain`: full reports built from the program's real calls, checked against JAX."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+import jaxexplain
+from jaxexplain.report import WatchReport
+from jaxexplain.watching.real_calls import Selector
+
+PROGRAMS = Path(__file__).resolve().parent / "watch_programs"
+
+
+def watch_explained(tmp_path: Path, program: str, *names: str) -> tuple[WatchReport, Any]:
+    """Runs `jaxexplain watch --explain NAME... -o report.json -- PROGRAM` in a subprocess."""
+    out = tmp_path / "report.json"
+    explain = [arg for name in names for arg in ("--explain", name)]
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxexplain", "watch", *explain, "-o", str(out), "--", program],
+        cwd=PROGRAMS,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return WatchReport.from_dict(json.loads(out.read_text())), result
+
+
+def program_globals(name: str) -> dict[str, Any]:
+    return runpy.run_path(str(PROGRAMS / name), run_name="not_main")
+
+
+def test_every_compile_of_a_closure_gets_its_report_and_each_recompile_its_diff(
+    tmp_path: Path,
+) -> None:
+    report, result = watch_explained(tmp_path, "closure_configs.py", "train")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "2 1", "JAX's own cache sizes: annealed 2, constant 1"
+    assert len(report.events) == 3
+    assert [(e.compile, e.against) for e in report.explained] == [(1, None), (2, 1), (3, 1)]
+
+    make_train = program_globals("closure_configs.py")["make_train"]
+    x = jnp.ones(4)
+    jitted = {
+        1: (make_train({"ANNEAL_LR": True}), 2),
+        2: (make_train({"ANNEAL_LR": False}), 2),
+        3: (make_train({"ANNEAL_LR": True}), 3),
+    }
+    for explained in report.explained:
+        fn, steps = jitted[explained.compile]
+        assert explained.trace.ok, explained.trace.error
+        assert explained.trace.jaxpr is not None
+        assert explained.trace.jaxpr.equations == len(fn.trace(x, num_steps=steps).jaxpr.eqns)
+
+    rebuilt = report.explained[1]
+    assert rebuilt.diff is not None and rebuilt.note, "another closure of the same code, said so"
+    assert rebuilt.diff.recompiles and rebuilt.diff.verified
+    assert rebuilt.diff.cache_key_changes[0].component == "function", "JAX caches per object"
+    flipped = [(c.source, c.a, c.b) for c in rebuilt.diff.decision_changes]
+    assert ('config["ANNEAL_LR"]', ("true",), ("false",)) in flipped
+
+    more_steps = report.explained[2]
+    assert more_steps.diff is not None and not more_steps.note
+    assert [(c.component, c.path, c.a, c.b) for c in more_steps.diff.cache_key_changes] == [
+        ("static", "num_steps", "2", "3")
+    ]
+    assert more_steps.diff.verified and more_steps.diff.recompiles
+    loops = [(c.a, c.b) for c in more_steps.diff.decision_changes if c.kind == "for"]
+    assert loops == [((2,), (3,))]
+
+
+def test_a_program_that_dies_in_a_trace_gets_the_failure_explained_and_keeps_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    report, result = watch_explained(tmp_path, "traced_count.py", "rollout")
+    assert result.returncode == 1, "the program's own exit status"
+    assert "TracerBoolConversionError" in result.stderr, "the program's traceback, as before"
+    (explained,) = report.explained
+    assert explained.compile == 0, "it compiled nothing"
+    error = explained.trace.error
+    assert error is not None and error.type == "TracerBoolConversionError"
+    assert error.source == "if num_steps > 2:"
+    (static,) = [s for s in error.suggestions if s.kind == "make_static"]
+    assert static.verified and static.params == ("num_steps",)
+    assert "jax.jit(..., static_argnames=('num_steps',))" in static.text
+    assert "--static" not in static.text, "the program made the call: no command-line flag"
+    rollout = program_globals("traced_count.py")["rollout"]
+    assert jax.jit(rollout.__wrapped__, static_argnames="num_steps").trace(jnp.ones(3), 4).jaxpr
+
+
+def test_explaining_adds_no_compilation_to_what_watch_reports() -> None:
+    """jaxexplain's own trace, lowering and compile of each explained call are unseen: the
+    events and the compilations outside jit calls are those of a watch without --explain."""
+
+    def run(explain: tuple[str, ...]) -> WatchReport:
+        @jax.jit
+        def scale(x):
+            return x * 3.0
+
+        with jaxexplain.watch(explain=explain) as watcher:
+            scale(jnp.ones(2))
+            scale(jnp.ones(3))
+        assert scale._cache_size() == 2
+        return watcher.report()
+
+    plain, explained = run(()), run(("all",))
+    assert len(explained.explained) == 2 and not plain.explained
+    assert len(explained.events) == len(plain.events) == 2
+    assert explained.other_compiles == plain.other_compiles
+    assert [e.cache_size for e in explained.events] == [1, 2]
+
+
+def test_a_function_is_selected_by_name_by_its_definition_line_or_by_all() -> None:
+    definition = ("make_train.<locals>.train", "/work/app/train.py", 11)
+    assert Selector(("train",)).matches(definition)
+    assert Selector(("make_train.<locals>.train",)).matches(definition)
+    assert Selector(("all",)).matches(definition)
+    assert Selector(("app/train.py:11",)).matches(definition)
+    assert not Selector(("train.py:12",)).matches(definition)
+    assert not Selector(("step",)).matches(definition)

@@ -1,5 +1,6 @@
-"""inputs/calling.py: values bound to parameters with their roles and calling convention, and
-usage errors that show each caller how to pass what is missing."""
+"""inputs/calling.py: values bound to parameters with their roles and calling convention, on
+targets of every shape (JAX transformations, partials, jitted methods, `**kwargs`), and usage
+errors that show each caller how to pass what is missing."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs Debian's headless-capable Chromium for the HTML report tests (tests/test_html.py).
+# Installs Debian's headless-capable Chromium for the HTML report tests
+# (tests/test_renderers_html_*.py).
 # Does nothing when /usr/bin/chromium already exists; without root it only says what to run,
 # and the browser tests then skip with that same message.
 set -eu

@@ -12,9 +12,13 @@ import jax
 import pytest
 
 from jaxexplain import _py_compat
+from jaxexplain.api import trace_target
 from jaxexplain.decisions.recorder import DecisionRecorder
+from jaxexplain.inputs.targets import prepare_target
 from tests.recording import USER_MODULES, X, marker_line, record, roles_of, user_module
 from tests.targets.decisions import flow, reads
+
+TRAINING = "tests.targets.training.mlp_step"
 
 
 @pytest.fixture
@@ -84,3 +88,25 @@ def test_what_an_expression_read_in_a_recorded_frame_depends_on() -> None:
     assert [(d.name, d.via) for d in found] == [("values", "value"), ("n", "static")]
     assert recorder.dependencies_of(reads.Model.apply.__code__, expression) == ()
     assert recorder.carry_slots_of(code, expression) == ()
+
+
+def test_a_second_trace_of_one_signature_records_the_same_decisions() -> None:
+    """Module-level helpers under jax.checkpoint/vmap are traced once by JAX's own caches."""
+    first = trace_target(
+        f"{TRAINING}:train_step", args_from=f"{TRAINING}:train_args", compile=False
+    )
+    second = trace_target(
+        f"{TRAINING}:train_step", args_from=f"{TRAINING}:train_args", compile=False
+    )
+    lines = {d.line for d in first.decisions}
+    assert {d.function for d in first.decisions} >= {"forward"}
+    assert [(d.line, d.outcomes) for d in second.decisions] == [
+        (d.line, d.outcomes) for d in first.decisions
+    ]
+    assert len(lines) == 4
+    target, plan = prepare_target(f"{TRAINING}:train_step", {}, {}, f"{TRAINING}:train_args")
+    args, kwargs = plan.call_args()
+    assert second.jaxpr is not None
+    assert second.jaxpr.equations == len(
+        jax.jit(target.function, static_argnames="config").trace(*args, **kwargs).jaxpr.eqns
+    )

@@ -8,11 +8,16 @@ import jax
 import pytest
 
 import jaxexplain
+from jaxexplain.api import trace_target
 from jaxexplain.decisions import resolve
 from jaxexplain.decisions.recorder import DecisionRecorder
 from tests.recording import PARAMS, W, X, dependencies, record, roles_of, summary, user_module
 from tests.targets.decisions import reads
 from tests.targets.libs import library_decisions as lib
+
+OPTIM = "tests.targets.training.optim_classes"
+TRANSFORM = "tests.targets.models.transform"
+FLOWS = "tests.targets.science.flows"
 
 
 @pytest.fixture
@@ -255,3 +260,59 @@ def test_a_spent_resolution_budget_leaves_the_library_test_out(
     )
     listed = [(d.static, d.file) for d in report.library_decisions]
     assert listed == ([] if budget == 1 else [("train", "flax/linen/stochastic.py")])
+
+
+def test_a_static_keyword_handed_on_through_kwargs_decides_as_static() -> None:
+    """`apply(params, *args, **kwargs)` calls `f(*args, **kwargs)`: the helper's `depth` is the
+    static keyword passed into `apply`, not a shape."""
+    report = trace_target(
+        f"{TRANSFORM}:apply", {"depth": 2}, args_from=f"{TRANSFORM}:depth2_args", compile=False
+    )
+    assert report.ok, report.error
+    loop = next(d for d in report.decisions if d.source == "i in range(depth)")
+    assert (loop.outcomes, [(d.name, d.via) for d in loop.depends_on]) == (
+        (2,),
+        [("depth", "static")],
+    )
+
+
+def test_a_static_optimizer_s_attribute_is_named_by_the_argument_passed() -> None:
+    """`opt.update(...)` with `opt` a static frozen dataclass: the `self.weight_decay` test in
+    the method depends on `opt.weight_decay`, the argument the user passed, not on a `self`
+    the report lists nowhere; `p.ndim` is params' ndim, one outcome per leaf as JAX visits them."""
+    from tests.targets.training import optim_classes as optim
+
+    report = trace_target(f"{OPTIM}:lion_step", args_from=f"{OPTIM}:lion_args", compile=False)
+    assert report.ok, report.error
+    (decision,) = report.decisions
+    assert [(d.name, d.via) for d in decision.depends_on] == [
+        ("opt.weight_decay", "static"),
+        ("params", "ndim"),
+    ]
+    args = optim.lion_args()
+    leaves = jax.tree_util.tree_leaves(args["params"])
+    assert decision.outcomes == tuple("true" if p.ndim > 1 else "false" for p in leaves)
+    assert report.jaxpr.equations == len(optim.lion_step.trace(**args).jaxpr.eqns)
+
+
+def test_a_decision_on_a_pytree_s_aux_data_depends_on_that_static_value() -> None:
+    """`if state.adapt:` where `adapt` is aux data of a registered pytree class: the decision
+    depends on `state.adapt` as a static (JAX recompiles when it changes, through the tree
+    structure), not on any shape of `state`."""
+    from tests.targets.science import flows
+
+    report = trace_target(
+        f"{FLOWS}:sampler_update", args_from=f"{FLOWS}:sampler_args", compile=False
+    )
+    assert report.ok, report.error
+    (decision,) = report.decisions
+    assert decision.outcomes == ("true",)
+    assert [(d.name, d.via) for d in decision.depends_on] == [("state.adapt", "static")]
+    args = flows.sampler_args()
+    flows.sampler_update.clear_cache()
+    flows.sampler_update(**args)
+    flows.sampler_update(
+        flows.SamplerState(args["state"].position, args["state"].step_size, False), args["grad"]
+    )
+    assert flows.sampler_update._cache_size() == 2
+    assert report.jaxpr.equations == len(flows.sampler_update.trace(**args).jaxpr.eqns)

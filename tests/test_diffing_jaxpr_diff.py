@@ -13,9 +13,14 @@ import jax.numpy as jnp
 import pytest
 
 import jaxexplain
+from jaxexplain.api import diff_target
 from jaxexplain.diffing.jaxpr_diff import canonical_name, hunk_header, hunk_span, jaxpr_diff
+from jaxexplain.inputs.targets import prepare_target
+from jaxexplain.renderers import render
 from jaxexplain.report import JaxprDiff, JaxprInfo
 from tests.targets.diffing import many_carries, maybe_cos, power, scaled, shared, summed
+
+TRAINING = "tests.targets.training.mlp_step"
 
 
 def traced_jaxpr(fn: Any, *args: Any, **static: Any) -> JaxprInfo:
@@ -222,3 +227,31 @@ def test_rows_hold_the_unified_lines_with_their_numbers() -> None:
         b_numbers = [row.b_line for row in hunk.rows if row.b is not None]
         assert a_numbers == list(range(hunk.a_start, hunk.a_start + len(a_side)))
         assert b_numbers == list(range(hunk.b_start, hunk.b_start + len(b_side)))
+
+
+def test_diff_heading_counts_equations_as_the_trace_reports_and_jax_do() -> None:
+    """The jaxpr diff counts top-level equations, as each side's trace and jax.make_jaxpr do
+    (a change inside a nested jaxpr counts once, on the equation that calls it)."""
+    vs = '[{"w": "f32[32,128]", "b": "f32[128]"}, {"w": "f32[128,10]", "b": "f32[10]"}]'
+    report = diff_target(
+        f"{TRAINING}:train_step",
+        vs={"params": vs},
+        args_from=f"{TRAINING}:train_args",
+        compile=False,
+        verify_limit=None,
+    )
+    assert report.ok and report.jaxpr_diff is not None
+    target, plan = prepare_target(f"{TRAINING}:train_step", {}, {}, f"{TRAINING}:train_args")
+    args, kwargs = plan.call_args()
+    jax_count = len(
+        jax.jit(target.function, static_argnames="config").trace(*args, **kwargs).jaxpr.eqns
+    )
+    assert report.a.jaxpr is not None and report.a.jaxpr.equations == jax_count
+    assert report.jaxpr_diff.equations_a == jax_count
+    assert report.b.jaxpr is not None
+    assert report.jaxpr_diff.equations_b == report.b.jaxpr.equations
+    text = render(report, "text", width=100)
+    heading = next(line for line in text.splitlines() if line.startswith("Jaxpr diff"))
+    assert f"  {jax_count} -> {report.b.jaxpr.equations} equations" in heading
+    html = render(report, "html")
+    assert f"{jax_count} → {report.b.jaxpr.equations}</div><div>equations A → B" in html

@@ -21,6 +21,7 @@ import pytest
 
 import jaxexplain
 from jaxexplain import api
+from jaxexplain.api import diff_target
 from jaxexplain.diffing import reports as diffing
 from jaxexplain.report import (
     Decision,
@@ -33,6 +34,8 @@ from jaxexplain.report import (
 )
 from tests.conftest import ROOT
 from tests.targets.diffing import maybe_cos, power, scaled
+
+TRAINING = "tests.targets.training.mlp_step"
 
 
 class Loose:
@@ -383,3 +386,15 @@ def test_real_decisions_flip_when_the_recorder_records_them() -> None:
     assert report.a.decisions, "the recorder recorded nothing"
     flipped = [c for c in report.decision_changes if c.kind == "if"]
     assert [(c.source, c.a, c.b) for c in flipped] == [("flag", ("false",), ("true",))]
+
+
+def test_diff_of_an_unchanged_inner_helper_reports_no_decision_change() -> None:
+    report = diff_target(
+        f"{TRAINING}:train_step",
+        vs={"batch": '{"x": "f32[8,32]", "y": "i32[8]"}'},
+        args_from=f"{TRAINING}:train_args",
+        compile=False,
+        verify_limit=None,
+    )
+    assert report.ok
+    assert report.decision_changes == ()

@@ -29,6 +29,8 @@ from jaxexplain.renderers import render
 from jaxexplain.report import ErrorInfo, TraceReport
 from tests.failing_cases import CASES, CFF, F0, F8, USER, Case, failing_line, line_of
 
+FAILING = "tests.targets.failures.research"
+
 
 @pytest.fixture(scope="module")
 def reports() -> dict[str, TraceReport]:
@@ -242,3 +244,62 @@ def test_checking_a_helper_rewrite_leaves_the_users_code_and_caches_alone() -> N
     jitted = jax.jit(failing_helpers.calls_helper, static_argnames="limit")
     with pytest.raises(jax.errors.TracerBoolConversionError):
         jitted(jnp.ones(8), 1.0, jnp.float32(0))
+
+
+def test_an_array_needed_concretely_still_has_no_static_choice() -> None:
+    """`if x > threshold` with x f32[8]: the 0-d threshold being traced too changes nothing."""
+    report = trace_target(
+        "samples/conditional.py:conditional_double",
+        traced={"x": ArraySpec((8,), "float32"), "threshold": ArraySpec((), "float32")},
+        compile=False,
+    )
+    assert report.error is not None
+    assert "array data of x, so no static choice can help" in report.error.explanation
+    assert not [s for s in report.error.suggestions if s.kind == "make_static"]
+
+
+def test_a_mask_held_in_a_name_is_explained_as_boolean_mask_indexing() -> None:
+    """`x[mask].mean()` with `mask` a traced bool array: JAX raises its boolean-index error,
+    and the explanation speaks of a mask deciding the result's shape, not of indexing a
+    Python sequence with an int."""
+    from tests.targets.failures import research as failing
+
+    x, mask = jnp.zeros(10), jnp.zeros(10, bool)
+    with pytest.raises(jax.errors.NonConcreteBooleanIndexError):
+        failing.masked_mean(x, mask)
+    report = trace_target(
+        f"{FAILING}:masked_mean",
+        {},
+        {"x": ArraySpec((10,), "float32"), "mask": ArraySpec((10,), "bool")},
+        compile=False,
+    )
+    assert report.error is not None and report.error.line == 18
+    assert report.error.construct == "bool_index"
+    assert "Python sequence" not in report.error.explanation
+    assert all("Python sequence" not in s.text for s in report.error.suggestions)
+    assert any("jnp.where(mask, x, fill)" in s.text for s in report.error.suggestions)
+
+
+@pytest.mark.parametrize(
+    ("function", "line", "source"),
+    [("count_classes", 12, "jnp.unique(labels)"), ("n_positive", 39, "jnp.nonzero(x > 0)")],
+)
+def test_a_data_sized_call_without_size_points_to_a_static_size(
+    function: str, line: int, source: str
+) -> None:
+    """`jnp.unique(labels)` / `jnp.nonzero(x > 0)` under jit: JAX needs concrete values
+    because the result's length depends on them; the fix offered is `size=K`, which JAX
+    traces (no static choice of an argument can help)."""
+    from tests.targets.failures import research as failing
+
+    spec = ArraySpec((10,), "int32" if function == "count_classes" else "float32")
+    name = "labels" if function == "count_classes" else "x"
+    report = trace_target(f"{FAILING}:{function}", {}, {name: spec}, compile=False)
+    assert report.error is not None and report.error.line == line
+    assert report.error.construct == "sized" and source in report.error.source
+    assert not any(s.kind == "make_static" for s in report.error.suggestions)
+    assert any("size=K" in s.text for s in report.error.suggestions)
+    with pytest.raises(jax.errors.ConcretizationTypeError):
+        getattr(failing, function)(jnp.zeros(10, spec.dtype))
+    sized = jax.jit(lambda v: jnp.unique(v, size=10, fill_value=-1))
+    assert sized.trace(jnp.zeros(10, jnp.int32)).jaxpr.eqns

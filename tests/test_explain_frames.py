@@ -15,10 +15,17 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxexplain.api import trace_target
 from jaxexplain.explain import frames
+from jaxexplain.inputs.specs import ArraySpec
+from jaxexplain.renderers import render
+from jaxexplain.report import TraceReport
 from jaxexplain.tracing.stages import Target
 from tests.failing_cases import USER, explain_as, line_of
 from tests.targets.explain import failing as user
+
+FAILING = "tests.targets.failures.everyday"
+SOLVERS = "tests.targets.science.solvers"
 
 F8 = jax.ShapeDtypeStruct((8,), np.float32)
 
@@ -117,3 +124,38 @@ def test_an_argument_error_points_at_the_def_line() -> None:
     info = frames.at_definition(exc, Target.of(user.loops_over))
     assert info.line == user.loops_over.__code__.co_firstlineno
     assert info.source == "def loops_over(x, n):"
+
+
+def test_the_users_own_exception_is_shown_as_theirs_not_jaxs() -> None:
+    """`raise ValueError("unknown preconditioner 'amg'")` in solvers.py runs while jit traces;
+    JAX's own errors alone are labelled JAX's."""
+    from tests.targets.science import solvers
+
+    a, b = jnp.zeros((4, 4)), jnp.zeros(4)
+    try:
+        solvers.cg_fixed.trace(a, b, preconditioner="amg")
+    except ValueError as exc:
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        assert tb is not None and tb.tb_frame.f_code.co_filename.endswith("solvers.py")
+    report = trace_target(
+        f"{SOLVERS}:cg_fixed", {"preconditioner": "amg"}, {"a": a, "b": b}, compile=False
+    )
+    assert report.error is not None and report.error.raised_by == "user"
+    where = f"at tests/targets/science/solvers.py:{report.error.line}: ValueError"
+    text = " ".join(render(report, "text", color=False).split())
+    assert f"raised by your code {where}: unknown preconditioner 'amg'" in text
+    assert "JAX:" not in text
+    html = render(report, "html")
+    assert f"Raised by your code {where}: unknown preconditioner &#x27;amg&#x27;" in html
+    assert TraceReport.from_dict(report.to_dict()) == report
+    jax_error = trace_target(
+        f"{FAILING}:take_prefix",
+        traced={"x": ArraySpec((8,), "float32"), "n": ArraySpec((), "int32")},
+        compile=False,
+    )
+    assert jax_error.error is not None and jax_error.error.raised_by == "jax"
+    jax_text = " ".join(render(jax_error, "text", color=False).split())
+    assert f"JAX: {' '.join(jax_error.error.message.split()[:4])}" in jax_text
+    assert "raised by" not in jax_text

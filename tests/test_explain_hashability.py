@@ -17,8 +17,12 @@ import pytest
 from jaxexplain import api
 from jaxexplain.api import trace_target
 from jaxexplain.inputs.specs import ArraySpec
+from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.report import Dependency
+from jaxexplain.tracing import verify
 from tests.failing_cases import USER, explain_as
+
+FAILING = "tests.targets.failures.practitioners"
 
 
 @pytest.fixture
@@ -139,3 +143,45 @@ def test_a_tuple_on_the_command_line_is_quoted_as_static_reads_it(arguments: Any
         compile=False,
     )
     assert report.ok
+
+
+@pytest.mark.parametrize(
+    ("target", "factory"), [("mlp_with_sizes", "mlp_args"), ("momentum_step", "momentum_args")]
+)
+def test_an_unhashable_static_fails_and_is_not_said_to_recompile(target: str, factory: str) -> None:
+    """jit refuses a list or a mutable dataclass as a static argument: no call can recompile."""
+    report = trace_target(f"{FAILING}:{target}", args_from=f"{FAILING}:{factory}", compile=False)
+    assert report.error is not None and report.error.type == "ValueError"
+    assert not any("recompile" in note for note in report.notes), report.notes
+    fn, plan = prepare_target(f"{FAILING}:{target}", {}, {}, f"{FAILING}:{factory}")
+    args, kwargs = verify.zero_call(plan, as_user_gave=False)
+    with pytest.raises(ValueError, match="Non-hashable static arguments"):
+        fn.obj(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("factory", "fixed"),
+    [
+        ("named_tuple_config_args", "MLPConfig(widths=(64, 32), activation='tanh')"),
+        ("frozen_dataclass_config_args", "FrozenMLPConfig(widths=(64, 32), activation='tanh')"),
+    ],
+)
+def test_a_config_with_a_list_field_gets_a_verified_fix_of_its_own_type(
+    factory: str, fixed: str
+) -> None:
+    report = trace_target(
+        f"{FAILING}:mlp_with_config", args_from=f"{FAILING}:{factory}", compile=False
+    )
+    assert report.error is not None and report.error.type == "ValueError"
+    (fix,) = [s for s in report.error.suggestions if s.kind == "hashable"]
+    assert fix.verified and "`widths`" in fix.text and fixed in fix.text
+    from tests.targets.failures import practitioners as failing
+
+    config = getattr(failing, factory)()["config"]
+    repaired = type(config)(**{**vars_of(config), "widths": (64, 32)})
+    out = failing.mlp_with_config(jax.numpy.zeros((4, 64)), config=repaired)
+    assert out.shape == (4, 32)
+
+
+def vars_of(config: object) -> dict[str, object]:
+    return config._asdict() if hasattr(config, "_asdict") else dict(vars(config))

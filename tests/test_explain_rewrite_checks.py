@@ -22,14 +22,19 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxexplain.api import trace_target
 from jaxexplain.explain import rewrite_checks as checks
 from jaxexplain.explain import rewrites
 from jaxexplain.explain.frames import Site, frames_below_target, read_sites, user_frames
 from jaxexplain.explain.rewrite_fixes import module_aliases
 from jaxexplain.explain.rewrites import Aliases, Rewrite
 from jaxexplain.inputs.calling import CallPlan, plan_call
+from jaxexplain.inputs.targets import prepare_target
+from jaxexplain.tracing import verify
 from jaxexplain.tracing.stages import Target, trace_plan
 from tests.targets.explain import checked as user
+
+FAILING = "tests.targets.failures.practitioners"
 
 F32 = jax.ShapeDtypeStruct((), np.float32)
 
@@ -420,3 +425,17 @@ def test_alias_values_supply_only_the_modules_the_users_namespace_lacks() -> Non
     extra = checks.alias_values(Aliases(jnp="jnp", lax="jax.lax", np="onp"), {})
     assert extra == {"jnp": jax.numpy, "onp": np, "jax": jax}
     assert checks.alias_values(Aliases(), {})["lax"] is jax.lax
+
+
+def test_a_rewrite_is_verified_for_a_function_that_takes_a_prng_key() -> None:
+    """Comparing the rewrite with the original on random inputs needs random new-style keys."""
+    report = trace_target(
+        f"{FAILING}:langevin_step", args_from=f"{FAILING}:langevin_args", compile=False
+    )
+    assert report.error is not None and report.error.type == "TracerBoolConversionError"
+    (rewrite,) = [s for s in report.error.suggestions if s.kind == "rewrite"]
+    assert rewrite.verified and "jnp.where(step < 100" in rewrite.code
+    fn, plan = prepare_target(f"{FAILING}:langevin_step", {}, {}, f"{FAILING}:langevin_args")
+    args, kwargs = verify.zero_call(plan, as_user_gave=False)
+    with pytest.raises(jax.errors.TracerBoolConversionError):
+        fn.obj(*args, **kwargs)

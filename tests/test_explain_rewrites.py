@@ -16,11 +16,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxexplain.api import trace_target
 from jaxexplain.explain import constructs, rewrites
 from jaxexplain.explain.rewrite_fixes import module_aliases
 from jaxexplain.explain.rewrites import Rewrite
+from jaxexplain.inputs.specs import ArraySpec
 from tests.failing_cases import failing_construct
 from tests.targets.explain import rewritable as user
+
+FAILING = "tests.targets.failures.domains"
 
 SOURCE = Path(user.__file__)
 
@@ -168,3 +172,30 @@ def test_read_name_instead_reads_the_enclosing_argument(tmp_path: Path) -> None:
     for n in range(4):
         np.testing.assert_allclose(rewritten(x, n), user.carried_count(x, n))
         np.testing.assert_allclose(by_code(x, n), user.carried_count(x, n))
+
+
+def test_a_print_of_a_converted_traced_value_becomes_a_verified_jax_debug_print() -> None:
+    """`print(f"lr={float(lr):.5f}")` on a traced schedule value: the fix is
+    `jax.debug.print('lr={:.5f}', lr)`, verified; the function with that line traces in JAX."""
+    import inspect
+    import textwrap
+
+    from tests.targets.failures import domains as failing
+
+    tree = {"w": ArraySpec((3,), "float32")}
+    report = trace_target(
+        f"{FAILING}:sgd_logged",
+        {},
+        {"params": tree, "grads": tree, "step": ArraySpec((), "int32")},
+        compile=False,
+    )
+    assert report.error is not None and report.error.line == 32
+    (fix,) = [s for s in report.error.suggestions if s.kind == "rewrite"]
+    assert fix.verified and fix.code.strip() == "jax.debug.print('lr={:.5f}', lr)"
+    source = textwrap.dedent(inspect.getsource(failing.sgd_logged.__wrapped__))
+    source = source.replace('print(f"lr={float(lr):.5f}")', fix.code.strip())
+    namespace = dict(vars(failing))
+    exec(compile(source.replace("@jax.jit\n", ""), "<fixed>", "exec"), namespace)
+    zeros = {"w": jnp.zeros(3)}
+    traced = jax.jit(namespace["sgd_logged"]).trace(zeros, zeros, jnp.int32(5))
+    assert "debug_print" in {e.primitive.name for e in traced.jaxpr.eqns}

@@ -14,11 +14,16 @@ import numpy as np
 import pytest
 
 import jaxexplain
+from jaxexplain.api import trace_target
 from jaxexplain.inputs.caller import Caller
+from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.report import TraceReport
 from tests.failing_cases import USER, explain_as
 from tests.targets.explain import failing as user
 from tests.targets.libs import rewrites as lib_rewrites
+
+EVERYDAY = "tests.targets.failures.everyday"
+DOMAINS = "tests.targets.failures.domains"
 
 F8 = jax.ShapeDtypeStruct((8,), np.float32)
 I32 = jax.ShapeDtypeStruct((), np.int32)
@@ -103,3 +108,48 @@ def test_the_cost_of_a_static_loop_count_is_its_unrolled_body() -> None:
     )
     unrolled = jax.make_jaxpr(user.loops_over, static_argnums=1)(1.0, 3)
     assert len(unrolled.jaxpr.eqns) == 3
+
+
+def test_a_traced_scalar_parameter_needed_concretely_is_offered_static_unverified() -> None:
+    """`x[:n]` with `n` given as i32[] (no value): `n` itself is the static choice, which
+    jaxexplain cannot re-trace without a value, so it says so; JAX confirms n static works."""
+    from tests.targets.failures import everyday as failing
+
+    abstract = trace_target(
+        f"{EVERYDAY}:take_prefix",
+        traced={"x": ArraySpec((8,), "float32"), "n": ArraySpec((), "int32")},
+        compile=False,
+    )
+    assert abstract.error is not None
+    assert "no static choice can help" not in abstract.error.explanation
+    (static,) = [s for s in abstract.error.suggestions if s.kind == "make_static"]
+    assert (static.params, static.verified) == (("n",), False)
+    assert 'static={"n": VALUE}' in static.text and "as a Python int" in static.text
+    take_prefix = jax.jit(failing.take_prefix.__wrapped__, static_argnames="n")
+    assert len(take_prefix.trace(jnp.zeros(8), n=5).jaxpr.eqns) > 0
+    x = ArraySpec((8,), "float32")
+    assert trace_target(f"{EVERYDAY}:take_prefix", {"n": 5}, {"x": x}, compile=False).ok
+    literal = trace_target(f"{EVERYDAY}:take_prefix", traced={"x": x, "n": 5}, compile=False)
+    assert literal.error is not None
+    (verified,) = [s for s in literal.error.suggestions if s.kind == "make_static"]
+    assert verified.verified and 'static={"n": 5} to jaxexplain.trace_target' in verified.text
+
+
+def test_a_static_fix_that_needs_a_second_python_number_is_verified_with_both() -> None:
+    """`while t < t_end` with `t += dt`: `t_end` static gets past the first test, the next
+    needs `dt`; jaxexplain offers both static, verified, and JAX traces it so."""
+    from tests.targets.failures import domains as failing
+
+    report = trace_target(
+        f"{DOMAINS}:integrate_until",
+        {},
+        {"x": ArraySpec((4,), "float32"), "v": ArraySpec((4,), "float32"), "dt": 0.1, "t_end": 1.0},
+        compile=False,
+    )
+    assert report.error is not None and report.error.line == 44
+    (fix,) = [s for s in report.error.suggestions if s.kind == "make_static"]
+    assert fix.verified and set(fix.params) == {"t_end", "dt"}
+    assert "static_argnames=('t_end', 'dt'))" in fix.text
+    zeros = jnp.zeros(4)
+    fixed = jax.jit(failing.integrate_until.__wrapped__, static_argnames=fix.params)
+    assert len(fixed.trace(zeros, zeros, dt=0.1, t_end=1.0).jaxpr.eqns) > 0

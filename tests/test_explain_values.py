@@ -10,9 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxexplain.api import trace_target
 from jaxexplain.explain import values
 from jaxexplain.inputs.calling import BoundParam, CallPlan, plan_call
 from jaxexplain.report import Dependency
+
+FAILING = "tests.targets.failures.everyday"
 
 
 class Pair(NamedTuple):
@@ -91,3 +94,19 @@ def test_aval_text_is_the_abstract_value_jax_traces() -> None:
     assert values.aval_text(3) == "~i32[]"
     assert values.aval_text("text") == "str"
     assert jax.typeof(3).weak_type and not jax.typeof(jnp.ones((2, 3))).weak_type
+
+
+def test_a_concrete_0d_array_needed_concretely_is_verified_static_as_its_number() -> None:
+    """`n = jnp.array(5)` from a factory: static as the Python int 5 (an array is no hashable
+    static), re-traced and verified; JAX agrees `x[:5]` traces with n=5 static."""
+    report = trace_target(f"{FAILING}:take_prefix", args_from=f"{FAILING}:prefix_args")
+    assert report.error is not None
+    assert "n is a 0-d array passed traced" in report.error.explanation
+    (static,) = [s for s in report.error.suggestions if s.kind == "make_static"]
+    assert static.verified and 'static={"n": 5} to jaxexplain.trace_target,' in static.text
+
+
+def test_a_0d_prng_key_needed_concretely_is_explained_without_a_static_choice() -> None:
+    report = trace_target(f"{FAILING}:keyed", args_from=f"{FAILING}:keyed_args", compile=False)
+    assert report.error is not None and report.error.type
+    assert not [s for s in report.error.suggestions if s.kind == "make_static"]

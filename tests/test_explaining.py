@@ -4,6 +4,8 @@ built, notes and arguments described), and both sides of a diff checked against 
 from __future__ import annotations
 
 import dataclasses
+import re
+import warnings
 from collections import Counter
 from typing import Any, NamedTuple
 
@@ -12,6 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxexplain.api import diff_target, trace_target
+from jaxexplain.errors import UsageError
 from jaxexplain.explaining import (
     Options,
     describe_aval,
@@ -21,11 +25,18 @@ from jaxexplain.explaining import (
     parameter_roles,
     pytree_kind,
 )
+from jaxexplain.inputs import specs
 from jaxexplain.inputs.caller import CLI, FUNCTION_API, Vocabulary
 from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.inputs.targets import function_plan, prepare_target
 from jaxexplain.inputs.variation import plan_with_texts
 from jaxexplain.report import TraceReport
+from tests.targets.shapes.package import model
+
+ATTENTION = "tests.targets.models.attention"
+TRAINING = "tests.targets.training.mlp_step"
+TRANSFORM = "tests.targets.models.transform"
+MODEL = "tests.targets.shapes.package.model"
 
 
 def explained(
@@ -286,3 +297,104 @@ def test_a_helper_that_decided_nothing_is_listed_where_it_emitted_equations() ->
     lines = range(norm.lines[0].number, norm.lines[-1].number + 1)
     by_jax = _jaxpr_lines(jaxpr, transformer.__file__)
     assert counted == {n: by_jax[n] for n in lines if by_jax[n]} and counted
+
+
+def test_a_named_tuple_argument_is_described_with_its_field_names() -> None:
+    report = trace_target(
+        "tests.targets.shapes.pytrees:apply_layers",
+        args_from="tests.targets.shapes.pytrees:layers_args",
+        compile=False,
+    )
+    batch = next(a for a in report.arguments if a.name == "batch")
+    assert batch.aval == {"inputs": "f32[8,16]", "labels": "f32[8]"}
+    assert {leaf.path for leaf in report.cache_key.traced} >= {"batch.inputs", "batch.labels"}
+
+
+def test_vs_changes_one_field_of_a_static_named_tuple_config() -> None:
+    report = diff_target(
+        f"{ATTENTION}:mha",
+        vs={"config.causal": "False"},
+        args_from=f"{ATTENTION}:mha_args",
+        compile=False,
+    )
+    assert report.ok, (report.a.error, report.b.error)
+    (change,) = report.cache_key_changes
+    assert (change.component, change.path) == ("static", "config")
+    assert "causal=True" in change.a and "causal=False" in change.b
+    assert report.verification.checked and report.verification.agrees
+    assert report.verification.jax_recompiled
+    assert [(d.source, d.a, d.b) for d in report.decision_changes] == [
+        ("config.causal", ("true",), ("false",))
+    ]
+
+
+def test_vs_changes_fields_of_a_dataclass_config_and_a_traced_leaf() -> None:
+    report = diff_target(
+        f"{TRAINING}:train_step",
+        vs={"config.remat": "False", "batch.x": "f32[16,32]"},
+        args_from=f"{TRAINING}:train_args",
+        compile=False,
+    )
+    assert report.ok
+    assert [(c.component, c.path) for c in report.cache_key_changes] == [("static", "config")]
+    assert "remat=False" in report.cache_key_changes[0].b
+    assert report.verification.checked and report.verification.agrees
+
+
+@pytest.mark.parametrize(
+    ("vs", "message"),
+    [
+        ("config.nope", "config is an AttnConfig with fields n_heads, causal, rotary, block_size"),
+        ("config.causal.x", "config.causal is a bool, which has no fields"),
+    ],
+)
+def test_vs_on_a_field_that_does_not_exist_is_a_usage_error(vs: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        diff_target(f"{ATTENTION}:mha", vs={vs: "1"}, args_from=f"{ATTENTION}:mha_args")
+
+
+def test_diff_vs_a_new_keyword_goes_into_kwargs_and_jax_agrees() -> None:
+    report = diff_target(
+        f"{TRANSFORM}:apply",
+        vs={"n_classes": "5"},
+        args_from=f"{TRANSFORM}:net_args",
+        compile=False,
+    )
+    assert report.ok, (report.a.error, report.b.error)
+    assert [(c.component, c.path, c.b) for c in report.cache_key_changes] == [
+        ("static", "n_classes", "5")
+    ]
+    assert report.verification.checked and report.verification.agrees
+    assert report.recompiles
+
+
+def test_the_decorator_note_names_only_statics_this_call_has() -> None:
+    """`jax.jit(net.apply, static_argnames=("n_classes", "depth"))` over `**kwargs`: a call
+    that passes neither has no static argument, and no note about them."""
+    from tests.targets.models import transform
+
+    neither = trace_target(f"{TRANSFORM}:apply", args_from=f"{TRANSFORM}:net_args", compile=False)
+    assert neither.ok, neither.error
+    assert [a.role for a in neither.arguments] == ["traced", "traced"]
+    assert not [n for n in neither.notes if "decorator" in n]
+    (params, images), _ = transform.net_args()
+    assert transform.apply.trace(params, images).jaxpr.eqns
+    depth = trace_target(
+        f"{TRANSFORM}:apply", {"depth": 2}, args_from=f"{TRANSFORM}:depth2_args", compile=False
+    )
+    assert "static argument depth comes from the target's jax.jit decorator" in depth.notes
+
+
+def test_a_64_bit_spec_without_x64_says_jax_traces_it_as_32_bit() -> None:
+    """JAX 0.12 also warns when the ShapeDtypeStruct is made; JAX 0.10 narrows it silently."""
+    assert not jax.config.read("jax_enable_x64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        report = trace_target(
+            f"{MODEL}:lam", traced={"x": specs.parse_array_spec("f64[3]")}, compile=False
+        )
+        wide = jax.ShapeDtypeStruct((3,), "float64")
+        jax_dtype = str(jax.make_jaxpr(model.lam)(wide).in_avals[0].dtype)
+    assert report.ok, report.error
+    assert report.cache_key.traced[0].dtype == jax_dtype
+    assert any("float64 -> float32" in note for note in report.notes), report.notes

@@ -3,10 +3,17 @@ while it is imported points at the user's own line."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import jax
+import jax.numpy as jnp
+import pytest
+from typer.testing import CliRunner
+
+from jaxexplain.cli import app
 from jaxexplain.errors import TargetNotFound, UsageError, UserCodeError
 from jaxexplain.inputs.loader import call_user, load_factory, load_target
+from tests.targets.shapes.package import model
 from tests.user_modules import basic
 
 
@@ -61,3 +68,17 @@ def test_a_factory_that_raises_is_the_users_error() -> None:
     factory = load_factory("tests/user_modules/basic.py:failing_factory")
     with pytest.raises(UserCodeError, match=r"while calling it.*factory exploded"):
         call_user(factory, "calling it")
+
+
+def test_a_file_path_target_inside_a_package_keeps_its_relative_imports() -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            *("trace", "tests/targets/shapes/package/model.py:fn", "--arg", "w=f32[4,4]"),
+            *("--arg", "x=f32[2,4]", "--no-compile", "--format", "json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    w, x = jnp.ones((4, 4)), jnp.ones((2, 4))
+    assert report["jaxpr"]["equations"] == len(jax.make_jaxpr(model.fn)(w, x).eqns)

@@ -3,10 +3,15 @@ specs) and of spec strings in Python API values."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
+import jax
 import pytest
+from typer.testing import CliRunner
 
+from jaxexplain.api import diff_target, trace_target
+from jaxexplain.cli import app, parse_assignments
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs.caller import CLI, TARGET_API
 from jaxexplain.inputs.specs import (
@@ -18,6 +23,10 @@ from jaxexplain.inputs.specs import (
     parse_traced_value,
     split_assignment,
 )
+
+ATTENTION = "tests.targets.models.attention"
+TRAINING = "tests.targets.training.mlp_step"
+FAILING = "tests.targets.failures.practitioners"
 
 
 @pytest.mark.parametrize(
@@ -115,3 +124,41 @@ def test_spec_strings_in_python_values_become_abstract_arrays() -> None:
     }
     pair = _Pair("f32[2]", 1)
     assert abstract_spec_strings(pair) is pair
+
+
+def test_cli_accepts_a_dotted_vs_and_refuses_a_dotted_static() -> None:
+    runner = CliRunner()
+    args = ["diff", f"{ATTENTION}:mha", "--args-from", f"{ATTENTION}:mha_args"]
+    result = runner.invoke(
+        app, [*args, "--vs", "config.rotary=False", "--no-compile", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["recompiles"] is True and document["verified"] is True
+    result = runner.invoke(app, [*args, "--vs", "n=1", "--static", "config.rotary=False"])
+    assert result.exit_code == 2
+
+
+def test_a_new_style_key_is_spelled_as_the_report_prints_it() -> None:
+    """`key<fry>[]` (what reports show for `jax.random.key(0)`) is accepted back by --arg."""
+    statics, traced = parse_assignments(["rate=0.5"], ["x=f32[4,8]", "key=key<fry>[]"])
+    report = trace_target(f"{FAILING}:dropout", statics, traced, compile=False)
+    assert report.ok, report.error
+    key = next(a for a in report.arguments if a.name == "key")
+    assert key.aval == "key<fry>[]" == f"{jax.typeof(jax.random.key(0)).dtype}[]"
+    report = diff_target(
+        f"{FAILING}:dropout", statics, traced, {"key": "key<rbg>[]"}, compile=False
+    )
+    assert report.ok, (report.a.error, report.b.error)
+    assert [(c.component, c.a, c.b) for c in report.cache_key_changes] == [
+        ("dtype", "key<fry>", "key<rbg>")
+    ]
+    assert report.verification.checked and report.verification.agrees
+
+
+def test_a_config_object_on_the_command_line_points_to_a_factory() -> None:
+    result = CliRunner().invoke(
+        app, ["trace", f"{TRAINING}:train_step", "--static", "config=TrainConfig(remat=False)"]
+    )
+    assert result.exit_code == 2
+    assert "--args-from MOD:FACTORY" in result.output and "Traceback" not in result.output

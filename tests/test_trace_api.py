@@ -9,12 +9,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 import jaxexplain
 from jaxexplain.api import diff_target, trace_target
 from jaxexplain.errors import UsageError, UserCodeError
 from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.report import TraceReport
+from tests.targets.shapes.package import model
 
 SAMPLES = [
     ("samples/unrolled.py:unrolled_power", {"n": 5}, {"x": ArraySpec((3,), "float32")}, None),
@@ -275,3 +278,43 @@ def test_python_api_static_given_by_position() -> None:
         jax.make_jaxpr(f, static_argnums=1)(jnp.zeros(3), 3).jaxpr.eqns
     )
     assert jitted(jnp.zeros(3), 3).shape == (3,)
+
+
+def test_a_vs_tuple_of_arrays_reads_as_abstract_values() -> None:
+    """`vs={"p": (w, b)}` replacing a NamedTuple by a plain tuple: the heading shows the
+    tuple's abstract values, not every number of its arrays; JAX recompiles, as the
+    report says."""
+    from jaxexplain import diff, render
+    from tests.targets.shapes import puzzles
+
+    x = jnp.zeros(4)
+    report = diff(
+        puzzles.affine,
+        puzzles.Params(jnp.zeros((4, 2)), jnp.zeros(2)),
+        x,
+        vs={"p": (jnp.zeros((4, 2)), jnp.zeros(2))},
+        compile=False,
+    )
+    text = render(report, "text", color=False)
+    assert "side B is side A with p=(f32[4,2], f32[2])" in text
+    assert "Array(" not in text
+    puzzles.affine.clear_cache()
+    puzzles.affine(puzzles.Params(jnp.zeros((4, 2)), jnp.zeros(2)), x)
+    puzzles.affine((jnp.zeros((4, 2)), jnp.zeros(2)), x)
+    assert report.recompiles and puzzles.affine._cache_size() == 2
+
+
+def test_a_diff_shows_an_array_value_as_its_abstract_value() -> None:
+    devices = jax.devices()
+    if len(devices) < 2:
+        pytest.skip("needs XLA_FLAGS=--xla_force_host_platform_device_count=2 before JAX starts")
+    mesh = jax.make_mesh((2,), ("d",))
+    rows = jax.device_put(jnp.ones((4, 3)), NamedSharding(mesh, P("d")))
+    replicated = jax.device_put(jnp.ones((4, 3)), NamedSharding(mesh, P()))
+    report = jaxexplain.diff(model.sharded, rows, vs={"x": replicated}, compile=False)
+    assert report.vs == {"x": "f32[4,3]"}
+    assert [c.component for c in report.cache_key_changes] == ["sharding"]
+    jitted = jax.jit(model.sharded)
+    jitted(rows)
+    jitted(replicated)
+    assert report.verification.jax_recompiled == (jitted._cache_size() == 2)

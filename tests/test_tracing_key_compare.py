@@ -1,8 +1,8 @@
 """Two cache keys compared without JAX: every component that differs changes the digest and is
 named by compare_keys, exactly once and by its path; what JAX does not key on changes neither.
 
-The facts that JAX itself keys on each component are in test_cache_key.py (live calls and
-cache sizes); these tests pin the comparison's own logic, one variation at a time.
+The facts that JAX itself keys on each component are in test_tracing_cache_key.py (live calls
+and cache sizes); these tests pin the comparison's own logic, one variation at a time.
 """
 
 from __future__ import annotations

@@ -13,11 +13,16 @@ import numpy as np
 import pytest
 
 import jaxexplain
+from jaxexplain.api import diff_target
 from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.report import Verification
 from jaxexplain.tracing.verify import verify
 from tests.targets import verifying
+from tests.targets.shapes.package import model
+
+TRAINING = "tests.targets.training.mlp_step"
+WRAPPERS = "tests.targets.shapes.wrappers"
 
 
 def double(x: Any) -> Any:
@@ -395,3 +400,43 @@ def test_both_sides_reasons_are_listed_once_each() -> None:
         "(both calls raised at run time, after JAX had made the cache entry: "
         "ValueError: size 3 rejected; ValueError: size 4 rejected)"
     )
+
+
+def test_diff_with_a_new_style_key_argument_is_verified_against_jax() -> None:
+    report = diff_target(
+        f"{TRAINING}:train_step",
+        vs={"batch": '{"x": "f32[8,32]", "y": "i32[8]"}'},
+        args_from=f"{TRAINING}:train_args",
+        compile=False,
+    )
+    assert report.ok
+    assert report.verification.checked, report.verification.note
+    assert report.verification.jax_recompiled and report.verification.agrees
+    assert str(jax.typeof(jax.random.key(0)).dtype) in {
+        leaf.dtype for leaf in report.a.cache_key.traced
+    }
+
+
+def test_diff_of_a_vmapped_target_is_verified() -> None:
+    report = diff_target(
+        f"{WRAPPERS}:batched_loss",
+        vs={"x": "f32[16,4]", "y": "f32[16]"},
+        args_from=f"{WRAPPERS}:args",
+        compile=False,
+    )
+    assert report.ok
+    assert [(c.component, c.path) for c in report.cache_key_changes] == [
+        ("shape", "x"),
+        ("shape", "y"),
+    ]
+    assert report.verification.checked and report.verification.agrees
+
+
+def test_a_diff_of_a_jitted_method_s_static_self_matches_jax_s_cache() -> None:
+    instance = model.Model(2.0)
+    report = jaxexplain.diff(
+        instance.apply, jnp.ones(3), vs={"self": model.Model(3.0)}, compile=False
+    )
+    assert report.ok
+    assert report.verification.checked, report.verification.note
+    assert report.verification.jax_recompiled and report.verification.agrees

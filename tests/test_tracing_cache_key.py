@@ -162,3 +162,24 @@ def test_the_same_context_gives_the_same_digest_and_jax_reuses_its_entry() -> No
     jitted(X3)
     assert jitted._cache_size() == 1
     assert digest(jitted, ((X3,), {})).digest == key_a.digest
+
+
+@pytest.mark.parametrize(("lr", "recompiles"), [(1e-2, False), (5e-3, True)])
+def test_a_static_optimizer_object_is_compared_as_jax_compares_it(
+    lr: float, recompiles: bool
+) -> None:
+    """An equal copy of an object with the default repr is no change; other values are."""
+    from tests.targets.training import optim
+
+    kwargs = optim.momentum_args()
+    report = jaxexplain.diff(
+        optim.Momentum.update,
+        kwargs.pop("self"),
+        vs={"self": optim.Momentum(lr=lr)},
+        compile=False,
+        **kwargs,
+    )
+    assert report.verification.checked and report.verification.agrees
+    assert report.recompiles is recompiles
+    assert [c.component for c in report.cache_key_changes] == (["static"] if recompiles else [])
+    assert "0x" not in report.a.arguments[0].value

@@ -1,0 +1,31 @@
+"""watching/watcher.py on a real training script run whole: the compilations `watch` counts are
+the entries JAX's own cache holds, each with its cache-key reasons and warnings."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import jaxexplain
+
+TRAINING_DIR = Path(__file__).resolve().parent / "targets" / "training"
+
+
+def test_watch_of_a_training_script_counts_what_jax_compiled() -> None:
+    """Adam with a donated state, a frozen config whose lr decays, and a partial last batch."""
+    with jaxexplain.watch() as watcher:
+        program = runpy.run_path(str(TRAINING_DIR / "train_script.py"), run_name="not_main")
+        program["main"]()
+    report = watcher.report()
+    steps = [e for e in report.compiles_of("step") if e.kind == "jit"]
+    assert len(steps) == program["step"]._cache_size() == 6
+    assert {(r.component, r.path) for e in steps for r in e.reasons} == {
+        ("static", "config.lr"),
+        ("shape", "x"),
+        ("shape", "y"),
+    }
+    (warning,) = [w for w in report.warnings if w.kind == "static_float"]
+    assert warning.path == "config.lr"
+    assert (
+        "static_argnames" not in warning.message and "out of the static `config`" in warning.message
+    )

@@ -87,7 +87,12 @@ class StaticKey:
 
 @dataclass(frozen=True)
 class TracedLeaf:
-    """One array leaf of the traced arguments as JAX's cache sees it."""
+    """One array leaf of the traced arguments as JAX's cache sees it.
+
+    `on_device` is False for a host value (a Python scalar or a NumPy array), which JAX's jit
+    cache keys apart from a `jax.Array` of the same shape and dtype: `step(x, 0)` then
+    `step(x, jnp.asarray(1))` makes a second cache entry, though the trace is the same.
+    """
 
     path: str
     shape: tuple[int, ...]
@@ -95,6 +100,7 @@ class TracedLeaf:
     weak_type: bool
     sharding: str | None = None
     committed: bool = False
+    on_device: bool = True
 
 
 @dataclass(frozen=True)
@@ -451,6 +457,8 @@ class WatchEvent:
     `kind` is "jit" for a new entry of the function's own jit cache, "transformed" for a
     compilation of the function under `vmap`/`grad` applied outside any jit. `cache_size` is
     the number of entries of that function object's jit cache after this compilation.
+    `compiled` is False for a new entry that JAX served without lowering or compiling (its
+    trace or its executable reused: a Python int that became an int32 array traces the same).
     """
 
     function: str
@@ -470,6 +478,7 @@ class WatchEvent:
     time: float = 0.0
     persistent_cache_hit: bool = False
     key: CacheKey | None = None
+    compiled: bool = True
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,7 @@ def grouped_leaves(leaves: Sequence[TracedLeaf]) -> dict[tuple[Any, ...], int]:
     groups: dict[tuple[Any, ...], int] = {}
     for leaf in leaves:
         path = _LIST_INDEX.sub("[*]", leaf.path) if len(leaves) > GROUP_LEAVES_OVER else leaf.path
-        row = (path, leaf.shape, leaf.dtype, leaf.weak_type, leaf.sharding)
+        row = (path, leaf.shape, leaf.dtype, leaf.weak_type, leaf.sharding, leaf.on_device)
         groups[row] = groups.get(row, 0) + 1
     return groups
 
@@ -251,10 +251,12 @@ def watch_totals(report: WatchReport) -> WatchTotals:
     """Compilations, functions, seconds compiling, recompilations of jit caches, and the small
     eager compilations counted apart."""
     return WatchTotals(
-        compilations=len(report.events),
+        compilations=sum(1 for e in report.events if e.compiled),
         functions=len(report.functions),
         seconds=sum(e.seconds for e in report.events),
-        recompilations=sum(1 for e in report.events if e.kind == "jit" and e.reasons),
+        recompilations=sum(
+            1 for e in report.events if e.kind == "jit" and e.reasons and e.compiled
+        ),
         eager_compiles=sum(e.compiles for e in report.eager),
         eager_seconds=sum(e.seconds for e in report.eager),
     )

@@ -70,6 +70,41 @@ def test_digest_equality_matches_jax_cache(case: str) -> None:
     assert {c.component for c in compare_keys(key_a, key_b)} == components
 
 
+def shifted(x: Any, i: Any) -> Any:
+    return x + i
+
+
+@pytest.mark.parametrize(
+    "host",
+    [0, np.int32(1), np.asarray(2, np.int32)],
+    ids=["python int", "numpy scalar", "numpy 0-d array"],
+)
+def test_a_host_value_and_a_jax_array_of_one_type_are_two_entries(host: Any) -> None:
+    """JAX keys a jax.Array apart from a Python scalar or NumPy value of the same shape, dtype
+    and weak type (the trace is the same, the dispatch signature is not): the digests differ,
+    and the change is named as the leaf's placement."""
+    jitted = jax.jit(shifted)
+    device = jnp.asarray(host)
+    assert jax.typeof(device) == jax.typeof(host), "the same abstract value on both sides"
+    a: Call = ((X3, host), {})
+    b: Call = ((X3, device), {})
+    key_a, key_b = digest(jitted, a), digest(jitted, b)
+    assert cache_verdict(jitted, a, b)
+    assert key_a.digest != key_b.digest
+    assert (key_a.traced[1].on_device, key_b.traced[1].on_device) == (False, True)
+    changes = [(c.component, c.path, c.b) for c in compare_keys(key_a, key_b)]
+    assert changes == [("sharding", "i", "uncommitted")]
+
+
+def test_a_python_scalar_and_numpy_values_of_one_type_share_an_entry() -> None:
+    jitted = jax.jit(shifted)
+    a: Call = ((X3, np.int32(1)), {})
+    b: Call = ((X3, np.asarray(2, np.int32)), {})
+    key_a, key_b = digest(jitted, a), digest(jitted, b)
+    assert not cache_verdict(jitted, a, b)
+    assert key_a.digest == key_b.digest
+
+
 def test_weak_type_scalar_vs_array() -> None:
     jitted = jax.jit(scaled)
     a: Call = ((1.0,), {})

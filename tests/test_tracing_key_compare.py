@@ -100,6 +100,10 @@ DIFFERENT = {
         leaf(BASE, 0, sharding="SingleDeviceSharding(CpuDevice(id=1))", committed=True),
         [("sharding", "x", "uncommitted", "SingleDeviceSharding(CpuDevice(id=1))")],
     ),
+    "host value": (
+        leaf(BASE, 0, on_device=False),
+        [("sharding", "x", "uncommitted", "host value (Python scalar or NumPy)")],
+    ),
     "committed on the same device": (
         leaf(BASE, 0, committed=True),
         [("sharding", "x", "uncommitted", "uncommitted")],

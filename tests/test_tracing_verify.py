@@ -440,3 +440,20 @@ def test_a_diff_of_a_jitted_method_s_static_self_matches_jax_s_cache() -> None:
     assert report.ok
     assert report.verification.checked, report.verification.note
     assert report.verification.jax_recompiled and report.verification.agrees
+
+
+def test_a_python_int_that_becomes_a_jax_array_is_a_verified_recompile() -> None:
+    """`step(x, 0)` then `step(x, jnp.asarray(1))`: one abstract value, two entries of JAX's
+    cache; the diff predicts it from the leaf's placement and the call on zeros confirms it."""
+
+    def shifted(x: Any, i: Any) -> Any:
+        return x + i
+
+    x = np.zeros(3, np.float32)
+    report = jaxexplain.diff(shifted, x, 0, vs={"i": jnp.asarray(1)}, compile=False)
+    assert report.recompiles and report.verified
+    assert [(c.component, c.path) for c in report.cache_key_changes] == [("sharding", "i")]
+    jitted = jax.jit(shifted)
+    jitted(x, 0)
+    jitted(x, jnp.asarray(1))
+    assert jitted._cache_size() == 2

@@ -6,6 +6,9 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
+
 import jaxexplain
 
 TRAINING_DIR = Path(__file__).resolve().parent / "targets" / "training"
@@ -29,3 +32,26 @@ def test_watch_of_a_training_script_counts_what_jax_compiled() -> None:
     assert (
         "static_argnames" not in warning.message and "out of the static `config`" in warning.message
     )
+
+
+def test_a_new_entry_without_a_compile_is_reported_with_what_changed() -> None:
+    """A step counter that goes from a Python int to an array: JAX makes a second cache entry
+    but reuses the trace and executable, so nothing is lowered or compiled."""
+
+    @jax.jit
+    def step(x, i):
+        return x + i
+
+    x = jnp.ones(3)
+    with jaxexplain.watch() as watcher:
+        step(x, 0)
+        step(x, jnp.asarray(1))
+        step(x, jnp.asarray(2))
+    assert step._cache_size() == 2
+    report = watcher.report()
+    first, second = report.compiles_of("step")
+    assert first.compiled and not second.compiled
+    assert second.cache_size == 2 and second.compile_seconds == 0.0
+    assert [(r.component, r.path) for r in second.reasons] == [("sharding", "i")]
+    (totals,) = report.functions
+    assert totals.compiles == 1, "one XLA compilation, two cache entries"

@@ -444,12 +444,15 @@ def timing_text(event: WatchEvent) -> str:
 def live_line(event: WatchEvent) -> str:
     """The line printed as a compilation happens."""
     head = (
-        f"jaxexplain: compiled {event.function} ({location(event.file, event.line)}) "
+        f"jaxexplain: {'compiled' if event.compiled else 'new cache entry of'} {event.function} "
+        f"({location(event.file, event.line)}) "
         f"at {short_path(event.call_site)} in {event.seconds:.3f} s"
     )
     if event.kind == "transformed":
         return head + " (under vmap/grad outside jit)"
     head += f", cache {event.cache_size}"
+    if not event.compiled:
+        head += ", no XLA compile"
     if not event.reasons:
         return head
     groups = reasons_by_entry(event.reasons)
@@ -475,6 +478,7 @@ def too_many_compiles_text(name: str, allowed: int, events: Sequence[WatchEvent]
 
 
 NEW_OBJECT = "a new function object, whose jit cache starts empty"
+NO_COMPILE = "a new cache entry without an XLA compile: JAX reused its trace and executable"
 
 
 def real_run_note(earlier: int, event: int, same_object: bool) -> str:
@@ -489,3 +493,14 @@ def real_recompile_note(compile_number: int) -> str:
         f"diffed against compile #{compile_number} of another function object made from the same "
         "code (a closure or partial made again): JAX's cache is per function object"
     )
+
+
+HOST_VALUE = "host value (Python scalar or NumPy)"
+
+
+def placement_text(sharding: str | None, on_device: bool) -> str:
+    """Where JAX's dispatch sees a traced leaf: its committed sharding, an uncommitted array,
+    or a host value, which JAX keys apart from a jax.Array of the same shape and dtype."""
+    if sharding:
+        return sharding
+    return "uncommitted" if on_device else HOST_VALUE

@@ -254,9 +254,16 @@ def traced_leaves(plan: CallPlan, in_avals: Any) -> tuple[TracedLeaf, ...]:
                 weak_type=bool(getattr(aval, "weak_type", False)),
                 sharding=sharding,
                 committed=committed,
+                on_device=is_on_device(value),
             )
         )
     return tuple(leaves)
+
+
+def is_on_device(value: Any) -> bool:
+    """A `jax.Array` (or a spec, which jaxexplain calls with an array) rather than a Python
+    scalar or NumPy value: JAX's dispatch signature has a placement for the one, not the other."""
+    return isinstance(value, (jax.Array, jax.ShapeDtypeStruct))
 
 
 def _committed_sharding(value: Any) -> tuple[str | None, bool]:

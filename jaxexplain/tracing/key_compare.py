@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 
+from jaxexplain.renderers.words import placement_text
 from jaxexplain.report import CacheKey, IdentityPart, KeyChange, StaticKey, TracedLeaf, to_dict
 
 # A memory address in a repr: a static compared by identity reads by it; one compared by value
@@ -132,10 +133,13 @@ def _leaf_changes(a: tuple[TracedLeaf, ...], b: tuple[TracedLeaf, ...]) -> list[
             changes.append(KeyChange("dtype", path, x.dtype, y.dtype))
         if x.weak_type != y.weak_type:
             changes.append(KeyChange("weak_type", path, str(x.weak_type), str(y.weak_type)))
-        if (x.sharding, x.committed) != (y.sharding, y.committed):
+        if (x.sharding, x.committed, x.on_device) != (y.sharding, y.committed, y.on_device):
             changes.append(
                 KeyChange(
-                    "sharding", path, x.sharding or "uncommitted", y.sharding or "uncommitted"
+                    "sharding",
+                    path,
+                    placement_text(x.sharding, x.on_device),
+                    placement_text(y.sharding, y.on_device),
                 )
             )
     return changes

@@ -280,7 +280,8 @@ def _zero_array(leaf: Any) -> Any:
 
 def _weak_zero(shape: tuple[int, ...], dtype: np.dtype) -> Any:
     """JAX makes weak types only from Python scalars (a float, a complex, an int), broadcast to
-    the shape: a weak 0-d array keys the cache as the Python scalar does."""
+    the shape: a weak-typed jax.Array, as `jnp.asarray(1)` gives (JAX keys it apart from the
+    Python scalar itself, which a Python leaf keeps)."""
     python_zero = {"f": 0.0, "c": 0j, "i": 0}.get(dtype.kind)
     if python_zero is None:
         raise NotReproducible(f"cannot build a weak-typed {dtype} input")

@@ -4,9 +4,11 @@ Every miss of a jit wrapper's C++ dispatch cache calls pjit's `_infer_params` (t
 of the tracing cache) and then `_run_python_pjit` (lower, compile, run). An `Observation` is
 opened on the first and closed after the second; the trace, lowering and XLA compile durations
 that `jax.monitoring` reports in between are credited to the innermost open observation. Only
-an observation that lowered or compiled something is handed on, so a cache miss that compiled
-nothing (a nested jit inside an outer trace, a function run on the slow dispatch path) costs
-two function calls. A steady-state loop never reaches this code at all.
+an observation that lowered or compiled something, or a top-level call that compiled nothing, is
+handed on: the second may be a new entry of the jit cache whose executable JAX reused (a Python
+int that became an int32 array traces the same), or a call JAX runs on its slow dispatch path
+every time, which the subscriber tells apart by its cache key. A nested jit inside an outer
+trace costs two function calls. A steady-state loop on the fast path never reaches this code.
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ class _Hooks:
                 return run(params, args_flat, fun, args, kwargs)
             finally:
                 _pop(stack, observation)
-                if observation.compiled:
+                if observation.compiled or not (observation.transformed or observation.eager):
                     self.publish(observation, sys._getframe())
 
         return run_python_pjit

@@ -144,6 +144,8 @@ class Watcher:
             return
         call_site, call_source = user_call_site(frame)
         key, statics = (None, {}) if observation.transformed else self._key(observation)
+        if not observation.compiled and not self._new_entry(observation, definition, key):
+            return
         with self._lock:
             event = self._record(
                 observation, definition, (key, statics), seconds, call_site, call_source
@@ -153,6 +155,20 @@ class Watcher:
             print(live_line(event), file=self.live, flush=True)
         if self.explainer is not None:
             self.explainer.compiled(observation, event, definition)
+
+    def _new_entry(
+        self, observation: _watch_hooks.Observation, definition: Definition, key: CacheKey | None
+    ) -> bool:
+        """A call that compiled nothing made a new jit cache entry unless the function object
+        already has an entry of its key (JAX runs some calls on its slow path every time)."""
+        if key is None:
+            return False
+        group = self.definitions.get(definition)
+        entries = group.entries if group else []
+        return not any(
+            e.fun.is_(observation.fun) and e.key is not None and e.key.digest == key.digest
+            for e in entries
+        )
 
     def on_failure(
         self, observation: _watch_hooks.Observation, exc: Exception, frame: FrameType
@@ -233,6 +249,7 @@ class Watcher:
             time=observation.started - self.started,
             persistent_cache_hit=observation.persistent_cache_hit,
             key=key,
+            compiled=observation.compiled,
         )
 
     def report(self) -> WatchReport:
@@ -518,7 +535,7 @@ def function_totals(events: Sequence[WatchEvent]) -> tuple[WatchFunction, ...]:
     return tuple(
         WatchFunction(
             function=name,
-            compiles=len(group),
+            compiles=sum(1 for e in group if e.compiled),
             seconds=sum(e.seconds for e in group),
             file=file,
             line=line,

@@ -38,6 +38,7 @@ from jaxexplain.renderers.words import (
     location,
     outcome_badge,
     outcomes_text,
+    placement_text,
     shape_text,
     source_location,
     static_hash_text,
@@ -157,13 +158,13 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
         traced = Table(box=None, padding=(0, 2), header_style="bold")
         for column in ("traced leaf", "shape", "dtype", "weak", "sharding", *["count"] * counted):
             traced.add_column(column, overflow="fold")
-        for (path, shape, dtype, weak, sharding), count in groups.items():
+        for (path, shape, dtype, weak, sharding, on_device), count in groups.items():
             traced.add_row(
                 path,
                 shape_text(shape),
                 dtype,
                 "weak" if weak else "",
-                sharding or "uncommitted",
+                placement_text(sharding, on_device),
                 *[f"×{count}" if count > 1 else ""] * counted,
             )
         out.append(Padding(traced, (1, 0, 0, 2)))

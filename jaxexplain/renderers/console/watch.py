@@ -10,6 +10,7 @@ from rich.text import Text
 from jaxexplain.renderers.console.common import heading, write_sections
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
+    NO_COMPILE,
     location,
     reasons_text,
     timing_text,
@@ -91,6 +92,8 @@ def _event_lines(event: WatchEvent) -> list[RenderableType]:
         timing.append("   under vmap/grad outside jit", style="magenta")
         return lines
     timing.append(f"   cache size {event.cache_size}", style="dim")
+    if not event.compiled:
+        lines.append(Text(f"     {NO_COMPILE}", style="cyan"))
     if not event.reasons:
         lines.append(Text(f"     {FIRST_COMPILATION}", style="green"))
         return lines

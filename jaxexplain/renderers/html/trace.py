@@ -40,6 +40,7 @@ from jaxexplain.renderers.words import (
     library_decision_text,
     location,
     outcome_badge,
+    placement_text,
     seconds_text,
     shape_text,
     static_hash_text,
@@ -353,7 +354,7 @@ def cache_key_section(key: CacheKey) -> str:
                     code(shape_text(leaf.shape)),
                     code(leaf.dtype),
                     "weak" if leaf.weak_type else "",
-                    esc(leaf.sharding or "uncommitted"),
+                    esc(placement_text(leaf.sharding, leaf.on_device)),
                 )
                 for leaf in key.traced
             ],

@@ -78,9 +78,14 @@ def test_a_sample_shape_of_python_ints_passed_traced_is_made_static_as_a_tuple(
     assert "pytree of" not in error.explanation
     fix = error.suggestions[0]
     assert (fix.kind, fix.params, fix.verified) == ("make_static", ("sample_shape",), True)
-    flag = static_flag(fix.text, "sample_shape")
+    assert "static_argnames=('sample_shape',) to jaxexplain.trace" in fix.text
+    target = (f"{TARGETS}:mixture_sample", f"--args-from={TARGETS}:{factory.__name__}")
+    failed = cli("trace", *target)
+    assert failed.exit_code == 1, failed.output
+    cli_fix = json.loads(failed.stdout)["error"]["suggestions"][0]["text"]
+    flag = static_flag(cli_fix, "sample_shape")
     assert flag == ["--static", f"sample_shape={as_tuple['sample_shape']!r}"]
-    result = cli("trace", f"{TARGETS}:mixture_sample", f"--args-from={TARGETS}:mixture_args", *flag)
+    result = cli("trace", *target, *flag)
     assert result.exit_code == 0, result.output
     if isinstance(kwargs["sample_shape"], list):
         assert "passing sample_shape as a tuple" in fix.text

@@ -470,7 +470,7 @@ def watch(
     argv = list(program or [])
     fmt = guess_format(output, format.value if format else None)
     try:
-        check_program(argv, fmt)
+        check_program(argv)
     except UsageError as exc:
         fail_watch(exc, fmt, output, argv)
     try:
@@ -497,10 +497,8 @@ def watch(
     raise typer.Exit(code)
 
 
-def check_program(argv: list[str], fmt: str) -> None:
-    """The program to watch must be named, and a script must exist; html is not a watch format."""
-    if fmt == "html":
-        raise UsageError("watch writes text or json; use --format text or --format json")
+def check_program(argv: list[str]) -> None:
+    """The program to watch must be named, and a script must exist."""
     if not argv:
         raise UsageError(
             "name the program to watch after --, for example: jaxexplain watch -- train.py "

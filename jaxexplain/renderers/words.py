@@ -511,15 +511,17 @@ def more_entries_text(more: int, fewest: int) -> str:
     return f"and {more} more earlier entries, each with {fewest} or more differences"
 
 
+def eager_count_text(totals: WatchTotals) -> str:
+    """`7 small compilations of eager operations`."""
+    return f"{totals.eager_compiles} small compilations of eager operations"
+
+
 def eager_text(report: WatchReport, totals: WatchTotals, shown: int) -> str:
     """`7 small compilations of eager operations (dynamic_slice 4, ...), 0.500 s`."""
     names = ", ".join(f"{e.primitive} {e.compiles}" for e in report.eager[:shown])
     if len(report.eager) > shown:
         names += ", ..."
-    return (
-        f"{totals.eager_compiles} small compilations of eager operations ({names}), "
-        f"{totals.eager_seconds:.3f} s"
-    )
+    return f"{eager_count_text(totals)} ({names}), {totals.eager_seconds:.3f} s"
 
 
 def other_compiles_text(report: WatchReport) -> str:

@@ -499,9 +499,10 @@
     };
   }
 
-  /* What the current report shows, and for every report of the page whether it is drawn. */
+  /* What the current report shows (nothing while it is not drawn), and for every report of
+   * the page whether it is drawn. */
   function snapshot(report) {
-    var state = report.diff ? diffSnapshot(report.diff) : traceSnapshot(report);
+    var state = !report.mounted ? {} : report.diff ? diffSnapshot(report.diff) : traceSnapshot(report);
     state.scope = report.scope;
     state.reports = reports.map(function (r) {
       return {

@@ -8,7 +8,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
-from watched import explained, watched_loop
+from watched import explained, failed_call, watched_loop
 
 import jaxexplain
 from jaxexplain.renderers import render
@@ -73,3 +73,11 @@ def test_each_explained_compilation_follows_the_events_with_its_trace_and_diff_t
             at = text.index(render(x.diff, "text", width=WIDTH).strip(), against)
     assert at < text.index("Per function")
     assert "Compile #" not in render(run.report, "text", width=WIDTH)
+
+
+def test_a_call_that_failed_to_trace_is_explained_by_its_failure_text() -> None:
+    report = failed_call()
+    (x,) = report.explained
+    text = render(report, "text", width=WIDTH)
+    assert compile_title(x, None) in text
+    assert render(x.trace, "text", width=WIDTH).strip() in text

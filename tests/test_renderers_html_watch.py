@@ -12,7 +12,7 @@ import pytest
 from browser import Browser, Element, hook_results, parse_dom
 from pages import page_data, src, states, write
 from typer.testing import CliRunner
-from watched import WatchedRun, explained, watched_loop
+from watched import WatchedRun, explained, failed_call, watched_loop
 
 from jaxexplain.cli import app
 from jaxexplain.renderers import render
@@ -21,6 +21,7 @@ from jaxexplain.renderers.html.trace import jaxpr_pane_data
 from jaxexplain.renderers.html.watch import OPEN_EXPLAINED
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
+    VERIFIED,
     compile_title,
     entry_text,
     reasons_text,
@@ -158,6 +159,23 @@ def test_a_few_explained_compilations_are_open_many_start_closed(
     closed = parse_dom(render(many, "html")).select(tag="details", cls="explained")
     assert len(closed) == len(many.events) > OPEN_EXPLAINED
     assert not any("open" in d.attrs for d in closed)
+
+
+def test_a_call_that_failed_to_trace_shows_its_failure_and_the_fixes_verified() -> None:
+    report = failed_call()
+    (x,) = report.explained
+    assert x.trace.error is not None
+    dom = parse_dom(render(report, "html"))
+    section = by_id(dom, f"e{x.compile}")
+    summary = section.select(tag="summary")[0]
+    assert summary.text().startswith(compile_title(x, None))
+    assert summary.select(cls="status")[0].text() == "failed"
+    failure = by_id(dom, f"e{x.compile}-t-error")
+    assert failure.text() == by_id(parse_dom(render(x.trace, "html")), "error").text()
+    verified = [s for s in x.trace.error.suggestions if s.verified]
+    assert verified
+    marks = [e for e in failure.select(cls="tag") if e.text() == VERIFIED]
+    assert len(marks) == len(verified)
 
 
 def test_a_report_loaded_from_json_renders_the_same_page(report: WatchReport) -> None:

@@ -9,11 +9,15 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import pytest
 
 import jaxexplain
 from jaxexplain import api
+from jaxexplain.inputs.loader import load_target
 from jaxexplain.report import WatchExplained, WatchReport
 from tests.targets.rendering import loop_and_branch
+
+FAILING = "samples/conditional.py:conditional_double"
 
 
 @dataclass(frozen=True)
@@ -51,3 +55,17 @@ def explained(run: WatchedRun, compile: bool = True) -> WatchReport:
         against = events[k - 1].index if k else None
         reports.append(WatchExplained(event.function, event.index, trace, diff, against))
     return dataclasses.replace(run.report, explained=tuple(reports))
+
+
+def failed_call() -> WatchReport:
+    """A run whose jitted call fails to trace (a Python `if` on a traced array), explained by
+    the trace report of that call: its failure and the fixes verified. It never compiled, so
+    no event holds it."""
+    fn = load_target(FAILING).obj
+    with jaxexplain.watch() as watcher, pytest.raises(ValueError, match="truth value"):
+        jax.jit(fn, static_argnames="threshold")(jnp.ones(8), threshold=0.5)
+    report = watcher.report()
+    assert report.events == ()
+    trace = api.trace(fn, "f32[8]", 0.5, static_argnames="threshold", compile=False)
+    assert trace.error is not None
+    return dataclasses.replace(report, explained=(WatchExplained(fn.__name__, 1, trace),))

@@ -501,6 +501,11 @@ def program_end_text(report: WatchReport) -> str | None:
     return None
 
 
+def called_at(call_site: str) -> str:
+    """`called at train.py:34`: the user's line that made the call."""
+    return f"called at {short_path(call_site)}"
+
+
 def entry_text(entry: int) -> str:
     """The earlier entry a recompilation's differences are against: `vs compile #2`."""
     return f"vs compile #{entry}"
@@ -537,8 +542,11 @@ def internal_errors_text(errors: Sequence[str]) -> str:
     return f"jaxexplain could not analyse {len(errors)} event(s): {errors[0]}"
 
 
-def compile_title(explained: WatchExplained, event: WatchEvent) -> str:
-    """`Compile #2 of train_step (event 2)`: an explained compilation's heading."""
+def compile_title(explained: WatchExplained, event: WatchEvent | None) -> str:
+    """`Compile #2 of train_step (event 2)`: an explained compilation's heading; a call that
+    failed to trace never compiled, and has no event."""
+    if event is None:
+        return f"Call of {explained.function} that did not compile"
     return f"Compile #{event.compile_number} of {explained.function} (event {event.index})"
 
 

@@ -15,6 +15,7 @@ from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
     TRANSFORMED_OUTSIDE_JIT,
     against_title,
+    called_at,
     compile_title,
     eager_text,
     entry_text,
@@ -29,7 +30,6 @@ from jaxexplain.renderers.words import (
     watch_totals_text,
 )
 from jaxexplain.report import WatchEvent, WatchExplained, WatchReport
-from jaxexplain.userfiles import short_path
 from jaxexplain.views import reasons_by_entry, watch_totals
 
 EVENTS_SHOWN = 60
@@ -65,7 +65,7 @@ def watch_sections(report: WatchReport) -> list[Section]:
 def explained_sections(explained: WatchExplained, events: dict[int, WatchEvent]) -> list[Section]:
     """One explained compilation: its heading, the real call's trace report, and for a
     recompilation the diff report against the earlier compilation it is compared with."""
-    sections: list[Section] = [heading(compile_title(explained, events[explained.compile]))]
+    sections: list[Section] = [heading(compile_title(explained, events.get(explained.compile)))]
     if explained.note:
         sections.append(note_text(explained.note))
     sections += trace_sections(explained.trace)
@@ -102,7 +102,7 @@ def _event_lines(event: WatchEvent) -> list[RenderableType]:
     title = Text(f"  #{event.index} ", style="dim")
     title.append(event.function, style="bold yellow")
     title.append(f"  defined {location(event.file, event.line)}", style="dim")
-    called = Text(f"     called at {short_path(event.call_site)}")
+    called = Text(f"     {called_at(event.call_site)}")
     if event.call_source:
         called.append(f"   {event.call_source}", style="cyan")
     timing = Text(f"     {timing_text(event)}", style="dim")

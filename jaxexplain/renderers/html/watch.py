@@ -26,6 +26,7 @@ from jaxexplain.renderers.words import (
     REAL_CALL_TRACE,
     TRANSFORMED_OUTSIDE_JIT,
     against_title,
+    called_at,
     capitalized,
     compile_title,
     defined_at,
@@ -136,11 +137,13 @@ def summary_figures(report: WatchReport) -> str:
 
 
 def program_error(report: WatchReport) -> str:
-    """What the program raised, with its traceback, or the status it exited with."""
+    """What the program raised, with its traceback where there is more than its last line, or
+    the status it exited with."""
     ended = program_end_text(report)
     if ended is None:
         return ""
-    traceback = tag("pre", esc(report.error.strip()), class_="ir") if report.error else ""
+    error = (report.error or "").strip()
+    traceback = tag("pre", esc(error), class_="ir") if "\n" in error else ""
     return tag(
         "section",
         tag("h2", esc(capitalized(ended))) + traceback,
@@ -292,20 +295,18 @@ def explained_part(
 ) -> tuple[str, list[dict[str, object]]]:
     """One explained compilation, folded under its heading: the real call's trace report, and
     for a recompilation the diff against the earlier compilation; with their panes' data."""
-    event = events[explained.compile]
-    anchor = compile_anchor(event.index)
+    event = events.get(explained.compile)
+    anchor = compile_anchor(explained.compile)
     trace = trace_report(explained.trace, Scope(f"{anchor}-t-", SECTION_LEVEL))
     summary = tag(
         "summary",
         tag("h2", esc(compile_title(explained, event))) + " " + trace_status(explained.trace),
     )
-    sub = (
-        esc(defined_at(explained.trace.function))
-        + " · called at "
-        + esc(short_path(event.call_site))
-    )
+    sub = defined_at(explained.trace.function)
+    if event is not None:
+        sub += " · " + called_at(event.call_site)
     parts = [
-        tag("div", sub, class_="sub"),
+        tag("div", esc(sub), class_="sub"),
         tag("p", esc(explained.note), class_="note") if explained.note else "",
         part(capitalized(REAL_CALL_TRACE), trace_nav(explained.trace, trace.scope), trace),
     ]

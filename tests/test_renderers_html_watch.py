@@ -278,3 +278,18 @@ def test_screenshot_for_a_person_to_look_at(
     page = write(tmp_path, "watch.html", render(report, "html"))
     shot = chromium.screenshot(page, SCREENSHOTS / "watch.png", size=(1400, 2400))
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.browser
+def test_a_link_into_a_closed_compilation_opens_and_draws_it(
+    chromium: Browser, many: WatchReport, tmp_path: Path
+) -> None:
+    page = write(tmp_path, "many.html", render(many, "html"))
+    last, other = many.explained[-1], many.explained[0]
+    assert last.trace.jaxpr is not None
+    dom = parse_dom(chromium.dump_dom(page, f"e{last.compile}-t-arguments", budget_ms=1000))
+    assert "open" in by_id(dom, f"e{last.compile}").attrs
+    assert "open" not in by_id(dom, f"e{other.compile}").attrs
+    drawn = by_id(dom, f"e{last.compile}-t-jx-rows").select(cls="jr")
+    assert len(drawn) == len(last.trace.jaxpr.text.split("\n"))
+    assert by_id(dom, f"e{other.compile}-t-jx-rows").select(cls="jr") == []

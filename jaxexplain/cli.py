@@ -440,6 +440,7 @@ def write_error_document(report: ErrorReport | WatchReport, output: str | None) 
 class WatchFormat(StrEnum):
     text = "text"
     json = "json"
+    html = "html"
 
 
 @app.command(
@@ -456,7 +457,7 @@ def watch(
     ] = None,
     format: Annotated[
         WatchFormat | None,
-        typer.Option("--format", help="text or json (default: from -o's suffix, else text)."),
+        typer.Option("--format", help="text, json or html (default: from -o's suffix, else text)."),
     ] = None,
     output: OutputOpt = None,
     color: ColorOpt = ColorMode.auto,
@@ -475,12 +476,13 @@ def watch(
     """Run a Python program unchanged and report every jit compilation in it, with the exact
     cache-key components behind each recompilation. One line per compilation goes to stderr as
     it happens; the report goes to -o FILE, else text to stderr (the program's stdout stays
-    its own) and JSON to stdout (the program's stdout then goes to stderr). Exits with the
-    program's exit status."""
+    its own) and JSON or HTML to stdout (the program's stdout then goes to stderr). With
+    --explain NAME, every compilation of NAME also gets its full trace report, built from the
+    real call, and every recompilation its diff. Exits with the program's exit status."""
     argv = list(program or [])
     fmt = guess_format(output, format.value if format else None)
     try:
-        check_program(argv, fmt)
+        check_program(argv)
     except UsageError as exc:
         fail_watch(exc, fmt, output, argv)
     try:
@@ -492,7 +494,7 @@ def watch(
     from jaxexplain.watching.watcher import Watcher, run_program
 
     watcher = Watcher(live=sys.stderr, program=" ".join(argv), explain=explain or ())
-    redirect = user_stdout_to_stderr() if fmt == "json" and not output else contextlib.nullcontext()
+    redirect = user_stdout_to_stderr() if fmt != "text" and not output else contextlib.nullcontext()
     code = 1
     try:
         with redirect:
@@ -507,10 +509,8 @@ def watch(
     raise typer.Exit(code)
 
 
-def check_program(argv: list[str], fmt: str) -> None:
-    """The program to watch must be named, and a script must exist; html is not a watch format."""
-    if fmt == "html":
-        raise UsageError("watch writes text or json; use --format text or --format json")
+def check_program(argv: list[str]) -> None:
+    """The program to watch must be named, and a script must exist."""
     if not argv:
         raise UsageError(
             "name the program to watch after --, for example: jaxexplain watch -- train.py "
@@ -542,7 +542,7 @@ def emit_watch(report: Any, fmt: str, output: str | None, color: ColorMode) -> N
     """The report to -o FILE; else text to stderr and JSON to stdout."""
     from jaxexplain.renderers import render
 
-    if output or fmt == "json":
+    if output or fmt != "text":
         emit(report, fmt, output, color)
         return
     tty = sys.stderr.isatty()

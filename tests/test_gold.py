@@ -3,7 +3,7 @@
 Collect once, render many: each case is a report saved as JSON from a live run (trace, failing
 trace, diff, watch), so the renderings do not move with the JAX version or the machine. The
 JSON renderer must give the saved document back; the text renderer must give the gold text,
-plain and colored; the HTML renderer the gold page of a trace or diff, scrubbed of what is not
+plain and colored; the HTML renderer the gold page, scrubbed of what is not
 the report's (the stylesheet and script, the JAX version). `pytest tests/test_gold.py --update-gold` re-creates the saved reports from
 live runs and the renderings from them; review the change with `git diff tests/gold`.
 """
@@ -72,7 +72,7 @@ _SCRIPT = re.compile(r"<script>\n.*?\n</script>", re.S)
 _DATA = re.compile(r'(<script type="application/json" id="jx-data">)(.*?)(</script>)', re.S)
 _JAX_VERSION = re.compile(r" · JAX [^<]+")
 # Where the page's one-line body is broken for the gold file: a change shows in its row.
-_ROWS = re.compile(r'(?=<section|<tr>|<div class="sl[ "])')
+_ROWS = re.compile(r'(?=<section|<details class="explained"|<tr[ >]|<div class="sl[ "])')
 
 
 def _page_scrubbed(page: str) -> str:

@@ -18,7 +18,14 @@ from jaxexplain import api
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs.loader import load_target
 from jaxexplain.renderers import FORMATS, RENDERERS, guess_format, load_format, render
-from jaxexplain.report import DiffReport, ErrorReport, Report, TraceReport, WatchReport
+from jaxexplain.report import (
+    DiffReport,
+    ErrorInfo,
+    ErrorReport,
+    Report,
+    TraceReport,
+    WatchReport,
+)
 from tests.targets.rendering import loop_and_branch
 
 UNROLLED = "samples/unrolled.py:unrolled_power"
@@ -98,20 +105,23 @@ def test_str_of_a_report_is_its_full_text_report() -> None:
     assert "Tracing failed" in str(report)
 
 
-def test_every_report_kind_has_text_and_json_and_html_is_for_traces_and_diffs() -> None:
+def test_every_report_kind_has_text_json_and_html() -> None:
     kinds = {TraceReport, DiffReport, WatchReport}
     assert {kind for fmt, kind in RENDERERS if fmt == "text"} == kinds
     # A run that ended before its report (usage error, bug, interrupt) still writes its JSON.
     assert {kind for fmt, kind in RENDERERS if fmt == "json"} == kinds | {ErrorReport}
-    assert {kind for fmt, kind in RENDERERS if fmt == "html"} == {TraceReport, DiffReport}
+    assert {kind for fmt, kind in RENDERERS if fmt == "html"} == kinds
     for where in RENDERERS.values():
         module, _, function = where.partition(":")
         assert callable(getattr(importlib.import_module(module), function))
 
 
 def test_an_unsupported_pair_and_an_unknown_format_are_usage_errors() -> None:
-    with pytest.raises(UsageError, match="--format html renders trace, diff reports, not a watch"):
-        render(watch_of_nothing(), "html")
+    usage = ErrorReport("t", ErrorInfo("UsageError", "no such target", None, None, None), 2)
+    with pytest.raises(
+        UsageError, match="--format html renders trace, diff, watch reports, not error reports"
+    ):
+        render(usage, "html")
     with pytest.raises(UsageError, match="unknown format 'pdf'; use one of text, json, html"):
         render(trace_without_arguments(), "pdf")
     with pytest.raises(UsageError, match="unknown format"):

@@ -81,7 +81,11 @@ def test_static_float_recompiles_once_per_value_and_is_named() -> None:
 def test_python_scalar_then_array_is_a_weak_type_flip() -> None:
     report, program = run_watched("weak_type.py")
     events = jit_events(report, "step")
-    assert [reasons(e) for e in events] == [[], [("weak_type", "momentum", "True", "False", 1)]]
+    host_to_array = ("sharding", "momentum", "host value (Python scalar or NumPy)", "uncommitted", 1)
+    assert [reasons(e) for e in events] == [
+        [],
+        [("weak_type", "momentum", "True", "False", 1), host_to_array],
+    ]
     assert events[-1].cache_size == program["step"]._cache_size() == 2
     assert warning_kinds(report) == [("weak_type", "step", "momentum")]
 
@@ -384,11 +388,15 @@ def test_training_loop_with_three_bugs_names_each_recompilation() -> None:
         ("shape", "batch['x']", "[8, 3]", "[4, 3]"),
         ("shape", "batch['y']", "[8]", "[4]"),
     ]
-    assert reasons(events[1]) == [("weak_type", "total", "True", "False", 1)]
+    float_to_array = [
+        ("weak_type", "total", "True", "False", 1),
+        ("sharding", "total", "host value (Python scalar or NumPy)", "uncommitted", 1),
+    ]
+    assert reasons(events[1]) == float_to_array
     assert reasons(events[2]) == [
         *[(*r, 2) for r in shapes_8_to_4],
         *[(*r, 1) for r in shapes_8_to_4],
-        ("weak_type", "total", "True", "False", 1),
+        *float_to_array,
     ]
     closest = [(r.component, r.path, r.entry) for e in events[3:] for r in e.reasons[:1]]
     assert closest == [("static", "lr", 1), ("static", "lr", 2), ("static", "lr", 3)]

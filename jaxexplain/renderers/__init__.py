@@ -22,6 +22,7 @@ RENDERERS: dict[tuple[str, type], str] = {
     ("json", ErrorReport): "jaxexplain.renderers.json:render_error",
     ("html", TraceReport): "jaxexplain.renderers.html.trace:render",
     ("html", DiffReport): "jaxexplain.renderers.html.diff:render",
+    ("html", WatchReport): "jaxexplain.renderers.html.watch:render",
 }
 FORMATS = tuple(dict.fromkeys(fmt for fmt, _ in RENDERERS))
 _KINDS = {TraceReport: "trace", DiffReport: "diff", WatchReport: "watch", ErrorReport: "error"}
@@ -42,7 +43,7 @@ def render(report: Report, fmt: str = "text", *, color: bool = False, width: int
 
     Args:
         report: a `TraceReport`, `DiffReport` or `WatchReport` from `jaxexplain.report`.
-        fmt: "text", "json" or "html" (HTML is for trace and diff reports).
+        fmt: "text", "json" or "html".
         color: ANSI colors in text output.
         width: text width in columns.
 
@@ -62,7 +63,7 @@ def renderer_for(fmt: str, kind: type) -> Callable[..., str]:
     if where is None:
         rendered = ", ".join(_KINDS[k] for f, k in RENDERERS if f == fmt)
         raise UsageError(
-            f"--format {fmt} renders {rendered} reports, not a {_KINDS.get(kind, kind.__name__)} report"
+            f"--format {fmt} renders {rendered} reports, not {_KINDS.get(kind, kind.__name__)} reports"
         )
     module, _, function = where.partition(":")
     renderer: Callable[..., str] = getattr(importlib.import_module(module), function)

@@ -22,13 +22,16 @@ from jaxexplain.report import (
     Suggestion,
     Verification,
     WatchEvent,
+    WatchExplained,
     WatchReason,
+    WatchReport,
 )
 from jaxexplain.userfiles import short_path
 from jaxexplain.views import (
     DecidingStatic,
     EquationCounts,
     UnrolledLoop,
+    WatchTotals,
     failed_sides,
     figure_delta,
     leaf_count,
@@ -54,6 +57,8 @@ DISAGREEMENT_MEANING = (
     "This is a jaxexplain bug: please report it with this report."
 )
 FIRST_COMPILATION = "first compilation"
+TRANSFORMED_OUTSIDE_JIT = "under vmap/grad outside jit"
+REAL_CALL_TRACE = "trace of the real call"
 VIA_WORDS = {
     "value": "traced value",
     "static": "static value",
@@ -504,3 +509,79 @@ def placement_text(sharding: str | None, on_device: bool) -> str:
     if sharding:
         return sharding
     return "uncommitted" if on_device else HOST_VALUE
+
+
+def watch_totals_text(totals: WatchTotals, wall_seconds: float) -> str:
+    """`6 compilations of 1 functions, 0.750 s compiling, 0.12 s in all`."""
+    return (
+        f"{totals.compilations} compilations of {totals.functions} functions, "
+        f"{totals.seconds:.3f} s compiling, {wall_seconds:.2f} s in all"
+    )
+
+
+def recompilations_text(count: int) -> str:
+    """`5 recompilations`."""
+    return f"{count} recompilations"
+
+
+def program_end_text(report: WatchReport) -> str | None:
+    """How the watched program ended, when not well: what it raised, or its exit status."""
+    if report.error:
+        return f"the program raised {report.error.strip().splitlines()[0]}"
+    if report.exit_code:
+        return f"the program exited with status {report.exit_code}"
+    return None
+
+
+def called_at(call_site: str) -> str:
+    """`called at train.py:34`: the user's line that made the call."""
+    return f"called at {short_path(call_site)}"
+
+
+def entry_text(entry: int) -> str:
+    """The earlier entry a recompilation's differences are against: `vs compile #2`."""
+    return f"vs compile #{entry}"
+
+
+def more_entries_text(more: int, fewest: int) -> str:
+    """The earlier entries past the first few, counted: each differs in more components."""
+    return f"and {more} more earlier entries, each with {fewest} or more differences"
+
+
+def eager_count_text(totals: WatchTotals) -> str:
+    """`7 small compilations of eager operations`."""
+    return f"{totals.eager_compiles} small compilations of eager operations"
+
+
+def eager_text(report: WatchReport, totals: WatchTotals, shown: int) -> str:
+    """`7 small compilations of eager operations (dynamic_slice 4, ...), 0.500 s`."""
+    names = ", ".join(f"{e.primitive} {e.compiles}" for e in report.eager[:shown])
+    if len(report.eager) > shown:
+        names += ", ..."
+    return f"{eager_count_text(totals)} ({names}), {totals.eager_seconds:.3f} s"
+
+
+def other_compiles_text(report: WatchReport) -> str:
+    """Compilations that were no jit call of a watched function (AOT and the like)."""
+    return (
+        f"{report.other_compiles} compilations outside jit calls (AOT .lower().compile() "
+        f"and the like), {report.other_seconds:.3f} s"
+    )
+
+
+def internal_errors_text(errors: Sequence[str]) -> str:
+    """Events jaxexplain failed on (they are left out of the report), and the first failure."""
+    return f"jaxexplain could not analyse {len(errors)} event(s): {errors[0]}"
+
+
+def compile_title(explained: WatchExplained, event: WatchEvent | None) -> str:
+    """`Compile #2 of train_step (event 2)`: an explained compilation's heading; a call that
+    failed to trace never compiled, and has no event."""
+    if event is None:
+        return f"Call of {explained.function} that did not compile"
+    return f"Compile #{event.compile_number} of {explained.function} (event {event.index})"
+
+
+def against_title(event: WatchEvent) -> str:
+    """The heading of an explained recompilation's diff: `Diff against compile #1 (event 1)`."""
+    return f"Diff against compile #{event.compile_number} (event {event.index})"

@@ -1,4 +1,5 @@
-"""Text rendering of a watch report: each compilation with its reasons, totals, warnings."""
+"""Text rendering of a watch report: each compilation with its reasons, the full trace and diff
+reports of the compilations explained, totals, warnings."""
 
 from __future__ import annotations
 
@@ -7,20 +8,34 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from jaxexplain.renderers.console.common import heading, write_sections
+from jaxexplain.renderers.console.common import Section, heading, note_text, write_sections
+from jaxexplain.renderers.console.diff import diff_sections
+from jaxexplain.renderers.console.trace import trace_sections
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
     NO_COMPILE,
+    TRANSFORMED_OUTSIDE_JIT,
+    against_title,
+    called_at,
+    compile_title,
+    eager_text,
+    entry_text,
+    internal_errors_text,
     location,
+    more_entries_text,
+    other_compiles_text,
+    program_end_text,
     reasons_text,
+    recompilations_text,
     timing_text,
+    watch_totals_text,
 )
-from jaxexplain.report import WatchEvent, WatchReport
-from jaxexplain.userfiles import short_path
+from jaxexplain.report import WatchEvent, WatchExplained, WatchReport
 from jaxexplain.views import reasons_by_entry, watch_totals
 
 EVENTS_SHOWN = 60
 ENTRIES_SHOWN = 3
+EAGER_SHOWN = 8
 
 
 def render(report: WatchReport, *, color: bool = False, width: int = 100) -> str:
@@ -28,11 +43,15 @@ def render(report: WatchReport, *, color: bool = False, width: int = 100) -> str
     return write_sections(watch_sections(report), color=color, width=width)
 
 
-def watch_sections(report: WatchReport) -> list[RenderableType]:
-    """Title, compilations, per-function table, eager operations, warnings."""
-    sections: list[RenderableType] = [_title(report)]
+def watch_sections(report: WatchReport) -> list[Section]:
+    """Title, compilations, the explained ones in full, per-function table, eager operations,
+    warnings."""
+    sections: list[Section] = [_title(report)]
     if report.events:
         sections += _event_sections(report.events)
+    events = {event.index: event for event in report.events}
+    for explained in report.explained:
+        sections += explained_sections(explained, events)
     if report.functions:
         sections += _function_sections(report)
     if report.eager or report.other_compiles:
@@ -40,13 +59,20 @@ def watch_sections(report: WatchReport) -> list[RenderableType]:
     if report.warnings:
         sections += _warning_sections(report)
     if report.internal_errors:
-        sections.append(
-            Text(
-                f"jaxexplain could not analyse {len(report.internal_errors)} event(s): "
-                + report.internal_errors[0],
-                style="dim",
-            )
-        )
+        sections.append(Text(internal_errors_text(report.internal_errors), style="dim"))
+    return sections
+
+
+def explained_sections(explained: WatchExplained, events: dict[int, WatchEvent]) -> list[Section]:
+    """One explained compilation: its heading, the real call's trace report, and for a
+    recompilation the diff report against the earlier compilation it is compared with."""
+    sections: list[Section] = [heading(compile_title(explained, events.get(explained.compile)))]
+    if explained.note:
+        sections.append(note_text(explained.note))
+    sections += trace_sections(explained.trace)
+    if explained.diff is not None and explained.against is not None:
+        sections.append(heading(against_title(events[explained.against])))
+        sections += diff_sections(explained.diff)
     return sections
 
 
@@ -54,18 +80,12 @@ def _title(report: WatchReport) -> RenderableType:
     text = Text("jaxexplain watch ", style="bold")
     text.append(report.program or "(Python API)", style="bold yellow")
     totals = watch_totals(report)
-    text.append(
-        f"\n{totals.compilations} compilations of {totals.functions} functions, "
-        f"{totals.seconds:.3f} s compiling, {report.wall_seconds:.2f} s in all",
-        style="dim",
-    )
+    text.append("\n" + watch_totals_text(totals, report.wall_seconds), style="dim")
     if totals.recompilations:
-        text.append(f"; {totals.recompilations} recompilations", style="bold magenta")
-    if report.error:
-        first_line = report.error.strip().splitlines()[0]
-        text.append(f"\nthe program raised {first_line}", style="bold red")
-    elif report.exit_code:
-        text.append(f"\nthe program exited with status {report.exit_code}", style="bold red")
+        text.append(f"; {recompilations_text(totals.recompilations)}", style="bold magenta")
+    ended = program_end_text(report)
+    if ended:
+        text.append(f"\n{ended}", style="bold red")
     return text
 
 
@@ -83,13 +103,13 @@ def _event_lines(event: WatchEvent) -> list[RenderableType]:
     title = Text(f"  #{event.index} ", style="dim")
     title.append(event.function, style="bold yellow")
     title.append(f"  defined {location(event.file, event.line)}", style="dim")
-    called = Text(f"     called at {short_path(event.call_site)}")
+    called = Text(f"     {called_at(event.call_site)}")
     if event.call_source:
         called.append(f"   {event.call_source}", style="cyan")
     timing = Text(f"     {timing_text(event)}", style="dim")
     lines: list[RenderableType] = [title, called, timing]
     if event.kind == "transformed":
-        timing.append("   under vmap/grad outside jit", style="magenta")
+        timing.append(f"   {TRANSFORMED_OUTSIDE_JIT}", style="magenta")
         return lines
     timing.append(f"   cache size {event.cache_size}", style="dim")
     if not event.compiled:
@@ -99,18 +119,13 @@ def _event_lines(event: WatchEvent) -> list[RenderableType]:
         return lines
     groups = reasons_by_entry(event.reasons)
     for entry, reasons in groups[:ENTRIES_SHOWN]:
-        line = Text(f"     vs compile #{entry}: ", style="bold magenta")
+        line = Text(f"     {entry_text(entry)}: ", style="bold magenta")
         line.append(reasons_text(reasons))
         lines.append(line)
     if len(groups) > ENTRIES_SHOWN:
         fewest = len(groups[ENTRIES_SHOWN][1])
-        lines.append(
-            Text(
-                f"     and {len(groups) - ENTRIES_SHOWN} more earlier entries, each with "
-                f"{fewest} or more differences (--format json lists them)",
-                style="dim",
-            )
-        )
+        more = more_entries_text(len(groups) - ENTRIES_SHOWN, fewest)
+        lines.append(Text(f"     {more} (--format json lists them)", style="dim"))
     return lines
 
 
@@ -134,18 +149,9 @@ def _function_sections(report: WatchReport) -> list[RenderableType]:
 
 
 def _eager_text(report: WatchReport) -> RenderableType:
-    totals = watch_totals(report)
-    text = Text(f"  {totals.eager_compiles} small compilations of eager operations ", style="dim")
-    shown = ", ".join(f"{e.primitive} {e.compiles}" for e in report.eager[:8])
-    if len(report.eager) > 8:
-        shown += ", ..."
-    text.append(f"({shown}), {totals.eager_seconds:.3f} s", style="dim")
+    text = Text(f"  {eager_text(report, watch_totals(report), EAGER_SHOWN)}", style="dim")
     if report.other_compiles:
-        text.append(
-            f"\n  {report.other_compiles} compilations outside jit calls (AOT .lower().compile() "
-            f"and the like), {report.other_seconds:.3f} s",
-            style="dim",
-        )
+        text.append(f"\n  {other_compiles_text(report)}", style="dim")
     return text
 
 

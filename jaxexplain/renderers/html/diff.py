@@ -10,15 +10,18 @@ from jaxexplain.diffing.jaxpr_diff import hunk_span
 from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.renderers.html.failure import error_section
 from jaxexplain.renderers.html.page import (
+    PAGE,
+    Embedded,
     Page,
+    Scope,
     code,
     esc,
     figures,
+    nav,
     section,
     source_label,
     table,
     tag,
-    template,
     tokenize_lines,
 )
 from jaxexplain.renderers.words import (
@@ -71,24 +74,29 @@ def render(report: DiffReport, *, color: bool = False, width: int = 100) -> str:
 
 def diff_page(report: DiffReport) -> Page:
     """The diff report: why JAX recompiles (or not), then everything that changed."""
-    parts = [
-        diff_header(report),
-        verdict(report),
-        *(side_failure(label, side) for label, side in (("A", report.a), ("B", report.b))),
-        arguments_compared(report),
-        decision_changes_section(report.decision_changes),
-        library_changes_section(report.library_decision_changes),
-        jaxpr_diff_section(report.jaxpr_diff, report),
-        figures_section(report.compile_changes),
-        "".join(tag("p", esc(f"note: {n}"), class_="note") for n in report.notes),
-    ]
-    data = jaxpr_diff_data(report.jaxpr_diff) if report.jaxpr_diff is not None else None
+    part = diff_report(report, PAGE)
     return Page(
         title=f"jaxexplain diff {report.target}",
         kind="diff",
-        body=tag("main", "".join(parts)),
-        data={"kind": "diff", "jaxpr": None, "diff": data},
+        body=tag("main", diff_header(report) + part.body),
+        data={"kind": "diff", "jaxpr": None, "diff": part.panes["diff"]},
     )
+
+
+def diff_report(report: DiffReport, scope: Scope) -> Embedded:
+    """The diff report's sections, on a page of their own or embedded under `scope`."""
+    parts = [
+        verdict(report, scope),
+        *(side_failure(label, side, scope) for label, side in (("A", report.a), ("B", report.b))),
+        arguments_compared(report, scope),
+        decision_changes_section(report.decision_changes, scope),
+        library_changes_section(report.library_decision_changes, scope),
+        jaxpr_diff_section(report.jaxpr_diff, report, scope),
+        figures_section(report.compile_changes, scope),
+        "".join(tag("p", esc(f"note: {n}"), class_="note") for n in report.notes),
+    ]
+    data = jaxpr_diff_data(report.jaxpr_diff) if report.jaxpr_diff is not None else None
+    return Embedded("".join(parts), {"scope": scope.prefix, "diff": data}, scope)
 
 
 def diff_header(report: DiffReport) -> str:
@@ -97,21 +105,24 @@ def diff_header(report: DiffReport) -> str:
     sub = defined_at(report.a.function)
     if report.vs:
         sub += f" · side B is side A with {vs_text(report.vs)}"
-    links = [
-        ("verdict", "Verdict", True),
-        ("arguments", "Arguments", True),
-        ("decision-changes", "Decisions", bool(report.decision_changes)),
-        ("jaxpr-diff", "Jaxpr diff", report.jaxpr_diff is not None),
-        ("compile-changes", "Compilation", bool(report.compile_changes)),
-    ]
-    nav = tag(
-        "nav",
-        "".join(tag("a", esc(text), href=f"#{anchor}") for anchor, text, shown in links if shown),
+    return tag("header", title + tag("div", esc(sub), class_="sub") + diff_nav(report))
+
+
+def diff_nav(report: DiffReport, scope: Scope = PAGE) -> str:
+    """Links to the sections this diff report has."""
+    return nav(
+        [
+            ("verdict", "Verdict", True),
+            ("arguments", "Arguments", True),
+            ("decision-changes", "Decisions", bool(report.decision_changes)),
+            ("jaxpr-diff", "Jaxpr diff", report.jaxpr_diff is not None),
+            ("compile-changes", "Compilation", bool(report.compile_changes)),
+        ],
+        scope,
     )
-    return tag("header", title + tag("div", esc(sub), class_="sub") + nav)
 
 
-def verdict(report: DiffReport) -> str:
+def verdict(report: DiffReport, scope: Scope = PAGE) -> str:
     """Recompiles or not, how we know, and every cache-key component responsible."""
     if report.recompiles is None:
         headline, cls = capitalized(no_verdict_text(report)), "recompiles"
@@ -131,7 +142,7 @@ def verdict(report: DiffReport) -> str:
         reasons = tag("p", "Every component of the cache key is equal.", class_="why")
     warning = disagreement(report)
     body = tag("div", esc(headline) + why + reasons, class_=f"verdict {cls}") + warning
-    return tag("section", body, id="verdict")
+    return tag("section", body, id=scope.id("verdict"))
 
 
 def disagreement(report: DiffReport) -> str:
@@ -162,16 +173,16 @@ def key_change_html(change: KeyChange) -> str:
     )
 
 
-def side_failure(label: str, side: TraceReport) -> str:
+def side_failure(label: str, side: TraceReport, scope: Scope = PAGE) -> str:
     """A side that failed to trace gets its failure explanation, titled by side."""
     if side.error is None:
         return ""
     return error_section(
-        side.error, title=f"Side {label}: tracing failed", anchor=f"error-{label.lower()}"
+        side.error, f"Side {label}: tracing failed", f"error-{label.lower()}", scope
     )
 
 
-def arguments_compared(report: DiffReport) -> str:
+def arguments_compared(report: DiffReport, scope: Scope = PAGE) -> str:
     """Each parameter on both sides; the ones that differ stand out."""
     rows = []
     for name, a, b in argument_pairs(report):
@@ -185,10 +196,10 @@ def arguments_compared(report: DiffReport) -> str:
                 tag("span", "changed", class_="tag kind") if changed else "",
             )
         )
-    return section("arguments", "Arguments", table(("parameter", "A", "B", ""), rows))
+    return section("arguments", "Arguments", table(("parameter", "A", "B", ""), rows), scope=scope)
 
 
-def decision_changes_section(changes: Sequence[DecisionChange]) -> str:
+def decision_changes_section(changes: Sequence[DecisionChange], scope: Scope = PAGE) -> str:
     """Decisions that went another way on side B: flipped branches, other loop counts."""
     if not changes:
         return ""
@@ -207,10 +218,11 @@ def decision_changes_section(changes: Sequence[DecisionChange]) -> str:
         "Decisions that changed",
         table(("where", "decision", "change", "A", "B"), rows),
         f"{len(changes)} changed",
+        scope,
     )
 
 
-def library_changes_section(changes: Sequence[LibraryDecisionChange]) -> str:
+def library_changes_section(changes: Sequence[LibraryDecisionChange], scope: Scope = PAGE) -> str:
     """Tests inside installed libraries on a static that went another way on side B."""
     if not changes:
         return ""
@@ -220,10 +232,11 @@ def library_changes_section(changes: Sequence[LibraryDecisionChange]) -> str:
         "Decided in libraries",
         tag("ul", items),
         f"{len(changes)} changed",
+        scope,
     )
 
 
-def jaxpr_diff_section(diff: JaxprDiff | None, report: DiffReport) -> str:
+def jaxpr_diff_section(diff: JaxprDiff | None, report: DiffReport, scope: Scope = PAGE) -> str:
     """Counts, per-primitive deltas, and the side-by-side view the script draws."""
     counts = equation_counts(report)
     if diff is None or counts is None:
@@ -248,9 +261,9 @@ def jaxpr_diff_section(diff: JaxprDiff | None, report: DiffReport) -> str:
     if not diff.unified:
         body = tag("p", esc(sentence(f"the jaxprs are {SAME_UP_TO_NAMES}")), class_="note")
     else:
-        body = tag("div", template("diff_pane.html"), class_="pane")
+        body = tag("div", scope.pane("diff_pane.html"), class_="pane")
     detail = "variable names made canonical on both sides, so renaming is no change"
-    return section("jaxpr-diff", "Jaxpr diff", figures(items) + notes + body, detail)
+    return section("jaxpr-diff", "Jaxpr diff", figures(items) + notes + body, detail, scope)
 
 
 def jaxpr_diff_data(diff: JaxprDiff) -> dict[str, Any]:
@@ -320,7 +333,7 @@ def hunk_head(hunk: JaxprHunk) -> list[str]:
     return [source_label(hunk.source), hunk.source, text, spans]
 
 
-def figures_section(changes: Sequence[FigureChange]) -> str:
+def figures_section(changes: Sequence[FigureChange], scope: Scope = PAGE) -> str:
     """XLA's figures on both sides with the change; up is red (more work), down green."""
     if not changes:
         return ""
@@ -333,6 +346,7 @@ def figures_section(changes: Sequence[FigureChange]) -> str:
         "Compilation",
         table(("figure", "A", "B", "change"), rows, cls="figs"),
         "seconds are timings, and vary from run to run",
+        scope,
     )
 
 

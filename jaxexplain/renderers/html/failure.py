@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pygments.lexers.python import PythonLexer
 
-from jaxexplain.renderers.html.page import code, esc, highlight_lines, tag
+from jaxexplain.renderers.html.page import PAGE, Scope, code, esc, highlight_lines, tag
 from jaxexplain.renderers.words import (
     LEAKED_AT,
     NOT_VERIFIED,
@@ -21,7 +21,9 @@ from jaxexplain.renderers.words import (
 from jaxexplain.report import ErrorInfo, Suggestion
 
 
-def error_section(error: ErrorInfo, title: str = "Tracing failed", anchor: str = "error") -> str:
+def error_section(
+    error: ErrorInfo, title: str = "Tracing failed", anchor: str = "error", scope: Scope = PAGE
+) -> str:
     """The failure at the user's line, what it depended on, and the fixes (verified or not)."""
     where = ""
     if error.file:
@@ -49,8 +51,8 @@ def error_section(error: ErrorInfo, title: str = "Tracing failed", anchor: str =
     )
     return tag(
         "section",
-        tag("h2", esc(title) + tag("span", esc(error.type), class_="detail")) + body,
-        id=anchor,
+        scope.heading(esc(title) + tag("span", esc(error.type), class_="detail")) + body,
+        id=scope.id(anchor),
         class_="failure",
     )
 

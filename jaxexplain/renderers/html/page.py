@@ -4,7 +4,8 @@ and figures, and the jaxpr lexed into the token runs the page's script draws.
 The page is static HTML for everything small plus one JSON block that the page's script reads:
 only the rows in view are in the DOM, so a 100,000-equation jaxpr opens as fast as a small one.
 Colors come from the jaxpr lexer and `JaxprStyle`, the same definitions the terminal uses.
-Nothing is fetched from the network.
+Nothing is fetched from the network. A page holds one report, or several (a watch page embeds
+a trace and a diff report per explained compilation), each under its own `Scope`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,56 @@ class Page:
             data=script_json(self.data),
             js=template("report.js"),
         )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where one report's elements sit on its page.
+
+    Several reports on one page each have an "Arguments" section and a jaxpr pane: `prefix`
+    keeps their element ids, links and panes apart (the page's script finds a report's panes
+    by it), and `level` puts their section headings under the page's own.
+    """
+
+    prefix: str = ""
+    level: int = 2
+
+    def id(self, name: str) -> str:
+        """The element id of `name` in this report."""
+        return self.prefix + name
+
+    def href(self, name: str) -> str:
+        """A link to `name` in this report."""
+        return "#" + self.id(name)
+
+    def heading(self, content: str, **attrs: object) -> str:
+        """A section heading at this report's level, from already-escaped content."""
+        return tag(f"h{self.level}", content, **attrs)
+
+    def pane(self, name: str) -> str:
+        """A pane's template (`jaxpr_pane.html`), its element ids in this report."""
+        return fill(template(name), scope=self.prefix)
+
+
+#: A report alone on its page: ids as written, sections under the page's title.
+PAGE = Scope()
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One report's part of a page: its sections, and the data its panes draw.
+
+    `panes` is `{"scope", "jaxpr", "diff"}`: the page's script draws the jaxpr pane or the
+    side-by-side diff whose element ids start with `scope`, inside the element `html()` makes.
+    """
+
+    body: str
+    panes: dict[str, Any]
+    scope: Scope
+
+    def html(self) -> str:
+        """The report's sections in the element that its source and jaxpr links stay inside."""
+        return tag("div", self.body, class_="report", id=self.scope.id("report"))
 
 
 def template(name: str) -> str:
@@ -160,10 +211,20 @@ def tag(name: str, content: str = "", **attrs: object) -> str:
     return f"<{name}{rendered}>{content}</{name}>"
 
 
-def section(anchor: str, title: str, content: str, detail: str = "") -> str:
+def section(anchor: str, title: str, content: str, detail: str = "", scope: Scope = PAGE) -> str:
     """A titled section with an anchor for the navigation bar."""
     heading = esc(title) + (tag("span", esc(detail), class_="detail") if detail else "")
-    return tag("section", tag("h2", heading) + content, id=anchor)
+    return tag("section", scope.heading(heading) + content, id=scope.id(anchor))
+
+
+def nav(links: Iterable[tuple[str, str, bool]], scope: Scope = PAGE) -> str:
+    """The navigation bar: `(anchor, text, shown)` for each section a report may have."""
+    return tag(
+        "nav",
+        "".join(
+            tag("a", esc(text), href=scope.href(anchor)) for anchor, text, shown in links if shown
+        ),
+    )
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:

@@ -11,16 +11,19 @@ from pygments.lexers.python import PythonLexer
 from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.renderers.html.failure import error_section
 from jaxexplain.renderers.html.page import (
+    PAGE,
+    Embedded,
     Page,
+    Scope,
     code,
     esc,
     figures,
     highlight_lines,
+    nav,
     section,
     source_label,
     table,
     tag,
-    template,
     tokenize_lines,
 )
 from jaxexplain.renderers.words import (
@@ -77,40 +80,42 @@ def render(report: TraceReport, *, color: bool = False, width: int = 100) -> str
 
 def trace_page(report: TraceReport) -> Page:
     """The trace report: failure first, then source beside jaxpr, decisions, key, compile."""
-    jaxpr_data = jaxpr_pane_data(report.jaxpr) if report.jaxpr is not None else None
-    hues = dict(zip(jaxpr_data["srcs"], jaxpr_data["hue"], strict=True)) if jaxpr_data else {}
-    parts = [
-        trace_header(report),
-        error_section(report.error) if report.error is not None else "",
-        summary_figures(report),
-        code_section(report, hues),
-        decisions_section(report.decisions, report.decisions_unavailable),
-        library_decisions_section(report.library_decisions),
-        arguments_section(report),
-        cache_key_section(report.cache_key) if report.cache_key is not None else "",
-        compile_section(report.compile) if report.compile is not None else "",
-        primitives_section(report.jaxpr) if report.jaxpr is not None else "",
-    ]
+    part = trace_report(report, PAGE)
     return Page(
         title=f"jaxexplain trace {report.target}",
         kind="trace",
-        body=tag("main", "".join(parts)),
-        data={"kind": "trace", "jaxpr": jaxpr_data},
+        body=tag("main", trace_header(report) + part.body),
+        data={"kind": "trace", "jaxpr": part.panes["jaxpr"]},
     )
+
+
+def trace_report(report: TraceReport, scope: Scope) -> Embedded:
+    """The trace report's sections, on a page of their own or embedded under `scope`."""
+    jaxpr_data = jaxpr_pane_data(report.jaxpr) if report.jaxpr is not None else None
+    hues = dict(zip(jaxpr_data["srcs"], jaxpr_data["hue"], strict=True)) if jaxpr_data else {}
+    parts = [
+        error_section(report.error, scope=scope) if report.error is not None else "",
+        summary_figures(report),
+        code_section(report, hues, scope),
+        decisions_section(report.decisions, report.decisions_unavailable, scope),
+        library_decisions_section(report.library_decisions, scope),
+        arguments_section(report, scope),
+        cache_key_section(report.cache_key, scope) if report.cache_key is not None else "",
+        compile_section(report.compile, scope) if report.compile is not None else "",
+        primitives_section(report.jaxpr, scope) if report.jaxpr is not None else "",
+    ]
+    return Embedded("".join(parts), {"scope": scope.prefix, "jaxpr": jaxpr_data}, scope)
 
 
 def trace_header(report: TraceReport) -> str:
     """Target, where the function lives, whether it traced, and links to the sections."""
-    if report.ok:
-        status = "traced" + (
-            f" in {seconds_text(report.trace_seconds)}" if report.trace_seconds is not None else ""
-        )
-        badge = tag("span", esc(status), class_="status ok")
-    else:
-        badge = tag("span", "failed", class_="status bad")
     title = tag(
         "h1",
-        tag("span", "jaxexplain trace", class_="tool") + " " + code(report.target) + " " + badge,
+        tag("span", "jaxexplain trace", class_="tool")
+        + " "
+        + code(report.target)
+        + " "
+        + trace_status(report),
     )
     sub = tag(
         "div",
@@ -118,20 +123,33 @@ def trace_header(report: TraceReport) -> str:
         + (f" · JAX {esc(report.jax_version)}" if report.jax_version else ""),
         class_="sub",
     )
-    links = [
-        ("error", "Failure", report.error is not None),
-        ("code", "Source & jaxpr", bool(report.sources) or report.jaxpr is not None),
-        ("decisions", "Decisions", bool(report.decisions)),
-        ("arguments", "Arguments", True),
-        ("cache-key", "Cache key", report.cache_key is not None),
-        ("compile", "Compilation", report.compile is not None),
-        ("primitives", "Primitives", report.jaxpr is not None),
-    ]
-    nav = tag(
-        "nav",
-        "".join(tag("a", esc(text), href=f"#{anchor}") for anchor, text, shown in links if shown),
+    return tag("header", title + sub + trace_nav(report))
+
+
+def trace_status(report: TraceReport) -> str:
+    """`traced in 0.125 s` on green, or `failed` on red."""
+    if not report.ok:
+        return tag("span", "failed", class_="status bad")
+    status = "traced" + (
+        f" in {seconds_text(report.trace_seconds)}" if report.trace_seconds is not None else ""
     )
-    return tag("header", title + sub + nav)
+    return tag("span", esc(status), class_="status ok")
+
+
+def trace_nav(report: TraceReport, scope: Scope = PAGE) -> str:
+    """Links to the sections this trace report has."""
+    return nav(
+        [
+            ("error", "Failure", report.error is not None),
+            ("code", "Source & jaxpr", bool(report.sources) or report.jaxpr is not None),
+            ("decisions", "Decisions", bool(report.decisions)),
+            ("arguments", "Arguments", True),
+            ("cache-key", "Cache key", report.cache_key is not None),
+            ("compile", "Compilation", report.compile is not None),
+            ("primitives", "Primitives", report.jaxpr is not None),
+        ],
+        scope,
+    )
 
 
 def summary_figures(report: TraceReport) -> str:
@@ -155,7 +173,7 @@ def summary_figures(report: TraceReport) -> str:
     return figures(items)
 
 
-def code_section(report: TraceReport, hues: dict[str, int]) -> str:
+def code_section(report: TraceReport, hues: dict[str, int], scope: Scope = PAGE) -> str:
     """The annotated source beside the jaxpr; either may be missing (no listing, failed trace)."""
     if not report.sources and report.jaxpr is None:
         return ""
@@ -173,19 +191,19 @@ def code_section(report: TraceReport, hues: dict[str, int]) -> str:
         source_pane = tag(
             "div",
             tag("div", "Source", class_="pane-title")
-            + tag("div", listings, class_="scroll", id="src-scroll"),
+            + tag("div", listings, class_="scroll", id=scope.id("src-scroll")),
             class_="pane src-pane",
         )
     jaxpr_pane = ""
     if report.jaxpr is not None:
-        jaxpr_pane = tag("div", template("jaxpr_pane.html"), class_="pane jaxpr-pane")
+        jaxpr_pane = tag("div", scope.pane("jaxpr_pane.html"), class_="pane jaxpr-pane")
     detail = "hover or click a line to see its counterpart" if source_pane and jaxpr_pane else ""
     split = tag(
         "div",
         source_pane + jaxpr_pane,
         class_="split" + (" single" if not (source_pane and jaxpr_pane) else ""),
     )
-    return section("code", "Source and jaxpr", split, detail)
+    return section("code", "Source and jaxpr", split, detail, scope)
 
 
 def listing_html(
@@ -253,12 +271,14 @@ def decision_badge(d: Decision) -> str:
     return tag("span", esc(outcome_badge(d)), class_=f"badge decision {d.kind}", title=title)
 
 
-def decisions_section(decisions: Sequence[Decision], unavailable: str | None = None) -> str:
+def decisions_section(
+    decisions: Sequence[Decision], unavailable: str | None = None, scope: Scope = PAGE
+) -> str:
     """Every Python decision frozen into the trace, with what it depended on; where none
     could be recorded, why."""
     if not decisions and unavailable:
         return section(
-            "decisions", "Baked-in decisions", tag("p", esc(unavailable)), "not recorded"
+            "decisions", "Baked-in decisions", tag("p", esc(unavailable)), "not recorded", scope
         )
     if not decisions:
         return ""
@@ -279,6 +299,7 @@ def decisions_section(decisions: Sequence[Decision], unavailable: str | None = N
         "Baked-in decisions",
         decision_summary(decisions) + table(("where", "decision", "outcome", "depends on"), rows),
         decisions_detail(len(decisions)),
+        scope,
     )
 
 
@@ -299,17 +320,21 @@ def decision_summary(decisions: Sequence[Decision]) -> str:
     return warnings
 
 
-def library_decisions_section(decisions: Sequence[LibraryDecision]) -> str:
+def library_decisions_section(decisions: Sequence[LibraryDecision], scope: Scope = PAGE) -> str:
     """Tests inside installed libraries on the target's statics, one line each."""
     if not decisions:
         return ""
     items = "".join(tag("li", esc(library_decision_text(d))) for d in decisions)
     return section(
-        "library-decisions", "Decided in libraries", tag("ul", items), f"{len(decisions)} tests"
+        "library-decisions",
+        "Decided in libraries",
+        tag("ul", items),
+        f"{len(decisions)} tests",
+        scope,
     )
 
 
-def arguments_section(report: TraceReport) -> str:
+def arguments_section(report: TraceReport, scope: Scope = PAGE) -> str:
     """Every parameter: its role, where it came from, its value or abstract value."""
     rows = [
         (
@@ -325,10 +350,11 @@ def arguments_section(report: TraceReport) -> str:
         "arguments",
         "Arguments",
         table(("parameter", "role", "from", "value / abstract value"), rows) + notes,
+        scope=scope,
     )
 
 
-def cache_key_section(key: CacheKey) -> str:
+def cache_key_section(key: CacheKey, scope: Scope = PAGE) -> str:
     """The cache key's components, the context options that matter first, the rest folded."""
     grid = table(
         ("component", "value"),
@@ -372,11 +398,11 @@ def cache_key_section(key: CacheKey) -> str:
             ),
         )
     return section(
-        "cache-key", "Cache key", grid + statics + traced + context, f"digest {key.digest}"
+        "cache-key", "Cache key", grid + statics + traced + context, f"digest {key.digest}", scope
     )
 
 
-def compile_section(info: CompileInfo) -> str:
+def compile_section(info: CompileInfo, scope: Scope = PAGE) -> str:
     """Lowering and compile times, XLA's cost and memory analyses, and the IR texts asked for."""
     items = [(f.label, figure_text(f.value, f.unit)) for f in compile_figures(info)]
     texts = ""
@@ -384,10 +410,10 @@ def compile_section(info: CompileInfo) -> str:
         if text is not None:
             texts += tag("details", tag("summary", esc(title)) + tag("pre", esc(text), class_="ir"))
     detail = f"backend {info.backend}" + (f" · {', '.join(info.devices)}" if info.devices else "")
-    return section("compile", "Compilation", figures(items) + texts, detail)
+    return section("compile", "Compilation", figures(items) + texts, detail, scope)
 
 
-def primitives_section(jaxpr: JaxprInfo) -> str:
+def primitives_section(jaxpr: JaxprInfo, scope: Scope = PAGE) -> str:
     """Equations per primitive, most frequent first, with a bar to compare them."""
     items = primitives_by_count(jaxpr.primitives)
     top = items[0][1] if items else 1
@@ -404,6 +430,7 @@ def primitives_section(jaxpr: JaxprInfo) -> str:
         "Primitives",
         table(("primitive", "equations", ""), rows, cls="prims"),
         f"{len(items)} primitives, top-level equations",
+        scope,
     )
 
 

@@ -1,9 +1,12 @@
 /* jaxexplain report pages: draws the jaxpr from the page's JSON block and links it to the source.
  *
  * Only the rows in view are in the DOM once a jaxpr has more than EAGER rows, so a 100,000-line
- * jaxpr costs the same to show as a small one. A URL hash "#test:action=value&..." performs
- * interactions on load and writes what the page then shows into the hidden element #jx-test, so that a
- * headless browser's --dump-dom can check them (tests/test_html.py).
+ * jaxpr costs the same to show as a small one. A page holds one report, or several (a watch page
+ * embeds a trace and a diff report per explained compilation): each report's panes have element
+ * ids that start with its scope, and a report inside a closed <details> is drawn when it opens.
+ * A URL hash "#test:action=value&..." performs interactions on load and writes what the page then
+ * shows into the hidden element #jx-test, so that a headless browser's --dump-dom can check them
+ * (tests/test_renderers_html_*.py).
  */
 (function () {
   "use strict";
@@ -93,12 +96,12 @@
 
   /* ------------------------------------------------------------------ the jaxpr view */
 
-  function JaxprView(jx) {
-    var scroll = byId("jx-scroll");
-    var spacer = byId("jx-spacer");
-    var rows = byId("jx-rows");
-    var status = byId("jx-status");
-    var input = byId("jx-search");
+  function JaxprView(jx, scope) {
+    var scroll = byId(scope + "jx-scroll");
+    var spacer = byId(scope + "jx-spacer");
+    var rows = byId(scope + "jx-rows");
+    var status = byId(scope + "jx-status");
+    var input = byId(scope + "jx-search");
     var n = jx.lines.length;
     var foldEnd = new Int32Array(n).fill(-1);
     var foldDepth = new Int32Array(n);
@@ -286,14 +289,14 @@
       if (input.value.toLowerCase() !== query) search(input.value);
       else if (matches.length) go(current + (event.shiftKey ? -1 : 1));
     });
-    byId("jx-next").addEventListener("click", function () { if (matches.length) go(current + 1); });
-    byId("jx-prev").addEventListener("click", function () { if (matches.length) go(current - 1); });
-    byId("jx-copy").addEventListener("click", function () {
+    byId(scope + "jx-next").addEventListener("click", function () { if (matches.length) go(current + 1); });
+    byId(scope + "jx-prev").addEventListener("click", function () { if (matches.length) go(current - 1); });
+    byId(scope + "jx-copy").addEventListener("click", function () {
       var text = jx.lines.join("\n");
       if (navigator.clipboard) navigator.clipboard.writeText(text).then(function () { status.textContent = "copied"; });
     });
-    byId("jx-collapse").addEventListener("click", foldAll);
-    byId("jx-expand").addEventListener("click", unfoldAll);
+    byId(scope + "jx-collapse").addEventListener("click", foldAll);
+    byId(scope + "jx-expand").addEventListener("click", unfoldAll);
     rows.addEventListener("click", function (event) {
       var fold = event.target.closest("[data-fold]");
       if (fold) {
@@ -319,11 +322,12 @@
 
   /* ------------------------------------------------------------------ source <-> jaxpr links */
 
-  function linkSource(view, jx) {
-    var srcScroll = byId("src-scroll");
+  /* Links a report's source lines (inside `root`) to its jaxpr view, either of which may be missing. */
+  function linkSource(view, jx, root, scope) {
+    var srcScroll = byId(scope + "src-scroll");
     var ids = new Map();
     if (jx) jx.srcs.forEach(function (s, i) { ids.set(s, i); });
-    var sourceRows = Array.prototype.slice.call(document.querySelectorAll(".sl"));
+    var sourceRows = Array.prototype.slice.call(root.querySelectorAll(".sl"));
     var rowById = new Map();
     sourceRows.forEach(function (el) {
       var id = ids.has(el.dataset.src) ? ids.get(el.dataset.src) : -1;
@@ -333,8 +337,8 @@
     var pinned = -1;
 
     function show(s) {
-      document.body.classList.toggle("linking", s >= 0);
-      document.body.classList.toggle("pinned", s >= 0 && s === pinned);
+      root.classList.toggle("linking", s >= 0);
+      root.classList.toggle("pinned", s >= 0 && s === pinned);
       sourceRows.forEach(function (el) { el.classList.toggle("on", s >= 0 && +el.dataset.id === s); });
       if (view) view.setActive(s);
     }
@@ -379,17 +383,7 @@
         if (s >= 0) scrollSourceTo(s);
       });
     }
-    document.addEventListener("keydown", function (event) {
-      var typing = event.target && event.target.tagName === "INPUT";
-      if (event.key === "Escape") {
-        pin(-1);
-        if (typing) event.target.blur();
-      } else if (event.key === "/" && !typing && view) {
-        event.preventDefault();
-        view.input.focus();
-      }
-    });
-    return { pinned: function () { return pinned; } };
+    return { pinned: function () { return pinned; }, unpin: function () { pin(-1); } };
   }
 
   /* ------------------------------------------------------------------ the jaxpr diff, side by side */
@@ -398,11 +392,11 @@
   var HUNK = 4; // row kinds, as html_diff.py writes them
   var SIDES = [["", ""], ["chg", "chg"], ["del", "gap"], ["gap", "ins"]];
 
-  function DiffView(dx) {
-    var scroll = byId("dx-scroll");
-    var rows = byId("dx-rows");
-    var status = byId("dx-status");
-    var spacer = byId("dx-spacer");
+  function DiffView(dx, scope) {
+    var scroll = byId(scope + "dx-scroll");
+    var rows = byId(scope + "dx-rows");
+    var status = byId(scope + "dx-status");
+    var spacer = byId(scope + "dx-spacer");
     var R = dx.rows;
     var count = R.length / 5;
     var hunks = [];
@@ -451,8 +445,8 @@
       status.textContent = "hunk " + (current + 1) + " / " + hunks.length;
     }
 
-    byId("dx-next").addEventListener("click", function () { go(current + 1); });
-    byId("dx-prev").addEventListener("click", function () { go(current - 1); });
+    byId(scope + "dx-next").addEventListener("click", function () { go(current + 1); });
+    byId(scope + "dx-prev").addEventListener("click", function () { go(current - 1); });
     var all = new Int32Array(count);
     for (var i = 0; i < count; i++) all[i] = i;
     list.setItems(all);
@@ -481,17 +475,18 @@
     };
   }
 
-  function snapshot(view, links) {
-    if (diffView) return diffSnapshot(diffView);
+  function traceSnapshot(report) {
+    var view = report.view;
+    var jx = report.data.jaxpr;
     var on = view ? Array.prototype.slice.call(view.rows.querySelectorAll(".jr.on")) : [];
     var cur = view ? view.rows.querySelector(".jr.cur") : null;
-    var srcScroll = byId("src-scroll");
+    var srcScroll = byId(report.scope + "src-scroll");
     return {
-      active: view && view.active >= 0 ? data.jaxpr.srcs[view.active] : null,
-      pinned: links.pinned() >= 0 ? data.jaxpr.srcs[links.pinned()] : null,
+      active: view && view.active >= 0 ? jx.srcs[view.active] : null,
+      pinned: report.links.pinned() >= 0 ? jx.srcs[report.links.pinned()] : null,
       jaxprOn: on.map(function (el) { return +el.dataset.i; }),
       jaxprOnText: on.map(function (el) { return el.querySelector(".t").textContent; }),
-      sourceOn: Array.prototype.slice.call(document.querySelectorAll(".sl.on")).map(function (el) { return el.dataset.src; }),
+      sourceOn: Array.prototype.slice.call(report.root.querySelectorAll(".sl.on")).map(function (el) { return el.dataset.src; }),
       rendered: view ? view.rows.children.length : 0,
       visible: view ? view.visibleCount() : 0,
       status: view ? view.status.textContent : "",
@@ -504,16 +499,36 @@
     };
   }
 
+  /* What the current report shows (nothing while it is not drawn), and for every report of
+   * the page whether it is drawn. */
+  function snapshot(report) {
+    var state = !report.mounted ? {} : report.diff ? diffSnapshot(report.diff) : traceSnapshot(report);
+    state.scope = report.scope;
+    state.reports = reports.map(function (r) {
+      return {
+        scope: r.scope,
+        mounted: r.mounted,
+        jaxprRows: r.view ? r.view.rows.children.length : 0,
+        diffRows: r.diff ? r.diff.rows.children.length : 0
+      };
+    });
+    state.errors = errors.slice();
+    return state;
+  }
+
   function fire(el, type, init) {
     if (!el) throw new Error("no element for " + type);
     var options = Object.assign({ bubbles: true, cancelable: true }, init || {});
     el.dispatchEvent(type === "keydown" ? new KeyboardEvent(type, options) : new MouseEvent(type, options));
   }
 
-  function perform(view, name, value) {
+  /* Performs one test action on `report` (the page's current report). */
+  function perform(report, name, value) {
+    var view = report.view;
+    var scope = report.scope;
     var rowEl = function (i) { return view.rows.querySelector('.jr[data-i="' + i + '"]'); };
     var srcEl = function (src) {
-      return Array.prototype.slice.call(document.querySelectorAll(".sl")).filter(function (el) { return el.dataset.src === src; })[0];
+      return Array.prototype.slice.call(report.root.querySelectorAll(".sl")).filter(function (el) { return el.dataset.src === src; })[0];
     };
     if (name === "hover-src") fire(srcEl(value), "mouseover");
     else if (name === "click-src") fire(srcEl(value), "click");
@@ -525,24 +540,32 @@
       fire(view.input, "keydown", { key: "Enter" });
     } else if (name === "next") fire(view.input, "keydown", { key: "Enter" });
     else if (name === "fold") fire(rowEl(+value).querySelector("[data-fold]"), "click");
-    else if (name === "fold-all") fire(byId("jx-collapse"), "click");
-    else if (name === "unfold-all") fire(byId("jx-expand"), "click");
+    else if (name === "fold-all") fire(byId(scope + "jx-collapse"), "click");
+    else if (name === "unfold-all") fire(byId(scope + "jx-expand"), "click");
     else if (name === "scroll") {
       view.scroll.scrollTop = +value * ROW;
       view.scroll.dispatchEvent(new Event("scroll"));
     } else if (name === "escape") fire(document.body, "keydown", { key: "Escape" });
-    else if (name === "next-hunk") fire(byId("dx-next"), "click");
+    else if (name === "next-hunk") fire(byId(scope + "dx-next"), "click");
     else if (name === "load") return;
     else throw new Error("unknown test action " + name);
   }
 
-  function runTestHooks(view, links) {
+  /* Runs the actions of a "#test:" hash; `report=SCOPE` makes that report (opened and drawn)
+   * the one the next actions act on. */
+  function runTestHooks() {
     if (location.hash.indexOf("#test:") !== 0) return;
     var results = [];
+    var current = reports[0];
     new URLSearchParams(location.hash.slice(6)).forEach(function (value, name) {
       try {
-        perform(view, name, value);
-        results.push({ action: name, value: value, state: snapshot(view, links) });
+        if (name === "report") {
+          current = reports.filter(function (r) { return r.scope === value; })[0];
+          if (!current) throw new Error("no report " + value);
+          open(current.root);
+          mount(current);
+        } else perform(current, name, value);
+        results.push({ action: name, value: value, state: snapshot(current) });
       } catch (err) {
         results.push({ action: name, value: value, error: String(err) });
       }
@@ -556,10 +579,71 @@
 
   /* ------------------------------------------------------------------ start */
 
-  var jx = data.jaxpr || null;
-  var view = jx && byId("jx-scroll") ? JaxprView(jx) : null;
-  var diffView = data.diff && byId("dx-scroll") ? DiffView(data.diff) : null;
-  var links = linkSource(view, jx);
+  var errors = [];
+  window.addEventListener("error", function (event) { errors.push(String(event.message)); });
+
+  /* A page of one report has its panes' data at the top; a page of several lists them. */
+  var reports = (data.reports || [{ scope: "", jaxpr: data.jaxpr, diff: data.diff }]).map(function (r) {
+    return {
+      scope: r.scope,
+      data: r,
+      root: (r.scope && byId(r.scope + "report")) || document.body,
+      mounted: false,
+      view: null,
+      diff: null,
+      links: null
+    };
+  });
+  var focused = reports[0];
+
+  /* Draws a report's panes and links its source to its jaxpr, once. */
+  function mount(report) {
+    if (report.mounted) return;
+    report.mounted = true;
+    var jx = report.data.jaxpr || null;
+    var scope = report.scope;
+    report.view = jx && byId(scope + "jx-scroll") ? JaxprView(jx, scope) : null;
+    report.diff = report.data.diff && byId(scope + "dx-scroll") ? DiffView(report.data.diff, scope) : null;
+    report.links = linkSource(report.view, jx, report.root, scope);
+    ["mouseover", "focusin"].forEach(function (type) {
+      report.root.addEventListener(type, function () { focused = report; });
+    });
+  }
+
+  /* Opens every <details> around an element (and the element itself, if one). */
+  function open(el) {
+    for (var d = el && el.closest ? el.closest("details") : null; d; d = d.parentElement.closest("details")) {
+      d.open = true;
+    }
+  }
+
+  /* A link to a report or a section inside a closed <details> opens it. */
+  function openTarget() {
+    var target = location.hash.length > 1 ? byId(decodeURIComponent(location.hash.slice(1))) : null;
+    if (!target) return;
+    open(target);
+    target.scrollIntoView();
+  }
+
+  reports.forEach(function (report) {
+    var details = report.root.closest("details");
+    if (!details || details.open) mount(report);
+    else details.addEventListener("toggle", function () { if (details.open) mount(report); });
+  });
+  document.addEventListener("keydown", function (event) {
+    var typing = event.target && event.target.tagName === "INPUT";
+    if (event.key === "Escape") {
+      reports.forEach(function (r) { if (r.links) r.links.unpin(); });
+      if (typing) event.target.blur();
+    } else if (event.key === "/" && !typing) {
+      var searched = focused.view ? focused : reports.filter(function (r) { return r.view; })[0];
+      if (!searched) return;
+      event.preventDefault();
+      searched.view.input.focus();
+    }
+  });
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
   document.body.dataset.readyMs = String(Math.round(performance.now()));
-  runTestHooks(view, links);
+  runTestHooks();
 })();

@@ -19,7 +19,7 @@ WATCH_SCHEMA = "jaxexplain.watch/1"
 
 Role = Literal["static", "traced"]
 # "partial": bound by the `functools.partial` that the target is, over a jitted function.
-Source = Literal["cli", "decorator", "default", "factory", "api", "partial"]
+Source = Literal["cli", "decorator", "default", "factory", "api", "partial", "program"]
 Via = Literal["static", "shape", "dtype", "ndim", "global", "constant", "value"]
 # Decisions whose outcomes count the passes through a loop body; a `while` records its tests.
 LOOP_KINDS = ("for", "comprehension")

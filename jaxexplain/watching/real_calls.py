@@ -130,9 +130,14 @@ def explain_real_call(observation: hooks.Observation) -> TraceReport:
 def abstract_traced(plan: CallPlan) -> CallPlan:
     """The plan with each traced array leaf as its abstract value (shape, dtype, weak type, and
     the sharding of a committed array, which JAX keys on): the program may donate or free the
-    buffers, and an explanation needs none of their values."""
+    buffers, and an explanation needs none of their values. The program passed every value;
+    its own jax.jit made the statics static."""
     params = tuple(
-        p if p.static or not p.passed else replace(p, value=jax.tree.map(_abstract, p.value))
+        p
+        if not p.passed
+        else replace(p, source="decorator")
+        if p.static
+        else replace(p, source="program", value=jax.tree.map(_abstract, p.value))
         for p in plan.params
     )
     return replace(plan, params=params)

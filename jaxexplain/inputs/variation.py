@@ -92,6 +92,7 @@ def plan_with_factory(
     shown = vocabulary.vs_from(spec)
     args, kwargs = arguments_from(spec, shown)
     values = {**_by_position(plan_a, args, shown), **kwargs}
+    _refuse_unknown(plan_a, values, shown)
     decorator_statics = set(target.decorator_statics())
     changes = {
         name: _object_change(plan_a, name, value, decorator_statics, vocabulary)
@@ -110,6 +111,19 @@ def _by_position(plan: CallPlan, args: tuple[Any, ...], shown: str) -> dict[str,
             f"name in a dict"
         )
     return dict(zip(names, args, strict=False))
+
+
+def _refuse_unknown(plan: CallPlan, values: Mapping[str, Any], shown: str) -> None:
+    """A name the target does not take, unless its `**kwargs` takes any."""
+    names = [p.name for p in plan.params]
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in plan.params):
+        return
+    unknown = [name for name in values if name not in names]
+    if unknown:
+        raise UsageError(
+            f"{shown} gives {', '.join(unknown)}, which the target does not take; its "
+            f"parameters are {', '.join(names)}"
+        )
 
 
 def _object_change(

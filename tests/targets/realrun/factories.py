@@ -48,7 +48,7 @@ def not_a_function() -> int:
 
 
 def wrong_pair() -> tuple[Any, int]:
-    return make_step(1.0), 3
+    return normalize, 3
 
 
 def needs_config(config: dict[str, Any]) -> Any:

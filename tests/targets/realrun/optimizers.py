@@ -48,3 +48,11 @@ def redefined_loss() -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 def same_optimizer() -> dict[str, Any]:
     return {"tx": TX}
+
+
+def learning_rate() -> dict[str, Any]:
+    return {"lr": 1e-3}
+
+
+def too_many() -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return (PARAMS, None, None, TX, squared, None), {}

@@ -554,14 +554,14 @@ def _held_name(read: sa.Read, source: sa.SourceFile) -> str:
     """A value a closure or a partial holds, named as the condition reads it: the entry or
     attribute (`config['ANNEAL_LR']`, `config.lr`), not the whole container; a method called
     on it, or an aspect (`.shape`), ends the name."""
-    node: ast.expr = read.node
+    node: ast.AST = read.node
     parent = source.parents.get(node)
-    while _reads_into(parent, node, source):
-        node, parent = parent, source.parents.get(parent)  # type: ignore[assignment]
+    while parent is not None and _reads_into(parent, node, source):
+        node, parent = parent, source.parents.get(parent)
     return ast.unparse(node)
 
 
-def _reads_into(parent: ast.AST | None, node: ast.expr, source: sa.SourceFile) -> bool:
+def _reads_into(parent: ast.AST, node: ast.AST, source: sa.SourceFile) -> bool:
     """True where `parent` reads one part of `node`'s value: a constant subscript, or an
     attribute that is neither an aspect nor a method called."""
     if isinstance(parent, ast.Subscript):

@@ -38,7 +38,7 @@ _CODE_NAME_KINDS: dict[str, Any] = {
 # loop reads its iterable: only how many items it yields matters, so a comprehension read this
 # way depends on its `for` clauses, not on its elements.
 SHAPE, NDIM, DTYPE, LENGTH = "shape", "ndim", "dtype", "len"
-_ASPECT_ATTRIBUTES = {"shape": SHAPE, "size": SHAPE, "ndim": NDIM, "dtype": DTYPE}
+ASPECT_ATTRIBUTES = {"shape": SHAPE, "size": SHAPE, "ndim": NDIM, "dtype": DTYPE}
 _ASPECT_FUNCTIONS = {"len": LENGTH, "shape": SHAPE, "size": SHAPE, "ndim": NDIM}
 _DISPLAYS = (ast.Tuple, ast.List)
 # Builtins whose result has as many items as their iterable arguments (zip: the fewest), so a
@@ -723,7 +723,7 @@ def _walk(
         if isinstance(node.ctx, ast.Load):
             out.append(Read(node.id, via, path, node, called))
     elif isinstance(node, ast.Attribute):
-        aspect = _ASPECT_ATTRIBUTES.get(node.attr)
+        aspect = ASPECT_ATTRIBUTES.get(node.attr)
         if aspect is not None:
             _walk(node.value, aspect, (), False, out)
         else:

@@ -47,23 +47,28 @@ def trace(
 
 
 def trace_target(
-    target: str,
+    target: str | None = None,
     static: Mapping[str, Any] | None = None,
     traced: Mapping[str, Any] | None = None,
     *,
     args_from: str | None = None,
+    target_from: str | None = None,
     compile: bool = True,
     hlo: bool = False,
     stablehlo: bool = False,
     while_compiling: Callable[[], object] | None = None,
 ) -> TraceReport:
-    """Explains a TARGET string as the CLI does (`pkg.mod:fn`, `file.py:fn`, `mod:Class.method`).
+    """Explains a TARGET string as the CLI does (`pkg.mod:fn`, `file.py:fn`, `mod:Class.method`),
+    or the function a factory returns.
 
     Args:
-        target: what to load.
+        target: what to load; None with `target_from`.
         static: static values by parameter name (already parsed).
         traced: traced values by parameter name: `specs.ArraySpec`s, literals, pytrees of specs.
         args_from: `MOD:FACTORY` returning keyword arguments or an `(args, kwargs)` pair.
+        target_from: `MOD:FACTORY` returning the function to explain (a closure, a partial, a
+            function jitted inside it), or `(function, kwargs)`, or `(function, args,
+            kwargs)`; instead of `target`.
         compile: also lower and compile.
         hlo: keep the optimized HLO text.
         stablehlo: keep the StableHLO text.
@@ -78,6 +83,7 @@ def trace_target(
         traced or {},
         args_from,
         Options(TARGET_API, compile, hlo, stablehlo),
+        target_from=target_from,
         while_compiling=while_compiling,
     )
 
@@ -128,27 +134,34 @@ def diff(
 
 
 def diff_target(
-    target: str,
+    target: str | None = None,
     static: Mapping[str, Any] | None = None,
     traced: Mapping[str, Any] | None = None,
     vs: Mapping[str, str] | None = None,
     *,
     args_from: str | None = None,
+    target_from: str | None = None,
+    vs_from: str | None = None,
     compile: bool = True,
     hlo: bool = False,
     stablehlo: bool = False,
     verify_limit: int | None = verify.DEFAULT_LIMIT,
 ) -> DiffReport:
-    """Diffs a TARGET string as the CLI does: side B is side A with every `--vs` applied.
+    """Diffs a TARGET string as the CLI does: side B is side A with the `vs_from` factory's
+    values and then every `vs` applied.
 
     Args:
-        target: what to load.
+        target: what to load; None with `target_from`.
         static: side A's static values by name (already parsed).
         traced: side A's traced values by name (already parsed specs).
         vs: NAME -> VALUE text for side B, read by the parameter's role on side A: a static
             literal for a static parameter, a spec for a traced one; for a parameter not passed
             on side A, static if its jit decorator says so or the text is no array spec.
         args_from: `MOD:FACTORY` for side A's arguments.
+        target_from: `MOD:FACTORY` returning the function (and maybe its arguments), instead
+            of `target`.
+        vs_from: `MOD:FACTORY` returning side B's values (keyword arguments, or an `(args,
+            kwargs)` pair): objects no text can spell, each keeping its parameter's role.
         compile: also compile both sides.
         hlo: keep the optimized HLO texts.
         stablehlo: keep the StableHLO texts.
@@ -165,5 +178,7 @@ def diff_target(
         vs or {},
         args_from,
         Options(TARGET_API, compile, hlo, stablehlo),
+        target_from=target_from,
+        vs_from=vs_from,
         verify_limit=verify_limit,
     )

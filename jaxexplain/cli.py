@@ -20,6 +20,7 @@ import typer
 
 from jaxexplain.errors import JaxExplainError, UsageError, UserCodeError
 from jaxexplain.inputs.caller import CLI
+from jaxexplain.inputs.loader import one_target
 from jaxexplain.inputs.specs import parse_traced_value, split_assignment, split_static
 from jaxexplain.outputs import check_output, run_inputs, write_output
 from jaxexplain.renderers import guess_format
@@ -58,11 +59,22 @@ class ColorMode(StrEnum):
 
 
 TargetArg = Annotated[
-    str,
+    str | None,
     typer.Argument(
-        metavar="TARGET",
-        help="package.module:function, package.module:Class.method or path/file.py:function",
+        metavar="[TARGET]",
+        help="package.module:function, package.module:Class.method or path/file.py:function "
+        "(omitted with --target-from)",
         show_default=False,
+    ),
+]
+TargetFromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--target-from",
+        metavar="MOD:FACTORY",
+        help="Instead of TARGET: MOD:FACTORY returning the function to explain (a closure, a "
+        "partial, a function jitted inside it), or (function, kwargs), or (function, args, "
+        "kwargs).",
     ),
 ]
 StaticOpt = Annotated[
@@ -116,10 +128,11 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of erro
 
 @app.command()
 def trace(
-    target: TargetArg,
+    target: TargetArg = None,
     static: StaticOpt = None,
     arg: ArgOpt = None,
     args_from: ArgsFromOpt = None,
+    target_from: TargetFromOpt = None,
     no_compile: NoCompileOpt = False,
     hlo: HloOpt = False,
     stablehlo: StableHloOpt = False,
@@ -128,11 +141,15 @@ def trace(
     color: ColorOpt = ColorMode.auto,
     debug: DebugOpt = False,
 ) -> None:
-    """Trace TARGET with jax.jit for one call signature and explain the result."""
+    """Trace TARGET (or the function --target-from returns) with jax.jit for one call
+    signature and explain the result."""
     fmt = guess_format(output, format.value if format else None)
+    name = refuse_bad_target(target, target_from, fmt, debug)
 
     def run() -> Any:
-        statics, traced = parse_assignments(static or [], arg or [], factory=bool(args_from))
+        statics, traced = parse_assignments(
+            static or [], arg or [], factory=bool(args_from or target_from)
+        )
         from jaxexplain.explaining import Options, explain_target
         from jaxexplain.renderers import load_format
 
@@ -143,17 +160,44 @@ def trace(
                 traced,
                 args_from,
                 Options(CLI, compile=not no_compile, hlo=hlo, stablehlo=stablehlo),
+                target_from=target_from,
                 while_compiling=lambda: load_format(fmt),
             )
 
-    refuse_unsafe_output(output, run_inputs(target, args_from), fmt, debug, target)
-    report = guarded(run, fmt=fmt, output=output, debug=debug, target=target)
+    refuse_unsafe_output(output, run_inputs(target, args_from, target_from), fmt, debug, name)
+    report = guarded(run, fmt=fmt, output=output, debug=debug, target=name)
     guarded(
-        lambda: emit(report, fmt, output, color), fmt=fmt, output=output, debug=debug, target=target
+        lambda: emit(report, fmt, output, color), fmt=fmt, output=output, debug=debug, target=name
     )
     raise typer.Exit(finish(report, fmt, output))
 
 
+def refuse_bad_target(
+    target: str | None, target_from: str | None, fmt: str, debug: bool, schema: str = TRACE_SCHEMA
+) -> str:
+    """Before any import: TARGET and --target-from, both or neither, end the run with exit 2.
+
+    Returns:
+        The run's name for an error document: TARGET, or the factory.
+    """
+    name = target or f"{target_from}()"
+    try:
+        one_target(target, target_from, CLI)
+    except UsageError as exc:
+        fail(exc, exc.exit_code, fmt=fmt, output=None, debug=debug, target=name, schema=schema)
+    return name
+
+
+VsFromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--vs-from",
+        metavar="MOD:FACTORY",
+        help="MOD:FACTORY returning side B's values (keyword arguments, or (args, kwargs)): "
+        "objects no literal spells, such as a rebuilt optimizer or a new lambda; each keeps "
+        "its parameter's role, and --vs applies after it.",
+    ),
+]
 VsOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -168,11 +212,13 @@ VsOpt = Annotated[
 
 @app.command()
 def diff(
-    target: TargetArg,
+    target: TargetArg = None,
     vs: VsOpt = None,
+    vs_from: VsFromOpt = None,
     static: StaticOpt = None,
     arg: ArgOpt = None,
     args_from: ArgsFromOpt = None,
+    target_from: TargetFromOpt = None,
     no_compile: NoCompileOpt = False,
     hlo: HloOpt = False,
     stablehlo: StableHloOpt = False,
@@ -193,14 +239,18 @@ def diff(
     color: ColorOpt = ColorMode.auto,
     debug: DebugOpt = False,
 ) -> None:
-    """Trace TARGET twice, as given (side A) and with every --vs applied (side B): does JAX
-    recompile, exactly which cache-key components differ, which decisions flipped, and what
-    changed in the jaxpr and the compiled code. The verdict is checked against JAX itself."""
+    """Trace TARGET (or the function --target-from returns) twice, as given (side A) and with
+    the --vs-from factory's values and every --vs applied (side B): does JAX recompile,
+    exactly which cache-key components differ, which decisions flipped, and what changed in
+    the jaxpr and the compiled code. The verdict is checked against JAX itself."""
     fmt = guess_format(output, format.value if format else None)
+    name = refuse_bad_target(target, target_from, fmt, debug, DIFF_SCHEMA)
 
     def run() -> Any:
-        statics, traced = parse_assignments(static or [], arg or [], factory=bool(args_from))
-        changes = parse_vs(vs or [])
+        statics, traced = parse_assignments(
+            static or [], arg or [], factory=bool(args_from or target_from)
+        )
+        changes = parse_vs(vs or [], vs_from)
         limit = None if no_verify else parse_size(verify_limit, "--verify-limit")
         from jaxexplain.explaining import Options, diff_target_texts
 
@@ -212,30 +262,32 @@ def diff(
                 changes,
                 args_from,
                 Options(CLI, compile=not no_compile, hlo=hlo, stablehlo=stablehlo),
+                target_from=target_from,
+                vs_from=vs_from,
                 verify_limit=limit,
             )
 
-    refuse_unsafe_output(
-        output, run_inputs(target, args_from), fmt, debug, target, schema=DIFF_SCHEMA
-    )
-    report = guarded(run, fmt=fmt, output=output, debug=debug, target=target, schema=DIFF_SCHEMA)
+    inputs = run_inputs(target, args_from, target_from, vs_from)
+    refuse_unsafe_output(output, inputs, fmt, debug, name, schema=DIFF_SCHEMA)
+    report = guarded(run, fmt=fmt, output=output, debug=debug, target=name, schema=DIFF_SCHEMA)
     guarded(
         lambda: emit(report, fmt, output, color),
         fmt=fmt,
         output=output,
         debug=debug,
-        target=target,
+        target=name,
         schema=DIFF_SCHEMA,
     )
     raise typer.Exit(finish(report, fmt, output))
 
 
-def parse_vs(texts: list[str]) -> dict[str, str]:
-    """`--vs NAME=VALUE` texts by name (read later, by each parameter's role on side A)."""
-    if not texts:
+def parse_vs(texts: list[str], vs_from: str | None = None) -> dict[str, str]:
+    """`--vs NAME=VALUE` texts by name (read later, by each parameter's role on side A); none
+    is needed where a `--vs-from` factory gives side B's values."""
+    if not texts and not vs_from:
         raise UsageError(
-            "diff needs at least one --vs NAME=VALUE: the change that makes side B "
-            "(for example --vs n=4 or --vs x=f32[16])"
+            "diff needs at least one --vs NAME=VALUE or a --vs-from MOD:FACTORY: the change "
+            "that makes side B (for example --vs n=4 or --vs x=f32[16])"
         )
     changes: dict[str, str] = {}
     for text in texts:

@@ -24,8 +24,8 @@ from jaxexplain.decisions.recorder import DecisionRecorder
 from jaxexplain.inputs import specs
 from jaxexplain.inputs.caller import Vocabulary
 from jaxexplain.inputs.calling import CallPlan, user_function
-from jaxexplain.inputs.targets import prepare_target
-from jaxexplain.inputs.variation import plan_with_texts
+from jaxexplain.inputs.targets import prepare_target, target_name
+from jaxexplain.inputs.variation import plan_with_factory, plan_with_texts
 from jaxexplain.report import (
     Argument,
     CompileInfo,
@@ -61,34 +61,55 @@ class Options:
 
 
 def explain_target(
-    spec: str,
+    spec: str | None,
     static: Mapping[str, Any],
     traced: Mapping[str, Any],
     args_from: str | None,
     options: Options,
     *,
+    target_from: str | None = None,
     while_compiling: Callable[[], object] | None = None,
 ) -> TraceReport:
-    """The report of a TARGET string with its values and factory (`trace_target`, the CLI)."""
-    target, plan = prepare_target(spec, static, traced, args_from, vocabulary=options.vocabulary)
-    return explain(target, plan, spec, options, while_compiling=while_compiling)
+    """The report of a TARGET string, or of the function a `target_from` factory returns, with
+    its values and factory (`trace_target`, the CLI)."""
+    target, plan = prepare_target(
+        spec, static, traced, args_from, target_from=target_from, vocabulary=options.vocabulary
+    )
+    name = target_name(spec, target_from, target)
+    return explain(target, plan, name, options, while_compiling=while_compiling)
 
 
 def diff_target_texts(
-    spec: str,
+    spec: str | None,
     static: Mapping[str, Any],
     traced: Mapping[str, Any],
     vs: Mapping[str, str],
     args_from: str | None,
     options: Options,
     *,
+    target_from: str | None = None,
+    vs_from: str | None = None,
     verify_limit: int | None,
 ) -> DiffReport:
-    """The diff of a TARGET string whose side B is side A with each NAME -> VALUE text of `vs`
-    applied (`diff_target`, the CLI)."""
-    target, plan_a = prepare_target(spec, static, traced, args_from, vocabulary=options.vocabulary)
-    plan_b = plan_with_texts(target, plan_a, vs, options.vocabulary)
-    return diff_plans(target, plan_a, plan_b, spec, options, verify_limit=verify_limit, vs=dict(vs))
+    """The diff of a TARGET string (or a `target_from` factory's function) whose side B is
+    side A with the `vs_from` factory's values, then each NAME -> VALUE text of `vs`, applied
+    (`diff_target`, the CLI)."""
+    target, plan_a = prepare_target(
+        spec, static, traced, args_from, target_from=target_from, vocabulary=options.vocabulary
+    )
+    plan_b, made = (
+        plan_with_factory(target, plan_a, vs_from, options.vocabulary) if vs_from else (plan_a, {})
+    )
+    plan_b = plan_with_texts(target, plan_b, vs, options.vocabulary)
+    return diff_plans(
+        target,
+        plan_a,
+        plan_b,
+        target_name(spec, target_from, target),
+        options,
+        verify_limit=verify_limit,
+        vs={**made, **vs},
+    )
 
 
 def explain(

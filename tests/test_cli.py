@@ -121,6 +121,95 @@ def test_bad_input_exits_2_with_one_message_and_valid_json(args: list[str], mess
     assert report.exit_code == 2 and report.to_dict() == document
 
 
+REALRUN = "tests/targets/realrun"
+
+
+def test_a_closure_a_factory_returns_is_traced_with_target_from() -> None:
+    import jax
+
+    from tests.targets.realrun import ppo
+
+    factory = f"{REALRUN}/ppo.py:train_from_config"
+    result = invoke("trace", "--target-from", factory, "--arg", "rng=u32[2]", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["target"] == f"{factory}() -> train"
+    jaxpr = jax.make_jaxpr(ppo.make_train(ppo.CONFIG))(jax.random.PRNGKey(0))
+    assert document["jaxpr"]["equations"] == len(jaxpr.eqns)
+    assert document["jaxpr"]["primitives"] == primitive_counts(jaxpr)
+    (anneal,) = [d for d in document["decisions"] if d["source"] == 'config["ANNEAL_LR"]']
+    assert anneal["depends_on"] == [{"name": "config['ANNEAL_LR']", "via": "constant"}]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["trace", "samples/unrolled.py:unrolled_power", "--target-from", "ppo.py:make"],
+            "give TARGET or --target-from ppo.py:make, not both",
+        ),
+        (["trace", "--arg", "x=f32[3]"], "name the function to explain: TARGET"),
+        (
+            ["trace", "--target-from", f"{REALRUN}/factories.py:not_a_function"],
+            "returned a int; it must return the function to explain",
+        ),
+        (
+            ["diff", "--target-from", f"{REALRUN}/factories.py:needs_config", "--vs", "n=2"],
+            "needs_config needs config, and a factory is called with no arguments",
+        ),
+    ],
+)
+def test_target_from_given_wrongly_exits_2_with_a_valid_document(
+    args: list[str], message: str
+) -> None:
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    report = ErrorReport.from_dict(json.loads(result.stdout))
+    assert report.exit_code == 2 and message in report.error.message
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trace", "--target-from", f"{REALRUN}/factories.py:step_with_kwargs"],
+        [
+            "diff",
+            f"{REALRUN}/optimizers.py:train_step",
+            "--args-from",
+            f"{REALRUN}/optimizers.py:step_args",
+            "--vs-from",
+            f"{REALRUN}/factories.py:step_with_kwargs",
+        ],
+    ],
+)
+def test_an_output_naming_a_factorys_file_is_refused(args: list[str]) -> None:
+    factory_file = ROOT / REALRUN / "factories.py"
+    before = factory_file.read_text()
+    result = invoke(*args, "-o", str(factory_file))
+    assert result.exit_code == 2
+    assert "an input of this run" in result.stderr
+    assert factory_file.read_text() == before
+
+
+def test_diff_with_vs_from_says_what_made_side_b() -> None:
+    optimizers = f"{REALRUN}/optimizers.py"
+    result = invoke(
+        "diff",
+        f"{optimizers}:train_step",
+        "--args-from",
+        f"{optimizers}:step_args",
+        "--vs-from",
+        f"{optimizers}:rebuilt_optimizer",
+        "--no-compile",
+        "--color",
+        "never",
+    )
+    assert result.exit_code == 0, result.output
+    assert f"side B is side A with tx={optimizers}:rebuilt_optimizer()" in result.stdout
+    assert "JAX RECOMPILES" in result.stdout and "cache size 1 after A, 2 after B" in result.stdout
+
+
 def test_a_missing_parameter_is_shown_with_the_flags_that_pass_it() -> None:
     result = invoke("trace", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]")
     assert result.exit_code == 2
@@ -211,6 +300,8 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
         (["trace", "--help"], 0),
         (["trace", "x:y", "--static", "bad"], 2),
         (["trace", "x:y", "--arg", "x=f33[2]"], 2),
+        (["trace", "x:y", "--target-from", "x:z"], 2),
+        (["diff", "--vs", "n=4"], 2),
     ],
 )
 def test_help_and_usage_errors_do_not_import_jax(argv: list[str], exit_code: int) -> None:

@@ -4,6 +4,9 @@ back to the root's static or traced arguments, a global or a constant, on real J
 
 from __future__ import annotations
 
+import functools
+import types
+
 import jax
 import pytest
 
@@ -12,7 +15,7 @@ from jaxexplain.api import trace_target
 from jaxexplain.decisions import resolve
 from jaxexplain.decisions.recorder import DecisionRecorder
 from tests.recording import PARAMS, W, X, dependencies, record, roles_of, summary, user_module
-from tests.targets.decisions import reads
+from tests.targets.decisions import closures, reads
 from tests.targets.libs import library_decisions as lib
 
 OPTIM = "tests.targets.training.optim_classes"
@@ -244,6 +247,44 @@ def test_a_bound_methods_self_is_a_value_the_function_carries() -> None:
     (decision,) = recorder.decisions()
     assert decision.outcomes == (model.depth,)
     assert [(x.name, x.via) for x in decision.depends_on] == [("self.depth", "global")]
+
+
+def test_a_closure_made_by_a_factory_depends_on_what_the_factory_held() -> None:
+    """`make_policy(config)` returned before the trace: its cells are constants of the trace,
+    named by the entry read (also through a local the factory built from its argument), and
+    a module global the factory read stays a global."""
+    policy = closures.make_policy({"ANNEAL_LR": True})
+    with DecisionRecorder(policy, {"x": "traced"}) as recorder:
+        policy(1.0)
+    by_source = {d.source: [(x.name, x.via) for x in d.depends_on] for d in recorder.decisions()}
+    assert by_source == {
+        'config["ANNEAL_LR"]': [("config['ANNEAL_LR']", "constant")],
+        "anneal": [("config['ANNEAL_LR']", "constant")],
+        'config.get("CLIP", False)': [("config", "constant")],
+        "x > limit": [("x", "shape"), ("THRESHOLD", "global")],
+        "_ in range(steps)": [("width", "constant")],
+    }
+
+
+def test_a_closure_read_inside_a_helper_is_named_by_its_attribute() -> None:
+    step = closures.make_stepper(types.SimpleNamespace(lr=0.5))
+    with DecisionRecorder(step, {"x": "traced"}) as recorder:
+        step(1.0)
+    (decision,) = recorder.decisions()
+    assert [(x.name, x.via) for x in decision.depends_on] == [("settings.lr", "constant")]
+
+
+def test_what_a_partial_holds_is_a_constant_and_what_the_call_passes_keeps_its_role() -> None:
+    held = functools.partial(closures.scaled, {"scale": 2.0}, center=True)
+    with DecisionRecorder(held, {"x": "traced", "center": "default"}) as recorder:
+        held(1.0)
+    assert [[(x.name, x.via) for x in d.depends_on] for d in recorder.decisions()] == [
+        [("config['scale']", "constant")],
+        [("center", "constant")],
+    ]
+    with DecisionRecorder(held, {"x": "traced", "center": "static"}) as recorder:
+        held(1.0, center=False)
+    assert [d.depends_on[0].via for d in recorder.decisions()] == ["constant", "static"]
 
 
 @pytest.mark.parametrize("budget", [1, 10**6])

@@ -25,6 +25,7 @@ def test_the_command_line_words_parse_back_to_the_name_and_value() -> None:
     option, _, assignment = CLI.vs("config.causal", "False").partition(" ")
     assert split_assignment(assignment, option, dotted=True) == ("config.causal", "False")
     assert CLI.factory("m:f") == "--args-from m:f"
+    assert (CLI.target_from("m:f"), CLI.vs_from("m:f")) == ("--target-from m:f", "--vs-from m:f")
 
 
 def _keywords(words: str) -> dict[str, str]:
@@ -51,6 +52,8 @@ def test_the_target_api_takes_values_in_dicts_and_parsed_specs() -> None:
     assert parse_array_spec("f32[8,128]") == ArraySpec((8, 128), "float32")
     assert _keywords(TARGET_API.vs("n", "'4'")) == {"vs": "{'n': '4'}"}
     assert _keywords(TARGET_API.factory("m:f")) == {"args_from": "'m:f'"}
+    assert _keywords(TARGET_API.target_from("m:f")) == {"target_from": "'m:f'"}
+    assert _keywords(TARGET_API.vs_from("m:f")) == {"vs_from": "'m:f'"}
 
 
 def test_the_function_api_names_the_functions_own_arguments() -> None:

@@ -12,14 +12,23 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxexplain.api import diff_target
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs.caller import CLI, TARGET_API, Vocabulary
 from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.inputs.targets import function_plan, prepare_target
-from jaxexplain.inputs.variation import plan_with_texts, plan_with_values, shown_values, vary_plan
+from jaxexplain.inputs.variation import (
+    plan_with_factory,
+    plan_with_texts,
+    plan_with_values,
+    shown_values,
+    vary_plan,
+)
+from tests.targets.realrun import optimizers
 
 UNROLLED = "samples/unrolled.py:unrolled_power"
 X3 = {"x": ArraySpec((3,), "float32")}
+OPTIMIZERS = "tests/targets/realrun/optimizers.py"
 
 
 class Config(NamedTuple):
@@ -128,3 +137,93 @@ def test_python_values_read_with_arrays_as_their_abstract_values() -> None:
     assert shown == {"x": "f32[2,3]", "config": "Config(causal=True, heads=2)", "n": "4"}
     pair = shown_values({"p": (jnp.zeros(2, jnp.int32), {"w": np.ones((1,), np.float32)})})
     assert pair == {"p": "(i32[2], {'w': f32[1]})"}
+
+
+def _train_step_plan() -> tuple[Any, Any]:
+    return prepare_target(f"{OPTIMIZERS}:train_step", {}, {}, f"{OPTIMIZERS}:step_args")
+
+
+def test_a_factorys_objects_replace_side_as_values_and_keep_their_roles() -> None:
+    target, plan_a = _train_step_plan()
+    spec = f"{OPTIMIZERS}:redefined_loss"
+    plan_b, made = plan_with_factory(target, plan_a, spec, CLI)
+    assert made == {"params": f"{spec}()", "loss": f"{spec}()"}
+    a, b = values(plan_a), values(plan_b)
+    assert b["loss"][1:] == (True, "factory") and b["loss"][0] is not a["loss"][0]
+    assert b["params"] == (optimizers.PARAMS, False, "factory")
+    assert b["tx"] == a["tx"] and b["batch"] == a["batch"]
+    assert [p.name for p in plan_b.params] == [p.name for p in plan_a.params]
+
+
+@pytest.mark.parametrize(
+    ("vocabulary", "start"),
+    [(CLI, f"--vs-from {OPTIMIZERS}"), (TARGET_API, f'vs_from="{OPTIMIZERS}')],
+)
+def test_a_factory_that_names_no_parameter_of_the_target_is_refused(
+    vocabulary: Vocabulary, start: str
+) -> None:
+    target, plan_a = _train_step_plan()
+    with pytest.raises(UsageError) as raised:
+        plan_with_factory(target, plan_a, f"{OPTIMIZERS}:learning_rate", vocabulary)
+    assert str(raised.value) == (
+        f"{vocabulary.vs_from(f'{OPTIMIZERS}:learning_rate')} gives lr, which the target does "
+        f"not take; its parameters are params, opt_state, batch, tx, loss"
+    )
+    assert str(raised.value).startswith(start)
+    with pytest.raises(UsageError, match="gives 6 positional values, and the target takes 5"):
+        plan_with_factory(target, plan_a, f"{OPTIMIZERS}:too_many", vocabulary)
+
+
+def _cache_sizes_of(side_b: dict[str, Any]) -> tuple[int, int]:
+    """JAX's own cache sizes after calling the step with side A's values, then side B's."""
+    jitted = jax.jit(optimizers.train_step.__wrapped__, static_argnames=("tx", "loss"))
+    side_a = optimizers.step_args()
+    jitted(**side_a)
+    after_a = jitted._cache_size()
+    jitted(**{**side_a, **side_b})
+    return after_a, jitted._cache_size()
+
+
+@pytest.mark.parametrize(
+    ("factory", "changed"),
+    [
+        ("rebuilt_optimizer", [("static", "tx.init"), ("static", "tx.update")]),
+        ("same_optimizer", []),
+    ],
+)
+def test_a_rebuilt_optimizer_from_a_factory_recompiles_as_jax_does(
+    factory: str, changed: list[tuple[str, str]]
+) -> None:
+    report = diff_target(
+        f"{OPTIMIZERS}:train_step",
+        args_from=f"{OPTIMIZERS}:step_args",
+        vs_from=f"{OPTIMIZERS}:{factory}",
+        compile=False,
+    )
+    after_a, after_b = _cache_sizes_of(getattr(optimizers, factory)())
+    check = report.verification
+    assert check is not None and check.checked and check.agrees
+    assert (check.cache_size_a, check.cache_size_b) == (after_a, after_b)
+    assert report.recompiles is (after_b > after_a)
+    assert [(c.component, c.path) for c in report.cache_key_changes] == changed
+    assert report.vs == {"tx": f"{OPTIMIZERS}:{factory}()"}
+
+
+def test_a_redefined_lambda_is_one_static_change_and_a_vs_applies_after_the_factory() -> None:
+    spec = f"{OPTIMIZERS}:redefined_loss"
+    report = diff_target(
+        f"{OPTIMIZERS}:train_step",
+        args_from=f"{OPTIMIZERS}:step_args",
+        vs_from=spec,
+        vs={"batch": "f32[16,4]"},
+        compile=False,
+    )
+    (params,), kwargs = optimizers.redefined_loss()
+    after_a, after_b = _cache_sizes_of({**kwargs, "params": params, "batch": jnp.ones((16, 4))})
+    assert report.recompiles is (after_b > after_a) is True
+    assert report.verification is not None and report.verification.agrees
+    assert [(c.component, c.path) for c in report.cache_key_changes] == [
+        ("static", "loss"),
+        ("shape", "batch"),
+    ]
+    assert report.vs == {"params": f"{spec}()", "loss": f"{spec}()", "batch": "f32[16,4]"}

@@ -236,6 +236,26 @@ def test_a_whole_static_compared_by_identity_shows_both_values() -> None:
     assert changes == (KeyChange("static", "cfg", "<C at 0x1>", "<C at 0x2>"),)
 
 
+def test_a_whole_static_compared_by_identity_that_also_reads_otherwise_is_named_once() -> None:
+    a = StaticKey(
+        "loss",
+        "<function squared at 0x1>",
+        "function",
+        1,
+        "identity",
+        (IdentityPart("loss", "a function", "0x1"),),
+    )
+    b = replace(
+        a,
+        value="<function <lambda> at 0x2>",
+        identity_parts=(IdentityPart("loss", "a function", "0x2"),),
+    )
+    changes = compare_keys(replace(BASE, static=(a,)), replace(BASE, static=(b,)))
+    assert changes == (
+        KeyChange("static", "loss", "<function squared at 0x1>", "<function <lambda> at 0x2>"),
+    )
+
+
 def test_significant_context_keeps_only_options_set_to_something() -> None:
     context = {"a": "None", "b": "False", "c": "()", "d": "True", "e": "'x'", "f": "0"}
     assert significant_context(context) == {"d": "True", "e": "'x'", "f": "0"}

@@ -16,7 +16,7 @@ from jaxexplain.decisions.analysis import Analysis
 from jaxexplain.decisions.frames import FrameLog
 from jaxexplain.decisions.listing import EquationCounts, listings
 from jaxexplain.decisions.monitoring import MonitoringHook
-from jaxexplain.decisions.resolve import BOUND, CarrySlot, Resolver
+from jaxexplain.decisions.resolve import BOUND, HELD, CarrySlot, Resolver
 from jaxexplain.decisions.settrace import TraceHook
 from jaxexplain.report import Decision, Dependency, LibraryDecision, SourceListing
 
@@ -25,7 +25,8 @@ class DecisionRecorder:
     """Records every control-flow decision user code makes while JAX traces `root`.
 
     `param_roles` maps the root's parameter names to "static", "traced" or "default" (a
-    default value nobody passed, which counts as static), and "name.attribute" to "static"
+    default value nobody passed, which counts as static; one a `functools.partial` root
+    binds is held, as a closure holds its cells, and depends on as a constant), and "name.attribute" to "static"
     for an attribute of a traced pytree object that is none of its leaves (aux data, which
     jit keys its cache on as it does a static); a bound method's `self` is a
     value the root carries, as a global is. `is_user_file` says which source
@@ -67,6 +68,9 @@ class DecisionRecorder:
             bound = next(iter(inspect.signature(root.__func__).parameters), None)
             if bound is not None:
                 self._roles.setdefault(bound, BOUND)
+        for held in _held_by_partial(root):
+            if self._roles.get(held, "default") == "default":
+                self._roles[held] = HELD
         self._frames = FrameLog(_code_of(root), is_user_file or userfiles.is_user_file)
         self._hook: MonitoringHook | TraceHook | None = None
         self._analysis: Analysis | None = None
@@ -183,6 +187,23 @@ class DecisionRecorder:
                 frames.library_activations,
             )
         return self._analysis
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _held_by_partial(root: Callable[..., Any]) -> list[str]:
+    """The parameters a `functools.partial` root binds (`partial(train, config)`): values the
+    function holds, as a closure holds its cells; a keyword the call passes again is the
+    call's own argument (its role already given)."""
+    if not isinstance(root, functools.partial):
+        return []
+    try:
+        parameters = list(inspect.signature(root.func).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    positional = [p.name for p in parameters if p.kind in _POSITIONAL][: len(root.args)]
+    return [*positional, *root.keywords]
 
 
 def _code_of(function: Callable[..., Any]) -> CodeType | None:

@@ -18,6 +18,9 @@ from jaxexplain.decisions.provenance import Provenance
 from jaxexplain.report import Dependency
 
 BOUND = "bound"  # the role of a bound method's `self` in the root's parameter roles
+# The role of a root parameter that a `functools.partial` bound before the call: a value the
+# function holds, as a closure does, which jit neither traces nor keys its cache on.
+HELD = "held"
 
 _SHAPE_VIAS = frozenset({sa.SHAPE, sa.DTYPE, sa.NDIM})
 
@@ -48,6 +51,7 @@ class Scope:
         "call_names",
         "carried",
         "complete",
+        "finished",
         "function",
         "is_root",
         "library",
@@ -76,6 +80,9 @@ class Scope:
         self.parent = parent
         self.arguments = arguments
         self.complete = complete
+        # A function whose activation ended before the trace began (the factory that made the
+        # closure being traced): its parameters and locals are what the closure holds.
+        self.finished = False
         # For a helper that library code called: where its arguments' objects were held in
         # the calling user frame, and the names the call that led into the library reads.
         self.provenance: Provenance = {}
@@ -97,6 +104,13 @@ class Scope:
         scope = self.parent
         while scope is not None and scope.function is not function:
             scope = scope.parent
+        return scope
+
+    def made_in(self, function: ast.AST) -> Scope:
+        """The scope of `function` that returned before the trace, having made the closure
+        being traced: only its source is known, no call site and no activation."""
+        scope = Scope(self.source, function, False, self.namespace, None)
+        scope.finished = True
         return scope
 
 
@@ -290,16 +304,15 @@ class Resolver:
                     yield from self._expression(test, None, scope)
 
     def _free(self, read: sa.Read, scope: Scope) -> Iterator[Dependency]:
-        """A closure variable is followed into the enclosing function's activation."""
+        """A closure variable is followed into the enclosing function's activation, or, where
+        that function returned before the trace (a factory such as `make_train(config)`),
+        into its source: the closure holds what the factory's parameters and locals held."""
         binder = scope.source.enclosing_binder(scope.function, read.name)
         if binder is None:
             yield from _global(read, scope.namespace)
             return
         outer = scope.enclosing(binder)
-        if outer is None:
-            yield Dependency(read.name, "global")
-            return
-        yield from self._resolve(read, outer)
+        yield from self._resolve(read, outer if outer is not None else scope.made_in(binder))
 
     def _parameter(self, read: sa.Read, scope: Scope) -> Iterator[Dependency]:
         source, function, name = scope.source, scope.function, read.name
@@ -309,6 +322,9 @@ class Resolver:
             return  # a method call on self
         shown = f"{name}.{read.path[0]}" if self_attribute else name
         aspect = read.via if read.via in _SHAPE_VIAS else None
+        if scope.finished or (scope.is_root and self._roles.get(name) == HELD):
+            yield Dependency(_held_name(read, source), "constant")
+            return
         if scope.is_root and self._roles.get(name) == BOUND:
             # A value the function carries, which jit neither traces nor keys its cache on.
             yield Dependency(shown, "global")
@@ -532,6 +548,29 @@ def _passed_parameter(scope: Scope, name: str, origin: list[Dependency]) -> str 
     if isinstance(argument, ast.Name) and [d.name for d in origin] == [argument.id]:
         return argument.id
     return None
+
+
+def _held_name(read: sa.Read, source: sa.SourceFile) -> str:
+    """A value a closure or a partial holds, named as the condition reads it: the entry or
+    attribute (`config['ANNEAL_LR']`, `config.lr`), not the whole container; a method called
+    on it, or an aspect (`.shape`), ends the name."""
+    node: ast.AST = read.node
+    parent = source.parents.get(node)
+    while parent is not None and _reads_into(parent, node, source):
+        node, parent = parent, source.parents.get(parent)
+    return ast.unparse(node)
+
+
+def _reads_into(parent: ast.AST, node: ast.AST, source: sa.SourceFile) -> bool:
+    """True where `parent` reads one part of `node`'s value: a constant subscript, or an
+    attribute that is neither an aspect nor a method called."""
+    if isinstance(parent, ast.Subscript):
+        return parent.value is node and isinstance(parent.slice, ast.Constant)
+    if not isinstance(parent, ast.Attribute) or parent.value is not node:
+        return False
+    call = source.parents.get(parent)
+    called = isinstance(call, ast.Call) and call.func is parent
+    return parent.attr not in sa.ASPECT_ATTRIBUTES and not called
 
 
 def _unknown_origin_via(via: str | None) -> str:

@@ -54,10 +54,11 @@ def dependencies_in_source(plan: CallPlan, sites: list[Site]) -> list[Dependency
 
 def in_signature_order(plan: CallPlan, found: Iterable[Dependency]) -> list[Dependency]:
     order = {p.name: i for i, p in enumerate(plan.params)}
-    vias = ("value", "shape", "dtype", "static", "global")
+    vias = ("value", "shape", "dtype", "ndim", "static", "constant", "global")
+    held = ("constant", "global")
     return sorted(
         found,
-        key=lambda d: (d.via == "global", order.get(d.name, len(order)), vias.index(d.via)),
+        key=lambda d: (d.via in held, order.get(d.name, len(order)), vias.index(d.via)),
     )
 
 

@@ -28,6 +28,9 @@ class Vocabulary:
     factory_form: str
     given_form: str
     instance: str
+    target_form: str
+    target_from_form: str
+    vs_from_form: str
     statics_form: str = ""
 
     def static(self, name: str, value: str = "3") -> str:
@@ -45,6 +48,15 @@ class Vocabulary:
     def factory(self, spec: str = "MOD:FACTORY") -> str:
         """How a factory gives the arguments: `--args-from MOD:FACTORY`, `args_from="MOD:FACTORY"`."""
         return self.factory_form.format(spec=spec)
+
+    def target_from(self, spec: str = "MOD:FACTORY") -> str:
+        """How a factory gives the function itself: `--target-from MOD:FACTORY`,
+        `target_from="MOD:FACTORY"`."""
+        return self.target_from_form.format(spec=spec)
+
+    def vs_from(self, spec: str = "MOD:FACTORY") -> str:
+        """How a factory gives side B's values: `--vs-from MOD:FACTORY`, `vs_from="MOD:FACTORY"`."""
+        return self.vs_from_form.format(spec=spec)
 
     def statics(self, names: Sequence[str], values: Mapping[str, str]) -> str:
         """How to make several names static at once, each with its value's source text (VALUE
@@ -66,6 +78,9 @@ CLI = Vocabulary(
     factory_form="--args-from {spec}",
     given_form="--static {name} without a value",
     instance="return it from an --args-from factory, e.g. {'self': Model(...), 'x': ...}",
+    target_form="TARGET",
+    target_from_form="--target-from {spec}",
+    vs_from_form="--vs-from {spec}",
 )
 # `jaxexplain.trace_target` and `diff_target`: values by name in dicts, specs already parsed.
 TARGET_API = Vocabulary(
@@ -76,6 +91,9 @@ TARGET_API = Vocabulary(
     factory_form='args_from="{spec}"',
     given_form='static={{"{name}": GIVEN}}',
     instance="return it from the args_from factory, e.g. {'self': Model(...), 'x': ...}",
+    target_form="target",
+    target_from_form='target_from="{spec}"',
+    vs_from_form='vs_from="{spec}"',
     statics_form="static={entries} to jaxexplain.trace_target",
 )
 # `jaxexplain.trace` and `diff`: the function's own arguments, spec strings standing for arrays.

@@ -12,13 +12,14 @@ import inspect
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from jaxexplain.errors import TargetNotFound, UsageError, UserCodeError
+from jaxexplain.inputs.caller import Vocabulary
 from jaxexplain.userfiles import is_user_file
 
 
@@ -231,6 +232,87 @@ def _user_code_error(exc: BaseException, doing: str) -> UserCodeError:
 def load_factory(spec: str) -> Callable[[], Any]:
     """Resolves `--args-from MOD:FACTORY` with the same rules as a target."""
     return load_target(spec).obj
+
+
+def one_target(spec: str | None, target_from: str | None, vocabulary: Vocabulary) -> None:
+    """Exactly one of TARGET and `--target-from` names the function: checked before anything
+    is imported, so that the mistake costs no import of the user's code or of JAX."""
+    if spec and target_from:
+        raise UsageError(
+            f"give {vocabulary.target_form} or {vocabulary.target_from(target_from)}, not both: "
+            f"the function the factory returns is the one explained"
+        )
+    if not spec and not target_from:
+        raise UsageError(
+            f"name the function to explain: {vocabulary.target_form} (package.module:function "
+            f"or path/file.py:function), or {vocabulary.target_from()} for a function that a "
+            f"factory of yours returns (a closure, a partial, a function jitted inside it)"
+        )
+
+
+def arguments_from(spec: str, shown: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """FACTORY() returns keyword arguments, or an `(args, kwargs)` pair; `shown` is the option
+    as the caller gave it (`--args-from MOD:FACTORY`, `vs_from="MOD:FACTORY"`)."""
+    result = call_user(load_factory(spec), f"calling the factory {shown}")
+    if isinstance(result, Mapping):
+        return (), dict(result)
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping):
+        return tuple(result[0]), dict(result[1])
+    raise UsageError(
+        f"{shown} returned a {type(result).__name__}; it must return a dict of keyword "
+        f"arguments or an (args, kwargs) pair"
+    )
+
+
+def function_from(
+    spec: str, vocabulary: Vocabulary
+) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+    """FACTORY() returns the function to explain, `(function, kwargs)` or `(function, args,
+    kwargs)`: a closure over a config, a `functools.partial`, a function jitted inside it."""
+    shown = vocabulary.target_from(spec)
+    factory = load_factory(spec)
+    _refuse_parameters(factory, shown)
+    result = call_user(factory, f"calling the factory {shown}")
+    if callable(result) and not isinstance(result, tuple):
+        return result, (), {}
+    if isinstance(result, tuple) and result and callable(result[0]):
+        rest = result[1:]
+        if len(rest) == 1 and isinstance(rest[0], Mapping):
+            return result[0], (), dict(rest[0])
+        if len(rest) == 2 and isinstance(rest[0], (tuple, list)) and isinstance(rest[1], Mapping):
+            return result[0], tuple(rest[0]), dict(rest[1])
+    raise UsageError(
+        f"{shown} returned {_described(result)}; it must return the function to explain, "
+        f"(function, kwargs) or (function, args, kwargs)"
+    )
+
+
+def _refuse_parameters(factory: Callable[..., Any], shown: str) -> None:
+    """The factory is called with no arguments: one that needs some (`make_train(config)`)
+    is named with what it needs, before it runs."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return
+    needed = [
+        p.name
+        for p in parameters
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if needed:
+        name = getattr(factory, "__name__", "the factory")
+        raise UsageError(
+            f"{shown}: {name} needs {', '.join(needed)}, and a factory is called with no "
+            f"arguments; name a function of yours that takes none and returns the function "
+            f"to explain (one that calls {name}(...) with your values)"
+        )
+
+
+def _described(value: Any) -> str:
+    """`a tuple (dict, int)`, `a int`: what a factory returned instead."""
+    if isinstance(value, tuple):
+        return f"a tuple ({', '.join(type(v).__name__ for v in value)})"
+    return f"a {type(value).__name__}"
 
 
 def call_user(fn: Callable[[], Any], doing: str) -> Any:

@@ -1,5 +1,6 @@
-"""From what the caller gave to a `Target` and its `CallPlan`: a TARGET string with its values
-and factory (the CLI, `trace_target`), or a Python function with its arguments (`trace`)."""
+"""From what the caller gave to a `Target` and its `CallPlan`: a TARGET string (or a factory
+that returns the function) with its values and factory (the CLI, `trace_target`), or a Python
+function with its arguments (`trace`)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,20 @@ from jaxexplain import _jax_compat
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs import specs
 from jaxexplain.inputs.caller import CLI, FUNCTION_API, Vocabulary
-from jaxexplain.inputs.calling import CallPlan, plan_call
-from jaxexplain.inputs.loader import call_user, load_factory, load_target
+from jaxexplain.inputs.calling import CallPlan, plan_call, user_function
+from jaxexplain.inputs.loader import arguments_from, function_from, load_target, one_target
 from jaxexplain.report import Source
 from jaxexplain.tracing import wrappers
 from jaxexplain.tracing.stages import Target
 
 
 def prepare_target(
-    spec: str,
+    spec: str | None,
     static: Mapping[str, Any],
     traced: Mapping[str, Any],
     args_from: str | None,
     *,
+    target_from: str | None = None,
     vocabulary: Vocabulary = CLI,
 ) -> tuple[Target, CallPlan]:
     """Loads the target and binds the given values (and a factory's) to its parameters.
@@ -32,22 +34,28 @@ def prepare_target(
     it, made static: an object no literal can spell.
 
     Args:
-        spec: the TARGET (`pkg.mod:fn`, `file.py:fn`, `mod:Class.method`).
+        spec: the TARGET (`pkg.mod:fn`, `file.py:fn`, `mod:Class.method`); None with
+            `target_from`.
         static: static values by parameter name (already parsed).
         traced: traced values by parameter name (already parsed specs, literals, pytrees).
         args_from: `MOD:FACTORY` returning keyword arguments or an `(args, kwargs)` pair.
+        target_from: `MOD:FACTORY` returning the function itself, or with its arguments
+            (`(function, kwargs)`, `(function, args, kwargs)`), bound as `args_from`'s are
+            and under them.
         vocabulary: the caller's words for the usage errors.
 
     Returns:
         The target and its call plan; raises `UsageError` for what cannot be bound.
     """
-    loaded = load_target(spec)
-    fn, bound_args, bound_kwargs = _unbind_partial_of_jitted(loaded.obj)
+    one_target(spec, target_from, vocabulary)
+    made, made_args, made_kwargs = _function_and_arguments(spec, target_from, vocabulary)
+    fn, bound_args, bound_kwargs = _unbind_partial_of_jitted(made)
     target = Target.of(fn)
-    positional: tuple[Any, ...] = ()
-    factory_kwargs: dict[str, Any] = {}
+    positional: tuple[Any, ...] = made_args
+    factory_kwargs: dict[str, Any] = dict(made_kwargs)
     if args_from:
-        positional, factory_kwargs = _call_factory(args_from, vocabulary)
+        more_args, more_kwargs = arguments_from(args_from, vocabulary.factory(args_from))
+        positional, factory_kwargs = (*positional, *more_args), {**factory_kwargs, **more_kwargs}
     given_statics = [k for k, v in static.items() if v is specs.GIVEN]
     static = {k: v for k, v in static.items() if v is not specs.GIVEN}
     _refuse_ungiven(given_statics, factory_kwargs, positional, vocabulary)
@@ -82,6 +90,26 @@ def prepare_target(
     return target, _as_library_calls(target, plan)
 
 
+def _function_and_arguments(
+    spec: str | None, target_from: str | None, vocabulary: Vocabulary
+) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+    """The object TARGET names, or the one a `--target-from` factory returns with the
+    arguments it returns beside it."""
+    if target_from:
+        return function_from(target_from, vocabulary)
+    assert spec is not None
+    return load_target(spec).obj, (), {}
+
+
+def target_name(spec: str | None, target_from: str | None, target: Target) -> str:
+    """The report's target: TARGET as given, or the factory and the function it returned
+    (`ppo.py:make_train() -> train`), the only names a closure has."""
+    if spec:
+        return spec
+    made = user_function(target.function)
+    return f"{target_from}() -> {getattr(made, '__name__', type(made).__name__)}"
+
+
 def _refuse_ungiven(
     names: list[str], given: Mapping[str, Any], positional: tuple[Any, ...], vocabulary: Vocabulary
 ) -> None:
@@ -95,19 +123,6 @@ def _refuse_ungiven(
             f"{vocabulary.static(missing[0], 'VALUE')} with a Python literal, or return it "
             f"from the factory"
         )
-
-
-def _call_factory(spec: str, vocabulary: Vocabulary) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """FACTORY() returns keyword arguments, or an `(args, kwargs)` pair."""
-    result = call_user(load_factory(spec), f"calling the factory {vocabulary.factory(spec)}")
-    if isinstance(result, Mapping):
-        return (), dict(result)
-    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping):
-        return tuple(result[0]), dict(result[1])
-    raise UsageError(
-        f"{vocabulary.factory(spec)} returned a {type(result).__name__}; it must return a dict "
-        f"of keyword arguments or an (args, kwargs) pair"
-    )
 
 
 def static_names(static_argnames: Iterable[str] | str) -> set[str]:

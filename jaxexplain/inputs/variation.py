@@ -19,7 +19,9 @@ from jaxexplain.errors import UsageError
 from jaxexplain.inputs import specs
 from jaxexplain.inputs.caller import FUNCTION_API, Vocabulary
 from jaxexplain.inputs.calling import BoundParam, CallPlan
+from jaxexplain.inputs.loader import arguments_from
 from jaxexplain.report import Source
+from jaxexplain.tracing import wrappers
 from jaxexplain.tracing.stages import Target
 
 
@@ -71,6 +73,69 @@ def _value_change(
     param = _parameter(plan, name, FUNCTION_API)
     static = param.static if param is not None and param.passed else name in defaults_static
     return (True, value) if static else (False, specs.abstract_spec_strings(value))
+
+
+_BY_POSITION = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def plan_with_factory(
+    target: Target, plan_a: CallPlan, spec: str, vocabulary: Vocabulary
+) -> tuple[CallPlan, dict[str, str]]:
+    """Side B from a `--vs-from` factory's values, for what no literal can say (a rebuilt
+    optimizer, a redefined lambda, a new module instance): each replaces side A's value and
+    keeps its role, as a `--vs` does; its positional values are bound to side A's parameters
+    in order.
+
+    Returns:
+        Side B's plan, and what made each value (`{"tx": "opt.py:rebuilt()"}`) for the report.
+    """
+    shown = vocabulary.vs_from(spec)
+    args, kwargs = arguments_from(spec, shown)
+    values = {**_by_position(plan_a, args, shown), **kwargs}
+    _refuse_unknown(plan_a, values, shown)
+    decorator_statics = set(target.decorator_statics())
+    changes = {
+        name: _object_change(plan_a, name, value, decorator_statics, vocabulary)
+        for name, value in values.items()
+    }
+    return vary_plan(plan_a, changes, "factory"), dict.fromkeys(values, f"{spec}()")
+
+
+def _by_position(plan: CallPlan, args: tuple[Any, ...], shown: str) -> dict[str, Any]:
+    """A factory's positional values by the names of the parameters they would be passed to."""
+    names = [p.name for p in plan.params if p.kind in _BY_POSITION]
+    if len(args) > len(names):
+        raise UsageError(
+            f"{shown} gives {len(args)} positional values, and the target takes "
+            f"{len(names)} positional parameters ({', '.join(names)}); return the values by "
+            f"name in a dict"
+        )
+    return dict(zip(names, args, strict=False))
+
+
+def _refuse_unknown(plan: CallPlan, values: Mapping[str, Any], shown: str) -> None:
+    """A name the target does not take, unless its `**kwargs` takes any."""
+    names = [p.name for p in plan.params]
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in plan.params):
+        return
+    unknown = [name for name in values if name not in names]
+    if unknown:
+        raise UsageError(
+            f"{shown} gives {', '.join(unknown)}, which the target does not take; its "
+            f"parameters are {', '.join(names)}"
+        )
+
+
+def _object_change(
+    plan: CallPlan, name: str, value: Any, decorator_statics: set[str], vocabulary: Vocabulary
+) -> tuple[bool, Any]:
+    """(static?, value) for a factory's object, by the parameter's role on side A; for one
+    not passed there, static if the decorator says so or the object holds no array."""
+    param = _parameter(plan, name, vocabulary)
+    if param is not None and param.passed:
+        return param.static, value
+    holds_arrays = any(wrappers.is_array(leaf) for leaf in jax.tree_util.tree_leaves(value))
+    return name in decorator_statics or not holds_arrays, value
 
 
 def plan_with_texts(

@@ -89,9 +89,11 @@ def _static_changes(a: tuple[StaticKey, ...], b: tuple[StaticKey, ...]) -> list[
                 KeyChange("static_type", name, f"{x.value} ({x.type})", f"{y.value} ({y.type})")
             )
         else:
-            if ADDRESS.sub("", x.value) != ADDRESS.sub("", y.value):
-                changes.append(KeyChange("static", name, x.value, y.value))
-            changes += _identity_changes(x, y)
+            # A whole value compared by identity that also reads otherwise (a lambda in place
+            # of a named function) is one change, not the value's and then its identity's.
+            read = ADDRESS.sub("", x.value) != ADDRESS.sub("", y.value)
+            found = [KeyChange("static", name, x.value, y.value)] if read else []
+            changes += found + [c for c in _identity_changes(x, y) if c not in found]
     return changes
 
 

@@ -204,7 +204,8 @@ def test_input_committed_to_another_device_where_jax_says_nothing(tmp_path: Path
 
 def test_weak_typed_scalar_is_called_as_a_python_scalar() -> None:
     weak_to_strong = api.diff(scaled, x="f32[3]", n=1.0, vs={"n": "f32[]"}, compile=False)
-    assert components(weak_to_strong) == [("weak_type", "n")]
+    # A Python float is a host value, an f32[] spec an array: JAX keys both differences.
+    assert components(weak_to_strong) == [("weak_type", "n"), ("sharding", "n")]
     assert weak_to_strong.verified and weak_to_strong.recompiles
     weak_to_weak = api.diff(scaled, x="f32[3]", n=1.0, vs={"n": 5.0}, compile=False)
     assert weak_to_weak.cache_key_changes == ()

@@ -219,9 +219,18 @@ def concretization_text(
         )
     traced = traced_params(plan, depends_on)
     parts = [origin_text(head, expression, traced, from_constants, site.frame)]
-    if library is not None and library.package not in JAX_PACKAGES and construct.kind != "call":
-        parts.append(f"It is needed at {library.where} (`{library.source}`).")
+    if library is not None and construct.kind != "call":
+        if library.package not in JAX_PACKAGES:
+            parts.append(f"It is needed at {library.where} (`{library.source}`).")
+        elif construct.kind in JAX_CALLS:
+            parts.append(f"It is needed at JAX's line {library.where} (`{library.source}`).")
     return " ".join([*parts, *static_outlook(depends_on, plan, data_dependent, trials)])
+
+
+# Constructs that are calls of JAX's own functions (`jnp.zeros((n,))`, `x.reshape(n, -1)`,
+# `jnp.unique(x)`): the JAX line below the user's that needed the value is where the error is
+# raised; below any other construct (`if`, `int()`) JAX's line is its tracer's own machinery.
+JAX_CALLS = ("shape", "sized")
 
 
 def traced_params(plan: CallPlan, depends_on: Sequence[Dependency]) -> list[BoundParam]:

@@ -19,6 +19,7 @@ from jaxexplain.explain import frames
 from jaxexplain.tracing.stages import Target
 from tests.failing_cases import USER, explain_as, line_of
 from tests.targets.explain import failing as user
+from tests.targets.failures import typechecked
 
 F8 = jax.ShapeDtypeStruct((8,), np.float32)
 
@@ -117,3 +118,13 @@ def test_an_argument_error_points_at_the_def_line() -> None:
     info = frames.at_definition(exc, Target.of(user.loops_over))
     assert info.line == user.loops_over.__code__.co_firstlineno
     assert info.source == "def loops_over(x, n):"
+
+
+def test_an_error_of_a_librarys_class_is_the_librarys_where_it_cut_its_frames() -> None:
+    """jaxtyping raises its TypeCheckError with its own frames removed: the traceback ends at
+    the user's call, and the error is still jaxtyping's, not the user's."""
+    with pytest.raises(TypeError) as caught:
+        typechecked.rollout(jax.random.key(0), 3)
+    last = caught.traceback[-1]
+    assert Path(last.path) == Path(typechecked.__file__)
+    assert frames.raised_by(caught.value) == "jaxtyping"

@@ -68,7 +68,7 @@ def test_a_checked_helper_given_a_tracer_is_explained_at_the_users_call(
     assert (error.file, error.line) == (str(TARGETS), users_last_line(caught))
     assert error.construct == "type_check" and error.raised_by == checker
     assert error.depends_on == (Dependency(param, "value"),)
-    assert f"`{annotated}` ({TARGETS}:{annotation_line(annotated)})" in error.explanation
+    assert f"`{annotated}` (line {annotation_line(annotated)})" in error.explanation
     (fix,) = [s for s in error.suggestions if s.verified]
     assert fix.kind == "make_static" and fix.params == (param,)
     jax.jit(fn.__wrapped__, static_argnames=fix.params).trace(*args)
@@ -84,10 +84,37 @@ def test_a_checked_target_is_explained_at_its_annotation() -> None:
     error = explained(fn, *args)
     assert (error.file, error.line) == (str(TARGETS), annotation_line("horizon: int"))
     assert error.source == "horizon: int" and error.raised_by == "jaxtyping"
+    assert f"`horizon: int` (line {error.line})" in error.explanation
     assert error.depends_on == (Dependency("horizon", "value"),)
     (fix,) = [s for s in error.suggestions if s.verified]
     assert fix.params == ("horizon",)
     jax.jit(fn.__wrapped__, static_argnames=fix.params).trace(*args)
+
+
+def test_a_call_the_source_cannot_match_is_settled_by_re_tracing() -> None:
+    """`partial(sample_envs, num_envs=num_envs)` is called as `sample`: the source does not say
+    which of the traced numbers reached `num_envs: int`; re-tracing each static does (`horizon`
+    static alone fails here again, `num_envs` alone gets past it to the slice `[:horizon]`, and
+    both together trace)."""
+    fn, args = typechecked.rollout_bound, (KEY, 8, 2)
+    caught = raised(lambda: fn(*args))
+    with pytest.raises(IndexError):
+        jax.jit(fn.__wrapped__, static_argnames="num_envs").trace(*args)
+
+    error = explained(fn, *args)
+    assert (error.file, error.line) == (str(TARGETS), users_last_line(caught))
+    assert error.depends_on == (Dependency("num_envs", "value"),)
+    (fix,) = [s for s in error.suggestions if s.verified]
+    assert fix.params == ("num_envs", "horizon")
+    jax.jit(fn.__wrapped__, static_argnames=fix.params).trace(*args)
+
+
+def test_a_count_given_as_an_array_gets_the_fix_unverified() -> None:
+    error = explained(typechecked.rollout, KEY, jax.ShapeDtypeStruct((), jnp.int32))
+    assert error.depends_on == (Dependency("num_envs", "value"),)
+    (fix,) = error.suggestions
+    assert fix.kind == "make_static" and not fix.verified
+    assert "Pass num_envs as a Python int" in fix.text
 
 
 def test_a_count_computed_from_array_data_gets_no_static_fix() -> None:

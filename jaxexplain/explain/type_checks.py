@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 
 from jaxexplain import _source_ast as sa
-from jaxexplain.explain.concretization import origin_text, static_outlook
+from jaxexplain.explain.concretization import origin_text, static_outlook, traced_params
 from jaxexplain.explain.constructs import (
     Construct,
     FunctionNode,
@@ -45,6 +45,7 @@ from jaxexplain.inputs.caller import Vocabulary
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.report import Dependency, ErrorInfo
 from jaxexplain.tracing.stages import Target
+from jaxexplain.userfiles import library_path
 
 # A parameter that failed its check, as each checker words it (checked against jaxtyping 0.3
 # and beartype 0.23); jaxtyping wraps the checker it is given (`typechecker=beartype`) and
@@ -111,14 +112,7 @@ def explain_type_check(
     base = dataclasses.replace(error_info(exc), raised_by=rejection.checker)
     checked = checked_function(rejection)
     annotated = annotation(checked, rejection.parameter) if checked else None
-    sites = read_sites(frames_below_target(user_frames(exc), target))
-    at_target = checked is not None and _is_target(checked, target)
-    caller = sites[-1] if sites and not at_target else None
-    site = _at_call(caller, checked, rejection.parameter) if caller else None
-    if at_target:
-        depends_on = _own_parameter(plan, rejection.parameter)
-    else:
-        depends_on = dependencies(exc, target, plan, [*sites[:-1], site]) if site else []
+    caller, site, depends_on = _read_in_source(exc, target, plan, checked, rejection.parameter)
     budget = Budget(MAX_RETRACES)
     trials = None
     if not any(d.via == "value" for d in depends_on):
@@ -130,15 +124,16 @@ def explain_type_check(
     suggestions = make_static_suggestions(
         target, plan, depends_on, construct, exc, budget, trials, vocabulary=vocabulary
     )
-    head = _head(rejection, annotated)
+    located = _located(base, caller, annotated)
+    head = _head(rejection, annotated, located.file)
     expression = ast.unparse(construct.needed[0]) if construct else rejection.parameter
-    traced = [p for p in plan.params if Dependency(p.name, "value") in depends_on]
+    traced = traced_params(plan, depends_on)
     parts = [
         origin_text(head, expression, traced, False, site.frame if site else None),
         *static_outlook(depends_on, plan, array_value_params(plan, depends_on), trials),
     ]
     return dataclasses.replace(
-        _located(base, caller, annotated),
+        located,
         depends_on=tuple(depends_on),
         suggestions=proven_first(suggestions),
         construct=TYPE_CHECK,
@@ -146,6 +141,26 @@ def explain_type_check(
         column=columns(site)[0],
         end_column=columns(site)[1],
     )
+
+
+def _read_in_source(
+    exc: BaseException,
+    target: Target,
+    plan: CallPlan,
+    checked: UserFunction | None,
+    parameter: str,
+) -> tuple[Site | None, Site | None, list[Dependency]]:
+    """The user's frame that called the checked function (None where jit called it: it is
+    the target), that call read as needing the rejected parameter's argument, and what the
+    source shows it came from: the target's own parameter, or the argument followed back."""
+    sites = read_sites(frames_below_target(user_frames(exc), target))
+    if checked is not None and _is_target(checked, target):
+        return None, None, _own_parameter(plan, parameter)
+    caller = sites[-1] if sites else None
+    site = _at_call(caller, checked, parameter) if caller else None
+    if site is None:
+        return caller, None, []
+    return caller, site, dependencies(exc, target, plan, [*sites[:-1], site])
 
 
 @dataclass(frozen=True)
@@ -245,17 +260,25 @@ def _at_call(site: Site, checked: UserFunction | None, parameter: str) -> Site |
     return dataclasses.replace(site, construct=Construct(TYPE_CHECK, call, (argument,)))
 
 
-def _head(rejection: Rejection, annotated: Annotation | None) -> str:
-    """`sample_envs is type-checked by jaxtyping when called: its parameter `num_envs: int`
-    (envs.py:12) needs a Python int, but gets a tracer`."""
+def _head(rejection: Rejection, annotated: Annotation | None, shown_file: str | None) -> str:
+    """`sample_envs is type-checked by jaxtyping when it is called, ...: its parameter
+    `num_envs: int` (line 12) takes a Python int, but gets a tracer`."""
     name = rejection.function.split(".")[-1]
     written = f"`{annotated.text}`" if annotated else f"`{rejection.parameter}: {rejection.hint}`"
-    where = f" ({annotated.file}:{annotated.line})" if annotated else ""
+    where = f" ({_where_written(annotated, shown_file)})" if annotated else ""
     return (
         f"`{name}` is type-checked by {rejection.checker} when it is called, and jit calls it "
         f"with tracers: its parameter {written}{where} takes a Python "
         f"{' or '.join(rejection.numbers)}, but gets a tracer"
     )
+
+
+def _where_written(annotated: Annotation, shown_file: str | None) -> str:
+    """`line 12` in the file the error is shown at (the user's call); an installed library's file from its package
+    on (`envlib/envs.py:12`); else the whole path."""
+    if annotated.file == shown_file:
+        return f"line {annotated.line}"
+    return f"{library_path(annotated.file) or annotated.file}:{annotated.line}"
 
 
 def _located(base: ErrorInfo, caller: Site | None, annotated: Annotation | None) -> ErrorInfo:

@@ -5,6 +5,8 @@ parameter annotated `int` gets a tracer when jit traces the caller with that num
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 from beartype import beartype
 from jaxtyping import Array, Float, Key, jaxtyped
@@ -35,6 +37,12 @@ def scale_twice(x, factor):
 @jaxtyped(typechecker=beartype)
 def horizon_mean(rewards: Float[Array, " t"], horizon: int) -> Float[Array, ""]:
     return rewards[:horizon].mean()
+
+
+@jax.jit
+def rollout_bound(key, num_envs, horizon):
+    sample = partial(sample_envs, num_envs=num_envs)
+    return sample(key)[:horizon]
 
 
 @jax.jit

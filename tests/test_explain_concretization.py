@@ -28,7 +28,7 @@ from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.renderers import render
 from jaxexplain.report import Dependency, ErrorInfo, TraceReport
 from tests.failing_cases import CASES, CFF, F0, F8, USER, Case, failing_line, line_of
-from tests.targets.failures import library_checks, sizes
+from tests.targets.failures import configs, library_checks, sizes
 
 
 @pytest.fixture(scope="module")
@@ -323,3 +323,33 @@ def test_a_count_given_as_an_array_to_a_primitive_gets_the_fix_unverified() -> N
     assert fix.params == ("num_envs",) and not fix.verified
     assert "Pass num_envs as a Python int" in fix.text
     jax.jit(sizes.reset_envs.__wrapped__, static_argnames="num_envs").trace(KEY, 3)
+
+
+@pytest.mark.parametrize(
+    "fn", [configs.reset_envs, configs.learning_rate], ids=lambda f: f.__name__
+)
+def test_a_config_dict_passed_traced_is_made_static_as_a_hashable_mapping(fn: Any) -> None:
+    """purejaxrl-style `config["NUM_ENVS"]` and `if config["ANNEAL_LR"]` with the config passed
+    traced: the fix is the config static, as a hashable mapping, since JAX cannot hash a dict;
+    the test applies it with flax's FrozenDict."""
+    from flax.core import FrozenDict
+
+    first = KEY if fn is configs.reset_envs else 3
+    config = configs.config()
+    caught = _raised_by_jit(fn, (first, config))
+    target_file = Path(configs.__file__)
+    users = [e for e in caught.traceback if Path(e.path) == target_file]
+
+    error = api.trace(fn, first, config, compile=False).error
+    assert error is not None
+    assert (error.file, error.line) == (str(target_file), users[-1].lineno + 1)
+    assert error.depends_on == (Dependency("config", "value"),)
+    assert "config is a dict of Python numbers passed traced" in error.explanation
+    assert "no static choice" not in error.explanation
+    static = next(s for s in error.suggestions if s.kind == "make_static")
+    assert static.verified and static.params == ("config",)
+    assert "passing config as a hashable mapping (flax.core.FrozenDict" in static.text
+    jitted = jax.jit(fn.__wrapped__, static_argnames="config")
+    with pytest.raises(ValueError, match="Non-hashable static arguments"):
+        jitted.trace(first, config)
+    jitted.trace(first, FrozenDict(config))

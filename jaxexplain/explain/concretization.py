@@ -40,6 +40,7 @@ from jaxexplain.explain.values import (
     array_value_params,
     aval_text,
     concrete_scalar,
+    is_number_mapping,
     is_number_sequence,
     is_python_number,
     scalar_without_value,
@@ -299,6 +300,14 @@ def static_outlook(
     sequences = [p for p in traced if is_number_sequence(p)]
     if sequences:
         parts.append(_sequences_text(sequences))
+    mappings = [p.name for p in traced if is_number_mapping(p)]
+    if mappings:
+        one = len(mappings) == 1
+        parts.append(
+            f"{and_join(mappings)} {'is a dict' if one else 'are dicts'} of Python numbers "
+            f"passed traced: as a static hashable mapping{'' if one else 's'} (flax.core."
+            f"FrozenDict), {it_or_them(mappings)} would be concrete."
+        )
     scalars = [p.name for p in traced if is_python_number(p.value)]
     if scalars:
         parts.append(
@@ -310,6 +319,7 @@ def static_outlook(
         for p in traced
         if not is_python_number(p.value)
         and not is_number_sequence(p)
+        and not is_number_mapping(p)
         and concrete_scalar(p) is not None
     ]
     if valued:
@@ -362,6 +372,9 @@ def describe_traced(param: BoundParam) -> str:
     if is_number_sequence(param):
         avals = ", ".join(aval_text(leaf) for leaf in jax.tree_util.tree_leaves(value))
         return f"a {type(value).__name__} of Python numbers passed traced, as {avals}"
+    if is_number_mapping(param):
+        count = len(jax.tree_util.tree_leaves(value))
+        return f"a dict of {count} Python number{'s' if count != 1 else ''} passed traced"
     leaves = jax.tree_util.tree_leaves(value)
     if len(leaves) == 1 and leaves[0] is value:
         return f"traced, {aval_text(value)}"

@@ -42,8 +42,3 @@ def cumulative_rewards(rewards, axis):
 @jax.jit
 def causal_scores(scores, offset):
     return jnp.where(jnp.tril(jnp.ones_like(scores), offset) > 0, scores, -jnp.inf)
-
-
-@jax.jit
-def reset_envs_from(key, config):
-    return jax.random.split(key, config["num_envs"])

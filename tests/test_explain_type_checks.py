@@ -74,6 +74,23 @@ def test_a_checked_helper_given_a_tracer_is_explained_at_the_users_call(
     jax.jit(fn.__wrapped__, static_argnames=fix.params).trace(*args)
 
 
+def test_a_checked_method_maps_its_parameter_to_the_callers_argument() -> None:
+    """`policy.sample(key, obs, num_actions)` on an equinox Module: `self` is the receiver, so
+    `count: int` is the third argument written, `num_actions`."""
+    kwargs = typechecked.act_args()
+    caught = raised(lambda: typechecked.act(**kwargs))
+    assert type_check_rejection(caught.value) is not None
+
+    error = api.trace(typechecked.act, compile=False, **kwargs).error
+    assert error is not None
+    assert (error.file, error.line) == (str(TARGETS), users_last_line(caught))
+    assert error.depends_on == (Dependency("num_actions", "value"),)
+    assert f"`count: int` (line {annotation_line('count: int')})" in error.explanation
+    (fix,) = [s for s in error.suggestions if s.verified]
+    assert fix.params == ("num_actions",)
+    jax.jit(typechecked.act.__wrapped__, static_argnames=fix.params).trace(**kwargs)
+
+
 def test_a_checked_target_is_explained_at_its_annotation() -> None:
     """jit calls the checked function itself with its tracers: no line of the user's ran, and
     the annotation is where the value was needed."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import equinox as eqx
 import jax
 from beartype import beartype
 from jaxtyping import Array, Float, Key, jaxtyped
@@ -52,3 +53,26 @@ def rollout_total(key, num_envs):
 
 def rollout_args():
     return {"key": jax.random.key(0), "num_envs": 8}
+
+
+class Policy(eqx.Module):
+    weight: Float[Array, "actions obs"]
+
+    @jaxtyped(typechecker=beartype)
+    def sample(self, key: Key[Array, ""], obs: Float[Array, " obs"], count: int):
+        logits = self.weight @ obs
+        return jax.random.categorical(key, logits, shape=(count,))
+
+
+@jax.jit
+def act(policy, key, obs, num_actions):
+    return policy.sample(key, obs, num_actions)
+
+
+def act_args():
+    return {
+        "policy": Policy(jax.numpy.ones((3, 5))),
+        "key": jax.random.key(0),
+        "obs": jax.numpy.ones(5),
+        "num_actions": 2,
+    }

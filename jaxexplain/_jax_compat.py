@@ -482,6 +482,24 @@ LEAK_TRACED = MessagePattern(
 # A tracer's repr (`JitTracer(~int32[])`) in a message a library raised: the library was given
 # a traced value.
 TRACER_REPR = MessagePattern("tracer_repr", re.compile("Tracer"), seen_in=("0.10", "0.12"))
+# A tracer passed where a jitted function of JAX's own takes a static argument
+# (`jnp.cumsum(x, axis=a)`, `jnp.triu(x, k)` with `a`, `k` traced): JAX hashes it to key the
+# inner jit's cache, and a tracer cannot be hashed.
+TRACER_AS_STATIC = MessagePattern(
+    "tracer_as_static",
+    re.compile(r"trying to hash an object of type <class '[\w.]*Tracer'>"),
+    seen_in=("0.10", "0.12"),
+)
+# A tracer passed where a primitive takes a parameter fixed at trace time
+# (`jax.random.split(key, n)` with `n` traced gives `random_split` the shape `(n,)`).
+TRACER_AS_PRIMITIVE_PARAMETER = MessagePattern(
+    "tracer_as_primitive_parameter",
+    re.compile(
+        r"In a call to primitive (?P<primitive>\w+), the value of parameter (?P<parameter>\w+) "
+        r"was not hashable: (?P<value>.*Tracer.*)"
+    ),
+    seen_in=("0.10", "0.12"),
+)
 
 MESSAGE_PATTERNS = (
     NON_HASHABLE_STATIC,
@@ -494,4 +512,6 @@ MESSAGE_PATTERNS = (
     LEAK_CREATED,
     LEAK_TRACED,
     TRACER_REPR,
+    TRACER_AS_STATIC,
+    TRACER_AS_PRIMITIVE_PARAMETER,
 )

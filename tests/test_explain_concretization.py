@@ -26,8 +26,9 @@ from jaxexplain.cli import app
 from jaxexplain.inputs.specs import ArraySpec
 from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.renderers import render
-from jaxexplain.report import ErrorInfo, TraceReport
+from jaxexplain.report import Dependency, ErrorInfo, TraceReport
 from tests.failing_cases import CASES, CFF, F0, F8, USER, Case, failing_line, line_of
+from tests.targets.failures import configs, library_checks, sizes
 
 FAILING = "tests.targets.failures.research"
 
@@ -303,3 +304,113 @@ def test_a_data_sized_call_without_size_points_to_a_static_size(
         getattr(failing, function)(jnp.zeros(10, spec.dtype))
     sized = jax.jit(lambda v: jnp.unique(v, size=10, fill_value=-1))
     assert sized.trace(jnp.zeros(10, jnp.int32)).jaxpr.eqns
+
+
+KEY = jax.random.key(0)
+# Errors other than tracer errors that a traced number raises where a Python int is needed:
+# a primitive's parameter (`random_split`'s shape), a shape, a static argument of a function
+# JAX jits itself (`jnp.cumsum`'s axis, `jnp.tril`'s k), a library's own `int` check.
+NOT_TRACER_ERRORS = [
+    (sizes.reset_envs, (KEY, 3), "num_envs"),
+    (sizes.pad_batch, (jnp.ones((2, 3)), 4), "batch_size"),
+    (sizes.time_grid, (5,), "num_steps"),
+    (sizes.split_heads, (jnp.ones((2, 8)), 4), "num_heads"),
+    (sizes.exploration_noise, (KEY, 3), "num_samples"),
+    (sizes.cumulative_rewards, (jnp.ones((4, 3)), 0), "axis"),
+    (sizes.causal_scores, (jnp.ones((4, 4)), 0), "offset"),
+    (library_checks.sqrt_two, (1.0, 64), "max_steps"),
+    (library_checks.decay, (jnp.ones(2), 64), "max_steps"),
+]
+
+
+def _raised_by_jit(fn: Any, args: tuple[Any, ...]) -> pytest.ExceptionInfo[BaseException]:
+    with pytest.raises(Exception) as caught:
+        fn(*args)
+    return caught
+
+
+def _library_line(entry: Any) -> str | None:
+    """`jax/_src/random/prng.py:600`: an installed library's frame as a user reads it, from
+    its package's directory on; None for a frame outside site-packages."""
+    parts = Path(str(entry.path)).parts
+    if "site-packages" not in parts:
+        return None
+    return "/".join(parts[parts.index("site-packages") + 1 :]) + f":{entry.lineno + 1}"
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "param"), NOT_TRACER_ERRORS, ids=[c[0].__name__ for c in NOT_TRACER_ERRORS]
+)
+def test_a_traced_number_where_a_python_int_is_needed_is_explained_like_a_tracer_error(
+    fn: Any, args: tuple[Any, ...], param: str
+) -> None:
+    """At the user's line and the library's line where the real error is raised, from the
+    parameter, with the static fix that JAX traces when the test applies it."""
+    caught = _raised_by_jit(fn, args)
+    assert not isinstance(caught.value, jax.errors.TracerBoolConversionError)
+    target_file = Path(sys.modules[fn.__module__].__file__ or "")
+    users = [e for e in caught.traceback if Path(e.path) == target_file]
+    library = _library_line(caught.traceback[-1])
+
+    error = api.trace(fn, *args, compile=False).error
+    assert error is not None and error.type == type(caught.value).__name__
+    assert (error.file, error.line) == (str(target_file), users[-1].lineno + 1)
+    if library is not None:
+        assert library in error.explanation
+    assert [d for d in error.depends_on if d.via == "value"] == [Dependency(param, "value")]
+    (fix,) = [s for s in error.suggestions if s.verified]
+    assert fix.kind == "make_static" and fix.params == (param,)
+    jax.jit(fn.__wrapped__, static_argnames=fix.params).trace(*args)
+
+
+def test_a_tracer_for_a_static_of_a_jitted_jax_function_names_that_call() -> None:
+    """`jnp.tril(..., offset)` raises JAX's non-hashable-static error at the user's call; it is a
+    tracer where a Python int is needed, not a static argument of the user's to make hashable."""
+    caught = _raised_by_jit(sizes.causal_scores, (jnp.ones((4, 4)), 0))
+    assert "Non-hashable static arguments" in str(caught.value)
+    error = api.trace(sizes.causal_scores, jnp.ones((4, 4)), 0, compile=False).error
+    assert error is not None and error.construct == "jit_static"
+    assert error.explanation.startswith(
+        "`jnp.tril(jnp.ones_like(scores), offset)` calls a function JAX jits with static arguments"
+    )
+
+
+def test_a_count_given_as_an_array_to_a_primitive_gets_the_fix_unverified() -> None:
+    """`--arg num_envs=i32[]`: no Python number to re-trace with, so the fix says how to let
+    jaxexplain verify it, and JAX agrees that it works with a Python int."""
+    error = api.trace(sizes.reset_envs, KEY, jax.ShapeDtypeStruct((), jnp.int32)).error
+    assert error is not None and error.construct == "call"
+    (fix,) = [s for s in error.suggestions if s.kind == "make_static"]
+    assert fix.params == ("num_envs",) and not fix.verified
+    assert "Pass num_envs as a Python int" in fix.text
+    jax.jit(sizes.reset_envs.__wrapped__, static_argnames="num_envs").trace(KEY, 3)
+
+
+@pytest.mark.parametrize(
+    "fn", [configs.reset_envs, configs.learning_rate], ids=lambda f: f.__name__
+)
+def test_a_config_dict_passed_traced_is_made_static_as_a_hashable_mapping(fn: Any) -> None:
+    """purejaxrl-style `config["NUM_ENVS"]` and `if config["ANNEAL_LR"]` with the config passed
+    traced: the fix is the config static, as a hashable mapping, since JAX cannot hash a dict;
+    the test applies it with flax's FrozenDict."""
+    from flax.core import FrozenDict
+
+    first = KEY if fn is configs.reset_envs else 3
+    config = configs.config()
+    caught = _raised_by_jit(fn, (first, config))
+    target_file = Path(configs.__file__)
+    users = [e for e in caught.traceback if Path(e.path) == target_file]
+
+    error = api.trace(fn, first, config, compile=False).error
+    assert error is not None
+    assert (error.file, error.line) == (str(target_file), users[-1].lineno + 1)
+    assert error.depends_on == (Dependency("config", "value"),)
+    assert "config is a dict of Python numbers passed traced" in error.explanation
+    assert "no static choice" not in error.explanation
+    static = next(s for s in error.suggestions if s.kind == "make_static")
+    assert static.verified and static.params == ("config",)
+    assert "passing config as a hashable mapping (flax.core.FrozenDict" in static.text
+    jitted = jax.jit(fn.__wrapped__, static_argnames="config")
+    with pytest.raises(ValueError, match="Non-hashable static arguments"):
+        jitted.trace(first, config)
+    jitted.trace(first, FrozenDict(config))

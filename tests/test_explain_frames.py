@@ -23,6 +23,7 @@ from jaxexplain.report import TraceReport
 from jaxexplain.tracing.stages import Target
 from tests.failing_cases import USER, explain_as, line_of
 from tests.targets.explain import failing as user
+from tests.targets.failures import typechecked
 
 FAILING = "tests.targets.failures.everyday"
 SOLVERS = "tests.targets.science.solvers"
@@ -159,3 +160,13 @@ def test_the_users_own_exception_is_shown_as_theirs_not_jaxs() -> None:
     jax_text = " ".join(render(jax_error, "text", color=False).split())
     assert f"JAX: {' '.join(jax_error.error.message.split()[:4])}" in jax_text
     assert "raised by" not in jax_text
+
+
+def test_an_error_of_a_librarys_class_is_the_librarys_where_it_cut_its_frames() -> None:
+    """jaxtyping raises its TypeCheckError with its own frames removed: the traceback ends at
+    the user's call, and the error is still jaxtyping's, not the user's."""
+    with pytest.raises(TypeError) as caught:
+        typechecked.rollout(jax.random.key(0), 3)
+    last = caught.traceback[-1]
+    assert Path(last.path) == Path(typechecked.__file__)
+    assert frames.raised_by(caught.value) == "jaxtyping"

@@ -12,6 +12,7 @@ import pytest
 
 from jaxexplain.explain.kinds import failure_kind, is_concretization
 from tests.targets.explain import failing as user
+from tests.targets.failures import sizes
 
 
 def raised(call: Callable[[], Any]) -> BaseException:
@@ -46,6 +47,9 @@ def _leak() -> Any:
         (lambda: jax.jit(lambda x: float(x))(1.0), "concretization"),
         (lambda: jax.jit(lambda x: __import__("numpy").asarray(x))(1.0), "concretization"),
         (lambda: jax.jit(user.raises_its_own_error)(1.0), None),
+        (lambda: jax.jit(sizes.reset_envs)(jax.random.key(0), 3), "concretization"),
+        (lambda: jax.jit(sizes.causal_scores)(jnp.ones((2, 2)), 0), "concretization"),
+        (lambda: jax.jit(lambda x, s: x, static_argnums=1)(1.0, {}), "unhashable_static"),
     ],
 )
 def test_each_failure_is_told_by_its_kind(call: Callable[[], Any], kind: str | None) -> None:

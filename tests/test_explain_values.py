@@ -53,6 +53,22 @@ def test_the_static_form_of_python_values(value: Any, static: Any) -> None:
     assert values.concrete_scalar(param(value)) == static
 
 
+def test_a_dict_of_numbers_is_a_configuration_jit_can_key_its_cache_by() -> None:
+    """A config dict as a static: a hashable dict with the same items, which JAX hashes where
+    it refuses the dict itself; a dict holding array data is no configuration."""
+    config = {"NUM_ENVS": 4, "ANNEAL_LR": True, "LR": jnp.array(0.5), "SIZES": [64, 64]}
+    static = values.concrete_scalar(param(config))
+    assert static == {"NUM_ENVS": 4, "ANNEAL_LR": True, "LR": 0.5, "SIZES": (64, 64)}
+    assert values.is_number_mapping(param(config)) and not values.is_number_sequence(param(config))
+    with pytest.raises(ValueError, match="Non-hashable static arguments"):
+        jax.jit(lambda c: c["NUM_ENVS"], static_argnums=0)(config)
+    assert jax.jit(lambda c: c["NUM_ENVS"], static_argnums=0)(static) == 4
+    assert values.concrete_scalar(param({"w": jnp.ones(3), "n": 4})) is None
+    assert values.concrete_scalar(param({})) is None
+    too_large = {str(i): i for i in range(values.MAX_CONFIG_LEAVES + 1)}
+    assert values.concrete_scalar(param(too_large)) is None
+
+
 def test_a_0d_array_is_its_number_and_an_array_with_elements_is_data() -> None:
     assert values.concrete_scalar(param(jnp.array(5))) == 5
     assert type(values.concrete_scalar(param(jnp.array(5)))) is int

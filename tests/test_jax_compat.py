@@ -373,6 +373,12 @@ PROVOKED: dict[str, Callable[[], list[str]]] = {
     "leak_created": lambda: [_leak_message()],
     "leak_traced": lambda: [_leak_message()],
     "tracer_repr": lambda: [_raised(lambda: jax.jit(_library_check)(jnp.ones(3), 2))],
+    "tracer_as_static": lambda: [
+        _raised(lambda: jax.jit(lambda x, k: jnp.triu(x, k))(jnp.ones((3, 3)), 1))
+    ],
+    "tracer_as_primitive_parameter": lambda: [
+        _raised(lambda: jax.jit(jax.random.split)(jax.random.key(0), 3))
+    ],
 }
 
 
@@ -423,3 +429,8 @@ def test_the_message_patterns_read_the_facts_jaxexplain_uses() -> None:
     assert (traced["fn"], traced["transform"]) == ("_store_tracer", "jit")
     slices = PROVOKED["slice_not_static"]()[0]
     assert _jax_compat.message_match(slices, *_jax_compat.SLICE_NOT_STATIC) is not None
+    primitive = _jax_compat.TRACER_AS_PRIMITIVE_PARAMETER.search(
+        PROVOKED["tracer_as_primitive_parameter"]()[0]
+    )
+    assert primitive is not None
+    assert (primitive["primitive"], primitive["parameter"]) == ("random_split", "shape")

@@ -81,7 +81,13 @@ def test_static_float_recompiles_once_per_value_and_is_named() -> None:
 def test_python_scalar_then_array_is_a_weak_type_flip() -> None:
     report, program = run_watched("weak_type.py")
     events = jit_events(report, "step")
-    host_to_array = ("sharding", "momentum", "host value (Python scalar or NumPy)", "uncommitted", 1)
+    host_to_array = (
+        "sharding",
+        "momentum",
+        "host value (Python scalar or NumPy)",
+        "uncommitted",
+        1,
+    )
     assert [reasons(e) for e in events] == [
         [],
         [("weak_type", "momentum", "True", "False", 1), host_to_array],

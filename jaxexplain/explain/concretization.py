@@ -18,6 +18,7 @@ from jaxexplain.explain.frames import (
     JAX_PACKAGES,
     LibrarySite,
     Site,
+    UserFrame,
     columns,
     error_info,
     frames_below_target,
@@ -39,6 +40,7 @@ from jaxexplain.explain.values import (
     array_value_params,
     aval_text,
     concrete_scalar,
+    is_number_mapping,
     is_number_sequence,
     is_python_number,
     scalar_without_value,
@@ -68,7 +70,7 @@ def explain_concretization(
     """A tracer reached Python control flow or a conversion: where, from what, and what works."""
     sites = read_sites(frames_below_target(user_frames(exc), target))
     if sites:
-        sites[-1] = _mask_index(exc, sites[-1])
+        sites[-1] = _jitted_static(exc, _mask_index(exc, sites[-1]))
     carried = explain_carried(exc, target, plan, sites, recorder, vocabulary)
     if carried is not None:
         return carried
@@ -110,6 +112,22 @@ def explain_concretization(
     )
 
 
+def _jitted_static(exc: BaseException, site: Site) -> Site:
+    """`jnp.cumsum(x, axis=a)` reads, by its syntax alone, as a call whose result is the tracer;
+    JAX's message says that the function it calls is jitted with static arguments and one of
+    them got a tracer, which JAX cannot hash to key that function's cache."""
+    construct = site.construct
+    if (
+        _jax_compat.TRACER_AS_STATIC.search(str(exc)) is not None
+        and construct is not None
+        and construct.kind == "call"
+    ):
+        return dataclasses.replace(
+            site, construct=dataclasses.replace(construct, kind="jit_static")
+        )
+    return site
+
+
 def _source_cannot_tell(
     exc: BaseException, target: Target, sites: list[Site], library: LibrarySite | None
 ) -> bool:
@@ -125,8 +143,10 @@ def _inside_library_call(library: LibrarySite | None, sites: list[Site]) -> bool
     """The value was needed inside a library's call: the user's line shows every argument of
     the call (`segment_mean(nodes, ..., num_segments=total)` reads the shapes of `nodes`), not
     which one reached the value, so only the traced arguments JAX names (or re-tracing found)
-    are what it depends on."""
-    return library is not None and _construct_kind(sites) == "call"
+    are what it depends on. A function JAX jits with static arguments rejects a tracer at the
+    call itself, with no library frame below it."""
+    kind = _construct_kind(sites)
+    return kind == "jit_static" or (library is not None and kind == "call")
 
 
 def _construct_kind(sites: list[Site]) -> str | None:
@@ -190,35 +210,79 @@ def concretization_text(
         return ""
     expression = expression_text(construct)
     needs = NEEDS.get(construct.kind, "a concrete value")
-    params = {p.name: p for p in plan.params}
-    traced = [params[d.name] for d in depends_on if d.via == "value" and d.name in params]
     head = f"{capitalised(construct.label)} needs {needs}, but `{expression}` is a tracer"
     if library is not None and construct.kind == "call":
         head = f"{inside_call(expression, library)} needs a concrete value, but gets a tracer"
+    if construct.kind == "jit_static":
+        head = (
+            f"`{expression}` calls a function JAX jits with static arguments, which key its "
+            f"cache and so must be hashable Python values, but one of them gets a tracer"
+        )
+    traced = traced_params(plan, depends_on)
+    parts = [origin_text(head, expression, traced, from_constants, site.frame)]
+    if library is not None and construct.kind != "call":
+        if library.package not in JAX_PACKAGES:
+            parts.append(f"It is needed at {library.where} (`{library.source}`).")
+        elif construct.kind in JAX_CALLS:
+            parts.append(f"It is needed at JAX's line {library.where} (`{library.source}`).")
+    return " ".join([*parts, *static_outlook(depends_on, plan, data_dependent, trials)])
+
+
+# Constructs that are calls of JAX's own functions (`jnp.zeros((n,))`, `x.reshape(n, -1)`,
+# `jnp.unique(x)`): the JAX line below the user's that needed the value is where the error is
+# raised; below any other construct (`if`, `int()`) JAX's line is its tracer's own machinery.
+JAX_CALLS = ("shape", "sized")
+
+
+def traced_params(plan: CallPlan, depends_on: Sequence[Dependency]) -> list[BoundParam]:
+    """The traced parameters the value came from, in the order of `depends_on`."""
+    params = {p.name: p for p in plan.params}
+    return [params[d.name] for d in depends_on if d.via == "value" and d.name in params]
+
+
+def origin_text(
+    head: str,
+    expression: str,
+    traced: Sequence[BoundParam],
+    from_constants: bool,
+    frame: UserFrame | None,
+) -> str:
+    """`{head}: n is a Python int passed traced, ..., so jit does not know its value.`: what
+    needed a concrete value (`head`), and where the tracer it got came from."""
     if len(traced) == 1 and expression == traced[0].name:
-        parts = [
+        return (
             f"{head}: {expression} is {describe_traced(traced[0])}, so jit does not know its value."
-        ]
-    elif traced:
+        )
+    if traced:
         listed = and_join([f"{p.name} ({describe_traced(p)})" for p in traced])
-        parts = [
+        return (
             f"{head}: it is computed from {listed}, whose values jit does not know while it traces."
-        ]
-    elif from_constants:
-        parts = [
+        )
+    if from_constants:
+        return (
             f"{head}: it is computed by JAX operations, which jit traces even on constants; "
             f"compute it with NumPy or plain Python to keep it concrete."
-        ]
-    elif site.frame.called_through:
-        callers = and_join(site.frame.called_through)
-        parts = [
-            f"{head}: it is computed from what {callers} passed to `{site.frame.code.co_name}`, "
+        )
+    if frame is not None and frame.called_through:
+        callers = and_join(frame.called_through)
+        return (
+            f"{head}: it is computed from what {callers} passed to `{frame.code.co_name}`, "
             f"which jaxexplain does not follow to your arguments."
-        ]
-    else:
-        parts = [f"{head}; jaxexplain could not follow which arguments it came from."]
-    if library is not None and library.package not in JAX_PACKAGES and construct.kind != "call":
-        parts.append(f"It is needed at {library.where} (`{library.source}`).")
+        )
+    return f"{head}; jaxexplain could not follow which arguments it came from."
+
+
+def static_outlook(
+    depends_on: Sequence[Dependency],
+    plan: CallPlan,
+    data_dependent: Sequence[BoundParam],
+    trials: Sequence[StaticTrial] | None = None,
+) -> list[str]:
+    """Whether making arguments static would make the value concrete: those already static,
+    array data no static choice can carry, and the traced numbers that static would be
+    concrete; what re-tracing showed where it decided the dependencies (`trials`)."""
+    traced = traced_params(plan, depends_on)
+    parts: list[str] = []
     if trials and not traced:
         parts.append(_probe_text(trials))
     static = [d.name for d in depends_on if d.via == "static"]
@@ -232,11 +296,20 @@ def concretization_text(
             f"The value depends on the array data of {and_join([p.name for p in data_dependent])}, "
             f"so no static choice can help."
         )
+        return parts
     sequences = [p for p in traced if is_number_sequence(p)]
-    if sequences and not data_dependent:
+    if sequences:
         parts.append(_sequences_text(sequences))
+    mappings = [p.name for p in traced if is_number_mapping(p)]
+    if mappings:
+        one = len(mappings) == 1
+        parts.append(
+            f"{and_join(mappings)} {'is a dict' if one else 'are dicts'} of Python numbers "
+            f"passed traced: as a static hashable mapping{'' if one else 's'} (flax.core."
+            f"FrozenDict), {it_or_them(mappings)} would be concrete."
+        )
     scalars = [p.name for p in traced if is_python_number(p.value)]
-    if scalars and not data_dependent:
+    if scalars:
         parts.append(
             f"{and_join(scalars)} {'is a Python number' if len(scalars) == 1 else 'are Python numbers'} "
             f"passed traced: as static {'it' if len(scalars) == 1 else 'they'} would be concrete."
@@ -246,16 +319,17 @@ def concretization_text(
         for p in traced
         if not is_python_number(p.value)
         and not is_number_sequence(p)
+        and not is_number_mapping(p)
         and concrete_scalar(p) is not None
     ]
-    if valued and not data_dependent:
+    if valued:
         one = len(valued) == 1
         parts.append(
             f"{and_join(valued)} {'is a 0-d array' if one else 'are 0-d arrays'} passed traced: as "
             f"static Python {'a number' if one else 'numbers'}, {it_or_them(valued)} would be concrete."
         )
     unvalued = [p for p in traced if scalar_without_value(p) is not None]
-    if unvalued and not data_dependent:
+    if unvalued:
         one = len(unvalued) == 1
         what = "is a 0-d traced argument" if one else "are 0-d traced arguments"
         kinds = and_join(sorted({f"a Python {scalar_without_value(p)}" for p in unvalued}))
@@ -263,7 +337,7 @@ def concretization_text(
             f"{and_join([p.name for p in unvalued])} {what}: passed static, as {kinds}, "
             f"{'it' if one else 'they'} would be concrete."
         )
-    return " ".join(parts)
+    return parts
 
 
 def _sequences_text(sequences: Sequence[BoundParam]) -> str:
@@ -298,6 +372,9 @@ def describe_traced(param: BoundParam) -> str:
     if is_number_sequence(param):
         avals = ", ".join(aval_text(leaf) for leaf in jax.tree_util.tree_leaves(value))
         return f"a {type(value).__name__} of Python numbers passed traced, as {avals}"
+    if is_number_mapping(param):
+        count = len(jax.tree_util.tree_leaves(value))
+        return f"a dict of {count} Python number{'s' if count != 1 else ''} passed traced"
     leaves = jax.tree_util.tree_leaves(value)
     if len(leaves) == 1 and leaves[0] is value:
         return f"traced, {aval_text(value)}"

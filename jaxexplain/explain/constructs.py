@@ -59,6 +59,7 @@ CONSTRUCT_LABELS = {
     "shape": "an array shape",
     "sized": "a call without `size=`",
     "call": "a call",
+    "jit_static": "a static argument of a function JAX jits",
     "expression": "an expression",
 }
 

@@ -26,6 +26,7 @@ from jaxexplain.explain.kinds import FailureKind, failure_kind
 from jaxexplain.explain.leaks import explain_leak
 from jaxexplain.explain.loop_grad import explain_loop_grad
 from jaxexplain.explain.not_an_array import explain_not_an_array
+from jaxexplain.explain.type_checks import explain_type_check, type_check_rejection
 from jaxexplain.inputs.caller import CLI, Vocabulary
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.report import ErrorInfo
@@ -55,7 +56,7 @@ def explain_failure(
         explanation, and suggestions (`verified` only for fixes that traced when applied).
     """
     kind = failure_kind(exc)
-    if kind is None and not rejected_in_library(exc):
+    if kind is None and not rejected_in_library(exc) and type_check_rejection(exc) is None:
         return error_info(exc)
     explainer = _explainer(kind, recorder, vocabulary)
     try:
@@ -71,7 +72,8 @@ def explain_failure(
 def _explainer(
     kind: FailureKind | None, recorder: DecisionRecorder | None, vocabulary: Vocabulary
 ) -> Callable[[BaseException, Target, CallPlan], ErrorInfo]:
-    """The explainer of a kind of failure; None is a library's rejection of a value."""
+    """The explainer of a kind of failure; None is a rejection of a value by a runtime type
+    checker or by a library."""
     if kind == "unhashable_static":
         return explain_unhashable_static
     if kind == "not_an_array":
@@ -84,4 +86,8 @@ def _explainer(
         return lambda exc, target, plan: explain_concretization(
             exc, target, plan, recorder, vocabulary
         )
-    return lambda exc, target, plan: explain_library_rejection(exc, target, plan, vocabulary)
+    return lambda exc, target, plan: (
+        explain_type_check(exc, target, plan, vocabulary)
+        if type_check_rejection(exc) is not None
+        else explain_library_rejection(exc, target, plan, vocabulary)
+    )

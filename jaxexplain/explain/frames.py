@@ -163,11 +163,15 @@ def raised_by(exc: BaseException) -> str:
     JAX removes its internal frames from tracebacks, so a builtin exception JAX raised from a
     dunder method (`bool(tracer)`, a truth value that is ambiguous) can end at the user's line:
     an exception of a JAX class, or one that jaxexplain recognises as JAX's, is JAX's wherever
-    it ends. Otherwise the innermost frame decides; jaxexplain's own frames end the traceback
-    only when JAX's frames below them were removed.
+    it ends. An exception of an installed library's class is that library's. Otherwise the
+    innermost frame decides; jaxexplain's own frames end the traceback only when JAX's frames
+    below them were removed.
     """
     if type(exc).__module__.split(".")[0] in JAX_PACKAGES or failure_kind(exc) is not None:
         return "jax"
+    library = _library_of_class(exc)
+    if library is not None:
+        return library
     tb = exc.__traceback__
     if tb is None:
         return "jax"
@@ -177,6 +181,17 @@ def raised_by(exc: BaseException) -> str:
         return "user"
     package = package_of(tb.tb_frame)
     return "jax" if package in (*JAX_PACKAGES, "jaxexplain", "") else package
+
+
+def _library_of_class(exc: BaseException) -> str | None:
+    """The installed library whose exception class `exc` is (jaxtyping's `TypeCheckError`),
+    which raised it even where it cut its own frames from the traceback; None for builtin
+    and standard-library classes and the user's own."""
+    package = type(exc).__module__.split(".")[0]
+    file = getattr(sys.modules.get(type(exc).__module__), "__file__", None)
+    if file is None or package in sys.stdlib_module_names or is_user_file(file):
+        return None
+    return package
 
 
 JAX_PACKAGES = ("jax", "jaxlib")

@@ -11,6 +11,7 @@ import numpy as np
 
 from jaxexplain.explain.frames import at_definition
 from jaxexplain.explain.retrace import Budget, attempt, proven_first, where_it_fails
+from jaxexplain.explain.values import HashableDict
 from jaxexplain.explain.wording import tuple_on_command_line
 from jaxexplain.inputs.calling import BoundParam, CallPlan
 from jaxexplain.report import Dependency, ErrorInfo, Suggestion
@@ -196,13 +197,6 @@ def _tuples_for_lists(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_tuples_for_lists(v) for v in value)
     return value
-
-
-class HashableDict(dict):  # type: ignore[type-arg]
-    """A dict that hashes by its items, standing in for FrozenDict when a fix is tried."""
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items(), key=lambda kv: repr(kv[0]))))
 
 
 def _hashable_dataclass(value: Any) -> Any:

@@ -17,6 +17,8 @@ def failure_kind(exc: BaseException) -> FailureKind | None:
     """The kind of JAX failure `exc` is, or None for one that jaxexplain does not recognise
     (its explanation is then the error as it is, or a library's rejection of a value)."""
     message = str(exc)
+    if is_concretization(exc):
+        return "concretization"
     if isinstance(exc, ValueError) and _jax_compat.NON_HASHABLE_STATIC.search(message):
         return "unhashable_static"
     if isinstance(exc, TypeError) and _jax_compat.NOT_AN_ARRAY.search(message):
@@ -25,8 +27,6 @@ def failure_kind(exc: BaseException) -> FailureKind | None:
         return "leaked_tracer"
     if isinstance(exc, ValueError) and _jax_compat.LOOP_GRAD.search(message):
         return "loop_grad"
-    if is_concretization(exc):
-        return "concretization"
     return None
 
 
@@ -48,4 +48,8 @@ def is_concretization(exc: BaseException) -> bool:
             and _jax_compat.message_match(message, *_jax_compat.SLICE_NOT_STATIC)
         )
         or (isinstance(exc, TypeError) and _jax_compat.SHAPE_NOT_CONCRETE.search(message))
+        or (isinstance(exc, ValueError) and _jax_compat.TRACER_AS_STATIC.search(message))
+        or (
+            isinstance(exc, TypeError) and _jax_compat.TRACER_AS_PRIMITIVE_PARAMETER.search(message)
+        )
     )

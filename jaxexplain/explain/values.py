@@ -19,26 +19,49 @@ def concrete_scalar(param: BoundParam) -> Any:
     argument (it could be static), else None: a number; a concrete 0-d numeric array
     (`jnp.array(5)` from a factory) as its Python number (arrays are unhashable statics); a
     short tuple or list of these (`sample_shape=(4, 5)`, traced as a pytree of 0-d ints) as a
-    tuple, since a list is no hashable static either."""
+    tuple, since a list is no hashable static either; a dict of these (a configuration,
+    `{"NUM_ENVS": 4, "ANNEAL_LR": True}`) as a dict that hashes by its items, standing in for
+    the hashable mapping (flax's `FrozenDict`) a static argument needs."""
     return _static_form(param.value)
 
 
 # A sequence of numbers longer than this is data, not a shape or a handful of sizes.
 MAX_STATIC_LEAVES = 8
+# A configuration holds more numbers than a shape; a dict of more than this is data.
+MAX_CONFIG_LEAVES = 64
 
 
 def _static_form(value: Any) -> Any:
     """`value` as a hashable static: a number, a 0-d array's number, a short plain sequence of
-    these as a tuple; None for anything else."""
+    these as a tuple, a plain dict of these as a hashable dict; None for anything else."""
     if is_python_number(value):
         return value
     numeric = isinstance(value, np.ndarray | jax.Array) and value.shape == ()
     if numeric and any(jax.dtypes.issubdtype(value.dtype, kind) for kind, _ in _PYTHON_SCALARS):
         return value.item()
+    if type(value) is dict:
+        return _static_mapping(value)
     if not _is_plain_sequence(value) or len(jax.tree_util.tree_leaves(value)) > MAX_STATIC_LEAVES:
         return None
     items = [_static_form(item) for item in value]
     return tuple(items) if items and None not in items else None
+
+
+def _static_mapping(value: dict[Any, Any]) -> HashableDict | None:
+    """A plain dict of numbers (nested dicts and short sequences of them too) as a hashable
+    dict; None for an empty one, one holding anything else, or one too large for a
+    configuration."""
+    if not value or len(jax.tree_util.tree_leaves(value)) > MAX_CONFIG_LEAVES:
+        return None
+    items = {key: _static_form(item) for key, item in value.items()}
+    return HashableDict(items) if None not in items.values() else None
+
+
+class HashableDict(dict):  # type: ignore[type-arg]
+    """A dict that hashes by its items, standing in for FrozenDict when a fix is tried."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda kv: repr(kv[0]))))
 
 
 def _is_plain_sequence(value: Any) -> bool:
@@ -49,6 +72,11 @@ def _is_plain_sequence(value: Any) -> bool:
 def is_number_sequence(param: BoundParam) -> bool:
     """A tuple or list of Python numbers (or 0-d arrays) that a static tuple could carry."""
     return _is_plain_sequence(param.value) and concrete_scalar(param) is not None
+
+
+def is_number_mapping(param: BoundParam) -> bool:
+    """A dict of Python numbers (a configuration) that a static hashable mapping could carry."""
+    return type(param.value) is dict and concrete_scalar(param) is not None
 
 
 def is_python_number(value: Any) -> bool:

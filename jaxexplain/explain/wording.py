@@ -160,11 +160,20 @@ def static_how(
 ) -> str:
     """` (--static n=4, or jax.jit(..., static_argnames=('n',)))`: every way that works, as
     the caller writes it; the command line only where it can give each value. A name missing
-    from `values` has no Python value jaxexplain knows (`--static n=VALUE`)."""
+    from `values` has no Python value jaxexplain knows (`--static n=VALUE`). A dict must become
+    a hashable mapping first, which neither jaxexplain's options nor a literal can give."""
     jit = jit_static(names)
     lists = [n for n in names if isinstance(params[n].value, list)]
     if lists:
         jit += f", passing {and_join(lists)} as {'a tuple' if len(lists) == 1 else 'tuples'}"
+    dicts = [n for n in names if type(params[n].value) is dict]
+    if dicts:
+        one = len(dicts) == 1
+        jit += (
+            f", passing {and_join(dicts)} as {'a hashable mapping' if one else 'hashable mappings'}"
+            f" (flax.core.FrozenDict, or a frozen dataclass)"
+        )
+        return f" ({jit})"
     if vocabulary.caller == "program" or (
         vocabulary.caller == "cli" and None in _static_flags(names, values, params)
     ):

@@ -1,15 +1,502 @@
-"""watching/watcher.py on a real training script run whole: the compilations `watch` counts are
-the entries JAX's own cache holds, each with its cache-key reasons and warnings."""
+"""`watch` on real programs: the exact compilations and reasons, checked against JAX's caches."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import json
+import logging
+import os
+import re
 import runpy
+import subprocess
+import sys
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import pytest
+from typer.testing import CliRunner
 
 import jaxexplain
+from jaxexplain.cli import app
+from jaxexplain.report import WatchEvent, WatchReport
+from jaxexplain.watching import hooks as _watch_hooks
+
+PROGRAMS = Path(__file__).resolve().parent / "watch_programs"
+
+
+def run_watched(name: str) -> tuple[WatchReport, dict[str, Any]]:
+    """Runs a program as `__main__` under watch; returns the report and the program's globals."""
+    with jaxexplain.watch() as watcher:
+        program_globals = runpy.run_path(str(PROGRAMS / name), run_name="__main__")
+    return watcher.report(), program_globals
+
+
+def reasons(event: WatchEvent) -> list[tuple[str, str, str, str, int]]:
+    return [(r.component, r.path, r.before, r.after, r.entry) for r in event.reasons]
+
+
+def jit_events(report: WatchReport, function: str) -> list[WatchEvent]:
+    return [e for e in report.compiles_of(function) if e.kind == "jit"]
+
+
+def warning_kinds(report: WatchReport) -> list[tuple[str, str, str]]:
+    return [(w.kind, w.function, w.path) for w in report.warnings]
+
+
+@pytest.fixture(autouse=True)
+def _no_hooks_left() -> Iterator[None]:
+    yield
+    assert not _watch_hooks.hooks_installed(), "a watch left its hooks installed"
+
+
+def test_static_float_recompiles_once_per_value_and_is_named() -> None:
+    report, program = run_watched("static_float.py")
+    events = jit_events(report, "step")
+    assert [reasons(e) for e in events] == [
+        [],
+        [("static", "lr", "0.1", "0.05", 1)],
+        [
+            ("static", "lr", "0.1", "0.03333333333333333", 1),
+            ("static", "lr", "0.05", "0.03333333333333333", 2),
+        ],
+    ]
+    assert [e.cache_size for e in events] == [1, 2, 3]
+    assert program["step"]._cache_size() == 3
+    assert {e.call_source for e in events} == {"w = step(w, x, y, lr=0.1 / (i + 1))"}
+    assert all(e.call_site.startswith(str(PROGRAMS / "static_float.py") + ":") for e in events)
+    assert (events[0].file, events[0].line) == (
+        str(PROGRAMS / "static_float.py"),
+        program["step"].__wrapped__.__code__.co_firstlineno,
+    )
+    assert warning_kinds(report) == [("static_float", "step", "lr")]
+    (summary,) = [f for f in report.functions if f.function == "step"]
+    assert (summary.compiles, summary.distinct_reasons) == (3, 1)
+
+
+def test_python_scalar_then_array_is_a_weak_type_flip() -> None:
+    report, program = run_watched("weak_type.py")
+    events = jit_events(report, "step")
+    host_to_array = (
+        "sharding",
+        "momentum",
+        "host value (Python scalar or NumPy)",
+        "uncommitted",
+        1,
+    )
+    assert [reasons(e) for e in events] == [
+        [],
+        [("weak_type", "momentum", "True", "False", 1), host_to_array],
+    ]
+    assert events[-1].cache_size == program["step"]._cache_size() == 2
+    assert warning_kinds(report) == [("weak_type", "step", "momentum")]
+
+
+def test_partial_last_batch_changes_every_batch_leaf_shape() -> None:
+    report, program = run_watched("batch_shapes.py")
+    events = jit_events(report, "step")
+    assert [reasons(e) for e in events] == [
+        [],
+        [("shape", "batch['x']", "[8, 3]", "[5, 3]", 1), ("shape", "batch['y']", "[8]", "[5]", 1)],
+    ]
+    assert events[-1].cache_size == program["step"]._cache_size() == 2
+    assert warning_kinds(report) == [
+        ("varying_shape", "step", "batch['x']"),
+        ("varying_shape", "step", "batch['y']"),
+    ]
+    assert "axis 0 took 2 sizes (8, 5)" in report.warnings[0].message
+
+
+def test_jit_of_a_lambda_inside_a_loop_is_a_new_function_every_step() -> None:
+    report, _ = run_watched("jit_in_loop.py")
+    events = jit_events(report, "<lambda>")
+    assert len(events) == 3
+    assert [e.cache_size for e in events] == [1, 1, 1], "each lambda has its own, fresh cache"
+    assert reasons(events[0]) == []
+    for number, event in enumerate(events[1:], start=1):
+        assert [(r.component, r.path, r.entry) for r in event.reasons] == [
+            ("function", "object", number)
+        ]
+    assert warning_kinds(report) == [("new_function", "<lambda>", "")]
+    assert "3 times" in report.warnings[0].message
+
+
+def test_static_object_hashed_by_identity_recompiles_for_each_instance() -> None:
+    report, program = run_watched("identity_static.py")
+    events = jit_events(report, "step")
+    assert len(events) == 3
+    assert [(r.component, r.path, r.entry) for r in events[2].reasons] == [
+        ("static", "config", 1),
+        ("static", "config", 2),
+    ]
+    assert all("Config object at 0x" in r.after for r in events[2].reasons), (
+        "statics are shown as the user's objects, not as JAX's wrappers"
+    )
+    assert events[-1].cache_size == program["step"]._cache_size() == 3
+    assert warning_kinds(report) == [("identity", "step", "config")]
+
+
+def test_nested_jits_compile_only_with_their_outer_function() -> None:
+    report, program = run_watched("nested.py")
+    outer = jit_events(report, "outer")
+    assert len(outer) == 1 and program["outer"]._cache_size() == 1
+    assert jit_events(report, "inner") == [], "inner is traced into outer (and its scan body)"
+    assert program["inner"]._cache_size() == 0
+    (vmapped,) = report.compiles_of("inner")
+    assert vmapped.kind == "transformed" and vmapped.call_source.startswith("batched = ")
+    assert report.internal_errors == ()
+
+
+def test_eager_operations_are_grouped_not_listed() -> None:
+    def make() -> Any:
+        return jnp.full((3, 7, 5), 2.0) + jnp.arange(5.0)
+
+    with jaxexplain.watch() as watcher:
+        make()
+    report = watcher.report()
+    assert report.events == ()
+    assert sum(e.compiles for e in report.eager) >= 1
+    assert {"broadcast_in_dim", "add"} & {e.primitive for e in report.eager}
+
+
+def test_each_earlier_entry_is_compared_fewest_differences_first() -> None:
+    @partial(jax.jit, static_argnames=("n", "m"))
+    def f(x, n, m):
+        return x * n + m
+
+    with jaxexplain.watch() as watcher:
+        f(jnp.ones(3), n=1, m=1)
+        f(jnp.ones(4), n=2, m=2)
+        f(jnp.ones(4), n=1, m=1)
+    last = watcher.report().events[-1]
+    assert reasons(last) == [
+        ("shape", "x", "[3]", "[4]", 1),
+        ("static", "n", "2", "1", 2),
+        ("static", "m", "2", "1", 2),
+    ]
+    assert last.cache_size == f._cache_size() == 3
+
+
+def test_watch_names_every_change_where_jax_explain_cache_misses_names_one() -> None:
+    """Shape and static change together: JAX's explainer reports one of the two (which one
+    depends on the JAX version); watch reports both."""
+
+    @partial(jax.jit, static_argnames=("n",))
+    def g(x, n):
+        return x * n
+
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    jax_logger = logging.getLogger("jax")
+    jax_logger.addHandler(handler)
+    jax.config.update("jax_explain_cache_misses", True)
+    try:
+        with jaxexplain.watch() as watcher:
+            g(jnp.ones(3), n=1)
+            g(jnp.ones(4), n=2)
+    finally:
+        jax.config.update("jax_explain_cache_misses", False)
+        jax_logger.removeHandler(handler)
+    (explained,) = [m for m in messages if "TRACING CACHE MISS" in m and "for g" in m]
+    jax_names_shape = "f32[4]" in explained
+    jax_names_static = "['n']" in explained
+    assert jax_names_shape != jax_names_static, explained
+    assert reasons(watcher.report().events[-1]) == [
+        ("static", "n", "1", "2", 1),
+        ("shape", "x", "[3]", "[4]", 1),
+    ]
+
+
+def test_lowering_only_misses_on_other_devices_and_shardings(tmp_path: Path) -> None:
+    """Same shapes committed to another device, then sharded: JAX's tracing cache hits, so
+    jax_explain_cache_misses says nothing after the first call; watch explains both."""
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+        "JAX_EXPLAIN_CACHE_MISSES": "true",
+    }
+    out = tmp_path / "devices.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxexplain", "watch", "-o", str(out), "--", "devices.py"],
+        cwd=PROGRAMS,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "3\n", "the program's own stdout, untouched"
+    report = WatchReport.from_dict(json.loads(out.read_text()))
+    events = jit_events(report, "scale")
+    assert [e.cache_size for e in events] == [1, 2, 3]
+    assert [(r.component, r.path, r.entry) for r in events[1].reasons] == [("sharding", "x", 1)]
+    assert "CpuDevice(id=0)" in events[1].reasons[0].before
+    assert "CpuDevice(id=1)" in events[1].reasons[0].after
+    assert [(r.component, r.entry) for r in events[2].reasons] == [("sharding", 1), ("sharding", 2)]
+    assert all("NamedSharding" in r.after for r in events[2].reasons)
+    assert events[1].trace_seconds == 0.0, "the tracing cache hit: only lowering missed"
+    explained = re.findall(r"TRACING CACHE MISS at (\S+?):(\d+):", result.stderr)
+    assert [(Path(file).name, line) for file, line in explained] == [
+        ("devices.py", "18"),
+        ("devices.py", "21"),
+    ], "JAX is silent on line 19's call from device 1 (and names the user's lines, not a hook)"
+
+
+def test_assert_max_compiles_passes_and_fails_with_the_reasons() -> None:
+    @partial(jax.jit, static_argnames=("lr",))
+    def update(w, lr):
+        return w - lr
+
+    with jaxexplain.assert_max_compiles(update, 1):
+        update(jnp.ones(2), lr=0.5)
+        update(jnp.ones(2), lr=0.5)
+    with pytest.raises(AssertionError) as failure, jaxexplain.assert_max_compiles("update", 1):
+        update(jnp.ones(2), lr=0.25)
+        update(jnp.ones(2), lr=0.125)
+    message = str(failure.value)
+    assert "update compiled 2 times; at most 1 allowed" in message
+    assert "vs #1: static lr 0.25 -> 0.125" in message
+    assert f"{Path(__file__).name}:" in message
+
+
+def test_watching_leaves_results_unchanged_and_everything_restored() -> None:
+    from jax._src import monitoring, pjit, source_info_util  # noqa: TID251 - checked restored
+
+    infer, run = pjit._infer_params, pjit._run_python_pjit
+    listeners = list(monitoring.get_event_duration_listeners())
+    _, watched = run_watched("batch_shapes.py")
+    plain = runpy.run_path(str(PROGRAMS / "batch_shapes.py"), run_name="__main__")
+    assert (pjit._infer_params, pjit._run_python_pjit) == (infer, run)
+    assert list(monitoring.get_event_duration_listeners()) == listeners
+    assert source_info_util.is_user_filename(_watch_hooks.__file__)
+    assert jnp.array_equal(watched["w"], plain["w"])
+
+
+def test_watches_nest_and_jaxexplain_watch_stays_callable() -> None:
+    import jaxexplain.watching.watcher  # importing the module must not hide the function `watch`
+
+    @jax.jit
+    def h(x):
+        return x + 1
+
+    with jaxexplain.watch() as outer:
+        with jaxexplain.watch() as inner:
+            h(jnp.ones(2))
+        h(jnp.ones(3))
+    assert len(inner.report().events) == 1
+    assert len(outer.report().events) == 2
+    assert not _watch_hooks.hooks_installed()
+
+
+def test_live_lines_and_text_report() -> None:
+    stream = io.StringIO()
+
+    @partial(jax.jit, static_argnums=(1,))
+    def power(x, n):
+        return x**n
+
+    with jaxexplain.watch(live=stream) as watcher:
+        power(jnp.ones(2), 2)
+        power(jnp.ones(2), 3)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and lines[1].endswith("vs #1: static n 2 -> 3")
+    text = str(watcher.report())
+    assert "vs compile #1: static n 2 -> 3" in text
+    assert "Per function" in text and "power" in text
+
+
+def test_report_json_round_trip() -> None:
+    report, _ = run_watched("weak_type.py")
+    data = json.loads(report.to_json())
+    assert data["schema"] == "jaxexplain.watch/1"
+    event = data["events"][-1]
+    assert {"function", "file", "line", "call_site", "seconds", "cache_size", "reasons"} <= set(
+        event
+    )
+    assert {"component", "path", "before", "after"} <= set(event["reasons"][0])
+    assert {"function", "compiles", "seconds"} <= set(data["functions"][0])
+    assert WatchReport.from_dict(data) == report
+
+
+def test_call_site_through_equinox_filter_jit() -> None:
+    eqx = pytest.importorskip("equinox")
+
+    @eqx.filter_jit
+    def loss(x, n):
+        return jnp.sum(x**n)
+
+    with jaxexplain.watch() as watcher:
+        loss(jnp.ones(3), 2)
+        loss(jnp.ones(3), 3)
+    events = jit_events(watcher.report(), "loss")
+    assert len(events) == 2
+    assert (events[0].file, events[0].line) == (__file__, loss.__wrapped__.__code__.co_firstlineno)
+    assert [e.call_source for e in events] == ["loss(jnp.ones(3), 2)", "loss(jnp.ones(3), 3)"]
+    assert reasons(events[1]) == [("static", "static[2][0][0]", "2", "3", 1)], (
+        "equinox's static partition, narrowed to the leaf that changed"
+    )
+
+
+runner = CliRunner()
+
+
+def test_cli_passes_argv_stdout_and_exit_status_through(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app, ["watch", "-o", str(out), "--", str(PROGRAMS / "exits.py"), "3", "--flag"]
+    )
+    assert result.exit_code == 3
+    assert "argv ['3', '--flag'] name __main__" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["exit_code"] == 3
+    assert [e["function"] for e in report["events"]] == ["double"]
+
+
+def test_cli_writes_the_report_when_the_program_raises(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app, ["watch", "-o", str(out), "--", str(PROGRAMS / "exits.py"), "raise"]
+    )
+    assert result.exit_code == 1
+    assert "ValueError: the program failed" in result.stderr
+    document = json.loads(out.read_text())
+    assert (document["exit_code"], document["error"]) == (1, "ValueError: the program failed")
+
+
+def test_cli_runs_a_module_and_prints_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(PROGRAMS))
+    monkeypatch.chdir(PROGRAMS)
+    result = runner.invoke(app, ["watch", "--format", "json", "--", "-m", "exits", "0"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["schema"] == "jaxexplain.watch/1"
+    assert "argv ['0'] name __main__" in result.stderr, "the program's stdout moved off the JSON"
+
+
+def test_cli_usage_errors() -> None:
+    missing = runner.invoke(app, ["watch", "--format", "json", "--", "no_such_program.py"])
+    assert missing.exit_code == 2
+    assert json.loads(missing.stdout)["error"].startswith("no such program")
+    assert runner.invoke(app, ["watch"]).exit_code == 2
+
+
+def test_training_loop_with_three_bugs_names_each_recompilation() -> None:
+    report, program = run_watched("training_loop.py")
+    events = jit_events(report, "train_step")
+    assert len(events) == 6 and program["train_step"]._cache_size() == 6
+    shapes_8_to_4 = [
+        ("shape", "batch['x']", "[8, 3]", "[4, 3]"),
+        ("shape", "batch['y']", "[8]", "[4]"),
+    ]
+    float_to_array = [
+        ("weak_type", "total", "True", "False", 1),
+        ("sharding", "total", "host value (Python scalar or NumPy)", "uncommitted", 1),
+    ]
+    assert reasons(events[1]) == float_to_array
+    assert reasons(events[2]) == [
+        *[(*r, 2) for r in shapes_8_to_4],
+        *[(*r, 1) for r in shapes_8_to_4],
+        *float_to_array,
+    ]
+    closest = [(r.component, r.path, r.entry) for e in events[3:] for r in e.reasons[:1]]
+    assert closest == [("static", "lr", 1), ("static", "lr", 2), ("static", "lr", 3)]
+    assert {w.kind for w in report.warnings} == {"static_float", "weak_type", "varying_shape"}
+
+
+def test_cli_text_report_goes_to_stderr_and_stdout_stays_the_programs() -> None:
+    result = runner.invoke(app, ["watch", "--", str(PROGRAMS / "training_loop.py")])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["epoch 0: loss 5.9388", "epoch 1: loss 0.6057"]
+    assert result.stderr.count("jaxexplain: compiled train_step") == 6
+    assert "vs compile #1: weak_type total True -> False" in result.stderr
+    assert "Per function" in result.stderr and "warning: train_step" in result.stderr
+
+
+class EqualConfig:
+    """Equal and hashed by value, but its default repr shows its address."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EqualConfig) and other.depth == self.depth
+
+    def __hash__(self) -> int:
+        return hash(self.depth)
+
+
+def test_equal_statics_with_different_reprs_are_no_reason() -> None:
+    @partial(jax.jit, static_argnums=(1,))
+    def run(x, config):
+        return x * config.depth
+
+    with jaxexplain.watch() as watcher:
+        run(jnp.ones(2), EqualConfig(2))
+        run(jnp.ones(2), EqualConfig(2))
+        run(jnp.ones(3), EqualConfig(2))
+    events = watcher.report().events
+    assert len(events) == 2 == run._cache_size()
+    assert reasons(events[1]) == [("shape", "x", "[2]", "[3]", 1)]
+
+
+def test_star_args_with_a_negative_static_argnum() -> None:
+    @partial(jax.jit, static_argnums=(-1,))
+    def total(*xs):
+        return sum(x.sum() for x in xs[:-1]) * xs[-1]
+
+    with jaxexplain.watch() as watcher:
+        total(jnp.ones(2), jnp.ones(3), 2)
+        total(jnp.ones(2), jnp.ones(4), 3)
+    report = watcher.report()
+    assert report.internal_errors == ()
+    assert reasons(report.events[1]) == [
+        ("static", "xs[2]", "2", "3", 1),
+        ("shape", "xs[1]", "[3]", "[4]", 1),
+    ]
+
+
+class Settings(NamedTuple):
+    depth: int
+    act: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    settings: Settings
+    width: int
+
+
+def test_structured_statics_name_the_field_that_changed() -> None:
+    @partial(jax.jit, static_argnames=("model",))
+    def apply(x, model):
+        return x * model.width * model.settings.depth
+
+    with jaxexplain.watch() as watcher:
+        apply(jnp.ones(2), model=Model(Settings(2, "relu"), 8))
+        apply(jnp.ones(2), model=Model(Settings(3, "relu"), 8))
+    assert reasons(watcher.report().events[1]) == [("static", "model.settings.depth", "2", "3", 1)]
+    assert watcher.report().warnings == ()
+
+
+def test_a_float_field_of_a_static_config_that_changes_is_warned_about() -> None:
+    @partial(jax.jit, static_argnums=(1,))
+    def step(w, hyper):
+        return w * hyper.depth
+
+    with jaxexplain.watch() as watcher:
+        for lr in (0.1, 0.05, 0.025):
+            step(jnp.ones(2), Settings(lr, "sgd"))  # type: ignore[arg-type]
+    report = watcher.report()
+    assert [r.path for r in report.events[1].reasons] == ["hyper.depth"]
+    assert [(w.kind, w.path) for w in report.warnings] == [("static_float", "hyper.depth")]
+    assert "3 values: 0.1, 0.05, 0.025" in report.warnings[0].message
+
 
 TRAINING_DIR = Path(__file__).resolve().parent / "targets" / "training"
 

@@ -127,3 +127,26 @@ def test_a_function_is_selected_by_name_by_its_definition_line_or_by_all() -> No
     assert Selector(("app/train.py:11",)).matches(definition)
     assert not Selector(("train.py:12",)).matches(definition)
     assert not Selector(("step",)).matches(definition)
+
+
+def test_equations_are_credited_to_the_users_lines_as_trace_credits_them() -> None:
+    """Nested jits inside optax pass through watch's hooks while the explanation traces; the
+    equations they make still count on the user's line that called optax."""
+    program = program_globals("optax_step.py")
+    step, tx = program["step"], program["tx"]
+    x = jnp.ones(3)
+    with jaxexplain.watch(explain=["step"]) as watcher:
+        step(x, tx.init(x))
+    (explained,) = watcher.report().explained
+    alone = jaxexplain.trace(step, x, tx.init(x), compile=False)
+
+    def per_line(report: Any) -> dict[tuple[str, int], int]:
+        return {
+            (listing.file, line.number): line.equations
+            for listing in report.sources
+            for line in listing.lines
+            if line.equations
+        }
+
+    assert per_line(explained.trace) == per_line(alone)
+    assert per_line(alone)[(alone.function.file, alone.function.line + 2)] > 20, "optax's own"

@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import CodeType
 from typing import Any
 
 from jaxexplain import _jax_compat
 from jaxexplain.userfiles import is_jaxexplain_file, is_user_file, library_path
+
+
+# `watch` wraps JAX's jit entry points (`watching/hooks.py`); inside a watched program every
+# nested `jax.jit` traced by an explanation passes through them, so their frames stand where
+# JAX's own would, not where the explanation was called from.
+_WATCH_HOOKS = str(Path(__file__).resolve().parent.parent / "watching" / "hooks.py")
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ def _frame_kind(code: CodeType) -> str:
     frames: everything above them called the explanation), or "" (JAX, the standard library).
     """
     file = code.co_filename
+    if file == _WATCH_HOOKS:
+        return ""
     if is_jaxexplain_file(file):
         return "caller"
     if is_user_file(file):

@@ -152,3 +152,46 @@ def test_equations_are_credited_to_the_users_lines_as_trace_credits_them() -> No
     source = Path(alone.function.file).read_text().splitlines()
     update = next(i for i, text in enumerate(source, 1) if "tx.update(" in text)
     assert per_line(alone)[(alone.function.file, update)] > 20, "optax's equations, on its call"
+
+
+def test_the_def_line_or_a_decorator_line_selects_and_a_name_that_selects_nothing_is_said(
+    tmp_path: Path,
+) -> None:
+    program = tmp_path / "prog.py"
+    program.write_text(
+        "import jax\n"
+        "import jax.numpy as jnp\n"
+        "\n"
+        "@jax.jit\n"
+        "def double(x):\n"
+        "    return x * 2\n"
+        "\n"
+        "double(jnp.ones(2))\n"
+    )
+    definition = ("double", str(program), 4)
+    assert Selector((f"{program}:4",)).matches(definition), "the decorator line"
+    assert Selector((f"{program}:5",)).matches(definition), "the def line"
+    assert not Selector((f"{program}:6",)).matches(definition)
+    with jaxexplain.watch(explain=["doubel", f"{program}:5"]) as watcher:
+        runpy.run_path(str(program))
+    report = watcher.report()
+    assert len(report.explained) == 1
+    assert [(w.kind, w.path) for w in report.warnings] == [("explain_unmatched", "doubel")]
+
+
+def test_a_new_entry_made_without_a_compile_is_explained_without_claiming_one() -> None:
+    @jax.jit
+    def step(x, i):
+        return x + i
+
+    x = jnp.ones(3)
+    with jaxexplain.watch(explain=["step"]) as watcher:
+        step(x, 0)
+        step(x, jnp.asarray(1))
+    assert step._cache_size() == 2
+    first, entry = watcher.report().explained
+    assert first.trace.compile is not None, "the first call compiled"
+    assert entry.trace.compile is None, "no XLA compile to report: JAX reused the executable"
+    assert entry.diff is not None and entry.diff.verification is not None
+    assert "without an XLA compile" in entry.diff.verification.note
+    assert [(c.component, c.path) for c in entry.diff.cache_key_changes] == [("sharding", "i")]

@@ -486,10 +486,24 @@ NEW_OBJECT = "a new function object, whose jit cache starts empty"
 NO_COMPILE = "a new cache entry without an XLA compile: JAX reused its trace and executable"
 
 
-def real_run_note(earlier: int, event: int, same_object: bool) -> str:
-    """The verdict's evidence under `watch --explain`: the program's own call compiled again."""
+def real_run_note(earlier: int, event: int, same_object: bool, compiled: bool = True) -> str:
+    """The verdict's evidence under `watch --explain`: the program's own call made a new cache
+    entry, compiled or (a trace and executable reused) not."""
     cache = "its jit cache grew" if same_object else "a new function object's cache started"
+    if not compiled:
+        return (
+            f"the real run made a new cache entry at event {event} (after event {earlier}) "
+            f"without an XLA compile: {cache}, the executable reused"
+        )
     return f"the real run compiled again at event {event} (after event {earlier}): {cache}"
+
+
+def unmatched_explain_text(name: str) -> str:
+    """`--explain NAME` that selected nothing the program compiled."""
+    return (
+        f"--explain {name} matched no function the program compiled (give a function's name, "
+        "the file.py:line of its def, or all)"
+    )
 
 
 def real_recompile_note(compile_number: int) -> str:

@@ -18,7 +18,6 @@ from typing import Any
 from jaxexplain import _jax_compat
 from jaxexplain.userfiles import is_jaxexplain_file, is_user_file, library_path
 
-
 # `watch` wraps JAX's jit entry points (`watching/hooks.py`); inside a watched program every
 # nested `jax.jit` traced by an explanation passes through them, so their frames stand where
 # JAX's own would, not where the explanation was called from.

@@ -11,6 +11,7 @@ cache never reach this module.
 
 from __future__ import annotations
 
+import linecache
 import os
 import threading
 from collections.abc import Sequence
@@ -56,6 +57,14 @@ class Selector:
         """True when any name selects the function defined at `definition`."""
         return any(_selects(name, definition) for name in self.names)
 
+    def unmatched(self, definitions: Sequence[Definition]) -> list[str]:
+        """The names that selected none of the functions the program compiled."""
+        return [
+            name
+            for name in self.names
+            if name != EVERY_FUNCTION and not any(_selects(name, d) for d in definitions)
+        ]
+
 
 def _selects(name: str, definition: Definition) -> bool:
     function, file, line = definition
@@ -65,9 +74,21 @@ def _selects(name: str, definition: Definition) -> bool:
     if not (where and number.isdigit()):
         return False
     path = os.path.normpath(where)
-    return int(number) == line and (
+    return int(number) in _header_lines(file, line) and (
         os.path.normpath(file) == os.path.abspath(path) or file.endswith(os.sep + path)
     )
+
+
+def _header_lines(file: str, first: int) -> range:
+    """The lines that name a function's definition: its decorators (where its code starts)
+    through its `def` line, which is the line a user reads as where it is defined."""
+    number = first
+    while number < first + 50:
+        text = linecache.getline(file, number).lstrip()
+        if not text or text.startswith(("def ", "async def ")):
+            break
+        number += 1
+    return range(first, number + 1)
 
 
 @dataclass
@@ -85,6 +106,7 @@ class RealCallExplainer:
 
     selector: Selector
     explained: list[WatchExplained] = field(default_factory=list)
+    failed_definitions: set[Definition] = field(default_factory=set)
     _earlier: dict[Definition, list[_Explained]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,7 +116,7 @@ class RealCallExplainer:
         """The trace report of a compilation the program made, and its diff if it recompiled."""
         if event.kind != "jit" or not self.selector.matches(definition):
             return
-        report = explain_real_call(observation)
+        report = explain_real_call(observation, compile=event.compiled)
         with self._lock:
             earlier = self._earlier.setdefault(definition, [])
             nearest = _nearest(earlier, report, observation.fun)
@@ -109,6 +131,7 @@ class RealCallExplainer:
     def failed(self, observation: hooks.Observation, definition: Definition) -> None:
         """The failure explanation of a call whose trace raised, on the program's own values
         (`compile` 0: it made no compilation)."""
+        self.failed_definitions.add(definition)
         if observation.transformed or not self.selector.matches(definition):
             return
         report = explain_real_call(observation)
@@ -116,15 +139,16 @@ class RealCallExplainer:
             self.explained.append(WatchExplained(definition[0], 0, report))
 
 
-def explain_real_call(observation: hooks.Observation) -> TraceReport:
-    """The trace report of the call the program made, jaxexplain's own work unseen by watch."""
+def explain_real_call(observation: hooks.Observation, *, compile: bool = True) -> TraceReport:
+    """The trace report of the call the program made, jaxexplain's own work unseen by watch;
+    without compile figures for a cache entry that JAX made without compiling."""
     options = _jax_compat.jit_info_options(observation.jit_info)
     plan = abstract_traced(
         plan_of_call(observation.fun, tuple(observation.args), dict(observation.kwargs), options)
     )
     target = Target(observation.fun, observation.fun, options)
     with hooks.paused():
-        return explain(target, plan, name_of(observation.fun), Options(PROGRAM))
+        return explain(target, plan, name_of(observation.fun), Options(PROGRAM, compile=compile))
 
 
 def abstract_traced(plan: CallPlan) -> CallPlan:
@@ -195,7 +219,7 @@ def _with_diff(
         predicted = _another_object(predicted, nearest.event.compile_number)
     verification = Verification(
         checked=True,
-        note=real_run_note(nearest.event.index, event.index, same_object),
+        note=real_run_note(nearest.event.index, event.index, same_object, event.compiled),
         cache_size_a=nearest.event.cache_size,
         cache_size_b=event.cache_size,
         jax_recompiled=True,

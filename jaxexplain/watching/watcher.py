@@ -26,7 +26,12 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from jaxexplain import _jax_compat
-from jaxexplain.renderers.words import NEW_OBJECT, live_line, too_many_compiles_text
+from jaxexplain.renderers.words import (
+    NEW_OBJECT,
+    live_line,
+    too_many_compiles_text,
+    unmatched_explain_text,
+)
 from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
@@ -170,6 +175,18 @@ class Watcher:
             for e in entries
         )
 
+    def _unmatched_explain(self) -> tuple[WatchWarning, ...]:
+        """A `--explain` name that selected nothing: said, not silently ignored (a typo, or a
+        line that is no function's definition)."""
+        if self.explainer is None:
+            return ()
+        return tuple(
+            WatchWarning("explain_unmatched", "", name, unmatched_explain_text(name))
+            for name in self.explainer.selector.unmatched(
+                [*self.definitions, *self.explainer.failed_definitions]
+            )
+        )
+
     def on_failure(
         self, observation: _watch_hooks.Observation, exc: Exception, frame: FrameType
     ) -> None:
@@ -266,7 +283,7 @@ class Watcher:
             events=events,
             functions=function_totals(events),
             eager=eager,
-            warnings=find_warnings(events),
+            warnings=find_warnings(events) + self._unmatched_explain(),
             program=self.program,
             exit_code=self.exit_code,
             error=self.error,

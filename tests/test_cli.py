@@ -347,7 +347,7 @@ def test_trace_ends_without_teardown_but_with_atexit_handlers(function: str, cod
     assert "user atexit handler ran" in result.stderr
 
 
-UNROLLED = ["diff", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]", "--static", "n=3"]
+UNROLLED_DIFF = ["diff", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]", "--static", "n=3"]
 DENSE = [
     "diff",
     "samples/decorated.py:dense",
@@ -367,7 +367,7 @@ def diff_json(*args: str) -> dict:
 
 
 def test_loop_count_text_report() -> None:
-    result = runner.invoke(app, [*UNROLLED, "--vs", "n=4", "--color", "never"])
+    result = runner.invoke(app, [*UNROLLED_DIFF, "--vs", "n=4", "--color", "never"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.index("Verdict") < out.index("Why") < out.index("Jaxpr diff") < out.index("flops")
@@ -381,7 +381,7 @@ def test_loop_count_text_report() -> None:
 
 
 def test_loop_count_colors_the_hunks() -> None:
-    result = runner.invoke(app, [*UNROLLED, "--vs", "n=4", "--no-compile", "--color", "always"])
+    result = runner.invoke(app, [*UNROLLED_DIFF, "--vs", "n=4", "--no-compile", "--color", "always"])
     assert result.exit_code == 0
     assert "\x1b[" in result.stdout and "mul e a" in result.stdout
 
@@ -439,17 +439,17 @@ def test_threshold_change_of_the_where_sample() -> None:
 
 
 def test_changing_nothing_is_no_recompile_and_an_empty_diff() -> None:
-    document = diff_json(*UNROLLED, "--vs", "n=3", "--no-compile")
+    document = diff_json(*UNROLLED_DIFF, "--vs", "n=3", "--no-compile")
     assert document["recompiles"] is False and document["verified"] is True
     assert document["cache_key_changes"] == [] and document["decision_changes"] == []
     jaxpr = document["jaxpr_diff"]
     assert (jaxpr["added"], jaxpr["removed"], jaxpr["changed"], jaxpr["unified"]) == (0, 0, 0, "")
-    text = runner.invoke(app, [*UNROLLED, "--vs", "n=3", "--no-compile"]).stdout
+    text = runner.invoke(app, [*UNROLLED_DIFF, "--vs", "n=3", "--no-compile"]).stdout
     assert "no recompile" in text and "identical up to variable names" in text
 
 
 def test_changing_only_a_shape_flags_the_shape() -> None:
-    document = diff_json(*UNROLLED, "--vs", "x=f32[7]", "--no-compile")
+    document = diff_json(*UNROLLED_DIFF, "--vs", "x=f32[7]", "--no-compile")
     assert [(c["component"], c["path"]) for c in document["cache_key_changes"]] == [("shape", "x")]
     assert document["verified"] and document["recompiles"]
 
@@ -465,11 +465,11 @@ def test_several_vs_at_once() -> None:
 
 
 def test_verification_can_be_skipped() -> None:
-    off = diff_json(*UNROLLED, "--vs", "n=4", "--no-compile", "--no-verify")
+    off = diff_json(*UNROLLED_DIFF, "--vs", "n=4", "--no-compile", "--no-verify")
     assert off["verified"] is False and off["recompiles"] is True
     assert "turned off" in off["verification"]["note"]
     small = runner.invoke(
-        app, [*UNROLLED, "--vs", "n=4", "--no-compile", "--verify-limit", "4B", "--color", "never"]
+        app, [*UNROLLED_DIFF, "--vs", "n=4", "--no-compile", "--verify-limit", "4B", "--color", "never"]
     )
     assert "not verified: one side's inputs need 12 B, over the --verify-limit of 4 B" in (
         small.stdout
@@ -477,7 +477,7 @@ def test_verification_can_be_skipped() -> None:
 
 
 def test_a_failing_side_exits_1_with_valid_json() -> None:
-    result = runner.invoke(app, [*UNROLLED, "--vs", "n=2.5", "--format", "json"])
+    result = runner.invoke(app, [*UNROLLED_DIFF, "--vs", "n=2.5", "--format", "json"])
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     assert document["recompiles"] is None and document["verified"] is False
@@ -495,10 +495,10 @@ def test_a_failing_side_exits_1_with_valid_json() -> None:
     ],
 )
 def test_bad_input_exits_2_with_a_diff_json_document(extra: list[str], message: str) -> None:
-    result = runner.invoke(app, [*UNROLLED, *extra])
+    result = runner.invoke(app, [*UNROLLED_DIFF, *extra])
     assert result.exit_code == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
-    as_json = runner.invoke(app, [*UNROLLED, *extra, "--format", "json"])
+    as_json = runner.invoke(app, [*UNROLLED_DIFF, *extra, "--format", "json"])
     document = json.loads(as_json.stdout)
     assert document["schema"] == "jaxexplain.diff/1" and message in document["error"]["message"]
     report = ErrorReport.from_dict(document)
@@ -516,7 +516,7 @@ def test_sizes() -> None:
 
 def test_output_file_gets_json_from_its_suffix(tmp_path: Path) -> None:
     out = tmp_path / "diff.json"
-    result = runner.invoke(app, [*UNROLLED, "--vs", "n=4", "--no-compile", "-o", str(out)])
+    result = runner.invoke(app, [*UNROLLED_DIFF, "--vs", "n=4", "--no-compile", "-o", str(out)])
     assert result.exit_code == 0
     assert json.loads(out.read_text())["schema"] == "jaxexplain.diff/1"
 

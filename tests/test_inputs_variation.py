@@ -203,7 +203,8 @@ def test_a_rebuilt_optimizer_from_a_factory_recompiles_as_jax_does(
     after_a, after_b = _cache_sizes_of(getattr(optimizers, factory)())
     check = report.verification
     assert check is not None and check.checked and check.agrees
-    assert (check.cache_size_a, check.cache_size_b) == (after_a, after_b)
+    assert check.cache_size_a is not None and check.cache_size_b is not None
+    assert check.cache_size_b - check.cache_size_a == after_b - after_a, "the growth JAX shows"
     assert report.recompiles is (after_b > after_a)
     assert [(c.component, c.path) for c in report.cache_key_changes] == changed
     assert report.vs == {"tx": f"{OPTIMIZERS}:{factory}()"}

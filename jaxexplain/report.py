@@ -73,7 +73,9 @@ class StaticKey:
 
     `compared_by` is "identity" where some part of the value (`identity_parts`) compares by
     identity, so that an equal-looking rebuilt value is another cache entry; `warnings` say
-    when that, or a slow hash, is likely to cost compilations."""
+    when that, or a slow hash, is likely to cost compilations. `value` is bounded for reading;
+    `value_digest` hashes the whole of it, so that values differing past the shown part differ.
+    """
 
     name: str
     value: str
@@ -83,6 +85,7 @@ class StaticKey:
     identity_parts: tuple[IdentityPart, ...] = ()
     hash_seconds: float = 0.0
     warnings: tuple[str, ...] = ()
+    value_digest: str = ""
 
 
 @dataclass(frozen=True)

@@ -347,7 +347,14 @@ def test_trace_ends_without_teardown_but_with_atexit_handlers(function: str, cod
     assert "user atexit handler ran" in result.stderr
 
 
-UNROLLED_DIFF = ["diff", "samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]", "--static", "n=3"]
+UNROLLED_DIFF = [
+    "diff",
+    "samples/unrolled.py:unrolled_power",
+    "--arg",
+    "x=f32[3]",
+    "--static",
+    "n=3",
+]
 DENSE = [
     "diff",
     "samples/decorated.py:dense",
@@ -381,7 +388,9 @@ def test_loop_count_text_report() -> None:
 
 
 def test_loop_count_colors_the_hunks() -> None:
-    result = runner.invoke(app, [*UNROLLED_DIFF, "--vs", "n=4", "--no-compile", "--color", "always"])
+    result = runner.invoke(
+        app, [*UNROLLED_DIFF, "--vs", "n=4", "--no-compile", "--color", "always"]
+    )
     assert result.exit_code == 0
     assert "\x1b[" in result.stdout and "mul e a" in result.stdout
 
@@ -469,7 +478,8 @@ def test_verification_can_be_skipped() -> None:
     assert off["verified"] is False and off["recompiles"] is True
     assert "turned off" in off["verification"]["note"]
     small = runner.invoke(
-        app, [*UNROLLED_DIFF, "--vs", "n=4", "--no-compile", "--verify-limit", "4B", "--color", "never"]
+        app,
+        [*UNROLLED_DIFF, "--vs", "n=4", "--no-compile", "--verify-limit", "4B", "--color", "never"],
     )
     assert "not verified: one side's inputs need 12 B, over the --verify-limit of 4 B" in (
         small.stdout

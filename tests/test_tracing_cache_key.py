@@ -105,6 +105,20 @@ def test_a_python_scalar_and_numpy_values_of_one_type_share_an_entry() -> None:
     assert key_a.digest == key_b.digest
 
 
+def test_a_long_static_that_differs_past_the_shown_part_gets_another_digest() -> None:
+    """A config of 100 numbers changed in its last one: the repr shown is cut at its start,
+    JAX compares the whole tuple."""
+    jitted = jax.jit(ignores_n, static_argnames="n")
+    long_a, long_b = tuple(range(100)), (*range(99), -1)
+    a: Call = ((X3,), {"n": long_a})
+    b: Call = ((X3,), {"n": long_b})
+    key_a, key_b = digest(jitted, a), digest(jitted, b)
+    assert key_a.static[0].value == key_b.static[0].value, "both cut before the change"
+    assert cache_verdict(jitted, a, b)
+    assert key_a.digest != key_b.digest
+    assert [(c.component, c.path) for c in compare_keys(key_a, key_b)] == [("static", "n")]
+
+
 def test_weak_type_scalar_vs_array() -> None:
     jitted = jax.jit(scaled)
     a: Call = ((1.0,), {})

@@ -104,6 +104,17 @@ DIFFERENT = {
         leaf(BASE, 0, on_device=False),
         [("sharding", "x", "uncommitted", "host value (Python scalar or NumPy)")],
     ),
+    "static differing past the shown part": (
+        static(BASE, 0, value_digest="0123456789abcdef"),
+        [
+            (
+                "static",
+                "n",
+                "3 (differs past the part shown; see the values in your code)",
+                "3 (differs past the part shown; see the values in your code)",
+            )
+        ],
+    ),
     "committed on the same device": (
         leaf(BASE, 0, committed=True),
         [("sharding", "x", "uncommitted", "uncommitted")],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import hashlib
 import sys
 import time
 import types
@@ -33,16 +34,27 @@ def static_repr(value: Any, keep_addresses: bool = False) -> str:
     Python's default repr (`<SGD object at 0x...>`, say an optimizer passed as a static `self`)
     reads by its attributes, and memory addresses are dropped. A value compared by identity
     (`keep_addresses`) keeps its addresses, which are then exactly what tells entries apart."""
+    return _bounded(_full_repr(value, keep_addresses))
+
+
+def static_value_digest(value: Any, keep_addresses: bool = False) -> str:
+    """A hash of the whole repr `static_repr` bounds: two long statics that differ past the
+    shown part (equinox's static tuple holding a float, a config with many fields) must not
+    read as one key."""
+    return hashlib.sha256(_full_repr(value, keep_addresses).encode()).hexdigest()[:16]
+
+
+def _full_repr(value: Any, keep_addresses: bool) -> str:
     text = repr(value)
     if keep_addresses or uses_identity_hash(value):
-        return _bounded(text)
+        return text
     if type(value).__repr__ is object.__repr__ and isinstance(
         getattr(value, "__dict__", None), dict
     ):
         kind = type(value)
         attributes = " ".join(f"{k}={static_repr(v)}" for k, v in vars(value).items())
         text = f"<{kind.__module__}.{kind.__qualname__}{' ' if attributes else ''}{attributes}>"
-    return _bounded(ADDRESS.sub("", text))
+    return ADDRESS.sub("", text)
 
 
 def _bounded(text: str) -> str:
@@ -176,9 +188,9 @@ def identity_warning(name: str, value: Any, parts: tuple[IdentityPart, ...]) -> 
     more = f" (+{len(rebuilt) - 3} more)" if len(rebuilt) > 3 else ""
     kind = type(value).__qualname__
     text = (
-        f"static argument {name} (a {kind}) is compared by identity: {shown}{more}. jit will "
-        f"recompile on every call that passes a new {kind} object, even one built with the same "
-        f"settings"
+        f"static argument {name} (a {kind}) is compared by identity in these parts: {shown}"
+        f"{more}. jit will recompile on every call where one of them is another object, even "
+        f"one built with the same settings"
     )
     if type(value).__module__.partition(".")[0] == "optax":
         return text + (
@@ -215,6 +227,7 @@ def static_key(name: str, value: Any) -> StaticKey:
     return StaticKey(
         name=name,
         value=static_repr(value, keep_addresses=bool(parts)),
+        value_digest=static_value_digest(value, keep_addresses=bool(parts)),
         type=f"{kind.__module__}.{kind.__qualname__}"
         if kind.__module__ != "builtins"
         else kind.__qualname__,

@@ -92,9 +92,23 @@ def _static_changes(a: tuple[StaticKey, ...], b: tuple[StaticKey, ...]) -> list[
             # A whole value compared by identity that also reads otherwise (a lambda in place
             # of a named function) is one change, not the value's and then its identity's.
             read = ADDRESS.sub("", x.value) != ADDRESS.sub("", y.value)
-            found = [KeyChange("static", name, x.value, y.value)] if read else []
-            changes += found + [c for c in _identity_changes(x, y) if c not in found]
+            identity = _identity_changes(x, y)
+            beyond = not (read or identity) and x.value_digest != y.value_digest
+            found = (
+                [KeyChange("static", name, x.value, y.value)]
+                if read
+                else [KeyChange("static", name, *differs_beyond(x.value, y.value))]
+                if beyond
+                else []
+            )
+            changes += found + [c for c in identity if c not in found]
     return changes
+
+
+def differs_beyond(a: str, b: str) -> tuple[str, str]:
+    """Two bounded static reprs that read alike though the values differ past the shown part."""
+    note = " (differs past the part shown; see the values in your code)"
+    return a + note, b + note
 
 
 def _identity_changes(a: StaticKey, b: StaticKey) -> list[KeyChange]:

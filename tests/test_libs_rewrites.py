@@ -142,3 +142,33 @@ def test_an_optax_update_branch_is_verified_on_values_and_gradients(tmp_path: Pa
         np.testing.assert_allclose(
             by_scale(scale, jax.jit(fixed.clipped_update)), by_scale(scale, user.clipped_update)
         )
+
+
+def test_a_rewrite_in_an_equinox_filter_jit_function_calling_its_module_is_verified(
+    tmp_path: Path,
+) -> None:
+    """The model is split by equinox (arrays traced, the rest static); the rewrite's checks
+    call the user's function with it joined again, as equinox does (they failed on the split
+    value before)."""
+    from tests.targets.libs import filter_jit_branch as lib
+
+    args = lib.drift_args()
+    report = jaxexplain.trace(lib.drift_with_schedule, compile=False, **args)
+    assert report.error is not None
+    (fix,) = [s for s in verified(report) if s.kind == "rewrite"]
+    assert fix.code is not None and set(fix.checks) >= {"traced", "values"}
+    source = Path(lib.__file__).read_text().splitlines()
+    match = re.search(r"replace lines? (\d+)(?:-(\d+))?", fix.text)
+    assert match, fix.text
+    first, last = int(match[1]), int(match[2] or match[1])
+    source[first - 1 : last] = fix.code.splitlines()
+    path = tmp_path / "filter_jit_fixed.py"
+    path.write_text("\n".join(source) + "\n")
+    spec = importlib.util.spec_from_file_location("filter_jit_fixed", path)
+    assert spec is not None and spec.loader is not None
+    fixed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixed)
+    for t in (0.7, 0.2):
+        inputs = {**args, "t": jnp.asarray(t)}
+        expected = lib.drift_with_schedule.__wrapped__(**inputs)
+        assert np.allclose(fixed.drift_with_schedule(**inputs), expected)

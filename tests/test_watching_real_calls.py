@@ -195,3 +195,25 @@ def test_a_new_entry_made_without_a_compile_is_explained_without_claiming_one() 
     assert entry.diff is not None and entry.diff.verification is not None
     assert "without an XLA compile" in entry.diff.verification.note
     assert [(c.component, c.path) for c in entry.diff.cache_key_changes] == [("sharding", "i")]
+
+
+def test_a_filter_jit_call_is_explained_as_the_users_call() -> None:
+    """equinox.filter_jit jits its own `fun_wrapped` over split arguments; the explanation is
+    of the user's function and arguments, and the recompile names the user's static float."""
+    from tests.targets.libs import filter_jit_branch as lib
+
+    x = jnp.ones(3)
+    with jaxexplain.watch(explain=["eval_loss"]) as watcher:
+        lib.eval_loss(x, 10.0)
+        lib.eval_loss(x, 5.0)
+    assert lib.eval_loss._cached._cache_size() == 2
+    first, second = watcher.report().explained
+    assert [a.name for a in first.trace.arguments] == ["x", "t1"]
+    assert first.trace.function.name == "eval_loss"
+    assert first.trace.jaxpr is not None
+    unwrapped = lib.eval_loss.__wrapped__
+    assert first.trace.jaxpr.equations == len(jax.make_jaxpr(lambda v: unwrapped(v, 10.0))(x).eqns)
+    assert second.diff is not None and second.diff.verified
+    assert [(c.component, c.path, c.a, c.b) for c in second.diff.cache_key_changes] == [
+        ("static", "t1", "10.0", "5.0")
+    ]

@@ -13,6 +13,7 @@ rewrite stays unverified.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -142,7 +143,8 @@ def substituted(
     if owner is function_object(target.function):
         bound = getattr(target.function, "__self__", None)
         fn = types.MethodType(replacement, bound) if bound is not None else replacement
-        yield Target(fn, fn, None)
+        # The library wrapper stays: equinox.filter_jit's split parameters are joined again.
+        yield dataclasses.replace(target, obj=fn, function=fn, options=None)
         return
     namespaces = {id(s.frame.frame.f_globals): s.frame.frame.f_globals for s in sites}
     namespaces[id(owner.__globals__)] = owner.__globals__
@@ -350,7 +352,7 @@ def reference_output(
     args, kwargs = plan.call_args()
     try:
         with jax.disable_jit(), step_limit(owner.__code__, enabled=rewrite.kind == "while_loop"):
-            output = target.function(*args, **kwargs)
+            output = target.as_traced(*args, **kwargs)
     except Exception:
         if not rewrite.forced:
             return None
@@ -360,7 +362,7 @@ def reference_output(
         return Reference(plan, output)
     try:
         with jax.disable_jit():
-            gradients = gradients_of(target.function, plan, check)
+            gradients = gradients_of(target.as_traced, plan, check)
     except Exception:
         gradients = None
     return Reference(plan, output, check, gradients)
@@ -442,7 +444,7 @@ def elementwise_reference(
         clone = clone_function(owner, code, {rewrites.BRANCH_HELPER: recorder})
         try:
             with jax.disable_jit(), substituted(target, owner, clone, sites) as forced_target:
-                outputs.append(forced_target.function(*args, **kwargs))
+                outputs.append(forced_target.as_traced(*args, **kwargs))
         except Exception:
             return None
     tests = recorder.tests
@@ -518,7 +520,7 @@ def _selected_gradients(
         try:
             with jax.disable_jit(), substituted(target, owner, clone, sites) as forced_target:
                 jacobian = jax.jacfwd(
-                    _of_floats(forced_target.function, plan, check), argnums=range(len(primals))
+                    _of_floats(forced_target.as_traced, plan, check), argnums=range(len(primals))
                 )(*primals)
         except Exception:
             return None

@@ -66,6 +66,12 @@ class Target:
         """The function the jit wraps: under filter_jit, one that joins split parameters."""
         return wrappers.joining(fn) if self.library == wrappers.FILTER_JIT else fn
 
+    @property
+    def as_traced(self) -> Callable[..., Any]:
+        """The function as its jit calls it with a plan's values, to run outside jit: under
+        filter_jit, one that joins the split parameters and returns the array outputs."""
+        return self._traceable(self.function)
+
     def decorator_statics(self) -> tuple[str, ...]:
         """Names of the parameters the jit decorator marks static (argnums mapped to names)."""
         if self.options is None:

@@ -372,3 +372,38 @@ def nnx_jit_note(plan: CallPlan) -> str:
         f"they are (a Python int is traced unless static_argnums/static_argnames say so){split}; "
         "jaxexplain traced the call through nnx.jit itself"
     )
+
+
+def filter_jit_call(fun: Any, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], dict] | None:
+    """The user's call behind one call of the `jax.jit` inside `equinox.filter_jit`:
+    `(function, args, kwargs)` as the user passed them, or None for any other jitted function.
+
+    Private (equinox's `fun_wrapped(dynamic_donate, dynamic_nodonate, static)` layout and its
+    `hashable_combine`): a watch sees only that inner call, and equinox offers no way back from
+    its split to the call the user made.
+    """
+    code = getattr(fun, "__code__", None)
+    if code is None or code.co_name != "fun_wrapped" or not _in_equinox_jit(code.co_filename):
+        return None
+    from equinox._compile_utils import hashable_combine
+
+    dynamic_donate, dynamic_nodonate, static = args
+    dynamic = {**dynamic_donate, **dynamic_nodonate}
+    static_fun, static_first, static_rest = static
+    function = hashable_combine(dynamic["fun"], static_fun)
+    first = hashable_combine(dynamic["first"], static_first)
+    rest, kwargs = hashable_combine(dynamic["rest"], static_rest)
+    *positional, _ = (first, *rest)
+    return function, tuple(positional), dict(kwargs)
+
+
+def _in_equinox_jit(filename: str) -> bool:
+    parts = filename.replace("\\", "/").rsplit("/", 2)
+    return parts[-2:] == ["equinox", "_jit.py"]
+
+
+def filter_jit_of(function: Callable[..., Any]) -> Any:
+    """A filter_jit wrapper of `function`, as the user's own decorator made it."""
+    import equinox
+
+    return equinox.filter_jit(function)

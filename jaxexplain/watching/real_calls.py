@@ -25,7 +25,7 @@ from jaxexplain.diffing.reports import diff, with_verification
 from jaxexplain.explaining import Options, explain
 from jaxexplain.inputs.caller import PROGRAM
 from jaxexplain.inputs.calling import CallPlan
-from jaxexplain.inputs.targets import name_of
+from jaxexplain.inputs.targets import function_plan, name_of
 from jaxexplain.renderers.words import NEW_OBJECT, real_recompile_note, real_run_note
 from jaxexplain.report import (
     DiffReport,
@@ -35,6 +35,7 @@ from jaxexplain.report import (
     WatchEvent,
     WatchExplained,
 )
+from jaxexplain.tracing import wrappers
 from jaxexplain.tracing.cache_key import plan_of_call
 from jaxexplain.tracing.key_compare import compare_keys
 from jaxexplain.tracing.stages import Target
@@ -142,13 +143,23 @@ class RealCallExplainer:
 def explain_real_call(observation: hooks.Observation, *, compile: bool = True) -> TraceReport:
     """The trace report of the call the program made, jaxexplain's own work unseen by watch;
     without compile figures for a cache entry that JAX made without compiling."""
-    options = _jax_compat.jit_info_options(observation.jit_info)
-    plan = abstract_traced(
-        plan_of_call(observation.fun, tuple(observation.args), dict(observation.kwargs), options)
-    )
-    target = Target(observation.fun, observation.fun, options)
+    target, plan, name = _real_target(observation)
     with hooks.paused():
-        return explain(target, plan, name_of(observation.fun), Options(PROGRAM, compile=compile))
+        return explain(target, abstract_traced(plan), name, Options(PROGRAM, compile=compile))
+
+
+def _real_target(observation: hooks.Observation) -> tuple[Target, CallPlan, str]:
+    """The function the program jitted and its call: under `equinox.filter_jit`, the user's
+    function and arguments as they passed them (equinox's inner jit splits them), modelled as
+    `trace` models filter_jit; else the jitted function with its jit options."""
+    user_call = wrappers.filter_jit_call(observation.fun, tuple(observation.args))
+    if user_call is not None:
+        function, args, kwargs = user_call
+        target, plan = function_plan(wrappers.filter_jit_of(function), args, set(), kwargs)
+        return target, plan, name_of(function)
+    options = _jax_compat.jit_info_options(observation.jit_info)
+    plan = plan_of_call(observation.fun, tuple(observation.args), dict(observation.kwargs), options)
+    return Target(observation.fun, observation.fun, options), plan, name_of(observation.fun)
 
 
 def abstract_traced(plan: CallPlan) -> CallPlan:

@@ -105,6 +105,18 @@ def library_path(filename: str) -> str | None:
     return None
 
 
+@functools.cache
+def is_jax_file(filename: str) -> bool:
+    """A file of JAX itself (an installed `jax` or `jaxlib`): its jitted functions, such as
+    `jnp.sqrt`, are JAX's own operations, not functions the user jitted."""
+    parts = Path(os.path.realpath(filename)).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            inside = parts[len(parts) - parts[::-1].index(marker) :]
+            return bool(inside) and inside[0] in _JAX_PACKAGES
+    return False
+
+
 def library_name(path: str) -> str:
     """The top-level package of a `library_path` (`optax/_src/transform.py` -> `optax`)."""
     first = path.split("/", 1)[0]

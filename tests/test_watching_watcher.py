@@ -542,3 +542,22 @@ def test_a_new_entry_without_a_compile_is_reported_with_what_changed() -> None:
     assert [(r.component, r.path) for r in second.reasons] == [("sharding", "i")]
     (totals,) = report.functions
     assert totals.compiles == 1, "one XLA compilation, two cache entries"
+
+
+def test_jaxs_own_jitted_operations_called_from_user_code_are_eager_operations() -> None:
+    """`jnp.sqrt(x)` and `jnp.tril(m)` compile JAX's own jitted functions: operations, not
+    functions the user jitted."""
+
+    @jax.jit
+    def shifted(a):
+        return jnp.sqrt(a) + 1
+
+    x = jnp.ones(3)
+    with jaxexplain.watch() as watcher:
+        jnp.sqrt(x)
+        jnp.tril(jnp.ones((3, 3)))
+        shifted(x)
+    report = watcher.report()
+    assert [e.function.rpartition(".")[2] for e in report.events] == ["shifted"]
+    eager = {e.primitive for e in report.eager}
+    assert {"sqrt", "tril"} <= eager

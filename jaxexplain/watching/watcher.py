@@ -50,7 +50,7 @@ from jaxexplain.tracing.cache_key import (
     static_repr,
 )
 from jaxexplain.tracing.key_compare import compare_keys
-from jaxexplain.userfiles import is_user_file, short_path
+from jaxexplain.userfiles import is_jax_file, is_user_file, short_path
 from jaxexplain.watching import hooks as _watch_hooks
 
 if TYPE_CHECKING:
@@ -510,7 +510,9 @@ def user_definition(observation: _watch_hooks.Observation, frame: FrameType) -> 
     A function defined in user code is itself. A library wrapper that jits the user's function
     for them (equinox's `filter_jit` passes it among the static arguments) is the user function
     found there. A library function the user jitted and called directly is reported as is;
-    one that the library called internally (`x.sum()` runs jax's jitted `_reduce_sum`) is not.
+    one that the library called internally (`x.sum()` runs jax's jitted `_reduce_sum`) is not,
+    and neither is JAX's own jitted operation called from user code (`jnp.sqrt(x)`): both are
+    counted with the eager operations.
     """
     definition = definition_of(observation.fun)
     if is_user_file(definition[1]):
@@ -519,7 +521,11 @@ def user_definition(observation: _watch_hooks.Observation, frame: FrameType) -> 
     if found is not None:
         return definition_of(found)
     caller = _jax_compat.jit_caller(frame)
-    if caller is not None and is_user_file(caller.f_code.co_filename):
+    if (
+        caller is not None
+        and is_user_file(caller.f_code.co_filename)
+        and not is_jax_file(definition[1])
+    ):
         return definition
     return None
 

@@ -561,3 +561,20 @@ def test_jaxs_own_jitted_operations_called_from_user_code_are_eager_operations()
     assert [e.function.rpartition(".")[2] for e in report.events] == ["shifted"]
     eager = {e.primitive for e in report.eager}
     assert {"sqrt", "tril"} <= eager
+
+
+def test_the_weak_type_advice_keeps_the_leafs_own_dtype() -> None:
+    """An integer step counter that is first a Python int, then an int32 array: the advice
+    makes an int32 array of it, not a float."""
+
+    @jax.jit
+    def evaluate(x, step):
+        return x * step
+
+    x = jnp.ones(3)
+    with jaxexplain.watch() as watcher:
+        evaluate(x, 1)
+        evaluate(x, jnp.int32(2))
+    (warning,) = [w for w in watcher.report().warnings if w.kind == "weak_type"]
+    assert "jnp.asarray(step, dtype=jnp.int32)" in warning.message
+    assert str(jax.typeof(jnp.int32(2)).dtype) == "int32"

@@ -670,10 +670,19 @@ def _weak_type_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWar
             path,
             f"{name}: `{path}` is sometimes a Python scalar (weakly typed) and sometimes an "
             f"array; each form compiles separately. Pass the same kind every time, for example "
-            f"jnp.asarray({path.split('[')[0]}, dtype=jnp.float32).",
+            f"jnp.asarray({path.split('[')[0]}, dtype=jnp.{_leaf_dtype(group, path)}).",
         )
         for path in _changed_paths(group, "weak_type")
     ]
+
+
+def _leaf_dtype(group: Sequence[WatchEvent], path: str) -> str:
+    """The dtype a traced leaf had in the function's compilations (the one to make it)."""
+    for event in group:
+        for leaf in event.key.traced if event.key else ():
+            if leaf.path == path:
+                return leaf.dtype
+    return "float32"
 
 
 def _shape_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarning]:

@@ -42,7 +42,7 @@ def test_each_recompilation_lists_its_differences_per_earlier_entry() -> None:
     ((entry, reasons),) = reasons_by_entry(second.reasons)
     assert entry == first.compile_number
     assert f"vs compile #{entry}: {reasons_text(reasons)}" in text
-    assert f"{cached} compilations of 1 functions" in text and "; 1 recompilations" in text
+    assert f"{cached} compilations of 1 function," in text and "; 1 recompilation" in text
 
 
 def test_entries_past_the_first_few_are_counted_not_listed() -> None:

@@ -526,16 +526,16 @@ def placement_text(sharding: str | None, on_device: bool) -> str:
 
 
 def watch_totals_text(totals: WatchTotals, wall_seconds: float) -> str:
-    """`6 compilations of 1 functions, 0.750 s compiling, 0.12 s in all`."""
+    """`6 compilations of 1 function, 0.750 s compiling, 0.12 s in all`."""
     return (
-        f"{totals.compilations} compilations of {totals.functions} functions, "
+        f"{plural(totals.compilations, 'compilation')} of {plural(totals.functions, 'function')}, "
         f"{totals.seconds:.3f} s compiling, {wall_seconds:.2f} s in all"
     )
 
 
 def recompilations_text(count: int) -> str:
-    """`5 recompilations`."""
-    return f"{count} recompilations"
+    """`5 recompilations`, `1 recompilation`."""
+    return plural(count, "recompilation")
 
 
 def program_end_text(report: WatchReport) -> str | None:

@@ -7,6 +7,7 @@ import os
 import runpy
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,24 @@ def test_a_filter_jit_call_is_explained_as_the_users_call() -> None:
     assert [(c.component, c.path, c.a, c.b) for c in second.diff.cache_key_changes] == [
         ("static", "t1", "10.0", "5.0")
     ]
+
+
+def test_a_parameter_the_real_call_left_to_its_default_is_listed_as_in_trace() -> None:
+    @partial(jax.jit, static_argnames="deterministic")
+    def eval_step(x, step, deterministic=True):
+        return x * step if deterministic else x
+
+    with jaxexplain.watch(explain=["eval_step"]) as watcher:
+        eval_step(jnp.ones(2), 1)
+    (explained,) = watcher.report().explained
+    roles = [(a.name, a.role, a.source) for a in explained.trace.arguments]
+    assert roles == [
+        ("x", "traced", "program"),
+        ("step", "traced", "program"),
+        ("deterministic", "static", "default"),
+    ]
+    alone = jaxexplain.trace(eval_step, jnp.ones(2), 1, compile=False)
+    assert alone.cache_key is not None and explained.trace.cache_key is not None
+    assert explained.trace.cache_key.static == alone.cache_key.static, (
+        "defaults stay out of the key"
+    )

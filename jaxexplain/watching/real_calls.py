@@ -11,6 +11,7 @@ cache never reach this module.
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import os
 import threading
@@ -24,7 +25,7 @@ from jaxexplain import _jax_compat
 from jaxexplain.diffing.reports import diff, with_verification
 from jaxexplain.explaining import Options, explain
 from jaxexplain.inputs.caller import PROGRAM
-from jaxexplain.inputs.calling import CallPlan
+from jaxexplain.inputs.calling import BoundParam, CallPlan
 from jaxexplain.inputs.targets import function_plan, name_of
 from jaxexplain.renderers.words import NEW_OBJECT, real_recompile_note, real_run_note
 from jaxexplain.report import (
@@ -158,8 +159,27 @@ def _real_target(observation: hooks.Observation) -> tuple[Target, CallPlan, str]
         target, plan = function_plan(wrappers.filter_jit_of(function), args, set(), kwargs)
         return target, plan, name_of(function)
     options = _jax_compat.jit_info_options(observation.jit_info)
-    plan = plan_of_call(observation.fun, tuple(observation.args), dict(observation.kwargs), options)
+    plan = with_defaults(
+        plan_of_call(observation.fun, tuple(observation.args), dict(observation.kwargs), options),
+        observation.fun,
+    )
     return Target(observation.fun, observation.fun, options), plan, name_of(observation.fun)
+
+
+def with_defaults(plan: CallPlan, fun: Any) -> CallPlan:
+    """The call's plan with the parameters it left to their defaults, which are constants of
+    the trace (and of the report's arguments), as `trace` lists them."""
+    given = {p.name for p in plan.params}
+    try:
+        signature = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return plan
+    defaults = tuple(
+        BoundParam(p.name, p.kind, True, "default", p.default, False)
+        for p in signature.parameters.values()
+        if p.name not in given and p.default is not inspect.Parameter.empty
+    )
+    return replace(plan, params=(*plan.params, *defaults))
 
 
 def abstract_traced(plan: CallPlan) -> CallPlan:

@@ -374,7 +374,9 @@ def nnx_jit_note(plan: CallPlan) -> str:
     )
 
 
-def filter_jit_call(fun: Any, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], dict] | None:
+def filter_jit_call(
+    fun: Any, args: tuple[Any, ...]
+) -> tuple[Any, tuple[Any, ...], dict[str, Any]] | None:
     """The user's call behind one call of the `jax.jit` inside `equinox.filter_jit`:
     `(function, args, kwargs)` as the user passed them, or None for any other jitted function.
 
@@ -393,8 +395,9 @@ def filter_jit_call(fun: Any, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ..
     function = hashable_combine(dynamic["fun"], static_fun)
     first = hashable_combine(dynamic["first"], static_first)
     rest, kwargs = hashable_combine(dynamic["rest"], static_rest)
-    *positional, _ = (first, *rest)
-    return function, tuple(positional), dict(kwargs)
+    # equinox appends a None to the positional arguments before splitting them.
+    positional: tuple[Any, ...] = (first, *tuple(rest))[:-1]
+    return function, positional, dict(kwargs)
 
 
 def _in_equinox_jit(filename: str) -> bool:

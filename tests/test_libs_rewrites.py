@@ -36,13 +36,15 @@ def verified(report: TraceReport) -> list[Suggestion]:
     return [s for s in report.error.suggestions if s.verified]
 
 
-def with_fix(suggestion: Suggestion, tmp_path: Path) -> types.ModuleType:
+def with_fix(
+    suggestion: Suggestion, tmp_path: Path, source: Path | None = None
+) -> types.ModuleType:
     """The user's module with the fix written in, as the user would, imported afresh."""
     assert suggestion.code is not None
     match = re.search(r"replace lines? (\d+)(?:-(\d+))?", suggestion.text)
     assert match, suggestion.text
     first, last = int(match[1]), int(match[2] or match[1])
-    lines = SOURCE.read_text().splitlines()
+    lines = (source or SOURCE).read_text().splitlines()
     lines[first - 1 : last] = suggestion.code.splitlines()
     path = tmp_path / "rewrites_fixed.py"
     path.write_text("\n".join(lines) + "\n")
@@ -157,17 +159,7 @@ def test_a_rewrite_in_an_equinox_filter_jit_function_calling_its_module_is_verif
     assert report.error is not None
     (fix,) = [s for s in verified(report) if s.kind == "rewrite"]
     assert fix.code is not None and set(fix.checks) >= {"traced", "values"}
-    source = Path(lib.__file__).read_text().splitlines()
-    match = re.search(r"replace lines? (\d+)(?:-(\d+))?", fix.text)
-    assert match, fix.text
-    first, last = int(match[1]), int(match[2] or match[1])
-    source[first - 1 : last] = fix.code.splitlines()
-    path = tmp_path / "filter_jit_fixed.py"
-    path.write_text("\n".join(source) + "\n")
-    spec = importlib.util.spec_from_file_location("filter_jit_fixed", path)
-    assert spec is not None and spec.loader is not None
-    fixed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fixed)
+    fixed = with_fix(fix, tmp_path, Path(lib.__file__))
     for t in (0.7, 0.2):
         inputs = {**args, "t": jnp.asarray(t)}
         expected = lib.drift_with_schedule.__wrapped__(**inputs)

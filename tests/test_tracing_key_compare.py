@@ -303,3 +303,18 @@ def test_leaves_after_one_that_is_absent_are_still_compared() -> None:
         ("treedef", "x"),
         ("shape", "params['w']"),
     ]
+
+
+def test_a_long_pytree_structure_change_is_shown_where_it_differs() -> None:
+    """A TrainState-like structure whose static `tx` field is another object: the change reads
+    as the part that differs, not as two whole structures."""
+    fields = ", ".join(f"'field_{i}'" for i in range(40))
+    before = f"PyTreeDef(CustomNode(State[({fields}), (tx=<function f at 0x1>)], [*, *]))"
+    after = before.replace("0x1", "0x2")
+    (change,) = compare_keys(replace(BASE, treedef=before), replace(BASE, treedef=after))
+    assert change.component == "treedef"
+    assert "0x1" in change.a and "0x2" in change.b
+    assert len(change.a) < len(before) / 2 and change.a.startswith("…")
+    short = "PyTreeDef(((*,), {}))"
+    (whole,) = compare_keys(BASE, replace(BASE, treedef=short))
+    assert (whole.a, whole.b) == (BASE.treedef, short), "short structures stay whole"

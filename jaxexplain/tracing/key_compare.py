@@ -59,7 +59,7 @@ def compare_keys(a: CacheKey, b: CacheKey) -> tuple[KeyChange, ...]:
     changes += _static_changes(a.static, b.static)
     changes += _leaf_changes(a.traced, b.traced)
     if a.treedef != b.treedef and not any(c.component == "treedef" for c in changes):
-        changes.append(KeyChange("treedef", "", a.treedef, b.treedef))
+        changes.append(KeyChange("treedef", "", *differing_part(a.treedef, b.treedef)))
     context_a, context_b = significant_context(a.context), significant_context(b.context)
     for name in sorted(set(context_a) | set(context_b)):
         before = a.context.get(name, "<unset>")
@@ -103,6 +103,30 @@ def _static_changes(a: tuple[StaticKey, ...], b: tuple[StaticKey, ...]) -> list[
             )
             changes += found + [c for c in identity if c not in found]
     return changes
+
+
+TREEDEF_CONTEXT = 60
+
+
+def differing_part(a: str, b: str) -> tuple[str, str]:
+    """The part of two pytree structures where they differ, with some context: a change in the
+    static fields of a large state (a TrainState's rebuilt `tx`) reads as that field, not as
+    two whole structures of a hundred lines. Short ones stay whole."""
+    if len(a) <= 2 * TREEDEF_CONTEXT and len(b) <= 2 * TREEDEF_CONTEXT:
+        return a, b
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    start = max(0, prefix - TREEDEF_CONTEXT)
+
+    def excerpt(text: str) -> str:
+        end = min(len(text), len(text) - suffix + TREEDEF_CONTEXT // 3)
+        return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+    return excerpt(a), excerpt(b)
 
 
 def differs_beyond(a: str, b: str) -> tuple[str, str]:

@@ -66,6 +66,19 @@ def test_a_nested_loop_counts_its_passes_per_execution_of_it() -> None:
     assert outcomes(decisions) == {"a in range(n)": (4,), "_ in range(a)": tuple(sizes[:-1])}
 
 
+def test_a_loop_that_breaks_counts_each_of_its_executions() -> None:
+    """A break leaves the loop for code after it: each execution keeps its own count (the
+    break's pass included), not only the last one."""
+    rows = [[1, 9, 1], [1, 1, 1, 1], [9], [1, 1, 9, 9]]
+    decisions, passes = recorded(flow.passes_until_above, rows, 5)
+    assert passes == [2, 4, 1, 3]
+    found = outcomes(decisions)
+    assert found["row in rows"] == (len(rows),)
+    assert found["value in row"] == tuple(passes)
+    evaluated = [value > 5 for row, n in zip(rows, passes, strict=True) for value in row[:n]]
+    assert found["value > limit"] == truth(evaluated)
+
+
 @pytest.mark.parametrize("value", [0, (1, 2), "longer", "abc", 7])
 def test_match_gives_the_case_taken_and_minus_one_when_none_matched(value: Any) -> None:
     decisions, kind = recorded(flow.kind_of, value)

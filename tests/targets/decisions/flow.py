@@ -133,3 +133,17 @@ def clears_the_trace_function(n: int) -> int:
     """User code that removes Python's trace function while it runs, as a debugger may."""
     sys.settrace(None)
     return pick(n > 0)
+
+
+def passes_until_above(rows: list[list[int]], limit: int) -> list[int]:
+    """An inner loop that breaks, run once per row of an outer one: each execution's passes
+    into its body (the break's own pass included), logged."""
+    passes = []
+    for row in rows:
+        count = 0
+        for value in row:
+            count += 1
+            if value > limit:
+                break
+        passes.append(count)
+    return passes

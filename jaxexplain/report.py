@@ -300,6 +300,18 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True)
+class PersistentKey:
+    """The call's key in JAX's persistent compilation cache and its parts (see
+    `PersistentCache`); `would_hit` says whether the cache directory in effect holds it (None
+    where no directory is in effect)."""
+
+    key: str
+    parts: dict[str, str]
+    would_hit: bool | None = None
+    cache_dir: str | None = None
+
+
+@dataclass(frozen=True)
 class TraceReport:
     """Everything jaxexplain learned about one call signature of one function."""
 
@@ -320,6 +332,7 @@ class TraceReport:
     decisions_unavailable: str | None = None
     # Tests inside installed libraries on values made from the target's statics.
     library_decisions: tuple[LibraryDecision, ...] = ()
+    persistent: PersistentKey | None = None
     schema: str = TRACE_SCHEMA
 
     @property
@@ -429,6 +442,7 @@ __all__ = [
     "KeyChange",
     "LibraryDecision",
     "MemoryInfo",
+    "PersistentKey",
     "SourceLine",
     "SourceListing",
     "StaticKey",
@@ -451,6 +465,107 @@ class WatchReason:
     before: str
     after: str
     entry: int = 0
+
+
+@dataclass(frozen=True)
+class PersistentDiffer:
+    """One part of JAX's disk-cache key that differs from the nearest earlier record of the same
+    function: `part` as `jax/_src/cache_key.py` names it, `a` (earlier) and `b` (this compile) in
+    readable form (the XLA flags, the versions; for "computation" the StableHLO lines that
+    changed, with the user's line where the location says)."""
+
+    part: str
+    a: str
+    b: str
+
+
+@dataclass(frozen=True)
+class NotWritten:
+    """Why a compiled executable was not written to the disk cache: `why` is "compile_time",
+    "entry_size", "host_callbacks", "process", "no_cache" or "error"; `setting` names the JAX
+    option that decided it ("jax_persistent_cache_min_compile_time_secs"), `value` its value
+    and `measured` what this compile measured (seconds, bytes), as text."""
+
+    why: str
+    text: str
+    setting: str = ""
+    value: str = ""
+    measured: str = ""
+
+
+@dataclass(frozen=True)
+class PersistentCache:
+    """What JAX's persistent compilation cache (`jax_compilation_cache_dir`) did for one backend
+    compile: "hit" (read from disk; `seconds_saved`), "miss" (compiled, and written unless
+    `not_written` says why), or "off" (no cache directory in effect). `key` is JAX's disk key
+    ("jit_f-<hex>"), `parts` its digest per part; for a miss, `differs` is against `against`, the
+    nearest earlier record of the same function (empty with `note` "no earlier record")."""
+
+    status: Literal["hit", "miss", "not_written", "off"]
+    key: str = ""
+    parts: dict[str, str] = field(default_factory=dict)
+    differs: tuple[PersistentDiffer, ...] = ()
+    against: str = ""
+    not_written: NotWritten | None = None
+    seconds_saved: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    """Calls of one function (at one call site) that a cache layer served, and their seconds.
+
+    `calls` is None where the installed JAX gives no count for the layer (`note` says so):
+    jaxexplain never infers it."""
+
+    calls: int | None
+    seconds: float = 0.0
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """Whether `jax.export` with a symbolic dimension works for the function; `blocker` is the
+    first operation (and its line) that prevents it."""
+
+    works: bool
+    blocker: str = ""
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Shape buckets for one varying dimension: observed sizes (size -> calls), recommended edges,
+    and the compiles and compile seconds now and with the buckets, the padding's extra flops."""
+
+    path: str
+    sizes: dict[str, int]
+    edges: tuple[int, ...]
+    compiles_now: int
+    compiles_with: int
+    compile_seconds_now: float
+    compile_seconds_with: float
+    padding_flops_ratio: float
+    export: ExportCheck | None = None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A change to the program that ends compilations `watch` measured, checked before said.
+
+    `kind` "buckets" pads a varying dimension to a few sizes; "make_traced" passes a static (or a
+    closed-over number) that only changes constants as a traced argument; "build_once" builds an
+    identity-compared static once; "jit_once" jits a function once instead of per step. `checks`
+    say what was verified ("compiled_at_edges", "one_entry", "values")."""
+
+    function: str
+    kind: Literal["buckets", "make_traced", "build_once", "jit_once"]
+    text: str
+    verified: bool = False
+    checks: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+    buckets: Buckets | None = None
 
 
 @dataclass(frozen=True)
@@ -482,6 +597,7 @@ class WatchEvent:
     persistent_cache_hit: bool = False
     key: CacheKey | None = None
     compiled: bool = True
+    persistent: PersistentCache | None = None
 
 
 @dataclass(frozen=True)
@@ -495,6 +611,7 @@ class WatchFunction:
     line: int = 0
     distinct_reasons: int = 0
     call_sites: tuple[str, ...] = ()
+    layers: dict[str, LayerCount] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -552,6 +669,7 @@ class WatchReport:
     internal_errors: tuple[str, ...] = ()
     jax_version: str = ""
     explained: tuple[WatchExplained, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
     schema: str = WATCH_SCHEMA
 
     def compiles_of(self, function: str) -> tuple[WatchEvent, ...]:
@@ -579,7 +697,14 @@ class WatchReport:
 
 
 __all__ += [
+    "Buckets",
     "EagerCompiles",
+    "ExportCheck",
+    "LayerCount",
+    "NotWritten",
+    "PersistentCache",
+    "PersistentDiffer",
+    "Recommendation",
     "WatchEvent",
     "WatchExplained",
     "WatchFunction",
@@ -742,6 +867,9 @@ class DiffReport:
     compile_changes: tuple[FigureChange, ...] = ()
     vs: dict[str, str] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # Changes that end the recompilation, verified ("make_traced": the static only changed
+    # constants, and one compiled entry served both values with the same results).
+    suggestions: tuple[Suggestion, ...] = ()
     schema: str = DIFF_SCHEMA
 
     @property

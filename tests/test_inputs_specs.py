@@ -8,12 +8,15 @@ from typing import Any, NamedTuple
 
 import jax
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from jaxexplain.api import diff_target, trace_target
-from jaxexplain.cli import app, parse_assignments
+from jaxexplain.cli import app, parse_assignments, parse_vs
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs.caller import CLI, TARGET_API
+from jaxexplain.inputs.loader import split_target
 from jaxexplain.inputs.specs import (
     ArraySpec,
     abstract_spec_strings,
@@ -22,6 +25,7 @@ from jaxexplain.inputs.specs import (
     parse_static_value,
     parse_traced_value,
     split_assignment,
+    to_abstract,
 )
 
 ATTENTION = "tests.targets.models.attention"
@@ -162,3 +166,137 @@ def test_a_config_object_on_the_command_line_points_to_a_factory() -> None:
     )
     assert result.exit_code == 2
     assert "--args-from MOD:FACTORY" in result.output and "Traceback" not in result.output
+
+
+# Property tests: any text a user can type gives a value or the tool's own usage error, never
+# another exception and never code execution.
+
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_SPEC_WORDS = ["f32", "i32", "bf16", "bool", "~f32", "key<fry>", "float64", "f99", "x"]
+_LITERAL_PARTS = st.sampled_from(
+    [
+        "[",
+        "]",
+        "{",
+        "}",
+        "(",
+        ")",
+        ",",
+        ":",
+        "'",
+        '"',
+        "1",
+        "-2.5e3",
+        "None",
+        "True",
+        "f32[2]",
+        "__import__('os')",
+        "lambda: 0",
+        "{[1]: 2}",
+        "9" * 40,
+        "...",
+        " ",
+        "=",
+        "~",
+        "\\",
+        "\x00",
+    ]
+)
+
+
+def _usage_or_value(parse: Any, *args: Any) -> None:
+    try:
+        parse(*args)
+    except UsageError as exc:
+        assert str(exc)
+
+
+@PROPERTY
+@given(st.text(max_size=200))
+def test_any_text_is_a_value_or_a_usage_error(text: str) -> None:
+    _usage_or_value(parse_traced_value, "x", text, CLI)
+    _usage_or_value(parse_static_value, text, CLI)
+    _usage_or_value(parse_array_spec, text)
+    _usage_or_value(split_assignment, text, "--arg")
+    _usage_or_value(split_target, text)
+    _usage_or_value(parse_vs, [text])
+    _usage_or_value(parse_assignments, [text], [text])
+
+
+@PROPERTY
+@given(st.lists(_LITERAL_PARTS, max_size=60).map("".join))
+def test_literal_like_text_is_a_value_or_a_usage_error(text: str) -> None:
+    _usage_or_value(parse_traced_value, "x", text, CLI)
+    _usage_or_value(parse_static_value, text, CLI)
+
+
+@PROPERTY
+@given(
+    st.sampled_from(_SPEC_WORDS),
+    st.lists(st.one_of(st.integers(0, 2**70), st.just("")), max_size=6).map(
+        lambda dims: ",".join(map(str, dims))
+    ),
+)
+def test_spec_strings_with_any_dimensions_parse_or_say_why(word: str, dims: str) -> None:
+    _usage_or_value(parse_array_spec, f"{word}[{dims}]")
+
+
+@PROPERTY
+@given(
+    st.sampled_from(["f32", "i8", "bf16", "bool", "c64"]),
+    st.lists(st.integers(0, 10**6), max_size=5),
+)
+def test_a_written_spec_reads_back_as_itself(word: str, dims: list[int]) -> None:
+    spec = parse_array_spec(f"{word}[{','.join(map(str, dims))}]")
+    assert spec is not None and spec.shape == tuple(dims)
+    assert parse_array_spec(str(spec)) == spec
+
+
+@pytest.mark.parametrize("depth", [10, 100, 1_000, 100_000])
+@pytest.mark.parametrize("bracket", ["[]", "()", "{}"])
+def test_deep_nesting_is_a_value_or_a_usage_error(depth: int, bracket: str) -> None:
+    inner = "1" if bracket != "{}" else "1: 1"
+    opening = bracket[0] + ("1: " if bracket == "{}" else "")
+    text = opening * depth + inner + bracket[1] * (depth + 1)
+    _usage_or_value(parse_traced_value, "x", text, CLI)
+    _usage_or_value(parse_static_value, text, CLI)
+
+
+@pytest.mark.parametrize("digits", [30, 4_300, 100_000])
+def test_huge_numbers_are_a_value_or_a_usage_error(digits: int) -> None:
+    _usage_or_value(parse_traced_value, "x", "9" * digits, CLI)
+    _usage_or_value(parse_static_value, "9" * digits, CLI)
+    with pytest.raises(UsageError, match="larger than XLA allows"):
+        parse_array_spec(f"f32[{'9' * digits}]")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{[1]: 2}", "cannot read"),
+        ("f32[1,,2]", "single commas"),
+        ("[[1, 2], [3]]", "ragged"),
+        ("[[1, 2], 3]", "ragged"),
+    ],
+)
+def test_malformed_arguments_are_usage_errors_that_say_why(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_traced_value("x", text, CLI)
+
+
+def test_a_nested_list_of_specs_is_a_pytree_and_a_list_of_numbers_an_array() -> None:
+    tree = to_abstract(parse_traced_value("x", '[["f32[2]"], ["i32[]"]]', CLI))
+    assert jax.tree.map(lambda a: (a.shape, str(a.dtype)), tree) == [
+        [((2,), "float32")],
+        [((), "int32")],
+    ]
+    array = to_abstract(parse_traced_value("x", "[[1, 2], [3, 4]]", CLI))
+    assert array.shape == jax.numpy.asarray([[1, 2], [3, 4]]).shape
+
+
+def test_code_in_a_value_is_never_run(tmp_path: Any) -> None:
+    marker = tmp_path / "ran"
+    code = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    for parse in (parse_static_value, lambda t, v: parse_traced_value("x", t, v)):
+        _usage_or_value(parse, code, CLI)
+    assert not marker.exists()

@@ -232,3 +232,30 @@ def test_a_static_optimizer_object_is_compared_as_jax_compares_it(
     assert report.recompiles is recompiles
     assert [c.component for c in report.cache_key_changes] == (["static"] if recompiles else [])
     assert "0x" not in report.a.arguments[0].value
+
+
+class _ReprRaises:
+    """A static JAX hashes and compares fine, whose repr raises."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr here")
+
+    def __hash__(self) -> int:
+        return 1
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ReprRaises)
+
+
+def _scaled(x: Any, n: Any) -> Any:
+    return x * 2
+
+
+def test_a_static_whose_repr_raises_is_reported_by_type_and_never_shares_a_digest() -> None:
+    x = jax.ShapeDtypeStruct((3,), jnp.float32)
+    first = jaxexplain.trace(_scaled, x, _ReprRaises(), static_argnames="n", compile=False)
+    second = jaxexplain.trace(_scaled, x, _ReprRaises(), static_argnames="n", compile=False)
+    assert first.ok and first.cache_key is not None and second.cache_key is not None
+    (static,) = first.cache_key.static
+    assert "_ReprRaises object" in static.value and "RuntimeError" in static.value
+    assert first.cache_key.digest != second.cache_key.digest

@@ -39,6 +39,13 @@ _SHORT_FOR = {long: short for short, long in DTYPE_ALIASES.items()}
 _SPEC_RE = re.compile(
     r"^\s*(?P<weak>~)?(?P<dtype>[a-z][a-z0-9_]*(?:<\w+>)?)\[(?P<shape>[\d\s,]*)\]\s*$"
 )
+# The dimensions inside the brackets: none, or numbers separated by single commas.
+_DIMS_RE = re.compile(r"^\s*(?:\d+\s*(?:,\s*\d+\s*)*,?\s*)?$")
+# XLA's dimensions are signed 64-bit integers.
+MAX_DIMENSION = 2**63 - 1
+# What `ast.literal_eval` raises on text that is no literal: a syntax error, an unhashable dict
+# key or set element (`{[1]: 2}`), a literal too deep or too large for the parser.
+_NOT_A_LITERAL = (ValueError, SyntaxError, TypeError, MemoryError, RecursionError)
 # New-style PRNG key arrays (`jax.random.key`), as JAX prints their dtype: key<fry>[] is one key.
 KEY_IMPLS = {"key<fry>": "threefry2x32", "key<rbg>": "rbg", "key<urbg>": "unsafe_rbg"}
 
@@ -76,8 +83,24 @@ def parse_array_spec(text: str) -> ArraySpec | None:
             f"unknown dtype {dtype_word!r} in array spec {text.strip()!r}; use one of "
             f"{', '.join(sorted(set(DTYPE_ALIASES) | set(_LONG_NAMES) | set(KEY_IMPLS)))}"
         )
-    dims = [d.strip() for d in match["shape"].split(",") if d.strip()]
-    return ArraySpec(tuple(int(d) for d in dims), dtype, bool(match["weak"]))
+    return ArraySpec(_dimensions(match["shape"], text), dtype, bool(match["weak"]))
+
+
+def _dimensions(shape: str, text: str) -> tuple[int, ...]:
+    """The dimensions of a spec's brackets; an empty one (`f32[1,,2]`) or one past XLA's 64-bit
+    range is a usage error, never silently dropped or left to overflow later."""
+    if not _DIMS_RE.match(shape):
+        raise UsageError(
+            f"cannot read the shape in array spec {text.strip()!r}: write the dimensions as "
+            f"numbers separated by single commas, e.g. f32[8,128]"
+        )
+    digits = [d.strip().lstrip("0") or "0" for d in shape.split(",") if d.strip()]
+    if any(len(d) > len(str(MAX_DIMENSION)) or int(d) > MAX_DIMENSION for d in digits):
+        raise UsageError(
+            f"a dimension in array spec {text.strip()!r} is larger than XLA allows "
+            f"(at most {MAX_DIMENSION})"
+        )
+    return tuple(map(int, digits))
 
 
 def split_assignment(text: str, option: str, *, dotted: bool = False) -> tuple[str, str]:
@@ -125,7 +148,7 @@ def parse_static_value(text: str, vocabulary: Vocabulary) -> Any:
     """
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except _NOT_A_LITERAL:
         if re.fullmatch(r"[A-Za-z_][\w.\-]*", text):
             return text
         raise UsageError(
@@ -157,13 +180,22 @@ def parse_traced_value(
     assigned = vocabulary.vs if side_b else vocabulary.traced
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except _NOT_A_LITERAL:
         raise UsageError(
-            f"cannot read {assigned(name, repr(text))}: expected an array spec such as "
+            f"cannot read {assigned(name, _shortened(text))}: expected an array spec such as "
             f"f32[8,128] or i32[], a number, or a literal dict/list/tuple of specs such as "
             f'{{"w": "f32[3,4]", "b": "f32[4]"}}'
         ) from None
-    return _specs_in_tree(value, assigned(name, "..."), vocabulary.static(name, "..."))
+    assignment = assigned(name, "...")
+    try:
+        return _specs_in_tree(value, assignment, vocabulary.static(name, "..."))
+    except RecursionError:
+        raise UsageError(f"{assignment}: the value is nested too deeply to read") from None
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    """The user's text in a message, cut short: a message quotes, it does not echo megabytes."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _specs_in_tree(value: Any, assignment: str, as_static: str) -> Any:
@@ -178,15 +210,39 @@ def _specs_in_tree(value: Any, assignment: str, as_static: str) -> Any:
         return spec
     if isinstance(value, dict):
         return {k: _specs_in_tree(v, assignment, as_static) for k, v in value.items()}
-    if (
-        isinstance(value, list)
-        and value
-        and any(isinstance(v, (str, dict, list, tuple)) for v in value)
-    ):
+    if isinstance(value, list) and is_number_array(value):
+        _check_rectangular(value, assignment)
+        return value
+    if isinstance(value, list):
         return [_specs_in_tree(v, assignment, as_static) for v in value]
     if isinstance(value, tuple):
         return tuple(_specs_in_tree(v, assignment, as_static) for v in value)
     return value
+
+
+def is_number_array(value: Any) -> bool:
+    """True for a non-empty list of numbers or of such lists (`[[1, 2], [3, 4]]`): it becomes an
+    array, as `jnp.asarray` makes it; a list holding specs or dicts stays a list (a pytree)."""
+    if isinstance(value, bool | int | float):
+        return True
+    return isinstance(value, list) and bool(value) and all(map(is_number_array, value))
+
+
+def _check_rectangular(value: list[Any], assignment: str) -> None:
+    """A list that becomes an array needs rows of one length at every depth."""
+    if _shape_of(value) is None:
+        raise UsageError(
+            f"{assignment}: the nested list is ragged (its rows differ in length or depth), "
+            f"so it is no array; give rows of equal length, or a tuple of separate arrays"
+        )
+
+
+def _shape_of(value: Any) -> tuple[int, ...] | None:
+    if not isinstance(value, list):
+        return ()
+    shapes = {_shape_of(v) for v in value}
+    inner = shapes.pop() if len(shapes) == 1 else None
+    return None if inner is None else (len(value), *inner)
 
 
 def to_abstract(value: Any) -> Any:
@@ -206,7 +262,7 @@ def to_abstract(value: Any) -> Any:
         return jax.ShapeDtypeStruct(value.shape, np.dtype(value.dtype), weak_type=value.weak_type)
     if isinstance(value, dict):
         return {k: to_abstract(v) for k, v in value.items()}
-    if isinstance(value, list) and all(isinstance(v, (int, float, bool, list)) for v in value):
+    if isinstance(value, list) and is_number_array(value):
         array = jax.numpy.asarray(value)
         return jax.ShapeDtypeStruct(array.shape, array.dtype)
     if isinstance(value, list):

@@ -45,7 +45,10 @@ def static_value_digest(value: Any, keep_addresses: bool = False) -> str:
 
 
 def _full_repr(value: Any, keep_addresses: bool) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception as exc:
+        return _unreadable(value, exc)
     if keep_addresses or uses_identity_hash(value):
         return text
     if type(value).__repr__ is object.__repr__ and isinstance(
@@ -55,6 +58,17 @@ def _full_repr(value: Any, keep_addresses: bool) -> str:
         attributes = " ".join(f"{k}={static_repr(v)}" for k, v in vars(value).items())
         text = f"<{kind.__module__}.{kind.__qualname__}{' ' if attributes else ''}{attributes}>"
     return ADDRESS.sub("", text)
+
+
+def _unreadable(value: Any, exc: Exception) -> str:
+    """A static whose `__repr__` raises: named by its type and, since its value cannot be read,
+    its identity, so that two such statics never read as one key (JAX may still find them
+    equal: then a diff predicts a recompile that calling JAX refutes, never the reverse)."""
+    kind = type(value)
+    return (
+        f"<{kind.__module__}.{kind.__qualname__} object {id(value):#x}; its repr raised "
+        f"{type(exc).__name__}>"
+    )
 
 
 def _bounded(text: str) -> str:

@@ -19,14 +19,16 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from jaxexplain.errors import JaxExplainError, UsageError, UserCodeError
+from jaxexplain.exits import os_exit_raises
 from jaxexplain.inputs.caller import CLI
-from jaxexplain.inputs.loader import one_target
+from jaxexplain.inputs.loader import one_target, user_code_error
 from jaxexplain.inputs.specs import parse_traced_value, split_assignment, split_static
 from jaxexplain.outputs import check_output, run_inputs, write_output
 from jaxexplain.renderers import guess_format
 from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA, ErrorInfo, ErrorReport, WatchReport
 from jaxexplain.userfiles import short_path
 
+EXIT_FAILED = 1
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
@@ -34,6 +36,10 @@ app = typer.Typer(
     name="jaxexplain",
     help="Explains what jax.jit does with a function: jaxpr, cache key, baked-in decisions, "
     "XLA figures, and why it recompiles.",
+    epilog="Exit codes: 0 done; 1 the target failed to trace or compile, or your code raised or "
+    "exited (sys.exit, os._exit) while jaxexplain ran it; 2 bad input (unknown target, "
+    "unparsable value, your module failing to import, an -o that cannot be written or names an "
+    "input); 3 a bug in jaxexplain; 130 interrupted. watch exits with your program's code.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -407,14 +413,18 @@ def guarded(
     target: str,
     schema: str = TRACE_SCHEMA,
 ) -> Any:
-    """Runs a command body; turns jaxexplain's errors, a bug of its own and an interrupt into
-    one paragraph and the right exit code."""
+    """Runs a command body; turns jaxexplain's errors, the user's code exiting (`sys.exit`,
+    `os._exit`), a bug of its own and an interrupt into one paragraph and the right exit code."""
     try:
-        return run()
+        with os_exit_raises():
+            return run()
     except JaxExplainError as exc:
         fail(exc, exc.exit_code, fmt=fmt, output=output, debug=debug, target=target, schema=schema)
     except typer.Exit:
         raise
+    except SystemExit as exc:  # only the user's code exits inside a command body
+        error = user_code_error(exc, "jaxexplain ran the target", exit_code=EXIT_FAILED)
+        fail(error, EXIT_FAILED, fmt=fmt, output=output, debug=debug, target=target, schema=schema)
     except KeyboardInterrupt as exc:
         fail(
             exc, EXIT_INTERRUPTED, fmt=fmt, output=output, debug=debug, target=target, schema=schema
@@ -549,7 +559,7 @@ def watch(
     redirect = user_stdout_to_stderr() if fmt != "text" and not output else contextlib.nullcontext()
     code = 1
     try:
-        with redirect:
+        with redirect, os_exit_raises():
             code = run_program(argv, watcher)
     except BaseException as exc:
         watcher.error = f"jaxexplain itself failed: {type(exc).__name__}: {exc}"

@@ -18,15 +18,17 @@ class TargetNotFound(UsageError):
 
 
 class UserCodeError(UsageError):
-    """The user's module raised while it was imported, or their factory raised.
+    """The user's module raised while it was imported (exit 2: the input is bad), or their
+    factory or function raised or tried to exit while jaxexplain ran it (exit 1).
 
     `user_frame` is "file:line" of the deepest frame in the user's own code, so the message can
     point at their line rather than at importlib's.
     """
 
-    def __init__(self, message: str, user_frame: str | None = None) -> None:
+    def __init__(self, message: str, user_frame: str | None = None, exit_code: int = 2) -> None:
         super().__init__(message)
         self.user_frame = user_frame
+        self.exit_code = exit_code
 
 
 class TraceFailed(JaxExplainError):

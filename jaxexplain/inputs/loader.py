@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from jaxexplain.errors import TargetNotFound, UsageError, UserCodeError
+from jaxexplain.exits import UserExit
 from jaxexplain.inputs.caller import Vocabulary
 from jaxexplain.userfiles import is_user_file
 
@@ -79,9 +80,9 @@ def _import_module(module_part: str) -> ModuleType:
                 f"{cwd} and the installed packages); check the spelling, or give a file path "
                 f"such as path/to/file.py:function"
             ) from exc
-        raise _user_code_error(exc, f"importing {module_part}") from exc
+        raise user_code_error(exc, f"importing {module_part}") from exc
     except Exception as exc:
-        raise _user_code_error(exc, f"importing {module_part}") from exc
+        raise user_code_error(exc, f"importing {module_part}") from exc
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -111,7 +112,7 @@ def _import_file(path: Path) -> ModuleType:
         sys.modules.pop(name, None)
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise _user_code_error(exc, f"importing {path}") from exc
+        raise user_code_error(exc, f"importing {path}") from exc
     return module
 
 
@@ -196,7 +197,7 @@ def _instantiate(cls: type, attr_part: str) -> Any:
             f"and calls the method, and give that as the target"
         ) from exc
     except Exception as exc:
-        raise _user_code_error(exc, f"creating {cls.__name__}()") from exc
+        raise user_code_error(exc, f"creating {cls.__name__}()") from exc
 
 
 def _did_you_mean(name: str, candidates: list[str]) -> str:
@@ -214,7 +215,7 @@ def user_frame(exc: BaseException) -> str | None:
     return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
 
 
-def _user_code_error(exc: BaseException, doing: str) -> UserCodeError:
+def user_code_error(exc: BaseException, doing: str, exit_code: int = 2) -> UserCodeError:
     """Wraps an exception raised by the user's own code, naming their line."""
     where = user_frame(exc)
     line_text = ""
@@ -224,9 +225,16 @@ def _user_code_error(exc: BaseException, doing: str) -> UserCodeError:
 
         line_text = linecache.getline(file, int(line)).strip()
     location = f" at {where}" + (f" ({line_text})" if line_text else "") if where else ""
-    return UserCodeError(
-        f"the user's code raised {type(exc).__name__} while {doing}{location}: {exc}", where
-    )
+    return UserCodeError(f"the user's code {_what_it_did(exc, doing + location)}", where, exit_code)
+
+
+def _what_it_did(exc: BaseException, where: str) -> str:
+    """ "raised ValueError while ...: message", or the exit it asked for, as the user wrote it."""
+    if isinstance(exc, UserExit):
+        return f"called os._exit({exc.status}) while {where}"
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r}) while {where}"
+    return f"raised {type(exc).__name__} while {where}: {exc}"
 
 
 def load_factory(spec: str) -> Callable[[], Any]:
@@ -316,8 +324,9 @@ def _described(value: Any) -> str:
 
 
 def call_user(fn: Callable[[], Any], doing: str) -> Any:
-    """Calls user code outside tracing (a factory), wrapping what it raises."""
+    """Calls user code outside tracing (a factory), wrapping what it raises or an exit it asks
+    for (exit 1: the user's code failed while jaxexplain ran it)."""
     try:
         return fn()
-    except Exception as exc:
-        raise _user_code_error(exc, doing) from exc
+    except (Exception, SystemExit) as exc:
+        raise user_code_error(exc, doing, exit_code=1) from exc

@@ -1,5 +1,7 @@
-"""Prints its argv and exits with the status it is told, or raises: watch must pass both through."""
+"""Prints its argv and exits with the status it is told (with `os_exit N`, through os._exit), or
+raises: watch must pass each through."""
 
+import os
 import sys
 
 import jax
@@ -16,4 +18,6 @@ if __name__ == "__main__":
     double(jnp.ones(2))
     if sys.argv[1:2] == ["raise"]:
         raise ValueError("the program failed")
+    if sys.argv[1:2] == ["os_exit"]:
+        os._exit(int(sys.argv[2]))
     sys.exit(int(sys.argv[1]) if sys.argv[1:] else 0)

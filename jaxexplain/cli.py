@@ -27,6 +27,7 @@ from jaxexplain.outputs import check_output, run_inputs, write_output
 from jaxexplain.renderers import guess_format
 from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA, ErrorInfo, ErrorReport, WatchReport
 from jaxexplain.userfiles import short_path
+from jaxexplain.versions import check_jax
 
 EXIT_FAILED = 1
 EXIT_INTERNAL = 3
@@ -156,6 +157,7 @@ def trace(
         statics, traced = parse_assignments(
             static or [], arg or [], factory=bool(args_from or target_from)
         )
+        check_jax()
         from jaxexplain.explaining import Options, explain_target
         from jaxexplain.renderers import load_format
 
@@ -258,6 +260,7 @@ def diff(
         )
         changes = parse_vs(vs or [], vs_from)
         limit = None if no_verify else parse_size(verify_limit, "--verify-limit")
+        check_jax()
         from jaxexplain.explaining import Options, diff_target_texts
 
         with user_stdout_to_stderr():
@@ -551,6 +554,10 @@ def watch(
         check_output(output, watched_inputs(argv))
     except UsageError as exc:
         fail_watch(exc, fmt, None, argv)
+    try:
+        check_jax()
+    except UsageError as exc:
+        fail_watch(exc, fmt, output, argv)
     if output and output != "-":
         output = os.path.abspath(output)  # the program may change the working directory
     from jaxexplain.watching.watcher import Watcher, run_program

@@ -599,3 +599,43 @@ def compile_title(explained: WatchExplained, event: WatchEvent | None) -> str:
 def against_title(event: WatchEvent) -> str:
     """The heading of an explained recompilation's diff: `Diff against compile #1 (event 1)`."""
     return f"Diff against compile #{event.compile_number} (event {event.index})"
+
+
+# ---------------------------------------------------------------- baked-in constants
+
+
+def _subject(name: str, where: str, owner: str) -> str:
+    """`static argument `lr`` or `` `temperature`, a number the function made by make_step closes over``."""
+    if where == "closure":
+        made_by = f" made by {owner}" if owner else ""
+        return f"`{name}`, a Python number the function{made_by} closes over,"
+    return f"static argument `{name}`"
+
+
+def make_traced_text(name: str, a: Any, b: Any, where: str = "static", owner: str = "") -> str:
+    """Why and how to pass a baked-in number traced, with what jaxexplain checked."""
+    how = (
+        "pass it to the jitted function as an argument instead of closing over it"
+        if where == "closure"
+        else "pass it as a traced argument (take it out of static_argnums/static_argnames)"
+    )
+    return (
+        f"{capitalized(_subject(name, where, owner))} only changes constants in the program "
+        f"({a!r} and {b!r} give the same program but for them): every new value is a new "
+        f"compile and a new entry in the disk cache. {capitalized(how)}: one compiled program "
+        f"then serves every value. Checked: traced, both values were served by one compiled "
+        f"entry, with the same results as the original at each value."
+    )
+
+
+def stay_static_text(name: str, a: Any, b: Any, structure: str) -> str:
+    """Why a static number must stay static: it changes the program, not only a constant."""
+    return (
+        f"Static argument `{name}` changes the program's structure, not only its constants "
+        f"({a!r} vs {b!r}: {structure}); it must stay static, and each value compiles once."
+    )
+
+
+def make_traced_rejected_text(name: str, note: str) -> str:
+    """Why jaxexplain does not offer to pass a number traced although only constants change."""
+    return f"`{name}` only changes constants, but passing it traced was not verified: {note}"

@@ -10,6 +10,7 @@ from typing import Any
 from jaxexplain.report import (
     LOOP_KINDS,
     Argument,
+    CacheKey,
     Decision,
     DecisionChange,
     DiffReport,
@@ -639,3 +640,67 @@ def stay_static_text(name: str, a: Any, b: Any, structure: str) -> str:
 def make_traced_rejected_text(name: str, note: str) -> str:
     """Why jaxexplain does not offer to pass a number traced although only constants change."""
     return f"`{name}` only changes constants, but passing it traced was not verified: {note}"
+
+
+# ---------------------------------------------------------------- statics that will bite
+
+
+def _size_of(value: Any) -> str:
+    """` of 100000 elements` for a value with a length, else ``."""
+    try:
+        return f" of {len(value)} elements"
+    except Exception:
+        return ""
+
+
+def slow_hash_text(name: str, value: Any, seconds: float, threshold: float) -> str:
+    """A static whose hash alone costs more than a jitted call's dispatch."""
+    return (
+        f"hashing static argument {name} (a {type(value).__qualname__}{_size_of(value)}) takes "
+        f"{seconds * 1e3:.2f} ms, over the {threshold * 1e3:.2f} ms a jitted call's dispatch "
+        f"takes: jit hashes it (and compares it with ==) on every call before it can reuse a "
+        f"compiled entry; pass the data as a traced array, or a small static that stands for it"
+    )
+
+
+def stale_entry_text(name: str, kind: str, fields: Sequence[str]) -> str:
+    """A mutable static whose hash and == leave out fields: a changed value hits a stale entry."""
+    shown = ", ".join(f"`{f}`" for f in fields[:4]) + (", ..." if len(fields) > 4 else "")
+    return (
+        f"static argument {name} (a {kind}) can be changed in place, and a copy with {shown} "
+        f"changed still has the same hash and is ==: jit would serve the changed value from the "
+        f"entry compiled for the old one (a stale program); make {shown} part of __hash__ and "
+        f"__eq__, or make the object immutable"
+    )
+
+
+def unfrozen_dataclass_text(name: str, kind: str) -> str:
+    """A hashable dataclass whose fields can be assigned, used as a static."""
+    return (
+        f"static argument {name} is a {kind} dataclass without frozen=True: its fields can be "
+        f"assigned after jit stored it in its cache key, so the key no longer says what was "
+        f"compiled; declare it @dataclass(frozen=True)"
+    )
+
+
+STATIC_TRAPS = "Statics that will bite"
+STATIC_TRAPS_DETAIL = "each found by trying the object itself"
+
+
+def compared_by_text(s: StaticKey) -> str:
+    """How JAX's cache compares a static: `by value` (== and hash) or `by identity`."""
+    return f"by {s.compared_by}"
+
+
+def hash_time_text(s: StaticKey) -> str:
+    """The measured time to hash a static, which jit pays on every call: `0.7 µs`."""
+    return (
+        f"{s.hash_seconds * 1e6:.1f} µs"
+        if s.hash_seconds < 1e-3
+        else f"{s.hash_seconds * 1e3:.2f} ms"
+    )
+
+
+def static_trap_texts(key: CacheKey, notes: Sequence[str]) -> list[str]:
+    """The statics' warnings not already among the report's notes (identity ones are there)."""
+    return [w for s in key.static for w in s.warnings if w not in notes]

@@ -10,6 +10,7 @@ function jitted with the value baked in, at each value. `sweep` calls `check` fo
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,7 +29,7 @@ from jaxexplain.renderers.words import (
     make_traced_text,
     stay_static_text,
 )
-from jaxexplain.report import DiffReport, Suggestion
+from jaxexplain.report import DiffReport, Recommendation, Suggestion
 from jaxexplain.tracing.stages import Target
 
 ONE_ENTRY = "one_entry"
@@ -308,4 +309,79 @@ def suggestion_of(outcome: Outcome) -> Suggestion | None:
         make_traced_text(c.name, c.a, c.b, c.where, c.owner),
         verified=True,
         checks=outcome.checks,
+    )
+
+
+# --- watch: a closure made again per value, or a static number, that only changes constants --
+
+
+def closure_change(first: Any, later: Any) -> tuple[str, Any, Any] | None:
+    """(name, first value, later value) when two functions differ only in one closed-over
+    Python number: the same code, and every other cell holding the very same object."""
+    if getattr(first, "__code__", None) is not getattr(later, "__code__", None):
+        return None
+    cells = first.__closure__ or ()
+    changed = [
+        (name, x.cell_contents, y.cell_contents)
+        for name, x, y in zip(
+            first.__code__.co_freevars, cells, later.__closure__ or (), strict=True
+        )
+        if x.cell_contents is not y.cell_contents
+    ]
+    if len(changed) != 1 or not all(isinstance(v, NUMBERS) for v in changed[0][1:]):
+        return None
+    return changed[0] if changed[0][1] != changed[0][2] else None
+
+
+def with_cell(function: Any, name: str, value: Any) -> Any:
+    """A copy of `function` whose closure cell `name` holds `value` (the others shared)."""
+    cells = tuple(
+        types.CellType(value) if free == name else cell
+        for free, cell in zip(function.__code__.co_freevars, function.__closure__, strict=True)
+    )
+    copy = types.FunctionType(
+        function.__code__, function.__globals__, function.__name__, function.__defaults__, cells
+    )
+    copy.__kwdefaults__ = function.__kwdefaults__
+    return copy
+
+
+def closure_candidate(function: Any, plan: CallPlan, change: tuple[str, Any, Any]) -> Candidate:
+    """The closed-over number `change` names: baked in as the user's closure holds it, or
+    traced by one jit of a copy whose cell holds the traced value."""
+    name, a, b = change
+
+    def baked(value: Any) -> tuple[Target, CallPlan]:
+        fn = with_cell(function, name, value)
+        return Target(fn, fn, None), plan
+
+    def traced(value: Any, arguments: dict[str, Any]) -> Any:
+        args, kwargs = plan.with_values(arguments).call_args()
+        return with_cell(function, name, value)(*args, **kwargs)
+
+    owner = function.__qualname__.partition(".<locals>")[0]
+    return Candidate(name, a, b, baked, traced, where="closure", owner=owner)
+
+
+def watched_static_candidate(function: Any, plans: Sequence[CallPlan], name: str) -> Candidate:
+    """A static number of a watched jit function, from the calls of its first two entries."""
+    return static_candidate(Target(function, function, None), plans[0], plans[1], name)
+
+
+def recommendation_of(
+    outcome: Outcome, function: str, file: str, line: int
+) -> Recommendation | None:
+    """The watch report's make_traced recommendation, only when every check passed."""
+    c = outcome.candidate
+    if not outcome.verified:
+        return None
+    return Recommendation(
+        function=function,
+        kind="make_traced",
+        text=f"{function}: " + make_traced_text(c.name, c.a, c.b, c.where, c.owner),
+        verified=True,
+        checks=outcome.checks,
+        params=(c.name,),
+        file=file,
+        line=line,
     )

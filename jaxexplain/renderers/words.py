@@ -704,3 +704,7 @@ def hash_time_text(s: StaticKey) -> str:
 def static_trap_texts(key: CacheKey, notes: Sequence[str]) -> list[str]:
     """The statics' warnings not already among the report's notes (identity ones are there)."""
     return [w for s in key.static for w in s.warnings if w not in notes]
+
+
+MAKE_TRACED_HEADING = "Baked-in numbers"
+MAKE_TRACED_DETAIL = "pass them as arguments: checked by calling JAX"

@@ -466,6 +466,7 @@ def diff_plans(
     vs: dict[str, str],
 ) -> DiffReport:
     """Explains both sides, diffs the reports, and checks the verdict against JAX."""
+    from jaxexplain.diffing import make_traced
     from jaxexplain.diffing import reports as diffing
 
     report = diffing.diff(
@@ -480,4 +481,7 @@ def diff_plans(
         checked = Verification(False, "not checked: verification was turned off")
     else:
         checked = verify.verify(target, plan_a, plan_b, report.predicted, limit=verify_limit)
-    return diffing.with_verification(report, checked)
+    report = diffing.with_verification(report, checked)
+    if not checked.checked:
+        return report  # the check of a make_traced rewrite calls JAX just as verification does
+    return make_traced.with_make_traced(report, target, plan_a, plan_b)

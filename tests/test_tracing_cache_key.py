@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import Any
 
 import jax
@@ -10,6 +12,9 @@ import numpy as np
 import pytest
 
 import jaxexplain
+from jaxexplain.renderers import render
+from jaxexplain.renderers.words import hash_time_text
+from jaxexplain.tracing.cache_key import SLOW_HASH_SECONDS, static_key
 from jaxexplain.tracing.key_compare import compare_keys
 
 
@@ -259,3 +264,78 @@ def test_a_static_whose_repr_raises_is_reported_by_type_and_never_shares_a_diges
     (static,) = first.cache_key.static
     assert "_ReprRaises object" in static.value and "RuntimeError" in static.value
     assert first.cache_key.digest != second.cache_key.digest
+
+
+# --- statics that will bite: each trap found on a real object, and shown true by JAX ---------
+
+
+@dataclasses.dataclass(unsafe_hash=True)
+class _Unfrozen:
+    lr: float = 0.1
+
+
+class _NamedRate:
+    """Hashed and compared by name only: `lr` is outside the key."""
+
+    def __init__(self, name: str, lr: float) -> None:
+        self.name, self.lr = name, lr
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _NamedRate) and other.name == self.name
+
+
+@dataclasses.dataclass(frozen=True)
+class _Frozen:
+    lr: float = 0.1
+
+
+def _scaled(x: jax.Array, rate: Any) -> jax.Array:
+    return x * rate.lr
+
+
+def test_a_mutable_static_with_a_field_outside_its_hash_names_the_field_and_jax_serves_stale() -> (
+    None
+):
+    key = static_key("rate", _NamedRate("adam", 0.1))
+    assert key.compared_by == "value"
+    (warning,) = key.warnings
+    assert "`lr`" in warning and "stale" in warning
+    jitted = jax.jit(_scaled, static_argnums=1)
+    first = jitted(jnp.ones(2), _NamedRate("adam", 0.1))
+    changed = jitted(jnp.ones(2), _NamedRate("adam", 0.5))
+    assert jitted._cache_size() == 1
+    np.testing.assert_array_equal(changed, first)  # the stale program: lr=0.5 was never compiled
+
+
+def test_an_unfrozen_dataclass_static_is_named_and_a_frozen_one_is_not() -> None:
+    (warning,) = static_key("cfg", _Unfrozen()).warnings
+    assert "frozen=True" in warning and "_Unfrozen" in warning
+    assert static_key("cfg", _Frozen()).warnings == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        _Frozen().lr = 0.2  # type: ignore[misc]
+
+
+def test_a_large_tuple_static_says_its_measured_hash_cost_and_the_threshold() -> None:
+    big = tuple(range(100_000))
+    key = static_key("table", big)
+    started = time.perf_counter()
+    hash(big)
+    assert key.hash_seconds <= time.perf_counter() - started  # the fastest of several
+    assert key.hash_seconds > SLOW_HASH_SECONDS
+    (warning,) = key.warnings
+    assert "100000 elements" in warning
+    assert f"{SLOW_HASH_SECONDS * 1e3:.2f} ms" in warning
+    assert static_key("table", big[:10]).warnings == ()
+
+
+def test_trace_reports_show_how_statics_compare_their_hash_time_and_traps() -> None:
+    report = jaxexplain.trace(_scaled, jnp.ones(2), rate=_Unfrozen(), static_argnames="rate")
+    (static,) = report.cache_key.static
+    text = render(report, "text", width=200)
+    assert "by value" in text and hash_time_text(static) in text
+    assert "Statics that will bite" in text and "frozen=True" in text
+    page = render(report, "html")
+    assert 'id="static-traps"' in page and "by value" in page

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -73,7 +74,15 @@ def test_static_float_recompiles_once_per_value_and_is_named() -> None:
         str(PROGRAMS / "static_float.py"),
         program["step"].__wrapped__.__code__.co_firstlineno,
     )
-    assert warning_kinds(report) == [("static_float", "step", "lr")]
+    # The verified recommendation says what the static_float warning would, once.
+    assert warning_kinds(report) == []
+    (recommendation,) = report.recommendations
+    assert (recommendation.kind, recommendation.function, recommendation.params) == (
+        "make_traced",
+        "step",
+        ("lr",),
+    )
+    assert recommendation.checks == ("traced", "one_entry", "values")
     (summary,) = [f for f in report.functions if f.function == "step"]
     assert (summary.compiles, summary.distinct_reasons) == (3, 1)
 
@@ -578,3 +587,33 @@ def test_the_weak_type_advice_keeps_the_leafs_own_dtype() -> None:
     (warning,) = [w for w in watcher.report().warnings if w.kind == "weak_type"]
     assert "jnp.asarray(step, dtype=jnp.int32)" in warning.message
     assert str(jax.typeof(jnp.int32(2)).dtype) == "int32"
+
+
+def test_a_closure_over_a_temperature_made_per_value_gets_a_verified_make_traced(
+    tmp_path: Path,
+) -> None:
+    program = PROGRAMS / "closure_temperature.py"
+    out = tmp_path / "closure.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxexplain", "watch", "-o", str(out), "--", str(program)],
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("max probability") == 3, "the program's own output, untouched"
+    report = WatchReport.from_dict(json.loads(out.read_text()))
+    (recommendation,) = report.recommendations
+    assert recommendation.kind == "make_traced" and recommendation.verified
+    assert recommendation.params == ("temperature",)
+    assert recommendation.checks == ("traced", "one_entry", "values")
+    assert "make_sampler" in recommendation.text
+    assert len(report.events) == 3  # the check's own compiles are not the program's
+    namespace = runpy.run_path(str(program))
+    sampler = jax.jit(lambda logits, t: jax.nn.softmax(logits / t))
+    logits = jnp.linspace(-1.0, 1.0, 8)
+    for t in (0.5, 1.0):
+        expected = namespace["make_sampler"](t)(logits)
+        np.testing.assert_allclose(sampler(logits, t), expected, rtol=1e-6)
+    assert sampler._cache_size() == 1

@@ -10,6 +10,7 @@ from typing import Any
 from jaxexplain.report import (
     LOOP_KINDS,
     Argument,
+    CacheKey,
     Decision,
     DecisionChange,
     DiffReport,
@@ -599,3 +600,111 @@ def compile_title(explained: WatchExplained, event: WatchEvent | None) -> str:
 def against_title(event: WatchEvent) -> str:
     """The heading of an explained recompilation's diff: `Diff against compile #1 (event 1)`."""
     return f"Diff against compile #{event.compile_number} (event {event.index})"
+
+
+# ---------------------------------------------------------------- baked-in constants
+
+
+def _subject(name: str, where: str, owner: str) -> str:
+    """`static argument `lr`` or `` `temperature`, a number the function made by make_step closes over``."""
+    if where == "closure":
+        made_by = f" made by {owner}" if owner else ""
+        return f"`{name}`, a Python number the function{made_by} closes over,"
+    return f"static argument `{name}`"
+
+
+def make_traced_text(name: str, a: Any, b: Any, where: str = "static", owner: str = "") -> str:
+    """Why and how to pass a baked-in number traced, with what jaxexplain checked."""
+    how = (
+        "pass it to the jitted function as an argument instead of closing over it"
+        if where == "closure"
+        else "pass it as a traced argument (take it out of static_argnums/static_argnames)"
+    )
+    return (
+        f"{capitalized(_subject(name, where, owner))} only changes constants in the program "
+        f"({a!r} and {b!r} give the same program but for them): every new value is a new "
+        f"compile and a new entry in the disk cache. {capitalized(how)}: one compiled program "
+        f"then serves every value. Checked: traced, both values were served by one compiled "
+        f"entry, with the same results as the original at each value."
+    )
+
+
+def stay_static_text(name: str, a: Any, b: Any, structure: str) -> str:
+    """Why a static number must stay static: it changes the program, not only a constant."""
+    return (
+        f"Static argument `{name}` changes the program's structure, not only its constants "
+        f"({a!r} vs {b!r}: {structure}); it must stay static, and each value compiles once."
+    )
+
+
+def make_traced_rejected_text(name: str, note: str) -> str:
+    """Why jaxexplain does not offer to pass a number traced although only constants change."""
+    return f"`{name}` only changes constants, but passing it traced was not verified: {note}"
+
+
+# ---------------------------------------------------------------- statics that will bite
+
+
+def _size_of(value: Any) -> str:
+    """` of 100000 elements` for a value with a length, else ``."""
+    try:
+        return f" of {len(value)} elements"
+    except Exception:
+        return ""
+
+
+def slow_hash_text(name: str, value: Any, seconds: float, threshold: float) -> str:
+    """A static whose hash alone costs more than a jitted call's dispatch."""
+    return (
+        f"hashing static argument {name} (a {type(value).__qualname__}{_size_of(value)}) takes "
+        f"{seconds * 1e3:.2f} ms, over the {threshold * 1e3:.2f} ms a jitted call's dispatch "
+        f"takes: jit hashes it (and compares it with ==) on every call before it can reuse a "
+        f"compiled entry; pass the data as a traced array, or a small static that stands for it"
+    )
+
+
+def stale_entry_text(name: str, kind: str, fields: Sequence[str]) -> str:
+    """A mutable static whose hash and == leave out fields: a changed value hits a stale entry."""
+    shown = ", ".join(f"`{f}`" for f in fields[:4]) + (", ..." if len(fields) > 4 else "")
+    return (
+        f"static argument {name} (a {kind}) can be changed in place, and a copy with {shown} "
+        f"changed still has the same hash and is ==: jit would serve the changed value from the "
+        f"entry compiled for the old one (a stale program); make {shown} part of __hash__ and "
+        f"__eq__, or make the object immutable"
+    )
+
+
+def unfrozen_dataclass_text(name: str, kind: str) -> str:
+    """A hashable dataclass whose fields can be assigned, used as a static."""
+    return (
+        f"static argument {name} is a {kind} dataclass without frozen=True: its fields can be "
+        f"assigned after jit stored it in its cache key, so the key no longer says what was "
+        f"compiled; declare it @dataclass(frozen=True)"
+    )
+
+
+STATIC_TRAPS = "Statics that will bite"
+STATIC_TRAPS_DETAIL = "each found by trying the object itself"
+
+
+def compared_by_text(s: StaticKey) -> str:
+    """How JAX's cache compares a static: `by value` (== and hash) or `by identity`."""
+    return f"by {s.compared_by}"
+
+
+def hash_time_text(s: StaticKey) -> str:
+    """The measured time to hash a static, which jit pays on every call: `0.7 µs`."""
+    return (
+        f"{s.hash_seconds * 1e6:.1f} µs"
+        if s.hash_seconds < 1e-3
+        else f"{s.hash_seconds * 1e3:.2f} ms"
+    )
+
+
+def static_trap_texts(key: CacheKey, notes: Sequence[str]) -> list[str]:
+    """The statics' warnings not already among the report's notes (identity ones are there)."""
+    return [w for s in key.static for w in s.warnings if w not in notes]
+
+
+MAKE_TRACED_HEADING = "Baked-in numbers"
+MAKE_TRACED_DETAIL = "pass them as arguments: checked by calling JAX"

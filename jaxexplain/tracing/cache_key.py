@@ -21,6 +21,7 @@ import jax
 
 from jaxexplain import _jax_compat
 from jaxexplain.inputs.calling import CallPlan, user_function, wrapper_text
+from jaxexplain.renderers.words import slow_hash_text, stale_entry_text, unfrozen_dataclass_text
 from jaxexplain.report import CacheKey, IdentityPart, StaticKey, TracedLeaf
 from jaxexplain.tracing.key_compare import ADDRESS, digest_of
 
@@ -217,26 +218,19 @@ def identity_warning(name: str, value: Any, parts: tuple[IdentityPart, ...]) -> 
     )
 
 
-# A static whose hash takes longer than this is named: jit hashes it on every call.
-SLOW_HASH_SECONDS = 0.001
+# A static whose hash takes longer than this is named: jit hashes it on every call, and a whole
+# dispatch of a jitted call on its fast path takes about this long or less.
+SLOW_HASH_SECONDS = 0.0001
+HASH_TIMINGS = 3  # the fastest of a few hashes: a busy machine only ever slows one down
+MAX_FIELDS_MUTATED = 32
 
 
 def static_key(name: str, value: Any) -> StaticKey:
     """A static argument as the cache compares it: type, hash (timed: jit hashes it on every
-    call) and `==`, by value or, in the parts listed, by identity."""
-    started = time.perf_counter()
-    try:
-        hashed: int | None = hash(value)
-    except Exception:
-        hashed = None
-    hash_seconds = time.perf_counter() - started
+    call) and `==`, by value or, in the parts listed, by identity; with the traps it sets."""
+    hashed, hash_seconds = timed_hash(value)
     parts = identity_parts(name, value)
-    warnings = [identity_warning(name, value, parts)]
-    if hash_seconds > SLOW_HASH_SECONDS:
-        warnings.append(
-            f"hashing static argument {name} took {hash_seconds * 1e3:.1f} ms; jit hashes "
-            f"it on every call before it can reuse a compiled entry"
-        )
+    warnings = [identity_warning(name, value, parts), *trap_warnings(name, value, hash_seconds)]
     kind = type(value)
     return StaticKey(
         name=name,
@@ -251,6 +245,80 @@ def static_key(name: str, value: Any) -> StaticKey:
         hash_seconds=hash_seconds,
         warnings=tuple(w for w in warnings if w),
     )
+
+
+def timed_hash(value: Any) -> tuple[int | None, float]:
+    """The value's hash (None when it has none) and the fastest of a few timed hashes."""
+    hashed: int | None = None
+    fastest = float("inf")
+    for _ in range(HASH_TIMINGS):
+        started = time.perf_counter()
+        try:
+            hashed = hash(value)
+        except Exception:
+            return None, time.perf_counter() - started
+        fastest = min(fastest, time.perf_counter() - started)
+    return hashed, fastest
+
+
+def trap_warnings(name: str, value: Any, hash_seconds: float) -> list[str]:
+    """The statics traps this very object sets, each found by trying it: a hash slower than
+    SLOW_HASH_SECONDS, fields that a mutated copy changes while hash and == still say equal,
+    and a dataclass whose fields can be assigned."""
+    warnings = []
+    if hash_seconds > SLOW_HASH_SECONDS:
+        warnings.append(slow_hash_text(name, value, hash_seconds, SLOW_HASH_SECONDS))
+    if uses_identity_hash(value) or isinstance(value, PLAIN_VALUES) or not is_hashable(value):
+        return warnings
+    mutable = assignable_fields(value)
+    stale = [field for field in mutable if still_equal_when_changed(value, field)]
+    if stale:
+        warnings.append(stale_entry_text(name, type(value).__qualname__, stale))
+    if mutable and dataclasses.is_dataclass(value):
+        warnings.append(unfrozen_dataclass_text(name, type(value).__qualname__))
+    return warnings
+
+
+def _field_names(value: Any) -> list[str]:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [f.name for f in dataclasses.fields(value)]
+    attributes = getattr(value, "__dict__", None)
+    return list(attributes) if isinstance(attributes, dict) else []
+
+
+_CHANGED = object()  # what a field of a copy is set to: equal to nothing, hashable
+
+
+def _changed_copy(value: Any, field: str) -> Any:
+    """A shallow copy of `value` with `field` assigned, or None where it cannot be assigned
+    (a frozen dataclass, a property without setter, a copy that is the same object)."""
+    try:
+        twin = copy.copy(value)
+        if twin is value:
+            return None
+        setattr(twin, field, _CHANGED)
+    except Exception:
+        return None
+    return twin
+
+
+def assignable_fields(value: Any) -> list[str]:
+    """The fields a user could assign on this object (tried on copies, never on it)."""
+    return [
+        field
+        for field in _field_names(value)[:MAX_FIELDS_MUTATED]
+        if _changed_copy(value, field) is not None
+    ]
+
+
+def still_equal_when_changed(value: Any, field: str) -> bool:
+    """True when a copy with `field` changed has the same hash and is `==`: jit would serve
+    the changed object from the entry compiled for the old value."""
+    twin = _changed_copy(value, field)
+    try:
+        return twin is not None and hash(twin) == hash(value) and bool(twin == value)
+    except Exception:
+        return False
 
 
 def format_path(path: tuple[Any, ...], positional_names: list[str]) -> str:

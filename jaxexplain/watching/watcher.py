@@ -19,13 +19,18 @@ import sys
 import threading
 import time
 import traceback
+import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
+import jax
+import numpy as np
+
 from jaxexplain import _jax_compat
+from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.renderers.words import (
     NEW_OBJECT,
     live_line,
@@ -36,6 +41,7 @@ from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
     KeyChange,
+    Recommendation,
     WatchEvent,
     WatchFunction,
     WatchReason,
@@ -69,6 +75,12 @@ class _Entry:
     key: CacheKey | None
     call_site: str
     statics: dict[str, Any] = field(default_factory=dict)
+    # For the make_traced check: the call's plan with arrays as abstract values, the Python
+    # function (kept for the first two entries only), and for a function object made again,
+    # the one closed-over number it differs in from the first entry's.
+    call: CallPlan | None = None
+    function: types.FunctionType | None = None
+    closure: tuple[str, Any, Any] | None = None
 
 
 @dataclass
@@ -106,6 +118,7 @@ class Watcher:
         self.stopped: float | None = None
         self._lock = threading.Lock()
         self._active = False
+        self._recommended: dict[Definition, tuple[int, Recommendation | None]] = {}
 
     def __enter__(self) -> Watcher:
         self.start()
@@ -148,13 +161,11 @@ class Watcher:
                 self.eager.setdefault(definition_of(observation.fun)[0], []).append(seconds)
             return
         call_site, call_source = user_call_site(frame)
-        key, statics = (None, {}) if observation.transformed else self._key(observation)
-        if not observation.compiled and not self._new_entry(observation, definition, key):
+        call = (None, {}, None) if observation.transformed else self._key(observation)
+        if not observation.compiled and not self._new_entry(observation, definition, call[0]):
             return
         with self._lock:
-            event = self._record(
-                observation, definition, (key, statics), seconds, call_site, call_source
-            )
+            event = self._record(observation, definition, call, seconds, call_site, call_source)
             self.events.append(event)
         if self.live is not None:
             print(live_line(event), file=self.live, flush=True)
@@ -210,8 +221,9 @@ class Watcher:
             "".join(traceback.format_exception_only(type(exc), exc)).strip()
         )
 
-    def _key(self, observation: _watch_hooks.Observation) -> tuple[CacheKey | None, dict[str, Any]]:
-        """The call's cache key, and its static values themselves (compared as JAX does)."""
+    def _key(self, observation: _watch_hooks.Observation) -> Call:
+        """The call's cache key, its static values themselves (compared as JAX does), and its
+        plan with arrays as abstract values."""
         try:
             in_tree, in_avals = _jax_compat.pjit_params_tree_and_avals(observation.params)
             options = _jax_compat.jit_info_options(observation.jit_info)
@@ -221,14 +233,14 @@ class Watcher:
             key = build_cache_key(plan, observation.fun, in_tree, in_avals, options)
         except Exception as exc:
             self.on_internal_error(exc)
-            return None, {}
-        return key, {p.name: p.value for p in plan.params if p.static}
+            return None, {}, None
+        return key, {p.name: p.value for p in plan.params if p.static}, abstract_plan(plan)
 
     def _record(
         self,
         observation: _watch_hooks.Observation,
         definition: Definition,
-        call: tuple[CacheKey | None, dict[str, Any]],
+        call: Call,
         seconds: float,
         call_site: str,
         call_source: str,
@@ -238,13 +250,23 @@ class Watcher:
         reasons: tuple[WatchReason, ...] = ()
         kind = "transformed" if observation.transformed else "jit"
         number = len(group.entries) + 1
-        key, statics = call
+        key, statics, plan = call
         if kind == "jit":
             reasons = explain_recompile(group, same_object, key, statics)
             if not same_object:
                 group.objects += 1
+            function = observation.fun if isinstance(observation.fun, types.FunctionType) else None
             group.entries.append(
-                _Entry(number, _watch_hooks.FunctionRef(observation.fun), key, call_site, statics)
+                _Entry(
+                    number,
+                    _watch_hooks.FunctionRef(observation.fun),
+                    key,
+                    call_site,
+                    statics,
+                    plan,
+                    function if number <= 2 else None,
+                    _closure_change(group, function) if not same_object else None,
+                )
             )
             same_object.append(group.entries[-1])
         name, file, line = definition
@@ -279,11 +301,13 @@ class Watcher:
             )
             other = tuple(self.other)
         end = self.stopped if self.stopped is not None else time.perf_counter()
+        recommendations = self._recommendations()
         return WatchReport(
             events=events,
             functions=function_totals(events),
             eager=eager,
-            warnings=find_warnings(events) + self._unmatched_explain(),
+            warnings=not_recommended(find_warnings(events), recommendations)
+            + self._unmatched_explain(),
             program=self.program,
             exit_code=self.exit_code,
             error=self.error,
@@ -293,7 +317,114 @@ class Watcher:
             internal_errors=tuple(self.internal_errors),
             jax_version=_jax_compat.JAX_VERSION,
             explained=tuple(self.explainer.explained) if self.explainer else (),
+            recommendations=recommendations,
         )
+
+    def _recommendations(self) -> tuple[Recommendation, ...]:
+        """make_traced for each function that recompiled only for one number, checked once
+        per definition and number of entries (report() may run more than once)."""
+        with self._lock:
+            groups = [(d, g, len(g.entries)) for d, g in self.definitions.items()]
+        found = []
+        for definition, group, count in groups:
+            known = self._recommended.get(definition)
+            if known is None or known[0] != count:
+                known = (count, self._make_traced(definition, group.entries[:count]))
+                self._recommended[definition] = known
+            if known[1] is not None:
+                found.append(known[1])
+        return tuple(found)
+
+    def _make_traced(self, definition: Definition, entries: list[_Entry]) -> Recommendation | None:
+        """The verified make_traced recommendation of one function, or None; the check's own
+        traces and compiles are not the program's, so watch's hooks are paused meanwhile."""
+        candidate = make_traced_candidate(entries)
+        if candidate is None:
+            return None
+        # The check traces and compiles with jaxexplain's tracing machinery: imported only here.
+        from jaxexplain.diffing import make_traced
+
+        try:
+            with _watch_hooks.paused():
+                outcome = make_traced.check(candidate)
+        except Exception as exc:
+            self.on_internal_error(exc)
+            return None
+        return make_traced.recommendation_of(outcome, *definition)
+
+
+Call = tuple[CacheKey | None, dict[str, Any], CallPlan | None]
+"""A call as watch keeps it: its cache key, its static values, its abstract plan."""
+
+
+def abstract_plan(plan: CallPlan) -> CallPlan:
+    """The plan with every array leaf of a traced argument as its abstract value: what the
+    make_traced check needs (random inputs of the shapes seen), without keeping the data."""
+    return plan.with_values(
+        {
+            p.name: jax.tree_util.tree_map(_abstract_leaf, p.value)
+            for p in plan.params
+            if p.passed and not p.static
+        }
+    )
+
+
+def _abstract_leaf(leaf: Any) -> Any:
+    if isinstance(leaf, (jax.Array, np.ndarray)):
+        return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype)
+    return leaf
+
+
+def _closure_change(group: _Definition, function: types.FunctionType | None) -> Any:
+    """The one closed-over number a new function object differs in from the first entry's."""
+    first = group.entries[0].function if group.entries else None
+    if first is None or function is None:
+        return None
+    from jaxexplain.diffing.make_traced import closure_change
+
+    return closure_change(first, function)
+
+
+def make_traced_candidate(entries: Sequence[_Entry]) -> Any:
+    """What to check when every later entry of a function differs from its first in one number
+    only: the same closed-over number of a closure made again, or the same static argument."""
+    if len(entries) < 2 or entries[0].function is None or None in (e.call for e in entries[:2]):
+        return None
+    from jaxexplain.diffing import make_traced
+
+    first, *later = entries
+    plans = [first.call, later[0].call]
+    names = {e.closure[0] if e.closure else None for e in later}
+    if names != {None}:
+        if None in names or len(names) != 1:
+            return None
+        return make_traced.closure_candidate(first.function, plans[0], later[0].closure)
+    changed = {_only_static_number(first, e) for e in later}
+    if len(changed) != 1 or None in changed or not all(e.fun.is_(first.function) for e in later):
+        return None
+    return make_traced.watched_static_candidate(first.function, plans, changed.pop())
+
+
+def _only_static_number(first: _Entry, later: _Entry) -> str | None:
+    """The static argument `later` differs in from `first` when nothing else differs and both
+    of its values are numbers; None otherwise."""
+    changes = _changes(first, later.key, later.statics)
+    names = {c.path for c in changes}
+    if len(names) != 1 or any(c.component != "static" for c in changes):
+        return None
+    (name,) = names
+    values = (first.statics.get(name), later.statics.get(name))
+    return name if all(isinstance(v, (int, float, complex, np.number)) for v in values) else None
+
+
+def not_recommended(
+    warnings: tuple[WatchWarning, ...], recommendations: Sequence[Recommendation]
+) -> tuple[WatchWarning, ...]:
+    """The warnings less the static_float ones a verified make_traced recommendation says."""
+    said = {(r.function, p) for r in recommendations if r.kind == "make_traced" for p in r.params}
+    return tuple(
+        w for w in warnings if not (w.kind == "static_float" and (w.function, w.path) in said)
+    )
 
 
 def _explainer(names: Sequence[str]) -> RealCallExplainer | None:

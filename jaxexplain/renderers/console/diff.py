@@ -17,9 +17,10 @@ from jaxexplain.renderers.console.common import (
     title_text,
     write_sections,
 )
-from jaxexplain.renderers.console.failure import error_sections
+from jaxexplain.renderers.console.failure import error_sections, suggestion_rows
 from jaxexplain.renderers.words import (
     DISAGREEMENT_MEANING,
+    FIXES_DETAIL,
     SAME_UP_TO_NAMES,
     approximate_text,
     as_written,
@@ -71,8 +72,19 @@ def diff_sections(report: DiffReport) -> list[Section]:
         sections += _jaxpr_sections(report.jaxpr_diff, counts)
     if report.compile_changes:
         sections += _compile_sections(report.compile_changes)
+    sections += suggestion_sections(report)
     sections += [note_text(note) for note in report.notes]
     return sections
+
+
+def suggestion_sections(report: DiffReport) -> list[Section]:
+    """What ends the recompilation (a number passed traced, verified), or why it must stay."""
+    if not report.suggestions:
+        return []
+    out: list[Section] = [heading("Fixes", FIXES_DETAIL)]
+    for suggestion in report.suggestions:
+        out += suggestion_rows(suggestion)
+    return out
 
 
 def _title(report: DiffReport) -> RenderableType:

@@ -53,11 +53,11 @@ def error_sections(error: ErrorInfo) -> list[Section]:
     if error.suggestions:
         out.append(heading("Fixes", FIXES_DETAIL))
         for suggestion in error.suggestions:
-            out += _suggestion(suggestion)
+            out += suggestion_rows(suggestion)
     return out
 
 
-def _suggestion(suggestion: Suggestion) -> list[Section]:
+def suggestion_rows(suggestion: Suggestion) -> list[Section]:
     """One fix: verified, tried and not verified, or advice; its code and what it costs."""
     if suggestion.verified:
         marker = Text(f"✓ {VERIFIED}", style="bold green")

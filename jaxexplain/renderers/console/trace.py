@@ -26,7 +26,10 @@ from jaxexplain.renderers.console.failure import error_sections
 from jaxexplain.renderers.words import (
     DECIDED_MOST,
     NEVER_RAN,
+    STATIC_TRAPS,
+    STATIC_TRAPS_DETAIL,
     as_written,
+    compared_by_text,
     deciding_statics_text,
     decisions_detail,
     defined_at,
@@ -34,6 +37,7 @@ from jaxexplain.renderers.words import (
     equations_text,
     figure_text,
     format_aval_tree,
+    hash_time_text,
     library_decision_text,
     location,
     outcome_badge,
@@ -42,6 +46,7 @@ from jaxexplain.renderers.words import (
     shape_text,
     source_location,
     static_hash_text,
+    static_trap_texts,
     unrolled_text,
 )
 from jaxexplain.report import (
@@ -87,6 +92,7 @@ def trace_sections(report: TraceReport) -> list[Section]:
     sections += _argument_sections(report)
     if report.cache_key is not None:
         sections += cache_key_sections(report.cache_key)
+        sections += static_trap_sections(report.cache_key, report.notes)
     if report.decisions:
         sections += decision_sections(report.decisions)
     elif report.decisions_unavailable:
@@ -130,6 +136,16 @@ def _argument_sections(report: TraceReport) -> list[RenderableType]:
     return out
 
 
+def static_trap_sections(key: CacheKey, notes: Sequence[str]) -> list[RenderableType]:
+    """The traps the statics set (a stale entry, an unfrozen dataclass, a slow hash)."""
+    traps = static_trap_texts(key, notes)
+    if not traps:
+        return []
+    out: list[RenderableType] = [heading(STATIC_TRAPS, STATIC_TRAPS_DETAIL)]
+    out += [Padding(Text(f"! {trap}", style="yellow"), (0, 0, 0, 2)) for trap in traps]
+    return out
+
+
 def cache_key_sections(key: CacheKey) -> list[RenderableType]:
     """The cache key: digest, function, statics, traced leaves, tree structure, context."""
     out: list[RenderableType] = [heading("Cache key", f"digest {key.digest}")]
@@ -147,10 +163,12 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
     out.append(Padding(body, (0, 0, 0, 2)))
     if key.static:
         statics = Table(box=None, padding=(0, 2), header_style="bold", title_justify="left")
-        for column in ("static", "value", "type", "hash"):
+        for column in ("static", "value", "type", "hash", "compared", "hash time"):
             statics.add_column(column, overflow="fold")
         for s in key.static:
-            statics.add_row(s.name, s.value, s.type, static_hash_text(s))
+            statics.add_row(
+                s.name, s.value, s.type, static_hash_text(s), compared_by_text(s), hash_time_text(s)
+            )
         out.append(Padding(statics, (1, 0, 0, 2)))
     if key.traced:
         groups = grouped_leaves(key.traced)

@@ -13,8 +13,11 @@ from jaxexplain.renderers.console.diff import diff_sections
 from jaxexplain.renderers.console.trace import trace_sections
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
+    MAKE_TRACED_DETAIL,
+    MAKE_TRACED_HEADING,
     NO_COMPILE,
     TRANSFORMED_OUTSIDE_JIT,
+    VERIFIED,
     against_title,
     called_at,
     compile_title,
@@ -58,6 +61,7 @@ def watch_sections(report: WatchReport) -> list[Section]:
         sections.append(_eager_text(report))
     if report.warnings:
         sections += _warning_sections(report)
+    sections += make_traced_sections(report)
     if report.internal_errors:
         sections.append(Text(internal_errors_text(report.internal_errors), style="dim"))
     return sections
@@ -153,6 +157,19 @@ def _eager_text(report: WatchReport) -> RenderableType:
     if report.other_compiles:
         text.append(f"\n  {other_compiles_text(report)}", style="dim")
     return text
+
+
+def make_traced_sections(report: WatchReport) -> list[RenderableType]:
+    """Functions that recompiled only for a number baked in, with the verified fix."""
+    found = [r for r in report.recommendations if r.kind == "make_traced"]
+    if not found:
+        return []
+    out: list[RenderableType] = [heading(MAKE_TRACED_HEADING, MAKE_TRACED_DETAIL)]
+    for recommendation in found:
+        text = Text(f"  ✓ {VERIFIED}  ", style="bold green")
+        text.append(recommendation.text, style="default")
+        out.append(text)
+    return out
 
 
 def _warning_sections(report: WatchReport) -> list[RenderableType]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from jaxexplain.diffing.jaxpr_diff import hunk_span
 from jaxexplain.jaxpr_lexer import JaxprLexer
-from jaxexplain.renderers.html.failure import error_section
+from jaxexplain.renderers.html.failure import error_section, suggestion_html
 from jaxexplain.renderers.html.page import (
     PAGE,
     Embedded,
@@ -26,6 +26,7 @@ from jaxexplain.renderers.html.page import (
 )
 from jaxexplain.renderers.words import (
     DISAGREEMENT_MEANING,
+    FIXES_DETAIL,
     NO_KEY_WITHOUT_TRACE,
     PREDICTED_ONLY,
     SAME_UP_TO_NAMES,
@@ -93,10 +94,19 @@ def diff_report(report: DiffReport, scope: Scope) -> Embedded:
         library_changes_section(report.library_decision_changes, scope),
         jaxpr_diff_section(report.jaxpr_diff, report, scope),
         figures_section(report.compile_changes, scope),
+        suggestions_section(report, scope),
         "".join(tag("p", esc(f"note: {n}"), class_="note") for n in report.notes),
     ]
     data = jaxpr_diff_data(report.jaxpr_diff) if report.jaxpr_diff is not None else None
     return Embedded("".join(parts), {"scope": scope.prefix, "diff": data}, scope)
+
+
+def suggestions_section(report: DiffReport, scope: Scope = PAGE) -> str:
+    """What ends the recompilation (a number passed traced, verified), or why it must stay."""
+    if not report.suggestions:
+        return ""
+    items = "".join(suggestion_html(s) for s in report.suggestions)
+    return section("fixes", "Fixes", tag("div", items, class_="fixes"), FIXES_DETAIL, scope)
 
 
 def diff_header(report: DiffReport) -> str:
@@ -117,6 +127,7 @@ def diff_nav(report: DiffReport, scope: Scope = PAGE) -> str:
             ("decision-changes", "Decisions", bool(report.decision_changes)),
             ("jaxpr-diff", "Jaxpr diff", report.jaxpr_diff is not None),
             ("compile-changes", "Compilation", bool(report.compile_changes)),
+            ("fixes", "Fixes", bool(report.suggestions)),
         ],
         scope,
     )

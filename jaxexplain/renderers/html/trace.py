@@ -29,8 +29,11 @@ from jaxexplain.renderers.html.page import (
 from jaxexplain.renderers.words import (
     DECIDED_MOST,
     NEVER_RAN,
+    STATIC_TRAPS,
+    STATIC_TRAPS_DETAIL,
     as_written,
     capitalized,
+    compared_by_text,
     deciding_statics_text,
     decision_outcome,
     decisions_detail,
@@ -39,6 +42,7 @@ from jaxexplain.renderers.words import (
     equations_text,
     figure_text,
     format_aval_tree,
+    hash_time_text,
     human_number,
     library_decision_text,
     location,
@@ -47,6 +51,7 @@ from jaxexplain.renderers.words import (
     seconds_text,
     shape_text,
     static_hash_text,
+    static_trap_texts,
     unrolled_text,
 )
 from jaxexplain.report import (
@@ -101,6 +106,7 @@ def trace_report(report: TraceReport, scope: Scope) -> Embedded:
         library_decisions_section(report.library_decisions, scope),
         arguments_section(report, scope),
         cache_key_section(report.cache_key, scope) if report.cache_key is not None else "",
+        static_traps_section(report, scope),
         compile_section(report.compile, scope) if report.compile is not None else "",
         primitives_section(report.jaxpr, scope) if report.jaxpr is not None else "",
     ]
@@ -354,6 +360,15 @@ def arguments_section(report: TraceReport, scope: Scope = PAGE) -> str:
     )
 
 
+def static_traps_section(report: TraceReport, scope: Scope = PAGE) -> str:
+    """The traps the statics set (a stale entry, an unfrozen dataclass, a slow hash)."""
+    traps = static_trap_texts(report.cache_key, report.notes) if report.cache_key else []
+    if not traps:
+        return ""
+    items = "".join(tag("li", esc(trap), class_="warning") for trap in traps)
+    return section("static-traps", STATIC_TRAPS, tag("ul", items), STATIC_TRAPS_DETAIL, scope)
+
+
 def cache_key_section(key: CacheKey, scope: Scope = PAGE) -> str:
     """The cache key's components, the context options that matter first, the rest folded."""
     grid = table(
@@ -364,9 +379,16 @@ def cache_key_section(key: CacheKey, scope: Scope = PAGE) -> str:
     statics = ""
     if key.static:
         statics = table(
-            ("static", "value", "type", "hash"),
+            ("static", "value", "type", "hash", "compared", "hash time"),
             [
-                (code(s.name), code(s.value), code(s.type), esc(static_hash_text(s)))
+                (
+                    code(s.name),
+                    code(s.value),
+                    code(s.type),
+                    esc(static_hash_text(s)),
+                    esc(compared_by_text(s)),
+                    esc(hash_time_text(s)),
+                )
                 for s in key.static
             ],
         )

@@ -23,8 +23,11 @@ from jaxexplain.renderers.html.page import (
 from jaxexplain.renderers.html.trace import trace_nav, trace_report, trace_status
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
+    MAKE_TRACED_DETAIL,
+    MAKE_TRACED_HEADING,
     REAL_CALL_TRACE,
     TRANSFORMED_OUTSIDE_JIT,
+    VERIFIED,
     against_title,
     called_at,
     capitalized,
@@ -73,6 +76,7 @@ def watch_page(report: WatchReport) -> Page:
         summary_figures(report),
         program_error(report),
         warnings_section(report),
+        make_traced_section(report),
         functions_section(report, explained),
         events_section(report.events, explained),
         eager_section(report),
@@ -112,6 +116,7 @@ def watch_header(report: WatchReport) -> str:
         [
             ("program-error", "Program error", bool(report.error)),
             ("warnings", "Warnings", bool(report.warnings)),
+            ("make-traced", MAKE_TRACED_HEADING, _has_make_traced(report)),
             ("functions", "Per function", bool(report.functions)),
             ("events", "Compilations", bool(report.events)),
             ("eager", "Eager operations", bool(report.eager or report.other_compiles)),
@@ -150,6 +155,22 @@ def program_error(report: WatchReport) -> str:
         id="program-error",
         class_="failure",
     )
+
+
+def _has_make_traced(report: WatchReport) -> bool:
+    return any(r.kind == "make_traced" for r in report.recommendations)
+
+
+def make_traced_section(report: WatchReport) -> str:
+    """Functions that recompiled only for a number baked in, with the verified fix."""
+    items = "".join(
+        tag("li", tag("span", esc(VERIFIED), class_="tag good") + " " + esc(r.text))
+        for r in report.recommendations
+        if r.kind == "make_traced"
+    )
+    if not items:
+        return ""
+    return section("make-traced", MAKE_TRACED_HEADING, tag("ul", items), MAKE_TRACED_DETAIL)
 
 
 def warnings_section(report: WatchReport) -> str:

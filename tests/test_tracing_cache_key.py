@@ -252,14 +252,14 @@ class _ReprRaises:
         return isinstance(other, _ReprRaises)
 
 
-def _scaled(x: Any, n: Any) -> Any:
+def _doubled(x: Any, n: Any) -> Any:
     return x * 2
 
 
 def test_a_static_whose_repr_raises_is_reported_by_type_and_never_shares_a_digest() -> None:
     x = jax.ShapeDtypeStruct((3,), jnp.float32)
-    first = jaxexplain.trace(_scaled, x, _ReprRaises(), static_argnames="n", compile=False)
-    second = jaxexplain.trace(_scaled, x, _ReprRaises(), static_argnames="n", compile=False)
+    first = jaxexplain.trace(_doubled, x, _ReprRaises(), static_argnames="n", compile=False)
+    second = jaxexplain.trace(_doubled, x, _ReprRaises(), static_argnames="n", compile=False)
     assert first.ok and first.cache_key is not None and second.cache_key is not None
     (static,) = first.cache_key.static
     assert "_ReprRaises object" in static.value and "RuntimeError" in static.value

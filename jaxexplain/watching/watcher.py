@@ -26,6 +26,8 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from jaxexplain import _jax_compat
+from jaxexplain.caching.persistent import off as persistent_off
+from jaxexplain.caching.persistent import persistent_of
 from jaxexplain.renderers.words import (
     NEW_OBJECT,
     live_line,
@@ -36,6 +38,7 @@ from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
     KeyChange,
+    PersistentCache,
     WatchEvent,
     WatchFunction,
     WatchReason,
@@ -267,7 +270,19 @@ class Watcher:
             persistent_cache_hit=observation.persistent_cache_hit,
             key=key,
             compiled=observation.compiled,
+            persistent=self._persistent(observation),
         )
+
+    def _persistent(self, observation: _watch_hooks.Observation) -> PersistentCache | None:
+        """What the disk cache did for the call's backend compile (the last, if several); "off"
+        for a compile with no cache directory in effect, None where nothing was compiled."""
+        if observation.disk:
+            try:
+                return persistent_of(observation.disk[-1])
+            except Exception as exc:
+                self.on_internal_error(exc)
+                return None
+        return persistent_off() if observation.compile_seconds else None
 
     def report(self) -> WatchReport:
         """Everything seen so far (or in all, after `with`), as a `WatchReport`."""

@@ -478,23 +478,60 @@ def _current_disk_compile() -> DiskCompile | None:
     return _DISK.stack[-1] if _DISK.stack else None
 
 
+@dataclass(frozen=True)
+class _DiskListener:
+    on_compile: Callable[[DiskCompile], None]
+    always_key: Callable[[], bool]
+
+
+_DISK_LISTENERS: list[_DiskListener] = []
+_DISK_LOCK = threading.Lock()
+_DISK_RESTORE: list[Callable[[], None]] = []
+
+
 def patch_persistent_cache(
     on_compile: Callable[[DiskCompile], None], always_key: Callable[[], bool]
 ) -> Callable[[], None]:
-    """Wraps JAX's persistent-cache path so that every backend compile reports a `DiskCompile`
-    to `on_compile` (on the compiling thread, after the compile); returns the undo.
+    """Has every backend compile that goes through JAX's persistent-cache path report a
+    `DiskCompile` to `on_compile` (on the compiling thread, after the compile); returns the undo.
 
     `always_key()` True (a trace that asks) collects the key and parts with no cache directory.
-    Private: no public API tells a disk hit from a miss per compile, why an entry was not
-    written, or the key and its parts; each wrapped function is named where it is wrapped.
+    The wrappers are installed once for all listeners (a watch and a trace may overlap, on
+    several threads) and removed with the last. Private: no public API tells a disk hit from a
+    miss per compile, why an entry was not written, or the key and its parts.
     """
+    listener = _DiskListener(on_compile, always_key)
+    with _DISK_LOCK:
+        if not _DISK_LISTENERS:
+            _DISK_RESTORE.append(_install_disk_wrappers())
+        _DISK_LISTENERS.append(listener)
+
+    def restore() -> None:
+        with _DISK_LOCK:
+            if listener in _DISK_LISTENERS:
+                _DISK_LISTENERS.remove(listener)
+            if not _DISK_LISTENERS and _DISK_RESTORE:
+                _DISK_RESTORE.pop()()
+
+    return restore
+
+
+def _disk_wanted() -> bool:
+    """True when some listener wants keys with no cache directory in effect."""
+    return any(listener.always_key() for listener in list(_DISK_LISTENERS))
+
+
+def _disk_report(record: DiskCompile) -> None:
+    for listener in list(_DISK_LISTENERS):
+        listener.on_compile(record)
+
+
+def _install_disk_wrappers() -> Callable[[], None]:
     from jax._src import cache_key, compilation_cache, compiler
 
-    originals = {
+    wrappers = {
         # pxla calls `compiler.compile_or_get_cached` for every backend compile, AOT included.
-        (compiler, "compile_or_get_cached"): _wrap_compile(
-            compiler.compile_or_get_cached, on_compile, always_key
-        ),
+        (compiler, "compile_or_get_cached"): _wrap_compile(compiler.compile_or_get_cached),
         # `compiler._get_cache_key` calls it with the module, devices, options and backend.
         (compilation_cache, "get_cache_key"): _wrap_get_key(compilation_cache.get_cache_key),
         # `cache_key.get` calls it after each part with that part's hash function.
@@ -518,8 +555,8 @@ def patch_persistent_cache(
             compilation_cache.compress_executable
         ),
     }
-    saved = {place: getattr(place[0], place[1]) for place in originals}
-    for (module, name), wrapper in originals.items():
+    saved = {place: getattr(place[0], place[1]) for place in wrappers}
+    for (module, name), wrapper in wrappers.items():
         setattr(module, name, wrapper)
     jax.monitoring.register_event_listener(_on_disk_event)
     jax.monitoring.register_event_duration_secs_listener(_on_disk_duration)
@@ -533,14 +570,10 @@ def patch_persistent_cache(
     return restore
 
 
-def _wrap_compile(
-    original: Callable[..., Any],
-    on_compile: Callable[[DiskCompile], None],
-    always_key: Callable[[], bool],
-) -> Callable[..., Any]:
+def _wrap_compile(original: Callable[..., Any]) -> Callable[..., Any]:
     def compile_or_get_cached(backend: Any, computation: Any, *args: Any, **kwargs: Any) -> Any:
         cache_dir = disk_cache_dir()
-        if cache_dir is None and not always_key():
+        if cache_dir is None and not _disk_wanted():
             return original(backend, computation, *args, **kwargs)
         record = DiskCompile(_module_name(computation), cache_dir)
         record.module_text = computation.operation.get_asm(enable_debug_info=True)
@@ -550,7 +583,7 @@ def _wrap_compile(
         finally:
             _DISK.stack.remove(record)
             record.parts = record.keys.get(record.key, {})
-            on_compile(record)
+            _disk_report(record)
 
     return compile_or_get_cached
 

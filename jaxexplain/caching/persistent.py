@@ -9,7 +9,10 @@ JAX wrote (or served without a record); a record folder that cannot be written a
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from jaxexplain import _jax_compat
@@ -57,9 +60,36 @@ def off() -> PersistentCache:
     return PersistentCache("off")
 
 
-def persistent_key(disk: _jax_compat.DiskCompile, would_hit: bool | None) -> PersistentKey:
-    """`trace`'s view of a compile's disk key: the key, its parts and whether it was on disk."""
-    return PersistentKey(disk.key, dict(disk.parts), would_hit, disk.cache_dir)
+@contextlib.contextmanager
+def disk_compiles_here() -> Iterator[list[_jax_compat.DiskCompile]]:
+    """The disk-cache facts of the compiles this thread runs inside `with` (keys collected even
+    with no cache directory in effect: `trace` shows the key either way)."""
+    thread = threading.get_ident()
+    seen: list[_jax_compat.DiskCompile] = []
+
+    def on_compile(disk: _jax_compat.DiskCompile) -> None:
+        if threading.get_ident() == thread:
+            seen.append(disk)
+
+    undo = _jax_compat.patch_persistent_cache(on_compile, lambda: True)
+    try:
+        yield seen
+    finally:
+        undo()
+
+
+def persistent_key(disk: _jax_compat.DiskCompile) -> PersistentKey | None:
+    """`trace`'s view of its compile's disk key: the key, its parts, and with a cache directory
+    in effect whether JAX served it from there, i.e. held it before this compile could write it
+    (an entry JAX writes now gets jaxexplain's record too)."""
+    if not disk.key:
+        return None
+    if disk.cache_dir is None:
+        return PersistentKey(disk.key, dict(disk.parts))
+    if disk.written or disk.hit:
+        folder = disk_records.records_dir(disk.cache_dir)
+        _keep_record(folder, disk, program_of(disk.module_text), only_if_new=disk.hit)
+    return PersistentKey(disk.key, dict(disk.parts), disk.hit, disk.cache_dir)
 
 
 def _keep_record(

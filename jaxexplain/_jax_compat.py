@@ -6,9 +6,13 @@ JAX release changes one of them. Supported: jax 0.10.x (Python 3.11) and 0.12.x 
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import sys
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -390,6 +394,405 @@ def escaped_tracer_error(tracer: Any) -> Exception:
 
 
 JAX_VERSION = jax.__version__
+
+
+# ---------------------------------------------------------------------------------------------
+# The persistent compilation cache (`jax_compilation_cache_dir`): what JAX did for each compile
+
+# The parts of JAX's disk key, in the order and with the names of jax/_src/cache_key.py `get`.
+DISK_KEY_PARTS = (
+    "computation",
+    "jax_lib version",
+    "backend version",
+    "XLA flags",
+    "compile_options",
+    "accelerator_config",
+    "compression",
+    "custom_hook",
+)
+# jax.monitoring events JAX records inside `compile_or_get_cached` (jax/_src/compiler.py).
+DISK_HIT_EVENT = "/jax/compilation_cache/cache_hits"
+DISK_SAVED_EVENT = "/jax/compilation_cache/compile_time_saved_sec"
+# Recorded only when JAX writes an entry (`put_executable_and_time`), not on every miss.
+DISK_WRITE_EVENT = "/jax/compilation_cache/cache_misses"
+MIN_COMPILE_TIME_SETTING = "jax_persistent_cache_min_compile_time_secs"
+MIN_ENTRY_SIZE_SETTING = "jax_persistent_cache_min_entry_size_bytes"
+
+
+@dataclass
+class DiskCompile:
+    """What JAX's persistent compilation cache did for one backend compile, as JAX computed it.
+
+    `cache_dir` is the directory in effect (None: the cache is off and nothing else is
+    collected); `parts` are JAX's own digest of each part of `key`; `readable` the same parts as
+    text where JAX's inputs can be read back (flags, versions); `module_text` the StableHLO with
+    its locations. The write facts (`reached_write`, `compile_seconds`, `entry_bytes`, ...) are
+    the values JAX's `_cache_write` decided on.
+    """
+
+    module_name: str
+    cache_dir: str | None
+    key: str = ""
+    parts: dict[str, str] = field(default_factory=dict)
+    readable: dict[str, str] = field(default_factory=dict)
+    module_text: str = ""
+    hit: bool = False
+    seconds_saved: float | None = None
+    written: bool = False
+    reached_write: bool = False
+    reached_put: bool = False
+    compile_seconds: float | None = None
+    host_callbacks: int = 0
+    process_id: int = 0
+    entry_bytes: int | None = None
+    cache_missing: bool = False
+    read_error: str = ""
+    write_error: str = ""
+    min_compile_seconds: float = 0.0
+    min_entry_bytes: int = 0
+    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    in_put: bool = False
+
+
+def disk_cache_dir() -> str | None:
+    """The persistent cache directory in effect: set and not disabled (`jax_compilation_cache_dir`,
+    `JAX_COMPILATION_CACHE_DIR` or `set_cache_dir`), else None."""
+    config: Any = jax.config  # its options are attributes that typeshed does not know
+    if not config.jax_enable_compilation_cache:
+        return None
+    path = config.jax_compilation_cache_dir
+    return str(path) if path else None
+
+
+class _DiskState(threading.local):
+    """The compiles in progress on this thread (a compile may start another: none do today)."""
+
+    def __init__(self) -> None:
+        self.stack: list[DiskCompile] = []
+        self.parts: dict[str, str] | None = None
+
+
+_DISK = _DiskState()
+
+
+def _current_disk_compile() -> DiskCompile | None:
+    return _DISK.stack[-1] if _DISK.stack else None
+
+
+@dataclass(frozen=True)
+class _DiskListener:
+    on_compile: Callable[[DiskCompile], None]
+    always_key: Callable[[], bool]
+
+
+_DISK_LISTENERS: list[_DiskListener] = []
+_DISK_LOCK = threading.Lock()
+_DISK_RESTORE: list[Callable[[], None]] = []
+
+
+def patch_persistent_cache(
+    on_compile: Callable[[DiskCompile], None], always_key: Callable[[], bool]
+) -> Callable[[], None]:
+    """Has every backend compile that goes through JAX's persistent-cache path report a
+    `DiskCompile` to `on_compile` (on the compiling thread, after the compile); returns the undo.
+
+    `always_key()` True (a trace that asks) collects the key and parts with no cache directory.
+    The wrappers are installed once for all listeners (a watch and a trace may overlap, on
+    several threads) and removed with the last. Private: no public API tells a disk hit from a
+    miss per compile, why an entry was not written, or the key and its parts.
+    """
+    listener = _DiskListener(on_compile, always_key)
+    with _DISK_LOCK:
+        if not _DISK_LISTENERS:
+            _DISK_RESTORE.append(_install_disk_wrappers())
+        _DISK_LISTENERS.append(listener)
+
+    def restore() -> None:
+        with _DISK_LOCK:
+            if listener in _DISK_LISTENERS:
+                _DISK_LISTENERS.remove(listener)
+            if not _DISK_LISTENERS and _DISK_RESTORE:
+                _DISK_RESTORE.pop()()
+
+    return restore
+
+
+def _disk_wanted() -> bool:
+    """True when some listener wants keys with no cache directory in effect."""
+    return any(listener.always_key() for listener in list(_DISK_LISTENERS))
+
+
+def _disk_report(record: DiskCompile) -> None:
+    for listener in list(_DISK_LISTENERS):
+        listener.on_compile(record)
+
+
+def _install_disk_wrappers() -> Callable[[], None]:
+    from jax._src import cache_key, compilation_cache, compiler
+
+    wrappers = {
+        # pxla calls `compiler.compile_or_get_cached` for every backend compile, AOT included.
+        (compiler, "compile_or_get_cached"): _wrap_compile(compiler.compile_or_get_cached),
+        # `compiler._get_cache_key` calls it with the module, devices, options and backend.
+        (compilation_cache, "get_cache_key"): _wrap_get_key(compilation_cache.get_cache_key),
+        # `cache_key.get` calls it after each part with that part's hash function.
+        (cache_key, "_log_cache_key_hash"): _wrap_log_part(cache_key._log_cache_key_hash),
+        # Returns the key `compile_or_get_cached` reads and writes under (None: cache unused).
+        (compiler, "_resolve_compilation_strategy"): _wrap_resolve(
+            compiler._resolve_compilation_strategy
+        ),
+        # `_cache_read` turns its exceptions into a warning: the read error is kept here.
+        (compilation_cache, "get_executable_and_time"): _wrap_read(
+            compilation_cache.get_executable_and_time
+        ),
+        # Decides whether to write: process id, host callbacks (jax 0.10), compile time.
+        (compiler, "_cache_write"): _wrap_cache_write(compiler._cache_write),
+        # Writes (or not: no cache, entry size); `_cache_write` turns its errors into a warning.
+        (compilation_cache, "put_executable_and_time"): _wrap_put(
+            compilation_cache.put_executable_and_time
+        ),
+        # The compressed entry whose size `put_executable_and_time` compares with the minimum.
+        (compilation_cache, "compress_executable"): _wrap_compress(
+            compilation_cache.compress_executable
+        ),
+    }
+    saved = {place: getattr(place[0], place[1]) for place in wrappers}
+    for (module, name), wrapper in wrappers.items():
+        setattr(module, name, wrapper)
+    jax.monitoring.register_event_listener(_on_disk_event)
+    jax.monitoring.register_event_duration_secs_listener(_on_disk_duration)
+
+    def restore() -> None:
+        for (module, name), original in saved.items():
+            setattr(module, name, original)
+        jax.monitoring.unregister_event_listener(_on_disk_event)
+        jax.monitoring.unregister_event_duration_listener(_on_disk_duration)
+
+    return restore
+
+
+def _wrap_compile(original: Callable[..., Any]) -> Callable[..., Any]:
+    def compile_or_get_cached(backend: Any, computation: Any, *args: Any, **kwargs: Any) -> Any:
+        cache_dir = disk_cache_dir()
+        if cache_dir is None and not _disk_wanted():
+            return original(backend, computation, *args, **kwargs)
+        record = DiskCompile(_module_name(computation), cache_dir)
+        record.module_text = computation.operation.get_asm(enable_debug_info=True)
+        _DISK.stack.append(record)
+        try:
+            return original(backend, computation, *args, **kwargs)
+        finally:
+            _DISK.stack.remove(record)
+            record.parts = record.keys.get(record.key, {})
+            _disk_report(record)
+
+    return compile_or_get_cached
+
+
+def _module_name(computation: Any) -> str:
+    from jax._src.lib.mlir import ir
+
+    return str(ir.StringAttr(computation.operation.attributes["sym_name"]).value)
+
+
+def _wrap_get_key(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get_cache_key(module: Any, devices: Any, options: Any, backend: Any, *rest: Any) -> Any:
+        record = _current_disk_compile()
+        if record is None:
+            return original(module, devices, options, backend, *rest)
+        _DISK.parts = {}
+        try:
+            key = original(module, devices, options, backend, *rest)
+        finally:
+            parts, _DISK.parts = _DISK.parts, None
+        record.keys[key] = parts
+        if not record.readable:
+            record.readable = _readable_parts(devices, options, backend)
+        return key
+
+    return get_cache_key
+
+
+def _wrap_log_part(original: Callable[..., Any]) -> Callable[..., Any]:
+    def log_cache_key_hash(hash_obj: Any, name: str, hashfn: Callable[[Any], Any]) -> Any:
+        if _DISK.parts is not None:
+            fresh = hashlib.sha256()
+            hashfn(fresh)
+            _DISK.parts[name] = fresh.hexdigest()
+        return original(hash_obj, name, hashfn)
+
+    return log_cache_key_hash
+
+
+def _wrap_resolve(original: Callable[..., Any]) -> Callable[..., Any]:
+    def resolve_compilation_strategy(*args: Any, **kwargs: Any) -> Any:
+        key, options = original(*args, **kwargs)
+        record = _current_disk_compile()
+        if record is not None:
+            record.key = key or ""
+        return key, options
+
+    return resolve_compilation_strategy
+
+
+def _wrap_read(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get_executable_and_time(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(*args, **kwargs)
+        except Exception as exc:
+            record = _current_disk_compile()
+            if record is not None:
+                record.read_error = f"{type(exc).__name__}: {exc}"
+            raise
+
+    return get_executable_and_time
+
+
+def _wrap_cache_write(original: Callable[..., Any]) -> Callable[..., Any]:
+    from jax._src import config, distributed
+
+    def cache_write(*args: Any, **kwargs: Any) -> Any:
+        record = _current_disk_compile()
+        if record is not None:
+            record.reached_write = True
+            record.compile_seconds = float(args[1])
+            # jax 0.10 passes the host callbacks as a sixth argument and writes none with them.
+            record.host_callbacks = len(args[5]) if len(args) > 5 else 0
+            record.process_id = int(distributed.global_state.process_id)
+            record.min_compile_seconds = float(config.persistent_cache_min_compile_time_secs.value)
+        return original(*args, **kwargs)
+
+    return cache_write
+
+
+def _wrap_put(original: Callable[..., Any]) -> Callable[..., Any]:
+    from jax._src import compilation_cache, config
+
+    def put_executable_and_time(*args: Any, **kwargs: Any) -> Any:
+        record = _current_disk_compile()
+        if record is None:
+            return original(*args, **kwargs)
+        record.reached_put = True
+        record.in_put = True
+        try:
+            return original(*args, **kwargs)
+        except Exception as exc:
+            record.write_error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            record.in_put = False
+            record.cache_missing = compilation_cache._cache is None
+            record.min_entry_bytes = int(config.persistent_cache_min_entry_size_bytes.value)
+
+    return put_executable_and_time
+
+
+def _wrap_compress(original: Callable[..., Any]) -> Callable[..., Any]:
+    def compress_executable(executable: bytes) -> bytes:
+        compressed = original(executable)
+        record = _current_disk_compile()
+        if record is not None and record.in_put:
+            record.entry_bytes = len(compressed)
+        return compressed
+
+    return compress_executable
+
+
+def _on_disk_event(event: str, **_: Any) -> None:
+    record = _current_disk_compile()
+    if record is None:
+        return
+    if event == DISK_HIT_EVENT:
+        record.hit = True
+    elif event == DISK_WRITE_EVENT:
+        record.written = True
+
+
+def _on_disk_duration(event: str, duration_secs: float, **_: Any) -> None:
+    record = _current_disk_compile()
+    if record is not None and event == DISK_SAVED_EVENT:
+        record.seconds_saved = float(duration_secs)
+
+
+def not_written_reason(record: DiskCompile) -> tuple[str, str, str, str] | None:
+    """Why JAX wrote no entry for a compile it did not serve from disk, in JAX's own order of
+    checks: (why, setting, its value, the measured value); None when it wrote one.
+
+    The checks are `_cache_write`'s and `put_executable_and_time`'s (jax/_src/compiler.py,
+    compilation_cache.py), read from the values they were given.
+    """
+    if record.hit or record.written or not record.key:
+        return None
+    if not record.reached_write:
+        return ("error", "", "", record.read_error)
+    if not record.reached_put:
+        if record.process_id != 0:
+            return ("process", "process_id", "0", str(record.process_id))
+        if record.host_callbacks:
+            return ("host_callbacks", "", "", str(record.host_callbacks))
+        return (
+            "compile_time",
+            MIN_COMPILE_TIME_SETTING,
+            f"{record.min_compile_seconds:g}",
+            f"{record.compile_seconds or 0.0:.2f}",
+        )
+    if record.write_error:
+        return ("error", "", "", record.write_error)
+    if record.cache_missing or record.entry_bytes is None:
+        return ("no_cache", "jax_compilation_cache_dir", record.cache_dir or "", record.read_error)
+    return (
+        "entry_size",
+        MIN_ENTRY_SIZE_SETTING,
+        str(record.min_entry_bytes),
+        str(record.entry_bytes),
+    )
+
+
+def _readable_parts(devices: Any, options: Any, backend: Any) -> dict[str, str]:
+    """The inputs of the key's parts as text, where they can be read back: what a person compares.
+
+    Private: `cache_key.xla_flags_to_exclude_from_cache_key`, `get_flag_prefixes` and
+    `custom_hook` decide which flags and which hook text reach the key.
+    """
+    from jax._src import cache_key, compilation_cache
+
+    compression = "zstandard" if compilation_cache.zstandard is not None else "zlib"
+    if getattr(compilation_cache, "zstd", None) is not None:
+        compression = "zstandard"
+    return {
+        "jax_lib version": _jaxlib_version(),
+        "backend version": f"{backend.platform} {backend.platform_version}",
+        "XLA flags": " ".join(_key_xla_flags(cache_key)),
+        "compile_options": _options_summary(options),
+        "accelerator_config": " ".join(sorted({d.device_kind for d in devices.flat})),
+        "compression": compression,
+        "custom_hook": str(cache_key.custom_hook()),
+    }
+
+
+def _jaxlib_version() -> str:
+    import jaxlib
+
+    return str(jaxlib.__version__)
+
+
+def _key_xla_flags(cache_key: Any) -> list[str]:
+    """The flags `_hash_xla_flags` hashes: XLA_FLAGS, LIBTPU_INIT_ARGS and `--xla` arguments."""
+    flags = os.environ.get("XLA_FLAGS", "").split() + os.environ.get("LIBTPU_INIT_ARGS", "").split()
+    prefixes = ("--xla", *cache_key.get_flag_prefixes())
+    flags += [arg for arg in sys.argv if arg.startswith(prefixes)]
+    excluded = set(cache_key.xla_flags_to_exclude_from_cache_key)
+    return [flag for flag in sorted(flags) if flag.split("=")[0] not in excluded]
+
+
+def _options_summary(options: Any) -> str:
+    """The compile options a person sets, as text (the key hashes the serialized whole)."""
+    build = options.executable_build_options
+    overrides = " ".join(f"{name}={value}" for name, value in options.env_option_overrides)
+    return (
+        f"num_replicas={build.num_replicas} num_partitions={build.num_partitions} "
+        f"spmd={build.use_spmd_partitioning} overrides=[{overrides}]"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from jaxexplain.report import (
     CompileInfo,
     DiffReport,
     FunctionInfo,
+    PersistentKey,
     TraceReport,
     Verification,
 )
@@ -40,7 +41,7 @@ from jaxexplain.tracing.stages import (
     Stages,
     Target,
     cache_key_of,
-    compile_lowered,
+    compile_with_disk_key,
     jaxpr_info,
     lower_stages,
     printed_credits,
@@ -223,7 +224,7 @@ def _traced_report(
 
 def _lower_then_compile(
     pool: ThreadPoolExecutor, stages: Stages, options: Options
-) -> Callable[[], CompileInfo]:
+) -> Callable[[], tuple[CompileInfo, PersistentKey | None]]:
     """Lowers here (so that its time is its own) and starts XLA's compile in `pool`.
 
     Returns what waits for the figures, raising what lowering or compiling raised."""
@@ -232,24 +233,27 @@ def _lower_then_compile(
     except Exception as exc:
         failure = exc
 
-        def reraise() -> CompileInfo:
+        def reraise() -> tuple[CompileInfo, PersistentKey | None]:
             raise failure
 
         return reraise
     return pool.submit(
-        compile_lowered, lowered, hlo=options.hlo, stablehlo=options.stablehlo
+        compile_with_disk_key, lowered, hlo=options.hlo, stablehlo=options.stablehlo
     ).result
 
 
-def _compiled(report: TraceReport, compile: Callable[[], CompileInfo]) -> TraceReport:
-    """The report with XLA's figures, or with the error that lowering or compiling raised."""
+def _compiled(
+    report: TraceReport, compile: Callable[[], tuple[CompileInfo, PersistentKey | None]]
+) -> TraceReport:
+    """The report with XLA's figures and the disk key, or with the error that lowering or
+    compiling raised."""
     try:
-        compiled = compile()
+        compiled, persistent = compile()
     except Exception as exc:
         from jaxexplain.explain.frames import error_info
 
         return replace(report, error=error_info(exc))
-    return replace(report, compile=compiled)
+    return replace(report, compile=compiled, persistent=persistent)
 
 
 def parameter_roles(plan: CallPlan) -> dict[str, str]:

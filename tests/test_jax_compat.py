@@ -434,3 +434,117 @@ def test_the_message_patterns_read_the_facts_jaxexplain_uses() -> None:
     )
     assert primitive is not None
     assert (primitive["primitive"], primitive["parameter"]) == ("random_split", "shape")
+
+
+# The persistent compilation cache: each run in its own process with its own cache directory,
+# since JAX initializes its cache once per process.
+_DISK_SCRIPT = """
+import json, os
+import jax, jax.numpy as jnp
+from jaxexplain import _jax_compat
+seen = []
+undo = _jax_compat.patch_persistent_cache(seen.append, lambda: False)
+jax.jit(lambda x: jnp.sin(x) * 3.0)(jnp.ones(4))
+undo()
+record = [r for r in seen if r.module_name == "jit__lambda"][-1]
+print(json.dumps({"key": record.key, "parts": record.parts, "hit": record.hit,
+                  "written": record.written, "saved": record.seconds_saved,
+                  "seconds": record.compile_seconds, "bytes": record.entry_bytes,
+                  "why": _jax_compat.not_written_reason(record), "readable": record.readable}))
+"""
+
+
+def _disk_run(cache_dir: str, **env: str) -> dict[str, Any]:
+    import json
+    import os
+    import subprocess
+
+    environment = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": cache_dir}
+    environment.update(env)
+    done = subprocess.run(
+        [sys.executable, "-c", _DISK_SCRIPT], env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_the_disk_key_parts_are_named_as_jax_names_them() -> None:
+    from jax._src import cache_key
+
+    source = inspect.getsource(cache_key.get)
+    assert all(f'"{part}"' in source for part in _jax_compat.DISK_KEY_PARTS)
+    assert "_log_cache_key_hash(hash_obj, name, hashfn)" in source
+
+
+def test_the_disk_events_are_recorded_by_jax() -> None:
+    from jax._src import compilation_cache, compiler
+
+    assert f"'{_jax_compat.DISK_HIT_EVENT}'" in inspect.getsource(compiler.compile_or_get_cached)
+    assert f"'{_jax_compat.DISK_SAVED_EVENT}'" in inspect.getsource(compiler.compile_or_get_cached)
+    put = inspect.getsource(compilation_cache.put_executable_and_time)
+    assert f"'{_jax_compat.DISK_WRITE_EVENT}'" in put
+    assert "compress_executable(" in put and "persistent_cache_min_entry_size_bytes" in put
+    write = inspect.getsource(compiler._cache_write)
+    assert "persistent_cache_min_compile_time_secs" in write and "process_id != 0" in write
+
+
+def test_a_written_entry_is_the_file_jax_wrote_and_a_second_run_hits_it(tmp_path: Any) -> None:
+    import hashlib
+    import os
+
+    cache = str(tmp_path / "cache")
+    first = _disk_run(cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
+    assert first["written"] and not first["hit"] and first["why"] is None
+    assert f"{first['key']}-cache" in os.listdir(cache)
+    assert tuple(first["parts"]) == _jax_compat.DISK_KEY_PARTS
+    # With no flags and no hook, JAX hashes nothing into these two parts.
+    assert first["parts"]["XLA flags"] == hashlib.sha256(b"").hexdigest()
+    assert first["parts"]["custom_hook"] == hashlib.sha256(b"").hexdigest()
+    assert first["readable"]["jax_lib version"] == __import__("jaxlib").__version__
+    second = _disk_run(cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
+    assert second["hit"] and second["key"] == first["key"] and second["saved"] is not None
+
+
+def test_the_default_threshold_writes_nothing_and_says_so(tmp_path: Any) -> None:
+    import os
+
+    cache = tmp_path / "cache"
+    run = _disk_run(str(cache), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="1")
+    why, setting, value, measured = run["why"]
+    assert (why, setting, float(value)) == ("compile_time", _jax_compat.MIN_COMPILE_TIME_SETTING, 1)
+    assert float(measured) < 1 and not run["written"]
+    assert not any(name.startswith("jit__lambda") for name in os.listdir(cache))
+
+
+def test_an_entry_under_the_minimum_size_is_measured(tmp_path: Any) -> None:
+    run = _disk_run(
+        str(tmp_path / "cache"),
+        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+        JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="1000000000",
+    )
+    assert run["why"] == [
+        "entry_size",
+        _jax_compat.MIN_ENTRY_SIZE_SETTING,
+        "1000000000",
+        str(run["bytes"]),
+    ]
+
+
+def test_a_cache_directory_that_is_a_file_is_no_cache(tmp_path: Any) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    run = _disk_run(str(blocker), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
+    assert run["why"][0] == "no_cache" and not run["written"]
+
+
+def test_the_disk_wrappers_are_removed_with_the_last_listener() -> None:
+    from jax._src import cache_key, compiler
+
+    before = (compiler.compile_or_get_cached, cache_key._log_cache_key_hash)
+    first = _jax_compat.patch_persistent_cache(lambda _: None, lambda: False)
+    second = _jax_compat.patch_persistent_cache(lambda _: None, lambda: True)
+    assert compiler.compile_or_get_cached is not before[0]
+    first()
+    assert compiler.compile_or_get_cached is not before[0]
+    second()
+    assert (compiler.compile_or_get_cached, cache_key._log_cache_key_hash) == before

@@ -708,3 +708,88 @@ def static_trap_texts(key: CacheKey, notes: Sequence[str]) -> list[str]:
 
 MAKE_TRACED_HEADING = "Baked-in numbers"
 MAKE_TRACED_DETAIL = "pass them as arguments: checked by calling JAX"
+# ---------------------------------------------------------------------------------------------
+# JAX's persistent compilation cache (`jax_compilation_cache_dir`)
+
+DISK_ABSENT = "absent"
+DISK_NO_EARLIER_RECORD = "no earlier record"
+_CACHE_DIR_PROBLEMS = {
+    "file": "is a file, not a directory",
+    "missing": "does not exist and could not be created",
+    "unwritable": "cannot be read or written",
+    "": "could not be opened",
+}
+
+
+def short_digest(digest: str) -> str:
+    """A part's digest where its inputs cannot be read back: enough of it to tell two apart."""
+    return f"digest {digest[:12]}" if digest else DISK_ABSENT
+
+
+def disk_record_unwritable(folder: str, error: str) -> str:
+    """A note when jaxexplain's own record folder refuses: the program is not affected."""
+    return f"jaxexplain could not keep its record of this entry in {folder} ({error})"
+
+
+def cache_dir_problem(path: str, state: str) -> str:
+    """What is wrong with a cache directory JAX could not use."""
+    return f"{path} {_CACHE_DIR_PROBLEMS.get(state, _CACHE_DIR_PROBLEMS[''])}"
+
+
+def not_written_text(why: str, setting: str, value: str, measured: str) -> str:
+    """Why JAX wrote no disk entry for a compile, with the setting and the measured value."""
+    if why == "compile_time":
+        return f"compiled in {measured} s < {setting} = {value}"
+    if why == "entry_size":
+        return f"entry of {measured} bytes < {setting} = {value}"
+    if why == "host_callbacks":
+        return "uses host callbacks (jax.debug.print, a callback): JAX never writes those"
+    if why == "process":
+        return f"written only by process 0; this is process {measured}"
+    if why == "no_cache":
+        return f"no usable cache directory: {measured}"
+    return f"error while writing: {measured}" if measured else "JAX did not write it"
+
+
+def disk_differ_text(part: str, a: str, b: str) -> str:
+    """One differing part of the disk key, on one line (a computation's first changed line)."""
+    if part == "computation":
+        first_b = b.splitlines()[0] if b else DISK_ABSENT
+        first_a = a.splitlines()[0] if a else DISK_ABSENT
+        return f"computation differs: {first_b} (was {first_a})"
+    return f"{part} differ{'s' if part != 'XLA flags' else ''}: {b} (was {a})"
+
+
+def disk_line(persistent: Any) -> str:
+    """What the disk cache did for one compile, in one line (`persistent` a PersistentCache)."""
+    if persistent.status == "hit":
+        return f"disk: hit, {max(persistent.seconds_saved or 0.0, 0.0):.1f} s saved"
+    if persistent.status == "off":
+        return "disk: off"
+    why = "; ".join(disk_differ_text(d.part, d.a, d.b) for d in persistent.differs)
+    if persistent.status == "miss":
+        return f"disk: miss (written) — {why or persistent.note or DISK_NO_EARLIER_RECORD}"
+    written = persistent.not_written.text if persistent.not_written else ""
+    return f"disk: not written — {written}" + (f"; missed: {why}" if why else "")
+
+
+def disk_summary(events: Sequence[WatchEvent]) -> str:
+    """The run's disk-cache totals, or "" when no compile used a cache directory."""
+    used = [e.persistent for e in events if e.persistent and e.persistent.status != "off"]
+    if not used:
+        return ""
+    hits = [p for p in used if p.status == "hit"]
+    saved = sum(max(p.seconds_saved or 0.0, 0.0) for p in hits)
+    written = sum(p.status == "miss" for p in used)
+    skipped = sum(p.status == "not_written" for p in used)
+    return (
+        f"disk cache: {len(hits)} hit{'s' if len(hits) != 1 else ''} ({saved:.1f} s saved), "
+        f"{written} written, {skipped} not written"
+    )
+
+
+def disk_key_line(key: str, would_hit: bool | None) -> str:
+    """`trace`'s line about the call's disk key."""
+    if would_hit is None:
+        return f"disk key: {key} (no cache directory in effect)"
+    return f"disk key: {key} — {'on disk: would be served from it' if would_hit else 'not on disk'}"

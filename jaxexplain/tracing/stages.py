@@ -20,8 +20,17 @@ from typing import Any
 import jax
 
 from jaxexplain import _jax_compat
+from jaxexplain.caching.persistent import disk_compiles_here, persistent_key
 from jaxexplain.inputs.calling import CallPlan
-from jaxexplain.report import LOOP_KINDS, CacheKey, CompileInfo, Decision, JaxprInfo, MemoryInfo
+from jaxexplain.report import (
+    LOOP_KINDS,
+    CacheKey,
+    CompileInfo,
+    Decision,
+    JaxprInfo,
+    MemoryInfo,
+    PersistentKey,
+)
 from jaxexplain.tracing import wrappers
 from jaxexplain.tracing.cache_key import build_cache_key
 from jaxexplain.tracing.crediting import (
@@ -373,6 +382,15 @@ def compile_lowered(
         stablehlo=stage.lowered.as_text() if stablehlo else None,
         hlo=compiled.as_text() if hlo else None,
     )
+
+
+def compile_with_disk_key(
+    stage: LoweredStage, *, hlo: bool = False, stablehlo: bool = False
+) -> tuple[CompileInfo, PersistentKey | None]:
+    """`compile_lowered`, with the compile's key in JAX's persistent compilation cache."""
+    with disk_compiles_here() as disk:
+        info = compile_lowered(stage, hlo=hlo, stablehlo=stablehlo)
+    return info, persistent_key(disk[-1]) if disk else None
 
 
 def _cost(costs: dict[str, float], name: str) -> float | None:

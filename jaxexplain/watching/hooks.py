@@ -44,6 +44,7 @@ class Observation:
     compile_seconds: float = 0.0
     compiled: bool = False
     persistent_cache_hit: bool = False
+    disk: list[_jax_compat.DiskCompile] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -78,8 +79,10 @@ class _Hooks:
     def install(self) -> None:
         unhide = _jax_compat.hide_from_jax_tracebacks(__file__)
         unpatch = _jax_compat.patch_jit_cache_miss(self.wrap_infer, self.wrap_run)
+        unpatch_disk = _jax_compat.patch_persistent_cache(self.on_disk_compile, lambda: False)
 
         def restore() -> None:
+            unpatch_disk()
             unpatch()
             unhide()
 
@@ -188,6 +191,12 @@ class _Hooks:
         else:
             observation.compile_seconds += seconds
             observation.compiled = True
+
+    def on_disk_compile(self, disk: _jax_compat.DiskCompile) -> None:
+        """What the persistent compilation cache did for a backend compile of the open call."""
+        stack = self.stack()
+        if stack and not self.paused():
+            stack[-1].disk.append(disk)
 
     def on_event(self, event: str, **_: str | int) -> None:
         if event == _jax_compat.PERSISTENT_HIT_EVENT and not self.paused():

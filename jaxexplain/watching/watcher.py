@@ -30,6 +30,8 @@ import jax
 import numpy as np
 
 from jaxexplain import _jax_compat
+from jaxexplain.caching.persistent import off as persistent_off
+from jaxexplain.caching.persistent import persistent_of
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.renderers.words import (
     NEW_OBJECT,
@@ -41,6 +43,7 @@ from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
     KeyChange,
+    PersistentCache,
     Recommendation,
     WatchEvent,
     WatchFunction,
@@ -289,7 +292,19 @@ class Watcher:
             persistent_cache_hit=observation.persistent_cache_hit,
             key=key,
             compiled=observation.compiled,
+            persistent=self._persistent(observation),
         )
+
+    def _persistent(self, observation: _watch_hooks.Observation) -> PersistentCache | None:
+        """What the disk cache did for the call's backend compile (the last, if several); "off"
+        for a compile with no cache directory in effect, None where nothing was compiled."""
+        if observation.disk:
+            try:
+                return persistent_of(observation.disk[-1])
+            except Exception as exc:
+                self.on_internal_error(exc)
+                return None
+        return persistent_off() if observation.compile_seconds else None
 
     def report(self) -> WatchReport:
         """Everything seen so far (or in all, after `with`), as a `WatchReport`."""
@@ -388,21 +403,25 @@ def _closure_change(group: _Definition, function: types.FunctionType | None) -> 
 def make_traced_candidate(entries: Sequence[_Entry]) -> Any:
     """What to check when every later entry of a function differs from its first in one number
     only: the same closed-over number of a closure made again, or the same static argument."""
-    if len(entries) < 2 or entries[0].function is None or None in (e.call for e in entries[:2]):
+    if len(entries) < 2 or entries[0].function is None:
         return None
     from jaxexplain.diffing import make_traced
 
     first, *later = entries
+    if first.call is None or later[0].call is None:
+        return None
     plans = [first.call, later[0].call]
     names = {e.closure[0] if e.closure else None for e in later}
     if names != {None}:
-        if None in names or len(names) != 1:
+        closure = later[0].closure
+        if None in names or len(names) != 1 or closure is None:
             return None
-        return make_traced.closure_candidate(first.function, plans[0], later[0].closure)
+        return make_traced.closure_candidate(first.function, plans[0], closure)
     changed = {_only_static_number(first, e) for e in later}
-    if len(changed) != 1 or None in changed or not all(e.fun.is_(first.function) for e in later):
+    name = changed.pop() if len(changed) == 1 else None
+    if name is None or not all(e.fun.is_(first.function) for e in later):
         return None
-    return make_traced.watched_static_candidate(first.function, plans, changed.pop())
+    return make_traced.watched_static_candidate(first.function, plans, name)
 
 
 def _only_static_number(first: _Entry, later: _Entry) -> str | None:

@@ -34,6 +34,7 @@ from jaxexplain.renderers.words import (
     decisions_detail,
     defined_at,
     dependencies_text,
+    disk_key_line,
     equations_text,
     figure_text,
     format_aval_tree,
@@ -55,6 +56,7 @@ from jaxexplain.report import (
     Decision,
     JaxprInfo,
     LibraryDecision,
+    PersistentKey,
     SourceLine,
     SourceListing,
     TraceReport,
@@ -107,7 +109,21 @@ def trace_sections(report: TraceReport) -> list[Section]:
         sections += jaxpr_sections(report.jaxpr)
     if report.compile is not None:
         sections += compile_sections(report.compile)
+    if report.persistent is not None:
+        sections += persistent_key_sections(report.persistent)
     return sections
+
+
+def persistent_key_sections(persistent: PersistentKey) -> list[RenderableType]:
+    """The call's key in JAX's persistent compilation cache, its parts, and whether the cache
+    directory in effect holds it."""
+    table = Table(box=None, padding=(0, 2), show_edge=False, show_header=False)
+    table.add_column("part", style="bold")
+    table.add_column("digest", style="dim")
+    for part, digest in persistent.parts.items():
+        table.add_row(part, digest)
+    line = Text(f"  {disk_key_line(persistent.key, persistent.would_hit)}")
+    return [heading("Persistent cache key"), line, Padding(table, (0, 0, 0, 4), expand=False)]
 
 
 def _title(report: TraceReport) -> RenderableType:

@@ -21,6 +21,8 @@ from jaxexplain.renderers.words import (
     against_title,
     called_at,
     compile_title,
+    disk_line,
+    disk_summary,
     eager_text,
     entry_text,
     internal_errors_text,
@@ -52,6 +54,7 @@ def watch_sections(report: WatchReport) -> list[Section]:
     sections: list[Section] = [_title(report)]
     if report.events:
         sections += _event_sections(report.events)
+        sections += _disk_sections(report)
     events = {event.index: event for event in report.events}
     for explained in report.explained:
         sections += explained_sections(explained, events)
@@ -111,7 +114,7 @@ def _event_lines(event: WatchEvent) -> list[RenderableType]:
     if event.call_source:
         called.append(f"   {event.call_source}", style="cyan")
     timing = Text(f"     {timing_text(event)}", style="dim")
-    lines: list[RenderableType] = [title, called, timing]
+    lines: list[RenderableType] = [title, called, timing, *_disk_lines(event)]
     if event.kind == "transformed":
         timing.append(f"   {TRANSFORMED_OUTSIDE_JIT}", style="magenta")
         return lines
@@ -179,3 +182,24 @@ def _warning_sections(report: WatchReport) -> list[RenderableType]:
         text.append(warning.message)
         out.append(text)
     return out
+
+
+def _disk_lines(event: WatchEvent) -> list[RenderableType]:
+    """What JAX's persistent compilation cache did for the compile, when a directory is in effect."""
+    persistent = event.persistent
+    if persistent is None or persistent.status == "off":
+        return []
+    style = {"hit": "green", "miss": "magenta"}.get(persistent.status, "yellow")
+    lines: list[RenderableType] = [Text(f"     {disk_line(persistent)}", style=style)]
+    computation = next((d for d in persistent.differs if d.part == "computation"), None)
+    if computation is not None and "\n" in computation.a + computation.b:
+        excerpt = [f"- {line}" for line in computation.a.splitlines()]
+        excerpt += [f"+ {line}" for line in computation.b.splitlines()]
+        lines.append(Text("\n".join(f"       {line}" for line in excerpt), style="dim"))
+    return lines
+
+
+def _disk_sections(report: WatchReport) -> list[RenderableType]:
+    """The run's disk-cache totals, when any compile used a cache directory."""
+    summary = disk_summary(report.events)
+    return [Text(f"  {summary}", style="bold")] if summary else []

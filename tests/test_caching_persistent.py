@@ -1,0 +1,170 @@
+"""The persistent compilation cache explained, over real runs of a program in subprocesses
+sharing a temporary cache directory: JAX's entries in that directory are the truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = ROOT / "tests" / "watch_programs" / "disk_cache.py"
+
+
+def _env(cache: Path, records: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env.update(
+        JAX_PLATFORMS="cpu",
+        PYTHONPATH=str(ROOT),
+        JAX_COMPILATION_CACHE_DIR=str(cache),
+        JAXEXPLAIN_RECORD_DIR=str(records),
+        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+    )
+    env.update(extra)
+    return env
+
+
+def _watch(
+    tmp: Path, cache: Path, **extra: str
+) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    out = tmp / f"watch-{len(list(tmp.glob('watch-*.json')))}.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jaxexplain",
+            "watch",
+            "--format",
+            "json",
+            "-o",
+            str(out),
+            "--",
+            str(PROGRAM),
+        ],
+        env=_env(cache, tmp / "records", **extra),
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+    )
+    assert done.returncode == 0, done.stderr
+    event = next(e for e in json.loads(out.read_text())["events"] if e["function"] == "scaled_sine")
+    return event["persistent"], done
+
+
+def _entries(cache: Path) -> set[str]:
+    return {name for name in os.listdir(cache) if name.startswith("jit_scaled_sine-")}
+
+
+def _trace(tmp: Path, cache: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jaxexplain",
+            "trace",
+            f"{PROGRAM}:scaled_sine",
+            "--arg",
+            "x=f32[3]",
+            "--format",
+            "json",
+        ],
+        env=_env(cache, tmp / "records"),
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout)["persistent"])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("disk")
+    cache = tmp / "cache"
+    found: dict[str, Any] = {"trace_before": _trace(tmp, tmp / "fresh")}
+    found["first"], _ = _watch(tmp, cache)
+    found["entries_first"] = _entries(cache)
+    found["trace_after"] = _trace(tmp, cache)
+    found["flags"], _ = _watch(tmp, cache, XLA_FLAGS="--xla_cpu_enable_fast_math=true")
+    entries = _entries(cache)
+    found["again"], _ = _watch(tmp, cache)
+    found["entries_again"] = (entries, _entries(cache))
+    found["constant"], _ = _watch(tmp, cache, SCALE="3.0")
+    return found
+
+
+def test_a_first_run_writes_an_entry_and_has_no_earlier_record(runs: dict[str, Any]) -> None:
+    first = runs["first"]
+    assert (
+        first["status"] == "miss" and first["note"] == "no earlier record" and not first["differs"]
+    )
+    assert runs["entries_first"] == {f"{first['key']}-cache"}
+
+
+def test_a_run_with_another_xla_flag_misses_and_names_the_flag(runs: dict[str, Any]) -> None:
+    flags = runs["flags"]
+    assert flags["status"] == "miss" and flags["against"] == runs["first"]["key"]
+    differ = next(d for d in flags["differs"] if d["part"] == "XLA flags")
+    assert (differ["a"], differ["b"]) == ("absent", "--xla_cpu_enable_fast_math=true")
+    assert flags["parts"]["computation"] == runs["first"]["parts"]["computation"]
+
+
+def test_a_run_identical_to_the_first_is_served_from_disk(runs: dict[str, Any]) -> None:
+    again = runs["again"]
+    before, after = runs["entries_again"]
+    assert again["status"] == "hit" and again["key"] == runs["first"]["key"]
+    assert before == after and again["seconds_saved"] is not None
+
+
+def test_a_changed_constant_names_the_stablehlo_line_and_the_users_line(
+    runs: dict[str, Any],
+) -> None:
+    constant = runs["constant"]
+    differ = next(d for d in constant["differs"] if d["part"] == "computation")
+    assert "dense<3.0" in differ["b"] and "dense<2.0" in differ["a"]
+    assert "disk_cache.py:" in differ["b"]
+    assert [d["part"] for d in constant["differs"]] == ["computation"]
+
+
+def test_trace_says_whether_the_directory_holds_the_key(runs: dict[str, Any]) -> None:
+    assert runs["trace_before"]["would_hit"] is False
+    assert runs["trace_after"]["would_hit"] is True
+    assert runs["trace_after"]["key"] == runs["first"]["key"]
+
+
+def test_the_default_threshold_writes_nothing_and_names_it(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    persistent, _ = _watch(tmp_path, cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="1")
+    why = persistent["not_written"]
+    assert persistent["status"] == "not_written" and why["why"] == "compile_time"
+    assert (
+        why["setting"] == "jax_persistent_cache_min_compile_time_secs" and float(why["value"]) == 1
+    )
+    assert float(why["measured"]) < 1 and not _entries(cache)
+
+
+def test_a_cache_directory_that_is_a_file_is_reported_and_the_program_runs(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    persistent, done = _watch(tmp_path, blocker)
+    bare = subprocess.run(
+        [sys.executable, str(PROGRAM)],
+        env=_env(blocker, tmp_path / "r"),
+        capture_output=True,
+        text=True,
+    )
+    assert persistent["status"] == "not_written" and persistent["not_written"]["why"] == "no_cache"
+    assert "is a file" in persistent["not_written"]["text"]
+    assert done.stdout == bare.stdout and done.returncode == bare.returncode == 0
+
+
+def test_a_record_folder_that_cannot_be_written_adds_a_note(tmp_path: Path) -> None:
+    (tmp_path / "records").write_text("")
+    persistent, done = _watch(tmp_path, tmp_path / "cache")
+    assert persistent["status"] == "miss" and "could not keep its record" in persistent["note"]
+    assert done.returncode == 0

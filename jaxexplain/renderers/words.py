@@ -10,10 +10,12 @@ from typing import Any
 from jaxexplain.report import (
     LOOP_KINDS,
     Argument,
+    Buckets,
     Decision,
     DecisionChange,
     DiffReport,
     ErrorInfo,
+    ExportCheck,
     FigureChange,
     FunctionInfo,
     LibraryDecision,
@@ -599,3 +601,51 @@ def compile_title(explained: WatchExplained, event: WatchEvent | None) -> str:
 def against_title(event: WatchEvent) -> str:
     """The heading of an explained recompilation's diff: `Diff against compile #1 (event 1)`."""
     return f"Diff against compile #{event.compile_number} (event {event.index})"
+
+
+RECOMMENDATIONS = "Recommendations"
+
+
+def buckets_text(function: str, buckets: Buckets) -> str:
+    """`step: x.shape[0]: 37 sizes from 3 to 511 → 6 buckets (...): 37 compiles (41.0 s) → 6
+    (6.6 s), +18% flops from padding`, then what to do."""
+    sizes = [int(s) for s in buckets.sizes]
+    together = f" (with {', '.join(buckets.also)})" if buckets.also else ""
+    edges = ", ".join(str(e) for e in buckets.edges)
+    return (
+        f"{function}: {buckets.path}{together}: {len(sizes)} sizes from {min(sizes)} to "
+        f"{max(sizes)} → {len(buckets.edges)} buckets ({edges}): {buckets.compiles_now} "
+        f"compiles ({buckets.compile_seconds_now:.1f} s) → {buckets.compiles_with} "
+        f"({buckets.compile_seconds_with:.1f} s), +{buckets.padding_flops_ratio:.0%} flops from "
+        f"padding. Pad each call up to the smallest edge that holds it (jnp.pad), and mask the "
+        f"padded rows out of means and sums."
+    )
+
+
+def buckets_checked_text(buckets: Buckets) -> str:
+    """What was checked before the buckets were recommended, and what the compile seconds are."""
+    return (
+        f"Checked: jaxexplain compiled the function at each of the {len(buckets.edges)} edges; "
+        f"the seconds with buckets are those compiles'."
+    )
+
+
+def buckets_calls_text(buckets: Buckets) -> str:
+    """Which calls the sizes count: only those JAX's Python dispatch saw, never guessed more."""
+    counts = ", ".join(f"{size}: {calls}" for size, calls in buckets.sizes.items())
+    return (
+        f"Calls per size ({counts}) count only the calls that reached JAX's Python dispatch "
+        f"(the first call of each size, which compiled); JAX's C++ fast path served the "
+        f"repeated calls of a size and counts nothing, so the padding is weighed per call seen."
+    )
+
+
+def export_text(path: str, export: ExportCheck) -> str:
+    """Whether one shape-polymorphic export could serve every size, and what stops it."""
+    if export.works:
+        return (
+            f"jax.export with a symbolic {path} works: one shape-polymorphic program could "
+            f"serve every size."
+        )
+    where = f" at {location(export.file, export.line)}" if export.file else ""
+    return f"jax.export with a symbolic {path} does not work{where}: {export.blocker}"

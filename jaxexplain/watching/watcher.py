@@ -36,6 +36,7 @@ from jaxexplain.report import (
     CacheKey,
     EagerCompiles,
     KeyChange,
+    Recommendation,
     WatchEvent,
     WatchFunction,
     WatchReason,
@@ -52,6 +53,7 @@ from jaxexplain.tracing.cache_key import (
 from jaxexplain.tracing.key_compare import compare_keys
 from jaxexplain.userfiles import is_jax_file, is_user_file, short_path
 from jaxexplain.watching import hooks as _watch_hooks
+from jaxexplain.watching.buckets import ShapeLog, recommend, without_bucketed
 
 if TYPE_CHECKING:
     from jaxexplain.watching.real_calls import RealCallExplainer
@@ -106,6 +108,8 @@ class Watcher:
         self.stopped: float | None = None
         self._lock = threading.Lock()
         self._active = False
+        self.shapes = ShapeLog()
+        self._recommended: tuple[int, tuple[Recommendation, ...]] = (0, ())
 
     def __enter__(self) -> Watcher:
         self.start()
@@ -149,6 +153,8 @@ class Watcher:
             return
         call_site, call_source = user_call_site(frame)
         key, statics = (None, {}) if observation.transformed else self._key(observation)
+        if key is not None:
+            self.shapes.saw(definition, observation, key)
         if not observation.compiled and not self._new_entry(observation, definition, key):
             return
         with self._lock:
@@ -279,11 +285,13 @@ class Watcher:
             )
             other = tuple(self.other)
         end = self.stopped if self.stopped is not None else time.perf_counter()
+        recommendations = self._recommendations(events)
         return WatchReport(
             events=events,
             functions=function_totals(events),
             eager=eager,
-            warnings=find_warnings(events) + self._unmatched_explain(),
+            warnings=without_bucketed(find_warnings(events), recommendations)
+            + self._unmatched_explain(),
             program=self.program,
             exit_code=self.exit_code,
             error=self.error,
@@ -293,7 +301,16 @@ class Watcher:
             internal_errors=tuple(self.internal_errors),
             jax_version=_jax_compat.JAX_VERSION,
             explained=tuple(self.explainer.explained) if self.explainer else (),
+            recommendations=recommendations,
         )
+
+    def _recommendations(self, events: tuple[WatchEvent, ...]) -> tuple[Recommendation, ...]:
+        """Bucket recommendations, checked by compiling: made again only after new events."""
+        seen, recommendations = self._recommended
+        if seen != len(events):
+            recommendations = recommend(self.shapes, events, self.on_internal_error)
+            self._recommended = (len(events), recommendations)
+        return recommendations
 
 
 def _explainer(names: Sequence[str]) -> RealCallExplainer | None:

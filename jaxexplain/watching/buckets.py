@@ -283,7 +283,7 @@ def _blocker(exc: Exception) -> ExportCheck:
     frame = frames[-1]
     return ExportCheck(
         works=False,
-        blocker=f"{frame.line}: {message}" if frame.line else message,
+        blocker=f"`{frame.line}`: {message}" if frame.line else message,
         file=frame.filename,
         line=frame.lineno or 0,
     )

@@ -8,12 +8,14 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from jaxexplain.renderers.console.buckets import buckets_lines
 from jaxexplain.renderers.console.common import Section, heading, note_text, write_sections
 from jaxexplain.renderers.console.diff import diff_sections
 from jaxexplain.renderers.console.trace import trace_sections
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
     NO_COMPILE,
+    RECOMMENDATIONS,
     TRANSFORMED_OUTSIDE_JIT,
     against_title,
     called_at,
@@ -58,6 +60,8 @@ def watch_sections(report: WatchReport) -> list[Section]:
         sections.append(_eager_text(report))
     if report.warnings:
         sections += _warning_sections(report)
+    if report.recommendations:
+        sections += _recommendation_sections(report)
     if report.internal_errors:
         sections.append(Text(internal_errors_text(report.internal_errors), style="dim"))
     return sections
@@ -153,6 +157,17 @@ def _eager_text(report: WatchReport) -> RenderableType:
     if report.other_compiles:
         text.append(f"\n  {other_compiles_text(report)}", style="dim")
     return text
+
+
+#: Each kind of recommendation's own lines.
+RECOMMENDATION_LINES = {"buckets": buckets_lines}
+
+
+def _recommendation_sections(report: WatchReport) -> list[RenderableType]:
+    out: list[RenderableType] = [heading(RECOMMENDATIONS, f"{len(report.recommendations)}")]
+    for recommendation in report.recommendations:
+        out += RECOMMENDATION_LINES[recommendation.kind](recommendation)
+    return out
 
 
 def _warning_sections(report: WatchReport) -> list[RenderableType]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from jaxexplain.renderers.html.buckets import buckets_item
 from jaxexplain.renderers.html.diff import diff_nav, diff_report
 from jaxexplain.renderers.html.page import (
     Embedded,
@@ -24,6 +25,7 @@ from jaxexplain.renderers.html.trace import trace_nav, trace_report, trace_statu
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
     REAL_CALL_TRACE,
+    RECOMMENDATIONS,
     TRANSFORMED_OUTSIDE_JIT,
     against_title,
     called_at,
@@ -73,6 +75,7 @@ def watch_page(report: WatchReport) -> Page:
         summary_figures(report),
         program_error(report),
         warnings_section(report),
+        recommendations_section(report),
         functions_section(report, explained),
         events_section(report.events, explained),
         eager_section(report),
@@ -112,6 +115,7 @@ def watch_header(report: WatchReport) -> str:
         [
             ("program-error", "Program error", bool(report.error)),
             ("warnings", "Warnings", bool(report.warnings)),
+            ("recommendations", RECOMMENDATIONS, bool(report.recommendations)),
             ("functions", "Per function", bool(report.functions)),
             ("events", "Compilations", bool(report.events)),
             ("eager", "Eager operations", bool(report.eager or report.other_compiles)),
@@ -165,6 +169,23 @@ def warnings_section(report: WatchReport) -> str:
         "Warnings",
         tag("ul", items, class_="warnings") + notes,
         str(len(report.warnings)),
+    )
+
+
+#: Each kind of recommendation's own list item.
+RECOMMENDATION_ITEMS = {"buckets": buckets_item}
+
+
+def recommendations_section(report: WatchReport) -> str:
+    """The changes that end compilations watch measured, each checked before it is said."""
+    if not report.recommendations:
+        return ""
+    items = "".join(RECOMMENDATION_ITEMS[r.kind](r) for r in report.recommendations)
+    return section(
+        "recommendations",
+        RECOMMENDATIONS,
+        tag("ul", items, class_="recommendations"),
+        str(len(report.recommendations)),
     )
 
 

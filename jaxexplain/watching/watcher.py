@@ -154,7 +154,8 @@ class Watcher:
         call_site, call_source = user_call_site(frame)
         key, statics = (None, {}) if observation.transformed else self._key(observation)
         if key is not None:
-            self.shapes.saw(definition, observation, key)
+            with self._lock:
+                self.shapes.saw(definition, observation, key)
         if not observation.compiled and not self._new_entry(observation, definition, key):
             return
         with self._lock:

@@ -108,8 +108,8 @@ def abstract_call(observation: hooks.Observation) -> AbstractCall:
     names = tuple(k for k in kwargs if k not in static_names)
     dynamic = (tuple(args[i] for i in positions), {k: kwargs[k] for k in names})
     _, in_avals = _jax_compat.pjit_params_tree_and_avals(observation.params)
-    treedef = jax.tree_util.tree_structure(dynamic)
-    avals = in_avals[: treedef.num_leaves]
+    leaves, treedef = jax.tree_util.tree_flatten(dynamic)
+    avals = in_avals[: len(leaves)]
     specs = tuple(
         jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=bool(getattr(a, "weak_type", False)))
         for a in avals

@@ -249,3 +249,26 @@ def test_cli_watch_writes_the_recommendations(tmp_path: Path) -> None:
     report = WatchReport.from_dict(document)
     assert [r.kind for r in report.recommendations] == ["buckets"] * 3
     assert document["recommendations"][0]["buckets"]["calls_counted"] == "python_path"
+
+
+def test_axes_that_move_together_are_one_dimension_padded_together() -> None:
+    """`x.shape[0]` and `m.shape[1]` always equal: bucketing one alone would not trace."""
+
+    @jax.jit
+    def gram(x, m):
+        return (x @ m).sum()
+
+    sizes = [2, 3, 5, 7, 11, 13]
+    with jaxexplain.watch() as watcher:
+        for n in sizes:
+            gram(jnp.ones((n, 4)), jnp.ones((4, n)))
+    (recommendation,) = watcher.report().recommendations
+    buckets = recommendation.buckets
+    assert buckets is not None
+    assert (buckets.path, buckets.also) == ("x.shape[0]", ("m.shape[1]",))
+    assert {int(s) for s in buckets.sizes} == set(sizes) and gram._cache_size() == len(sizes)
+    padded = jax.jit(lambda x, m: gram(x, m))
+    for n in sizes:
+        edge = min(e for e in buckets.edges if e >= n)
+        padded(jnp.zeros((edge, 4)), jnp.zeros((4, edge)))
+    assert padded._cache_size() == buckets.compiles_with == len(buckets.edges)

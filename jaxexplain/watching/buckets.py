@@ -76,11 +76,11 @@ class AbstractCall:
             args[position] = value
         return tuple(args), {**self.kwargs, **dyn_kwargs}
 
-    def resized(self, paths: Sequence[str], axis: int, size: Any) -> list[Any]:
-        """Its leaves with `axis` of each of `paths` set to `size` (an int or a symbol)."""
+    def resized(self, axes: Sequence[tuple[str, int]], size: Any) -> list[Any]:
+        """Its leaves with each (path, axis) of `axes` set to `size` (an int or a symbol)."""
         return [
             jax.ShapeDtypeStruct(
-                tuple(size if (p in paths and i == axis) else d for i, d in enumerate(s.shape)),
+                tuple(size if (p, i) in axes else d for i, d in enumerate(s.shape)),
                 s.dtype,
                 weak_type=s.weak_type,
             )
@@ -152,15 +152,15 @@ class ShapeLog:
 
 @dataclass(frozen=True)
 class Dimension:
-    """Leaves whose `axis` took the same size as each other in every signature seen."""
+    """Axes of leaves (path, axis) that took the same size as each other in every signature
+    seen: one batch dimension, padded together."""
 
-    paths: tuple[str, ...]
-    axis: int
+    axes: tuple[tuple[str, int], ...]
     sizes: dict[int, int]
 
     @property
-    def name(self) -> str:
-        return f"{self.paths[0]}.shape[{self.axis}]"
+    def names(self) -> tuple[str, ...]:
+        return tuple(f"{path}.shape[{axis}]" for path, axis in self.axes)
 
 
 def varying_dimensions(calls: Counter[Signature]) -> list[Dimension]:
@@ -169,7 +169,7 @@ def varying_dimensions(calls: Counter[Signature]) -> list[Dimension]:
     paths = [p for p, _ in signatures[0]] if signatures else []
     if any([p for p, _ in s] != paths for s in signatures):
         return []
-    groups: dict[tuple[int, tuple[int, ...]], list[str]] = {}
+    groups: dict[tuple[int, ...], list[tuple[str, int]]] = {}
     for index, path in enumerate(paths):
         shapes = [s[index][1] for s in signatures]
         if len({len(shape) for shape in shapes}) != 1:
@@ -177,13 +177,13 @@ def varying_dimensions(calls: Counter[Signature]) -> list[Dimension]:
         for axis in range(len(shapes[0])):
             sizes = tuple(shape[axis] for shape in shapes)
             if len(set(sizes)) > 1:
-                groups.setdefault((axis, sizes), []).append(path)
+                groups.setdefault(sizes, []).append((path, axis))
     dimensions = []
-    for (axis, sizes), group in groups.items():
+    for sizes, axes in groups.items():
         per_size: Counter[int] = Counter()
         for size, signature in zip(sizes, signatures, strict=True):
             per_size[size] += calls[signature]
-        dimensions.append(Dimension(tuple(group), axis, dict(sorted(per_size.items()))))
+        dimensions.append(Dimension(tuple(axes), dict(sorted(per_size.items()))))
     return dimensions
 
 
@@ -244,7 +244,7 @@ def flops_at(call: AbstractCall, dimension: Dimension, sizes: Sequence[int]) -> 
 def _lowered_flops(
     jitted: Any, call: AbstractCall, dimension: Dimension, size: int
 ) -> tuple[Any, float]:
-    args, kwargs = call.with_specs(call.resized(dimension.paths, dimension.axis, size))
+    args, kwargs = call.with_specs(call.resized(dimension.axes, size))
     lowered = jitted.lower(*args, **kwargs)
     return lowered, float(_jax_compat.cost_analysis(lowered).get("flops", 0.0))
 
@@ -267,7 +267,7 @@ def export_check(call: AbstractCall, dimension: Dimension) -> ExportCheck:
     """Whether `jax.export` traces the function with the dimension symbolic; if not, the
     first operation that stopped it, at the innermost line of the user's code."""
     (symbol,) = jax.export.symbolic_shape("b")
-    args, kwargs = call.with_specs(call.resized(dimension.paths, dimension.axis, symbol))
+    args, kwargs = call.with_specs(call.resized(dimension.axes, symbol))
     try:
         jax.export.export(call.jitted())(*args, **kwargs)
     except Exception as exc:
@@ -334,7 +334,7 @@ def _recommendation(
     padded = [edge_flops[next(e for e in edges if e >= s)] for s in sizes]
     now = float(np.dot(calls, flops))
     buckets = Buckets(
-        path=dimension.name,
+        path=dimension.names[0],
         sizes={str(s): c for s, c in dimension.sizes.items()},
         edges=tuple(edges),
         compiles_now=len(compiles),
@@ -343,7 +343,7 @@ def _recommendation(
         compile_seconds_with=sum(seconds for seconds, _ in compiled),
         padding_flops_ratio=float(np.dot(calls, padded)) / now - 1.0,
         export=export_check(call, dimension),
-        also=tuple(f"{p}.shape[{dimension.axis}]" for p in dimension.paths[1:]),
+        also=dimension.names[1:],
     )
     name, file, line = definition
     return Recommendation(

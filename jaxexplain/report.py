@@ -526,10 +526,13 @@ class LayerCount:
 @dataclass(frozen=True)
 class ExportCheck:
     """Whether `jax.export` with a symbolic dimension works for the function; `blocker` is the
-    first operation (and its line) that prevents it."""
+    first operation that prevents it (its source and JAX's message), `file` and `line` where the
+    user's code made it."""
 
     works: bool
     blocker: str = ""
+    file: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -546,6 +549,11 @@ class Buckets:
     compile_seconds_with: float
     padding_flops_ratio: float
     export: ExportCheck | None = None
+    # Other leaves whose axis took the same size in every compile: padded with `path`.
+    also: tuple[str, ...] = ()
+    # Which calls `sizes` counts: "python_path", the calls that reached JAX's Python dispatch
+    # (the compiling first call of each size); JAX's C++ fast path serves the rest unseen.
+    calls_counted: str = "python_path"
 
 
 @dataclass(frozen=True)

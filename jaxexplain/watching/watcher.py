@@ -61,6 +61,7 @@ from jaxexplain.tracing.cache_key import (
 from jaxexplain.tracing.key_compare import compare_keys
 from jaxexplain.userfiles import is_jax_file, is_user_file, short_path
 from jaxexplain.watching import hooks as _watch_hooks
+from jaxexplain.watching.buckets import ShapeLog, recommend, without_bucketed
 
 if TYPE_CHECKING:
     from jaxexplain.watching.real_calls import RealCallExplainer
@@ -122,6 +123,8 @@ class Watcher:
         self._lock = threading.Lock()
         self._active = False
         self._recommended: dict[Definition, tuple[int, Recommendation | None]] = {}
+        self.shapes = ShapeLog()
+        self._bucketed: tuple[int, tuple[Recommendation, ...]] = (0, ())
 
     def __enter__(self) -> Watcher:
         self.start()
@@ -165,6 +168,9 @@ class Watcher:
             return
         call_site, call_source = user_call_site(frame)
         call = (None, {}, None) if observation.transformed else self._key(observation)
+        if call[0] is not None:
+            with self._lock:
+                self.shapes.saw(definition, observation, call[0])
         if not observation.compiled and not self._new_entry(observation, definition, call[0]):
             return
         with self._lock:
@@ -316,12 +322,14 @@ class Watcher:
             )
             other = tuple(self.other)
         end = self.stopped if self.stopped is not None else time.perf_counter()
-        recommendations = self._recommendations()
+        recommendations = self._recommendations() + self._bucket_recommendations(events)
         return WatchReport(
             events=events,
             functions=function_totals(events),
             eager=eager,
-            warnings=not_recommended(find_warnings(events), recommendations)
+            warnings=without_bucketed(
+                not_recommended(find_warnings(events), recommendations), recommendations
+            )
             + self._unmatched_explain(),
             program=self.program,
             exit_code=self.exit_code,
@@ -366,6 +374,14 @@ class Watcher:
             self.on_internal_error(exc)
             return None
         return make_traced.recommendation_of(outcome, *definition)
+
+    def _bucket_recommendations(self, events: tuple[WatchEvent, ...]) -> tuple[Recommendation, ...]:
+        """Bucket recommendations, checked by compiling: made again only after new events."""
+        seen, recommendations = self._bucketed
+        if seen != len(events):
+            recommendations = recommend(self.shapes, events, self.on_internal_error)
+            self._bucketed = (len(events), recommendations)
+        return recommendations
 
 
 Call = tuple[CacheKey | None, dict[str, Any], CallPlan | None]

@@ -3,19 +3,21 @@ reports of the compilations explained, totals, warnings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from jaxexplain.renderers.console.buckets import buckets_lines
 from jaxexplain.renderers.console.common import Section, heading, note_text, write_sections
 from jaxexplain.renderers.console.diff import diff_sections
 from jaxexplain.renderers.console.trace import trace_sections
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
-    MAKE_TRACED_DETAIL,
-    MAKE_TRACED_HEADING,
     NO_COMPILE,
+    RECOMMENDATIONS,
     TRANSFORMED_OUTSIDE_JIT,
     VERIFIED,
     against_title,
@@ -35,7 +37,7 @@ from jaxexplain.renderers.words import (
     timing_text,
     watch_totals_text,
 )
-from jaxexplain.report import WatchEvent, WatchExplained, WatchReport
+from jaxexplain.report import Recommendation, WatchEvent, WatchExplained, WatchReport
 from jaxexplain.views import reasons_by_entry, watch_totals
 
 EVENTS_SHOWN = 60
@@ -64,7 +66,8 @@ def watch_sections(report: WatchReport) -> list[Section]:
         sections.append(_eager_text(report))
     if report.warnings:
         sections += _warning_sections(report)
-    sections += make_traced_sections(report)
+    if report.recommendations:
+        sections += _recommendation_sections(report)
     if report.internal_errors:
         sections.append(Text(internal_errors_text(report.internal_errors), style="dim"))
     return sections
@@ -162,16 +165,24 @@ def _eager_text(report: WatchReport) -> RenderableType:
     return text
 
 
-def make_traced_sections(report: WatchReport) -> list[RenderableType]:
-    """Functions that recompiled only for a number baked in, with the verified fix."""
-    found = [r for r in report.recommendations if r.kind == "make_traced"]
-    if not found:
-        return []
-    out: list[RenderableType] = [heading(MAKE_TRACED_HEADING, MAKE_TRACED_DETAIL)]
-    for recommendation in found:
-        text = Text(f"  ✓ {VERIFIED}  ", style="bold green")
-        text.append(recommendation.text, style="default")
-        out.append(text)
+def make_traced_lines(recommendation: Recommendation) -> list[RenderableType]:
+    """A number baked in that can be passed traced: the sentence, marked verified."""
+    text = Text(f"  ✓ {VERIFIED}  ", style="bold green")
+    text.append(recommendation.text, style="default")
+    return [text]
+
+
+#: Each kind of recommendation's own lines.
+RECOMMENDATION_LINES: dict[str, Callable[[Recommendation], list[RenderableType]]] = {
+    "buckets": buckets_lines,
+    "make_traced": make_traced_lines,
+}
+
+
+def _recommendation_sections(report: WatchReport) -> list[RenderableType]:
+    out: list[RenderableType] = [heading(RECOMMENDATIONS, f"{len(report.recommendations)}")]
+    for recommendation in report.recommendations:
+        out += RECOMMENDATION_LINES[recommendation.kind](recommendation)
     return out
 
 

@@ -5,8 +5,9 @@ the full diff report against the nearest earlier one, embedded as on their own p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from jaxexplain.renderers.html.buckets import buckets_item
 from jaxexplain.renderers.html.diff import diff_nav, diff_report
 from jaxexplain.renderers.html.page import (
     Embedded,
@@ -23,9 +24,8 @@ from jaxexplain.renderers.html.page import (
 from jaxexplain.renderers.html.trace import trace_nav, trace_report, trace_status
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
-    MAKE_TRACED_DETAIL,
-    MAKE_TRACED_HEADING,
     REAL_CALL_TRACE,
+    RECOMMENDATIONS,
     TRANSFORMED_OUTSIDE_JIT,
     VERIFIED,
     against_title,
@@ -45,7 +45,13 @@ from jaxexplain.renderers.words import (
     timing_text,
     watch_totals_text,
 )
-from jaxexplain.report import WatchEvent, WatchExplained, WatchFunction, WatchReport
+from jaxexplain.report import (
+    Recommendation,
+    WatchEvent,
+    WatchExplained,
+    WatchFunction,
+    WatchReport,
+)
 from jaxexplain.userfiles import short_path
 from jaxexplain.views import reasons_by_entry, watch_totals
 
@@ -76,7 +82,7 @@ def watch_page(report: WatchReport) -> Page:
         summary_figures(report),
         program_error(report),
         warnings_section(report),
-        make_traced_section(report),
+        recommendations_section(report),
         functions_section(report, explained),
         events_section(report.events, explained),
         eager_section(report),
@@ -116,7 +122,7 @@ def watch_header(report: WatchReport) -> str:
         [
             ("program-error", "Program error", bool(report.error)),
             ("warnings", "Warnings", bool(report.warnings)),
-            ("make-traced", MAKE_TRACED_HEADING, _has_make_traced(report)),
+            ("recommendations", RECOMMENDATIONS, bool(report.recommendations)),
             ("functions", "Per function", bool(report.functions)),
             ("events", "Compilations", bool(report.events)),
             ("eager", "Eager operations", bool(report.eager or report.other_compiles)),
@@ -157,20 +163,9 @@ def program_error(report: WatchReport) -> str:
     )
 
 
-def _has_make_traced(report: WatchReport) -> bool:
-    return any(r.kind == "make_traced" for r in report.recommendations)
-
-
-def make_traced_section(report: WatchReport) -> str:
-    """Functions that recompiled only for a number baked in, with the verified fix."""
-    items = "".join(
-        tag("li", tag("span", esc(VERIFIED), class_="tag good") + " " + esc(r.text))
-        for r in report.recommendations
-        if r.kind == "make_traced"
-    )
-    if not items:
-        return ""
-    return section("make-traced", MAKE_TRACED_HEADING, tag("ul", items), MAKE_TRACED_DETAIL)
+def make_traced_item(recommendation: Recommendation) -> str:
+    """A number baked in that can be passed traced: the sentence, marked verified."""
+    return tag("li", tag("span", esc(VERIFIED), class_="tag good") + " " + esc(recommendation.text))
 
 
 def warnings_section(report: WatchReport) -> str:
@@ -186,6 +181,26 @@ def warnings_section(report: WatchReport) -> str:
         "Warnings",
         tag("ul", items, class_="warnings") + notes,
         str(len(report.warnings)),
+    )
+
+
+#: Each kind of recommendation's own list item.
+RECOMMENDATION_ITEMS: dict[str, Callable[[Recommendation], str]] = {
+    "buckets": buckets_item,
+    "make_traced": make_traced_item,
+}
+
+
+def recommendations_section(report: WatchReport) -> str:
+    """The changes that end compilations watch measured, each checked before it is said."""
+    if not report.recommendations:
+        return ""
+    items = "".join(RECOMMENDATION_ITEMS[r.kind](r) for r in report.recommendations)
+    return section(
+        "recommendations",
+        RECOMMENDATIONS,
+        tag("ul", items, class_="recommendations"),
+        str(len(report.recommendations)),
     )
 
 

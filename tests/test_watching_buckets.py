@@ -184,7 +184,7 @@ def test_both_pages_show_the_recommendation(run: Run) -> None:
     assert "jax.export with a symbolic batch[&#x27;x&#x27;].shape[0] works" in page
 
 
-def test_no_shape_recompile_keeps_no_arguments_and_recommends_nothing() -> None:
+def test_no_shape_recompile_keeps_no_arguments_and_recommends_no_buckets() -> None:
     @partial(jax.jit, static_argnames=("n",))
     def f(x, n):
         return x * n
@@ -192,7 +192,7 @@ def test_no_shape_recompile_keeps_no_arguments_and_recommends_nothing() -> None:
     with jaxexplain.watch() as watcher:
         for n in range(4):
             f(jnp.ones(3), n=n)
-    assert watcher.report().recommendations == ()
+    assert [r.kind for r in watcher.report().recommendations] == ["make_traced"]
     assert all(h.call is None for h in watcher.shapes.histories.values())
 
 

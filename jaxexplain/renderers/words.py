@@ -16,6 +16,7 @@ from jaxexplain.report import (
     ErrorInfo,
     FigureChange,
     FunctionInfo,
+    LayerCount,
     LibraryDecision,
     LibraryDecisionChange,
     StaticKey,
@@ -512,6 +513,101 @@ def real_recompile_note(compile_number: int) -> str:
         f"diffed against compile #{compile_number} of another function object made from the same "
         "code (a closure or partial made again): JAX's cache is per function object"
     )
+
+
+# ---------------------------------------------------------------- watch: cache layers
+
+FAST_PATH_NOT_COUNTED = (
+    "not counted: JAX's C++ dispatch serves these calls without running Python and gives no "
+    "count of them"
+)
+LAYER_NAMES = {
+    "fast_path": "fast path",
+    "tracing_cache": "tracing cache",
+    "executable": "executable reused",
+    "lowering": "lowered again",
+    "disk": "disk cache",
+    "compile": "XLA compile",
+}
+LAYER_SHORT = {
+    "fast_path": "fast",
+    "tracing_cache": "trace$",
+    "executable": "exe$",
+    "lowering": "lower",
+    "disk": "disk",
+    "compile": "compile",
+}
+LAYERS_LEGEND = (
+    "Layers: calls served by each of JAX's caches after a fast-path miss (trace$: the tracing "
+    "cache, exe$: traced again, executable reused, lower: lowered again, disk: the persistent "
+    "cache, compile: an XLA compile); fast-path hits run in C++ and are not counted by JAX."
+)
+FAST_PATH_CAUSES = {
+    "host_effects": (
+        "its program has a host callback with a side effect{where}, and JAX's C++ fast path "
+        "runs no program with effects",
+        "Move the callback out of the step run every iteration (return the value and print it "
+        "outside jit, or call a second jitted function with the callback every N steps); "
+        "jax.pure_callback, which has no effect, stays on the fast path.",
+    ),
+    "ref_effects": (
+        "its program reads or writes a mutable array reference, and JAX's C++ fast path runs "
+        "no program with reference effects",
+        "Pass the values in and out as arrays instead of through a reference.",
+    ),
+    "pgle": (
+        "profile-guided optimization is still profiling it (jax_pgle_profiling_runs), and JAX "
+        "keeps it off the fast path until it recompiles with the profile",
+        "This ends after the profiling runs; nothing to change.",
+    ),
+    "no_execution": (
+        "jax_no_execution is set",
+        "Unset jax_no_execution.",
+    ),
+    "outputs": (
+        "an output is not a plain jax.Array, and JAX's C++ fast path returns only arrays",
+        "Return arrays (or pytrees of arrays) only.",
+    ),
+    "no_executable": (
+        "JAX ran it without an executable of its own (staged into another computation)",
+        "",
+    ),
+}
+
+
+def fast_path_miss_text(
+    name: str,
+    call_site: str,
+    calls: int,
+    cause: str | None,
+    effects: Sequence[tuple[str, str | None]],
+) -> str:
+    """A call site whose calls all ran JAX's Python dispatch: the condition that held, the fix."""
+    head = (
+        f"{name}: all {calls} calls at {short_path(call_site)} were kept off JAX's C++ fast path "
+        f"and ran its Python dispatch"
+    )
+    if cause is None or cause not in FAST_PATH_CAUSES:
+        return head + "; JAX kept no fast-path entry, for none of the reasons jaxexplain checks."
+    why, fix = FAST_PATH_CAUSES[cause]
+    where = ""
+    if effects:
+        shown = ", ".join(
+            f"{primitive} at {short_path(line)}" if line else primitive
+            for primitive, line in effects[:3]
+        )
+        where = f" ({shown})"
+    return f"{head}: {why.format(where=where)}. {fix}".rstrip()
+
+
+def layers_text(layers: dict[str, LayerCount]) -> str:
+    """`trace$ 99 0.010s · compile 1 0.250s`: the counted layers that served any call."""
+    parts = [
+        f"{LAYER_SHORT.get(layer, layer)} {count.calls} {count.seconds:.3f}s"
+        for layer, count in layers.items()
+        if count.calls
+    ]
+    return " · ".join(parts)
 
 
 HOST_VALUE = "host value (Python scalar or NumPy)"

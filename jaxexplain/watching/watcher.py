@@ -52,6 +52,7 @@ from jaxexplain.tracing.cache_key import (
 from jaxexplain.tracing.key_compare import compare_keys
 from jaxexplain.userfiles import is_jax_file, is_user_file, short_path
 from jaxexplain.watching import hooks as _watch_hooks
+from jaxexplain.watching.layers import LayerCounts
 
 if TYPE_CHECKING:
     from jaxexplain.watching.real_calls import RealCallExplainer
@@ -99,6 +100,7 @@ class Watcher:
         self.definitions: dict[Definition, _Definition] = {}
         self.eager: dict[str, list[float]] = {}
         self.other = [0, 0.0]
+        self.layers = LayerCounts()
         self.internal_errors: list[str] = []
         self.exit_code: int | None = None
         self.error: str | None = None
@@ -148,6 +150,11 @@ class Watcher:
                 self.eager.setdefault(definition_of(observation.fun)[0], []).append(seconds)
             return
         call_site, call_source = user_call_site(frame)
+        if not observation.transformed:
+            with self._lock:
+                self.layers.count(observation, definition, call_site)
+        if not observation.compiled and observation.fast_path is False:
+            return
         key, statics = (None, {}) if observation.transformed else self._key(observation)
         if not observation.compiled and not self._new_entry(observation, definition, key):
             return
@@ -165,7 +172,8 @@ class Watcher:
         self, observation: _watch_hooks.Observation, definition: Definition, key: CacheKey | None
     ) -> bool:
         """A call that compiled nothing made a new jit cache entry unless the function object
-        already has an entry of its key (JAX runs some calls on its slow path every time)."""
+        already has an entry of its key. A call JAX keeps off the fast path every time (a host
+        callback) is only counted, never keyed here: keying it would cost every step."""
         if key is None:
             return False
         group = self.definitions.get(definition)
@@ -278,12 +286,14 @@ class Watcher:
                 for name, times in sorted(self.eager.items(), key=lambda kv: -len(kv[1]))
             )
             other = tuple(self.other)
+            functions = self.layers.with_layers(function_totals(events))
+            layer_warnings = self.layers.warnings()
         end = self.stopped if self.stopped is not None else time.perf_counter()
         return WatchReport(
             events=events,
-            functions=function_totals(events),
+            functions=functions,
             eager=eager,
-            warnings=find_warnings(events) + self._unmatched_explain(),
+            warnings=find_warnings(events) + layer_warnings + self._unmatched_explain(),
             program=self.program,
             exit_code=self.exit_code,
             error=self.error,

@@ -610,6 +610,57 @@ def layers_text(layers: dict[str, LayerCount]) -> str:
     return " · ".join(parts)
 
 
+def _build_site_text(site: Any) -> str:
+    """Where an object is built, saying which kind of line it is."""
+    where = f"{short_path(site.file)}:{site.line}"
+    if site.how == "definition":
+        return f"the {site.detail} defined at {where}, made anew each time that code runs"
+    if site.how == "assignment":
+        return f"built at {where} (the assignment of `{site.detail}`, the object the call passed)"
+    return (
+        f"passed at the call at {where} (no local variable holds it: it is built there or before)"
+    )
+
+
+def jit_once_text(name: str, objects: int, site: Any, verified: bool) -> str:
+    """jit_once: a function jitted anew per step, the line, and whether one jit serves all."""
+    if site.how == "definition":
+        made = f"{name} was jitted as {objects} new function objects: {_build_site_text(site)}"
+    else:
+        made = (
+            f"{name} was jitted as {objects} new function objects ({site.detail or 'function'} "
+            f"objects; called at {short_path(site.file)}:{site.line}, where it is jitted)"
+        )
+    head = f"{made}; each starts with an empty jit cache and compiles again."
+    if verified:
+        return (
+            f"{head} Their cache keys are equal apart from the function object and JAX traced "
+            f"the same program each time: jit it once, outside the loop, and one compile "
+            f"serves every call."
+        )
+    return (
+        f"{head} Their programs or keys differ too (values baked into the closure): jit it "
+        f"once and pass the changing values as arguments."
+    )
+
+
+def build_once_text(name: str, root: str, objects: int, site: Any, verified: bool) -> str:
+    """build_once: an identity-compared static built per call, the line, whether it was checked."""
+    head = (
+        f"{name}: the static `{root}` compares by identity and was a new object {objects} times, "
+        f"{_build_site_text(site)}; each new object compiles again."
+    )
+    if verified:
+        return (
+            f"{head} The cache keys are equal apart from that object and JAX traced the same "
+            f"program: build it once, outside the loop, and pass the same object every call."
+        )
+    return (
+        f"{head} Its value changes the program too: build each distinct one once and reuse it, "
+        f"or give its type __eq__ and __hash__ over its fields."
+    )
+
+
 HOST_VALUE = "host value (Python scalar or NumPy)"
 
 

@@ -52,6 +52,13 @@ from jaxexplain.tracing.cache_key import (
 from jaxexplain.tracing.key_compare import compare_keys
 from jaxexplain.userfiles import is_jax_file, is_user_file, short_path
 from jaxexplain.watching import hooks as _watch_hooks
+from jaxexplain.watching.growth import (
+    Growth,
+    deduplicated,
+    function_build_site,
+    program_digest,
+    static_build_site,
+)
 from jaxexplain.watching.layers import LayerCounts
 
 if TYPE_CHECKING:
@@ -101,6 +108,7 @@ class Watcher:
         self.eager: dict[str, list[float]] = {}
         self.other = [0, 0.0]
         self.layers = LayerCounts()
+        self.growth = Growth({}, {}, {})
         self.internal_errors: list[str] = []
         self.exit_code: int | None = None
         self.error: str | None = None
@@ -163,6 +171,8 @@ class Watcher:
                 observation, definition, (key, statics), seconds, call_site, call_source
             )
             self.events.append(event)
+            if event.kind == "jit":
+                self._note_growth(observation, event, statics, frame)
         if self.live is not None:
             print(live_line(event), file=self.live, flush=True)
         if self.explainer is not None:
@@ -182,6 +192,34 @@ class Watcher:
             e.fun.is_(observation.fun) and e.key is not None and e.key.digest == key.digest
             for e in entries
         )
+
+    def _note_growth(
+        self,
+        observation: _watch_hooks.Observation,
+        event: WatchEvent,
+        statics: dict[str, Any],
+        frame: FrameType,
+    ) -> None:
+        """For an entry of a new function object, or of a new identity-compared static: its
+        program's digest and where the object was built (a first entry's digest is the one later
+        objects are compared with)."""
+        renewed = any((r.component, r.path) == ("function", "object") for r in event.reasons)
+        roots = _identity_roots(event)
+        if not (renewed or roots or event.cache_size == 1) or observation.params is None:
+            return
+        try:
+            self.growth.digests[event.index] = program_digest(observation.params)
+            if renewed:
+                self.growth.functions[event.index] = function_build_site(
+                    observation.fun, event.call_site
+                )
+            for root in roots:
+                if root in statics:
+                    self.growth.statics[(event.index, root)] = static_build_site(
+                        frame, statics[root], event.call_site
+                    )
+        except Exception as exc:
+            self.on_internal_error(exc)
 
     def _unmatched_explain(self) -> tuple[WatchWarning, ...]:
         """A `--explain` name that selected nothing: said, not silently ignored (a typo, or a
@@ -288,12 +326,16 @@ class Watcher:
             other = tuple(self.other)
             functions = self.layers.with_layers(function_totals(events))
             layer_warnings = self.layers.warnings()
+            recommendations = self.growth.recommendations(events)
         end = self.stopped if self.stopped is not None else time.perf_counter()
         return WatchReport(
             events=events,
             functions=functions,
             eager=eager,
-            warnings=find_warnings(events) + layer_warnings + self._unmatched_explain(),
+            warnings=deduplicated(find_warnings(events), recommendations)
+            + layer_warnings
+            + self._unmatched_explain(),
+            recommendations=recommendations,
             program=self.program,
             exit_code=self.exit_code,
             error=self.error,
@@ -304,6 +346,20 @@ class Watcher:
             jax_version=_jax_compat.JAX_VERSION,
             explained=tuple(self.explainer.explained) if self.explainer else (),
         )
+
+
+def _identity_roots(event: WatchEvent) -> list[str]:
+    """The identity-compared statics whose change (a new object) is among the event's reasons."""
+    roots = [s.name for s in (event.key.static if event.key else ()) if s.compared_by == "identity"]
+    return [
+        root
+        for root in roots
+        if any(
+            r.component == "static"
+            and (r.path == root or r.path.startswith((f"{root}.", f"{root}[")))
+            for r in event.reasons
+        )
+    ]
 
 
 def _explainer(names: Sequence[str]) -> RealCallExplainer | None:

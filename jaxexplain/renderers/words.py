@@ -661,6 +661,23 @@ def build_once_text(name: str, root: str, objects: int, site: Any, verified: boo
     )
 
 
+RECOMMENDATIONS_HEADING = "Recommendations"
+RECOMMENDATION_KINDS = {
+    "jit_once": "jit once",
+    "build_once": "build once",
+}
+
+
+def recommendation_head(recommendation: Any) -> str:
+    """`jit once (verified) at train.py:12:` before a recommendation's text."""
+    kind = RECOMMENDATION_KINDS.get(recommendation.kind, recommendation.kind)
+    checked = "verified" if recommendation.verified else "not verified"
+    where = (
+        f" at {location(recommendation.file, recommendation.line)}" if recommendation.file else ""
+    )
+    return f"{kind} ({checked}){where}:"
+
+
 HOST_VALUE = "host value (Python scalar or NumPy)"
 
 

@@ -10,9 +10,11 @@ from rich.text import Text
 
 from jaxexplain.renderers.console.common import Section, heading, note_text, write_sections
 from jaxexplain.renderers.console.diff import diff_sections
+from jaxexplain.renderers.console.recommendations import recommendation_sections
 from jaxexplain.renderers.console.trace import trace_sections
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
+    LAYERS_LEGEND,
     NO_COMPILE,
     TRANSFORMED_OUTSIDE_JIT,
     against_title,
@@ -21,6 +23,7 @@ from jaxexplain.renderers.words import (
     eager_text,
     entry_text,
     internal_errors_text,
+    layers_text,
     location,
     more_entries_text,
     other_compiles_text,
@@ -58,6 +61,7 @@ def watch_sections(report: WatchReport) -> list[Section]:
         sections.append(_eager_text(report))
     if report.warnings:
         sections += _warning_sections(report)
+    sections += recommendation_sections(report)
     if report.internal_errors:
         sections.append(Text(internal_errors_text(report.internal_errors), style="dim"))
     return sections
@@ -136,16 +140,26 @@ def _function_sections(report: WatchReport) -> list[RenderableType]:
     table.add_column("compiles", justify="right")
     table.add_column("distinct reasons", justify="right")
     table.add_column("seconds", justify="right")
+    layered = any(fn.layers for fn in report.functions)
+    if layered:
+        table.add_column("cache layers (calls, seconds)")
     for fn in report.functions:
         style = "bold red" if fn.compiles > 2 else ""
-        table.add_row(
+        row = [
             fn.function,
             location(fn.file, fn.line),
             Text(str(fn.compiles), style=style),
             str(fn.distinct_reasons),
             f"{fn.seconds:.3f}",
-        )
-    return [heading("Per function"), Padding(table, (0, 0, 0, 2), expand=False)]
+        ]
+        table.add_row(*row, *([layers_text(fn.layers)] if layered else []))
+    out: list[RenderableType] = [
+        heading("Per function"),
+        Padding(table, (0, 0, 0, 2), expand=False),
+    ]
+    if layered:
+        out.append(Text(f"  {LAYERS_LEGEND}", style="dim"))
+    return out
 
 
 def _eager_text(report: WatchReport) -> RenderableType:

@@ -20,9 +20,11 @@ from jaxexplain.renderers.html.page import (
     table,
     tag,
 )
+from jaxexplain.renderers.html.recommendations import recommendations_section
 from jaxexplain.renderers.html.trace import trace_nav, trace_report, trace_status
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
+    LAYERS_LEGEND,
     REAL_CALL_TRACE,
     TRANSFORMED_OUTSIDE_JIT,
     against_title,
@@ -33,6 +35,7 @@ from jaxexplain.renderers.words import (
     eager_count_text,
     entry_text,
     internal_errors_text,
+    layers_text,
     location,
     more_entries_text,
     other_compiles_text,
@@ -73,6 +76,7 @@ def watch_page(report: WatchReport) -> Page:
         summary_figures(report),
         program_error(report),
         warnings_section(report),
+        recommendations_section(report),
         functions_section(report, explained),
         events_section(report.events, explained),
         eager_section(report),
@@ -112,6 +116,7 @@ def watch_header(report: WatchReport) -> str:
         [
             ("program-error", "Program error", bool(report.error)),
             ("warnings", "Warnings", bool(report.warnings)),
+            ("recommendations", "Recommendations", bool(report.recommendations)),
             ("functions", "Per function", bool(report.functions)),
             ("events", "Compilations", bool(report.events)),
             ("eager", "Eager operations", bool(report.eager or report.other_compiles)),
@@ -172,6 +177,7 @@ def functions_section(report: WatchReport, explained: dict[int, WatchExplained])
     """One row per function: where it is defined, its compilations (each a link), seconds."""
     if not report.functions:
         return ""
+    layered = any(fn.layers for fn in report.functions)
     rows = [
         (
             code(fn.function),
@@ -181,13 +187,16 @@ def functions_section(report: WatchReport, explained: dict[int, WatchExplained])
             + compile_links(events_of(report.events, fn), explained),
             str(fn.distinct_reasons),
             f"{fn.seconds:.3f}",
+            *([esc(layers_text(fn.layers))] if layered else []),
         )
         for fn in report.functions
     ]
+    headers = ("function", "defined at", "compiles", "distinct reasons", "seconds")
+    legend = tag("p", esc(LAYERS_LEGEND), class_="note") if layered else ""
     return section(
         "functions",
         "Per function",
-        table(("function", "defined at", "compiles", "distinct reasons", "seconds"), rows),
+        table(headers + (("cache layers (calls, seconds)",) if layered else ()), rows) + legend,
         "each compilation links to its entry below",
     )
 

@@ -56,7 +56,7 @@ def test_a_lambda_jitted_per_step_is_named_with_its_line_and_verified() -> None:
 def test_closures_over_different_configs_are_not_verified() -> None:
     """purejaxrl's make_train: the two closures trace different programs, so one jit could
     not serve both; the recommendation says so and is not verified."""
-    report, program = run_watched("closure_configs.py")
+    report, _ = run_watched("closure_configs.py")
     recommendations = [r for r in report.recommendations if r.kind == "jit_once"]
     assert [r.verified for r in recommendations] == [False]
     assert recommendations[0].line == line_of("closure_configs.py", "def train(")

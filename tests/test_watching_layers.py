@@ -111,10 +111,13 @@ def test_a_debug_print_in_the_step_misses_the_fast_path_every_call_and_says_why(
     assert calls(function)["compile"] == 1
     assert calls(function)["tracing_cache"] == program["STEPS"] - 1
     (site,) = function.sites
-    assert site.call_site == f"{PROGRAMS / 'debug_print_step.py'}:{line_of('debug_print_step.py', 'w = step(w)')}"
+    assert (
+        site.call_site
+        == f"{PROGRAMS / 'debug_print_step.py'}:{line_of('debug_print_step.py', 'w = step(w)')}"
+    )
     assert site.layers["tracing_cache"].seconds > 0
     (warning,) = [w for w in report.warnings if w.kind == "fast_path_miss"]
-    printed = line_of("debug_print_step.py", "jax.debug.print(\"loss")
+    printed = line_of("debug_print_step.py", 'jax.debug.print("loss')
     assert f"debug_print_step.py:{printed}" in warning.message
     assert f"all {program['STEPS']} calls" in warning.message
     assert "host callback" in warning.message

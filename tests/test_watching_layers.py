@@ -106,9 +106,10 @@ def test_a_debug_print_in_the_step_misses_the_fast_path_every_call_and_says_why(
 ) -> None:
     report, program = run_watched("debug_print_step.py")
     function = the_function(report, "step")
-    assert jax_log.compiles("step") == 1 == jax_log.traces("step")
-    assert calls(function)["compile"] == 1
-    assert calls(function)["tracing_cache"] == program["STEPS"] - 1
+    compiled = jax_log.compiles("step")
+    assert jax_log.traces("step") == 1 and compiled in (1, 2), "0.12 compiles the fed-back output"
+    assert calls(function)["compile"] == compiled
+    assert calls(function)["tracing_cache"] == program["STEPS"] - compiled
     (site,) = function.sites
     assert (
         site.call_site

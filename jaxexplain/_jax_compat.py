@@ -393,6 +393,86 @@ def escaped_tracer_error(tracer: Any) -> Exception:
     return core.escaped_tracer_error(tracer)
 
 
+# ---------------------------------------------------------------------------------------------
+# The jit cache layers: why a call is (not) kept on JAX's C++ fast path
+
+
+def patch_fast_path_data(
+    wrap: Callable[[Callable[..., Any]], Callable[..., Any]],
+) -> Callable[[], None]:
+    """Wraps pjit's `_get_fastpath_data`, JAX's own decision whether the C++ dispatch path may
+    serve the next call of a jit cache entry (None: every call runs the Python path); returns
+    the undo.
+
+    Private: no public API says whether a call left a fast-path entry. `cache_miss` calls the
+    module global after `_run_python_pjit`, with the executable, outputs and effects it judges.
+    """
+    from jax._src import pjit
+
+    get = pjit._get_fastpath_data
+    pjit._get_fastpath_data = wrap(get)
+
+    def restore() -> None:
+        pjit._get_fastpath_data = get
+
+    return restore
+
+
+def fast_path_refusal(
+    executable: Any,
+    out_tree: Any,
+    out_flat: Any,
+    effects: Any,
+    pgle_profiler: Any,
+) -> str | None:
+    """Which of `_get_fastpath_data`'s conditions kept a call off the C++ fast path, checked in
+    JAX's order on the call's own executable, outputs and effects; None when none holds.
+
+    Private: the conditions are pjit's (`MeshExecutable`, `ExecuteReplicated`'s effect flags,
+    `RefEffect`, PGLE, `jax_no_execution`, `reflatten_outputs_for_dispatch`); JAX names none.
+    """
+    from jax._src import config, pjit, state
+    from jax._src.interpreters import pxla
+    from jax._src.lib import xla_client
+
+    call = getattr(executable, "unsafe_call", None)
+    if not isinstance(executable, pxla.MeshExecutable) or not isinstance(
+        call, pxla.ExecuteReplicated
+    ):
+        return "no_executable"
+    if call.ordered_effects or call.has_unordered_effects:
+        return "host_effects"
+    if any(isinstance(e, state.types.RefEffect) for e in effects):
+        return "ref_effects"
+    if pjit._need_to_rebuild_with_fdo(pgle_profiler):
+        return "pgle"
+    if config.no_execution.value:
+        return "no_execution"
+    outputs, _ = pxla.reflatten_outputs_for_dispatch(out_tree, out_flat)
+    if not all(isinstance(x, xla_client.ArrayImpl) for x in outputs):
+        return "outputs"
+    return None
+
+
+def pjit_params_jaxpr(params: Any) -> Any:
+    """The closed jaxpr a jit call runs (`PjitParams.params["jaxpr"]`, what `_infer_params`
+    returned). Private: the trace JAX cached is reachable only there."""
+    return params.params["jaxpr"]
+
+
+def effect_equations(jaxpr: Any) -> list[tuple[str, str | None]]:
+    """(primitive, `file:line`) of every equation with a side effect (a host callback: jax.debug
+    .print, io_callback), nested jaxprs included, in program order."""
+    found: list[tuple[str, str | None]] = []
+    for eqn in getattr(jaxpr, "jaxpr", jaxpr).eqns:
+        inner = sub_jaxprs(eqn)
+        if eqn.effects and not inner:
+            found.append((eqn.primitive.name, equation_source(eqn)))
+        for sub in inner:
+            found += effect_equations(sub)
+    return found
+
+
 JAX_VERSION = jax.__version__
 
 

@@ -524,6 +524,14 @@ class LayerCount:
 
 
 @dataclass(frozen=True)
+class CallSiteLayers:
+    """The cache layers that served one function's calls from one call site (`file:line`)."""
+
+    call_site: str
+    layers: dict[str, LayerCount] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ExportCheck:
     """Whether `jax.export` with a symbolic dimension works for the function; `blocker` is the
     first operation that prevents it (its source and JAX's message), `file` and `line` where the
@@ -610,7 +618,9 @@ class WatchEvent:
 
 @dataclass(frozen=True)
 class WatchFunction:
-    """Per-function totals: compilations, distinct reasons (component and path), seconds."""
+    """Per-function totals: compilations, distinct reasons (component and path), seconds;
+    `layers` are the cache layers that served its calls over all call sites, `sites` the same
+    per call site."""
 
     function: str
     compiles: int
@@ -620,6 +630,7 @@ class WatchFunction:
     distinct_reasons: int = 0
     call_sites: tuple[str, ...] = ()
     layers: dict[str, LayerCount] = field(default_factory=dict)
+    sites: tuple[CallSiteLayers, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -548,3 +548,86 @@ def test_the_disk_wrappers_are_removed_with_the_last_listener() -> None:
     assert compiler.compile_or_get_cached is not before[0]
     second()
     assert (compiler.compile_or_get_cached, cache_key._log_cache_key_hash) == before
+
+
+def test_fast_path_data_is_refused_for_a_host_callback_and_the_condition_named() -> None:
+    """`_get_fastpath_data` returns None for a program with a debug print (every call then runs
+    the Python path); `fast_path_refusal` names the condition, and none for a plain program."""
+    seen: list[tuple[bool, str | None]] = []
+
+    def wrap(get: Any) -> Any:
+        def recording(
+            executable: Any, out_tree: Any, args: Any, out: Any, effects: Any, *rest: Any
+        ) -> Any:
+            data = get(executable, out_tree, args, out, effects, *rest)
+            top_level = _jax_compat.trace_state_clean()
+            if top_level and _jax_compat.is_jit_cache_miss_frame(sys._getframe(1).f_code):
+                refusal = _jax_compat.fast_path_refusal(executable, out_tree, out, effects, rest[1])
+                seen.append((data is not None, refusal))
+            return data
+
+        return recording
+
+    @jax.jit
+    def printed(x):
+        jax.debug.print("{}", x)
+        return x + 1
+
+    @jax.jit
+    def plain(x):
+        return x + 1
+
+    restore = _jax_compat.patch_fast_path_data(wrap)
+    try:
+        printed(jnp.ones(2))
+        printed(jnp.ones(2))
+        plain(jnp.ones(2))
+        plain(jnp.ones(2))
+    finally:
+        restore()
+    assert seen == [(False, "host_effects"), (False, "host_effects"), (True, None)]
+    printed(jnp.ones(2))
+    assert len(seen) == 3, "restored"
+
+
+def test_effect_equations_name_the_callback_and_its_line() -> None:
+    def logged(x):
+        jax.debug.print("{}", x)
+        return x * 2
+
+    jaxpr = jax.make_jaxpr(jax.jit(logged))(jnp.ones(2))
+    ((primitive, where),) = _jax_compat.effect_equations(jaxpr)
+    assert primitive in {e.primitive.name for e in _every_equation(jaxpr.jaxpr)}
+    assert where == f"{__file__}:{logged.__code__.co_firstlineno + 1}"
+
+
+def _every_equation(jaxpr: Any) -> list[Any]:
+    return [
+        eqn
+        for top in jaxpr.eqns
+        for eqn in [top, *(e for sub in _jax_compat.sub_jaxprs(top) for e in _every_equation(sub))]
+    ]
+
+
+def test_pjit_params_hold_the_traced_jaxpr() -> None:
+    captured = []
+
+    def wrap_infer(infer: Any) -> Any:
+        def recording(*args: Any) -> Any:
+            result = infer(*args)
+            captured.append(result[0])
+            return result
+
+        return recording
+
+    @jax.jit
+    def double(x):
+        return x * 2
+
+    restore = _jax_compat.patch_jit_cache_miss(wrap_infer, lambda run: run)
+    try:
+        double(jnp.ones(2))
+    finally:
+        restore()
+    jaxpr = _jax_compat.pjit_params_jaxpr(captured[-1])
+    assert str(jaxpr) == str(jax.make_jaxpr(lambda x: x * 2)(jnp.ones(2)))

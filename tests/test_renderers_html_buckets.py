@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from jaxexplain.renderers.html.buckets import buckets_item
+from jaxexplain.renderers.html.buckets import buckets_body
 from jaxexplain.report import Buckets, ExportCheck, Recommendation
 
 BUCKETS = Buckets(
@@ -21,7 +21,7 @@ BUCKETS = Buckets(
 
 
 def test_sizes_table_pads_each_size_to_the_smallest_edge_that_holds_it() -> None:
-    html = buckets_item(Recommendation("step", "buckets", "step: <x>", True, buckets=BUCKETS))
+    html = buckets_body(Recommendation("step", "buckets", "step: <x>", True, buckets=BUCKETS))
     rows = re.findall(r"<tr><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>", html)
     assert rows == [("3", "1", "5"), ("5", "2", "5"), ("9", "1", "9")]
     assert "step: &lt;x&gt;" in html

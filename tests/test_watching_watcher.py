@@ -130,8 +130,9 @@ def test_jit_of_a_lambda_inside_a_loop_is_a_new_function_every_step() -> None:
         assert [(r.component, r.path, r.entry) for r in event.reasons] == [
             ("function", "object", number)
         ]
-    assert warning_kinds(report) == [("new_function", "<lambda>", "")]
-    assert "3 times" in report.warnings[0].message
+    assert warning_kinds(report) == [], "said once, by the jit_once recommendation"
+    assert [(r.kind, r.function) for r in report.recommendations] == [("jit_once", "<lambda>")]
+    assert "3 new function objects" in report.recommendations[0].text
 
 
 def test_static_object_hashed_by_identity_recompiles_for_each_instance() -> None:
@@ -146,7 +147,8 @@ def test_static_object_hashed_by_identity_recompiles_for_each_instance() -> None
         "statics are shown as the user's objects, not as JAX's wrappers"
     )
     assert events[-1].cache_size == program["step"]._cache_size() == 3
-    assert warning_kinds(report) == [("identity", "step", "config")]
+    assert warning_kinds(report) == [], "said once, by the build_once recommendation"
+    assert [(r.kind, r.params) for r in report.recommendations] == [("build_once", ("config",))]
 
 
 def test_nested_jits_compile_only_with_their_outer_function() -> None:

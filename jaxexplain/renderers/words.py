@@ -19,6 +19,7 @@ from jaxexplain.report import (
     ExportCheck,
     FigureChange,
     FunctionInfo,
+    LayerCount,
     LibraryDecision,
     LibraryDecisionChange,
     StaticKey,
@@ -517,6 +518,169 @@ def real_recompile_note(compile_number: int) -> str:
     )
 
 
+# ---------------------------------------------------------------- watch: cache layers
+
+FAST_PATH_NOT_COUNTED = (
+    "not counted: JAX's C++ dispatch serves these calls without running Python and gives no "
+    "count of them"
+)
+LAYER_NAMES = {
+    "fast_path": "fast path",
+    "tracing_cache": "tracing cache",
+    "executable": "executable reused",
+    "lowering": "lowered again",
+    "disk": "disk cache",
+    "compile": "XLA compile",
+}
+LAYER_SHORT = {
+    "fast_path": "fast",
+    "tracing_cache": "trace$",
+    "executable": "exe$",
+    "lowering": "lower",
+    "disk": "disk",
+    "compile": "compile",
+}
+LAYERS_LEGEND = (
+    "Layers: calls served by each of JAX's caches after a fast-path miss (trace$: the tracing "
+    "cache, exe$: traced again, executable reused, lower: lowered again, disk: the persistent "
+    "cache, compile: an XLA compile); fast-path hits run in C++ and are not counted by JAX."
+)
+FAST_PATH_CAUSES = {
+    "host_effects": (
+        "its program has a host callback with a side effect{where}, and JAX's C++ fast path "
+        "runs no program with effects",
+        "Move the callback out of the step run every iteration (return the value and print it "
+        "outside jit, or call a second jitted function with the callback every N steps); "
+        "jax.pure_callback, which has no effect, stays on the fast path.",
+    ),
+    "ref_effects": (
+        "its program reads or writes a mutable array reference, and JAX's C++ fast path runs "
+        "no program with reference effects",
+        "Pass the values in and out as arrays instead of through a reference.",
+    ),
+    "pgle": (
+        "profile-guided optimization is still profiling it (jax_pgle_profiling_runs), and JAX "
+        "keeps it off the fast path until it recompiles with the profile",
+        "This ends after the profiling runs; nothing to change.",
+    ),
+    "no_execution": (
+        "jax_no_execution is set",
+        "Unset jax_no_execution.",
+    ),
+    "outputs": (
+        "an output is not a plain jax.Array, and JAX's C++ fast path returns only arrays",
+        "Return arrays (or pytrees of arrays) only.",
+    ),
+    "no_executable": (
+        "JAX ran it without an executable of its own (staged into another computation)",
+        "",
+    ),
+}
+
+
+def fast_path_miss_text(
+    name: str,
+    call_site: str,
+    calls: int,
+    cause: str | None,
+    effects: Sequence[tuple[str, str | None]],
+) -> str:
+    """A call site whose calls all ran JAX's Python dispatch: the condition that held, the fix."""
+    head = (
+        f"{name}: all {calls} calls at {short_path(call_site)} were kept off JAX's C++ fast path "
+        f"and ran its Python dispatch"
+    )
+    if cause is None or cause not in FAST_PATH_CAUSES:
+        return head + "; JAX kept no fast-path entry, for none of the reasons jaxexplain checks."
+    why, fix = FAST_PATH_CAUSES[cause]
+    where = ""
+    if effects:
+        shown = ", ".join(
+            f"{primitive} at {short_path(line)}" if line else primitive
+            for primitive, line in effects[:3]
+        )
+        where = f" ({shown})"
+    return f"{head}: {why.format(where=where)}. {fix}".rstrip()
+
+
+def layers_text(layers: dict[str, LayerCount]) -> str:
+    """`trace$ 99 0.010s · compile 1 0.250s`: the counted layers that served any call."""
+    parts = [
+        f"{LAYER_SHORT.get(layer, layer)} {count.calls} {count.seconds:.3f}s"
+        for layer, count in layers.items()
+        if count.calls
+    ]
+    return " · ".join(parts)
+
+
+def _build_site_text(site: Any) -> str:
+    """Where an object is built, saying which kind of line it is."""
+    where = f"{short_path(site.file)}:{site.line}"
+    if site.how == "definition":
+        return f"the {site.detail} defined at {where}, made anew each time that code runs"
+    if site.how == "assignment":
+        return f"built at {where} (the assignment of `{site.detail}`, the object the call passed)"
+    return (
+        f"passed at the call at {where} (no local variable holds it: it is built there or before)"
+    )
+
+
+def jit_once_text(name: str, objects: int, site: Any, verified: bool) -> str:
+    """jit_once: a function jitted anew per step, the line, and whether one jit serves all."""
+    if site.how == "definition":
+        made = f"{name} was jitted as {objects} new function objects: {_build_site_text(site)}"
+    else:
+        made = (
+            f"{name} was jitted as {objects} new function objects ({site.detail or 'function'} "
+            f"objects; called at {short_path(site.file)}:{site.line}, where it is jitted)"
+        )
+    head = f"{made}; each starts with an empty jit cache and compiles again."
+    if verified:
+        return (
+            f"{head} Their cache keys are equal apart from the function object and JAX traced "
+            f"the same program each time: jit it once, outside the loop, and one compile "
+            f"serves every call."
+        )
+    return (
+        f"{head} Their programs or keys differ too (values baked into the closure): jit it "
+        f"once and pass the changing values as arguments."
+    )
+
+
+def build_once_text(name: str, root: str, objects: int, site: Any, verified: bool) -> str:
+    """build_once: an identity-compared static built per call, the line, whether it was checked."""
+    head = (
+        f"{name}: the static `{root}` compares by identity and was a new object {objects} times, "
+        f"{_build_site_text(site)}; each new object compiles again."
+    )
+    if verified:
+        return (
+            f"{head} The cache keys are equal apart from that object and JAX traced the same "
+            f"program: build it once, outside the loop, and pass the same object every call."
+        )
+    return (
+        f"{head} Its value changes the program too: build each distinct one once and reuse it, "
+        f"or give its type __eq__ and __hash__ over its fields."
+    )
+
+
+RECOMMENDATIONS_HEADING = "Recommendations"
+RECOMMENDATION_KINDS = {
+    "jit_once": "jit once",
+    "build_once": "build once",
+}
+
+
+def recommendation_head(recommendation: Any) -> str:
+    """`jit once (verified) at train.py:12:` before a recommendation's text."""
+    kind = RECOMMENDATION_KINDS.get(recommendation.kind, recommendation.kind)
+    checked = "verified" if recommendation.verified else "not verified"
+    where = (
+        f" at {location(recommendation.file, recommendation.line)}" if recommendation.file else ""
+    )
+    return f"{kind} ({checked}){where}:"
+
+
 HOST_VALUE = "host value (Python scalar or NumPy)"
 
 
@@ -795,9 +959,6 @@ def disk_key_line(key: str, would_hit: bool | None) -> str:
     return f"disk key: {key} — {'on disk: would be served from it' if would_hit else 'not on disk'}"
 
 
-RECOMMENDATIONS = "Recommendations"
-
-
 def buckets_text(function: str, buckets: Buckets) -> str:
     """`step: x.shape[0]: 37 sizes from 3 to 511 → 6 buckets (...): 37 compiles (41.0 s) → 6
     (6.6 s), +18% flops from padding`, then what to do."""
@@ -827,8 +988,9 @@ def buckets_calls_text(buckets: Buckets) -> str:
     counts = ", ".join(f"{size}: {calls}" for size, calls in buckets.sizes.items())
     return (
         f"Calls per size ({counts}) count only the calls that reached JAX's Python dispatch "
-        f"(the first call of each size, which compiled); JAX's C++ fast path served the "
-        f"repeated calls of a size and counts nothing, so the padding is weighed per call seen."
+        f"and were keyed (the first call of each size, which compiled); repeated calls of a "
+        f"size are not counted: JAX's C++ fast path counts nothing, and a call a host callback "
+        f"keeps off it is counted only in the cache layers. The padding is weighed per call seen."
     )
 
 

@@ -1,14 +1,15 @@
 """How `watch` sees compilations: wrappers on jit's cache-miss path plus JAX's duration events.
 
 Every miss of a jit wrapper's C++ dispatch cache calls pjit's `_infer_params` (trace, or a hit
-of the tracing cache) and then `_run_python_pjit` (lower, compile, run). An `Observation` is
-opened on the first and closed after the second; the trace, lowering and XLA compile durations
-that `jax.monitoring` reports in between are credited to the innermost open observation. Only
-an observation that lowered or compiled something, or a top-level call that compiled nothing, is
-handed on: the second may be a new entry of the jit cache whose executable JAX reused (a Python
-int that became an int32 array traces the same), or a call JAX runs on its slow dispatch path
-every time, which the subscriber tells apart by its cache key. A nested jit inside an outer
-trace costs two function calls. A steady-state loop on the fast path never reaches this code.
+of the tracing cache), then `_run_python_pjit` (lower, compile, run), then `_get_fastpath_data`
+(whether the C++ path may serve the next call). An `Observation` is opened on the first and
+closed after the third; the trace, lowering and XLA compile durations that `jax.monitoring`
+reports in between are credited to the innermost open observation, so the observation says which
+cache layer served the call. Only an observation that lowered or compiled something, or a
+top-level call that compiled nothing, is handed on: the second is a fast-path miss that JAX's
+tracing cache (or its in-memory executable) served, which the subscriber counts. A nested jit
+inside an outer trace costs two function calls. A steady-state loop on the fast path never
+reaches this code.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ class Observation:
     persistent_cache_hit: bool = False
     disk: list[_jax_compat.DiskCompile] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    traced: bool = False
+    lowered: bool = False
+    backend_compiled: bool = False
+    fast_path: bool | None = None
+    refusal: str | None = None
+    ended: float = 0.0
 
 
 class Subscriber(Protocol):
@@ -80,8 +87,10 @@ class _Hooks:
         unhide = _jax_compat.hide_from_jax_tracebacks(__file__)
         unpatch = _jax_compat.patch_jit_cache_miss(self.wrap_infer, self.wrap_run)
         unpatch_disk = _jax_compat.patch_persistent_cache(self.on_disk_compile, lambda: False)
+        unpatch_fast_path = _jax_compat.patch_fast_path_data(self.wrap_fast_path)
 
         def restore() -> None:
+            unpatch_fast_path()
             unpatch_disk()
             unpatch()
             unhide()
@@ -116,6 +125,7 @@ class _Hooks:
                 transformed=not _jax_compat.trace_state_clean(),
                 eager=_jax_compat.is_eager_primitive(fun),
             )
+            self.local.awaiting = None
             stack = self.stack()
             stack.append(observation)
             try:
@@ -144,13 +154,48 @@ class _Hooks:
             ):
                 return run(params, args_flat, fun, args, kwargs)
             try:
-                return run(params, args_flat, fun, args, kwargs)
-            finally:
+                result = run(params, args_flat, fun, args, kwargs)
+            except BaseException:
                 _pop(stack, observation)
-                if observation.compiled or not (observation.transformed or observation.eager):
-                    self.publish(observation, sys._getframe())
+                self.publish_finished(observation, sys._getframe())
+                raise
+            _pop(stack, observation)
+            self.local.awaiting = observation
+            return result
 
         return run_python_pjit
+
+    def wrap_fast_path(self, get: Callable[..., Any]) -> Callable[..., Any]:
+        is_miss = _jax_compat.is_jit_cache_miss_frame
+
+        def get_fastpath_data(
+            executable: Any,
+            out_tree: Any,
+            args_flat: Any,
+            out_flat: Any,
+            effects: Any,
+            *rest: Any,
+        ) -> Any:
+            data = get(executable, out_tree, args_flat, out_flat, effects, *rest)
+            observation = getattr(self.local, "awaiting", None)
+            if observation is None or not is_miss(sys._getframe(1).f_code):
+                return data
+            self.local.awaiting = None
+            observation.fast_path = data is not None
+            if data is None:
+                observation.refusal = _jax_compat.fast_path_refusal(
+                    executable, out_tree, out_flat, effects, rest[1]
+                )
+            self.publish_finished(observation, sys._getframe())
+            return data
+
+        return get_fastpath_data
+
+    def publish_finished(self, observation: Observation, frame: FrameType) -> None:
+        """A finished miss: one that compiled, or a top-level call that a cache layer served."""
+        observation.ended = time.perf_counter()
+        if observation.compiled or not (observation.transformed or observation.eager):
+            self.publish(observation, frame)
 
     def publish(self, observation: Observation, frame: FrameType) -> None:
         """Hands a compilation to every subscriber; their failures never reach the user's program."""
@@ -185,12 +230,13 @@ class _Hooks:
         observation = stack[-1]
         if event == _jax_compat.TRACE_EVENT:
             observation.trace_seconds += seconds
+            observation.traced = True
         elif event == _jax_compat.LOWER_EVENT:
             observation.lower_seconds += seconds
-            observation.compiled = True
+            observation.compiled = observation.lowered = True
         else:
             observation.compile_seconds += seconds
-            observation.compiled = True
+            observation.compiled = observation.backend_compiled = True
 
     def on_disk_compile(self, disk: _jax_compat.DiskCompile) -> None:
         """What the persistent compilation cache did for a backend compile of the open call."""

@@ -62,6 +62,14 @@ from jaxexplain.tracing.key_compare import compare_keys
 from jaxexplain.userfiles import is_jax_file, is_user_file, short_path
 from jaxexplain.watching import hooks as _watch_hooks
 from jaxexplain.watching.buckets import ShapeLog, recommend, without_bucketed
+from jaxexplain.watching.growth import (
+    Growth,
+    deduplicated,
+    function_build_site,
+    program_digest,
+    static_build_site,
+)
+from jaxexplain.watching.layers import LayerCounts
 
 if TYPE_CHECKING:
     from jaxexplain.watching.real_calls import RealCallExplainer
@@ -115,6 +123,8 @@ class Watcher:
         self.definitions: dict[Definition, _Definition] = {}
         self.eager: dict[str, list[float]] = {}
         self.other = [0, 0.0]
+        self.layers = LayerCounts()
+        self.growth = Growth({}, {}, {})
         self.internal_errors: list[str] = []
         self.exit_code: int | None = None
         self.error: str | None = None
@@ -167,15 +177,23 @@ class Watcher:
                 self.eager.setdefault(definition_of(observation.fun)[0], []).append(seconds)
             return
         call_site, call_source = user_call_site(frame)
-        call = (None, {}, None) if observation.transformed else self._key(observation)
-        if call[0] is not None:
+        if not observation.transformed:
             with self._lock:
-                self.shapes.saw(definition, observation, call[0])
-        if not observation.compiled and not self._new_entry(observation, definition, call[0]):
+                self.layers.count(observation, definition, call_site)
+        if not observation.compiled and observation.fast_path is False:
+            return
+        call = (None, {}, None) if observation.transformed else self._key(observation)
+        key, statics = call[0], call[1]
+        if key is not None:
+            with self._lock:
+                self.shapes.saw(definition, observation, key)
+        if not observation.compiled and not self._new_entry(observation, definition, key):
             return
         with self._lock:
             event = self._record(observation, definition, call, seconds, call_site, call_source)
             self.events.append(event)
+            if event.kind == "jit":
+                self._note_growth(observation, event, statics, frame)
         if self.live is not None:
             print(live_line(event), file=self.live, flush=True)
         if self.explainer is not None:
@@ -185,7 +203,8 @@ class Watcher:
         self, observation: _watch_hooks.Observation, definition: Definition, key: CacheKey | None
     ) -> bool:
         """A call that compiled nothing made a new jit cache entry unless the function object
-        already has an entry of its key (JAX runs some calls on its slow path every time)."""
+        already has an entry of its key. A call JAX keeps off the fast path every time (a host
+        callback) is only counted, never keyed here: keying it would cost every step."""
         if key is None:
             return False
         group = self.definitions.get(definition)
@@ -194,6 +213,34 @@ class Watcher:
             e.fun.is_(observation.fun) and e.key is not None and e.key.digest == key.digest
             for e in entries
         )
+
+    def _note_growth(
+        self,
+        observation: _watch_hooks.Observation,
+        event: WatchEvent,
+        statics: dict[str, Any],
+        frame: FrameType,
+    ) -> None:
+        """For an entry of a new function object, or of a new identity-compared static: its
+        program's digest and where the object was built (a first entry's digest is the one later
+        objects are compared with)."""
+        renewed = any((r.component, r.path) == ("function", "object") for r in event.reasons)
+        roots = _identity_roots(event)
+        if not (renewed or roots or event.cache_size == 1) or observation.params is None:
+            return
+        try:
+            self.growth.digests[event.index] = program_digest(observation.params)
+            if renewed:
+                self.growth.functions[event.index] = function_build_site(
+                    observation.fun, event.call_site
+                )
+            for root in roots:
+                if root in statics:
+                    self.growth.statics[(event.index, root)] = static_build_site(
+                        frame, statics[root], event.call_site
+                    )
+        except Exception as exc:
+            self.on_internal_error(exc)
 
     def _unmatched_explain(self) -> tuple[WatchWarning, ...]:
         """A `--explain` name that selected nothing: said, not silently ignored (a typo, or a
@@ -321,15 +368,17 @@ class Watcher:
                 for name, times in sorted(self.eager.items(), key=lambda kv: -len(kv[1]))
             )
             other = tuple(self.other)
+            functions = self.layers.with_layers(function_totals(events))
+            layer_warnings = self.layers.warnings()
+            grown = self.growth.recommendations(events)
         end = self.stopped if self.stopped is not None else time.perf_counter()
-        recommendations = self._recommendations() + self._bucket_recommendations(events)
+        recommendations = grown + self._recommendations() + self._bucket_recommendations(events)
         return WatchReport(
             events=events,
-            functions=function_totals(events),
+            functions=functions,
             eager=eager,
-            warnings=without_bucketed(
-                not_recommended(find_warnings(events), recommendations), recommendations
-            )
+            warnings=unsaid(find_warnings(events), recommendations)
+            + layer_warnings
             + self._unmatched_explain(),
             program=self.program,
             exit_code=self.exit_code,
@@ -452,6 +501,17 @@ def _only_static_number(first: _Entry, later: _Entry) -> str | None:
     return name if all(isinstance(v, (int, float, complex, np.number)) for v in values) else None
 
 
+def unsaid(
+    warnings: tuple[WatchWarning, ...], recommendations: Sequence[Recommendation]
+) -> tuple[WatchWarning, ...]:
+    """The warnings less each one a recommendation says better (a new function object or an
+    identity static built per call, a static number, a shape that buckets cover)."""
+    return without_bucketed(
+        not_recommended(deduplicated(warnings, recommendations), recommendations),
+        recommendations,
+    )
+
+
 def not_recommended(
     warnings: tuple[WatchWarning, ...], recommendations: Sequence[Recommendation]
 ) -> tuple[WatchWarning, ...]:
@@ -460,6 +520,20 @@ def not_recommended(
     return tuple(
         w for w in warnings if not (w.kind == "static_float" and (w.function, w.path) in said)
     )
+
+
+def _identity_roots(event: WatchEvent) -> list[str]:
+    """The identity-compared statics whose change (a new object) is among the event's reasons."""
+    roots = [s.name for s in (event.key.static if event.key else ()) if s.compared_by == "identity"]
+    return [
+        root
+        for root in roots
+        if any(
+            r.component == "static"
+            and (r.path == root or r.path.startswith((f"{root}.", f"{root}[")))
+            for r in event.reasons
+        )
+    ]
 
 
 def _explainer(names: Sequence[str]) -> RealCallExplainer | None:

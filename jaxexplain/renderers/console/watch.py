@@ -3,23 +3,20 @@ reports of the compilations explained, totals, warnings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rich.console import RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from jaxexplain.renderers.console.buckets import buckets_lines
 from jaxexplain.renderers.console.common import Section, heading, note_text, write_sections
 from jaxexplain.renderers.console.diff import diff_sections
+from jaxexplain.renderers.console.recommendations import recommendation_sections
 from jaxexplain.renderers.console.trace import trace_sections
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
+    LAYERS_LEGEND,
     NO_COMPILE,
-    RECOMMENDATIONS,
     TRANSFORMED_OUTSIDE_JIT,
-    VERIFIED,
     against_title,
     called_at,
     compile_title,
@@ -28,6 +25,7 @@ from jaxexplain.renderers.words import (
     eager_text,
     entry_text,
     internal_errors_text,
+    layers_text,
     location,
     more_entries_text,
     other_compiles_text,
@@ -37,7 +35,7 @@ from jaxexplain.renderers.words import (
     timing_text,
     watch_totals_text,
 )
-from jaxexplain.report import Recommendation, WatchEvent, WatchExplained, WatchReport
+from jaxexplain.report import WatchEvent, WatchExplained, WatchReport
 from jaxexplain.views import reasons_by_entry, watch_totals
 
 EVENTS_SHOWN = 60
@@ -66,8 +64,7 @@ def watch_sections(report: WatchReport) -> list[Section]:
         sections.append(_eager_text(report))
     if report.warnings:
         sections += _warning_sections(report)
-    if report.recommendations:
-        sections += _recommendation_sections(report)
+    sections += recommendation_sections(report)
     if report.internal_errors:
         sections.append(Text(internal_errors_text(report.internal_errors), style="dim"))
     return sections
@@ -146,16 +143,26 @@ def _function_sections(report: WatchReport) -> list[RenderableType]:
     table.add_column("compiles", justify="right")
     table.add_column("distinct reasons", justify="right")
     table.add_column("seconds", justify="right")
+    layered = any(fn.layers for fn in report.functions)
+    if layered:
+        table.add_column("cache layers (calls, seconds)")
     for fn in report.functions:
         style = "bold red" if fn.compiles > 2 else ""
-        table.add_row(
+        row: list[RenderableType] = [
             fn.function,
             location(fn.file, fn.line),
             Text(str(fn.compiles), style=style),
             str(fn.distinct_reasons),
             f"{fn.seconds:.3f}",
-        )
-    return [heading("Per function"), Padding(table, (0, 0, 0, 2), expand=False)]
+        ]
+        table.add_row(*row, *([layers_text(fn.layers)] if layered else []))
+    out: list[RenderableType] = [
+        heading("Per function"),
+        Padding(table, (0, 0, 0, 2), expand=False),
+    ]
+    if layered:
+        out.append(Text(f"  {LAYERS_LEGEND}", style="dim"))
+    return out
 
 
 def _eager_text(report: WatchReport) -> RenderableType:
@@ -163,27 +170,6 @@ def _eager_text(report: WatchReport) -> RenderableType:
     if report.other_compiles:
         text.append(f"\n  {other_compiles_text(report)}", style="dim")
     return text
-
-
-def make_traced_lines(recommendation: Recommendation) -> list[RenderableType]:
-    """A number baked in that can be passed traced: the sentence, marked verified."""
-    text = Text(f"  ✓ {VERIFIED}  ", style="bold green")
-    text.append(recommendation.text, style="default")
-    return [text]
-
-
-#: Each kind of recommendation's own lines.
-RECOMMENDATION_LINES: dict[str, Callable[[Recommendation], list[RenderableType]]] = {
-    "buckets": buckets_lines,
-    "make_traced": make_traced_lines,
-}
-
-
-def _recommendation_sections(report: WatchReport) -> list[RenderableType]:
-    out: list[RenderableType] = [heading(RECOMMENDATIONS, f"{len(report.recommendations)}")]
-    for recommendation in report.recommendations:
-        out += RECOMMENDATION_LINES[recommendation.kind](recommendation)
-    return out
 
 
 def _warning_sections(report: WatchReport) -> list[RenderableType]:

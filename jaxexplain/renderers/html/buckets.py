@@ -12,8 +12,8 @@ from jaxexplain.renderers.words import (
 from jaxexplain.report import Buckets, Recommendation
 
 
-def buckets_item(recommendation: Recommendation) -> str:
-    """One list item: the sentence, then the sizes table and the notes."""
+def buckets_body(recommendation: Recommendation) -> str:
+    """One list item's body: the sentence, then the sizes table and the notes."""
     buckets = recommendation.buckets
     body = tag("p", esc(recommendation.text))
     if buckets is not None:
@@ -23,7 +23,7 @@ def buckets_item(recommendation: Recommendation) -> str:
         if buckets.export is not None:
             notes.append(export_text(buckets.path, buckets.export))
         body += sizes_table(buckets) + "".join(tag("p", esc(n), class_="note") for n in notes)
-    return tag("li", body)
+    return body
 
 
 def sizes_table(buckets: Buckets) -> str:

@@ -5,9 +5,8 @@ the full diff report against the nearest earlier one, embedded as on their own p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from jaxexplain.renderers.html.buckets import buckets_item
 from jaxexplain.renderers.html.diff import diff_nav, diff_report
 from jaxexplain.renderers.html.page import (
     Embedded,
@@ -21,13 +20,14 @@ from jaxexplain.renderers.html.page import (
     table,
     tag,
 )
+from jaxexplain.renderers.html.recommendations import recommendations_section
 from jaxexplain.renderers.html.trace import trace_nav, trace_report, trace_status
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
+    LAYERS_LEGEND,
     REAL_CALL_TRACE,
-    RECOMMENDATIONS,
+    RECOMMENDATIONS_HEADING,
     TRANSFORMED_OUTSIDE_JIT,
-    VERIFIED,
     against_title,
     called_at,
     capitalized,
@@ -36,6 +36,7 @@ from jaxexplain.renderers.words import (
     eager_count_text,
     entry_text,
     internal_errors_text,
+    layers_text,
     location,
     more_entries_text,
     other_compiles_text,
@@ -46,7 +47,6 @@ from jaxexplain.renderers.words import (
     watch_totals_text,
 )
 from jaxexplain.report import (
-    Recommendation,
     WatchEvent,
     WatchExplained,
     WatchFunction,
@@ -122,7 +122,7 @@ def watch_header(report: WatchReport) -> str:
         [
             ("program-error", "Program error", bool(report.error)),
             ("warnings", "Warnings", bool(report.warnings)),
-            ("recommendations", RECOMMENDATIONS, bool(report.recommendations)),
+            ("recommendations", RECOMMENDATIONS_HEADING, bool(report.recommendations)),
             ("functions", "Per function", bool(report.functions)),
             ("events", "Compilations", bool(report.events)),
             ("eager", "Eager operations", bool(report.eager or report.other_compiles)),
@@ -163,11 +163,6 @@ def program_error(report: WatchReport) -> str:
     )
 
 
-def make_traced_item(recommendation: Recommendation) -> str:
-    """A number baked in that can be passed traced: the sentence, marked verified."""
-    return tag("li", tag("span", esc(VERIFIED), class_="tag good") + " " + esc(recommendation.text))
-
-
 def warnings_section(report: WatchReport) -> str:
     """The recompilation patterns known to be mistakes, each with its fix."""
     notes = ""
@@ -184,30 +179,11 @@ def warnings_section(report: WatchReport) -> str:
     )
 
 
-#: Each kind of recommendation's own list item.
-RECOMMENDATION_ITEMS: dict[str, Callable[[Recommendation], str]] = {
-    "buckets": buckets_item,
-    "make_traced": make_traced_item,
-}
-
-
-def recommendations_section(report: WatchReport) -> str:
-    """The changes that end compilations watch measured, each checked before it is said."""
-    if not report.recommendations:
-        return ""
-    items = "".join(RECOMMENDATION_ITEMS[r.kind](r) for r in report.recommendations)
-    return section(
-        "recommendations",
-        RECOMMENDATIONS,
-        tag("ul", items, class_="recommendations"),
-        str(len(report.recommendations)),
-    )
-
-
 def functions_section(report: WatchReport, explained: dict[int, WatchExplained]) -> str:
     """One row per function: where it is defined, its compilations (each a link), seconds."""
     if not report.functions:
         return ""
+    layered = any(fn.layers for fn in report.functions)
     rows = [
         (
             code(fn.function),
@@ -217,13 +193,16 @@ def functions_section(report: WatchReport, explained: dict[int, WatchExplained])
             + compile_links(events_of(report.events, fn), explained),
             str(fn.distinct_reasons),
             f"{fn.seconds:.3f}",
+            *([esc(layers_text(fn.layers))] if layered else []),
         )
         for fn in report.functions
     ]
+    headers = ("function", "defined at", "compiles", "distinct reasons", "seconds")
+    legend = tag("p", esc(LAYERS_LEGEND), class_="note") if layered else ""
     return section(
         "functions",
         "Per function",
-        table(("function", "defined at", "compiles", "distinct reasons", "seconds"), rows),
+        table(headers + (("cache layers (calls, seconds)",) if layered else ()), rows) + legend,
         "each compilation links to its entry below",
     )
 

@@ -21,8 +21,8 @@ import time
 import traceback
 import types
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -32,8 +32,12 @@ import numpy as np
 from jaxexplain import _jax_compat
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.renderers.words import (
+    NEW_FUNCTION_FIX,
     NEW_OBJECT,
+    counted_only,
     live_line,
+    new_function_text,
+    stay_static_text,
     too_many_compiles_text,
     unmatched_explain_text,
 )
@@ -60,6 +64,7 @@ from jaxexplain.userfiles import is_jax_file, is_user_file, short_path
 from jaxexplain.watching import hooks as _watch_hooks
 
 if TYPE_CHECKING:
+    from jaxexplain.diffing.make_traced import Candidate, Outcome, StructureDifference
     from jaxexplain.watching.real_calls import RealCallExplainer
 
 Definition = tuple[str, str, int]
@@ -105,7 +110,8 @@ class Watcher:
         self, live: bool | TextIO = False, program: str = "", explain: Sequence[str] = ()
     ) -> None:
         self.live: TextIO | None = sys.stderr if live is True else (live or None)
-        self.explainer = _explainer(explain)
+        self._checks: dict[tuple[Any, ...], Outcome] = {}
+        self.explainer = _explainer(explain, self._checks)
         self.program = program
         self.events: list[WatchEvent] = []
         self.definitions: dict[Definition, _Definition] = {}
@@ -118,7 +124,7 @@ class Watcher:
         self.stopped: float | None = None
         self._lock = threading.Lock()
         self._active = False
-        self._recommended: dict[Definition, tuple[int, Recommendation | None]] = {}
+        self._recommended: dict[Definition, tuple[int, Outcome | None]] = {}
 
     def __enter__(self) -> Watcher:
         self.start()
@@ -306,8 +312,7 @@ class Watcher:
             events=events,
             functions=function_totals(events),
             eager=eager,
-            warnings=not_recommended(find_warnings(events), recommendations)
-            + self._unmatched_explain(),
+            warnings=said_once(find_warnings(events), self._outcomes()) + self._unmatched_explain(),
             program=self.program,
             exit_code=self.exit_code,
             error=self.error,
@@ -321,23 +326,34 @@ class Watcher:
         )
 
     def _recommendations(self) -> tuple[Recommendation, ...]:
-        """make_traced for each function that recompiled only for one number, checked once
-        per definition and number of entries (report() may run more than once)."""
+        """make_traced for each function that recompiled only for one number, verified."""
+        outcomes = self._outcomes()
+        if not outcomes:
+            return ()
+        from jaxexplain.diffing.make_traced import recommendation_of
+
+        found = (recommendation_of(o, *definition) for definition, o in outcomes.items())
+        return tuple(r for r in found if r is not None)
+
+    def _outcomes(self) -> dict[Definition, Outcome]:
+        """The make_traced check of each function that recompiled only for one number, run
+        once per definition and number of entries (report() may run more than once)."""
         with self._lock:
             groups = [(d, g, len(g.entries)) for d, g in self.definitions.items()]
-        found = []
+        found = {}
         for definition, group, count in groups:
             known = self._recommended.get(definition)
             if known is None or known[0] != count:
                 known = (count, self._make_traced(definition, group.entries[:count]))
                 self._recommended[definition] = known
             if known[1] is not None:
-                found.append(known[1])
-        return tuple(found)
+                found[definition] = known[1]
+        return found
 
-    def _make_traced(self, definition: Definition, entries: list[_Entry]) -> Recommendation | None:
-        """The verified make_traced recommendation of one function, or None; the check's own
-        traces and compiles are not the program's, so watch's hooks are paused meanwhile."""
+    def _make_traced(self, definition: Definition, entries: list[_Entry]) -> Outcome | None:
+        """The make_traced check of one function (its outcome found before, where `--explain`
+        checked the same pair for its diff), or None; the check's own traces and compiles are
+        not the program's, so watch's hooks are paused meanwhile."""
         candidate = make_traced_candidate(entries)
         if candidate is None:
             return None
@@ -346,11 +362,10 @@ class Watcher:
 
         try:
             with _watch_hooks.paused():
-                outcome = make_traced.check(candidate)
+                return make_traced.checked(candidate, self._checks, definition)
         except Exception as exc:
             self.on_internal_error(exc)
             return None
-        return make_traced.recommendation_of(outcome, *definition)
 
 
 Call = tuple[CacheKey | None, dict[str, Any], CallPlan | None]
@@ -417,24 +432,59 @@ def _only_static_number(first: _Entry, later: _Entry) -> str | None:
     return name if all(isinstance(v, (int, float, complex, np.number)) for v in values) else None
 
 
-def not_recommended(
-    warnings: tuple[WatchWarning, ...], recommendations: Sequence[Recommendation]
+def said_once(
+    warnings: tuple[WatchWarning, ...], outcomes: Mapping[Definition, Outcome]
 ) -> tuple[WatchWarning, ...]:
-    """The warnings less the static_float ones a verified make_traced recommendation says."""
-    said = {(r.function, p) for r in recommendations if r.kind == "make_traced" for p in r.params}
-    return tuple(
-        w for w in warnings if not (w.kind == "static_float" and (w.function, w.path) in said)
-    )
+    """The warnings, each thing said once beside the make_traced checks' outcomes: a verified
+    recommendation carries the fix, so a static_float warning of its number goes and a
+    new_function warning of its closure only counts; a static float that the check found to
+    change the program's structure must stay static, which replaces the advice to pass it
+    traced (and is said for a static int too)."""
+    by_function = {definition[0]: outcome for definition, outcome in outcomes.items()}
+    kept = {
+        function: _stay_static_warning(function, outcome.candidate, outcome.structure)
+        for function, outcome in by_function.items()
+        if outcome.structure is not None and outcome.candidate.where == "static"
+    }
+    out: list[WatchWarning] = []
+    for warning in warnings:
+        outcome = by_function.get(warning.function)
+        if outcome is None:
+            out.append(warning)
+        elif warning.kind == "static_float" and warning.path == outcome.candidate.name:
+            if warning.function in kept:
+                out.append(kept.pop(warning.function))
+            elif not outcome.verified:
+                out.append(warning)
+        elif (
+            warning.kind == "new_function"
+            and outcome.verified
+            and outcome.candidate.where == "closure"
+        ):
+            out.append(replace(warning, message=counted_only(warning.message)))
+        else:
+            out.append(warning)
+    return tuple(out) + tuple(kept.values())
 
 
-def _explainer(names: Sequence[str]) -> RealCallExplainer | None:
-    """The explainer of the named functions' real calls; its tracing machinery is imported only
-    when a watch asks for it."""
+def _stay_static_warning(
+    function: str, candidate: Candidate, structure: StructureDifference
+) -> WatchWarning:
+    c = candidate
+    text = stay_static_text(c.name, c.a, c.b, structure)
+    return WatchWarning("stay_static", function, c.name, f"{function}: {text}")
+
+
+def _explainer(
+    names: Sequence[str], checks: dict[tuple[Any, ...], Outcome]
+) -> RealCallExplainer | None:
+    """The explainer of the named functions' real calls, sharing the make_traced checks'
+    outcomes with the watch; its tracing machinery is imported only when a watch asks for it."""
     if not names:
         return None
     from jaxexplain.watching.real_calls import RealCallExplainer, Selector
 
-    return RealCallExplainer(Selector(tuple(names)))
+    return RealCallExplainer(Selector(tuple(names)), checks=checks)
 
 
 def watch(*, live: bool | TextIO = False, explain: Sequence[str] = ()) -> Watcher:
@@ -866,11 +916,7 @@ def _new_function_warnings(name: str, group: Sequence[WatchEvent]) -> list[Watch
             "new_function",
             name,
             "",
-            f"{name}: jax.jit was given a new function object {len(renewed) + 1} times (called "
-            f"at {site}); each new object starts with an empty cache and compiles again. A "
-            f"lambda, closure or functools.partial created in a loop and then jitted does "
-            f"this: create the jitted function once, outside the loop, and pass the changing "
-            f"values as arguments.",
+            f"{new_function_text(name, len(renewed) + 1, site)} {NEW_FUNCTION_FIX}",
         )
     ]
 

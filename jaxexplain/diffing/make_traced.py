@@ -238,7 +238,7 @@ class _Walk:
         if isinstance(x, (ClosedJaxpr, Jaxpr)) and isinstance(y, (ClosedJaxpr, Jaxpr)):
             inside = Place(at.equation, at.primitive, name)
             return _Walk((*self.within, inside)).jaxprs(x, y)
-        if isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)) and len(x) == len(y):
+        if _holds_functions(x) and _holds_functions(y) and len(x) == len(y):
             return next(
                 (found for u, v in zip(x, y, strict=True) if (found := self.param(u, v, at, name))),
                 None,
@@ -251,6 +251,14 @@ class _Walk:
 def _call(fn: Callable[..., Any], plan: CallPlan) -> Any:
     args, kwargs = plan.call_args()
     return fn(*args, **kwargs)
+
+
+def _holds_functions(value: Any) -> bool:
+    """A tuple or list of parameters with a sub-jaxpr or function among them (a cond's
+    branches), compared item by item; any other tuple (a shape) is compared whole."""
+    return isinstance(value, (tuple, list)) and any(
+        isinstance(v, (ClosedJaxpr, Jaxpr, tuple, list)) or _is_function(v) for v in value
+    )
 
 
 def _is_function(value: Any) -> bool:

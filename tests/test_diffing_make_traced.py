@@ -107,7 +107,8 @@ def test_a_rewrite_that_compiles_per_value_is_rejected() -> None:
 
     outcome = make_traced.check(_candidate(per_value))
     assert outcome.checks == ()
-    assert "fails" in outcome.note
+    assert outcome.error.startswith("ConcretizationTypeError")
+    assert "traced, it fails: ConcretizationTypeError" in make_traced.rejected_text(outcome)
 
 
 def test_structure_ignores_literals_but_not_parameters() -> None:

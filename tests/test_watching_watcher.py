@@ -679,3 +679,29 @@ def test_a_verified_closure_fix_leaves_the_new_function_warning_counting_only() 
     assert warning.kind == "new_function"
     assert f"a new function object {len(samplers)} times" in warning.message
     assert "functools.partial" not in warning.message and "outside the loop" not in warning.message
+
+
+def test_a_static_float_that_fails_traced_is_not_advised_traced() -> None:
+    """A rate tested with `if` (as flax's Dropout tests `rate == 0.0`) only changes constants,
+    yet traced it raises: the warning says so instead of advising to pass it traced."""
+
+    @partial(jax.jit, static_argnames="rate")
+    def scaled(x, rate):
+        if rate == 0.0:
+            return x
+        return x * (1.0 - rate)
+
+    x = jnp.ones(3)
+    with jaxexplain.watch() as watcher:
+        for rate in (0.1, 0.2, 0.3):
+            scaled(x, rate=rate)
+    assert scaled._cache_size() == 3
+    with pytest.raises(jax.errors.TracerBoolConversionError):
+        jax.jit(scaled.__wrapped__)(x, 0.1)
+    report = watcher.report()
+    assert report.recommendations == ()
+    (warning,) = report.warnings
+    assert (warning.kind, warning.path) == ("static_float", "rate")
+    assert "cannot simply be passed traced" in warning.message
+    assert "TracerBoolConversionError" in warning.message
+    assert "Pass it as a traced argument" not in warning.message

@@ -103,13 +103,15 @@ class StructureDifference:
 class Outcome:
     """What checking a candidate showed: `structure` what the value changes in the program
     (None: only literals and constants); `checks` the checks passed (ALL_CHECKS: verified);
-    `note` why a check failed or could not run."""
+    `error` what the rewrite raised when traced (the value cannot simply be passed traced);
+    `no_inputs` that no random inputs could stand for the other arguments (not checked)."""
 
     candidate: Candidate
     structure: StructureDifference | None = None
     checks: tuple[str, ...] = ()
     cache_size: int | None = None
-    note: str = ""
+    error: str = ""
+    no_inputs: bool = False
 
     @property
     def verified(self) -> bool:
@@ -128,14 +130,12 @@ def check(candidate: Candidate) -> Outcome:
     plan = baked[0][1]
     arguments = random_arguments(plan, np.random.default_rng(SEED))
     if arguments is None:
-        return Outcome(candidate, note="no random inputs can stand for the other arguments")
+        return Outcome(candidate, no_inputs=True)
     rewrite = jax.jit(candidate.traced)
     try:
         outputs = [rewrite(value, arguments) for value in (candidate.a, candidate.b)]
     except Exception as exc:
-        return Outcome(
-            candidate, note=f"traced, it fails: {type(exc).__name__}: {_first_line(exc)}"
-        )
+        return Outcome(candidate, error=f"{type(exc).__name__}: {_first_line(exc)}")
     size = _jax_compat.cache_size(rewrite)
     checks = [TRACED] + ([ONE_ENTRY] if size == 1 else [])
     originals = [
@@ -375,12 +375,12 @@ def with_make_traced(
 
 def rejected_text(outcome: Outcome) -> str:
     """Which check a constants-only value failed, in words."""
-    note = outcome.note
-    if not note and ONE_ENTRY not in outcome.checks:
-        note = f"JAX kept {outcome.cache_size} compiled entries for the two values, not one"
-    elif not note:
-        note = "the results differ from the original's on random inputs"
-    return make_traced_rejected_text(outcome.candidate.name, note)
+    return make_traced_rejected_text(
+        outcome.candidate.name,
+        outcome.error,
+        outcome.no_inputs,
+        outcome.cache_size if ONE_ENTRY not in outcome.checks else None,
+    )
 
 
 def suggestion_of(outcome: Outcome, vocabulary: Vocabulary = PROGRAM) -> Suggestion | None:

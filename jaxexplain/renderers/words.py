@@ -690,9 +690,29 @@ def counted_only(message: str) -> str:
     return message.removesuffix(f" {NEW_FUNCTION_FIX}")
 
 
-def make_traced_rejected_text(name: str, note: str) -> str:
-    """Why jaxexplain does not offer to pass a number traced although only constants change."""
+def make_traced_rejected_text(name: str, error: str, no_inputs: bool, entries: int | None) -> str:
+    """Why jaxexplain does not offer to pass a number traced although only constants change:
+    the rewrite raised `error` when traced, no inputs could be made, JAX kept `entries`
+    compiled entries for the two values, or else the results differed."""
+    if error:
+        note = f"traced, it fails: {error}"
+    elif no_inputs:
+        note = "no random inputs can stand for the other arguments"
+    elif entries is not None:
+        note = f"JAX kept {entries} compiled entries for the two values, not one"
+    else:
+        note = "the results differ from the original's on random inputs"
     return f"`{name}` only changes constants, but passing it traced was not verified: {note}"
+
+
+def untraceable_static_text(function: str, name: str, error: str) -> str:
+    """A static float that changes between calls but fails when traced: it stays static."""
+    return (
+        f"{function}: static argument `{name}` is a float that changes between calls, and "
+        f"each new value compiles anew. It only changes constants, yet it "
+        f"cannot simply be passed traced: traced, the code fails ({error}). Keep it static "
+        f"with few distinct values, or change the code that needs it as a Python number."
+    )
 
 
 # ---------------------------------------------------------------- statics that will bite

@@ -40,6 +40,7 @@ from jaxexplain.renderers.words import (
     stay_static_text,
     too_many_compiles_text,
     unmatched_explain_text,
+    untraceable_static_text,
 )
 from jaxexplain.report import (
     CacheKey,
@@ -439,7 +440,7 @@ def said_once(
     recommendation carries the fix, so a static_float warning of its number goes and a
     new_function warning of its closure only counts; a static float that the check found to
     change the program's structure must stay static, which replaces the advice to pass it
-    traced (and is said for a static int too)."""
+    traced (and is said for a static int too), as does the error of one that fails traced."""
     by_function = {definition[0]: outcome for definition, outcome in outcomes.items()}
     kept = {
         function: _stay_static_warning(function, outcome.candidate, outcome.structure)
@@ -454,6 +455,9 @@ def said_once(
         elif warning.kind == "static_float" and warning.path == outcome.candidate.name:
             if warning.function in kept:
                 out.append(kept.pop(warning.function))
+            elif outcome.error:
+                text = untraceable_static_text(warning.function, warning.path, outcome.error)
+                out.append(replace(warning, message=text))
             elif not outcome.verified:
                 out.append(warning)
         elif (

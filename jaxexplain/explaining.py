@@ -488,4 +488,4 @@ def diff_plans(
     report = diffing.with_verification(report, checked)
     if not checked.checked:
         return report  # the check of a make_traced rewrite calls JAX just as verification does
-    return make_traced.with_make_traced(report, target, plan_a, plan_b)
+    return make_traced.with_make_traced(report, target, (plan_a, plan_b), options.vocabulary)

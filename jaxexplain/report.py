@@ -264,9 +264,10 @@ class CompileInfo:
 class Suggestion:
     """A fix for a failed trace; `verified` only after jaxexplain re-traced with it applied.
 
-    `checks` are the checks it passed: "traced" (re-traced with it applied), "values" (the
-    same results as the user's original code on random inputs), "gradients" (the same
-    gradients there too).
+    `checks` are the checks it passed: "traced" (re-traced with it applied), "one_entry" (for
+    make_traced: with the value traced, JAX's cache held one compiled entry after calls with
+    both values, so one program serves every value), "values" (the same results as the user's
+    original code on random inputs), "gradients" (the same gradients there too).
     """
 
     kind: Literal["make_static", "hashable", "make_traced", "rewrite", "advice"]

@@ -3,16 +3,20 @@ cache size and by the results; one that changes the program's structure must sta
 
 from __future__ import annotations
 
+import json
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from typer.testing import CliRunner
 
 import jaxexplain
 from jaxexplain.api import function_plan, static_names
+from jaxexplain.cli import app
 from jaxexplain.diffing import make_traced
 from jaxexplain.renderers import render
+from jaxexplain.renderers.words import structure_text
 from jaxexplain.report import DiffReport
 
 
@@ -103,7 +107,8 @@ def test_a_rewrite_that_compiles_per_value_is_rejected() -> None:
 
     outcome = make_traced.check(_candidate(per_value))
     assert outcome.checks == ()
-    assert "fails" in outcome.note
+    assert outcome.error.startswith("ConcretizationTypeError")
+    assert "traced, it fails: ConcretizationTypeError" in make_traced.rejected_text(outcome)
 
 
 def test_structure_ignores_literals_but_not_parameters() -> None:
@@ -111,7 +116,64 @@ def test_structure_ignores_literals_but_not_parameters() -> None:
         return x**p
 
     jaxprs = [jax.make_jaxpr(power, static_argnums=1)(jnp.ones(3), p) for p in (2.5, 3.5)]
-    assert make_traced.structure_difference(*jaxprs) == ""
+    assert make_traced.structure_difference(*jaxprs) is None
     integer = [jax.make_jaxpr(power, static_argnums=1)(jnp.ones(3), p) for p in (2, 3)]
-    assert [e.params["y"] for e in integer[0].eqns] == [2]
-    assert "y=2 vs 3" in make_traced.structure_difference(*integer)
+    (equation,) = integer[0].eqns
+    assert equation.params["y"] == 2
+    found = make_traced.structure_difference(*integer)
+    assert found == make_traced.StructureDifference(
+        "parameter", "2", "3", make_traced.Place(1, str(equation.primitive)), (), "y"
+    )
+    assert structure_text(found) == f"equation 1 ({equation.primitive}) y=2 vs 3"
+
+
+def scanned(x: jax.Array, n: int) -> jax.Array:
+    def body(carry: jax.Array, _: None) -> tuple[jax.Array, None]:
+        return carry * jnp.ones(n).sum(), None
+
+    return jax.lax.scan(body, x, None, length=3)[0]
+
+
+def test_a_difference_inside_a_loop_body_says_where_it_is() -> None:
+    jaxprs = [jax.make_jaxpr(scanned, static_argnums=1)(jnp.ones(2), n) for n in (2, 4)]
+    (scan,) = jaxprs[0].eqns
+    broadcast = scan.params["jaxpr"].jaxpr.eqns[0]
+    shapes = [j.eqns[0].params["jaxpr"].jaxpr.eqns[0].params["shape"] for j in jaxprs]
+    found = make_traced.structure_difference(*jaxprs)
+    assert found is not None
+    assert found.within == (make_traced.Place(1, str(scan.primitive), "jaxpr"),)
+    assert found.at == make_traced.Place(1, str(broadcast.primitive))
+    assert structure_text(found) == (
+        f"equation 1 ({scan.primitive}) jaxpr: "
+        f"equation 1 ({broadcast.primitive}) shape={shapes[0]} vs {shapes[1]}"
+    )
+
+
+def test_the_fix_is_in_the_callers_words() -> None:
+    """The command line passes a value traced with --arg, the API by its spec string; a static
+    of the function's own jax.jit is fixed there."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "diff",
+            f"{__file__}:sgd_step",
+            "--arg",
+            "w=f32[4]",
+            "--static",
+            "lr=0.1",
+            "--vs",
+            "lr=0.2",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (cli,) = DiffReport.from_dict(json.loads(result.stdout)).suggestions
+    assert "--arg lr=f32[] in place of --static lr=..." in cli.text
+    assert "static_argnums" not in cli.text
+    (api,) = _diff(sgd_step, "lr", 0.1, 0.2).suggestions
+    assert 'lr="f32[]" in place of static_argnames="lr", lr=...' in api.text
+    jitted = jax.jit(sgd_step, static_argnames="lr")
+    (own,) = jaxexplain.diff(jitted, jnp.arange(4.0), lr=0.1, vs={"lr": 0.2}).suggestions
+    assert own.verified and "static_argnums/static_argnames in its jax.jit" in own.text
+    assert str(jax.typeof(jnp.asarray(0.1)).dtype) == "float32"

@@ -13,8 +13,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import pytest
 
 import jaxexplain
+from jaxexplain.diffing import make_traced
 from jaxexplain.report import WatchReport
 from jaxexplain.watching.real_calls import Selector
 
@@ -239,3 +241,49 @@ def test_a_parameter_the_real_call_left_to_its_default_is_listed_as_in_trace() -
     assert explained.trace.cache_key.static == alone.cache_key.static, (
         "defaults stay out of the key"
     )
+
+
+def test_an_explained_recompile_of_a_static_number_gets_the_diffs_suggestion_checked_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--explain` gives a recompilation's diff the make_traced suggestion `diff` gives, and
+    the watch's recommendation reuses the check of the same pair instead of running it again."""
+    runs: list[make_traced.Candidate] = []
+    check = make_traced.check
+
+    def counted(candidate: make_traced.Candidate) -> make_traced.Outcome:
+        runs.append(candidate)
+        return check(candidate)
+
+    monkeypatch.setattr(make_traced, "check", counted)
+
+    @partial(jax.jit, static_argnames="lr")
+    def sgd(w, lr):
+        return w - lr * jnp.tanh(w)
+
+    @partial(jax.jit, static_argnames="n")
+    def unrolled(x, n):
+        for _ in range(n):
+            x = jnp.sin(x)
+        return x
+
+    x = jnp.ones(3)
+    with jaxexplain.watch(explain=["sgd", "unrolled"]) as watcher:
+        for lr, n in ((0.1, 2), (0.2, 3)):
+            sgd(x, lr=lr)
+            unrolled(x, n=n)
+    assert sgd._cache_size() == unrolled._cache_size() == 2
+    report = watcher.report()
+    diffs = {e.function.rpartition(".")[2]: e.diff for e in report.explained if e.diff}
+    (fix,) = diffs["sgd"].suggestions
+    assert fix.kind == "make_traced" and fix.verified
+    assert fix.checks == ("traced", "one_entry", "values")
+    (recommendation,) = report.recommendations
+    assert recommendation.params == ("lr",) and recommendation.text.endswith(fix.text)
+    (advice,) = diffs["unrolled"].suggestions
+    counts = [
+        len(jax.make_jaxpr(unrolled.__wrapped__, static_argnums=1)(x, n).eqns) for n in (2, 3)
+    ]
+    assert advice.kind == "advice" and f"equations: {counts[0]} vs {counts[1]}" in advice.text
+    assert sorted(c.name for c in runs) == ["lr", "n"], "one check per pair, shared by watch"
+    assert [w.kind for w in report.warnings] == ["stay_static"]

@@ -619,3 +619,91 @@ def test_a_closure_over_a_temperature_made_per_value_gets_a_verified_make_traced
         expected = namespace["make_sampler"](t)(logits)
         np.testing.assert_allclose(sampler(logits, t), expected, rtol=1e-6)
     assert sampler._cache_size() == 1
+
+
+def test_a_static_float_that_changes_the_structure_must_stay_static() -> None:
+    """A loop count and a size read from floats: each value is its own program, so the advice
+    is to keep them static, never to pass them traced."""
+
+    @partial(jax.jit, static_argnames="n")
+    def unrolled(x, n):
+        for _ in range(int(n)):
+            x = jnp.sin(x)
+        return x
+
+    @partial(jax.jit, static_argnames="size")
+    def padded(x, size):
+        return jnp.concatenate([x, jnp.zeros(int(size))])
+
+    x = jnp.ones(3)
+    with jaxexplain.watch() as watcher:
+        for value in (1.0, 2.0, 3.0):
+            unrolled(x, n=value)
+            padded(x, size=value)
+    assert unrolled._cache_size() == padded._cache_size() == 3
+    report = watcher.report()
+    assert report.recommendations == ()
+    warnings = {w.function.rpartition(".")[2]: w for w in report.warnings}
+    assert {(f, w.kind, w.path) for f, w in warnings.items()} == {
+        ("unrolled", "stay_static", "n"),
+        ("padded", "stay_static", "size"),
+    }
+    counts = [
+        len(jax.make_jaxpr(unrolled.__wrapped__, static_argnums=1)(x, n).eqns) for n in (1.0, 2.0)
+    ]
+    assert f"equations: {counts[0]} vs {counts[1]}" in warnings["unrolled"].message
+    shapes = [jax.eval_shape(partial(padded, size=s), x).shape for s in (1.0, 2.0)]
+    assert shapes[0] != shapes[1]
+    for warning in warnings.values():
+        assert "must stay static" in warning.message and "traced" not in warning.message
+
+
+def test_a_verified_closure_fix_leaves_the_new_function_warning_counting_only() -> None:
+    def make_sampler(temperature):
+        def probabilities(logits):
+            return jax.nn.softmax(logits / temperature)
+
+        return jax.jit(probabilities)
+
+    logits = jnp.linspace(-1.0, 1.0, 8)
+    samplers = [make_sampler(t) for t in (0.5, 1.0, 2.0)]
+    with jaxexplain.watch() as watcher:
+        for sampler in samplers:
+            sampler(logits)
+    assert [s._cache_size() for s in samplers] == [1, 1, 1]
+    report = watcher.report()
+    (recommendation,) = report.recommendations
+    assert (
+        recommendation.verified
+        and "as an argument instead of closing over it" in recommendation.text
+    )
+    (warning,) = report.warnings
+    assert warning.kind == "new_function"
+    assert f"a new function object {len(samplers)} times" in warning.message
+    assert "functools.partial" not in warning.message and "outside the loop" not in warning.message
+
+
+def test_a_static_float_that_fails_traced_is_not_advised_traced() -> None:
+    """A rate tested with `if` (as flax's Dropout tests `rate == 0.0`) only changes constants,
+    yet traced it raises: the warning says so instead of advising to pass it traced."""
+
+    @partial(jax.jit, static_argnames="rate")
+    def scaled(x, rate):
+        if rate == 0.0:
+            return x
+        return x * (1.0 - rate)
+
+    x = jnp.ones(3)
+    with jaxexplain.watch() as watcher:
+        for rate in (0.1, 0.2, 0.3):
+            scaled(x, rate=rate)
+    assert scaled._cache_size() == 3
+    with pytest.raises(jax.errors.TracerBoolConversionError):
+        jax.jit(scaled.__wrapped__)(x, 0.1)
+    report = watcher.report()
+    assert report.recommendations == ()
+    (warning,) = report.warnings
+    assert (warning.kind, warning.path) == ("static_float", "rate")
+    assert "cannot simply be passed traced" in warning.message
+    assert "TracerBoolConversionError" in warning.message
+    assert "Pass it as a traced argument" not in warning.message

@@ -23,11 +23,15 @@ from jax.extend.linear_util import WrappedFun
 from jaxexplain import _jax_compat
 from jaxexplain.explain.retrace import TRACED
 from jaxexplain.explain.rewrite_checks import VALUES, random_arguments, same_values
+from jaxexplain.inputs.caller import PROGRAM, Vocabulary
 from jaxexplain.inputs.calling import CallPlan
+from jaxexplain.inputs.specs import format_aval
 from jaxexplain.renderers.words import (
+    CLOSURE_HOW,
     make_traced_rejected_text,
     make_traced_text,
     stay_static_text,
+    traced_how,
 )
 from jaxexplain.report import DiffReport, Recommendation, Suggestion
 from jaxexplain.tracing.stages import Target
@@ -45,7 +49,8 @@ class Candidate:
     `baked(value)` is the original with the value baked in (the function and its call, the
     value static or held by a closure cell); `traced(value, arguments)` runs the rewrite, the
     value traced, on the other traced arguments (by parameter name, as `random_arguments`
-    makes them). `where` is "static" or "closure"; `owner` names the closure's maker.
+    makes them). `where` is "static" or "closure"; `owner` names the closure's maker; `source`
+    who made a static static (the user's jax.jit: "decorator"; the caller's option: "cli").
     """
 
     name: str
@@ -55,19 +60,58 @@ class Candidate:
     traced: Callable[[Any, dict[str, Any]], Any]
     where: str = "static"
     owner: str = ""
+    source: str = "decorator"
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What identifies the check of this value's pair among one function's checks (the
+        type too: 1 and 1.0 are equal, yet different statics)."""
+        return (self.where, self.name, type(self.a), self.a, type(self.b), self.b)
+
+
+@dataclass(frozen=True)
+class Place:
+    """An equation of a jaxpr: its number (from 1) and primitive; `parameter`, on the way down
+    to a sub-jaxpr, the equation's parameter that holds it."""
+
+    equation: int
+    primitive: str
+    parameter: str = ""
+
+
+@dataclass(frozen=True)
+class StructureDifference:
+    """The first thing two jaxprs differ in beyond literals and constants: a fact, worded by
+    `renderers.words.structure_text`.
+
+    `part` is what differs: "constants" or "inputs" (their count or an abstract value),
+    "equations" (their count), "primitive", "operands" (their count or one operand),
+    "parameters" (their names), "parameter" (the value of `parameter`), "outputs" (of the
+    equation `at`, or of the jaxpr itself when `at` is None). `a` and `b` are the two sides as
+    JAX prints them; `within` the sub-jaxprs the difference is in, outermost first.
+    """
+
+    part: str
+    a: str
+    b: str
+    at: Place | None = None
+    within: tuple[Place, ...] = ()
+    parameter: str = ""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What checking a candidate showed: `structure` says what the value changes in the program
-    (empty: only literals and constants); `checks` the checks passed (ALL_CHECKS: verified);
-    `note` why a check failed or could not run."""
+    """What checking a candidate showed: `structure` what the value changes in the program
+    (None: only literals and constants); `checks` the checks passed (ALL_CHECKS: verified);
+    `error` what the rewrite raised when traced (the value cannot simply be passed traced);
+    `no_inputs` that no random inputs could stand for the other arguments (not checked)."""
 
     candidate: Candidate
-    structure: str = ""
+    structure: StructureDifference | None = None
     checks: tuple[str, ...] = ()
     cache_size: int | None = None
-    note: str = ""
+    error: str = ""
+    no_inputs: bool = False
 
     @property
     def verified(self) -> bool:
@@ -81,19 +125,17 @@ def check(candidate: Candidate) -> Outcome:
     baked = [candidate.baked(value) for value in (candidate.a, candidate.b)]
     jaxprs = [_call(target.fresh_jit(plan).trace, plan).jaxpr for target, plan in baked]
     structure = structure_difference(jaxprs[0], jaxprs[1])
-    if structure:
+    if structure is not None:
         return Outcome(candidate, structure=structure)
     plan = baked[0][1]
     arguments = random_arguments(plan, np.random.default_rng(SEED))
     if arguments is None:
-        return Outcome(candidate, note="no random inputs can stand for the other arguments")
+        return Outcome(candidate, no_inputs=True)
     rewrite = jax.jit(candidate.traced)
     try:
         outputs = [rewrite(value, arguments) for value in (candidate.a, candidate.b)]
     except Exception as exc:
-        return Outcome(
-            candidate, note=f"traced, it fails: {type(exc).__name__}: {_first_line(exc)}"
-        )
+        return Outcome(candidate, error=f"{type(exc).__name__}: {_first_line(exc)}")
     size = _jax_compat.cache_size(rewrite)
     checks = [TRACED] + ([ONE_ENTRY] if size == 1 else [])
     originals = [
@@ -104,8 +146,10 @@ def check(candidate: Candidate) -> Outcome:
     return Outcome(candidate, checks=tuple(checks), cache_size=size)
 
 
-def structure_difference(a: ClosedJaxpr | Jaxpr, b: ClosedJaxpr | Jaxpr) -> str:
-    """What differs between two jaxprs beyond literals and constants, or "" when nothing does.
+def structure_difference(
+    a: ClosedJaxpr | Jaxpr, b: ClosedJaxpr | Jaxpr
+) -> StructureDifference | None:
+    """What differs between two jaxprs beyond literals and constants, or None when nothing does.
 
     Same structure means: the same input, constant and output abstract values (shape, dtype,
     weak type), and equation by equation the same primitive, the same output abstract values
@@ -114,86 +158,107 @@ def structure_difference(a: ClosedJaxpr | Jaxpr, b: ClosedJaxpr | Jaxpr) -> str:
     values and constant values may differ: they are what a baked-in number changes. Functions
     held in parameters (a custom_jvp's rule) are rebuilt per trace and are not compared.
     """
-    return _Walk().jaxprs(a, b, "")
+    return _Walk(()).jaxprs(a, b)
+
+
+Found = StructureDifference | None
 
 
 class _Walk:
-    """One comparison: the variables of each side numbered in the order they were defined."""
+    """One comparison of a jaxpr (the sub-jaxpr `within` places name): the variables of each
+    side numbered in the order they were defined."""
 
-    def __init__(self) -> None:
+    def __init__(self, within: tuple[Place, ...]) -> None:
+        self.within = within
         self.numbers: tuple[dict[Any, int], dict[Any, int]] = ({}, {})
 
-    def jaxprs(self, a: Any, b: Any, where: str) -> str:
+    def found(
+        self, part: str, a: Any, b: Any, at: Place | None = None, parameter: str = ""
+    ) -> Found:
+        return StructureDifference(part, str(a), str(b), at, self.within, parameter)
+
+    def jaxprs(self, a: Any, b: Any) -> Found:
         a, b = _open(a), _open(b)
-        for name, xs, ys in (
+        for part, xs, ys in (
             ("constants", a.constvars, b.constvars),
             ("inputs", a.invars, b.invars),
         ):
-            found = self._binders(xs, ys, f"{where}{name}")
+            found = self._binders(xs, ys, part, None)
             if found:
                 return found
         if len(a.eqns) != len(b.eqns):
-            return f"{where}equations: {len(a.eqns)} vs {len(b.eqns)}"
+            return self.found("equations", len(a.eqns), len(b.eqns))
         for i, (x, y) in enumerate(zip(a.eqns, b.eqns, strict=True)):
-            found = self.equation(x, y, f"{where}equation {i + 1} ")
+            found = self.equation(x, y, i + 1)
             if found:
                 return found
-        return self.operands(a.outvars, b.outvars, f"{where}outputs")
+        return self.operands(a.outvars, b.outvars, "outputs", None)
 
-    def _binders(self, xs: Sequence[Any], ys: Sequence[Any], where: str) -> str:
+    def _binders(self, xs: Sequence[Any], ys: Sequence[Any], part: str, at: Place | None) -> Found:
         if len(xs) != len(ys):
-            return f"{where}: {len(xs)} vs {len(ys)}"
+            return self.found(part, len(xs), len(ys), at)
         for x, y in zip(xs, ys, strict=True):
             if _aval(x) != _aval(y):
-                return f"{where}: {x.aval.str_short()} vs {y.aval.str_short()}"
+                return self.found(part, x.aval.str_short(), y.aval.str_short(), at)
             for side, var in zip(self.numbers, (x, y), strict=True):
                 side[var] = len(side)
-        return ""
+        return None
 
-    def equation(self, x: Any, y: Any, where: str) -> str:
+    def equation(self, x: Any, y: Any, number: int) -> Found:
         if x.primitive != y.primitive:
-            return f"{where}: {x.primitive} vs {y.primitive}"
-        where = f"{where}({x.primitive})"
-        found = self.operands(x.invars, y.invars, f"{where} operands") or self.params(
-            x.params, y.params, where
+            return self.found(
+                "primitive", x.primitive, y.primitive, Place(number, str(x.primitive))
+            )
+        at = Place(number, str(x.primitive))
+        found = self.operands(x.invars, y.invars, "operands", at) or self.params(
+            x.params, y.params, at
         )
-        return found or self._binders(x.outvars, y.outvars, f"{where} outputs")
+        return found or self._binders(x.outvars, y.outvars, "outputs", at)
 
-    def operands(self, xs: Sequence[Any], ys: Sequence[Any], where: str) -> str:
+    def operands(self, xs: Sequence[Any], ys: Sequence[Any], part: str, at: Place | None) -> Found:
         if len(xs) != len(ys):
-            return f"{where}: {len(xs)} vs {len(ys)}"
+            return self.found(part, len(xs), len(ys), at)
         for x, y in zip(xs, ys, strict=True):
             if isinstance(x, Literal) != isinstance(y, Literal) or _aval(x) != _aval(y):
-                return f"{where}: {x} vs {y}"
+                return self.found(part, x, y, at)
             if not isinstance(x, Literal) and self.numbers[0].get(x) != self.numbers[1].get(y):
-                return f"{where}: {x} vs {y}"
-        return ""
+                return self.found(part, x, y, at)
+        return None
 
-    def params(self, xs: dict[str, Any], ys: dict[str, Any], where: str) -> str:
+    def params(self, xs: dict[str, Any], ys: dict[str, Any], at: Place) -> Found:
         if sorted(xs) != sorted(ys):
-            return f"{where} parameters: {sorted(xs)} vs {sorted(ys)}"
+            return self.found("parameters", sorted(xs), sorted(ys), at)
         for name in xs:
-            found = self.param(xs[name], ys[name], f"{where} {name}")
+            found = self.param(xs[name], ys[name], at, name)
             if found:
                 return found
-        return ""
+        return None
 
-    def param(self, x: Any, y: Any, where: str) -> str:
+    def param(self, x: Any, y: Any, at: Place, name: str) -> Found:
         if isinstance(x, (ClosedJaxpr, Jaxpr)) and isinstance(y, (ClosedJaxpr, Jaxpr)):
-            return _Walk().jaxprs(x, y, f"{where}: ")
-        if isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)) and len(x) == len(y):
+            inside = Place(at.equation, at.primitive, name)
+            return _Walk((*self.within, inside)).jaxprs(x, y)
+        if _holds_functions(x) and _holds_functions(y) and len(x) == len(y):
             return next(
-                (found for u, v in zip(x, y, strict=True) if (found := self.param(u, v, where))),
-                "",
+                (found for u, v in zip(x, y, strict=True) if (found := self.param(u, v, at, name))),
+                None,
             )
         if _is_function(x) and _is_function(y):
-            return ""
-        return "" if _equal(x, y) else f"{where}={x} vs {y}"
+            return None
+        return None if _equal(x, y) else self.found("parameter", x, y, at, name)
 
 
 def _call(fn: Callable[..., Any], plan: CallPlan) -> Any:
     args, kwargs = plan.call_args()
     return fn(*args, **kwargs)
+
+
+def _holds_functions(value: Any) -> bool:
+    """A tuple or list of parameters with a sub-jaxpr or function among them (a cond's
+    branches), compared item by item; any other tuple (a shape) is compared whole."""
+    return isinstance(value, (tuple, list)) and any(
+        isinstance(v, (ClosedJaxpr, Jaxpr, tuple, list)) or _is_function(v) for v in value
+    )
 
 
 def _is_function(value: Any) -> bool:
@@ -246,7 +311,10 @@ def static_candidate(target: Target, plan_a: CallPlan, plan_b: CallPlan, name: s
         args, kwargs = traced_plan.with_values({**arguments, name: value}).call_args()
         return target.as_traced(*args, **kwargs)
 
-    return Candidate(name, _value_of(plan_a, name), values[name], baked, traced)
+    source = next(p.source for p in plan_a.params if p.name == name)
+    if name in plan_a.decorator_statics:
+        source = "decorator"  # static in the function's own jax.jit whatever the caller says
+    return Candidate(name, _value_of(plan_a, name), values[name], baked, traced, source=source)
 
 
 def _value_of(plan: CallPlan, name: str) -> Any:
@@ -268,17 +336,38 @@ def changed_static(report: DiffReport, plan_a: CallPlan, plan_b: CallPlan) -> st
     return name if all(isinstance(v, NUMBERS) for v in values) else None
 
 
+Checks = dict[tuple[Any, ...], Outcome]
+"""Outcomes already found, by function and `Candidate.key`: `watch` checks a pair once, for
+its recommendation and for the diff `--explain` shows of the same recompilation."""
+
+
+def checked(candidate: Candidate, checks: Checks | None = None, of: Any = None) -> Outcome:
+    """`check(candidate)`, or the outcome found before for the same function (`of`) and pair."""
+    if checks is None:
+        return check(candidate)
+    key = (of, *candidate.key)
+    if key not in checks:
+        checks[key] = check(candidate)
+    return checks[key]
+
+
 def with_make_traced(
-    report: DiffReport, target: Target, plan_a: CallPlan, plan_b: CallPlan
+    report: DiffReport,
+    target: Target,
+    plans: tuple[CallPlan, CallPlan],
+    vocabulary: Vocabulary,
+    checks: Checks | None = None,
+    of: Any = None,
 ) -> DiffReport:
     """The diff with the make_traced suggestion it earns (verified), or the advice to keep a
     static that changes the program's structure, or a note on why a constants-only static was
-    not offered; unchanged when the sides differ in more than one static number."""
-    name = changed_static(report, plan_a, plan_b)
+    not offered; unchanged when the sides differ in more than one static number. `checks` and
+    `of` (the function) share outcomes with `watch`'s recommendation."""
+    name = changed_static(report, *plans)
     if name is None or not report.ok:
         return report
-    outcome = check(static_candidate(target, plan_a, plan_b, name))
-    suggestion = suggestion_of(outcome)
+    outcome = checked(static_candidate(target, *plans, name), checks, of)
+    suggestion = suggestion_of(outcome, vocabulary)
     if suggestion is None:
         return replace(report, notes=(*report.notes, rejected_text(outcome)))
     return replace(report, suggestions=(*report.suggestions, suggestion))
@@ -286,18 +375,18 @@ def with_make_traced(
 
 def rejected_text(outcome: Outcome) -> str:
     """Which check a constants-only value failed, in words."""
-    note = outcome.note
-    if not note and ONE_ENTRY not in outcome.checks:
-        note = f"JAX kept {outcome.cache_size} compiled entries for the two values, not one"
-    elif not note:
-        note = "the results differ from the original's on random inputs"
-    return make_traced_rejected_text(outcome.candidate.name, note)
+    return make_traced_rejected_text(
+        outcome.candidate.name,
+        outcome.error,
+        outcome.no_inputs,
+        outcome.cache_size if ONE_ENTRY not in outcome.checks else None,
+    )
 
 
-def suggestion_of(outcome: Outcome) -> Suggestion | None:
+def suggestion_of(outcome: Outcome, vocabulary: Vocabulary = PROGRAM) -> Suggestion | None:
     """make_traced when verified; "advice" to keep it static when the structure differs."""
     c = outcome.candidate
-    if outcome.structure:
+    if outcome.structure is not None:
         return Suggestion(
             "advice", (c.name,), stay_static_text(c.name, c.a, c.b, outcome.structure)
         )
@@ -306,10 +395,26 @@ def suggestion_of(outcome: Outcome) -> Suggestion | None:
     return Suggestion(
         "make_traced",
         (c.name,),
-        make_traced_text(c.name, c.a, c.b, c.where, c.owner),
+        fix_text(c, vocabulary),
         verified=True,
         checks=outcome.checks,
     )
+
+
+def fix_text(candidate: Candidate, vocabulary: Vocabulary) -> str:
+    """The make_traced wording of a verified candidate, in the caller's words."""
+    c = candidate
+    how = (
+        CLOSURE_HOW
+        if c.where == "closure"
+        else traced_how(c.name, spec_of(c.a), c.source, vocabulary)
+    )
+    return make_traced_text(c.name, c.a, c.b, how, c.where, c.owner)
+
+
+def spec_of(value: Any) -> str:
+    """The array spec a number is traced as: `f32[]` for a Python float (without x64)."""
+    return format_aval((), str(jax.dtypes.canonicalize_dtype(np.asarray(value).dtype)))
 
 
 # --- watch: a closure made again per value, or a static number, that only changes constants --
@@ -378,7 +483,7 @@ def recommendation_of(
     return Recommendation(
         function=function,
         kind="make_traced",
-        text=f"{function}: " + make_traced_text(c.name, c.a, c.b, c.where, c.owner),
+        text=f"{function}: " + fix_text(c, PROGRAM),
         verified=True,
         checks=outcome.checks,
         params=(c.name,),

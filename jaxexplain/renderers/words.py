@@ -5,7 +5,7 @@ they take them from here. Facts come from `jaxexplain.views`; this module only w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jaxexplain.report import (
     LOOP_KINDS,
@@ -41,6 +41,10 @@ from jaxexplain.views import (
     leaf_count,
     reasons_by_entry,
 )
+
+if TYPE_CHECKING:
+    from jaxexplain.diffing.make_traced import StructureDifference
+    from jaxexplain.inputs.caller import Vocabulary
 
 _KEYWORDS = {"comprehension": "for"}
 # An argument's pytree with more leaves than this is summarized; its leaves are listed apart.
@@ -779,13 +783,26 @@ def _subject(name: str, where: str, owner: str) -> str:
     return f"static argument `{name}`"
 
 
-def make_traced_text(name: str, a: Any, b: Any, where: str = "static", owner: str = "") -> str:
-    """Why and how to pass a baked-in number traced, with what jaxexplain checked."""
-    how = (
-        "pass it to the jitted function as an argument instead of closing over it"
-        if where == "closure"
-        else "pass it as a traced argument (take it out of static_argnums/static_argnames)"
+def traced_how(name: str, spec: str, source: str, vocabulary: Vocabulary) -> str:
+    """How to pass a static number traced, where it was made static: in the jax.jit of the
+    user's code (its decorator, or the program `watch` ran), or by the caller's own option
+    (`--arg lr=f32[]` in place of `--static lr=0.1` on the command line)."""
+    if source == "decorator" or vocabulary.caller == "program":
+        return "pass it as a traced argument (take it out of static_argnums/static_argnames in its jax.jit)"
+    return (
+        f"pass it as a traced argument ({vocabulary.traced(name, spec)} in place of "
+        f"{vocabulary.static(name, '...')})"
     )
+
+
+CLOSURE_HOW = "pass it to the jitted function as an argument instead of closing over it"
+
+
+def make_traced_text(
+    name: str, a: Any, b: Any, how: str, where: str = "static", owner: str = ""
+) -> str:
+    """Why and how (`traced_how`, or CLOSURE_HOW) to pass a baked-in number traced, with what
+    jaxexplain checked."""
     return (
         f"{capitalized(_subject(name, where, owner))} only changes constants in the program "
         f"({a!r} and {b!r} give the same program but for them): every new value is a new "
@@ -795,17 +812,73 @@ def make_traced_text(name: str, a: Any, b: Any, where: str = "static", owner: st
     )
 
 
-def stay_static_text(name: str, a: Any, b: Any, structure: str) -> str:
+def structure_text(d: StructureDifference) -> str:
+    """Where two programs first differ beyond constants: `equations: 7 vs 11`,
+    `equation 2 (broadcast_in_dim) shape=(3,) vs (4,)`, inside a loop's body
+    `equation 1 (scan) jaxpr: equation 3 (mul) outputs: f32[3] vs f32[4]`."""
+    within = "".join(f"equation {p.equation} ({p.primitive}) {p.parameter}: " for p in d.within)
+    if d.at is None:
+        return f"{within}{d.part}: {d.a} vs {d.b}"
+    if d.part == "primitive":
+        return f"{within}equation {d.at.equation}: {d.a} vs {d.b}"
+    equation = f"equation {d.at.equation} ({d.at.primitive})"
+    if d.part == "parameter":
+        return f"{within}{equation} {d.parameter}={d.a} vs {d.b}"
+    return f"{within}{equation} {d.part}: {d.a} vs {d.b}"
+
+
+def stay_static_text(name: str, a: Any, b: Any, structure: StructureDifference) -> str:
     """Why a static number must stay static: it changes the program, not only a constant."""
     return (
         f"Static argument `{name}` changes the program's structure, not only its constants "
-        f"({a!r} vs {b!r}: {structure}); it must stay static, and each value compiles once."
+        f"({a!r} vs {b!r}: {structure_text(structure)}); it must stay static, and each value "
+        f"compiles once."
     )
 
 
-def make_traced_rejected_text(name: str, note: str) -> str:
-    """Why jaxexplain does not offer to pass a number traced although only constants change."""
+NEW_FUNCTION_FIX = (
+    "A lambda, closure or functools.partial created in a loop and then jitted does this: "
+    "create the jitted function once, outside the loop, and pass the changing values as "
+    "arguments."
+)
+
+
+def new_function_text(name: str, objects: int, site: str) -> str:
+    """How many function objects of one definition jax.jit was given: each compiles again."""
+    return (
+        f"{name}: jax.jit was given a new function object {objects} times (called at {site}); "
+        f"each new object starts with an empty cache and compiles again."
+    )
+
+
+def counted_only(message: str) -> str:
+    """A new_function warning without its fix, where a verified recommendation carries it."""
+    return message.removesuffix(f" {NEW_FUNCTION_FIX}")
+
+
+def make_traced_rejected_text(name: str, error: str, no_inputs: bool, entries: int | None) -> str:
+    """Why jaxexplain does not offer to pass a number traced although only constants change:
+    the rewrite raised `error` when traced, no inputs could be made, JAX kept `entries`
+    compiled entries for the two values, or else the results differed."""
+    if error:
+        note = f"traced, it fails: {error}"
+    elif no_inputs:
+        note = "no random inputs can stand for the other arguments"
+    elif entries is not None:
+        note = f"JAX kept {entries} compiled entries for the two values, not one"
+    else:
+        note = "the results differ from the original's on random inputs"
     return f"`{name}` only changes constants, but passing it traced was not verified: {note}"
+
+
+def untraceable_static_text(function: str, name: str, error: str) -> str:
+    """A static float that changes between calls but fails when traced: it stays static."""
+    return (
+        f"{function}: static argument `{name}` is a float that changes between calls, and "
+        f"each new value compiles anew. It only changes constants, yet it "
+        f"cannot simply be passed traced: traced, the code fails ({error}). Keep it static "
+        f"with few distinct values, or change the code that needs it as a Python number."
+    )
 
 
 # ---------------------------------------------------------------- statics that will bite

@@ -22,6 +22,7 @@ from typing import Any
 import jax
 
 from jaxexplain import _jax_compat
+from jaxexplain.diffing import make_traced
 from jaxexplain.diffing.reports import diff, with_verification
 from jaxexplain.explaining import Options, explain
 from jaxexplain.inputs.caller import PROGRAM
@@ -95,11 +96,14 @@ def _header_lines(file: str, first: int) -> range:
 
 @dataclass
 class _Explained:
-    """An explained compilation, kept for the diffs of later ones of the same definition."""
+    """An explained compilation, kept for the diffs of later ones of the same definition: the
+    function and call explained too, for the make_traced check of a recompilation's static."""
 
     event: WatchEvent
     fun: hooks.FunctionRef
     trace: TraceReport
+    target: Target
+    plan: CallPlan
 
 
 @dataclass
@@ -107,6 +111,8 @@ class RealCallExplainer:
     """Explains the selected compilations of a watched program as they happen."""
 
     selector: Selector
+    # make_traced outcomes by function and pair, shared with the watch's recommendations.
+    checks: make_traced.Checks = field(default_factory=dict)
     explained: list[WatchExplained] = field(default_factory=list)
     failed_definitions: set[Definition] = field(default_factory=set)
     _earlier: dict[Definition, list[_Explained]] = field(default_factory=dict)
@@ -118,17 +124,45 @@ class RealCallExplainer:
         """The trace report of a compilation the program made, and its diff if it recompiled."""
         if event.kind != "jit" or not self.selector.matches(definition):
             return
-        report = explain_real_call(observation, compile=event.compiled)
+        target, plan, name = _real_target(observation)
+        plan = abstract_traced(plan)
+        report = _explain(target, plan, name, compile=event.compiled)
+        entry = _Explained(event, hooks.FunctionRef(observation.fun), report, target, plan)
         with self._lock:
             earlier = self._earlier.setdefault(definition, [])
             nearest = _nearest(earlier, report, observation.fun)
-            entry = _Explained(event, hooks.FunctionRef(observation.fun), report)
             earlier.append(entry)
-            self.explained.append(
-                WatchExplained(event.function, event.index, report)
-                if nearest is None
-                else _with_diff(event, entry, nearest, observation)
+        explained = (
+            WatchExplained(event.function, event.index, report)
+            if nearest is None
+            else self._with_diff(entry, nearest, observation, definition)
+        )
+        with self._lock:
+            self.explained.append(explained)
+
+    def _with_diff(
+        self,
+        entry: _Explained,
+        nearest: _Explained,
+        observation: hooks.Observation,
+        definition: Definition,
+    ) -> WatchExplained:
+        """The recompilation's diff, with the make_traced suggestion or the advice to stay
+        static that `diff` gives for the same static, checked on the real call's values (or
+        found before for the same pair by the watch's recommendation)."""
+        explained = _with_diff(entry.event, entry, nearest, observation)
+        if explained.diff is None:
+            return explained
+        with hooks.paused():
+            diffed = make_traced.with_make_traced(
+                explained.diff,
+                nearest.target,
+                (nearest.plan, entry.plan),
+                PROGRAM,
+                self.checks,
+                definition,
             )
+        return replace(explained, diff=diffed)
 
     def failed(self, observation: hooks.Observation, definition: Definition) -> None:
         """The failure explanation of a call whose trace raised, on the program's own values
@@ -145,8 +179,13 @@ def explain_real_call(observation: hooks.Observation, *, compile: bool = True) -
     """The trace report of the call the program made, jaxexplain's own work unseen by watch;
     without compile figures for a cache entry that JAX made without compiling."""
     target, plan, name = _real_target(observation)
+    return _explain(target, abstract_traced(plan), name, compile=compile)
+
+
+def _explain(target: Target, plan: CallPlan, name: str, *, compile: bool) -> TraceReport:
+    """The trace report of a real call's target and abstract plan, unseen by watch."""
     with hooks.paused():
-        return explain(target, abstract_traced(plan), name, Options(PROGRAM, compile=compile))
+        return explain(target, plan, name, Options(PROGRAM, compile=compile))
 
 
 def _real_target(observation: hooks.Observation) -> tuple[Target, CallPlan, str]:

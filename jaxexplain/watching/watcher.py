@@ -21,8 +21,8 @@ import time
 import traceback
 import types
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,10 +34,15 @@ from jaxexplain.caching.persistent import off as persistent_off
 from jaxexplain.caching.persistent import persistent_of
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.renderers.words import (
+    NEW_FUNCTION_FIX,
     NEW_OBJECT,
+    counted_only,
     live_line,
+    new_function_text,
+    stay_static_text,
     too_many_compiles_text,
     unmatched_explain_text,
+    untraceable_static_text,
 )
 from jaxexplain.report import (
     CacheKey,
@@ -72,6 +77,7 @@ from jaxexplain.watching.growth import (
 from jaxexplain.watching.layers import LayerCounts
 
 if TYPE_CHECKING:
+    from jaxexplain.diffing.make_traced import Candidate, Outcome, StructureDifference
     from jaxexplain.watching.real_calls import RealCallExplainer
 
 Definition = tuple[str, str, int]
@@ -117,7 +123,8 @@ class Watcher:
         self, live: bool | TextIO = False, program: str = "", explain: Sequence[str] = ()
     ) -> None:
         self.live: TextIO | None = sys.stderr if live is True else (live or None)
-        self.explainer = _explainer(explain)
+        self._checks: dict[tuple[Any, ...], Outcome] = {}
+        self.explainer = _explainer(explain, self._checks)
         self.program = program
         self.events: list[WatchEvent] = []
         self.definitions: dict[Definition, _Definition] = {}
@@ -132,7 +139,7 @@ class Watcher:
         self.stopped: float | None = None
         self._lock = threading.Lock()
         self._active = False
-        self._recommended: dict[Definition, tuple[int, Recommendation | None]] = {}
+        self._recommended: dict[Definition, tuple[int, Outcome | None]] = {}
         self.shapes = ShapeLog()
         self._bucketed: tuple[int, tuple[Recommendation, ...]] = (0, ())
 
@@ -372,12 +379,14 @@ class Watcher:
             layer_warnings = self.layers.warnings()
             grown = self.growth.recommendations(events)
         end = self.stopped if self.stopped is not None else time.perf_counter()
-        recommendations = grown + self._recommendations() + self._bucket_recommendations(events)
+        recommendations = superseded(
+            grown + self._recommendations() + self._bucket_recommendations(events)
+        )
         return WatchReport(
             events=events,
             functions=functions,
             eager=eager,
-            warnings=unsaid(find_warnings(events), recommendations)
+            warnings=unsaid(said_once(find_warnings(events), self._outcomes()), recommendations)
             + layer_warnings
             + self._unmatched_explain(),
             program=self.program,
@@ -393,23 +402,34 @@ class Watcher:
         )
 
     def _recommendations(self) -> tuple[Recommendation, ...]:
-        """make_traced for each function that recompiled only for one number, checked once
-        per definition and number of entries (report() may run more than once)."""
+        """make_traced for each function that recompiled only for one number, verified."""
+        outcomes = self._outcomes()
+        if not outcomes:
+            return ()
+        from jaxexplain.diffing.make_traced import recommendation_of
+
+        found = (recommendation_of(o, *definition) for definition, o in outcomes.items())
+        return tuple(r for r in found if r is not None)
+
+    def _outcomes(self) -> dict[Definition, Outcome]:
+        """The make_traced check of each function that recompiled only for one number, run
+        once per definition and number of entries (report() may run more than once)."""
         with self._lock:
             groups = [(d, g, len(g.entries)) for d, g in self.definitions.items()]
-        found = []
+        found = {}
         for definition, group, count in groups:
             known = self._recommended.get(definition)
             if known is None or known[0] != count:
                 known = (count, self._make_traced(definition, group.entries[:count]))
                 self._recommended[definition] = known
             if known[1] is not None:
-                found.append(known[1])
-        return tuple(found)
+                found[definition] = known[1]
+        return found
 
-    def _make_traced(self, definition: Definition, entries: list[_Entry]) -> Recommendation | None:
-        """The verified make_traced recommendation of one function, or None; the check's own
-        traces and compiles are not the program's, so watch's hooks are paused meanwhile."""
+    def _make_traced(self, definition: Definition, entries: list[_Entry]) -> Outcome | None:
+        """The make_traced check of one function (its outcome found before, where `--explain`
+        checked the same pair for its diff), or None; the check's own traces and compiles are
+        not the program's, so watch's hooks are paused meanwhile."""
         candidate = make_traced_candidate(entries)
         if candidate is None:
             return None
@@ -418,11 +438,10 @@ class Watcher:
 
         try:
             with _watch_hooks.paused():
-                outcome = make_traced.check(candidate)
+                return make_traced.checked(candidate, self._checks, definition)
         except Exception as exc:
             self.on_internal_error(exc)
             return None
-        return make_traced.recommendation_of(outcome, *definition)
 
     def _bucket_recommendations(self, events: tuple[WatchEvent, ...]) -> tuple[Recommendation, ...]:
         """Bucket recommendations, checked by compiling: made again only after new events."""
@@ -501,25 +520,58 @@ def _only_static_number(first: _Entry, later: _Entry) -> str | None:
     return name if all(isinstance(v, (int, float, complex, np.number)) for v in values) else None
 
 
+def superseded(recommendations: tuple[Recommendation, ...]) -> tuple[Recommendation, ...]:
+    """The recommendations less a jit_once of a function that a verified make_traced covers: a
+    closure made per value of a number is ended by passing the number to one jitted function,
+    which make_traced says, checked; jit_once would say it again, unchecked."""
+    covered = {r.function for r in recommendations if r.kind == "make_traced" and r.verified}
+    return tuple(r for r in recommendations if r.kind != "jit_once" or r.function not in covered)
+
+
 def unsaid(
     warnings: tuple[WatchWarning, ...], recommendations: Sequence[Recommendation]
 ) -> tuple[WatchWarning, ...]:
     """The warnings less each one a recommendation says better (a new function object or an
-    identity static built per call, a static number, a shape that buckets cover)."""
-    return without_bucketed(
-        not_recommended(deduplicated(warnings, recommendations), recommendations),
-        recommendations,
-    )
+    identity static built per call, a shape that buckets cover)."""
+    return without_bucketed(deduplicated(warnings, recommendations), recommendations)
 
 
-def not_recommended(
-    warnings: tuple[WatchWarning, ...], recommendations: Sequence[Recommendation]
+def said_once(
+    warnings: tuple[WatchWarning, ...], outcomes: Mapping[Definition, Outcome]
 ) -> tuple[WatchWarning, ...]:
-    """The warnings less the static_float ones a verified make_traced recommendation says."""
-    said = {(r.function, p) for r in recommendations if r.kind == "make_traced" for p in r.params}
-    return tuple(
-        w for w in warnings if not (w.kind == "static_float" and (w.function, w.path) in said)
-    )
+    """The warnings, each thing said once beside the make_traced checks' outcomes: a verified
+    recommendation carries the fix, so a static_float warning of its number goes and a
+    new_function warning of its closure only counts; a static float that the check found to
+    change the program's structure must stay static, which replaces the advice to pass it
+    traced (and is said for a static int too), as does the error of one that fails traced."""
+    by_function = {definition[0]: outcome for definition, outcome in outcomes.items()}
+    kept = {
+        function: _stay_static_warning(function, outcome.candidate, outcome.structure)
+        for function, outcome in by_function.items()
+        if outcome.structure is not None and outcome.candidate.where == "static"
+    }
+    out: list[WatchWarning] = []
+    for warning in warnings:
+        outcome = by_function.get(warning.function)
+        if outcome is None:
+            out.append(warning)
+        elif warning.kind == "static_float" and warning.path == outcome.candidate.name:
+            if warning.function in kept:
+                out.append(kept.pop(warning.function))
+            elif outcome.error:
+                text = untraceable_static_text(warning.function, warning.path, outcome.error)
+                out.append(replace(warning, message=text))
+            elif not outcome.verified:
+                out.append(warning)
+        elif (
+            warning.kind == "new_function"
+            and outcome.verified
+            and outcome.candidate.where == "closure"
+        ):
+            out.append(replace(warning, message=counted_only(warning.message)))
+        else:
+            out.append(warning)
+    return tuple(out) + tuple(kept.values())
 
 
 def _identity_roots(event: WatchEvent) -> list[str]:
@@ -536,14 +588,24 @@ def _identity_roots(event: WatchEvent) -> list[str]:
     ]
 
 
-def _explainer(names: Sequence[str]) -> RealCallExplainer | None:
-    """The explainer of the named functions' real calls; its tracing machinery is imported only
-    when a watch asks for it."""
+def _stay_static_warning(
+    function: str, candidate: Candidate, structure: StructureDifference
+) -> WatchWarning:
+    c = candidate
+    text = stay_static_text(c.name, c.a, c.b, structure)
+    return WatchWarning("stay_static", function, c.name, f"{function}: {text}")
+
+
+def _explainer(
+    names: Sequence[str], checks: dict[tuple[Any, ...], Outcome]
+) -> RealCallExplainer | None:
+    """The explainer of the named functions' real calls, sharing the make_traced checks'
+    outcomes with the watch; its tracing machinery is imported only when a watch asks for it."""
     if not names:
         return None
     from jaxexplain.watching.real_calls import RealCallExplainer, Selector
 
-    return RealCallExplainer(Selector(tuple(names)))
+    return RealCallExplainer(Selector(tuple(names)), checks=checks)
 
 
 def watch(*, live: bool | TextIO = False, explain: Sequence[str] = ()) -> Watcher:
@@ -975,11 +1037,7 @@ def _new_function_warnings(name: str, group: Sequence[WatchEvent]) -> list[Watch
             "new_function",
             name,
             "",
-            f"{name}: jax.jit was given a new function object {len(renewed) + 1} times (called "
-            f"at {site}); each new object starts with an empty cache and compiles again. A "
-            f"lambda, closure or functools.partial created in a loop and then jitted does "
-            f"this: create the jitted function once, outside the loop, and pass the changing "
-            f"values as arguments.",
+            f"{new_function_text(name, len(renewed) + 1, site)} {NEW_FUNCTION_FIX}",
         )
     ]
 

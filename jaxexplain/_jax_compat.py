@@ -559,29 +559,23 @@ def _current_disk_compile() -> DiskCompile | None:
     return _DISK.stack[-1] if _DISK.stack else None
 
 
-@dataclass(frozen=True)
-class _DiskListener:
-    on_compile: Callable[[DiskCompile], None]
-    always_key: Callable[[], bool]
-
-
-_DISK_LISTENERS: list[_DiskListener] = []
+_DISK_LISTENERS: list[Callable[[DiskCompile], None]] = []
 _DISK_LOCK = threading.Lock()
 _DISK_RESTORE: list[Callable[[], None]] = []
 
 
-def patch_persistent_cache(
-    on_compile: Callable[[DiskCompile], None], always_key: Callable[[], bool]
-) -> Callable[[], None]:
+def patch_persistent_cache(on_compile: Callable[[DiskCompile], None]) -> Callable[[], None]:
     """Has every backend compile that goes through JAX's persistent-cache path report a
     `DiskCompile` to `on_compile` (on the compiling thread, after the compile); returns the undo.
 
-    `always_key()` True (a trace that asks) collects the key and parts with no cache directory.
+    With no cache directory in effect nothing is collected: JAX computes no disk key then, and
+    one computed anyway would not be the key of any run, since a directory also enters the
+    compile options (its XLA autotune cache path).
     The wrappers are installed once for all listeners (a watch and a trace may overlap, on
     several threads) and removed with the last. Private: no public API tells a disk hit from a
     miss per compile, why an entry was not written, or the key and its parts.
     """
-    listener = _DiskListener(on_compile, always_key)
+    listener = on_compile
     with _DISK_LOCK:
         if not _DISK_LISTENERS:
             _DISK_RESTORE.append(_install_disk_wrappers())
@@ -597,14 +591,9 @@ def patch_persistent_cache(
     return restore
 
 
-def _disk_wanted() -> bool:
-    """True when some listener wants keys with no cache directory in effect."""
-    return any(listener.always_key() for listener in list(_DISK_LISTENERS))
-
-
 def _disk_report(record: DiskCompile) -> None:
     for listener in list(_DISK_LISTENERS):
-        listener.on_compile(record)
+        listener(record)
 
 
 def _install_disk_wrappers() -> Callable[[], None]:
@@ -654,7 +643,7 @@ def _install_disk_wrappers() -> Callable[[], None]:
 def _wrap_compile(original: Callable[..., Any]) -> Callable[..., Any]:
     def compile_or_get_cached(backend: Any, computation: Any, *args: Any, **kwargs: Any) -> Any:
         cache_dir = disk_cache_dir()
-        if cache_dir is None and not _disk_wanted():
+        if cache_dir is None:
             return original(backend, computation, *args, **kwargs)
         record = DiskCompile(_module_name(computation), cache_dir)
         record.module_text = computation.operation.get_asm(enable_debug_info=True)

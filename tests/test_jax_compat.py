@@ -443,7 +443,7 @@ import json, os
 import jax, jax.numpy as jnp
 from jaxexplain import _jax_compat
 seen = []
-undo = _jax_compat.patch_persistent_cache(seen.append, lambda: False)
+undo = _jax_compat.patch_persistent_cache(seen.append)
 jax.jit(lambda x: jnp.sin(x) * 3.0)(jnp.ones(4))
 undo()
 record = [r for r in seen if r.module_name == "jit__lambda"][-1]
@@ -541,8 +541,8 @@ def test_the_disk_wrappers_are_removed_with_the_last_listener() -> None:
     from jax._src import cache_key, compiler
 
     before = (compiler.compile_or_get_cached, cache_key._log_cache_key_hash)
-    first = _jax_compat.patch_persistent_cache(lambda _: None, lambda: False)
-    second = _jax_compat.patch_persistent_cache(lambda _: None, lambda: True)
+    first = _jax_compat.patch_persistent_cache(lambda _: None)
+    second = _jax_compat.patch_persistent_cache(print)
     assert compiler.compile_or_get_cached is not before[0]
     first()
     assert compiler.compile_or_get_cached is not before[0]

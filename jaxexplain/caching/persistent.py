@@ -62,8 +62,8 @@ def off() -> PersistentCache:
 
 @contextlib.contextmanager
 def disk_compiles_here() -> Iterator[list[_jax_compat.DiskCompile]]:
-    """The disk-cache facts of the compiles this thread runs inside `with` (keys collected even
-    with no cache directory in effect: `trace` shows the key either way)."""
+    """The disk-cache facts of the compiles this thread runs inside `with` (none with no cache
+    directory in effect: then there is no disk key)."""
     thread = threading.get_ident()
     seen: list[_jax_compat.DiskCompile] = []
 
@@ -71,7 +71,7 @@ def disk_compiles_here() -> Iterator[list[_jax_compat.DiskCompile]]:
         if threading.get_ident() == thread:
             seen.append(disk)
 
-    undo = _jax_compat.patch_persistent_cache(on_compile, lambda: True)
+    undo = _jax_compat.patch_persistent_cache(on_compile)
     try:
         yield seen
     finally:
@@ -82,10 +82,8 @@ def persistent_key(disk: _jax_compat.DiskCompile) -> PersistentKey | None:
     """`trace`'s view of its compile's disk key: the key, its parts, and with a cache directory
     in effect whether JAX served it from there, i.e. held it before this compile could write it
     (an entry JAX writes now gets jaxexplain's record too)."""
-    if not disk.key:
+    if not disk.key or disk.cache_dir is None:
         return None
-    if disk.cache_dir is None:
-        return PersistentKey(disk.key, dict(disk.parts))
     if disk.written or disk.hit:
         folder = disk_records.records_dir(disk.cache_dir)
         _keep_record(folder, disk, program_of(disk.module_text), only_if_new=disk.hit)

@@ -1025,11 +1025,17 @@ def disk_summary(events: Sequence[WatchEvent]) -> str:
     )
 
 
-def disk_key_line(key: str, would_hit: bool | None) -> str:
-    """`trace`'s line about the call's disk key."""
-    if would_hit is None:
-        return f"disk key: {key} (no cache directory in effect)"
-    return f"disk key: {key} — {'on disk: would be served from it' if would_hit else 'not on disk'}"
+def disk_key_line(persistent: Any) -> str:
+    """`trace`'s line about the call's disk key (`persistent` a PersistentKey), the key's digest
+    cut to 16 hex digits (JSON keeps it whole)."""
+    name, _, digest = persistent.key.rpartition("-")
+    where = f" in {persistent.cache_dir}" if persistent.cache_dir else ""
+    held = (
+        "on disk: this call would be served from it"
+        if persistent.would_hit
+        else "not on disk before this compile"
+    )
+    return f"disk key {name}-{digest[:16]}…{where}: {held}"
 
 
 def buckets_text(function: str, buckets: Buckets) -> str:

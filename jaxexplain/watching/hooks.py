@@ -86,7 +86,7 @@ class _Hooks:
     def install(self) -> None:
         unhide = _jax_compat.hide_from_jax_tracebacks(__file__)
         unpatch = _jax_compat.patch_jit_cache_miss(self.wrap_infer, self.wrap_run)
-        unpatch_disk = _jax_compat.patch_persistent_cache(self.on_disk_compile, lambda: False)
+        unpatch_disk = _jax_compat.patch_persistent_cache(self.on_disk_compile)
         unpatch_fast_path = _jax_compat.patch_fast_path_data(self.wrap_fast_path)
 
         def restore() -> None:

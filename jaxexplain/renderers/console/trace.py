@@ -121,8 +121,8 @@ def persistent_key_sections(persistent: PersistentKey) -> list[RenderableType]:
     table.add_column("part", style="bold")
     table.add_column("digest", style="dim")
     for part, digest in persistent.parts.items():
-        table.add_row(part, digest)
-    line = Text(f"  {disk_key_line(persistent.key, persistent.would_hit)}")
+        table.add_row(part, digest[:16])
+    line = Text(f"  {disk_key_line(persistent)}")
     return [heading("Persistent cache key"), line, Padding(table, (0, 0, 0, 4), expand=False)]
 
 

@@ -588,8 +588,26 @@ def check_program(argv: list[str]) -> None:
     if argv[0] == "-m":
         if len(argv) < 2:
             raise UsageError("-m needs a module name: jaxexplain watch -- -m mypackage.train")
+        if not top_level_module_exists(argv[1]):
+            raise UsageError(
+                f"no module named {argv[1].split('.')[0]!r} (from the current directory or "
+                f"the installed packages), so -m {argv[1]} cannot run"
+            )
     elif not os.path.isfile(argv[0]):
         raise UsageError(f"no such program: {argv[0]} (give a Python file, or -m MODULE)")
+
+
+def top_level_module_exists(dotted: str) -> bool:
+    """Whether `python -m dotted` can find its top-level package, as Python would look for it
+    (the current directory first), without importing anything: a parent package's own code must
+    run under the watch, not before it."""
+    import importlib.machinery
+    import importlib.util
+
+    top = dotted.split(".")[0]
+    if importlib.machinery.PathFinder.find_spec(top, [os.getcwd(), *sys.path]) is not None:
+        return True
+    return top in sys.builtin_module_names or importlib.util.find_spec(top) is not None
 
 
 def watched_inputs(argv: list[str]) -> list[Path]:

@@ -543,3 +543,31 @@ def test_usage_errors_do_not_import_jax() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
     )
     assert "NO_JAX 2" in result.stderr, result.stderr
+
+
+def test_watch_of_a_module_that_does_not_exist_is_a_usage_error() -> None:
+    result = invoke("watch", "--", "-m", "no_such_module_for_jaxexplain")
+    assert result.exit_code == 2
+    assert "no module named 'no_such_module_for_jaxexplain'" in result.stderr
+
+
+def test_watch_of_a_missing_submodule_prints_one_line_like_python(tmp_path: Path) -> None:
+    package = tmp_path / "pkg_for_watch"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    command = [sys.executable, "-m", "jaxexplain", "watch", "--", "-m", "pkg_for_watch.nope"]
+    done = subprocess.run(
+        command,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(Path.cwd())},
+    )
+    python = subprocess.run(
+        [sys.executable, "-m", "pkg_for_watch.nope"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == python.returncode == 1
+    assert "No module named pkg_for_watch.nope" in done.stderr
+    assert "Traceback" not in done.stderr and "runpy" not in done.stderr

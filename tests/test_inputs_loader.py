@@ -37,6 +37,12 @@ from tests.user_modules import basic
             "cannot be created without arguments",
         ),
         ("just_a_module", UsageError, "must look like"),
+        (
+            "tests/user_modules/basic.py:Model",
+            UsageError,
+            r"is a class, not a function: name one of its methods \(tests/user_modules/basic.py:"
+            r"Model.apply, tests/user_modules/basic.py:Model.pure\)",
+        ),
     ],
 )
 def test_bad_targets(target: str, error: type[Exception], match: str) -> None:
@@ -82,3 +88,11 @@ def test_a_file_path_target_inside_a_package_keeps_its_relative_imports() -> Non
     report = json.loads(result.stdout)
     w, x = jnp.ones((4, 4)), jnp.ones((2, 4))
     assert report["jaxpr"]["equations"] == len(jax.make_jaxpr(model.fn)(w, x).eqns)
+
+
+def test_an_argument_for_a_target_without_parameters_says_it_takes_none() -> None:
+    result = CliRunner().invoke(
+        app, ["trace", "tests/user_modules/basic.py:tree_args", "--arg", "x=f32[2]"]
+    )
+    assert result.exit_code == 2
+    assert "unknown parameter 'x'; the target takes no parameters" in result.stderr

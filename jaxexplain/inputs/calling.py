@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -268,10 +268,13 @@ def _check_unknown(sig: inspect.Signature, given: Mapping[str, Any]) -> None:
         for name in unknown:
             close = difflib.get_close_matches(name, list(sig.parameters), n=1)
             hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise UsageError(
-            f"unknown parameter {', '.join(hints)}; the target's parameters are "
-            f"{', '.join(sig.parameters)}"
-        )
+        raise UsageError(f"unknown parameter {', '.join(hints)}; {parameters_text(sig.parameters)}")
+
+
+def parameters_text(names: Iterable[str]) -> str:
+    """`the target's parameters are x, n`, or that it takes none."""
+    listed = ", ".join(names)
+    return f"the target's parameters are {listed}" if listed else "the target takes no parameters"
 
 
 def missing_message(

@@ -60,7 +60,24 @@ def load_target(spec: str) -> LoadedTarget:
         raise UsageError(
             f"{attr_part!r} in {module_part} is a {type(obj).__name__}, not a function"
         )
+    if inspect.isclass(obj):
+        raise UsageError(_class_target_message(obj, spec))
     return LoadedTarget(spec, obj, module)
+
+
+def _class_target_message(cls: type, spec: str) -> str:
+    """A class is no function to trace: jit of a class traces its construction. Name a method
+    (or, for an object that needs arguments, a --target-from factory that builds it)."""
+    methods = [
+        name
+        for name, raw in vars(cls).items()
+        if not name.startswith("_") and (inspect.isfunction(raw) or isinstance(raw, staticmethod))
+    ] + (["__call__"] if "__call__" in vars(cls) else [])
+    shown = ", ".join(f"{spec}.{m}" for m in methods[:4]) or f"{spec}.METHOD"
+    return (
+        f"{spec} is a class, not a function: name one of its methods ({shown}), or give a "
+        f"--target-from factory that builds the object and returns its bound method"
+    )
 
 
 def _import_module(module_part: str) -> ModuleType:

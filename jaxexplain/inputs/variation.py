@@ -18,7 +18,7 @@ import jax
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs import specs
 from jaxexplain.inputs.caller import FUNCTION_API, Vocabulary
-from jaxexplain.inputs.calling import BoundParam, CallPlan
+from jaxexplain.inputs.calling import BoundParam, CallPlan, parameters_text
 from jaxexplain.inputs.loader import arguments_from
 from jaxexplain.report import Source
 from jaxexplain.tracing import wrappers
@@ -121,8 +121,8 @@ def _refuse_unknown(plan: CallPlan, values: Mapping[str, Any], shown: str) -> No
     unknown = [name for name in values if name not in names]
     if unknown:
         raise UsageError(
-            f"{shown} gives {', '.join(unknown)}, which the target does not take; its "
-            f"parameters are {', '.join(names)}"
+            f"{shown} gives {', '.join(unknown)}, which the target does not take; "
+            f"{parameters_text(names)}"
         )
 
 
@@ -166,8 +166,8 @@ def _parameter(plan: CallPlan, name: str, vocabulary: Vocabulary) -> Any:
     if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in plan.params):
         return None
     raise UsageError(
-        f"{vocabulary.vs(name)}: the target has no parameter {name!r}; its parameters are "
-        f"{', '.join(p.name for p in plan.params)}"
+        f"{vocabulary.vs(name)}: the target has no parameter {name!r}; "
+        f"{parameters_text(p.name for p in plan.params)}"
     )
 
 

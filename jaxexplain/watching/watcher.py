@@ -1109,8 +1109,13 @@ def _exit_status(code: Any) -> int:
 
 
 def _print_user_traceback(exc: BaseException) -> None:
-    """The program's traceback from its own first frame on, without jaxexplain's and runpy's."""
+    """The program's traceback from its own first frame on, without jaxexplain's and runpy's;
+    an error with no frame of the program (`-m pkg.missing`: runpy found no module) is its one
+    line, as `python -m` prints it."""
     tb = exc.__traceback__
     while tb is not None and not is_user_file(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
-    traceback.print_exception(type(exc), exc, tb or exc.__traceback__, file=sys.stderr)
+    if tb is None:
+        print("".join(traceback.format_exception_only(exc)).strip(), file=sys.stderr)
+        return
+    traceback.print_exception(type(exc), exc, tb, file=sys.stderr)

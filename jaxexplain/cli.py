@@ -368,9 +368,45 @@ def _refuse_twice(name: str, *seen: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def user_stdout_to_stderr() -> Iterator[None]:
-    """The user's module may print: its output goes to stderr so that stdout stays the report."""
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
+    """The user's code may print: its output goes to stderr so that stdout stays the report.
+
+    At the file-descriptor level, as pytest captures: while user code runs, fd 1 is stderr, so
+    `os.write(1, ...)`, `sys.__stdout__`, a subprocess's echo, a C extension's printf and a forked
+    child all land on stderr; Python's `sys.stdout` follows. Where fd 1 cannot be duplicated (an
+    embedding without file descriptors), only `sys.stdout` is redirected."""
+    saved = _duplicate_stdout()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            _flush_user_output()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _duplicate_stdout() -> int | None:
+    """A copy of fd 1 to restore later, with fd 1 then pointing at stderr; None where stdout
+    has no descriptor to redirect."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        return None
+    os.dup2(2, 1)
+    return saved
+
+
+def _flush_user_output() -> None:
+    """What the user's code left in buffers bound for fd 1 (Python's `sys.__stdout__`, C's
+    stdio) goes out while fd 1 is still stderr, not onto the report."""
+    for stream in (sys.__stdout__, sys.stdout):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()  # type: ignore[union-attr]
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
 
 
 def use_color(mode: ColorMode, output: str | None) -> bool:
@@ -564,7 +600,7 @@ def watch(
 
     watcher = Watcher(live=sys.stderr, program=" ".join(argv), explain=explain or ())
     redirect = user_stdout_to_stderr() if fmt != "text" and not output else contextlib.nullcontext()
-    code = 1
+    code, parent = 1, os.getpid()
     try:
         with redirect, os_exit_raises():
             code = run_program(argv, watcher)
@@ -574,8 +610,19 @@ def watch(
             traceback.print_exception(exc, file=sys.stderr)
         code = EXIT_INTERNAL
     finally:
+        leave_if_forked_child(parent, code)
         emit_watch(watcher.report(), fmt, output, color)
     raise typer.Exit(code)
+
+
+def leave_if_forked_child(parent: int, code: int) -> None:
+    """A child the program forked (`os.fork()`) that ran on to the program's end leaves here with
+    its status: the report is the parent's alone, never written twice."""
+    if os.getpid() != parent:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
 
 
 def check_program(argv: list[str]) -> None:

@@ -571,3 +571,25 @@ def test_watch_of_a_missing_submodule_prints_one_line_like_python(tmp_path: Path
     assert done.returncode == python.returncode == 1
     assert "No module named pkg_for_watch.nope" in done.stderr
     assert "Traceback" not in done.stderr and "runpy" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["trace", "diff"])
+def test_output_below_sys_stdout_never_reaches_the_json(command: str) -> None:
+    """A real process: fd-level writes need a real fd 1 (CliRunner replaces only sys.stdout)."""
+    target = ["tests/user_modules/noisy_fd.py:noisy", "--arg", "x=f32[2]", "--format", "json"]
+    extra = ["--vs", "x=f32[3]"] if command == "diff" else []
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxexplain", command, *target, *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"},
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["schema"] == f"jaxexplain.{command}/1"
+    for line in ("raw fd write on import", "dunder stdout on import", "subprocess echo on import"):
+        assert line in done.stderr
+    assert "raw fd write while tracing" in done.stderr
+    assert "C printf while tracing" in done.stderr

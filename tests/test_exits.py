@@ -100,3 +100,20 @@ with os_exit_raises():
 sys.exit(40 + os.waitstatus_to_exitcode(status))
 """
     assert exit_status_of(script) == 45
+
+
+def test_a_child_the_watched_program_forks_never_writes_a_report(tmp_path: Path) -> None:
+    program = Path(__file__).parent / "watch_programs" / "forking.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxexplain", "watch", "--format", "json", "--", str(program)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(Path(__file__).parent.parent)},
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = WatchReport.from_dict(json.loads(done.stdout))
+    assert [e.function for e in report.events] == ["double"]
+    assert "parent saw child exit 0" in done.stderr and "child done" in done.stderr

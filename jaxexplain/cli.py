@@ -19,7 +19,13 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from jaxexplain.errors import JaxExplainError, UsageError, UserCodeError
-from jaxexplain.exits import os_exit_raises
+from jaxexplain.exits import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    interrupt_status,
+    os_exit_raises,
+    terminate_like_interrupt,
+)
 from jaxexplain.inputs.caller import CLI
 from jaxexplain.inputs.loader import one_target, user_code_error
 from jaxexplain.inputs.specs import parse_traced_value, split_assignment, split_static
@@ -31,7 +37,6 @@ from jaxexplain.versions import check_jax
 
 EXIT_FAILED = 1
 EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="jaxexplain",
@@ -465,9 +470,8 @@ def guarded(
         error = user_code_error(exc, "jaxexplain ran the target", exit_code=EXIT_FAILED)
         fail(error, EXIT_FAILED, fmt=fmt, output=output, debug=debug, target=target, schema=schema)
     except KeyboardInterrupt as exc:
-        fail(
-            exc, EXIT_INTERRUPTED, fmt=fmt, output=output, debug=debug, target=target, schema=schema
-        )
+        code = interrupt_status(exc)
+        fail(exc, code, fmt=fmt, output=output, debug=debug, target=target, schema=schema)
     except Exception as exc:
         fail(exc, EXIT_INTERNAL, fmt=fmt, output=output, debug=debug, target=target, schema=schema)
 
@@ -496,6 +500,8 @@ def failure_message(exc: BaseException, code: int) -> str:
     """The paragraph for the user: jaxexplain's own message, or what a bug or an interrupt is."""
     if code == EXIT_INTERRUPTED:
         return "interrupted before the report was complete"
+    if code == EXIT_TERMINATED:
+        return "terminated (SIGTERM) before the report was complete"
     if code == EXIT_INTERNAL:
         return (
             f"jaxexplain itself failed ({type(exc).__name__}: {exc}); this is a bug in "
@@ -693,6 +699,7 @@ QUICK_EXIT_COMMANDS = ("trace", "diff")
 
 def main() -> None:
     """Console-script entry point."""
+    terminate_like_interrupt()
     try:
         app()
     except SystemExit as done:

@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 from collections.abc import Iterator
+from types import FrameType
 from typing import NoReturn
+
+# The exit status of a run ended by Ctrl-C (SIGINT) or by SIGTERM, as shells report them.
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 class UserExit(SystemExit):
@@ -38,3 +44,24 @@ def os_exit_raises() -> Iterator[None]:
         yield
     finally:
         os._exit = real_exit
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so that the run ends as an interrupt
+    does (hooks removed, the report so far written) with exit 143."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Terminated(f"signal {signum}")
+
+
+def terminate_like_interrupt() -> None:
+    """SIGTERM raises `Terminated` in the main thread from now on (a watched program that sets
+    its own handler keeps it); elsewhere nothing changes."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def interrupt_status(exc: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM."""
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +118,52 @@ def test_a_child_the_watched_program_forks_never_writes_a_report(tmp_path: Path)
     report = WatchReport.from_dict(json.loads(done.stdout))
     assert [e.function for e in report.events] == ["double"]
     assert "parent saw child exit 0" in done.stderr and "child done" in done.stderr
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_to_watch_writes_the_compilations_so_far_and_exits_as_shells_expect(
+    tmp_path: Path, signum: int, status: int
+) -> None:
+    out = tmp_path / "run.json"
+    program = Path(__file__).parent / "watch_programs" / "waits.py"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jaxexplain", "watch", "-o", str(out), "--", str(program)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == status
+    assert "Traceback" not in stderr and "the program was" in stderr
+    report = WatchReport.from_dict(json.loads(out.read_text()))
+    assert report.exit_code == status and [e.function for e in report.events] == ["step"]
+
+
+def test_sigterm_while_tracing_is_exit_143_with_a_valid_json_document() -> None:
+    root = Path(__file__).parent.parent
+    command = ["trace", f"{MODULE}:slow_to_trace", "--arg", "x=f32[2]", "--format", "json"]
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "jaxexplain", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(root)},
+    )
+    try:
+        assert process.stderr is not None
+        while process.stderr.readline().strip() != "tracing":
+            pass
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 143
+    assert "terminated (SIGTERM)" in stderr and "Traceback" not in stderr
+    assert ErrorReport.from_dict(json.loads(stdout)).exit_code == 143

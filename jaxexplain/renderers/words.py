@@ -1082,3 +1082,9 @@ def export_text(path: str, export: ExportCheck) -> str:
         )
     where = f" at {location(export.file, export.line)}" if export.file else ""
     return f"jax.export with a symbolic {path} does not work{where}: {export.blocker}"
+
+
+def interrupted_text(status: int) -> str:
+    """One line for a watched program ended by Ctrl-C (130) or SIGTERM (143)."""
+    how = "terminated (SIGTERM)" if status == 143 else "interrupted (Ctrl-C)"
+    return f"the program was {how}; the report holds the compilations so far"

@@ -32,11 +32,13 @@ import numpy as np
 from jaxexplain import _jax_compat
 from jaxexplain.caching.persistent import off as persistent_off
 from jaxexplain.caching.persistent import persistent_of
+from jaxexplain.exits import interrupt_status
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.renderers.words import (
     NEW_FUNCTION_FIX,
     NEW_OBJECT,
     counted_only,
+    interrupted_text,
     live_line,
     new_function_text,
     stay_static_text,
@@ -1081,9 +1083,9 @@ def _run_main(argv: list[str]) -> tuple[int, str | None]:
             runpy.run_path(os.path.abspath(argv[0]), run_name="__main__")
     except SystemExit as exc:
         return _exit_status(exc.code), None
-    except KeyboardInterrupt:
-        traceback.print_exc()
-        return 130, "KeyboardInterrupt"
+    except KeyboardInterrupt as exc:
+        print(f"jaxexplain: {interrupted_text(interrupt_status(exc))}", file=sys.stderr)
+        return interrupt_status(exc), type(exc).__name__
     except Exception as exc:
         _print_user_traceback(exc)
         return 1, f"{type(exc).__name__}: {exc}"

@@ -24,3 +24,11 @@ def scaled(x):
 
 def arguments():
     return {"x": jnp.ones(3)}
+
+
+def slow_to_trace(x):
+    import time
+
+    print("tracing", flush=True)
+    time.sleep(120)
+    return x

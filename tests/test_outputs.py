@@ -302,3 +302,28 @@ def test_an_existing_report_that_is_no_input_may_be_replaced(tmp_path: Path) -> 
     report.write_text("{}")
     source.write_text("")
     check_output(str(report), [source])
+
+
+_WRITER = """
+import sys
+from jaxexplain.outputs import write_output
+path, mark = sys.argv[1], sys.argv[2]
+text = '{"writer": "%s", "pad": "%s"}' % (mark, mark * 400_000)
+for _ in range(25):
+    write_output(text, path, None)
+"""
+
+
+def test_two_processes_writing_one_output_leave_one_whole_document(tmp_path: Path) -> None:
+    """Each write is a whole file renamed into place: whichever lands last, the file is one of
+    the two documents, never an interleaving or a truncated one."""
+    out = tmp_path / "shared.json"
+    root = Path(__file__).parent.parent
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(out), mark], cwd=root)
+        for mark in ("a", "b")
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    document = json.loads(out.read_text())
+    assert document["pad"] == document["writer"] * 400_000
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.json"]

@@ -4,6 +4,7 @@ usage errors in the API's own words."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -318,3 +319,15 @@ def test_a_diff_shows_an_array_value_as_its_abstract_value() -> None:
     jitted(rows)
     jitted(replicated)
     assert report.verification.jax_recompiled == (jitted._cache_size() == 2)
+
+
+def test_a_static_name_the_function_does_not_take_is_a_usage_error_as_in_jax() -> None:
+    def f(x: Any, n: int) -> Any:
+        return x * n
+
+    with pytest.raises(ValueError, match="invalid argnames"):
+        jax.jit(f, static_argnames="nope")(jnp.ones(2), 3)
+    with pytest.raises(
+        UsageError, match="unknown parameter 'nope'; the target's parameters are x, n"
+    ):
+        jaxexplain.trace(f, jax.ShapeDtypeStruct((2,), jnp.float32), 3, static_argnames="nope")

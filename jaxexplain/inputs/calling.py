@@ -158,7 +158,7 @@ def plan_call(
     given = {**traced, **static}
     params: list[BoundParam] = []
     positional_left = list(positional)
-    _check_unknown(sig, given)
+    _check_unknown(sig, {**given, **dict.fromkeys(static_names)})
     missing: list[inspect.Parameter] = []
     by_position_so_far = takes_positions_only(fn)
     for param in sig.parameters.values():

@@ -1125,7 +1125,6 @@ NO_COMPILE_NOTE = "compiling was skipped (--no-compile): no XLA figures"
 SWEEP_LOOPS_HEADING = "Loops that unroll with the swept value"
 SWEEP_SUGGESTIONS_HEADING = "The swept static"
 _LAWS = {
-    "constant": "stay constant",
     "linear": "grow linearly",
     "nlogn": "grow as n log n",
     "quadratic": "grow quadratically",
@@ -1191,6 +1190,8 @@ def growth_verdict(
 ) -> str:
     """One plain line per figure: `equations grow linearly with n: loop at model.py:41 unrolls
     n times`, `compile seconds grow ~n^1.6; at n=512 expect ~40.000 s`."""
+    if growth.name == "constant":
+        return f"{figure_label(figure)}: no growth with {growth.of}"
     text = f"{figure_label(figure)} {law_text(growth)}"
     drivers = [loop for loop in loops if loop.of == growth.of]
     if figure.startswith("equations") and growth.name != "constant" and drivers:
@@ -1276,3 +1277,10 @@ def sweep_exit_text(report: Any) -> str:
             f"{failed_point_text(failed[0].error)}"
         )
     return "; ".join(parts)
+
+
+def sweep_change_text(c: DecisionChange) -> str:
+    """A decision that changed from the point before: `growth.py:13 for i in range(n): 4
+    iterations -> 8 iterations`."""
+    a, b = outcomes_text(c.kind, c.a), outcomes_text(c.kind, c.b)
+    return f"{location(c.file, c.line)} {as_written(c.kind, c.source)}: {a} -> {b}"

@@ -98,6 +98,7 @@ def run_sweep(
     sizes = {a.name: axis_sizes(a.name, plans) for a in axes}
     reports: list[TraceReport] = []
     points: list[SweepPoint] = []
+    _warm_up(target, plans[0], name, options)
     for index, plan in enumerate(plans):
         jax.clear_caches()
         report = explain(target, plan, name, options)
@@ -123,6 +124,13 @@ def run_sweep(
         budgets or {},
         predictions or {},
     )
+
+
+def _warm_up(target: Target, plan: CallPlan, name: str, options: Options) -> None:
+    """Explains the first point once, uncounted: the first trace and compile in a process pay
+    for loading JAX's and XLA's own code, which would make the first point look costlier."""
+    jax.clear_caches()
+    explain(target, plan, name, options)
 
 
 def _disk_cache_dir() -> str | None:

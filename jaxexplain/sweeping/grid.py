@@ -93,7 +93,9 @@ def expand_range(name: str, text: str) -> list[int]:
     """`A..B` (step 1), `A..BxK` (times K), `A..B+K` (plus K), B included where reached."""
     match = _RANGE.match(text)
     if match is None:
-        raise UsageError(f"--over {name}: cannot read the range {text!r} (write 1..64x2 or 8..64+8)")
+        raise UsageError(
+            f"--over {name}: cannot read the range {text!r} (write 1..64x2 or 8..64+8)"
+        )
     start, stop, how, step = int(match[1]), int(match[2]), match[3] or "+", int(match[4] or 1)
     if stop < start or step < 1 or (how == "x" and (step < 2 or start < 1)):
         raise UsageError(

@@ -74,7 +74,9 @@ def predict(growth: Growth, x: float) -> float:
     return float(_law_values(growth.name, (a, b), np.asarray([float(x)]))[0])
 
 
-def _usable(xs: Sequence[float], ys: Sequence[float]) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _usable(
+    xs: Sequence[float], ys: Sequence[float]
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The points with a positive x and a finite y, in x order; None where fewer than
     MIN_POINTS distinct x remain."""
     pairs = sorted(

@@ -57,7 +57,9 @@ def sweep_target_texts(
         target_from=target_from,
         vocabulary=options.vocabulary,
     )
-    plans = [plan_with_texts(target, base, texts, options.vocabulary) for texts in grid.points(axes)]
+    plans = [
+        plan_with_texts(target, base, texts, options.vocabulary) for texts in grid.points(axes)
+    ]
     name = target_name(spec, target_from, target)
     return run_sweep(target, name, [a.name for a in axes], plans, options, budgets, predictions)
 
@@ -104,9 +106,7 @@ def run_sweep(
         report = explain(target, plan, name, options)
         values = {a.name: shown_value(plan, a.name) for a in axes}
         previous = reports[-1] if reports else None
-        points.append(
-            point_of(report, values, {n: sizes[n][index] for n in sizes}, previous)
-        )
+        points.append(point_of(report, values, {n: sizes[n][index] for n in sizes}, previous))
         reports.append(report)
     measured = Measured(target, tuple(axes), tuple(plans), tuple(reports), tuple(points))
     return findings(

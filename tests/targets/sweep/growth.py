@@ -10,7 +10,7 @@ from jax import lax
 def unrolled(x: jax.Array, n: int) -> jax.Array:
     """A Python loop that unrolls `n` times: two equations per pass."""
     acc = x
-    for i in range(n):
+    for _ in range(n):
         acc = jnp.sin(acc) * 1.5
     return acc
 

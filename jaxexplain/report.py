@@ -1012,6 +1012,9 @@ class SweepPoint:
         return self.error is None
 
 
+Law = Literal["constant", "linear", "nlogn", "quadratic", "exponential", "other"]
+
+
 @dataclass(frozen=True)
 class Growth:
     """The law a figure grows by along one swept parameter (`of`).
@@ -1023,7 +1026,7 @@ class Growth:
     error relative to the largest value.
     """
 
-    name: Literal["constant", "linear", "nlogn", "quadratic", "exponential", "other"]
+    name: Law
     exponent: float
     of: str
     coefficients: tuple[float, float]

@@ -27,7 +27,10 @@ def test_text_shows_a_table_sparklines_the_verdict_and_the_rewrite() -> None:
     result = invoke("--over", "n=1..8x2", "--no-compile", "--predict", "n=64", "--color", "never")
     assert result.exit_code == 0, result.output
     expected = len(jax.make_jaxpr(functools.partial(unrolled, n=64))(jnp.zeros(8)).eqns)
-    assert f"equations grow linearly with n: loop at tests/targets/sweep/growth.py:13 unrolls n times; at n=64 expect ~{expected}" in " ".join(result.output.split())
+    assert (
+        f"equations grow linearly with n: loop at tests/targets/sweep/growth.py:13 unrolls n times; at n=64 expect ~{expected}"
+        in " ".join(result.output.split())
+    )
     assert re.search(r"▁+.*█", result.output)
     assert "acc = lax.fori_loop(0, n, lambda _, acc: jnp.sin(acc) * 1.5, acc)" in result.output
     assert "compile seconds" not in result.output

@@ -54,7 +54,9 @@ def test_each_point_counts_the_equations_make_jaxpr_counts(unrolled_sweep: Sweep
 
 
 def test_nested_equations_count_a_loop_body(tmp_path: Any) -> None:
-    report = jaxexplain.sweep(looped, "f32[8]", over={"n": [1, 2, 3]}, static_argnames="n", compile=False)
+    report = jaxexplain.sweep(
+        looped, "f32[8]", over={"n": [1, 2, 3]}, static_argnames="n", compile=False
+    )
     jaxpr = jax.make_jaxpr(functools.partial(looped, n=3))(jnp.zeros(8)).jaxpr
     assert report.points[-1].equations_nested == nested_equations(jaxpr)
     assert report.points[-1].equations_nested > report.points[-1].equations
@@ -74,7 +76,10 @@ def test_the_unrolling_loop_is_named_and_its_fori_loop_is_verified(
         {"lax": jax.lax, "jnp": jnp},
         rewritten,
     )
-    counts = {len(jax.make_jaxpr(functools.partial(rewritten["f"], n=n))(jnp.zeros(8)).eqns) for n in SIZES}
+    counts = {
+        len(jax.make_jaxpr(functools.partial(rewritten["f"], n=n))(jnp.zeros(8)).eqns)
+        for n in SIZES
+    }
     assert counts == {loop.rewrite_equations[0]}
 
 
@@ -109,7 +114,9 @@ def test_compile_seconds_are_real_compiles_with_caches_cleared() -> None:
 
 
 def test_a_failing_point_is_a_row_with_its_explanation() -> None:
-    report = jaxexplain.sweep(picky, "f32[8]", over={"n": [2, 4, 8]}, static_argnames="n", compile=False)
+    report = jaxexplain.sweep(
+        picky, "f32[8]", over={"n": [2, 4, 8]}, static_argnames="n", compile=False
+    )
     assert [p.ok for p in report.points] == [True, True, False]
     assert report.points[2].error is not None and report.points[2].error.line is not None
     assert not report.ok

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 
-from jaxexplain.report import Growth
+from jaxexplain.report import Growth, Law
 
 # The candidate laws, simplest first: the rule in `fit` prefers the earlier of two that fit
 # about as well. Each but "exponential" is `a + b * g(n)`, fitted by least squares.
@@ -60,7 +61,9 @@ def fit(xs: Sequence[float], ys: Sequence[float], of: str, noise: float = 0.0) -
     elif residuals[name] > max(FIT_LIMIT, noise) or _degree_disagrees(name, exponent):
         return Growth("other", exponent, of, power, round(_power_residual(power, n, y) / scale, 4))
     a, b = fits[name]
-    return Growth(name, exponent, of, (_rounded(a), _rounded(b)), round(residuals[name], 4))
+    return Growth(
+        cast(Law, name), exponent, of, (_rounded(a), _rounded(b)), round(residuals[name], 4)
+    )
 
 
 def _rounded(value: float) -> float:

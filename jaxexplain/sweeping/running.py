@@ -12,6 +12,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxexplain import _jax_compat
 from jaxexplain.diffing.reports import decision_changes
 from jaxexplain.explaining import Options, describe_aval, explain, function_info
 from jaxexplain.inputs import specs
@@ -116,7 +117,7 @@ def run_sweep(
             over=tuple(axes),
             points=tuple(points),
             compiled=options.compile,
-            notes=sweep_notes(options.compile, _disk_cache_dir()),
+            notes=sweep_notes(options.compile, _jax_compat.disk_cache_dir()),
             jax_version=jax.__version__,
         ),
         measured,
@@ -131,12 +132,6 @@ def _warm_up(target: Target, plan: CallPlan, name: str, options: Options) -> Non
     for loading JAX's and XLA's own code, which would make the first point look costlier."""
     jax.clear_caches()
     explain(target, plan, name, options)
-
-
-def _disk_cache_dir() -> str | None:
-    """The persistent compilation cache directory in effect, which may serve a compile from
-    disk even with JAX's in-memory caches cleared."""
-    return jax.config.jax_compilation_cache_dir or None
 
 
 def point_of(
@@ -197,15 +192,10 @@ def axis_sizes(name: str, plans: Sequence[CallPlan]) -> list[float | None]:
     if params[0].static:
         return [_number(p.value) for p in params]
     shapes = [_shapes(p.value) for p in params]
-    dims = [d for shape in shapes for d in shape]
-    varying = {
-        i
-        for i in range(len(shapes[0]))
-        if len({len(s) for s in shapes}) == 1 and len({s[i] for s in shapes}) > 1
-    }
-    if len(varying) == 1 and dims:
-        (i,) = varying
-        return [float(shape[i]) for shape in shapes]
+    ranks = {len(shape) for shape in shapes}
+    varying = [i for i in range(len(shapes[0])) if len({s[i] for s in shapes}) > 1]
+    if len(ranks) == 1 and len(varying) == 1:
+        return [float(shape[varying[0]]) for shape in shapes]
     return [float(math.prod(shape)) for shape in shapes]
 
 

@@ -1105,12 +1105,14 @@ class SweepReport:
     compiled: bool = True
     caches_cleared: bool = True
     jax_version: str = ""
+    # Ctrl-C ended the sweep: `points` are those explained before it.
+    interrupted: bool = False
     schema: str = SWEEP_SCHEMA
 
     @property
     def ok(self) -> bool:
         """True when every point traced (and compiled, if asked) within every budget."""
-        return not self.budget_exceeded and all(p.ok for p in self.points)
+        return not (self.interrupted or self.budget_exceeded) and all(p.ok for p in self.points)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form, schema first."""

@@ -74,3 +74,12 @@ def test_a_swept_name_that_is_no_parameter_exits_2() -> None:
     result = invoke("--over", "m=1,2")
     assert result.exit_code == 2
     assert "unknown parameter 'm'" in result.output
+
+
+def test_an_interrupted_sweep_writes_its_points_and_exits_130() -> None:
+    target = "tests/targets/sweep/growth.py:interrupted"
+    options = ["--arg", "x=f32[4]", "--over", "n=1,2,4", "--no-compile", "--format", "json"]
+    result = runner.invoke(app, ["sweep", target, *options])
+    assert result.exit_code == 130
+    document = json.loads(result.stdout)
+    assert document["interrupted"] is True and len(document["points"]) == 2

@@ -15,7 +15,7 @@ import jaxexplain
 from jaxexplain import _jax_compat
 from jaxexplain.renderers import render
 from jaxexplain.report import SweepReport
-from tests.targets.sweep.growth import looped, matmul, picky, scaled, unrolled
+from tests.targets.sweep.growth import interrupted, looped, matmul, picky, scaled, unrolled
 
 SIZES = [1, 2, 4, 8]
 
@@ -171,3 +171,12 @@ def test_the_json_document_loads_back(unrolled_sweep: SweepReport) -> None:
     assert document["over"] == [{"name": "n", "values": SIZES, "role": "static"}]
     assert document["growth"]["equations"]["name"] == "linear"
     assert SweepReport.from_dict(document) == unrolled_sweep
+
+
+def test_an_interrupt_keeps_the_points_explained_before_it() -> None:
+    report = jaxexplain.sweep(
+        interrupted, "f32[4]", over={"n": [1, 2, 4, 8]}, static_argnames="n", compile=False
+    )
+    assert [p.values for p in report.points] == [{"n": 1}, {"n": 2}]
+    assert report.interrupted and not report.ok
+    assert "interrupted after 2 of 4 points" in report.notes[-1]

@@ -28,6 +28,7 @@ from jaxexplain.report import (
     Prediction,
     StaticKey,
     Suggestion,
+    SweepReport,
     Verification,
     WatchEvent,
     WatchExplained,
@@ -1267,14 +1268,20 @@ def failed_point_text(error: ErrorInfo) -> str:
     return f"{error.type}{where}: {reason}"
 
 
-def sweep_exit_text(report: Any) -> str:
+def interrupted_text(done: int, planned: int) -> str:
+    """A sweep that Ctrl-C ended: how far it got."""
+    return f"interrupted after {done} of {plural(planned, 'point')}: the report holds those"
+
+
+def sweep_exit_text(report: SweepReport) -> str:
     """The paragraph on stderr of a sweep that exits 1: budgets over, points that failed."""
     parts = [budget_text(b) for b in report.budget_exceeded]
-    failed = [p for p in report.points if p.error is not None]
+    failed = [(p.values, p.error) for p in report.points if p.error is not None]
     if failed:
+        values, error = failed[0]
         parts.append(
-            f"{plural(len(failed), 'point')} failed, first at {point_label(failed[0].values)}: "
-            f"{failed_point_text(failed[0].error)}"
+            f"{plural(len(failed), 'point')} failed, first at {point_label(values)}: "
+            f"{failed_point_text(error)}"
         )
     return "; ".join(parts)
 

@@ -6,7 +6,7 @@ for, the first point over each budget, the loops whose unrolling drives the equa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from jaxexplain.diffing import make_traced
@@ -26,25 +26,15 @@ from jaxexplain.report import (
     TraceReport,
 )
 from jaxexplain.sweeping import growth
-from jaxexplain.sweeping.grid import FIGURES
-from jaxexplain.tracing.stages import Target
+from jaxexplain.sweeping.grid import FIGURES, figure_value
+from jaxexplain.sweeping.measured import Measured
+from jaxexplain.sweeping.structured import with_rewrite
 
 # Measured seconds jitter by this much (relative RMS around their mean) from run to run on a
 # busy machine; a spread within it is no growth.
 SECONDS_NOISE = 0.2
 # Loops named as drivers of the equation count, most equations first.
 LOOPS_SHOWN = 3
-
-
-@dataclass(frozen=True)
-class Measured:
-    """The live results of a sweep's points, in order: plans and full trace reports."""
-
-    target: Target
-    axes: tuple[SweepAxis, ...]
-    plans: tuple[CallPlan, ...]
-    reports: tuple[TraceReport, ...]
-    points: tuple[SweepPoint, ...]
 
 
 def findings(
@@ -61,8 +51,6 @@ def findings(
         for figure, fits in by_axis.items()
         if fits
     }
-    from jaxexplain.sweeping.structured import with_rewrite
-
     loops = tuple(with_rewrite(loop, measured) for loop in driving_loops(measured))
     return replace(
         report,
@@ -73,15 +61,6 @@ def findings(
         loops=loops,
         suggestions=traced_suggestion(measured, vocabulary),
     )
-
-
-def figure_value(point: SweepPoint, figure: str) -> float | None:
-    """One figure of a point: its own field, or XLA's memory analysis for the `*_bytes`."""
-    if hasattr(point, figure):
-        value = getattr(point, figure)
-    else:
-        value = getattr(point.memory, figure, None)
-    return float(value) if isinstance(value, int | float) else None
 
 
 def line_of(points: Sequence[SweepPoint], axes: Sequence[SweepAxis], name: str) -> list[int]:

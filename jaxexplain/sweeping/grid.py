@@ -17,6 +17,7 @@ from typing import Any
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs.caller import CLI
 from jaxexplain.inputs.specs import parse_array_spec, parse_static_value, split_assignment
+from jaxexplain.report import SweepPoint
 
 # The figures a sweep measures at every point, in the order its table shows them.
 FIGURES = (
@@ -158,6 +159,15 @@ def points(axes: Sequence[Axis]) -> list[dict[str, str]]:
         dict(zip([a.name for a in axes], combo, strict=True))
         for combo in itertools.product(*(a.texts for a in axes))
     ]
+
+
+def figure_value(point: SweepPoint, figure: str) -> float | None:
+    """One figure of a point: its own field, or XLA's memory analysis for the `*_bytes`."""
+    if hasattr(point, figure):
+        value = getattr(point, figure)
+    else:
+        value = getattr(point.memory, figure, None)
+    return float(value) if isinstance(value, int | float) else None
 
 
 def parse_budgets(texts: Sequence[str]) -> dict[str, float]:

@@ -19,10 +19,11 @@ from jaxexplain.inputs import specs
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.inputs.targets import prepare_target, target_name
 from jaxexplain.inputs.variation import plan_with_texts, plan_with_values
-from jaxexplain.renderers.words import sweep_notes
+from jaxexplain.renderers.words import interrupted_text, sweep_notes
 from jaxexplain.report import SweepAxis, SweepPoint, SweepReport, TraceReport
 from jaxexplain.sweeping import grid
-from jaxexplain.sweeping.findings import Measured, findings
+from jaxexplain.sweeping.findings import findings
+from jaxexplain.sweeping.measured import Measured
 from jaxexplain.tracing import wrappers
 from jaxexplain.tracing.stages import Target
 
@@ -96,20 +97,29 @@ def run_sweep(
     budgets: Mapping[str, float] | None,
     predictions: Mapping[str, float] | None,
 ) -> SweepReport:
-    """Explains every point in order, each after `jax.clear_caches()`, and the sweep of them."""
+    """Explains every point in order, each after `jax.clear_caches()`, and the sweep of them;
+    an interrupt (Ctrl-C) ends the sweep with the points explained so far, said in a note."""
     axes = swept_axes(names, plans)
     sizes = {a.name: axis_sizes(a.name, plans) for a in axes}
     reports: list[TraceReport] = []
     points: list[SweepPoint] = []
-    _warm_up(target, plans[0], name, options)
-    for index, plan in enumerate(plans):
-        jax.clear_caches()
-        report = explain(target, plan, name, options)
-        values = {a.name: shown_value(plan, a.name) for a in axes}
-        previous = reports[-1] if reports else None
-        points.append(point_of(report, values, {n: sizes[n][index] for n in sizes}, previous))
-        reports.append(report)
-    measured = Measured(target, tuple(axes), tuple(plans), tuple(reports), tuple(points))
+    interrupted = False
+    try:
+        _warm_up(target, plans[0], name, options)
+        for index, plan in enumerate(plans):
+            jax.clear_caches()
+            report = explain(target, plan, name, options)
+            values = {a.name: shown_value(plan, a.name) for a in axes}
+            previous = reports[-1] if reports else None
+            points.append(point_of(report, values, {n: sizes[n][index] for n in sizes}, previous))
+            reports.append(report)
+    except KeyboardInterrupt:
+        interrupted = True
+    done = tuple(plans[: len(points)])
+    measured = Measured(target, tuple(axes), done, tuple(reports), tuple(points))
+    notes = sweep_notes(options.compile, _jax_compat.disk_cache_dir())
+    if interrupted:
+        notes += (interrupted_text(len(points), len(plans)),)
     return findings(
         SweepReport(
             target=name,
@@ -117,8 +127,9 @@ def run_sweep(
             over=tuple(axes),
             points=tuple(points),
             compiled=options.compile,
-            notes=sweep_notes(options.compile, _jax_compat.disk_cache_dir()),
+            notes=notes,
             jax_version=jax.__version__,
+            interrupted=interrupted,
         ),
         measured,
         options.vocabulary,

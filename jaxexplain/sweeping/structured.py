@@ -34,7 +34,7 @@ from jaxexplain.renderers.words import (
     rewrite_unchecked_text,
 )
 from jaxexplain.report import LoopGrowth
-from jaxexplain.sweeping.findings import Measured
+from jaxexplain.sweeping.measured import Measured
 from jaxexplain.tracing.stages import Target, trace_plan
 
 # The check that the rewrite's equation count is the same at the sweep's first and last points.

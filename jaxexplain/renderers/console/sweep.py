@@ -33,8 +33,7 @@ from jaxexplain.renderers.words import (
     sweep_figure_text,
 )
 from jaxexplain.report import SweepPoint, SweepReport
-from jaxexplain.sweeping.findings import figure_value
-from jaxexplain.sweeping.grid import COMPILE_FIGURES, FIGURES
+from jaxexplain.sweeping.grid import COMPILE_FIGURES, FIGURES, figure_value
 
 SPARKS = "▁▂▃▄▅▆▇█"
 # The table's figures; the others are in the growth section and the JSON document.

@@ -24,8 +24,7 @@ from jaxexplain.renderers.words import (
     sweep_figure_text,
 )
 from jaxexplain.report import Growth, SweepPoint, SweepReport
-from jaxexplain.sweeping.findings import figure_value
-from jaxexplain.sweeping.grid import COMPILE_FIGURES, FIGURES
+from jaxexplain.sweeping.grid import COMPILE_FIGURES, FIGURES, figure_value
 from jaxexplain.sweeping.growth import predict
 
 WIDTH, HEIGHT, MARGIN, LEFT = 320, 150, 34, 60

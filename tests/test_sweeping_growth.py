@@ -70,3 +70,10 @@ def test_seconds_within_their_noise_are_constant_and_too_few_points_fit_nothing(
     assert growth.fit((1, 2, 4), (0.10, 0.12, 0.11), "n", noise=0.2).name == "constant"
     assert growth.fit((1, 2), (1.0, 2.0), "n") is None
     assert growth.fit((1, 1, 1), (1.0, 2.0, 3.0), "n") is None
+
+
+def test_seconds_that_fall_as_the_work_grows_are_jitter() -> None:
+    found = growth.fit((16, 32, 64, 128), (0.09, 0.43, 0.128, 0.056), "n", noise=0.2)
+    assert found is not None and found.name == "constant"
+    counts = growth.fit((16, 32, 64, 128), (9.0, 43.0, 12.0, 5.0), "n")
+    assert counts is not None and counts.name == "other"

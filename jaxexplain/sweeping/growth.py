@@ -27,6 +27,8 @@ FIT_LIMIT = 0.10
 # A polynomial law whose degree is this far from the measured exponent is another law.
 EXPONENT_SLACK = 0.5
 MIN_POINTS = 3
+# A jittering figure (`noise` > 0) growing slower than n^NOISY_EXPONENT shows no law.
+NOISY_EXPONENT = 0.25
 
 
 def fit(xs: Sequence[float], ys: Sequence[float], of: str, noise: float = 0.0) -> Growth | None:
@@ -34,7 +36,8 @@ def fit(xs: Sequence[float], ys: Sequence[float], of: str, noise: float = 0.0) -
     distinct positive `xs`.
 
     The rule: a figure whose spread around its mean is within `noise` (relative RMS; measured
-    seconds jitter, counts do not) is constant. Otherwise fit every candidate (constant, linear, n log n, quadratic as `a + b*g(n)` by
+    seconds jitter, counts do not) is constant, and so is a jittering figure whose exponent is
+    below NOISY_EXPONENT (seconds that fall as the work grows are jitter, not a law). Otherwise fit every candidate (constant, linear, n log n, quadratic as `a + b*g(n)` by
     least squares; exponential as `log y = a + b*n`), measure each one's RMS residual relative
     to the largest |y|, and take the simplest whose residual is within TOLERANCE of the best.
     It is "other" instead when even that residual is above FIT_LIMIT, or when it is a
@@ -56,7 +59,7 @@ def fit(xs: Sequence[float], ys: Sequence[float], of: str, noise: float = 0.0) -
     residuals = {name: _residual(name, c, n, y) / scale for name, c in fits.items()}
     best = min(residuals.values())
     name = next(law for law in fits if residuals[law] <= best + TOLERANCE)
-    if residuals["constant"] <= noise:
+    if residuals["constant"] <= noise or (noise and exponent < NOISY_EXPONENT):
         name = "constant"
     elif residuals[name] > max(FIT_LIMIT, noise) or _degree_disagrees(name, exponent):
         return Growth("other", exponent, of, power, round(_power_residual(power, n, y) / scale, 4))

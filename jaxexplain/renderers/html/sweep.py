@@ -32,6 +32,8 @@ _AXIS = "stroke:var(--dim)"
 _DOT = "fill:var(--accent)"
 # Samples of the fitted law drawn between the smallest and the largest swept value.
 CURVE_SAMPLES = 48
+# How far above the largest point the drawn law may reach.
+CURVE_HEADROOM = 1.1
 # Swept values spanning this ratio or more are drawn on a log scale (1, 2, 4, ..., 64).
 LOG_SPAN = 8
 
@@ -138,9 +140,12 @@ def plot(figure: str, points: Sequence[SweepPoint], growth: Growth) -> str:
     low, high = min(xs), max(xs)
     logarithmic = high / low >= LOG_SPAN
     curve_xs = _samples(low, high, logarithmic)
-    curve = [(x, predict(growth, x)) for x in curve_xs]
-    ys = [y for _, y in pairs if y is not None] + [y for _, y in curve]
+    ys = [y for _, y in pairs if y is not None]
     scale = _Scale(low, high, min(0.0, min(ys)), max(ys) or 1.0, logarithmic)
+    # The law is drawn inside the points' range: a power law fitted to the upper points may
+    # shoot far off at the lower ones, which must not squash the points into a line.
+    ceiling = scale.top * CURVE_HEADROOM
+    curve = [(x, min(max(predict(growth, x), scale.bottom), ceiling)) for x in curve_xs]
     line = " ".join(f"{scale.x(x):.1f},{scale.y(y):.1f}" for x, y in curve)
     dots = "".join(
         tag("circle", cx=f"{scale.x(x):.1f}", cy=f"{scale.y(y):.1f}", r="3.5", style=_DOT)
@@ -183,7 +188,7 @@ class _Scale:
         return LEFT + (self._x(x) - self._x(self.left)) / span * (WIDTH - 8 - LEFT)
 
     def y(self, y: float) -> float:
-        span = (self.top - self.bottom) or 1.0
+        span = (self.top * CURVE_HEADROOM - self.bottom) or 1.0
         return HEIGHT - MARGIN - (y - self.bottom) / span * (HEIGHT - MARGIN - 8)
 
 

@@ -15,6 +15,8 @@ _EXPORTS = {
     "trace_target": "jaxexplain.api",
     "diff": "jaxexplain.api",
     "diff_target": "jaxexplain.api",
+    "sweep": "jaxexplain.api",
+    "SweepReport": "jaxexplain.report",
     "TraceReport": "jaxexplain.report",
     "DiffReport": "jaxexplain.report",
     "render": "jaxexplain.renderers",
@@ -33,6 +35,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DiffReport",
+    "SweepReport",
     "TraceReport",
     "WatchReport",
     "__version__",
@@ -40,6 +43,7 @@ __all__ = [
     "diff",
     "diff_target",
     "render",
+    "sweep",
     "trace",
     "trace_target",
     "watch",

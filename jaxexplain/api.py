@@ -1,4 +1,5 @@
-"""The library's public functions, for notebooks, scripts and tests: `trace`, `trace_target`, `diff`, `diff_target`.
+"""The library's public functions, for notebooks, scripts and tests: `trace`, `trace_target`,
+`diff`, `diff_target`, `sweep`.
 
 Each binds what its caller gave (`jaxexplain.inputs`) and hands the target and its call plan
 to `jaxexplain.explaining`; usage errors name the API's parameters (the CLI, which calls
@@ -7,14 +8,15 @@ to `jaxexplain.explaining`; usage errors name the API's parameters (the CLI, whi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from jaxexplain.errors import UsageError
 from jaxexplain.explaining import Options, diff_plans, diff_target_texts, explain, explain_target
 from jaxexplain.inputs.caller import FUNCTION_API, TARGET_API
 from jaxexplain.inputs.targets import function_plan, name_of, static_names
 from jaxexplain.inputs.variation import plan_with_values, shown_values
-from jaxexplain.report import DiffReport, TraceReport
+from jaxexplain.report import DiffReport, SweepReport, TraceReport
 from jaxexplain.tracing import verify
 
 
@@ -181,4 +183,57 @@ def diff_target(
         target_from=target_from,
         vs_from=vs_from,
         verify_limit=verify_limit,
+    )
+
+
+def sweep(
+    fn: Callable[..., Any],
+    *args: Any,
+    over: Mapping[str, Sequence[Any]],
+    static_argnames: Iterable[str] | str = (),
+    compile: bool = True,
+    budget: Mapping[str, float] | None = None,
+    predict: Mapping[str, float] | None = None,
+    **kwargs: Any,
+) -> SweepReport:
+    """How the trace and compile cost of `fn` grow over swept values, before they ship.
+
+    Each point is `fn(*args, **kwargs)` with the swept values applied, traced (and compiled)
+    afresh after `jax.clear_caches()`. Several `over` entries make a grid.
+
+    Args:
+        fn: a plain function or a `jax.jit`-wrapped one.
+        *args: positional arguments, as for `trace`.
+        over: values by parameter name, in order: Python values for a static (name it in
+            `static_argnames` or the decorator), spec strings ("f32[16,128]"), arrays or
+            `jax.ShapeDtypeStruct`s for a traced argument.
+        static_argnames: parameters to treat as static, in addition to the decorator's.
+        compile: also lower and compile every point (XLA's seconds, flops and memory).
+        budget: the most each figure may reach ("compile_seconds", "equations", ...): the
+            report's `budget_exceeded` names the first point over each, and `ok` is False.
+        predict: a value per swept name to extrapolate every fitted figure to.
+        **kwargs: keyword arguments, as for `trace`.
+
+    Returns:
+        The sweep report: every point's figures and decision changes, growth laws,
+        predictions, budgets, the loops that unroll with the swept value, and fixes.
+    """
+    from jaxexplain.sweeping import grid
+    from jaxexplain.sweeping.running import sweep_values
+
+    statics = static_names(static_argnames)
+    given = {name: values[0] for name, values in over.items() if values}
+    if len(given) != len(over) or not over:
+        raise UsageError("over needs at least one value for every swept parameter")
+    grid.check_budgets(budget or {})
+    target, base = function_plan(fn, args, statics, {**kwargs, **given})
+    return sweep_values(
+        target,
+        base,
+        name_of(fn),
+        over,
+        statics,
+        Options(FUNCTION_API, compile),
+        budgets=budget,
+        predictions=predict,
     )

@@ -31,7 +31,14 @@ from jaxexplain.inputs.loader import one_target, user_code_error
 from jaxexplain.inputs.specs import parse_traced_value, split_assignment, split_static
 from jaxexplain.outputs import check_output, run_inputs, write_output
 from jaxexplain.renderers import guess_format
-from jaxexplain.report import DIFF_SCHEMA, TRACE_SCHEMA, ErrorInfo, ErrorReport, WatchReport
+from jaxexplain.report import (
+    DIFF_SCHEMA,
+    SWEEP_SCHEMA,
+    TRACE_SCHEMA,
+    ErrorInfo,
+    ErrorReport,
+    WatchReport,
+)
 from jaxexplain.userfiles import short_path
 from jaxexplain.versions import check_jax
 
@@ -544,6 +551,111 @@ def write_error_document(report: ErrorReport | WatchReport, output: str | None) 
         raise typer.Exit(write_error.exit_code) from None
 
 
+OverOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--over",
+        metavar="NAME=VALUES",
+        help="NAME=V1,V2,... (repeatable: several make a grid); ranges 1..64x2 (1,2,4,...,64) "
+        "and 8..64+8; a traced argument's dimension as x=f32[{8,16,32},128].",
+    ),
+]
+BudgetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--budget",
+        metavar="FIGURE=LIMIT",
+        help="Exit 1 at the first point over LIMIT (repeatable): equations, equations_nested, "
+        "trace_seconds, lower_seconds, compile_seconds, flops, bytes_accessed, argument_bytes, "
+        "output_bytes, temp_bytes, generated_code_bytes.",
+    ),
+]
+PredictOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--predict",
+        metavar="NAME=VALUE",
+        help="Extrapolate every fitted figure to this swept value (repeatable).",
+    ),
+]
+
+
+@app.command()
+def sweep(
+    target: TargetArg = None,
+    over: OverOpt = None,
+    budget: BudgetOpt = None,
+    predict: PredictOpt = None,
+    static: StaticOpt = None,
+    arg: ArgOpt = None,
+    args_from: ArgsFromOpt = None,
+    target_from: TargetFromOpt = None,
+    no_compile: NoCompileOpt = False,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    color: ColorOpt = ColorMode.auto,
+    debug: DebugOpt = False,
+) -> None:
+    """Trace (and compile) TARGET at every --over value, in one process, JAX's caches cleared
+    before each point: equations, seconds, flops and memory per point, the decisions that
+    changed, a growth law per figure, the loops that unroll with the value (with a verified
+    lax.fori_loop rewrite), and --budget checks for CI (exit 1 over budget)."""
+    fmt = guess_format(output, format.value if format else None)
+    name = refuse_bad_target(target, target_from, fmt, debug, SWEEP_SCHEMA)
+
+    def run() -> Any:
+        from jaxexplain.sweeping import grid
+
+        statics, traced = parse_assignments(
+            static or [], arg or [], factory=bool(args_from or target_from)
+        )
+        axes = grid.parse_over(over or [])
+        budgets = grid.parse_budgets(budget or [])
+        predictions = grid.parse_predictions(predict or [], axes)
+        check_jax()
+        from jaxexplain.explaining import Options
+        from jaxexplain.sweeping.running import sweep_target_texts
+
+        with user_stdout_to_stderr():
+            return sweep_target_texts(
+                target,
+                statics,
+                traced,
+                args_from,
+                axes,
+                Options(CLI, compile=not no_compile),
+                target_from=target_from,
+                budgets=budgets,
+                predictions=predictions,
+            )
+
+    inputs = run_inputs(target, args_from, target_from)
+    refuse_unsafe_output(output, inputs, fmt, debug, name, schema=SWEEP_SCHEMA)
+    report = guarded(run, fmt=fmt, output=output, debug=debug, target=name, schema=SWEEP_SCHEMA)
+    guarded(
+        lambda: emit(report, fmt, output, color),
+        fmt=fmt,
+        output=output,
+        debug=debug,
+        target=name,
+        schema=SWEEP_SCHEMA,
+    )
+    raise typer.Exit(finish_sweep(report))
+
+
+def finish_sweep(report: Any) -> int:
+    """0; 130 for a sweep Ctrl-C ended (its report of the points so far written); or 1 with
+    one paragraph on stderr: a point over budget, or a point that failed."""
+    if report.ok:
+        return 0
+    if report.interrupted:
+        return EXIT_INTERRUPTED
+    from jaxexplain.renderers.words import sweep_exit_text
+
+    print(f"jaxexplain: {sweep_exit_text(report)}", file=sys.stderr)
+    return EXIT_FAILED
+
+
 class WatchFormat(StrEnum):
     text = "text"
     json = "json"
@@ -694,7 +806,7 @@ def emit_watch(report: Any, fmt: str, output: str | None, color: ColorMode) -> N
 
 
 # Commands that only import and trace the user's code, so nothing of theirs runs at teardown.
-QUICK_EXIT_COMMANDS = ("trace", "diff")
+QUICK_EXIT_COMMANDS = ("trace", "diff", "sweep")
 
 
 def main() -> None:

@@ -970,7 +970,180 @@ class ErrorReport:
 
 __all__ += ["ErrorReport"]
 
+
+SWEEP_SCHEMA = "jaxexplain.sweep/1"
+
+
+@dataclass(frozen=True)
+class SweepAxis:
+    """One swept parameter and its values in order: Python literals for a static, spec
+    strings (`f32[8,128]`) for a traced argument."""
+
+    name: str
+    values: tuple[Any, ...]
+    role: Role = "static"
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of a sweep: the swept values, the trace and compile figures there, and the
+    decisions whose outcomes changed from the point before.
+
+    `sizes` is each swept value as a number (a static number itself, a traced argument's
+    varying dimension), what growth laws are fitted over; None where the value is no number.
+    `error` explains a point that failed to trace or compile: its figures are then None.
+    """
+
+    values: dict[str, Any]
+    sizes: dict[str, float | None] = field(default_factory=dict)
+    equations: int | None = None
+    equations_nested: int | None = None
+    trace_seconds: float | None = None
+    lower_seconds: float | None = None
+    compile_seconds: float | None = None
+    flops: float | None = None
+    bytes_accessed: float | None = None
+    memory: MemoryInfo | None = None
+    decision_changes: tuple[DecisionChange, ...] = ()
+    error: ErrorInfo | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+Law = Literal["constant", "linear", "nlogn", "quadratic", "exponential", "other"]
+
+
+@dataclass(frozen=True)
+class Growth:
+    """The law a figure grows by along one swept parameter (`of`).
+
+    `name` is "constant", "linear", "nlogn", "quadratic", "exponential" or "other";
+    `exponent` the log-log slope through the upper half of the points; `coefficients` the
+    fitted `(a, b)`: `a + b*g(n)` for the polynomial laws, `exp(a + b*n)` for exponential,
+    `exp(a) * n**b` for other (the power law), `a` for constant. `residual` is the fit's RMS
+    error relative to the largest value.
+    """
+
+    name: Law
+    exponent: float
+    of: str
+    coefficients: tuple[float, float]
+    residual: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A figure extrapolated by its growth law to a value the user named (`--predict`)."""
+
+    figure: str
+    of: str
+    at: float
+    value: float
+    law: str
+
+
+@dataclass(frozen=True)
+class BudgetExceeded:
+    """The first point where a figure went over its `--budget`."""
+
+    figure: str
+    limit: float
+    value: float
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LoopGrowth:
+    """A Python loop whose unrolling drives the equation count: it ran `iterations[i]` times at
+    point i (None where the point failed), `per_value` times the swept value where that ratio
+    holds at every point.
+
+    `rewrite` is its structured form (`lax.fori_loop`), offered where `verified`: it traced at
+    the first and last points, its equation count stayed `rewrite_equations` at both, and it
+    returned the original's values on random inputs (`checks` lists what it passed).
+    """
+
+    file: str
+    line: int
+    source: str
+    of: str
+    iterations: tuple[int | None, ...]
+    equations: int | None = None
+    per_value: float | None = None
+    rewrite: str | None = None
+    rewrite_kind: str | None = None
+    first_line: int | None = None
+    last_line: int | None = None
+    rewrite_equations: tuple[int, ...] = ()
+    verified: bool = False
+    checks: tuple[str, ...] = ()
+    rejected: str = ""
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """How the trace and compile cost of one function grow over the swept values.
+
+    Each point is a fresh trace (and compile) after `jax.clear_caches()`, so its seconds are
+    the real cost (`caches_cleared`). `growth` is keyed by figure; `suggestions` holds the
+    make_traced fix (or the advice to keep the static) from adjacent points of a numeric static.
+    """
+
+    target: str
+    function: FunctionInfo
+    over: tuple[SweepAxis, ...]
+    points: tuple[SweepPoint, ...]
+    growth: dict[str, Growth] = field(default_factory=dict)
+    predictions: tuple[Prediction, ...] = ()
+    budgets: dict[str, float] = field(default_factory=dict)
+    budget_exceeded: tuple[BudgetExceeded, ...] = ()
+    loops: tuple[LoopGrowth, ...] = ()
+    suggestions: tuple[Suggestion, ...] = ()
+    notes: tuple[str, ...] = ()
+    compiled: bool = True
+    caches_cleared: bool = True
+    jax_version: str = ""
+    # Ctrl-C ended the sweep: `points` are those explained before it.
+    interrupted: bool = False
+    schema: str = SWEEP_SCHEMA
+
+    @property
+    def ok(self) -> bool:
+        """True when every point traced (and compiled, if asked) within every budget."""
+        return not (self.interrupted or self.budget_exceeded) and all(p.ok for p in self.points)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, schema first."""
+        return to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as a "jaxexplain.sweep/1" JSON document."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SweepReport:
+        """Loads a report saved by `to_dict`/`to_json`."""
+        _check_schema(data, SWEEP_SCHEMA)
+        return from_dict(cls, data)
+
+    def __str__(self) -> str:
+        return as_text(self)
+
+
+__all__ += [
+    "SWEEP_SCHEMA",
+    "BudgetExceeded",
+    "Growth",
+    "LoopGrowth",
+    "Prediction",
+    "SweepAxis",
+    "SweepPoint",
+    "SweepReport",
+]
+
 # Everything that takes "a report" (the renderers, `str`) takes one of these.
-Report = TraceReport | DiffReport | WatchReport | ErrorReport
+Report = TraceReport | DiffReport | WatchReport | ErrorReport | SweepReport
 
 __all__ += ["Report"]

@@ -23,6 +23,7 @@ from jaxexplain.report import (
     ErrorInfo,
     ErrorReport,
     Report,
+    SweepReport,
     TraceReport,
     WatchReport,
 )
@@ -106,7 +107,7 @@ def test_str_of_a_report_is_its_full_text_report() -> None:
 
 
 def test_every_report_kind_has_text_json_and_html() -> None:
-    kinds = {TraceReport, DiffReport, WatchReport}
+    kinds = {TraceReport, DiffReport, WatchReport, SweepReport}
     assert {kind for fmt, kind in RENDERERS if fmt == "text"} == kinds
     # A run that ended before its report (usage error, bug, interrupt) still writes its JSON.
     assert {kind for fmt, kind in RENDERERS if fmt == "json"} == kinds | {ErrorReport}
@@ -119,7 +120,8 @@ def test_every_report_kind_has_text_json_and_html() -> None:
 def test_an_unsupported_pair_and_an_unknown_format_are_usage_errors() -> None:
     usage = ErrorReport("t", ErrorInfo("UsageError", "no such target", None, None, None), 2)
     with pytest.raises(
-        UsageError, match="--format html renders trace, diff, watch reports, not error reports"
+        UsageError,
+        match="--format html renders trace, diff, watch, sweep reports, not error reports",
     ):
         render(usage, "html")
     with pytest.raises(UsageError, match="unknown format 'pdf'; use one of text, json, html"):

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jaxexplain.errors import UsageError
-from jaxexplain.report import DiffReport, ErrorReport, Report, TraceReport, WatchReport
+from jaxexplain.report import (
+    DiffReport,
+    ErrorReport,
+    Report,
+    SweepReport,
+    TraceReport,
+    WatchReport,
+)
 
 # (format, report type) -> "module:function"; each function takes its report type, and the
 # keyword arguments `color` and `width`.
@@ -23,9 +30,18 @@ RENDERERS: dict[tuple[str, type], str] = {
     ("html", TraceReport): "jaxexplain.renderers.html.trace:render",
     ("html", DiffReport): "jaxexplain.renderers.html.diff:render",
     ("html", WatchReport): "jaxexplain.renderers.html.watch:render",
+    ("text", SweepReport): "jaxexplain.renderers.console.sweep:render",
+    ("json", SweepReport): "jaxexplain.renderers.json:render_sweep",
+    ("html", SweepReport): "jaxexplain.renderers.html.sweep:render",
 }
 FORMATS = tuple(dict.fromkeys(fmt for fmt, _ in RENDERERS))
-_KINDS = {TraceReport: "trace", DiffReport: "diff", WatchReport: "watch", ErrorReport: "error"}
+_KINDS = {
+    TraceReport: "trace",
+    DiffReport: "diff",
+    WatchReport: "watch",
+    ErrorReport: "error",
+    SweepReport: "sweep",
+}
 _SUFFIXES = {".json": "json", ".html": "html", ".htm": "html", ".txt": "text"}
 
 

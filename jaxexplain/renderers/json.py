@@ -10,7 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jaxexplain.report import DiffReport, ErrorReport, TraceReport, WatchReport, to_dict
+from jaxexplain.report import (
+    DiffReport,
+    ErrorReport,
+    SweepReport,
+    TraceReport,
+    WatchReport,
+    to_dict,
+)
 from jaxexplain.views import diff_views, trace_views
 
 
@@ -26,6 +33,11 @@ def render_diff(report: DiffReport, *, color: bool = False, width: int = 100) ->
 
 def render_watch(report: WatchReport, *, color: bool = False, width: int = 100) -> str:
     """A watch report as indented JSON (colors and width do not apply)."""
+    return _document(to_dict(report))
+
+
+def render_sweep(report: SweepReport, *, color: bool = False, width: int = 100) -> str:
+    """A sweep report as indented JSON (colors and width do not apply)."""
     return _document(to_dict(report))
 
 

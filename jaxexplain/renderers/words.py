@@ -11,6 +11,7 @@ from jaxexplain.report import (
     LOOP_KINDS,
     Argument,
     Buckets,
+    BudgetExceeded,
     CacheKey,
     Decision,
     DecisionChange,
@@ -19,11 +20,15 @@ from jaxexplain.report import (
     ExportCheck,
     FigureChange,
     FunctionInfo,
+    Growth,
     LayerCount,
     LibraryDecision,
     LibraryDecisionChange,
+    LoopGrowth,
+    Prediction,
     StaticKey,
     Suggestion,
+    SweepReport,
     Verification,
     WatchEvent,
     WatchExplained,
@@ -1084,7 +1089,211 @@ def export_text(path: str, export: ExportCheck) -> str:
     return f"jax.export with a symbolic {path} does not work{where}: {export.blocker}"
 
 
-def interrupted_text(status: int) -> str:
+def program_interrupted_text(status: int) -> str:
     """One line for a watched program ended by Ctrl-C (130) or SIGTERM (143)."""
     how = "terminated (SIGTERM)" if status == 143 else "interrupted (Ctrl-C)"
     return f"the program was {how}; the report holds the compilations so far"
+
+
+# ---------------------------------------------------------------- sweep
+
+# Each figure a sweep measures: its label and unit ("" a count, "s" seconds, "bytes").
+SWEEP_FIGURES = {
+    "equations": ("equations", ""),
+    "equations_nested": ("equations, nested included", ""),
+    "trace_seconds": ("trace seconds", "s"),
+    "lower_seconds": ("lower seconds", "s"),
+    "compile_seconds": ("compile seconds", "s"),
+    "flops": ("flops", ""),
+    "bytes_accessed": ("bytes accessed", "bytes"),
+    "argument_bytes": ("argument memory", "bytes"),
+    "output_bytes": ("output memory", "bytes"),
+    "temp_bytes": ("temp memory", "bytes"),
+    "generated_code_bytes": ("generated code", "bytes"),
+}
+SWEEP_HEADERS = {
+    "equations": "eqns",
+    "equations_nested": "nested",
+    "trace_seconds": "trace",
+    "lower_seconds": "lower",
+    "compile_seconds": "compile",
+    "flops": "flops",
+    "bytes_accessed": "bytes",
+    "argument_bytes": "args",
+    "output_bytes": "out",
+    "temp_bytes": "temp",
+    "generated_code_bytes": "code",
+}
+CACHES_CLEARED_NOTE = (
+    "JAX's in-memory caches were cleared (jax.clear_caches()) before every point, so each "
+    "point's trace, lower and compile seconds are a fresh trace and a real XLA compile"
+)
+NO_COMPILE_NOTE = "compiling was skipped (--no-compile): no XLA figures"
+SWEEP_LOOPS_HEADING = "Loops that unroll with the swept value"
+SWEEP_SUGGESTIONS_HEADING = "The swept static"
+_LAWS = {
+    "linear": "grow linearly",
+    "nlogn": "grow as n log n",
+    "quadratic": "grow quadratically",
+    "exponential": "grow exponentially",
+}
+
+
+def sweep_notes(compiled: bool, disk_cache_dir: str | None) -> tuple[str, ...]:
+    """What a sweep's seconds are: fresh traces and real compiles, or no compiles at all; a
+    persistent cache directory in effect may still serve a compile from disk."""
+    notes = [CACHES_CLEARED_NOTE if compiled else NO_COMPILE_NOTE]
+    if compiled and disk_cache_dir:
+        notes.append(
+            f"a persistent compilation cache is in effect ({disk_cache_dir}): a point found "
+            f"there is read from disk, not compiled; unset it for compile seconds from scratch"
+        )
+    return tuple(notes)
+
+
+def figure_label(figure: str) -> str:
+    """`compile_seconds` -> "compile seconds"."""
+    return SWEEP_FIGURES[figure][0]
+
+
+def sweep_figure_text(figure: str, value: float | None) -> str:
+    """A sweep figure in its unit; a count of equations exactly."""
+    unit = SWEEP_FIGURES[figure][1]
+    if figure.startswith("equations") and value is not None:
+        return f"{int(value):,}"
+    return figure_text(value, unit)
+
+
+def point_label(values: dict[str, Any]) -> str:
+    """`n=8, x=f32[16,128]`."""
+    return ", ".join(f"{name}={value}" for name, value in values.items())
+
+
+def law_text(growth: Growth) -> str:
+    """`grow linearly with n`, `grow ~n^1.6 with n` (the exponent, where no simple law fits)."""
+    if growth.name == "other":
+        return f"grow ~{growth.of}^{growth.exponent:.1f}"
+    words = f"{_LAWS[growth.name]} with {growth.of}"
+    if growth.name in ("quadratic", "nlogn"):
+        words += f" (~{growth.of}^{growth.exponent:.1f})"
+    return words
+
+
+def loop_text(loop: LoopGrowth) -> str:
+    """`loop at model.py:41 unrolls n times` (or `2n times`, or its counts where no ratio holds)."""
+    where = f"loop at {location(loop.file, loop.line)}"
+    if loop.per_value is None:
+        counts = ", ".join("-" if c is None else str(c) for c in loop.iterations)
+        return f"{where} unrolls {counts} times"
+    ratio = "" if loop.per_value == 1 else f"{loop.per_value:g}*"
+    return f"{where} unrolls {ratio}{loop.of} times"
+
+
+def growth_verdict(
+    figure: str,
+    growth: Growth,
+    loops: Sequence[LoopGrowth],
+    predictions: Sequence[Prediction],
+) -> str:
+    """One plain line per figure: `equations grow linearly with n: loop at model.py:41 unrolls
+    n times`, `compile seconds grow ~n^1.6; at n=512 expect ~40.000 s`."""
+    if growth.name == "constant":
+        return f"{figure_label(figure)}: no growth with {growth.of}"
+    text = f"{figure_label(figure)} {law_text(growth)}"
+    drivers = [loop for loop in loops if loop.of == growth.of]
+    if figure.startswith("equations") and growth.name != "constant" and drivers:
+        text += ": " + "; ".join(loop_text(loop) for loop in drivers)
+    ahead = [p for p in predictions if p.figure == figure]
+    if ahead:
+        text += "; " + ", ".join(prediction_text(p) for p in ahead)
+    return text
+
+
+def prediction_text(p: Prediction) -> str:
+    """`at n=512 expect ~40.000 s`."""
+    return f"at {p.of}={p.at:g} expect ~{sweep_figure_text(p.figure, p.value)}"
+
+
+def budget_text(b: BudgetExceeded) -> str:
+    """`compile seconds 31.2 s is over the budget of 30 s at n=512`."""
+    return (
+        f"{figure_label(b.figure)} {sweep_figure_text(b.figure, b.value)} is over the budget of "
+        f"{sweep_figure_text(b.figure, b.limit)} at {point_label(b.values)}"
+    )
+
+
+def budgets_kept_text(budgets: dict[str, float]) -> str:
+    """`every point within budget (compile seconds 30.000 s, equations 20,000)`."""
+    kept = ", ".join(f"{figure_label(f)} {sweep_figure_text(f, v)}" for f, v in budgets.items())
+    return f"every point within budget ({kept})"
+
+
+def loop_rewrite_text(loop: LoopGrowth) -> str:
+    """What the structured rewrite of an unrolling loop does, and which checks it passed."""
+    lines = (
+        f"line {loop.first_line}"
+        if loop.first_line == loop.last_line
+        else f"lines {loop.first_line}-{loop.last_line}"
+    )
+    kind = "lax.fori_loop" if loop.rewrite_kind == "fori_loop" else f"lax.{loop.rewrite_kind}"
+    head = f"a {kind} keeps the loop as one structured equation: replace {lines} of {short_path(loop.file)} with the code below"
+    if loop.verified:
+        counts = loop.rewrite_equations[0] if loop.rewrite_equations else 0
+        return (
+            f"{head}; jaxexplain traced it at the first and last points ({plural(counts, 'equation')} "
+            f"at both: it no longer grows with {loop.of}) and compared it with your loop on "
+            f"random inputs: the same values."
+        )
+    return f"{head}; not verified: {loop.rejected or 'its checks did not run'}."
+
+
+def rewrite_fails_text(reason: str) -> str:
+    """The rewrite did not compile or trace."""
+    return f"it does not trace ({reason})"
+
+
+def rewrite_grows_text(counts: Sequence[int]) -> str:
+    """The rewrite still grows: other equation counts at the first and last points."""
+    return f"its equation count still grows ({' -> '.join(str(c) for c in counts)})"
+
+
+def rewrite_differs_text() -> str:
+    """The rewrite returned other values than the user's loop."""
+    return "it returns other values than your loop on random inputs"
+
+
+def rewrite_unchecked_text() -> str:
+    """The rewrite could not be compared with the user's loop."""
+    return "jaxexplain could not run your original loop on random inputs to compare it"
+
+
+def failed_point_text(error: ErrorInfo) -> str:
+    """A point that failed: the error class and its first line, at the user's line."""
+    where = f" at {location(error.file, error.line)}" if error.file else ""
+    reason = (error.explanation or error.message).split("\n")[0]
+    return f"{error.type}{where}: {reason}"
+
+
+def interrupted_text(done: int, planned: int) -> str:
+    """A sweep that Ctrl-C ended: how far it got."""
+    return f"interrupted after {done} of {plural(planned, 'point')}: the report holds those"
+
+
+def sweep_exit_text(report: SweepReport) -> str:
+    """The paragraph on stderr of a sweep that exits 1: budgets over, points that failed."""
+    parts = [budget_text(b) for b in report.budget_exceeded]
+    failed = [(p.values, p.error) for p in report.points if p.error is not None]
+    if failed:
+        values, error = failed[0]
+        parts.append(
+            f"{plural(len(failed), 'point')} failed, first at {point_label(values)}: "
+            f"{failed_point_text(error)}"
+        )
+    return "; ".join(parts)
+
+
+def sweep_change_text(c: DecisionChange) -> str:
+    """A decision that changed from the point before: `growth.py:13 for i in range(n): 4
+    iterations -> 8 iterations`."""
+    a, b = outcomes_text(c.kind, c.a), outcomes_text(c.kind, c.b)
+    return f"{location(c.file, c.line)} {as_written(c.kind, c.source)}: {a} -> {b}"

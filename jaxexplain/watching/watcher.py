@@ -38,9 +38,9 @@ from jaxexplain.renderers.words import (
     NEW_FUNCTION_FIX,
     NEW_OBJECT,
     counted_only,
-    interrupted_text,
     live_line,
     new_function_text,
+    program_interrupted_text,
     stay_static_text,
     too_many_compiles_text,
     unmatched_explain_text,
@@ -1084,7 +1084,7 @@ def _run_main(argv: list[str]) -> tuple[int, str | None]:
     except SystemExit as exc:
         return _exit_status(exc.code), None
     except KeyboardInterrupt as exc:
-        print(f"jaxexplain: {interrupted_text(interrupt_status(exc))}", file=sys.stderr)
+        print(f"jaxexplain: {program_interrupted_text(interrupt_status(exc))}", file=sys.stderr)
         return interrupt_status(exc), type(exc).__name__
     except Exception as exc:
         _print_user_traceback(exc)

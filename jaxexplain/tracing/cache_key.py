@@ -450,9 +450,7 @@ def _split_statics(name: str, value: Any) -> dict[str, Any]:
     return {name + path: leaf for path, leaf in value.static_leaves()}
 
 
-def filter_jit_key(
-    plan: CallPlan, fn: Any, inner_dynamic: Any, inner_avals: Any
-) -> CacheKey:
+def filter_jit_key(plan: CallPlan, fn: Any, inner_dynamic: Any, inner_avals: Any) -> CacheKey:
     """The cache key of a call of `equinox.filter_jit` as the user made it (`plan`, split as
     equinox splits it), from the call of its inner `jax.jit`: the arrays are the same objects
     on both sides, so each of the user's array leaves takes the abstract value JAX gave it."""

@@ -197,6 +197,22 @@ def _split_if_mixed(value: Any) -> Any:
     return split if split.static_leaf_count() else value
 
 
+def with_arguments(plan: CallPlan, arguments: dict[str, Any]) -> CallPlan:
+    """The plan with its traced parameters' values from `arguments` (random inputs made from
+    another plan): a split parameter keeps this plan's static leaves and takes only the
+    arrays, so that a value baked into this plan is not replaced by the other's."""
+    current = {p.name: p.value for p in plan.params}
+    return plan.with_values(
+        {name: _arrays_into(current.get(name), value) for name, value in arguments.items()}
+    )
+
+
+def _arrays_into(split: Any, value: Any) -> Any:
+    if isinstance(split, FilterSplit) and isinstance(value, FilterSplit):
+        return FilterSplit(value.arrays, split.static, split.treedef)
+    return value
+
+
 def joining(fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn` called with every `FilterSplit` joined, returning only its array outputs, as
     equinox's own jitted function does (its other outputs travel outside the jit)."""

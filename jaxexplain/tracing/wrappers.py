@@ -8,7 +8,8 @@ is static and a module holding arrays and functions is fine. jaxexplain models t
 one `jax.jit` whose arguments are split the same way per parameter: a parameter without arrays
 is a static argument, and a parameter mixing both is a `FilterSplit` whose children are its
 arrays and whose pytree structure holds the other leaves, compared by `==` as equinox compares
-its static part. A wrapper that is not modelled is named in a note, never traced as if it were
+its static part; the cache key lists each of those leaves as a static by the user's path
+(`model.scale`). A wrapper that is not modelled is named in a note, never traced as if it were
 the function under it.
 """
 
@@ -250,7 +251,7 @@ def filter_jit_note(plan: CallPlan) -> str:
             f"{', '.join(static)} static (no array in {'them' if len(static) > 1 else 'it'})"
         )
     if mixed:
-        parts.append(f"{', '.join(mixed)}, the static leaves part of the cache key's pytree")
+        parts.append(f"{', '.join(mixed)}, each static leaf a static of the cache key by its path")
     return (
         "equinox.filter_jit traces every array leaf and holds every other leaf static"
         + (": " + "; ".join(parts) if parts else "")

@@ -10,9 +10,10 @@ field traced serves both values (JAX's cache size) with the original's results.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from jaxexplain.diffing.make_traced import NUMBERS, Candidate
+from jaxexplain.diffing.make_traced import NUMBERS, Candidate, static_candidate
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.report import DiffReport
 from jaxexplain.tracing import wrappers
@@ -72,12 +73,15 @@ def field_candidate(target: Target, plan_a: CallPlan, plan_b: CallPlan, name: st
         return target.as_traced(*args, **kwargs)
 
     a, b = field_value(plan_a, name), field_value(plan_b, name)
-    return Candidate(name, a, b, baked, traced, where="field")
+    return Candidate(name, a, b, baked, traced, where="filter_jit")
 
 
-def watched_field_candidate(
-    function: Any, plans: tuple[CallPlan, CallPlan], name: str
-) -> Candidate:
-    """A static field of a watched filter_jit function, from the calls of its first two
-    entries; `function` is the user's function under the wrapper."""
-    return field_candidate(Target.of(wrappers.filter_jit_of(function)), *plans, name)
+def watched_candidate(function: Any, plans: tuple[CallPlan, CallPlan], name: str) -> Candidate:
+    """A number a watched filter_jit function recompiled for, from the calls of its first two
+    entries: a field it holds static, or a whole argument it holds static (no array in it);
+    `function` is the user's function under the wrapper."""
+    target = Target.of(wrappers.filter_jit_of(function))
+    if split_field(plans[0], name) is not None:
+        return field_candidate(target, *plans, name)
+    candidate = static_candidate(target, *plans, name)
+    return replace(candidate, where="filter_jit")

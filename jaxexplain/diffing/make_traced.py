@@ -52,7 +52,7 @@ class Candidate:
     `baked(value)` is the original with the value baked in (the function and its call, the
     value static or held by a closure cell); `traced(value, arguments)` runs the rewrite, the
     value traced, on the other traced arguments (by parameter name, as `random_arguments`
-    makes them). `where` is "static" or "closure"; `owner` names the closure's maker; `source`
+    makes them). `where` is "static", "closure" or "filter_jit" (a value equinox.filter_jit holds static: a module's float field, or an argument without arrays); `owner` names the closure's maker; `source`
     who made a static static (the user's jax.jit: "decorator"; the caller's option: "cli").
     """
 
@@ -425,7 +425,7 @@ def fix_text(candidate: Candidate, vocabulary: Vocabulary) -> str:
         CLOSURE_HOW
         if c.where == "closure"
         else filter_field_how(c.name, c.a)
-        if c.where == "field"
+        if c.where == "filter_jit"
         else traced_how(c.name, spec_of(c.a), c.source, vocabulary)
     )
     return make_traced_text(c.name, c.a, c.b, how, c.where, c.owner)
@@ -435,7 +435,7 @@ def stay_static_advice(candidate: Candidate, structure: StructureDifference) -> 
     """Why a number that changes the program must stay static, in the words of what holds it
     static (a jax.jit's static argument, or equinox.filter_jit's field)."""
     c = candidate
-    if c.where == "field":
+    if c.where == "filter_jit":
         return filter_field_stay_static_text(c.name, c.a, c.b, structure)
     return stay_static_text(c.name, c.a, c.b, structure)
 

@@ -543,8 +543,8 @@ def make_traced_candidate(entries: Sequence[_Entry]) -> Any:
     name = changed.pop() if len(changed) == 1 else None
     if name is None or not all(e.fun.is_(first.function) for e in later):
         return None
-    if first.wrapped is not None and filter_fields.split_field(plans[0], name) is not None:
-        return filter_fields.watched_field_candidate(first.wrapped, (plans[0], plans[1]), name)
+    if first.wrapped is not None:
+        return filter_fields.watched_candidate(first.wrapped, (plans[0], plans[1]), name)
     return make_traced.watched_static_candidate(first.function, plans, name)
 
 
@@ -588,7 +588,7 @@ def said_once(
     kept = {
         function: _stay_static_warning(function, outcome.candidate, outcome.structure)
         for function, outcome in by_function.items()
-        if outcome.structure is not None and outcome.candidate.where in ("static", "field")
+        if outcome.structure is not None and outcome.candidate.where in ("static", "filter_jit")
     }
     out: list[WatchWarning] = []
     for warning in warnings:

@@ -28,12 +28,15 @@ from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.inputs.specs import format_aval
 from jaxexplain.renderers.words import (
     CLOSURE_HOW,
+    filter_field_how,
+    filter_field_stay_static_text,
     make_traced_rejected_text,
     make_traced_text,
     stay_static_text,
     traced_how,
 )
 from jaxexplain.report import DiffReport, Recommendation, Suggestion
+from jaxexplain.tracing import wrappers
 from jaxexplain.tracing.stages import Target
 
 ONE_ENTRY = "one_entry"
@@ -49,7 +52,7 @@ class Candidate:
     `baked(value)` is the original with the value baked in (the function and its call, the
     value static or held by a closure cell); `traced(value, arguments)` runs the rewrite, the
     value traced, on the other traced arguments (by parameter name, as `random_arguments`
-    makes them). `where` is "static" or "closure"; `owner` names the closure's maker; `source`
+    makes them). `where` is "static", "closure" or "filter_jit" (a value equinox.filter_jit holds static: a module's float field, or an argument without arrays); `owner` names the closure's maker; `source`
     who made a static static (the user's jax.jit: "decorator"; the caller's option: "cli").
     """
 
@@ -139,7 +142,8 @@ def check(candidate: Candidate) -> Outcome:
     size = _jax_compat.cache_size(rewrite)
     checks = [TRACED] + ([ONE_ENTRY] if size == 1 else [])
     originals = [
-        _call(target.fresh_jit(plan), plan.with_values(arguments)) for target, plan in baked
+        _call(target.fresh_jit(plan), wrappers.with_arguments(plan, arguments))
+        for target, plan in baked
     ]
     if all(same_values(o, r) for o, r in zip(originals, outputs, strict=True)):
         checks.append(VALUES)
@@ -363,14 +367,29 @@ def with_make_traced(
     static that changes the program's structure, or a note on why a constants-only static was
     not offered; unchanged when the sides differ in more than one static number. `checks` and
     `of` (the function) share outcomes with `watch`'s recommendation."""
-    name = changed_static(report, *plans)
-    if name is None or not report.ok:
+    candidate = diff_candidate(report, target, plans) if report.ok else None
+    if candidate is None:
         return report
-    outcome = checked(static_candidate(target, *plans, name), checks, of)
+    outcome = checked(candidate, checks, of)
     suggestion = suggestion_of(outcome, vocabulary)
     if suggestion is None:
         return replace(report, notes=(*report.notes, rejected_text(outcome)))
     return replace(report, suggestions=(*report.suggestions, suggestion))
+
+
+def diff_candidate(
+    report: DiffReport, target: Target, plans: tuple[CallPlan, CallPlan]
+) -> Candidate | None:
+    """The one number the sides differ in: a static argument, or a field that
+    equinox.filter_jit holds static (a module's float); None for any other difference."""
+    name = changed_static(report, *plans)
+    if name is not None:
+        return static_candidate(target, *plans, name)
+    # filter_fields builds on this module's Candidate, so it is imported where it is needed.
+    from jaxexplain.diffing import filter_fields
+
+    field = filter_fields.changed_field(report, *plans)
+    return None if field is None else filter_fields.field_candidate(target, *plans, field)
 
 
 def rejected_text(outcome: Outcome) -> str:
@@ -387,9 +406,7 @@ def suggestion_of(outcome: Outcome, vocabulary: Vocabulary = PROGRAM) -> Suggest
     """make_traced when verified; "advice" to keep it static when the structure differs."""
     c = outcome.candidate
     if outcome.structure is not None:
-        return Suggestion(
-            "advice", (c.name,), stay_static_text(c.name, c.a, c.b, outcome.structure)
-        )
+        return Suggestion("advice", (c.name,), stay_static_advice(c, outcome.structure))
     if not outcome.verified:
         return None
     return Suggestion(
@@ -407,9 +424,20 @@ def fix_text(candidate: Candidate, vocabulary: Vocabulary) -> str:
     how = (
         CLOSURE_HOW
         if c.where == "closure"
+        else filter_field_how(c.name, c.a)
+        if c.where == "filter_jit"
         else traced_how(c.name, spec_of(c.a), c.source, vocabulary)
     )
     return make_traced_text(c.name, c.a, c.b, how, c.where, c.owner)
+
+
+def stay_static_advice(candidate: Candidate, structure: StructureDifference) -> str:
+    """Why a number that changes the program must stay static, in the words of what holds it
+    static (a jax.jit's static argument, or equinox.filter_jit's field)."""
+    c = candidate
+    if c.where == "filter_jit":
+        return filter_field_stay_static_text(c.name, c.a, c.b, structure)
+    return stay_static_text(c.name, c.a, c.b, structure)
 
 
 def spec_of(value: Any) -> str:

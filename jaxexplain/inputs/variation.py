@@ -63,7 +63,14 @@ def plan_with_values(
     changes = {
         name: _value_change(plan_a, name, value, defaults_static) for name, value in vs.items()
     }
-    return vary_plan(plan_a, changes, "api")
+    return as_wrapper_splits(target, vary_plan(plan_a, changes, "api"))
+
+
+def as_wrapper_splits(target: Target, plan: CallPlan) -> CallPlan:
+    """Side B as the target's wrapper splits it: `equinox.filter_jit` decides on every call,
+    from the values themselves, which leaves are static (a module's float field is, whatever
+    role side A's module had), so side B's new values are split afresh."""
+    return wrappers.filter_jit_plan(plan) if target.library == wrappers.FILTER_JIT else plan
 
 
 def _value_change(
@@ -98,7 +105,8 @@ def plan_with_factory(
         name: _object_change(plan_a, name, value, decorator_statics, vocabulary)
         for name, value in values.items()
     }
-    return vary_plan(plan_a, changes, "factory"), dict.fromkeys(values, f"{spec}()")
+    plan_b = as_wrapper_splits(target, vary_plan(plan_a, changes, "factory"))
+    return plan_b, dict.fromkeys(values, f"{spec}()")
 
 
 def _by_position(plan: CallPlan, args: tuple[Any, ...], shown: str) -> dict[str, Any]:
@@ -147,15 +155,16 @@ def plan_with_texts(
     if it is no array spec.
     """
     decorator_statics = set(target.decorator_statics())
+    filter_jit = target.library == wrappers.FILTER_JIT
     changes: dict[str, tuple[bool, Any]] = {}
     for name, text in vs.items():
         root, _, fields = name.partition(".")
         if fields:
             current = changes.get(root) or _side_a_value(plan_a, root, vocabulary)
-            changes[root] = _field_change(current, name, text, vocabulary)
+            changes[root] = _field_change(current, name, text, vocabulary, filter_jit)
         else:
             changes[name] = _text_change(plan_a, name, text, decorator_statics, vocabulary)
-    return vary_plan(plan_a, changes, "cli")
+    return as_wrapper_splits(target, vary_plan(plan_a, changes, "cli"))
 
 
 def _parameter(plan: CallPlan, name: str, vocabulary: Vocabulary) -> Any:
@@ -191,24 +200,39 @@ def _read(name: str, text: str, static: bool, vocabulary: Vocabulary) -> Any:
 
 
 def _side_a_value(plan: CallPlan, name: str, vocabulary: Vocabulary) -> tuple[bool, Any]:
-    """(static?, value) of a parameter on side A, its default included."""
+    """(static?, value) of a parameter on side A, its default included (a module that
+    filter_jit split, joined again)."""
     param = _parameter(plan, name, vocabulary)
     if param is None:
         raise UsageError(f"{vocabulary.vs(name + '.FIELD')}: {name} is not an argument of side A")
-    return param.static, param.value
+    return param.static, wrappers.user_value(param.value)
 
 
 def _field_change(
-    current: tuple[bool, Any], path: str, text: str, vocabulary: Vocabulary
+    current: tuple[bool, Any], path: str, text: str, vocabulary: Vocabulary, filter_jit: bool
 ) -> tuple[bool, Any]:
     """`config.causal=False`: side A's value with one field replaced, read by its role.
 
     A static configuration (a NamedTuple, a dataclass, a dict) cannot be spelled as a literal,
-    so a field is changed in place; a traced pytree's leaf is changed the same way."""
+    so a field is changed in place; a traced pytree's leaf is changed the same way, except
+    that under `equinox.filter_jit` a leaf that is no array is static (a module's float field),
+    so its text is a literal."""
     static, value = current
-    new = _read(path, text, static, vocabulary)
     root, *fields = path.split(".")
+    leaf_static = static or (filter_jit and not wrappers.is_array(_field_value(value, fields)))
+    new = _read(path, text, leaf_static, vocabulary)
     return static, _with_field(value, fields, new, root, vocabulary)
+
+
+def _field_value(value: Any, fields: list[str]) -> Any:
+    """The value at `fields` inside `value`, or None where there is none (then changing it is
+    refused with the fields there are)."""
+    for name in fields:
+        names = _field_names(value)
+        if names is None or name not in names:
+            return None
+        value = value[name] if isinstance(value, Mapping) else getattr(value, name)
+    return value
 
 
 def _with_field(value: Any, fields: list[str], new: Any, where: str, vocabulary: Vocabulary) -> Any:

@@ -785,7 +785,43 @@ def _subject(name: str, where: str, owner: str) -> str:
     if where == "closure":
         made_by = f" made by {owner}" if owner else ""
         return f"`{name}`, a Python number the function{made_by} closes over,"
+    if where == "filter_jit":
+        return f"`{name}`, which equinox.filter_jit holds static (it is no array),"
     return f"static argument `{name}`"
+
+
+def filter_field_how(name: str, value: Any) -> str:
+    """How to have `equinox.filter_jit` trace a number a module holds: store it as an array,
+    which filter_jit traces; `eqx.field(static=True)` is for what must stay static."""
+    _, dot, field = name.rpartition(".")
+    if not dot:
+        return f"pass `{name}` as an array (`jnp.asarray({value!r})`), so that filter_jit traces it"
+    return (
+        f"store `{name}` as an array where the module is built (`{field}=jnp.asarray({value!r})`)"
+        f", so that filter_jit traces it; mark it `eqx.field(static=True)` only where it must "
+        f"stay static"
+    )
+
+
+def filter_field_stay_static_text(name: str, a: Any, b: Any, structure: StructureDifference) -> str:
+    """Why a number that `equinox.filter_jit` holds static must stay so, in equinox's words."""
+    return (
+        f"`{name}`, which equinox.filter_jit holds static, changes the program's structure, "
+        f"not only its constants ({a!r} vs {b!r}: {structure_text(structure)}); it must stay "
+        f"static{' (`eqx.field(static=True)` says so)' if '.' in name else ''}, and each value "
+        f"compiles once."
+    )
+
+
+def filter_field_float_text(function: str, name: str, values: str, count: int) -> str:
+    """A module's float field that `equinox.filter_jit` holds static and that changed."""
+    return (
+        f"{function}: `{name}` is a Python float that equinox.filter_jit holds static (it is no "
+        f"array) and it changes between calls ({count} values: {values}); each new value "
+        f"compiles anew. Store it as an array (`jnp.asarray(...)` where the module is built) "
+        f"so that filter_jit traces it; mark it `eqx.field(static=True)` only where it must "
+        f"stay static."
+    )
 
 
 def traced_how(name: str, spec: str, source: str, vocabulary: Vocabulary) -> str:

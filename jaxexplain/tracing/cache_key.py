@@ -24,6 +24,7 @@ from jaxexplain.inputs.calling import CallPlan, user_function, wrapper_text
 from jaxexplain.renderers.words import slow_hash_text, stale_entry_text, unfrozen_dataclass_text
 from jaxexplain.report import CacheKey, IdentityPart, StaticKey, TracedLeaf
 from jaxexplain.tracing.key_compare import ADDRESS, digest_of
+from jaxexplain.tracing.wrappers import FilterSplit
 
 MAX_VALUE_REPR = 300
 
@@ -416,7 +417,7 @@ def build_cache_key(
     options: _jax_compat.JitOptions | None = None,
 ) -> CacheKey:
     """All components of the cache key for `plan` traced as (`in_tree`, `in_avals`)."""
-    statics = tuple(static_key(p.name, p.value) for p in plan.params if p.static and p.passed)
+    statics = tuple(static_key(name, value) for name, value in static_values(plan).items())
     key_without_digest = CacheKey(
         digest="",
         function=function_identity(fn, options),
@@ -426,6 +427,39 @@ def build_cache_key(
         context=_jax_compat.trace_context(),
     )
     return CacheKey(**{**key_without_digest.__dict__, "digest": digest_of(key_without_digest)})
+
+
+def static_values(plan: CallPlan) -> dict[str, Any]:
+    """Every static of the call by the user's name: the static arguments, then each leaf that
+    `equinox.filter_jit` holds static inside a traced argument (`model.scale`, `xs[1]`)."""
+    values = {p.name: p.value for p in plan.params if p.static and p.passed}
+    for p in plan.params:
+        if not p.passed or p.static:
+            continue
+        if p.kind.name == "VAR_POSITIONAL":
+            for i, item in enumerate(p.value):
+                values.update(_split_statics(f"{p.name}[{i}]", item))
+        else:
+            values.update(_split_statics(p.name, p.value))
+    return values
+
+
+def _split_statics(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, FilterSplit):
+        return {}
+    return {name + path: leaf for path, leaf in value.static_leaves()}
+
+
+def filter_jit_key(plan: CallPlan, fn: Any, inner_dynamic: Any, inner_avals: Any) -> CacheKey:
+    """The cache key of a call of `equinox.filter_jit` as the user made it (`plan`, split as
+    equinox splits it), from the call of its inner `jax.jit`: the arrays are the same objects
+    on both sides, so each of the user's array leaves takes the abstract value JAX gave it."""
+    avals = jax.tree_util.tree_leaves(inner_avals)
+    inner_leaves = jax.tree_util.tree_leaves(inner_dynamic)
+    by_id = {id(leaf): aval for leaf, aval in zip(inner_leaves, avals, strict=True)}
+    dynamic = _dynamic_args(plan)
+    user_avals = [by_id[id(leaf)] for leaf in jax.tree_util.tree_leaves(dynamic)]
+    return build_cache_key(plan, fn, jax.tree_util.tree_structure(dynamic), user_avals)
 
 
 def plan_of_call(

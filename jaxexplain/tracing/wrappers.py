@@ -8,7 +8,8 @@ is static and a module holding arrays and functions is fine. jaxexplain models t
 one `jax.jit` whose arguments are split the same way per parameter: a parameter without arrays
 is a static argument, and a parameter mixing both is a `FilterSplit` whose children are its
 arrays and whose pytree structure holds the other leaves, compared by `==` as equinox compares
-its static part. A wrapper that is not modelled is named in a note, never traced as if it were
+its static part; the cache key lists each of those leaves as a static by the user's path
+(`model.scale`). A wrapper that is not modelled is named in a note, never traced as if it were
 the function under it.
 """
 
@@ -74,6 +75,15 @@ class UserPath:
         return self.text
 
 
+class StaticLeaves(tuple):  # type: ignore[type-arg]
+    """A filter_jit split's static leaves (`None` where an array sits), compared and hashed as
+    the plain tuple equinox compares; in the pytree structure it reads as their count only,
+    since the cache key lists each of them by path, with its value, among the statics."""
+
+    def __repr__(self) -> str:
+        return f"static leaves {len([s for s in self if s is not None])}"
+
+
 @jax.tree_util.register_pytree_with_keys_class
 class FilterSplit:
     """One parameter split as `equinox.filter_jit` splits it: arrays traced, the rest static.
@@ -85,7 +95,7 @@ class FilterSplit:
 
     def __init__(self, arrays: tuple[Any, ...], static: tuple[Any, ...], treedef: Any) -> None:
         self.arrays = arrays
-        self.static = static
+        self.static = StaticLeaves(static)
         self.treedef = treedef
 
     @classmethod
@@ -94,6 +104,36 @@ class FilterSplit:
         arrays = tuple(leaf for leaf in leaves if is_array(leaf))
         static = tuple(None if is_array(leaf) else leaf for leaf in leaves)
         return cls(arrays, static, treedef)
+
+    def leaf_paths(self) -> list[str]:
+        """Every leaf's path inside the parameter (`.layers[0].weight`), in leaf order."""
+        positions = jax.tree_util.tree_unflatten(self.treedef, range(self.treedef.num_leaves))
+        with_paths = jax.tree_util.tree_flatten_with_path(positions)[0]
+        return [jax.tree_util.keystr(path) for path, _ in with_paths]
+
+    def static_leaves(self) -> list[tuple[str, Any]]:
+        """(path, value) of every leaf equinox holds static: each is part of the cache key."""
+        return [
+            (path, leaf)
+            for path, leaf in zip(self.leaf_paths(), self.static, strict=True)
+            if leaf is not None
+        ]
+
+    def with_static_leaf(self, path: str, value: Any) -> FilterSplit:
+        """The split with the static leaf at `path` holding `value` (a new static value)."""
+        paths = self.leaf_paths()
+        static = tuple(value if p == path else s for p, s in zip(paths, self.static, strict=True))
+        return FilterSplit(self.arrays, static, self.treedef)
+
+    def joined_with(self, path: str, value: Any) -> Any:
+        """The user's value with the leaf at `path` replaced by `value` (a tracer, where the
+        leaf is passed traced instead of static)."""
+        arrays = iter(self.arrays)
+        leaves = [
+            value if p == path else next(arrays) if s is None else s
+            for p, s in zip(self.leaf_paths(), self.static, strict=True)
+        ]
+        return jax.tree_util.tree_unflatten(self.treedef, leaves)
 
     def joined(self) -> Any:
         """The user's value again, arrays (or tracers) back in their places."""
@@ -105,11 +145,7 @@ class FilterSplit:
         return sum(s is not None for s in self.static)
 
     def tree_flatten_with_keys(self) -> tuple[list[tuple[UserPath, Any]], tuple[Any, Any]]:
-        positions = range(self.treedef.num_leaves)
-        with_paths = jax.tree_util.tree_flatten_with_path(
-            jax.tree_util.tree_unflatten(self.treedef, positions)
-        )[0]
-        paths = [jax.tree_util.keystr(path) for path, i in with_paths if self.static[i] is None]
+        paths = [p for p, s in zip(self.leaf_paths(), self.static, strict=True) if s is None]
         keyed = [(UserPath(p), a) for p, a in zip(paths, self.arrays, strict=True)]
         return keyed, (self.static, self.treedef)
 
@@ -162,6 +198,22 @@ def _split_if_mixed(value: Any) -> Any:
     return split if split.static_leaf_count() else value
 
 
+def with_arguments(plan: CallPlan, arguments: dict[str, Any]) -> CallPlan:
+    """The plan with its traced parameters' values from `arguments` (random inputs made from
+    another plan): a split parameter keeps this plan's static leaves and takes only the
+    arrays, so that a value baked into this plan is not replaced by the other's."""
+    current = {p.name: p.value for p in plan.params}
+    return plan.with_values(
+        {name: _arrays_into(current.get(name), value) for name, value in arguments.items()}
+    )
+
+
+def _arrays_into(split: Any, value: Any) -> Any:
+    if isinstance(split, FilterSplit) and isinstance(value, FilterSplit):
+        return FilterSplit(value.arrays, split.static, split.treedef)
+    return value
+
+
 def joining(fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn` called with every `FilterSplit` joined, returning only its array outputs, as
     equinox's own jitted function does (its other outputs travel outside the jit)."""
@@ -199,7 +251,7 @@ def filter_jit_note(plan: CallPlan) -> str:
             f"{', '.join(static)} static (no array in {'them' if len(static) > 1 else 'it'})"
         )
     if mixed:
-        parts.append(f"{', '.join(mixed)}, the static leaves part of the cache key's pytree")
+        parts.append(f"{', '.join(mixed)}, each static leaf a static of the cache key by its path")
     return (
         "equinox.filter_jit traces every array leaf and holds every other leaf static"
         + (": " + "; ".join(parts) if parts else "")
@@ -217,15 +269,19 @@ def unmodelled_note(wrapper: str) -> str:
 
 
 def filter_jit_plan(plan: CallPlan) -> CallPlan:
-    """The call as `equinox.filter_jit` makes it: a parameter without arrays is static (a
-    Python int, a string, a function), one mixing arrays and other leaves is split."""
+    """The call as `equinox.filter_jit` makes it, decided afresh from each value as equinox
+    decides on every call: a parameter without arrays is static (a Python int, a string, a
+    function), one holding arrays is traced, split where it mixes arrays and other leaves."""
     import inspect
 
     params = []
     for p in plan.params:
-        holds_array = any(is_array(leaf) for leaf in jax.tree_util.tree_leaves(p.value))
-        if p.passed and not holds_array and p.kind != inspect.Parameter.VAR_POSITIONAL:
-            p = dataclasses.replace(p, static=True)
+        if p.passed and p.kind != inspect.Parameter.VAR_POSITIONAL:
+            value = user_value(p.value)
+            holds_array = any(is_array(leaf) for leaf in jax.tree_util.tree_leaves(value))
+            p = dataclasses.replace(p, static=not holds_array, value=value)
+        elif p.passed:
+            p = dataclasses.replace(p, value=user_value(p.value))
         params.append(p)
     return split_for_filter_jit(dataclasses.replace(plan, params=tuple(params)))
 

@@ -21,7 +21,7 @@ import time
 import traceback
 import types
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -38,10 +38,10 @@ from jaxexplain.renderers.words import (
     NEW_FUNCTION_FIX,
     NEW_OBJECT,
     counted_only,
+    filter_field_float_text,
     live_line,
     new_function_text,
     program_interrupted_text,
-    stay_static_text,
     too_many_compiles_text,
     unmatched_explain_text,
     untraceable_static_text,
@@ -58,12 +58,15 @@ from jaxexplain.report import (
     WatchReport,
     WatchWarning,
 )
+from jaxexplain.tracing import wrappers
 from jaxexplain.tracing.cache_key import (
     build_cache_key,
+    filter_jit_key,
     identity_parts,
     plan_of_call,
     static_children,
     static_repr,
+    static_values,
 )
 from jaxexplain.tracing.key_compare import compare_keys
 from jaxexplain.userfiles import is_jax_file, is_user_file, short_path
@@ -101,6 +104,8 @@ class _Entry:
     call: CallPlan | None = None
     function: types.FunctionType | None = None
     closure: tuple[str, Any, Any] | None = None
+    # Under equinox.filter_jit (whose inner function `function` is), the user's function.
+    wrapped: Any = None
 
 
 @dataclass
@@ -144,6 +149,8 @@ class Watcher:
         self._recommended: dict[Definition, tuple[int, Outcome | None]] = {}
         self.shapes = ShapeLog()
         self._bucketed: tuple[int, tuple[Recommendation, ...]] = (0, ())
+        # (function, path) of each leaf equinox.filter_jit held static inside a traced argument.
+        self.filter_fields: set[tuple[str, str]] = set()
 
     def __enter__(self) -> Watcher:
         self.start()
@@ -291,15 +298,19 @@ class Watcher:
         plan with arrays as abstract values."""
         try:
             in_tree, in_avals = _jax_compat.pjit_params_tree_and_avals(observation.params)
-            options = _jax_compat.jit_info_options(observation.jit_info)
-            plan = plan_of_call(
-                observation.fun, tuple(observation.args), dict(observation.kwargs), options
-            )
-            key = build_cache_key(plan, observation.fun, in_tree, in_avals, options)
+            user_call = wrappers.filter_jit_call(observation.fun, tuple(observation.args))
+            if user_call is not None:
+                key, plan = filter_jit_call_key(user_call, observation.args, in_avals)
+            else:
+                options = _jax_compat.jit_info_options(observation.jit_info)
+                plan = plan_of_call(
+                    observation.fun, tuple(observation.args), dict(observation.kwargs), options
+                )
+                key = build_cache_key(plan, observation.fun, in_tree, in_avals, options)
         except Exception as exc:
             self.on_internal_error(exc)
             return None, {}, None
-        return key, {p.name: p.value for p in plan.params if p.static}, abstract_plan(plan)
+        return key, static_values(plan), abstract_plan(plan)
 
     def _record(
         self,
@@ -316,6 +327,9 @@ class Watcher:
         kind = "transformed" if observation.transformed else "jit"
         number = len(group.entries) + 1
         key, statics, plan = call
+        if plan is not None:
+            held = set(statics) - set(plan.static_names)
+            self.filter_fields.update((definition[0], path) for path in held)
         if kind == "jit":
             reasons = explain_recompile(group, same_object, key, statics)
             if not same_object:
@@ -331,6 +345,7 @@ class Watcher:
                     plan,
                     function if number <= 2 else None,
                     _closure_change(group, function) if not same_object else None,
+                    filter_jit_function(observation) if number <= 2 else None,
                 )
             )
             same_object.append(group.entries[-1])
@@ -388,7 +403,10 @@ class Watcher:
             events=events,
             functions=functions,
             eager=eager,
-            warnings=unsaid(said_once(find_warnings(events), self._outcomes()), recommendations)
+            warnings=unsaid(
+                said_once(find_warnings(events, self.filter_fields), self._outcomes()),
+                recommendations,
+            )
             + layer_warnings
             + self._unmatched_explain(),
             program=self.program,
@@ -470,6 +488,26 @@ def abstract_plan(plan: CallPlan) -> CallPlan:
     )
 
 
+def filter_jit_function(observation: _watch_hooks.Observation) -> Any:
+    """The user's function when the observed jit is equinox.filter_jit's inner one, else None."""
+    user_call = wrappers.filter_jit_call(observation.fun, tuple(observation.args))
+    return None if user_call is None else user_call[0]
+
+
+def filter_jit_call_key(
+    user_call: tuple[Any, tuple[Any, ...], dict[str, Any]], inner_args: Any, in_avals: Any
+) -> tuple[CacheKey, CallPlan]:
+    """The key and plan of the call the user made to an `equinox.filter_jit` function, named
+    by their parameters and fields (`model.scale`), not by the `static` argument of equinox's
+    inner jit that holds them all; `inner_args` are that inner jit's, whose third is static."""
+    function, args, kwargs = user_call
+    plan = wrappers.filter_jit_plan(plan_of_call(function, args, kwargs, NO_JIT_OPTIONS))
+    return filter_jit_key(plan, function, tuple(inner_args)[:2], in_avals), plan
+
+
+NO_JIT_OPTIONS = _jax_compat.JitOptions((), (), (), (), None, None)
+
+
 def _abstract_leaf(leaf: Any) -> Any:
     if isinstance(leaf, (jax.Array, np.ndarray)):
         return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype)
@@ -491,7 +529,7 @@ def make_traced_candidate(entries: Sequence[_Entry]) -> Any:
     only: the same closed-over number of a closure made again, or the same static argument."""
     if len(entries) < 2 or entries[0].function is None:
         return None
-    from jaxexplain.diffing import make_traced
+    from jaxexplain.diffing import filter_fields, make_traced
 
     first, *later = entries
     if first.call is None or later[0].call is None:
@@ -507,6 +545,8 @@ def make_traced_candidate(entries: Sequence[_Entry]) -> Any:
     name = changed.pop() if len(changed) == 1 else None
     if name is None or not all(e.fun.is_(first.function) for e in later):
         return None
+    if first.wrapped is not None:
+        return filter_fields.watched_candidate(first.wrapped, (plans[0], plans[1]), name)
     return make_traced.watched_static_candidate(first.function, plans, name)
 
 
@@ -550,7 +590,7 @@ def said_once(
     kept = {
         function: _stay_static_warning(function, outcome.candidate, outcome.structure)
         for function, outcome in by_function.items()
-        if outcome.structure is not None and outcome.candidate.where == "static"
+        if outcome.structure is not None and outcome.candidate.where in ("static", "filter_jit")
     }
     out: list[WatchWarning] = []
     for warning in warnings:
@@ -593,9 +633,10 @@ def _identity_roots(event: WatchEvent) -> list[str]:
 def _stay_static_warning(
     function: str, candidate: Candidate, structure: StructureDifference
 ) -> WatchWarning:
-    c = candidate
-    text = stay_static_text(c.name, c.a, c.b, structure)
-    return WatchWarning("stay_static", function, c.name, f"{function}: {text}")
+    from jaxexplain.diffing.make_traced import stay_static_advice
+
+    text = stay_static_advice(candidate, structure)
+    return WatchWarning("stay_static", function, candidate.name, f"{function}: {text}")
 
 
 def _explainer(
@@ -873,15 +914,18 @@ def function_totals(events: Sequence[WatchEvent]) -> tuple[WatchFunction, ...]:
     )
 
 
-def find_warnings(events: Sequence[WatchEvent]) -> tuple[WatchWarning, ...]:
-    """The usual recompilation mistakes, each named once per function and argument."""
+def find_warnings(
+    events: Sequence[WatchEvent], filter_fields: Set[tuple[str, str]] = frozenset()
+) -> tuple[WatchWarning, ...]:
+    """The usual recompilation mistakes, each named once per function and argument;
+    `filter_fields` the (function, path) of leaves equinox.filter_jit held static."""
     warnings: list[WatchWarning] = []
     grouped: dict[Definition, list[WatchEvent]] = {}
     for event in events:
         if event.kind == "jit":
             grouped.setdefault((event.function, event.file, event.line), []).append(event)
     for (name, _, _), group in grouped.items():
-        warnings += _static_warnings(name, group)
+        warnings += _static_warnings(name, group, filter_fields)
         warnings += _weak_type_warnings(name, group)
         warnings += _shape_warnings(name, group)
         warnings += _new_function_warnings(name, group)
@@ -892,7 +936,9 @@ def _changed_paths(group: Sequence[WatchEvent], component: str) -> list[str]:
     return list(dict.fromkeys(r.path for e in group for r in e.reasons if r.component == component))
 
 
-def _static_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarning]:
+def _static_warnings(
+    name: str, group: Sequence[WatchEvent], filter_fields: Set[tuple[str, str]]
+) -> list[WatchWarning]:
     out = []
     named_by_identity: set[str] = set()
     for path in _changed_paths(group, "static"):
@@ -920,16 +966,14 @@ def _static_warnings(name: str, group: Sequence[WatchEvent]) -> list[WatchWarnin
         if len(values) >= 2 and (
             any(s.type == "float" for s in statics) or all(map(_reads_as_float, values))
         ):
-            out.append(
-                WatchWarning(
-                    "static_float",
-                    name,
-                    path,
-                    f"{name}: static argument `{path}` is a float that changes between calls "
-                    f"({len(values)} values: {shown}); each new value compiles anew. "
-                    + _pass_traced_advice(path),
-                )
+            text = (
+                filter_field_float_text(name, path, shown, len(values))
+                if (name, path) in filter_fields
+                else f"{name}: static argument `{path}` is a float that changes between calls "
+                f"({len(values)} values: {shown}); each new value compiles anew. "
+                + _pass_traced_advice(path)
             )
+            out.append(WatchWarning("static_float", name, path, text))
     return out
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import ast
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import jax
 import pytest
@@ -15,6 +18,8 @@ from jaxexplain import _py_compat
 from jaxexplain.api import trace_target
 from jaxexplain.decisions.recorder import DecisionRecorder
 from jaxexplain.inputs.targets import prepare_target
+from jaxexplain.report import Decision
+from jaxexplain.tracing.stages import fresh_copy
 from tests.recording import USER_MODULES, X, marker_line, record, roles_of, user_module
 from tests.targets.decisions import flow, reads
 
@@ -110,3 +115,34 @@ def test_a_second_trace_of_one_signature_records_the_same_decisions() -> None:
     assert second.jaxpr.equations == len(
         jax.jit(target.function, static_argnames="config").trace(*args, **kwargs).jaxpr.eqns
     )
+
+
+def recorded_in_a_fresh_trace(function: Any, static: dict[str, Any]) -> tuple[Decision, ...]:
+    """The decisions of one trace of a fresh copy of `function` (JAX caches traces per function
+    object, so a copy is traced even while another thread traces the original)."""
+    copy = fresh_copy(function)
+    with DecisionRecorder(copy, roles_of(copy, static)) as recorder:
+        jax.jit(copy, static_argnames=tuple(static)).trace(X, **static)
+    return recorder.decisions()
+
+
+def test_threads_recording_at_once_each_get_the_decisions_of_their_own_trace(targets):
+    """Four threads trace at once, two of them the same function with other statics: each
+    recording holds exactly the decisions its thread's trace made, as when traced alone."""
+    cases = [
+        (targets.loops, {"n": 3}),
+        (targets.branches, {"n": 2}),
+        (targets.loops, {"n": 5}),
+        (targets.with_helpers, {"n": 2, "kind": "wide"}),
+    ]
+    alone = [recorded_in_a_fresh_trace(f, static) for f, static in cases]
+    assert len({tuple(d.outcomes for d in decisions) for decisions in alone}) == len(cases)
+    for _ in range(30):
+        start = threading.Barrier(len(cases))
+
+        def traced_at_once(case: tuple[Any, dict[str, Any]]) -> tuple[Decision, ...]:
+            start.wait()
+            return recorded_in_a_fresh_trace(*case)
+
+        with ThreadPoolExecutor(len(cases)) as pool:
+            assert list(pool.map(traced_at_once, cases)) == alone

@@ -4,6 +4,7 @@ code objects of user code and of library code near it, so that JAX runs at full 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
@@ -21,12 +22,17 @@ class MonitoringHook:
     """Python 3.12+: PY_START everywhere (disabled per code object as soon as it is neither
     user code nor library code that can decide), INSTRUCTION, LINE and PY_RETURN events on
     user code objects, and on library code objects run near user code, INSTRUCTION events at
-    the instructions its tests need (see `Watch`) and PY_RETURN."""
+    the instructions its tests need (see `Watch`) and PY_RETURN.
+
+    sys.monitoring reports the events of every thread, a thread-local recording's only where
+    they come from the thread that started it (another thread may be tracing the same code for
+    a recording of its own): the others are dropped."""
 
     def __init__(self, frames: FrameLog, monitoring: Any, tool: int) -> None:
         self._frames = frames
         self._monitoring = monitoring
         self._tool = tool
+        self._thread = threading.get_ident()
         self._user_codes: dict[int, CodeType] = {}
         self._library_codes: dict[int, CodeType] = {}
         self._watched: dict[int, frozenset[int]] = {}  # per library code id: `Watch.offsets`
@@ -60,15 +66,18 @@ class MonitoringHook:
         live, frame_at = self._frames.live, sys._getframe
         watched, disable = self._watched, monitoring.DISABLE
         library_codes, first_start = self._frames.library_codes, self._on_start
+        thread, thread_now = self._thread, threading.get_ident
 
         def on_start(code: CodeType, offset: int) -> object:
             """Every Python call: a library code object seen before is settled here, most
             calls of it running far below user code; anything else in `_on_start`."""
             known = library_codes.get(id(code))
+            if known is not None and not known[1]:
+                return disable
+            if thread_now() != thread:
+                return self._on_start_elsewhere(code)
             if known is None:
                 return first_start(code, frame_at(1))
-            if not known[1]:
-                return disable
             frame = frame_at(1)
             if near_user(live, frame):
                 return self._on_library_start(code, frame)
@@ -76,6 +85,8 @@ class MonitoringHook:
             return None
 
         def on_instruction(code: CodeType, offset: int) -> object:
+            if thread_now() != thread:
+                return None
             activation = live.get(id(frame_at(1)))
             if activation is not None and not activation.library:
                 activation.events.append(offset)
@@ -90,11 +101,15 @@ class MonitoringHook:
             return None
 
         def on_line(code: CodeType, line: int) -> None:
+            if thread_now() != thread:
+                return
             activation = live.get(id(frame_at(1)))
             if activation is not None:
                 activation.events.append(-line)
 
         def on_return(code: CodeType, offset: int, value: object) -> None:
+            if thread_now() != thread:
+                return
             activation = live.get(id(frame_at(1)))
             if activation is not None and activation.code is code:
                 activation.returned = True
@@ -119,6 +134,15 @@ class MonitoringHook:
             self._monitoring.set_local_events(self._tool, code, local)
         self._frames.begin(frame)
         return None
+
+    def _on_start_elsewhere(self, code: CodeType) -> object:
+        """A call in another thread: nothing of it is recorded, but code that no thread's
+        recording would watch (neither user code nor library code that can decide) is
+        switched off as it would be here."""
+        frames = self._frames
+        if frames.is_user_code(code) or frames.may_decide_in_library(code):
+            return None
+        return self._monitoring.DISABLE
 
     def _on_library_start(self, code: CodeType, frame: FrameType) -> object:
         """Library code that can decide stays watched, since only some of its frames run near

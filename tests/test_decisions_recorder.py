@@ -146,3 +146,61 @@ def test_threads_recording_at_once_each_get_the_decisions_of_their_own_trace(tar
 
         with ThreadPoolExecutor(len(cases)) as pool:
             assert list(pool.map(traced_at_once, cases)) == alone
+
+
+def recorded_run(function: Any, n: int) -> DecisionRecorder:
+    with DecisionRecorder(function, roles_of(function, {})) as recorder:
+        function(n)
+    return recorder
+
+
+def test_code_that_sets_a_trace_function_and_puts_it_back_leaves_decisions_unknown() -> None:
+    """The tracer was back before the recording ended: only the call itself tells that the
+    hooks were disturbed in between, and the recording says so instead of a part."""
+    before = sys.gettrace()
+    recorder = recorded_run(flow.sets_and_restores_the_trace_function, 8)
+    assert sys.gettrace() is before
+    assert recorder.unavailable is not None
+    assert "called sys.settrace (2 times" in recorder.unavailable
+    assert recorder.decisions() == ()
+    assert all(line.ran for listing in recorder.listings([]) for line in listing.lines)
+
+
+def test_a_profile_function_set_inside_disturbs_only_where_it_shares_the_instrumentation() -> None:
+    """On 3.11 a profile function is a hook of its own and every decision is seen; from 3.12
+    it rewrites the instrumentation the recorder's events live in, and the report says so."""
+    recorder = recorded_run(flow.profiles_itself, 8)
+    steps = flow.halvings(8)
+    if _py_compat.SETPROFILE_DISTURBS_RECORDING:
+        assert recorder.unavailable is not None
+        assert "called sys.setprofile (2 times" in recorder.unavailable
+        assert recorder.decisions() == ()
+    else:
+        assert recorder.unavailable is None
+        (loop,) = [d for d in recorder.decisions() if d.function == "halvings"]
+        assert loop.outcomes == ("true",) * steps + ("false",)
+
+
+def test_a_trace_function_set_in_another_thread_leaves_the_recording_whole() -> None:
+    """Another thread setting its own trace function (threading's tracer of a new thread, a
+    debugger there) does not touch this thread's hooks."""
+    started, recorded = threading.Event(), threading.Event()
+
+    def sets_elsewhere() -> None:
+        started.wait()
+        flow.sets_and_restores_the_trace_function(4)
+        recorded.set()
+
+    other = threading.Thread(target=sets_elsewhere)
+    other.start()
+
+    def waits_for_the_other_thread(n: int) -> int:
+        started.set()
+        recorded.wait()
+        return flow.halvings(n)
+
+    recorder = recorded_run(waits_for_the_other_thread, 8)
+    other.join()
+    assert recorder.unavailable is None
+    (loop,) = [d for d in recorder.decisions() if d.function == "halvings"]
+    assert loop.outcomes == ("true",) * flow.halvings(8) + ("false",)

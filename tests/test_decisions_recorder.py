@@ -5,6 +5,7 @@ in a recorded frame depends on."""
 from __future__ import annotations
 
 import ast
+import inspect
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from jaxexplain.decisions.recorder import DecisionRecorder
 from jaxexplain.inputs.targets import prepare_target
 from jaxexplain.report import Decision
 from jaxexplain.tracing.stages import fresh_copy
+from jaxexplain.userfiles import counted_as_user_code
 from tests.recording import USER_MODULES, X, marker_line, record, roles_of, user_module
 from tests.targets.decisions import flow, reads
 
@@ -204,3 +206,24 @@ def test_a_trace_function_set_in_another_thread_leaves_the_recording_whole() -> 
     assert recorder.unavailable is None
     (loop,) = [d for d in recorder.decisions() if d.function == "halvings"]
     assert loop.outcomes == ("true",) * flow.halvings(8) + ("false",)
+
+
+def test_code_switched_off_by_an_earlier_recording_is_recorded_once_it_is_user_code() -> None:
+    """A recording switches off code that is not user code (JAX's `softmax`, under a user
+    function calling it), for as long as the process lives; explaining `softmax` itself
+    counts its file as user code, and then its decisions are all seen again."""
+    softmax_file = inspect.getsourcefile(jax.nn.softmax)
+    assert softmax_file is not None
+
+    def calls_softmax(x: jax.Array) -> jax.Array:
+        return jax.nn.softmax(x) * 2
+
+    def softmax_decisions() -> tuple[Decision, ...]:
+        with counted_as_user_code(softmax_file):
+            recorder = record(jax.nn.softmax, X)
+        return recorder.decisions()
+
+    alone = softmax_decisions()
+    assert {d.function for d in alone} >= {"softmax"}
+    assert not any(d.file == softmax_file for d in record(calls_softmax, X).decisions())
+    assert softmax_decisions() == alone

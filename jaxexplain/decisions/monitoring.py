@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
@@ -14,8 +13,9 @@ from jaxexplain.decisions.bytecode import can_decide
 from jaxexplain.decisions.frames import FrameLog, near_user
 
 _TOOL_PREFERENCE = (4, 3, 5, 2, 0, 1)  # unnamed ids first, the debugger's and coverage's last
-# The user-file predicate of the previous monitoring session in this process (see _register).
-_last_predicate: list[Callable[[str], bool] | None] = [None]
+# Per tool id, the files whose code objects recordings in this process switched off (DISABLE
+# lasts for the process, whoever holds the id next), with the verdict on the file then.
+_switched_off: dict[int, dict[str, bool | str]] = {}
 
 
 class MonitoringHook:
@@ -59,12 +59,9 @@ class MonitoringHook:
         """Registers the callbacks; events from frames not being recorded are dropped."""
         monitoring = self._monitoring
         events = monitoring.events
-        if _last_predicate[0] is not self._frames.is_user_file:
-            # Code objects disabled under another notion of user code must fire again.
-            monitoring.restart_events()
-            _last_predicate[0] = self._frames.is_user_file
+        self._restart_what_changed_verdict()
         live, frame_at = self._frames.live, sys._getframe
-        watched, disable = self._watched, monitoring.DISABLE
+        watched, switch_off = self._watched, self._switch_off
         library_codes, first_start = self._frames.library_codes, self._on_start
         thread, thread_now = self._thread, threading.get_ident
 
@@ -73,7 +70,7 @@ class MonitoringHook:
             calls of it running far below user code; anything else in `_on_start`."""
             known = library_codes.get(id(code))
             if known is not None and not known[1]:
-                return disable
+                return switch_off(code)
             if thread_now() != thread:
                 return self._on_start_elsewhere(code)
             if known is None:
@@ -95,7 +92,7 @@ class MonitoringHook:
             if offsets is None:
                 return None  # a frame of user code that started before the recording
             if offset not in offsets:
-                return disable  # in every frame of this code, from now on
+                return switch_off(code)  # in every frame of this code, from now on
             if activation is not None and activation.code is code:
                 activation.events.append(offset)
             return None
@@ -120,12 +117,32 @@ class MonitoringHook:
         monitoring.register_callback(self._tool, events.PY_RETURN, on_return)
         monitoring.set_events(self._tool, events.PY_START)
 
+    def _restart_what_changed_verdict(self) -> None:
+        """Code switched off under an earlier recording on this tool id fires again where its
+        file is judged otherwise now: a target's own file is user code while it is explained
+        (`userfiles.counted_as_user_code`), a notebook cell once linecache holds it, and a
+        recorder may bring a predicate of its own. Restarting is all or nothing, and costs
+        every code object's first event again, so only such a change pays for it."""
+        off = _switched_off.setdefault(self._tool, {})
+        verdict = self._frames.file_verdict
+        if any(verdict(filename) != before for filename, before in off.items()):
+            self._monitoring.restart_events()  # every tool's, so every record is void
+            for files in _switched_off.values():
+                files.clear()
+
+    def _switch_off(self, code: CodeType) -> object:
+        """DISABLE for `code`'s PY_START (or the instruction reporting), remembered with the
+        verdict on its file that decided it."""
+        filename = code.co_filename
+        _switched_off[self._tool][filename] = self._frames.file_verdict(filename)
+        return self._monitoring.DISABLE
+
     def _on_start(self, code: CodeType, frame: FrameType) -> object:
         """A call of user code, or the first call of library code in this recording."""
         if id(code) not in self._user_codes:
             if not self._frames.is_user_code(code):
                 if not self._frames.may_decide_in_library(code):
-                    return self._monitoring.DISABLE
+                    return self._switch_off(code)
                 return self._on_library_start(code, frame)
             self._user_codes[id(code)] = code
             events = self._monitoring.events
@@ -142,7 +159,7 @@ class MonitoringHook:
         frames = self._frames
         if frames.is_user_code(code) or frames.may_decide_in_library(code):
             return None
-        return self._monitoring.DISABLE
+        return self._switch_off(code)
 
     def _on_library_start(self, code: CodeType, frame: FrameType) -> object:
         """Library code that can decide stays watched, since only some of its frames run near
@@ -157,7 +174,7 @@ class MonitoringHook:
         if id(code) not in self._library_codes:
             watch = frames.library_watch(code, frame.f_globals)
             if watch is None:
-                return self._monitoring.DISABLE
+                return self._switch_off(code)
             self._library_codes[id(code)] = code
             self._watched[id(code)] = watch.offsets
             events = self._monitoring.events

@@ -139,14 +139,14 @@ def test_threads_recording_at_once_each_get_the_decisions_of_their_own_trace(tar
     ]
     alone = [recorded_in_a_fresh_trace(f, static) for f, static in cases]
     assert len({tuple(d.outcomes for d in decisions) for decisions in alone}) == len(cases)
-    for _ in range(30):
-        start = threading.Barrier(len(cases))
+    start = threading.Barrier(len(cases))
 
-        def traced_at_once(case: tuple[Any, dict[str, Any]]) -> tuple[Decision, ...]:
-            start.wait()
-            return recorded_in_a_fresh_trace(*case)
+    def traced_at_once(case: tuple[Any, dict[str, Any]]) -> tuple[Decision, ...]:
+        start.wait()
+        return recorded_in_a_fresh_trace(*case)
 
-        with ThreadPoolExecutor(len(cases)) as pool:
+    with ThreadPoolExecutor(len(cases)) as pool:
+        for _ in range(30):
             assert list(pool.map(traced_at_once, cases)) == alone
 
 

@@ -109,6 +109,18 @@ class DecisionRecorder:
         (pdb, a profiler), so what was recorded is a part of unknown size."""
         return self._unavailable
 
+    @property
+    def root_runs(self) -> int:
+        """How many times the root function's body ran in the last recording, counting its
+        calls from outside its own call only (JAX traces it once per trace; a recursive root
+        calling itself is one run)."""
+        root = self._frames.root_code
+        return sum(
+            1
+            for a in self._frames.activations
+            if a.code is root and (a.parent is None or not a.parent.in_scope)
+        )
+
     def decisions(self) -> tuple[Decision, ...]:
         """One record per construct that ran, ordered by (file, line, column); none where
         `unavailable` says why they are unknown."""

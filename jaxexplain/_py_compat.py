@@ -28,6 +28,12 @@ RECORDING_SLOWS_TRACING = not HAS_MONITORING
 # same code; on 3.11 each frame's `f_trace_opcodes` is its own.
 SETTRACE_RUNS_ON_MONITORING = HAS_MONITORING
 
+# From Python 3.12 sys.setprofile runs on sys.monitoring too: setting it rewrites the
+# instrumentation of code objects, where the recorder's own events live, and a profile function
+# set inside a recorded frame has been seen to end that frame's instruction events (3.12.1).
+# On 3.11 the profile function is a hook of its own, which the trace function never sees.
+SETPROFILE_DISTURBS_RECORDING = HAS_MONITORING
+
 # The instructions that return from a frame: RETURN_VALUE, and from 3.12 RETURN_CONST, which
 # returns a constant without loading it first (3.14 drops it again).
 RETURN_OPCODES = frozenset({"RETURN_VALUE", "RETURN_CONST"} & set(dis.opmap))

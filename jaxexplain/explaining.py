@@ -159,6 +159,7 @@ def _explain(
     except Exception as exc:
         if record_later:
             _record_again(recorder, target, plan)
+            base = _ran_again_note(base, recorder)
         from jaxexplain.explain.dispatch import explain_failure
 
         return replace(
@@ -170,6 +171,7 @@ def _explain(
     if _jax_compat.leaked_tracers(stages.traced):
         if record_later:
             _record_again(recorder, target, plan)
+            base = _ran_again_note(base, recorder)
         from jaxexplain.explain.leaks import leaked_tracer_error
 
         report = _traced_report(base, target, plan, stages, recorder)
@@ -180,6 +182,7 @@ def _explain(
     if leaked_global is not None:
         if record_later:
             _record_again(recorder, target, plan)
+            base = _ran_again_note(base, recorder)
         report = _traced_report(base, target, plan, stages, recorder)
         return replace(report, error=global_leak_error(*leaked_global))
     if not options.compile:
@@ -188,6 +191,7 @@ def _explain(
         compiled = _lower_then_compile(pool, stages, options)
         if record_later:
             _record_again(recorder, target, plan)
+            base = _ran_again_note(base, recorder)
         report = _traced_report(base, target, plan, stages, recorder)
         if while_compiling is not None:
             while_compiling()
@@ -199,6 +203,21 @@ def _record_again(recorder: DecisionRecorder, target: Target, plan: CallPlan) ->
     again, and the decisions up to the failure are what the report shows."""
     with contextlib.suppress(Exception), recorder:
         trace_plan(target, plan)
+
+
+def _ran_again_note(report: TraceReport, recorder: DecisionRecorder) -> TraceReport:
+    """The report saying how often the function's body ran where it was traced a second time
+    for its decisions: its side effects (a print, an append to a list) happened that often."""
+    runs = 1 + recorder.root_runs
+    if runs == 1:
+        return report
+    note = (
+        f"the function's body ran {runs} times while jaxexplain traced it (JAX runs it once "
+        f"per trace), so its side effects happened {runs} times: once for the jaxpr and once "
+        "more for its decisions, recorded while XLA compiled (recording slows Python 3.11's "
+        "tracing of all code, JAX's included)"
+    )
+    return replace(report, notes=(*report.notes, note))
 
 
 def _traced_report(

@@ -5,6 +5,8 @@ another is free, which it gives back."""
 from __future__ import annotations
 
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -72,3 +74,30 @@ def test_the_recorder_leaves_the_debugger_and_coverage_ids_free_and_gives_its_ow
     assert [monitoring.get_tool(i) for i in range(6)] == before
     (loop,) = [d for d in recorder.decisions() if d.function == "halvings"]
     assert loop.outcomes == ("true",) * steps + ("false",)
+
+
+def test_two_recordings_at_once_take_two_free_ids_and_give_both_back():
+    """No id is kept for the process: each recording takes a free one while it runs, so a
+    recording on another thread (or a tool of the user's) finds others free."""
+    monitoring = sys.monitoring
+    before = [monitoring.get_tool(i) for i in range(6)]
+    both_recording = threading.Barrier(2)
+    held: list[list[str | None]] = []
+
+    def waits_for_the_other(n: int) -> int:
+        both_recording.wait()
+        held.append([monitoring.get_tool(i) for i in range(6)])
+        both_recording.wait()
+        return flow.halvings(n)
+
+    def recorded(n: int) -> tuple[str | int, ...]:
+        with DecisionRecorder(waits_for_the_other, roles_of(waits_for_the_other, {})) as rec:
+            waits_for_the_other(n)
+        (loop,) = [d for d in rec.decisions() if d.function == "halvings"]
+        return loop.outcomes
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(recorded, [8, 2]))
+    assert outcomes == [("true",) * flow.halvings(n) + ("false",) for n in (8, 2)]
+    assert [during.count("jaxexplain") for during in held] == [2, 2]
+    assert [monitoring.get_tool(i) for i in range(6)] == before

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxexplain.api import diff_target, trace_target
+from jaxexplain.api import diff_target, trace, trace_target
 from jaxexplain.errors import UsageError
 from jaxexplain.explaining import (
     Options,
@@ -398,3 +398,26 @@ def test_a_64_bit_spec_without_x64_says_jax_traces_it_as_32_bit() -> None:
     assert report.ok, report.error
     assert report.cache_key.traced[0].dtype == jax_dtype
     assert any("float64 -> float32" in note for note in report.notes), report.notes
+
+
+def test_the_report_says_how_often_the_functions_body_ran_when_it_ran_more_than_once() -> None:
+    """A function that appends to a list while traced: the list grows as often as the report
+    says the body ran (a second, recorded run overlaps the compile where recording is slow)."""
+    runs: list[int] = []
+
+    def appends(x: jax.Array, n: int) -> jax.Array:
+        runs.append(n)
+        for _ in range(n):
+            x = x * 2
+        return x
+
+    for compile in (True, False):
+        runs.clear()
+        report = trace(appends, "f32[3]", n=2, static_argnames="n", compile=compile)
+        said = [note for note in report.notes if "body ran" in note]
+        if len(runs) == 1:
+            assert said == []
+        else:
+            (note,) = said
+            assert f"ran {len(runs)} times" in note
+        assert [d.outcomes for d in report.decisions] == [(2,)]

@@ -86,6 +86,24 @@ def test_settrace_writes_its_events_into_the_code_object_where_it_runs_on_monito
     assert instrumented == _py_compat.SETTRACE_RUNS_ON_MONITORING
 
 
+def test_setprofile_rewrites_the_instrumentation_of_the_code_it_profiles() -> None:
+    """SETPROFILE_DISTURBS_RECORDING: after a function ran under sys.setprofile, its code object
+    holds INSTRUMENTED_ instructions (sys.monitoring's), where the recorder's events live too."""
+
+    def profiler(frame, event, arg):  # type: ignore[no-untyped-def]
+        return None
+
+    saved = sys.getprofile()
+    sys.setprofile(profiler)
+    try:
+        compiled.comprehensions([1, 2, 3])
+    finally:
+        sys.setprofile(saved)
+    names = {i.opname for i in dis.get_instructions(compiled.comprehensions, adaptive=True)}
+    instrumented = any(name.startswith("INSTRUMENTED_") for name in names)
+    assert instrumented == _py_compat.SETPROFILE_DISTURBS_RECORDING
+
+
 def test_the_return_opcodes_are_those_functions_return_with() -> None:
     """RETURN_OPCODES: a constant, a local and nothing returned, and no other way to return."""
     functions = (compiled.returns_a_constant, compiled.returns_a_local, compiled.returns_nothing)

@@ -13,6 +13,7 @@ from typing import Any
 
 from jaxexplain import userfiles
 from jaxexplain.decisions.analysis import Analysis
+from jaxexplain.decisions.disturbance import SetterWatch, disturbed_reason
 from jaxexplain.decisions.frames import FrameLog
 from jaxexplain.decisions.listing import EquationCounts, listings
 from jaxexplain.decisions.monitoring import MonitoringHook
@@ -73,6 +74,7 @@ class DecisionRecorder:
                 self._roles[held] = HELD
         self._frames = FrameLog(_code_of(root), is_user_file or userfiles.is_user_file)
         self._hook: MonitoringHook | TraceHook | None = None
+        self._setters = SetterWatch()
         self._analysis: Analysis | None = None
         self._unavailable: str | None = None
 
@@ -81,6 +83,7 @@ class DecisionRecorder:
             raise RuntimeError("this DecisionRecorder is already recording")
         self._analysis, self._unavailable = None, None
         self._frames.begin_recording()
+        self._setters.start()
         self._hook = MonitoringHook.start(self._frames) or TraceHook.start(self._frames)
         return self
 
@@ -93,14 +96,30 @@ class DecisionRecorder:
         hook, self._hook = self._hook, None
         if hook is not None:
             self._unavailable = hook.stop()
+            self._setters.stop()
+            if self._unavailable is None and self._setters.calls:
+                self._unavailable = disturbed_reason(self._setters.calls)
         self._frames.live.clear()
 
     @property
     def unavailable(self) -> str | None:
         """Why the decisions of the last recording are unknown, or None where they are known:
         another tool took Python's tracing hook while it ran (coverage.py's C tracer puts
-        itself back on every call), so what was recorded is a part of unknown size."""
+        itself back on every call), or the code being traced set a trace or profile function
+        (pdb, a profiler), so what was recorded is a part of unknown size."""
         return self._unavailable
+
+    @property
+    def root_runs(self) -> int:
+        """How many times the root function's body ran in the last recording, counting its
+        calls from outside its own call only (JAX traces it once per trace; a recursive root
+        calling itself is one run)."""
+        root = self._frames.root_code
+        return sum(
+            1
+            for a in self._frames.activations
+            if a.code is root and (a.parent is None or not a.parent.in_scope)
+        )
 
     def decisions(self) -> tuple[Decision, ...]:
         """One record per construct that ran, ordered by (file, line, column); none where

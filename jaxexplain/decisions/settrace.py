@@ -13,6 +13,7 @@ from typing import Any
 
 from jaxexplain._py_compat import HAS_MONITORING, RETURN_OPCODES, SETTRACE_RUNS_ON_MONITORING
 from jaxexplain.decisions.bytecode import can_decide
+from jaxexplain.decisions.disturbance import own_call
 from jaxexplain.decisions.frames import LIBRARY, Activation, FrameLog, near_user
 from jaxexplain.decisions.library_watch import Watch
 
@@ -41,7 +42,8 @@ class TraceHook:
         here = sys._getframe()
         asked, here.f_trace_opcodes = here.f_trace_opcodes, True
         hook._installed = hook._global_tracer()
-        sys.settrace(hook._installed)
+        with own_call():
+            sys.settrace(hook._installed)
         here.f_trace_opcodes = asked
         return hook
 
@@ -70,7 +72,8 @@ class TraceHook:
         """Puts the prior trace function back; says why the recording is not whole where
         another one replaced this hook meanwhile."""
         current = sys.gettrace()
-        sys.settrace(self._prior)
+        with own_call():
+            sys.settrace(self._prior)
         if current is self._installed:
             return None
         return _displaced_reason(current)

@@ -147,3 +147,26 @@ def passes_until_above(rows: list[list[int]], limit: int) -> list[int]:
                 break
         passes.append(count)
     return passes
+
+
+def _ignores(frame: Any, event: str, arg: Any) -> None:
+    """A trace or profile function that asks for nothing."""
+
+
+def sets_and_restores_the_trace_function(n: int) -> int:
+    """User code that sets a trace function of its own and puts the one before it back (a
+    debugger stepping through, coverage.py started and stopped inside)."""
+    before = sys.gettrace()
+    sys.settrace(_ignores)
+    taken = halvings(n)
+    sys.settrace(before)
+    return taken
+
+
+def profiles_itself(n: int) -> int:
+    """User code that profiles a part of itself through sys.setprofile, then stops."""
+    before = sys.getprofile()
+    sys.setprofile(_ignores)
+    taken = halvings(n)
+    sys.setprofile(before)
+    return taken

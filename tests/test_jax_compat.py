@@ -36,7 +36,7 @@ def test_a_first_call_reports_its_trace_lower_and_compile_durations() -> None:
     try:
         jax.jit(lambda x: x * 3 + 1)(x)
     finally:
-        jax.monitoring.unregister_event_duration_listener(listen)
+        _jax_compat.unregister_duration_listener(listen)
     stages = [_jax_compat.TRACE_EVENT, _jax_compat.LOWER_EVENT, _jax_compat.COMPILE_EVENT]
     assert [event for event in seen if event in stages] == stages
 

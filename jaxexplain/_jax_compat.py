@@ -1014,22 +1014,22 @@ def message_match(message: str, *patterns: MessagePattern) -> re.Match[str] | No
 NON_HASHABLE_STATIC = MessagePattern(
     "non_hashable_static",
     re.compile(re.escape("Non-hashable static arguments are not supported")),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 NOT_AN_ARRAY = MessagePattern(
     "not_an_array",
     re.compile(r"as an abstract array.*?at path (?P<path>\S+?)\.?$", re.S | re.M),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 AMBIGUOUS_TRUTH_VALUE = MessagePattern(
     "ambiguous_truth_value",
     re.compile(re.escape("truth value of an array with more than one element is ambiguous")),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 LOOP_GRAD = MessagePattern(
     "loop_grad",
     re.compile(re.escape("Reverse-mode differentiation does not work for lax.while_loop")),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 SLICE_NOT_STATIC = (
     MessagePattern(
@@ -1040,13 +1040,13 @@ SLICE_NOT_STATIC = (
     MessagePattern(
         "slice_not_static",
         re.compile(re.escape("slice indices must have static")),
-        seen_in=("0.12",),
+        seen_in=("0.4", "0.7", "0.12"),
     ),
 )
 SHAPE_NOT_CONCRETE = MessagePattern(
     "shape_not_concrete",
     re.compile(re.escape("Shapes must be 1D sequences of concrete values")),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 # Which of the traced function's arguments a tracer came from, or that JAX operations on
 # constants made it; said only for the function whose trace the tracer belongs to.
@@ -1059,12 +1059,12 @@ PROVENANCE = MessagePattern(
         r"due to JAX operations))",
         re.S,
     ),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 LEAK_CREATED = MessagePattern(
     "leak_created",
     re.compile(r"created on line (?P<file>.+?):(?P<line>\d+)(?::\d+)? \((?P<fn>[^)]*)\)"),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 LEAK_TRACED = MessagePattern(
     "leak_traced",
@@ -1072,28 +1072,32 @@ LEAK_TRACED = MessagePattern(
         r"function being traced when the value leaked was (?P<fn>\S+) at (?P<where>\S+) "
         r"traced for (?P<transform>\w+)"
     ),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 # A tracer's repr (`JitTracer(~int32[])`) in a message a library raised: the library was given
-# a traced value.
-TRACER_REPR = MessagePattern("tracer_repr", re.compile("Tracer"), seen_in=("0.10", "0.12"))
+# a traced value. jax 0.4.38 writes it `Traced<ShapedArray(int32[])>with<DynamicJaxprTrace>`.
+TRACER_REPR = (
+    MessagePattern("tracer_repr", re.compile("Tracer"), seen_in=("0.7", "0.10", "0.12")),
+    MessagePattern("tracer_repr", re.compile(r"Traced<\w+\("), seen_in=("0.4",)),
+)
 # A tracer passed where a jitted function of JAX's own takes a static argument
 # (`jnp.cumsum(x, axis=a)`, `jnp.triu(x, k)` with `a`, `k` traced): JAX hashes it to key the
 # inner jit's cache, and a tracer cannot be hashed.
 TRACER_AS_STATIC = MessagePattern(
     "tracer_as_static",
     re.compile(r"trying to hash an object of type <class '[\w.]*Tracer'>"),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 # A tracer passed where a primitive takes a parameter fixed at trace time
-# (`jax.random.split(key, n)` with `n` traced gives `random_split` the shape `(n,)`).
+# (`jax.random.split(key, n)` with `n` traced gives `random_split` the shape `(n,)`). jax 0.4.38
+# raises no such error: it fails earlier, at the shape, as SHAPE_NOT_CONCRETE.
 TRACER_AS_PRIMITIVE_PARAMETER = MessagePattern(
     "tracer_as_primitive_parameter",
     re.compile(
         r"In a call to primitive (?P<primitive>\w+), the value of parameter (?P<parameter>\w+) "
         r"was not hashable: (?P<value>.*Tracer.*)"
     ),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.7", "0.10", "0.12"),
 )
 
 MESSAGE_PATTERNS = (
@@ -1106,7 +1110,7 @@ MESSAGE_PATTERNS = (
     PROVENANCE,
     LEAK_CREATED,
     LEAK_TRACED,
-    TRACER_REPR,
+    *TRACER_REPR,
     TRACER_AS_STATIC,
     TRACER_AS_PRIMITIVE_PARAMETER,
 )

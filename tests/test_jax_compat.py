@@ -187,8 +187,9 @@ def test_cost_analysis_is_one_dict() -> None:
 
 @pytest.mark.parametrize("version", [_jax_compat.JAX_VERSION])
 def test_supported_jax_version(version: str) -> None:
-    major, minor = (int(p) for p in version.split(".")[:2])
-    assert (major, minor) >= (0, 10), f"jaxexplain is tested with jax >= 0.10, found {version}"
+    from jaxexplain.versions import OLDEST_JAX, PAST_NEWEST_JAX
+
+    assert OLDEST_JAX <= _jax_compat.JAX_RELEASE < PAST_NEWEST_JAX, version
 
 
 def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
@@ -398,12 +399,22 @@ def test_each_message_pattern_matches_the_error_jax_raises(
     fact is tagged with this JAX: a release that rewords a message fails here, not silently."""
     minor = _jax_minor()
     wordings = [p for p in _jax_compat.MESSAGE_PATTERNS if p.name == pattern.name]
-    assert any(minor in p.seen_in for p in wordings), (
+    raised_as = RAISED_AS_ANOTHER.get((pattern.name, minor))
+    assert raised_as or any(minor in p.seen_in for p in wordings), (
         f"no wording of {pattern.name} was checked against JAX {minor}: see what it raises now"
     )
     for message in PROVOKED[pattern.name]():
         found = pattern.search(message) is not None
         assert found == (minor in pattern.seen_in), (pattern, message)
+        if raised_as:
+            others = [p for p in _jax_compat.MESSAGE_PATTERNS if p.name == raised_as]
+            assert _jax_compat.message_match(message, *others) is not None, message
+
+
+# Failures that a JAX release reports as another fact, earlier in the trace: (pattern, release)
+# to the pattern that matches instead. jax 0.4.38's `random.split(key, n)` with `n` traced fails
+# at the shape `(n,)`, before any primitive parameter is hashed.
+RAISED_AS_ANOTHER = {("tracer_as_primitive_parameter", "0.4"): "shape_not_concrete"}
 
 
 def test_the_message_patterns_read_the_facts_jaxexplain_uses() -> None:
@@ -429,11 +440,12 @@ def test_the_message_patterns_read_the_facts_jaxexplain_uses() -> None:
     assert (traced["fn"], traced["transform"]) == ("_store_tracer", "jit")
     slices = PROVOKED["slice_not_static"]()[0]
     assert _jax_compat.message_match(slices, *_jax_compat.SLICE_NOT_STATIC) is not None
-    primitive = _jax_compat.TRACER_AS_PRIMITIVE_PARAMETER.search(
-        PROVOKED["tracer_as_primitive_parameter"]()[0]
-    )
-    assert primitive is not None
-    assert (primitive["primitive"], primitive["parameter"]) == ("random_split", "shape")
+    if _jax_minor() in _jax_compat.TRACER_AS_PRIMITIVE_PARAMETER.seen_in:
+        primitive = _jax_compat.TRACER_AS_PRIMITIVE_PARAMETER.search(
+            PROVOKED["tracer_as_primitive_parameter"]()[0]
+        )
+        assert primitive is not None
+        assert (primitive["primitive"], primitive["parameter"]) == ("random_split", "shape")
 
 
 # The persistent compilation cache: each run in its own process with its own cache directory,

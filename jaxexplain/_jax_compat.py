@@ -22,10 +22,12 @@ from typing import Any
 
 import jax
 
-from jaxexplain.versions import release_of
+from jaxexplain.errors import UsageError
+from jaxexplain.versions import feature_unavailable, release_of
 
+JAX_VERSION = jax.__version__
 # (major, minor, patch) of the running JAX, which the version differences below are read from.
-JAX_RELEASE = release_of(jax.__version__) or (0, 0, 0)
+JAX_RELEASE = release_of(JAX_VERSION) or (0, 0, 0)
 
 # jax.monitoring's names for the stages of one compilation, which `watch` credits to the jit
 # call that caused them. The listeners are public, the names are JAX's own strings
@@ -60,6 +62,15 @@ def unregister_event_listener(listener: Callable[..., None]) -> None:
         from jax._src import monitoring
 
         monitoring._unregister_event_listener_by_callback(listener)
+
+
+def typeof(value: Any) -> Any:
+    """The abstract value (shape, dtype, weak type) JAX sees for `value`; raises TypeError for a
+    value that is not an array."""
+    # jax 0.6+: public `jax.typeof`. jax 0.4.38: `jax.core.get_aval`, public then, same result.
+    if hasattr(jax, "typeof"):
+        return jax.typeof(value)
+    return jax.core.get_aval(value)
 
 
 def _trace_cache_context() -> Callable[[int], Any]:
@@ -211,7 +222,10 @@ def _trace_context_names(jax_config: Any, count: int) -> list[str]:
     # `_name` (jax_enable_x64), the context managers' (mesh_context_manager) their own.
     states = re.findall(r"(\w+)\.value", inspect.getsource(jax_config.trace_context))
     names = [getattr(getattr(jax_config, state, None), "_name", state) for state in states]
-    return names if len(names) == count else [f"trace_context[{i}]" for i in range(count)]
+    if len(names) > count:
+        return [f"trace_context[{i}]" for i in range(count)]
+    # jax 0.7 appends the values of the user contexts (`make_user_context`) after those.
+    return names + [f"user_context[{i}]" for i in range(count - len(names))]
 
 
 def _stable_repr(value: Any) -> str:
@@ -365,6 +379,10 @@ def patch_jit_cache_miss(
     """
     from jax._src import pjit
 
+    # jax 0.4.38 and 0.7 have no `_run_python_pjit` (their `cache_miss` calls
+    # `_python_pjit_helper`, with other arguments and results): `watch` says so and stops.
+    if not hasattr(pjit, "_run_python_pjit"):
+        raise UsageError(feature_unavailable("watch", JAX_VERSION, "0.10"))
     infer, run = pjit._infer_params, pjit._run_python_pjit
     pjit._infer_params = wrap_infer(infer)
     pjit._run_python_pjit = wrap_run(run)
@@ -586,9 +604,6 @@ def effect_equations(jaxpr: Any) -> list[tuple[str, str | None]]:
         for sub in inner:
             found += effect_equations(sub)
     return found
-
-
-JAX_VERSION = jax.__version__
 
 
 # ---------------------------------------------------------------------------------------------

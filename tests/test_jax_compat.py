@@ -15,6 +15,14 @@ import pytest
 
 from jaxexplain import _jax_compat
 
+# jax 0.4.38 and 0.7 call pjit's `_python_pjit_helper` on a jit cache miss, not the
+# `_infer_params` / `_run_python_pjit` pair that watch's hooks wrap.
+_HAS_WATCH_HOOKS = hasattr(__import__("jax._src.pjit", fromlist=["pjit"]), "_run_python_pjit")
+needs_watch_hooks = pytest.mark.skipif(
+    not _HAS_WATCH_HOOKS,
+    reason=f"jax {jax.__version__} has no pjit._run_python_pjit for watch's hooks (0.10+)",
+)
+
 
 def test_the_compile_event_names_are_jaxs_own() -> None:
     from jax._src import compiler, dispatch
@@ -192,6 +200,7 @@ def test_supported_jax_version(version: str) -> None:
     assert OLDEST_JAX <= _jax_compat.JAX_RELEASE < PAST_NEWEST_JAX, version
 
 
+@needs_watch_hooks
 def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
     """watch's hooks: pjit's `cache_miss` calls `_infer_params` then `_run_python_pjit`."""
     from jax._src import pjit
@@ -247,6 +256,7 @@ def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
     )
 
 
+@needs_watch_hooks
 def test_eager_primitives_are_marked() -> None:
     eager: list[bool] = []
 
@@ -562,6 +572,7 @@ def test_the_disk_wrappers_are_removed_with_the_last_listener() -> None:
     assert (compiler.compile_or_get_cached, cache_key._log_cache_key_hash) == before
 
 
+@needs_watch_hooks
 def test_fast_path_data_is_refused_for_a_host_callback_and_the_condition_named() -> None:
     """`_get_fastpath_data` returns None for a program with a debug print (every call then runs
     the Python path); `fast_path_refusal` names the condition, and none for a plain program."""
@@ -621,6 +632,7 @@ def _every_equation(jaxpr: Any) -> list[Any]:
     ]
 
 
+@needs_watch_hooks
 def test_pjit_params_hold_the_traced_jaxpr() -> None:
     captured = []
 
@@ -643,3 +655,46 @@ def test_pjit_params_hold_the_traced_jaxpr() -> None:
         restore()
     jaxpr = _jax_compat.pjit_params_jaxpr(captured[-1])
     assert str(jaxpr) == str(jax.make_jaxpr(lambda x: x * 2)(jnp.ones(2)))
+
+
+def test_typeof_is_the_abstract_value_jit_keys_on() -> None:
+    x = jnp.zeros((2, 3), jnp.float32)
+    (aval,) = jax.make_jaxpr(lambda x: x)(x).in_avals
+    assert _jax_compat.typeof(x) == aval
+    assert _jax_compat.typeof(1.0).weak_type
+    with pytest.raises(TypeError):
+        _jax_compat.typeof("relu")
+
+
+def test_unregistered_monitoring_listeners_hear_nothing() -> None:
+    durations: list[str] = []
+    events: list[str] = []
+
+    def on_duration(event: str, seconds: float, **_: Any) -> None:
+        durations.append(event)
+
+    def on_event(event: str, **_: Any) -> None:
+        events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(on_duration)
+    jax.monitoring.register_event_listener(on_event)
+    _jax_compat.unregister_duration_listener(on_duration)
+    _jax_compat.unregister_event_listener(on_event)
+    jax.jit(lambda x: x * 7 - 2)(jnp.zeros(6))
+    assert durations == [] and events == []
+
+
+@pytest.mark.skipif(_HAS_WATCH_HOOKS, reason=f"jax {jax.__version__} has watch's hooks")
+def test_watch_on_a_jax_without_its_hooks_is_a_usage_error_naming_both_versions() -> None:
+    from jaxexplain.errors import UsageError
+
+    with pytest.raises(UsageError) as raised:
+        _jax_compat.patch_jit_cache_miss(lambda f: f, lambda f: f)
+    assert "watch needs jax 0.10" in str(raised.value)
+    assert f"jax {jax.__version__} does not have" in str(raised.value)
+
+
+def test_the_trace_context_names_every_value_by_its_option() -> None:
+    context = _jax_compat.trace_context()
+    assert not any(name.startswith("trace_context[") for name in context)
+    assert {"jax_enable_x64", "jax_default_matmul_precision"} <= set(context)

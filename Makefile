@@ -28,11 +28,11 @@ test: $(STAMP) ## Set up, then run the whole test suite (browser tests install C
 	-@sh scripts/install-browser.sh
 	$(BIN)/python -m pytest -q
 
-test-all: ## Run the whole suite under every Python that pyenv has (3.11, 3.12, 3.13), one venv each.
+test-all: ## Run the suite over (Python, JAX) cells from jax 0.4.38 to 0.12, one venv each; TEST_ALL_ARGS=subset.
 	@sh scripts/test-all.sh
 
-test-decisions: ## Run the decision tests under every available interpreter (settrace vs sys.monitoring).
-	@sh scripts/test-all.sh tests/test_decisions_*.py tests/test_py_compat.py
+test-decisions: ## Run the decision tests under Pythons 3.11 to 3.13 (settrace vs sys.monitoring).
+	@TEST_ALL_MATRIX="3.11:0.10.2 3.12:0.12.1 3.13:0.12.1" sh scripts/test-all.sh tests/test_decisions_*.py tests/test_py_compat.py
 
 coverage: ## Run the suite under coverage.py on Python 3.12+; the last line gives line and branch figures.
 	@sh scripts/coverage.sh

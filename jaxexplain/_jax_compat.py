@@ -1,22 +1,33 @@
 """The one place that touches private or version-dependent JAX APIs.
 
 Each use says why no public API gives the fact; tests/test_jax_compat.py fails loudly when a
-JAX release changes one of them. Supported: jax 0.10.x (Python 3.11) and 0.12.x (3.12+).
+JAX release changes one of them. Supported: jax 0.4.38 (the last 0.4) to 0.12.x; each difference
+between those releases is here, with a comment naming the releases on each side.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import inspect
 import os
 import re
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
 import jax
+
+from jaxexplain.errors import UsageError
+from jaxexplain.versions import feature_unavailable, release_of
+
+JAX_VERSION = jax.__version__
+# (major, minor, patch) of the running JAX, which the version differences below are read from.
+JAX_RELEASE = release_of(JAX_VERSION) or (0, 0, 0)
 
 # jax.monitoring's names for the stages of one compilation, which `watch` credits to the jit
 # call that caused them. The listeners are public, the names are JAX's own strings
@@ -30,10 +41,57 @@ COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 # An executable read from the persistent compilation cache instead of compiled.
 PERSISTENT_HIT_EVENT = "/jax/compilation_cache/cache_hits"
 
-# Public since jax 0.7 (`jax.make_user_context`); JAX caches the traces of inner functions (a
-# nested jit, a scan body) by function and trace context, so a new value of this context per
-# trace makes JAX run their Python again, where jaxexplain records its decisions.
-_TRACE_CACHE_CONTEXT = jax.make_user_context(None)
+
+def unregister_duration_listener(listener: Callable[..., None]) -> None:
+    """Removes a `jax.monitoring` duration listener that was registered."""
+    # jax 0.4.38 has no public unregister; its private one takes the callback the same way.
+    if hasattr(jax.monitoring, "unregister_event_duration_listener"):
+        jax.monitoring.unregister_event_duration_listener(listener)
+    else:
+        from jax._src import monitoring
+
+        monitoring._unregister_event_duration_listener_by_callback(listener)
+
+
+def unregister_event_listener(listener: Callable[..., None]) -> None:
+    """Removes a `jax.monitoring` event listener that was registered."""
+    # jax 0.4.38 has no public unregister; its private one takes the callback the same way.
+    if hasattr(jax.monitoring, "unregister_event_listener"):
+        jax.monitoring.unregister_event_listener(listener)
+    else:
+        from jax._src import monitoring
+
+        monitoring._unregister_event_listener_by_callback(listener)
+
+
+def typeof(value: Any) -> Any:
+    """The abstract value (shape, dtype, weak type) JAX sees for `value`; raises TypeError for a
+    value that is not an array."""
+    # jax 0.6+: public `jax.typeof`. jax 0.4.38: `jax.core.get_aval`, public then, same result.
+    if hasattr(jax, "typeof"):
+        return jax.typeof(value)
+    return jax.core.get_aval(value)
+
+
+def _trace_cache_context() -> Callable[[int], Any]:
+    """A context factory whose value enters JAX's trace context.
+
+    JAX caches the traces of inner functions (a nested jit, a scan body) by function and trace
+    context, so a new value of this context per trace makes JAX run their Python again, where
+    jaxexplain records its decisions.
+    """
+    # jax 0.7+: `jax.make_user_context`, public and made for this.
+    if hasattr(jax, "make_user_context"):
+        return jax.make_user_context(None)
+    # jax 0.4.38 to 0.6: no user context. Private: `hlo_source_file_canonicalization_regex` is
+    # part of `config.trace_context()`, and a regex that can match nothing (`(?!)`) leaves the
+    # locations it canonicalizes as they are; it is set during the trace only, never a lowering.
+    from jax._src import config
+
+    return lambda trace_id: config.hlo_source_file_canonicalization_regex(f"(?!){trace_id}")
+
+
+_TRACE_CACHE_CONTEXT = _trace_cache_context()
 
 
 def uncached_inner_traces(trace_id: int) -> Any:
@@ -99,7 +157,18 @@ def is_jitted(obj: Any) -> bool:
 
 def _jit_info(obj: Any) -> Any:
     # Private: the decorator's static_argnums/static_argnames are not exposed publicly.
-    return getattr(obj, "_jit_info", None)
+    info = getattr(obj, "_jit_info", None)
+    if info is not None or not callable(getattr(obj, "trace", None)):
+        return info
+    # jax 0.4.38 keeps no `_jit_info` on the wrapper: its `PjitInfo` is a free variable of the
+    # wrapper's own `trace` (pjit's `_make_jit_wrapper`), under `api_boundary`'s functools.wraps.
+    from jax._src import pjit
+
+    trace = getattr(obj.trace, "__wrapped__", obj.trace)
+    cells = getattr(trace, "__closure__", None) or ()
+    return next(
+        (c.cell_contents for c in cells if isinstance(c.cell_contents, pjit.PjitInfo)), None
+    )
 
 
 def jit_options(jitted: Any) -> JitOptions:
@@ -139,9 +208,24 @@ def trace_context() -> dict[str, str]:
     """
     from jax._src import config as jax_config
 
-    names = jax_config.trace_context_names()
     values = jax_config.trace_context()
+    names = _trace_context_names(jax_config, len(values))
     return {name: _stable_repr(value) for name, value in zip(names, values, strict=True)}
+
+
+def _trace_context_names(jax_config: Any, count: int) -> list[str]:
+    """The option name of each value of `trace_context()`."""
+    if hasattr(jax_config, "trace_context_names"):
+        return list(jax_config.trace_context_names())
+    # jax 0.4.38 to 0.7 have no `trace_context_names`: their `trace_context()` returns a tuple
+    # of `<state>.value` written out in its source, in order; each state's option name is its
+    # `_name` (jax_enable_x64), the context managers' (mesh_context_manager) their own.
+    states = re.findall(r"(\w+)\.value", inspect.getsource(jax_config.trace_context))
+    names = [getattr(getattr(jax_config, state, None), "_name", state) for state in states]
+    if len(names) > count:
+        return [f"trace_context[{i}]" for i in range(count)]
+    # jax 0.7 appends the values of the user contexts (`make_user_context`) after those.
+    return names + [f"user_context[{i}]" for i in range(count - len(names))]
 
 
 def _stable_repr(value: Any) -> str:
@@ -178,10 +262,10 @@ def equation_user_lines(eqn: Any) -> list[tuple[str, int]]:
     # Private: jax.extend.source_info_util summarizes the innermost user frame only.
     from jax._src import source_info_util
 
-    return [
-        (frame.file_name, frame.start_line)
-        for frame in source_info_util.user_frames(eqn.source_info.traceback)
-    ]
+    # jax 0.4.38 and 0.5: `user_frames(source_info)`; from 0.6 or 0.7 `user_frames(traceback)`.
+    takes_source_info = "source_info" in inspect.signature(source_info_util.user_frames).parameters
+    source = eqn.source_info if takes_source_info else eqn.source_info.traceback
+    return [(frame.file_name, frame.start_line) for frame in source_info_util.user_frames(source)]
 
 
 def pretty_print_with_tracebacks(jaxpr: Any) -> tuple[str, list[list[tuple[int, int, Any]]]]:
@@ -194,10 +278,55 @@ def pretty_print_with_tracebacks(jaxpr: Any) -> tuple[str, list[list[tuple[int, 
     needed to find the user's line above a library's.
     """
     source_map: list[list[tuple[int, int, Any]]] = []
-    text = jaxpr.pretty_print(
-        source_info=True, name_stack=False, use_color=False, source_map=source_map
-    )
+    with _source_map_of_tracebacks():
+        text = jaxpr.pretty_print(
+            source_info=True, name_stack=False, use_color=False, source_map=source_map
+        )
     return text, source_map
+
+
+@functools.cache
+def _printer_maps_tracebacks() -> bool:
+    """True where JAX's own jaxpr printer maps text to tracebacks (0.10 and later): seen by
+    printing a one-equation jaxpr, since the release that changed it is not documented."""
+    from jax._src import source_info_util
+
+    source_map: list[list[tuple[int, int, Any]]] = []
+    jax.make_jaxpr(lambda x: x + 1)(1.0).pretty_print(source_info=True, source_map=source_map)
+    payloads = [region[2] for line in source_map for region in line]
+    return not any(isinstance(p, source_info_util.Frame) for p in payloads)
+
+
+@contextlib.contextmanager
+def _source_map_of_tracebacks() -> Iterator[None]:
+    """Has the jaxpr printer map each equation's text to the equation's whole traceback.
+
+    jax 0.4.38 to 0.7 map it to the one user frame JAX picked (`pp_eqn`); 0.10 and later to
+    the traceback. Private: for the older ones, `core.pp_eqn` is swapped for the later releases'
+    body while one jaxpr prints (the module global the printer calls for each equation).
+    """
+    from jax._src import core, pretty_printer
+
+    if _printer_maps_tracebacks():
+        yield
+        return
+
+    def pp_eqn(eqn: Any, context: Any, settings: Any) -> Any:
+        rule = (
+            core._pp_eqn
+            if not settings.custom_pp_eqn_rules
+            else core.pp_eqn_rules.get(eqn.primitive, core._pp_eqn)
+        )
+        doc = rule(eqn, context, settings)
+        traceback = eqn.source_info.traceback
+        return doc if traceback is None else pretty_printer.source_map(doc, traceback)
+
+    original = core.pp_eqn
+    core.pp_eqn = pp_eqn
+    try:
+        yield
+    finally:
+        core.pp_eqn = original
 
 
 def traceback_code_frames(traceback: Any) -> list[tuple[Any, int]]:
@@ -250,6 +379,10 @@ def patch_jit_cache_miss(
     """
     from jax._src import pjit
 
+    # jax 0.4.38 and 0.7 have no `_run_python_pjit` (their `cache_miss` calls
+    # `_python_pjit_helper`, with other arguments and results): `watch` says so and stops.
+    if not hasattr(pjit, "_run_python_pjit"):
+        raise UsageError(feature_unavailable("watch", JAX_VERSION, "0.10"))
     infer, run = pjit._infer_params, pjit._run_python_pjit
     pjit._infer_params = wrap_infer(infer)
     pjit._run_python_pjit = wrap_run(run)
@@ -473,9 +606,6 @@ def effect_equations(jaxpr: Any) -> list[tuple[str, str | None]]:
     return found
 
 
-JAX_VERSION = jax.__version__
-
-
 # ---------------------------------------------------------------------------------------------
 # The persistent compilation cache (`jax_compilation_cache_dir`): what JAX did for each compile
 
@@ -606,10 +736,6 @@ def _install_disk_wrappers() -> Callable[[], None]:
         (compilation_cache, "get_cache_key"): _wrap_get_key(compilation_cache.get_cache_key),
         # `cache_key.get` calls it after each part with that part's hash function.
         (cache_key, "_log_cache_key_hash"): _wrap_log_part(cache_key._log_cache_key_hash),
-        # Returns the key `compile_or_get_cached` reads and writes under (None: cache unused).
-        (compiler, "_resolve_compilation_strategy"): _wrap_resolve(
-            compiler._resolve_compilation_strategy
-        ),
         # `_cache_read` turns its exceptions into a warning: the read error is kept here.
         (compilation_cache, "get_executable_and_time"): _wrap_read(
             compilation_cache.get_executable_and_time
@@ -625,6 +751,12 @@ def _install_disk_wrappers() -> Callable[[], None]:
             compilation_cache.compress_executable
         ),
     }
+    # jax 0.10+: returns the key `compile_or_get_cached` reads and writes under (None: cache
+    # unused). jax 0.4.38 has no such step: the key is the one `get_cache_key` returned.
+    if hasattr(compiler, "_resolve_compilation_strategy"):
+        wrappers[(compiler, "_resolve_compilation_strategy")] = _wrap_resolve(
+            compiler._resolve_compilation_strategy
+        )
     saved = {place: getattr(place[0], place[1]) for place in wrappers}
     for (module, name), wrapper in wrappers.items():
         setattr(module, name, wrapper)
@@ -634,8 +766,8 @@ def _install_disk_wrappers() -> Callable[[], None]:
     def restore() -> None:
         for (module, name), original in saved.items():
             setattr(module, name, original)
-        jax.monitoring.unregister_event_listener(_on_disk_event)
-        jax.monitoring.unregister_event_duration_listener(_on_disk_duration)
+        unregister_event_listener(_on_disk_event)
+        unregister_duration_listener(_on_disk_duration)
 
     return restore
 
@@ -665,16 +797,22 @@ def _module_name(computation: Any) -> str:
 
 
 def _wrap_get_key(original: Callable[..., Any]) -> Callable[..., Any]:
-    def get_cache_key(module: Any, devices: Any, options: Any, backend: Any, *rest: Any) -> Any:
+    # jax 0.4.38 passes `ignore_callbacks` by keyword; later releases pass every argument by
+    # position.
+    def get_cache_key(
+        module: Any, devices: Any, options: Any, backend: Any, *rest: Any, **keywords: Any
+    ) -> Any:
         record = _current_disk_compile()
         if record is None:
-            return original(module, devices, options, backend, *rest)
+            return original(module, devices, options, backend, *rest, **keywords)
         _DISK.parts = {}
         try:
-            key = original(module, devices, options, backend, *rest)
+            key = original(module, devices, options, backend, *rest, **keywords)
         finally:
             parts, _DISK.parts = _DISK.parts, None
         record.keys[key] = parts
+        # The key in use until `_resolve_compilation_strategy` (jax 0.10+) says otherwise.
+        record.key = key
         if not record.readable:
             record.readable = _readable_parts(devices, options, backend)
         return key
@@ -891,22 +1029,22 @@ def message_match(message: str, *patterns: MessagePattern) -> re.Match[str] | No
 NON_HASHABLE_STATIC = MessagePattern(
     "non_hashable_static",
     re.compile(re.escape("Non-hashable static arguments are not supported")),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 NOT_AN_ARRAY = MessagePattern(
     "not_an_array",
     re.compile(r"as an abstract array.*?at path (?P<path>\S+?)\.?$", re.S | re.M),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 AMBIGUOUS_TRUTH_VALUE = MessagePattern(
     "ambiguous_truth_value",
     re.compile(re.escape("truth value of an array with more than one element is ambiguous")),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 LOOP_GRAD = MessagePattern(
     "loop_grad",
     re.compile(re.escape("Reverse-mode differentiation does not work for lax.while_loop")),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 SLICE_NOT_STATIC = (
     MessagePattern(
@@ -917,13 +1055,13 @@ SLICE_NOT_STATIC = (
     MessagePattern(
         "slice_not_static",
         re.compile(re.escape("slice indices must have static")),
-        seen_in=("0.12",),
+        seen_in=("0.4", "0.7", "0.12"),
     ),
 )
 SHAPE_NOT_CONCRETE = MessagePattern(
     "shape_not_concrete",
     re.compile(re.escape("Shapes must be 1D sequences of concrete values")),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 # Which of the traced function's arguments a tracer came from, or that JAX operations on
 # constants made it; said only for the function whose trace the tracer belongs to.
@@ -936,12 +1074,12 @@ PROVENANCE = MessagePattern(
         r"due to JAX operations))",
         re.S,
     ),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 LEAK_CREATED = MessagePattern(
     "leak_created",
     re.compile(r"created on line (?P<file>.+?):(?P<line>\d+)(?::\d+)? \((?P<fn>[^)]*)\)"),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 LEAK_TRACED = MessagePattern(
     "leak_traced",
@@ -949,28 +1087,32 @@ LEAK_TRACED = MessagePattern(
         r"function being traced when the value leaked was (?P<fn>\S+) at (?P<where>\S+) "
         r"traced for (?P<transform>\w+)"
     ),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 # A tracer's repr (`JitTracer(~int32[])`) in a message a library raised: the library was given
-# a traced value.
-TRACER_REPR = MessagePattern("tracer_repr", re.compile("Tracer"), seen_in=("0.10", "0.12"))
+# a traced value. jax 0.4.38 writes it `Traced<ShapedArray(int32[])>with<DynamicJaxprTrace>`.
+TRACER_REPR = (
+    MessagePattern("tracer_repr", re.compile("Tracer"), seen_in=("0.7", "0.10", "0.12")),
+    MessagePattern("tracer_repr", re.compile(r"Traced<\w+\("), seen_in=("0.4",)),
+)
 # A tracer passed where a jitted function of JAX's own takes a static argument
 # (`jnp.cumsum(x, axis=a)`, `jnp.triu(x, k)` with `a`, `k` traced): JAX hashes it to key the
 # inner jit's cache, and a tracer cannot be hashed.
 TRACER_AS_STATIC = MessagePattern(
     "tracer_as_static",
     re.compile(r"trying to hash an object of type <class '[\w.]*Tracer'>"),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.4", "0.7", "0.10", "0.12"),
 )
 # A tracer passed where a primitive takes a parameter fixed at trace time
-# (`jax.random.split(key, n)` with `n` traced gives `random_split` the shape `(n,)`).
+# (`jax.random.split(key, n)` with `n` traced gives `random_split` the shape `(n,)`). jax 0.4.38
+# raises no such error: it fails earlier, at the shape, as SHAPE_NOT_CONCRETE.
 TRACER_AS_PRIMITIVE_PARAMETER = MessagePattern(
     "tracer_as_primitive_parameter",
     re.compile(
         r"In a call to primitive (?P<primitive>\w+), the value of parameter (?P<parameter>\w+) "
         r"was not hashable: (?P<value>.*Tracer.*)"
     ),
-    seen_in=("0.10", "0.12"),
+    seen_in=("0.7", "0.10", "0.12"),
 )
 
 MESSAGE_PATTERNS = (
@@ -983,7 +1125,7 @@ MESSAGE_PATTERNS = (
     PROVENANCE,
     LEAK_CREATED,
     LEAK_TRACED,
-    TRACER_REPR,
+    *TRACER_REPR,
     TRACER_AS_STATIC,
     TRACER_AS_PRIMITIVE_PARAMETER,
 )

@@ -440,7 +440,7 @@ def pytree_kind(value: Any) -> str | None:
 
 def _leaf_aval(leaf: Any) -> str:
     try:
-        aval = jax.typeof(leaf)
+        aval = _jax_compat.typeof(leaf)
     except TypeError:
         return f"<{type(leaf).__name__}: not an array>"
     return specs.format_aval(

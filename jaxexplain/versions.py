@@ -10,21 +10,37 @@ import re
 
 from jaxexplain.errors import UsageError
 
-# The oldest supported release (major, minor), and the first release past the newest supported.
-OLDEST_JAX = (0, 10)
-PAST_NEWEST_JAX = (0, 13)
+# The oldest supported release (major, minor, patch): 0.4.38, the last 0.4, which many GPU and TPU
+# images still pin; and the first release past the newest supported (0.13.0).
+OLDEST_JAX = (0, 4, 38)
+PAST_NEWEST_JAX = (0, 13, 0)
+
+
+def _dotted(release: tuple[int, int, int]) -> str:
+    """0.4.38 for (0, 4, 38)."""
+    return ".".join(str(part) for part in release)
+
+
+def oldest_requirement() -> str:
+    """The lower bound as pip spells it: "0.4.38"."""
+    return _dotted(OLDEST_JAX)
+
+
+def newest_bound() -> str:
+    """The exclusive upper bound as pip spells it: "0.13"."""
+    return f"{PAST_NEWEST_JAX[0]}.{PAST_NEWEST_JAX[1]}"
 
 
 def supported_range() -> str:
-    """The range in words: "0.10 to 0.12.x"."""
-    newest = (PAST_NEWEST_JAX[0], PAST_NEWEST_JAX[1] - 1)
-    return f"{OLDEST_JAX[0]}.{OLDEST_JAX[1]} to {newest[0]}.{newest[1]}.x"
+    """The range in words: "0.4.38 to 0.12.x"."""
+    return f"{_dotted(OLDEST_JAX)} to {PAST_NEWEST_JAX[0]}.{PAST_NEWEST_JAX[1] - 1}.x"
 
 
-def release_of(version: str) -> tuple[int, int] | None:
-    """(major, minor) of a version string such as "0.10.2" or "0.12.1.dev20261101"."""
-    match = re.match(r"(\d+)\.(\d+)", version)
-    return (int(match[1]), int(match[2])) if match else None
+def release_of(version: str) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of a version string such as "0.10.2", "0.12.1.dev20261101" or
+    "0.11" (patch 0): the patch matters because the range starts inside the 0.4 series."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    return (int(match[1]), int(match[2]), int(match[3] or 0)) if match else None
 
 
 def check_jax() -> str:
@@ -35,11 +51,14 @@ def check_jax() -> str:
     except importlib.metadata.PackageNotFoundError:
         raise UsageError(
             f"jaxexplain needs jax {supported_range()}, and no jax is installed "
-            f"(pip install 'jax>={OLDEST_JAX[0]}.{OLDEST_JAX[1]}')"
+            f"(pip install 'jax>={oldest_requirement()},<{newest_bound()}')"
         ) from None
     release = release_of(version)
     if release is None or not OLDEST_JAX <= release < PAST_NEWEST_JAX:
-        raise UsageError(f"jaxexplain needs jax {supported_range()}, found jax {version}")
+        raise UsageError(
+            f"jaxexplain needs jax {supported_range()}, found jax {version} "
+            f"(pip install 'jax>={oldest_requirement()},<{newest_bound()}')"
+        )
     try:
         import jax  # noqa: F401  # the import itself checks jaxlib against jax
     except Exception as exc:
@@ -49,3 +68,12 @@ def check_jax() -> str:
             f"reinstall jax and jaxlib of one release"
         ) from None
     return version
+
+
+def feature_unavailable(feature: str, jax_version: str, needs: str) -> str:
+    """Why a feature cannot run on this JAX although the JAX is in the supported range: the JAX
+    internals it observes arrived later (`needs`, the oldest release known to have them)."""
+    return (
+        f"jaxexplain {feature} needs jax {needs} or later (it observes JAX internals that "
+        f"jax {jax_version} does not have); the other commands work with jax {supported_range()}"
+    )

@@ -15,6 +15,14 @@ import pytest
 
 from jaxexplain import _jax_compat
 
+# jax 0.4.38 and 0.7 call pjit's `_python_pjit_helper` on a jit cache miss, not the
+# `_infer_params` / `_run_python_pjit` pair that watch's hooks wrap.
+_HAS_WATCH_HOOKS = hasattr(__import__("jax._src.pjit", fromlist=["pjit"]), "_run_python_pjit")
+needs_watch_hooks = pytest.mark.skipif(
+    not _HAS_WATCH_HOOKS,
+    reason=f"jax {jax.__version__} has no pjit._run_python_pjit for watch's hooks (0.10+)",
+)
+
 
 def test_the_compile_event_names_are_jaxs_own() -> None:
     from jax._src import compiler, dispatch
@@ -36,7 +44,7 @@ def test_a_first_call_reports_its_trace_lower_and_compile_durations() -> None:
     try:
         jax.jit(lambda x: x * 3 + 1)(x)
     finally:
-        jax.monitoring.unregister_event_duration_listener(listen)
+        _jax_compat.unregister_duration_listener(listen)
     stages = [_jax_compat.TRACE_EVENT, _jax_compat.LOWER_EVENT, _jax_compat.COMPILE_EVENT]
     assert [event for event in seen if event in stages] == stages
 
@@ -187,10 +195,12 @@ def test_cost_analysis_is_one_dict() -> None:
 
 @pytest.mark.parametrize("version", [_jax_compat.JAX_VERSION])
 def test_supported_jax_version(version: str) -> None:
-    major, minor = (int(p) for p in version.split(".")[:2])
-    assert (major, minor) >= (0, 10), f"jaxexplain is tested with jax >= 0.10, found {version}"
+    from jaxexplain.versions import OLDEST_JAX, PAST_NEWEST_JAX
+
+    assert OLDEST_JAX <= _jax_compat.JAX_RELEASE < PAST_NEWEST_JAX, version
 
 
+@needs_watch_hooks
 def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
     """watch's hooks: pjit's `cache_miss` calls `_infer_params` then `_run_python_pjit`."""
     from jax._src import pjit
@@ -246,6 +256,7 @@ def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
     )
 
 
+@needs_watch_hooks
 def test_eager_primitives_are_marked() -> None:
     eager: list[bool] = []
 
@@ -398,12 +409,22 @@ def test_each_message_pattern_matches_the_error_jax_raises(
     fact is tagged with this JAX: a release that rewords a message fails here, not silently."""
     minor = _jax_minor()
     wordings = [p for p in _jax_compat.MESSAGE_PATTERNS if p.name == pattern.name]
-    assert any(minor in p.seen_in for p in wordings), (
+    raised_as = RAISED_AS_ANOTHER.get((pattern.name, minor))
+    assert raised_as or any(minor in p.seen_in for p in wordings), (
         f"no wording of {pattern.name} was checked against JAX {minor}: see what it raises now"
     )
     for message in PROVOKED[pattern.name]():
         found = pattern.search(message) is not None
         assert found == (minor in pattern.seen_in), (pattern, message)
+        if raised_as:
+            others = [p for p in _jax_compat.MESSAGE_PATTERNS if p.name == raised_as]
+            assert _jax_compat.message_match(message, *others) is not None, message
+
+
+# Failures that a JAX release reports as another fact, earlier in the trace: (pattern, release)
+# to the pattern that matches instead. jax 0.4.38's `random.split(key, n)` with `n` traced fails
+# at the shape `(n,)`, before any primitive parameter is hashed.
+RAISED_AS_ANOTHER = {("tracer_as_primitive_parameter", "0.4"): "shape_not_concrete"}
 
 
 def test_the_message_patterns_read_the_facts_jaxexplain_uses() -> None:
@@ -429,11 +450,12 @@ def test_the_message_patterns_read_the_facts_jaxexplain_uses() -> None:
     assert (traced["fn"], traced["transform"]) == ("_store_tracer", "jit")
     slices = PROVOKED["slice_not_static"]()[0]
     assert _jax_compat.message_match(slices, *_jax_compat.SLICE_NOT_STATIC) is not None
-    primitive = _jax_compat.TRACER_AS_PRIMITIVE_PARAMETER.search(
-        PROVOKED["tracer_as_primitive_parameter"]()[0]
-    )
-    assert primitive is not None
-    assert (primitive["primitive"], primitive["parameter"]) == ("random_split", "shape")
+    if _jax_minor() in _jax_compat.TRACER_AS_PRIMITIVE_PARAMETER.seen_in:
+        primitive = _jax_compat.TRACER_AS_PRIMITIVE_PARAMETER.search(
+            PROVOKED["tracer_as_primitive_parameter"]()[0]
+        )
+        assert primitive is not None
+        assert (primitive["primitive"], primitive["parameter"]) == ("random_split", "shape")
 
 
 # The persistent compilation cache: each run in its own process with its own cache directory,
@@ -550,6 +572,7 @@ def test_the_disk_wrappers_are_removed_with_the_last_listener() -> None:
     assert (compiler.compile_or_get_cached, cache_key._log_cache_key_hash) == before
 
 
+@needs_watch_hooks
 def test_fast_path_data_is_refused_for_a_host_callback_and_the_condition_named() -> None:
     """`_get_fastpath_data` returns None for a program with a debug print (every call then runs
     the Python path); `fast_path_refusal` names the condition, and none for a plain program."""
@@ -609,6 +632,7 @@ def _every_equation(jaxpr: Any) -> list[Any]:
     ]
 
 
+@needs_watch_hooks
 def test_pjit_params_hold_the_traced_jaxpr() -> None:
     captured = []
 
@@ -631,3 +655,46 @@ def test_pjit_params_hold_the_traced_jaxpr() -> None:
         restore()
     jaxpr = _jax_compat.pjit_params_jaxpr(captured[-1])
     assert str(jaxpr) == str(jax.make_jaxpr(lambda x: x * 2)(jnp.ones(2)))
+
+
+def test_typeof_is_the_abstract_value_jit_keys_on() -> None:
+    x = jnp.zeros((2, 3), jnp.float32)
+    (aval,) = jax.make_jaxpr(lambda x: x)(x).in_avals
+    assert _jax_compat.typeof(x) == aval
+    assert _jax_compat.typeof(1.0).weak_type
+    with pytest.raises(TypeError):
+        _jax_compat.typeof("relu")
+
+
+def test_unregistered_monitoring_listeners_hear_nothing() -> None:
+    durations: list[str] = []
+    events: list[str] = []
+
+    def on_duration(event: str, seconds: float, **_: Any) -> None:
+        durations.append(event)
+
+    def on_event(event: str, **_: Any) -> None:
+        events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(on_duration)
+    jax.monitoring.register_event_listener(on_event)
+    _jax_compat.unregister_duration_listener(on_duration)
+    _jax_compat.unregister_event_listener(on_event)
+    jax.jit(lambda x: x * 7 - 2)(jnp.zeros(6))
+    assert durations == [] and events == []
+
+
+@pytest.mark.skipif(_HAS_WATCH_HOOKS, reason=f"jax {jax.__version__} has watch's hooks")
+def test_watch_on_a_jax_without_its_hooks_is_a_usage_error_naming_both_versions() -> None:
+    from jaxexplain.errors import UsageError
+
+    with pytest.raises(UsageError) as raised:
+        _jax_compat.patch_jit_cache_miss(lambda f: f, lambda f: f)
+    assert "watch needs jax 0.10" in str(raised.value)
+    assert f"jax {jax.__version__} does not have" in str(raised.value)
+
+
+def test_the_trace_context_names_every_value_by_its_option() -> None:
+    context = _jax_compat.trace_context()
+    assert not any(name.startswith("trace_context[") for name in context)
+    assert {"jax_enable_x64", "jax_default_matmul_precision"} <= set(context)

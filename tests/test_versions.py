@@ -13,15 +13,22 @@ from pathlib import Path
 import jax
 import pytest
 
-from jaxexplain.versions import OLDEST_JAX, PAST_NEWEST_JAX, check_jax, release_of, supported_range
+from jaxexplain.versions import (
+    OLDEST_JAX,
+    check_jax,
+    newest_bound,
+    oldest_requirement,
+    release_of,
+    supported_range,
+)
 
 ROOT = Path(__file__).parent.parent
 
 
 def test_pyproject_states_the_range_that_is_checked() -> None:
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    low = f">={OLDEST_JAX[0]}.{OLDEST_JAX[1]}"
-    high = f"<{PAST_NEWEST_JAX[0]}.{PAST_NEWEST_JAX[1]}"
+    low = f">={oldest_requirement()}"
+    high = f"<{newest_bound()}"
     for package in ("jax", "jaxlib"):
         (stated,) = [d for d in dependencies if d.split(">")[0].split("<")[0] == package]
         assert low in stated and high in stated, stated
@@ -34,9 +41,17 @@ def test_the_installed_jax_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("version", "release"),
-    [("0.10.2", (0, 10)), ("0.12.1.dev20261101", (0, 12)), ("1.0", (1, 0)), ("nightly", None)],
+    [
+        ("0.10.2", (0, 10, 2)),
+        ("0.4.38", (0, 4, 38)),
+        ("0.12.1.dev20261101", (0, 12, 1)),
+        ("1.0", (1, 0, 0)),
+        ("nightly", None),
+    ],
 )
-def test_release_of_reads_major_and_minor(version: str, release: tuple[int, int] | None) -> None:
+def test_release_of_reads_major_minor_and_patch(
+    version: str, release: tuple[int, int, int] | None
+) -> None:
     assert release_of(version) == release
 
 
@@ -64,21 +79,28 @@ def _trace_with(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_jax_outside_the_range_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    env = _fake_jax(tmp_path, "0.3.25", "raise AssertionError('must not be imported')\n")
+@pytest.mark.parametrize("version", ["0.3.25", "0.4.37", "0.13.0"])
+def test_a_jax_outside_the_range_is_one_line_and_exit_2(tmp_path: Path, version: str) -> None:
+    env = _fake_jax(tmp_path, version, "raise AssertionError('must not be imported')\n")
     done = _trace_with(env)
     assert done.returncode == 2
-    assert f"jaxexplain needs jax {supported_range()}, found jax 0.3.25" in done.stderr
+    assert f"jaxexplain needs jax {supported_range()}, found jax {version}" in done.stderr
     assert "Traceback" not in done.stderr
     assert json.loads(done.stdout)["exit_code"] == 2
 
 
 def test_a_jax_that_fails_to_import_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    version = f"{OLDEST_JAX[0]}.{OLDEST_JAX[1]}.0"
     env = _fake_jax(
-        tmp_path, version, "raise RuntimeError('jaxlib is version 0.1, jax needs 0.10')\n"
+        tmp_path,
+        oldest_requirement(),
+        "raise RuntimeError('jaxlib is version 0.1, jax needs 0.4.38')\n",
     )
     done = _trace_with(env)
     assert done.returncode == 2
     assert "cannot be imported (RuntimeError: jaxlib is version 0.1" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_range_starts_at_the_last_0_4_release() -> None:
+    assert OLDEST_JAX == (0, 4, 38)
+    assert supported_range() == "0.4.38 to 0.12.x"

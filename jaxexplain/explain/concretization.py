@@ -409,7 +409,7 @@ def explain_library_rejection(
     sites = read_sites(frames_below_target(user_frames(exc), target))
     trials = probe_statics(exc, target, plan, traced_scalars(plan), Budget(MAX_RETRACES))
     found = responsible(trials)
-    names_tracer = _jax_compat.TRACER_REPR.search(str(exc)) is not None
+    names_tracer = _jax_compat.message_match(str(exc), *_jax_compat.TRACER_REPR) is not None
     if not sites or library is None or found is None or not (found.result.ok or names_tracer):
         return base
     site = sites[-1]

@@ -81,7 +81,7 @@ def explain_not_an_array(
 def _is_array_like(leaf: Any) -> bool:
     """JAX can make an abstract array of the leaf (an array or a number)."""
     try:
-        jax.typeof(leaf)
+        _jax_compat.typeof(leaf)
     except TypeError:
         return False
     return True

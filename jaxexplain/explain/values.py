@@ -9,6 +9,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxexplain import _jax_compat
 from jaxexplain.inputs.calling import BoundParam, CallPlan
 from jaxexplain.inputs.specs import format_aval
 from jaxexplain.report import Dependency
@@ -104,7 +105,7 @@ def scalar_without_value(param: BoundParam) -> str | None:
     if len(leaves) != 1 or leaves[0] is not param.value:
         return None
     try:
-        aval = jax.typeof(param.value)
+        aval = _jax_compat.typeof(param.value)
     except TypeError:
         return None
     if aval.shape != ():
@@ -153,7 +154,7 @@ def aval_text(value: Any) -> str:
     """`f32[8]`, `~i32[]` (weakly typed): the abstract value jit traces `value` as; the type's
     name for a value JAX cannot trace."""
     try:
-        aval = jax.typeof(value)
+        aval = _jax_compat.typeof(value)
     except TypeError:
         return type(value).__name__
     return format_aval(tuple(aval.shape), str(aval.dtype), bool(getattr(aval, "weak_type", False)))

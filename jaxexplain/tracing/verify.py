@@ -286,7 +286,7 @@ def _weak_zero(shape: tuple[int, ...], dtype: np.dtype) -> Any:
     if python_zero is None:
         raise NotReproducible(f"cannot build a weak-typed {dtype} input")
     value = jnp.broadcast_to(python_zero, shape)
-    aval = jax.typeof(value)
+    aval = _jax_compat.typeof(value)
     if np.dtype(aval.dtype) != dtype or not aval.weak_type:
         raise NotReproducible(
             f"a Python {type(python_zero).__name__} traces as "

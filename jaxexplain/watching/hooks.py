@@ -103,8 +103,8 @@ class _Hooks:
         if self.restore is not None:
             self.restore()
             self.restore = None
-        jax.monitoring.unregister_event_duration_listener(self.on_duration)
-        jax.monitoring.unregister_event_listener(self.on_event)
+        _jax_compat.unregister_duration_listener(self.on_duration)
+        _jax_compat.unregister_event_listener(self.on_event)
 
     def paused(self) -> bool:
         """True while jaxexplain itself traces and compiles (`watch --explain`), on any thread:

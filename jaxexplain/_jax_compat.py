@@ -50,7 +50,8 @@ def unregister_duration_listener(listener: Callable[..., None]) -> None:
     else:
         from jax._src import monitoring
 
-        monitoring._unregister_event_duration_listener_by_callback(listener)
+        private: Any = monitoring  # the 0.4.38 name, unknown to the installed stubs
+        private._unregister_event_duration_listener_by_callback(listener)
 
 
 def unregister_event_listener(listener: Callable[..., None]) -> None:
@@ -61,7 +62,8 @@ def unregister_event_listener(listener: Callable[..., None]) -> None:
     else:
         from jax._src import monitoring
 
-        monitoring._unregister_event_listener_by_callback(listener)
+        private: Any = monitoring  # the 0.4.38 name, unknown to the installed stubs
+        private._unregister_event_listener_by_callback(listener)
 
 
 def typeof(value: Any) -> Any:
@@ -70,7 +72,8 @@ def typeof(value: Any) -> Any:
     # jax 0.6+: public `jax.typeof`. jax 0.4.38: `jax.core.get_aval`, public then, same result.
     if hasattr(jax, "typeof"):
         return jax.typeof(value)
-    return jax.core.get_aval(value)
+    core: Any = jax.core  # `get_aval` left jax.core's public names after 0.4
+    return core.get_aval(value)
 
 
 def _trace_cache_context() -> Callable[[int], Any]:

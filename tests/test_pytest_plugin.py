@@ -27,6 +27,13 @@ def train_step(x):
 """
 
 
+@pytest.fixture(autouse=True)
+def _plugin_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs below load the plugin by `-p`; where jaxexplain is installed, its entry point
+    would load it a second time under another name, so entry points stay unloaded."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
 def shapes_compiled(sizes: list[int]) -> int:
     """How many entries JAX's own jit cache holds after calling a function on these sizes."""
 

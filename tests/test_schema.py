@@ -136,11 +136,12 @@ CLI_RUNS = [
     (["diff", *UNROLLED], 2),
     (["watch", "--", "tests/watch_programs/weak_type.py"], 0),
     (["watch", "--stable", "--", "tests/watch_programs/weak_type.py"], 0),
+    (["watch", "--explain", "all", "--", "tests/watch_programs/batch_shapes.py"], 0),
     (["watch", "--", "no_such_program.py"], 2),
 ]
 
 
-@pytest.mark.parametrize(("args", "code"), CLI_RUNS, ids=[" ".join(a[:3]) for a, _ in CLI_RUNS])
+@pytest.mark.parametrize(("args", "code"), CLI_RUNS, ids=[" ".join(a) for a, _ in CLI_RUNS])
 def test_every_document_the_command_line_writes_validates(args: list[str], code: int) -> None:
     result = runner.invoke(app, [args[0], "--format", "json", *args[1:]])
     assert result.exit_code == code, result.stderr

@@ -109,7 +109,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         return (yield)
     from jaxexplain.watching.watcher import assert_max_compiles, watch
 
-    passed = False
+    passed, over_limit = False, ""
     with watch() as watcher:
         try:
             with contextlib.ExitStack() as limited:
@@ -120,10 +120,12 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         except AssertionError as exc:
             if not passed:
                 raise
-            pytest.fail(str(exc), pytrace=False)
+            over_limit = str(exc)
         finally:
             if summary:
                 item.config.stash[_SUMMARY].append(summary_of(item.nodeid, watcher.report()))
+    if over_limit:
+        pytest.fail(over_limit, pytrace=False)
     return result
 
 

@@ -83,6 +83,7 @@ def test_own_failure():
         ]
     )
     assert "def assert_max_compiles" not in result.stdout.str()
+    assert "During handling of the above exception" not in result.stdout.str()
     assert "test_one_shape FAILED" not in result.stdout.str()
 
 

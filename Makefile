@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 export XLA_FLAGS ?= --xla_force_host_platform_device_count=2
 export JAX_PLATFORMS ?= cpu
 
@@ -20,7 +21,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create the virtual environment and install jaxexplain with its dev tools.
 
-demo: $(STAMP) ## Set up, then explain the transformer sample (2 layers) and a failing trace.
+# The demo needs jaxexplain and JAX only: no dev tools, and pip shows its progress.
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e .
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP) ## Install jaxexplain alone, then explain the transformer sample (2 layers) and a failing trace.
 	$(BIN)/jaxexplain trace samples/transformer.py:transformer --args-from samples/transformer.py:layers_2 --color always
 	-$(BIN)/jaxexplain trace samples/conditional.py:conditional_double --arg x=f32[8] --static threshold=0.5 --no-compile --color always
 

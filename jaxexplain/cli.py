@@ -54,14 +54,39 @@ app = typer.Typer(
     "unparsable value, your module failing to import, an -o that cannot be written or names an "
     "input); 3 a bug in jaxexplain; 130 interrupted. watch exits with your program's code.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def show_version(asked: bool) -> None:
+    """`--version`: jaxexplain's version and the installed JAX's, read without importing JAX."""
+    if not asked:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    from jaxexplain import __version__
+
+    try:
+        jax = f"jax {version('jax')}"
+    except PackageNotFoundError:
+        jax = "no jax installed"
+    python = ".".join(map(str, sys.version_info[:3]))
+    print(f"jaxexplain {__version__} ({jax}, Python {python})")
+    raise typer.Exit(0)
+
+
 @app.callback()
-def _commands() -> None:
+def _commands(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=show_version, help="Show the versions and exit."
+        ),
+    ] = False,
+) -> None:
     """Explains what jax.jit does with a function."""
 
 
@@ -143,9 +168,28 @@ ColorOpt = Annotated[
     ),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
+StableOpt = Annotated[
+    bool,
+    typer.Option(
+        "--stable",
+        help="Leave timings out of the JSON document, so that reports of two runs can be diffed.",
+    ),
+]
+EXAMPLES = {
+    "trace": "jaxexplain trace samples/unrolled.py:unrolled_power --arg x=f32[3] --static n=3",
+    "diff": "jaxexplain diff samples/unrolled.py:unrolled_power --arg x=f32[3] --static n=3 "
+    "--vs n=4",
+    "watch": "jaxexplain watch --explain train_step -o compiles.html -- train.py --steps 10",
+    "schema": "jaxexplain schema trace > trace.schema.json",
+}
 
 
-@app.command()
+def example(command: str) -> str:
+    """A command's help epilog: one command line to start from, kept on one line (`\\b`)."""
+    return f"\b\nExample:\n  {EXAMPLES[command]}"
+
+
+@app.command(epilog=example("trace"))
 def trace(
     target: TargetArg = None,
     static: StaticOpt = None,
@@ -159,6 +203,7 @@ def trace(
     output: OutputOpt = None,
     color: ColorOpt = ColorMode.auto,
     debug: DebugOpt = False,
+    stable: StableOpt = False,
 ) -> None:
     """Trace TARGET (or the function --target-from returns) with jax.jit for one call
     signature and explain the result."""
@@ -166,6 +211,7 @@ def trace(
     name = refuse_bad_target(target, target_from, fmt, debug)
 
     def run() -> Any:
+        check_stable(stable, fmt)
         statics, traced = parse_assignments(
             static or [], arg or [], factory=bool(args_from or target_from)
         )
@@ -187,7 +233,11 @@ def trace(
     refuse_unsafe_output(output, run_inputs(target, args_from, target_from), fmt, debug, name)
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=name)
     guarded(
-        lambda: emit(report, fmt, output, color), fmt=fmt, output=output, debug=debug, target=name
+        lambda: emit(report, fmt, output, color, stable),
+        fmt=fmt,
+        output=output,
+        debug=debug,
+        target=name,
     )
     raise typer.Exit(finish(report, fmt, output))
 
@@ -230,7 +280,7 @@ VsOpt = Annotated[
 ]
 
 
-@app.command()
+@app.command(epilog=example("diff"))
 def diff(
     target: TargetArg = None,
     vs: VsOpt = None,
@@ -258,6 +308,7 @@ def diff(
     output: OutputOpt = None,
     color: ColorOpt = ColorMode.auto,
     debug: DebugOpt = False,
+    stable: StableOpt = False,
 ) -> None:
     """Trace TARGET (or the function --target-from returns) twice, as given (side A) and with
     the --vs-from factory's values and every --vs applied (side B): does JAX recompile,
@@ -267,6 +318,7 @@ def diff(
     name = refuse_bad_target(target, target_from, fmt, debug, DIFF_SCHEMA)
 
     def run() -> Any:
+        check_stable(stable, fmt)
         statics, traced = parse_assignments(
             static or [], arg or [], factory=bool(args_from or target_from)
         )
@@ -292,7 +344,7 @@ def diff(
     refuse_unsafe_output(output, inputs, fmt, debug, name, schema=DIFF_SCHEMA)
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=name, schema=DIFF_SCHEMA)
     guarded(
-        lambda: emit(report, fmt, output, color),
+        lambda: emit(report, fmt, output, color, stable),
         fmt=fmt,
         output=output,
         debug=debug,
@@ -421,22 +473,36 @@ def _flush_user_output() -> None:
         ctypes.CDLL(None).fflush(None)
 
 
-def use_color(mode: ColorMode, output: str | None) -> bool:
-    """Colors only on a terminal without NO_COLOR, unless forced."""
+def use_color(mode: ColorMode, output: str | None, stream: Any = None) -> bool:
+    """Colors as asked; with auto, only on a terminal (stdout, or `stream`), never with
+    NO_COLOR or TERM=dumb, and always with FORCE_COLOR (a CI log that shows colors)."""
     if mode is ColorMode.always:
         return True
     if mode is ColorMode.never or os.environ.get("NO_COLOR") or (output and output != "-"):
         return False
-    return sys.stdout.isatty()
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return os.environ.get("TERM") != "dumb" and (stream or sys.stdout).isatty()
 
 
-def emit(report: Any, fmt: str, output: str | None, color: ColorMode) -> None:
-    """Renders and writes the report."""
-    from jaxexplain.renderers import render
+def check_stable(stable: bool, fmt: str) -> None:
+    """`--stable` shapes the JSON document: with another format it is a usage error."""
+    if stable and fmt != "json":
+        raise UsageError(f"--stable leaves timings out of JSON documents; this run writes {fmt}")
+
+
+def emit(report: Any, fmt: str, output: str | None, color: ColorMode, stable: bool = False) -> None:
+    """Renders and writes the report; a file written gets its path on stderr."""
+    from jaxexplain.renderers import render, renderer_for
 
     width = 100 if not sys.stdout.isatty() else min(max(os.get_terminal_size().columns, 80), 160)
-    text = render(report, fmt, color=use_color(color, output) and fmt == "text", width=width)
+    if stable:
+        text = renderer_for(fmt, type(report))(report, stable=True)
+    else:
+        text = render(report, fmt, color=use_color(color, output) and fmt == "text", width=width)
     write_output(text, output, sys.stdout)
+    if output and output != "-":
+        print(f"jaxexplain: wrote {short_path(output)}", file=sys.stderr)
 
 
 def refuse_unsafe_output(
@@ -664,6 +730,7 @@ class WatchFormat(StrEnum):
 
 @app.command(
     context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+    epilog=example("watch"),
 )
 def watch(
     program: Annotated[
@@ -691,6 +758,7 @@ def watch(
             "recompilation its diff against the nearest earlier one. Repeatable.",
         ),
     ] = None,
+    stable: StableOpt = False,
 ) -> None:
     """Run a Python program unchanged and report every jit compilation in it, with the exact
     cache-key components behind each recompilation. One line per compilation goes to stderr as
@@ -702,6 +770,7 @@ def watch(
     fmt = guess_format(output, format.value if format else None)
     try:
         check_program(argv)
+        check_stable(stable, fmt)
     except UsageError as exc:
         fail_watch(exc, fmt, output, argv)
     try:
@@ -729,7 +798,7 @@ def watch(
         code = EXIT_INTERNAL
     finally:
         leave_if_forked_child(parent, code)
-        emit_watch(watcher.report(), fmt, output, color)
+        emit_watch(watcher.report(), fmt, output, color, stable)
     raise typer.Exit(code)
 
 
@@ -790,19 +859,42 @@ def fail_watch(exc: UsageError, fmt: str, output: str | None, argv: list[str]) -
     raise typer.Exit(exc.exit_code)
 
 
-def emit_watch(report: Any, fmt: str, output: str | None, color: ColorMode) -> None:
+def emit_watch(
+    report: Any, fmt: str, output: str | None, color: ColorMode, stable: bool = False
+) -> None:
     """The report to -o FILE; else text to stderr and JSON to stdout."""
     from jaxexplain.renderers import render
 
     if output or fmt != "text":
-        emit(report, fmt, output, color)
+        emit(report, fmt, output, color, stable)
         return
     tty = sys.stderr.isatty()
-    colored = color is ColorMode.always or (
-        color is ColorMode.auto and tty and not os.environ.get("NO_COLOR")
-    )
+    colored = use_color(color, None, sys.stderr)
     width = min(max(os.get_terminal_size(sys.stderr.fileno()).columns, 80), 160) if tty else 100
     write_output(render(report, "text", color=colored, width=width), None, sys.stderr)
+
+
+@app.command(epilog=example("schema"))
+def schema(
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME", help="The document: trace, diff, watch, error, or another command's."
+        ),
+    ],
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of a jaxexplain document: every --format json
+    document of that command validates against it, errors included."""
+    from jaxexplain.schema import document_names, schema_text
+
+    if name not in document_names():
+        print(
+            f"jaxexplain: error: no document named {name!r}; use one of "
+            f"{', '.join(document_names())}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(UsageError.exit_code)
+    print(schema_text(name))
 
 
 # Commands that only import and trace the user's code, so nothing of theirs runs at teardown.

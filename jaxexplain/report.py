@@ -13,6 +13,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from jaxexplain.display import Displayed
+
 TRACE_SCHEMA = "jaxexplain.trace/1"
 DIFF_SCHEMA = "jaxexplain.diff/1"
 WATCH_SCHEMA = "jaxexplain.watch/1"
@@ -312,8 +314,8 @@ class PersistentKey:
     cache_dir: str | None = None
 
 
-@dataclass(frozen=True)
-class TraceReport:
+@dataclass(frozen=True, repr=False)
+class TraceReport(Displayed):
     """Everything jaxexplain learned about one call signature of one function."""
 
     target: str
@@ -354,18 +356,6 @@ class TraceReport:
         """Loads a report saved by `to_dict`/`to_json`."""
         _check_schema(data, TRACE_SCHEMA)
         return from_dict(cls, data)
-
-    def __str__(self) -> str:
-        return as_text(self)
-
-
-def as_text(report: Report) -> str:
-    """The full text report, as `str(report)` gives it (what a user prints)."""
-    # The model's one reference to the renderers, imported here when asked, so that the model
-    # never depends on them at import (the renderers import the model).
-    from jaxexplain.renderers import render
-
-    return render(report, "text")
 
 
 def to_dict(obj: Any) -> Any:
@@ -672,8 +662,8 @@ class WatchExplained:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class WatchReport:
+@dataclass(frozen=True, repr=False)
+class WatchReport(Displayed):
     """Every jit compilation of a program run, with exact reasons, totals and warnings."""
 
     events: tuple[WatchEvent, ...]
@@ -711,9 +701,6 @@ class WatchReport:
         """Loads a report saved by `to_dict`/`to_json`."""
         _check_schema(data, WATCH_SCHEMA)
         return from_dict(cls, data)
-
-    def __str__(self) -> str:
-        return as_text(self)
 
 
 __all__ += [
@@ -863,8 +850,8 @@ class Verification:
     input_bytes: int | None = None
 
 
-@dataclass(frozen=True)
-class DiffReport:
+@dataclass(frozen=True, repr=False)
+class DiffReport(Displayed):
     """Why JAX recompiles between two call signatures of one function, and what changed.
 
     `recompiles` is JAX's own behaviour when verification ran, else the prediction from the
@@ -915,9 +902,6 @@ class DiffReport:
         """Loads a report saved by `to_dict`/`to_json`."""
         _check_schema(data, DIFF_SCHEMA)
         return from_dict(cls, data)
-
-    def __str__(self) -> str:
-        return as_text(self)
 
 
 __all__ += [
@@ -1082,8 +1066,8 @@ class LoopGrowth:
     rejected: str = ""
 
 
-@dataclass(frozen=True)
-class SweepReport:
+@dataclass(frozen=True, repr=False)
+class SweepReport(Displayed):
     """How the trace and compile cost of one function grow over the swept values.
 
     Each point is a fresh trace (and compile) after `jax.clear_caches()`, so its seconds are
@@ -1127,9 +1111,6 @@ class SweepReport:
         """Loads a report saved by `to_dict`/`to_json`."""
         _check_schema(data, SWEEP_SCHEMA)
         return from_dict(cls, data)
-
-    def __str__(self) -> str:
-        return as_text(self)
 
 
 __all__ += [

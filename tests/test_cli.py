@@ -3,6 +3,7 @@ subprocesses for start-up behaviour."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -10,10 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jax
 import pytest
 from typer.testing import CliRunner
 
-from jaxexplain.cli import app, parse_size
+from jaxexplain import __version__ as jaxexplain_version
+from jaxexplain.cli import ColorMode, app, parse_size, use_color
 from jaxexplain.errors import UsageError
 from jaxexplain.report import ErrorReport, WatchReport
 
@@ -593,3 +596,56 @@ def test_output_below_sys_stdout_never_reaches_the_json(command: str) -> None:
         assert line in done.stderr
     assert "raw fd write while tracing" in done.stderr
     assert "C printf while tracing" in done.stderr
+
+
+def test_version_names_jaxexplain_and_the_installed_jax() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"jaxexplain {jaxexplain_version} (jax {jax.__version__}, ")
+
+
+@pytest.mark.parametrize("command", ["trace", "diff", "watch", "schema"])
+def test_short_help_shows_one_example_per_command(command: str) -> None:
+    result = invoke(command, "-h")
+    assert result.exit_code == 0
+    assert f"Example:\n    jaxexplain {command} " in result.stdout
+
+
+def test_the_help_offers_shell_completion() -> None:
+    result = invoke("-h")
+    assert "--install-completion" in result.stdout and "--show-completion" in result.stdout
+
+
+def test_a_written_output_file_is_named_on_stderr(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = invoke(*UNROLLED, "--no-compile", "-o", str(out))
+    assert result.exit_code == 0 and f"jaxexplain: wrote {out}" in result.stderr
+    assert json.loads(out.read_text())["schema"] == "jaxexplain.trace/1"
+
+
+def test_stable_applies_to_json_only() -> None:
+    result = invoke(*UNROLLED, "--no-compile", "--stable")
+    assert result.exit_code == 2 and "--stable leaves timings out of JSON" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "tty", "colored"),
+    [
+        ({}, True, True),
+        ({}, False, False),
+        ({"FORCE_COLOR": "1"}, False, True),
+        ({"TERM": "dumb"}, True, False),
+        ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, True, False),
+    ],
+)
+def test_auto_color_follows_the_terminal_and_the_environment(
+    env: dict[str, str], tty: bool, colored: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("FORCE_COLOR", "NO_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    primary, secondary = os.openpty()
+    with open(secondary, "w") as terminal, open(primary, "rb"):
+        stream = terminal if tty else io.StringIO()
+        assert use_color(ColorMode.auto, None, stream) is colored

@@ -13,6 +13,7 @@ from pygments.token import Name
 from jaxexplain import api
 from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.renderers import render
+from jaxexplain.renderers.html import themes
 from jaxexplain.renderers.html.page import (
     fill,
     script_json,
@@ -21,7 +22,6 @@ from jaxexplain.renderers.html.page import (
     token_class,
     tokenize_lines,
 )
-from jaxexplain.style import JaxprStyle
 from tests.targets.rendering import hostile, loop_and_branch
 
 
@@ -74,9 +74,10 @@ def test_token_runs_cover_every_line_and_carry_the_styles_classes() -> None:
             if line[pos : pos + length] in ("cond", "sin", "cos"):
                 assert rows.classes[cls] == primitive
             pos += length
-    color = JaxprStyle.style_for_token(Name.Function)["color"].upper()
     page = render(api.trace(loop_and_branch, "f32[4]", 3, static_argnames="n"), "html")
-    assert re.search(rf"\.code \.{primitive} \{{[^}}]*#{color}", page)
+    for theme in (themes.DARK, themes.LIGHT):
+        color = theme[Name.Function].upper()
+        assert re.search(rf"\.code \.{primitive} \{{[^}}]*{color}", page)
 
 
 def test_a_source_label_is_the_file_name_and_line() -> None:

@@ -2,7 +2,8 @@
 
 The document is the model (`report.to_dict`), so it loads back with `from_dict`; a trace or
 diff document adds a `views` key with what `jaxexplain.views` derives from it (the loops that
-unrolled and their cost, the statics that decided most), which loading leaves aside.
+unrolled and their cost, the statics that decided most), which loading leaves aside. Timings
+are rounded to the microsecond; a stable document (`--stable`) leaves them out.
 """
 
 from __future__ import annotations
@@ -18,34 +19,45 @@ from jaxexplain.report import (
     WatchReport,
     to_dict,
 )
+from jaxexplain.timings import json_timings
 from jaxexplain.views import diff_views, trace_views
 
 
-def render_trace(report: TraceReport, *, color: bool = False, width: int = 100) -> str:
+def render_trace(
+    report: TraceReport, *, color: bool = False, width: int = 100, stable: bool = False
+) -> str:
     """A trace report as indented JSON, its views last (colors and width do not apply)."""
-    return _document({**to_dict(report), "views": trace_views(report)})
+    return _document({**to_dict(report), "views": trace_views(report)}, stable)
 
 
-def render_diff(report: DiffReport, *, color: bool = False, width: int = 100) -> str:
+def render_diff(
+    report: DiffReport, *, color: bool = False, width: int = 100, stable: bool = False
+) -> str:
     """A diff report as indented JSON, each side's views last (colors and width do not apply)."""
-    return _document({**to_dict(report), "views": diff_views(report)})
+    return _document({**to_dict(report), "views": diff_views(report)}, stable)
 
 
-def render_watch(report: WatchReport, *, color: bool = False, width: int = 100) -> str:
+def render_watch(
+    report: WatchReport, *, color: bool = False, width: int = 100, stable: bool = False
+) -> str:
     """A watch report as indented JSON (colors and width do not apply)."""
-    return _document(to_dict(report))
+    return _document(to_dict(report), stable)
 
 
-def render_sweep(report: SweepReport, *, color: bool = False, width: int = 100) -> str:
+def render_sweep(
+    report: SweepReport, *, color: bool = False, width: int = 100, stable: bool = False
+) -> str:
     """A sweep report as indented JSON (colors and width do not apply)."""
-    return _document(to_dict(report))
+    return _document(to_dict(report), stable)
 
 
-def render_error(report: ErrorReport, *, color: bool = False, width: int = 100) -> str:
+def render_error(
+    report: ErrorReport, *, color: bool = False, width: int = 100, stable: bool = False
+) -> str:
     """A run that ended before its report, as its command's document (colors and width do not
     apply)."""
-    return _document(to_dict(report))
+    return _document(to_dict(report), stable)
 
 
-def _document(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2)
+def _document(data: dict[str, Any], stable: bool) -> str:
+    return json.dumps(json_timings(data, stable=stable), indent=2)

@@ -495,6 +495,19 @@ def too_many_compiles_text(name: str, allowed: int, events: Sequence[WatchEvent]
     return "\n".join(lines)
 
 
+COMPILES_SUMMARY = "jaxexplain: jit compilations per test"
+NO_TEST_COMPILED = "no test compiled a jitted function"
+
+
+def compiles_line(
+    nodeid: str, compiles: int, seconds: float, functions: Sequence[tuple[str, int]]
+) -> str:
+    """One test in the pytest plugin's summary: `3 compiles  1.20s  test_x.py::test_y  (step 3)`."""
+    per_function = ", ".join(f"{name} {count}" for name, count in functions)
+    noun = "compile" if compiles == 1 else "compiles"
+    return f"{compiles:>5} {noun:<8} {seconds:>7.2f}s  {nodeid}  ({per_function})"
+
+
 NEW_OBJECT = "a new function object, whose jit cache starts empty"
 NO_COMPILE = "a new cache entry without an XLA compile: JAX reused its trace and executable"
 

@@ -67,9 +67,11 @@ Section = RenderableType | JaxprBlock | CodeBlock
 
 
 def make_console(color: bool, width: int, file: Any = None) -> Console:
-    """A console writing to a string (or `file`), with ANSI codes only when asked."""
+    """A console writing to a string (or `file`), with ANSI codes only when asked; never a
+    Jupyter console, which would display in the cell and leave the string empty."""
     return Console(
         file=file or io.StringIO(),
+        force_jupyter=False,
         width=width,
         force_terminal=color,
         no_color=not color,

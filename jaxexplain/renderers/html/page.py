@@ -3,7 +3,8 @@ and figures, and the jaxpr lexed into the token runs the page's script draws.
 
 The page is static HTML for everything small plus one JSON block that the page's script reads:
 only the rows in view are in the DOM, so a 100,000-equation jaxpr opens as fast as a small one.
-Colors come from the jaxpr lexer and `JaxprStyle`, the same definitions the terminal uses.
+Colors come from the jaxpr lexer and `JaxprStyle`'s token types, in a dark and a light theme
+(`themes`).
 Nothing is fetched from the network. A page holds one report, or several (a watch page embeds
 a trace and a diff report per explained compilation), each under its own `Scope`.
 """
@@ -19,11 +20,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.token import STANDARD_TYPES, Punctuation, _TokenType
 
-from jaxexplain.style import JaxprStyle
+from jaxexplain.renderers.html.themes import token_css
 
 #: The CSS scope of Pygments' token classes; both the jaxpr and the Python source use it.
 CODE_SCOPE = ".code"
@@ -127,10 +127,8 @@ def script_json(data: Any) -> str:
 
 
 def pygments_css() -> str:
-    """The token colors of `JaxprStyle`, scoped to code blocks, as Pygments writes them."""
-    formatter = HtmlFormatter(style=JaxprStyle)
-    rules = formatter.get_token_style_defs(CODE_SCOPE)
-    return "\n".join(rules if isinstance(rules, list) else [rules])
+    """The token colors of both themes, scoped to code blocks, as Pygments writes them."""
+    return token_css(CODE_SCOPE)
 
 
 def token_class(ttype: _TokenType) -> str:

@@ -113,6 +113,7 @@ def test_a_document_with_a_field_missing_or_unknown_does_not_validate(gold: Path
     assert not validator(schema_name(document)).is_valid(unknown)
 
 
+SWEPT = ["samples/unrolled.py:unrolled_power", "--arg", "x=f32[3]"]
 CLI_RUNS = [
     (["trace", *UNROLLED], 0),
     (["trace", *UNROLLED, "--no-compile", "--stable"], 0),
@@ -138,6 +139,9 @@ CLI_RUNS = [
     (["watch", "--stable", "--", "tests/watch_programs/weak_type.py"], 0),
     (["watch", "--explain", "all", "--", "tests/watch_programs/batch_shapes.py"], 0),
     (["watch", "--", "no_such_program.py"], 2),
+    (["sweep", *SWEPT, "--over", "n=1,2,4"], 0),
+    (["sweep", *SWEPT, "--over", "n=1,2,4", "--no-compile", "--budget", "equations=2"], 1),
+    (["sweep", *SWEPT, "--over", "n=1..x"], 2),
 ]
 
 
@@ -171,4 +175,5 @@ def test_the_schema_command_prints_the_schema_without_importing_jax() -> None:
 
 def test_an_unknown_schema_name_is_a_usage_error() -> None:
     result = runner.invoke(app, ["schema", "nope"])
-    assert result.exit_code == 2 and "use one of diff, trace, watch" in result.stderr
+    names = ", ".join(schema.commands())
+    assert result.exit_code == 2 and f"use one of {names}" in result.stderr

@@ -77,3 +77,31 @@ def test_seconds_that_fall_as_the_work_grows_are_jitter() -> None:
     assert found is not None and found.name == "constant"
     counts = growth.fit((16, 32, 64, 128), (9.0, 43.0, 12.0, 5.0), "n")
     assert counts is not None and counts.name == "other"
+
+
+def _dense(weights: jax.Array, x: jax.Array) -> jax.Array:
+    return jnp.tanh(x @ weights)
+
+
+def _argument_bytes(batch: int) -> int:
+    """XLA's argument memory of a layer: fixed weights plus a batch that grows."""
+    weights = jax.ShapeDtypeStruct((256, 256), jnp.float32)
+    x = jax.ShapeDtypeStruct((batch, 256), jnp.float32)
+    return jax.jit(_dense).lower(weights, x).compile().memory_analysis().argument_size_in_bytes
+
+
+def test_a_figure_with_a_large_fixed_part_still_grows_linearly_and_predicts_exactly() -> None:
+    """Its own log-log slope is far below 1 (the weights dominate): the law is judged on the
+    part that grows, so it is linear, and the prediction is XLA's figure at the new size."""
+    sizes = [2, 4, 8, 16, 32]
+    found = growth.fit(sizes, [_argument_bytes(b) for b in sizes], "batch")
+    assert found is not None and found.name == "linear" and found.exponent < 0.5
+    assert growth.predict(found, 1024) == pytest.approx(_argument_bytes(1024), rel=1e-6)
+
+
+def test_no_prediction_where_no_law_fits() -> None:
+    from jaxexplain.sweeping.findings import predicted
+
+    irregular = growth.fit([1, 2, 4, 8, 16], [5.0, 40.0, 3.0, 90.0, 1.0], "n")
+    assert irregular is not None and irregular.name == "other"
+    assert predicted({"flops": {"n": irregular}}, {"n": 64.0}) == ()

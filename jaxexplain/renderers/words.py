@@ -1218,11 +1218,15 @@ def point_label(values: dict[str, Any]) -> str:
     return ", ".join(f"{name}={value}" for name, value in values.items())
 
 
-def law_text(growth: Growth) -> str:
-    """`grow linearly with n`, `grow ~n^1.6 with n` (the exponent, where no simple law fits)."""
+def law_text(growth: Growth, singular: bool = False) -> str:
+    """`grow linearly with n` (`grows` for one figure such as a memory), or, where no simple
+    law fits, that none does and the slope."""
+    ending = "s" if singular else ""
     if growth.name == "other":
-        return f"grow ~{growth.of}^{growth.exponent:.1f}"
-    words = f"{_LAWS[growth.name]} with {growth.of}"
+        slope = f"log-log slope {growth.exponent:.1f}"
+        return f"follow{ending} no simple law in {growth.of} ({slope})"
+    verb, _, how = _LAWS[growth.name].partition(" ")
+    words = f"{verb}{ending} {how} with {growth.of}"
     if growth.name in ("quadratic", "nlogn"):
         words += f" (~{growth.of}^{growth.exponent:.1f})"
     return words
@@ -1248,7 +1252,8 @@ def growth_verdict(
     n times`, `compile seconds grow ~n^1.6; at n=512 expect ~40.000 s`."""
     if growth.name == "constant":
         return f"{figure_label(figure)}: no growth with {growth.of}"
-    text = f"{figure_label(figure)} {law_text(growth)}"
+    label = figure_label(figure)
+    text = f"{label} {law_text(growth, singular=not label.endswith('s'))}"
     drivers = [loop for loop in loops if loop.of == growth.of]
     if figure.startswith("equations") and growth.name != "constant" and drivers:
         text += ": " + "; ".join(loop_text(loop) for loop in drivers)

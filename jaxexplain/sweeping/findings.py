@@ -91,12 +91,14 @@ def growth_by_axis(
 def predicted(
     by_axis: Mapping[str, Mapping[str, Growth]], predictions: Mapping[str, float]
 ) -> tuple[Prediction, ...]:
-    """Each fitted figure at each value the user named, by its law along that parameter."""
+    """Each fitted figure at each value the user named, by its law along that parameter; none
+    where no law fits ("other"): a slope through points that follow no law extrapolates to
+    nothing true."""
     return tuple(
         Prediction(figure, name, at, growth.predict(fits[name], at), fits[name].name)
         for name, at in predictions.items()
         for figure, fits in by_axis.items()
-        if name in fits
+        if name in fits and fits[name].name != "other"
     )
 
 

@@ -61,7 +61,9 @@ def fit(xs: Sequence[float], ys: Sequence[float], of: str, noise: float = 0.0) -
     name = next(law for law in fits if residuals[law] <= best + TOLERANCE)
     if residuals["constant"] <= noise or (noise and exponent < NOISY_EXPONENT):
         name = "constant"
-    elif residuals[name] > max(FIT_LIMIT, noise) or _degree_disagrees(name, exponent):
+    elif residuals[name] > max(FIT_LIMIT, noise) or _degree_disagrees(
+        name, _offset_free_exponent(n, y, fits[name][0], exponent)
+    ):
         return Growth("other", exponent, of, power, round(_power_residual(power, n, y) / scale, 4))
     a, b = fits[name]
     return Growth(
@@ -142,6 +144,16 @@ def _law_values(name: str, coefficients: tuple[float, float], n: np.ndarray) -> 
     if name == "other":
         return np.exp(a) * n**b
     return a + b * POLYNOMIAL_LAWS[name][1](n)
+
+
+def _offset_free_exponent(n: np.ndarray, y: np.ndarray, offset: float, exponent: float) -> float:
+    """The log-log slope of the figure less the law's fitted offset: an argument memory of
+    constant parameters plus a batch that grows is linear, though its own slope is far below 1.
+    The plain slope where removing the offset leaves no positive values."""
+    rest = y - offset
+    if offset <= 0 or np.count_nonzero(rest > 0) < MIN_POINTS:
+        return exponent
+    return _upper_slope(n, rest)[0]
 
 
 def _degree_disagrees(name: str, exponent: float) -> bool:

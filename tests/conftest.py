@@ -59,3 +59,12 @@ def chromium() -> Browser:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI must run the browser tests: {exc}")
         pytest.skip(str(exc))
+
+
+@pytest.fixture(autouse=True)
+def _no_watch_hooks_left() -> Iterator[None]:
+    """Every watch, in every test, removes the hooks it installed on JAX."""
+    yield
+    from jaxexplain.watching import hooks
+
+    assert not hooks.hooks_installed(), "a watch left its hooks installed"

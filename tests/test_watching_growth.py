@@ -3,31 +3,8 @@ identity-compared static built per step) with the line that builds it, checked a
 
 from __future__ import annotations
 
-import runpy
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-
-import jaxexplain
 from jaxexplain.renderers import render
-from jaxexplain.report import WatchReport
-from jaxexplain.watching import hooks as _watch_hooks
-
-PROGRAMS = Path(__file__).resolve().parent / "watch_programs"
-
-
-@pytest.fixture(autouse=True)
-def _no_hooks_left() -> Iterator[None]:
-    yield
-    assert not _watch_hooks.hooks_installed(), "a watch left its hooks installed"
-
-
-def run_watched(name: str) -> tuple[WatchReport, dict[str, Any]]:
-    with jaxexplain.watch() as watcher:
-        program = runpy.run_path(str(PROGRAMS / name), run_name="__main__")
-    return watcher.report(), program
+from tests.watching_support import PROGRAMS, run_watched
 
 
 def line_of(name: str, text: str) -> int:

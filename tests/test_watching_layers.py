@@ -4,10 +4,7 @@ per function and call site, checked against JAX's own counts taken by the test."
 from __future__ import annotations
 
 import logging
-import runpy
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -15,9 +12,7 @@ import pytest
 
 import jaxexplain
 from jaxexplain.report import WatchFunction, WatchReport
-from jaxexplain.watching import hooks as _watch_hooks
-
-PROGRAMS = Path(__file__).resolve().parent / "watch_programs"
+from tests.watching_support import PROGRAMS, run_watched
 
 
 class JaxLog(logging.Handler):
@@ -45,18 +40,6 @@ def jax_log() -> Iterator[JaxLog]:
     with jax.log_compiles(True):
         yield handler
     logger.removeHandler(handler)
-
-
-@pytest.fixture(autouse=True)
-def _no_hooks_left() -> Iterator[None]:
-    yield
-    assert not _watch_hooks.hooks_installed(), "a watch left its hooks installed"
-
-
-def run_watched(name: str) -> tuple[WatchReport, dict[str, Any]]:
-    with jaxexplain.watch() as watcher:
-        program = runpy.run_path(str(PROGRAMS / name), run_name="__main__")
-    return watcher.report(), program
 
 
 def the_function(report: WatchReport, name: str) -> WatchFunction:

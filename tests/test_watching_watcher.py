@@ -11,7 +11,6 @@ import re
 import runpy
 import subprocess
 import sys
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,15 +25,7 @@ import jaxexplain
 from jaxexplain.cli import app
 from jaxexplain.report import WatchEvent, WatchReport
 from jaxexplain.watching import hooks as _watch_hooks
-
-PROGRAMS = Path(__file__).resolve().parent / "watch_programs"
-
-
-def run_watched(name: str) -> tuple[WatchReport, dict[str, Any]]:
-    """Runs a program as `__main__` under watch; returns the report and the program's globals."""
-    with jaxexplain.watch() as watcher:
-        program_globals = runpy.run_path(str(PROGRAMS / name), run_name="__main__")
-    return watcher.report(), program_globals
+from tests.watching_support import PROGRAMS, run_watched
 
 
 def reasons(event: WatchEvent) -> list[tuple[str, str, str, str, int]]:
@@ -47,12 +38,6 @@ def jit_events(report: WatchReport, function: str) -> list[WatchEvent]:
 
 def warning_kinds(report: WatchReport) -> list[tuple[str, str, str]]:
     return [(w.kind, w.function, w.path) for w in report.warnings]
-
-
-@pytest.fixture(autouse=True)
-def _no_hooks_left() -> Iterator[None]:
-    yield
-    assert not _watch_hooks.hooks_installed(), "a watch left its hooks installed"
 
 
 def test_static_float_recompiles_once_per_value_and_is_named() -> None:

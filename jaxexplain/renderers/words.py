@@ -21,6 +21,7 @@ from jaxexplain.report import (
     FigureChange,
     FunctionInfo,
     Growth,
+    JaxprInfo,
     LayerCount,
     LibraryDecision,
     LibraryDecisionChange,
@@ -39,6 +40,7 @@ from jaxexplain.userfiles import short_path
 from jaxexplain.views import (
     DecidingStatic,
     EquationCounts,
+    Figure,
     UnrolledLoop,
     WatchTotals,
     failed_sides,
@@ -1346,3 +1348,58 @@ def sweep_change_text(c: DecisionChange) -> str:
     iterations -> 8 iterations`."""
     a, b = outcomes_text(c.kind, c.a), outcomes_text(c.kind, c.b)
     return f"{location(c.file, c.line)} {as_written(c.kind, c.source)}: {a} -> {b}"
+
+
+def folded_lines_text(count: int, flag: str) -> str:
+    """The line that stands for the lines a section folded, and the flag that shows them."""
+    return f"... {count:,} more line{'s' * (count != 1)} ({flag} shows them)"
+
+
+def unknown_sections_text(names: Sequence[str], known: Sequence[str]) -> str:
+    """`--sections` names that match no section title, and the titles there are."""
+    return f"--sections: no section matches {', '.join(names)}; sections here: {', '.join(known)}"
+
+
+SUMMARY = "Summary"
+
+
+def failed_summary(error: ErrorInfo) -> str:
+    """The failure in one line: what JAX raised, and at which line of the user's."""
+    where = f" at {location(error.file, error.line)}" if error.file else ""
+    return f"tracing failed{where}: {error.type}"
+
+
+def equations_summary(jaxpr: JaxprInfo) -> str:
+    """How big the jaxpr is, nested jaxprs counted where they add equations."""
+    text = f"{jaxpr.equations:,} equation{'s' * (jaxpr.equations != 1)} in the jaxpr"
+    if jaxpr.equations_total != jaxpr.equations:
+        text += f" ({jaxpr.equations_total:,} with nested jaxprs)"
+    return text
+
+
+def top_sources_text(sources: Sequence[tuple[str, int]]) -> str:
+    """The source lines that made the most jaxpr lines."""
+    named = ", ".join(f"{source_location(s)} ({count:,})" for s, count in sources)
+    return f"most from {named}"
+
+
+def repeated_text(length: int, count: int) -> str:
+    """The note under a repeated block of the jaxpr shown once."""
+    return (
+        f"×{count}: these {length:,} lines repeat {count} times in a row ({length * count:,} lines)"
+    )
+
+
+# The summary's compile figures, in this order.
+SUMMARY_FIGURES = ("compile", "temp memory", "argument memory")
+
+
+def compile_summary(figures: Sequence[Figure]) -> str:
+    """Compile time and memory in one line."""
+    named = {f.label: f for f in figures}
+    parts = [
+        f"{label} {figure_text(named[label].value, named[label].unit)}"
+        for label in SUMMARY_FIGURES
+        if label in named and named[label].value is not None
+    ]
+    return "compiled: " + ", ".join(parts)

@@ -1350,9 +1350,14 @@ def sweep_change_text(c: DecisionChange) -> str:
     return f"{location(c.file, c.line)} {as_written(c.kind, c.source)}: {a} -> {b}"
 
 
-def folded_lines_text(count: int, flag: str) -> str:
-    """The line that stands for the lines a section folded, and the flag that shows them."""
-    return f"... {count:,} more line{'s' * (count != 1)} ({flag} shows them)"
+# How to see what a section folded: the flag that shows it.
+FULL_JAXPR = "--jaxpr full shows them"
+MORE_LINES = "a larger --max-lines shows them"
+
+
+def folded_lines_text(count: int, how: str) -> str:
+    """The line that stands for the lines a section folded, and how to see them."""
+    return f"... {count:,} more line{'s' * (count != 1)} ({how})"
 
 
 def unknown_sections_text(names: Sequence[str], known: Sequence[str]) -> str:
@@ -1403,3 +1408,20 @@ def compile_summary(figures: Sequence[Figure]) -> str:
         if label in named and named[label].value is not None
     ]
     return "compiled: " + ", ".join(parts)
+
+
+# Progress stages, on stderr while a run works.
+IMPORTING_JAX = "importing JAX"
+TRACING = "loading the target and tracing"
+COMPILING = "lowering and compiling with XLA"
+RENDERING = "writing the report"
+
+
+def diff_progress_text() -> str:
+    """The stage of a diff: both sides, A first."""
+    return "tracing side A, then side B, and checking the verdict with JAX"
+
+
+def sweep_progress_text(points: int) -> str:
+    """The stage of a sweep: how many points it traces."""
+    return f"tracing {points} point{'s' * (points != 1)}, JAX's caches cleared before each"

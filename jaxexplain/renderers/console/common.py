@@ -22,7 +22,8 @@ from rich.text import Text
 
 from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.renderers.console.layout import broken, jaxpr_lines
-from jaxexplain.renderers.words import folded_lines_text, unknown_sections_text
+from jaxexplain.renderers.display import EVERYTHING, Display
+from jaxexplain.renderers.words import MORE_LINES, folded_lines_text, unknown_sections_text
 from jaxexplain.style import JaxprStyle
 
 
@@ -57,27 +58,13 @@ class JaxprBlock:
 
 
 @dataclass(frozen=True)
-class Display:
-    """What the reader asked to see: the whole jaxpr or its telling parts (`--jaxpr`), only some
-    sections (`--sections`, matched within section titles), each section at most so many lines
-    (`--max-lines`). The JSON and HTML keep everything whatever this says."""
-
-    jaxpr_full: bool = False
-    sections: tuple[str, ...] = ()
-    max_lines: int | None = None
-
-
-# What a report shows unless the reader asks otherwise.
-EVERYTHING = Display()
-
-
-@dataclass(frozen=True)
 class Heading:
     """A section rule: the title bold, a short detail dimmed; it starts a section that
     `--sections` picks by its title and `--max-lines` caps."""
 
     title: str
     detail: str = ""
+    always: bool = False  # shown whatever `--sections` picks (the summary)
 
     @property
     def name(self) -> str:
@@ -130,9 +117,9 @@ def write_sections(
     chunks: list[str] = []
     matched: set[str] = set()
     for head, part in _parts(sections):
-        picked = [name for name in display.sections if head is None or name in head.name]
+        picked = [name for name in display.sections if head is not None and name in head.name]
         matched.update(picked)
-        if display.sections and head is not None and not picked:
+        if display.sections and head is not None and not head.always and not picked:
             continue
         console.file = io.StringIO()
         for section in part:
@@ -182,7 +169,7 @@ def _capped(chunk: str, max_lines: int | None, color: bool) -> str:
     lines = chunk.split("\n")
     if max_lines is None or len(lines) - 1 <= max_lines:
         return chunk
-    fold = folded_lines_text(len(lines) - 1 - max_lines, "--max-lines")
+    fold = folded_lines_text(len(lines) - 1 - max_lines, MORE_LINES)
     return "\n".join([*lines[:max_lines], _dim(fold, color), ""])
 
 
@@ -255,9 +242,9 @@ class AnsiFormatter(Formatter):  # type: ignore[misc]
         return codes
 
 
-def heading(title: str, detail: str = "") -> Heading:
+def heading(title: str, detail: str = "", *, always: bool = False) -> Heading:
     """A section rule: the title bold, a short detail dimmed."""
-    return Heading(title, detail)
+    return Heading(title, detail, always)
 
 
 def note_text(note: str) -> RenderableType:

@@ -11,6 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from jaxexplain.renderers.console.common import (
+    EVERYTHING,
+    Display,
     Section,
     heading,
     note_text,
@@ -48,9 +50,11 @@ FOCUS_CONTEXT = 16  # and how much of the common text before its first differenc
 HEADER_SOURCE_INDENT = 4  # a hunk's source line moved below its header, after an '@'
 
 
-def render(report: DiffReport, *, color: bool = False, width: int = 100) -> str:
+def render(
+    report: DiffReport, *, color: bool = False, width: int = 100, display: Display = EVERYTHING
+) -> str:
     """The diff report as text, ANSI-colored when asked, `width` columns wide."""
-    return write_sections(diff_sections(report), color=color, width=width)
+    return write_sections(diff_sections(report), color=color, width=width, display=display)
 
 
 def diff_sections(report: DiffReport) -> list[Section]:

@@ -31,6 +31,7 @@ from jaxexplain.renderers.words import (
     NEVER_RAN,
     STATIC_TRAPS,
     STATIC_TRAPS_DETAIL,
+    FULL_JAXPR,
     SUMMARY,
     as_written,
     compared_by_text,
@@ -196,7 +197,8 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
     context = ", ".join(f"{name.removeprefix('jax_')}={key.context[name]}" for name in shown)
     hidden = len(rest)
     body.add_row(
-        "context", context + (f"  (+{hidden} more in --format json)" if hidden > 0 else "")
+        "context",
+        Breakable(context + (f"  (+{hidden} more in --format json)" if hidden > 0 else "")),
     )
     out.append(Padding(body, (0, 0, 0, 2)))
     if key.static:
@@ -411,7 +413,7 @@ def summary_sections(report: TraceReport) -> list[RenderableType]:
     lines = summary_lines(report)
     if not lines:
         return []
-    return [heading(SUMMARY), *(Padding(line, (0, 0, 0, 2)) for line in lines)]
+    return [heading(SUMMARY, always=True), *(Padding(line, (0, 0, 0, 2)) for line in lines)]
 
 
 def summary_lines(report: TraceReport) -> list[Text]:
@@ -468,7 +470,7 @@ def folded_jaxpr(block: JaxprBlock) -> list[Section]:
     at = 0
     for start, end in shown:
         if start > at:
-            out.append(_fold_note(folded_lines_text(start - at, "--jaxpr full")))
+            out.append(_fold_note(folded_lines_text(start - at, FULL_JAXPR)))
         if end > start:
             out.append(JaxprBlock("\n".join(lines[start:end]), tuple(comments[start:end])))
         if repeat is not None and start == repeat.start:

@@ -28,10 +28,10 @@ from jaxexplain.renderers.console.failure import error_sections
 from jaxexplain.renderers.console.layout import Breakable
 from jaxexplain.renderers.words import (
     DECIDED_MOST,
+    FULL_JAXPR,
     NEVER_RAN,
     STATIC_TRAPS,
     STATIC_TRAPS_DETAIL,
-    FULL_JAXPR,
     SUMMARY,
     as_written,
     compared_by_text,

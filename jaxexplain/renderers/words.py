@@ -1425,3 +1425,29 @@ def diff_progress_text() -> str:
 def sweep_progress_text(points: int) -> str:
     """The stage of a sweep: how many points it traces."""
     return f"tracing {points} point{'s' * (points != 1)}, JAX's caches cleared before each"
+
+
+# A timing change smaller than this, relative or in seconds, is within run-to-run noise.
+NOISE_RELATIVE = 0.2
+NOISE_SECONDS = 0.05
+
+
+def timing_noise_text(timings: Sequence[FigureChange]) -> str:
+    """What the timing changes of a diff are worth: each side is timed once, so a change under
+    the noise thresholds says nothing, and one over them is a hint until repeated."""
+    noisy = [f.name for f in timings if _is_noise(f)]
+    if not timings:
+        return ""
+    head = "timings are single runs of each side"
+    if len(noisy) == len(timings):
+        return f"{head}: every timing change is within noise (under {NOISE_RELATIVE:.0%} or {NOISE_SECONDS * 1000:.0f} ms)"
+    if noisy:
+        return f"{head}: {', '.join(noisy)} changed within noise (under {NOISE_RELATIVE:.0%} or {NOISE_SECONDS * 1000:.0f} ms); the rest may be noise too until repeated"
+    return f"{head}: a change may be noise until repeated"
+
+
+def _is_noise(change: FigureChange) -> bool:
+    if change.a is None or change.b is None:
+        return True
+    delta = abs(change.b - change.a)
+    return delta < NOISE_SECONDS or (change.a > 0 and delta / change.a < NOISE_RELATIVE)

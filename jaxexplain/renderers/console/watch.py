@@ -18,6 +18,7 @@ from jaxexplain.renderers.console.common import (
 )
 from jaxexplain.renderers.console.diff import diff_sections
 from jaxexplain.renderers.console.recommendations import recommendation_sections
+from jaxexplain.renderers.console.layout import Breakable
 from jaxexplain.renderers.console.trace import trace_sections
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,
@@ -162,8 +163,8 @@ def _function_sections(report: WatchReport) -> list[RenderableType]:
     for fn in report.functions:
         style = "bold red" if fn.compiles > 2 else ""
         row: list[RenderableType] = [
-            fn.function,
-            location(fn.file, fn.line),
+            Breakable(fn.function),
+            Breakable(location(fn.file, fn.line), style="dim"),
             Text(str(fn.compiles), style=style),
             str(fn.distinct_reasons),
             f"{fn.seconds:.3f}",

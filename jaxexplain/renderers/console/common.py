@@ -122,7 +122,12 @@ def write_sections(
         if display.sections and head is not None and not head.always and not picked:
             continue
         console.file = io.StringIO()
-        for section in part:
+        body = part[1:] if head is not None else part
+        if head is not None:
+            console.print(head)
+            chunks.append(console.file.getvalue())
+            console.file = io.StringIO()
+        for section in body:
             _write(console, section, color, width)
         chunks.append(_capped(console.file.getvalue(), display.max_lines, color))
     unmatched = [name for name in display.sections if name not in matched]

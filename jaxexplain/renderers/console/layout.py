@@ -11,8 +11,8 @@ from rich.measure import Measurement
 from rich.text import Text
 
 # Where a line may break, best first: after a space, then after a separator inside a token.
-_SEPARATORS = (" ", ",", "[", ".", "/", "(")
-_CHUNK = re.compile(r"(?<=[ ,\[./(])")
+_SEPARATORS = (" ", ",", "]", "[", ".", "/", "(")
+_CHUNK = re.compile(r"(?<=[ ,\]\[./(])")
 HANG = 4  # a continuation is indented this far past its line
 
 

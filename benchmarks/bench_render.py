@@ -68,7 +68,9 @@ def main() -> None:
         assert report.ok and report.jaxpr is not None, report.error
         for label, display in (("folded", Display()), ("--jaxpr full", Display(jaxpr_full=True))):
             seconds, lines = rendered(report, display)
-            rows.append([name, f"{report.jaxpr.equations:,}", label, f"{seconds:.2f}", f"{lines:,}"])
+            rows.append(
+                [name, f"{report.jaxpr.equations:,}", label, f"{seconds:.2f}", f"{lines:,}"]
+            )
     print(table("text rendering", ["report", "equations", "jaxpr", "seconds", "lines"], rows))
 
 

@@ -4,9 +4,8 @@ formatter, code written whole, and plain text without rich's trailing blanks."""
 from __future__ import annotations
 
 import ast
-import textwrap
-
 import re
+import textwrap
 
 import jax
 import jax.numpy as jnp

@@ -17,8 +17,8 @@ from jaxexplain.renderers.console.common import (
     write_sections,
 )
 from jaxexplain.renderers.console.diff import diff_sections
-from jaxexplain.renderers.console.recommendations import recommendation_sections
 from jaxexplain.renderers.console.layout import Breakable
+from jaxexplain.renderers.console.recommendations import recommendation_sections
 from jaxexplain.renderers.console.trace import trace_sections
 from jaxexplain.renderers.words import (
     FIRST_COMPILATION,

@@ -62,6 +62,7 @@ bench: $(STAMP) ## Time jaxexplain against the bare JAX calls that give the same
 	$(BIN)/python benchmarks/bench_diff.py
 	$(BIN)/python benchmarks/bench_watch.py
 	$(BIN)/python benchmarks/bench_html.py
+	$(BIN)/python benchmarks/bench_render.py
 
 clean: ## Remove the virtual environments and caches.
 	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .mypy_cache mutants .coverage .coverage.json

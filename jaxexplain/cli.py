@@ -31,6 +31,7 @@ from jaxexplain.inputs.loader import one_target, user_code_error
 from jaxexplain.inputs.specs import parse_traced_value, split_assignment, split_static
 from jaxexplain.outputs import check_output, run_inputs, write_output
 from jaxexplain.renderers import guess_format
+from jaxexplain.renderers.progress import progress
 from jaxexplain.report import (
     DIFF_SCHEMA,
     SWEEP_SCHEMA,
@@ -175,6 +176,45 @@ StableOpt = Annotated[
         help="Leave timings out of the JSON document, so that reports of two runs can be diffed.",
     ),
 ]
+
+
+class JaxprMode(StrEnum):
+    folded = "folded"
+    full = "full"
+
+
+JaxprOpt = Annotated[
+    JaxprMode,
+    typer.Option(
+        "--jaxpr",
+        help="Text output: folded (its counts, top sources and the repeated block once) or full.",
+    ),
+]
+SectionsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sections",
+        metavar="NAME,...",
+        help="Text output: only these sections (matched within titles: jaxpr, cache-key, "
+        "decisions, source, compilation, ...); the summary always shows. Repeatable.",
+    ),
+]
+MaxLinesOpt = Annotated[
+    int | None,
+    typer.Option("--max-lines", min=1, help="Text output: at most this many lines per section."),
+]
+
+
+def display_of(jaxpr: JaxprMode, sections: list[str] | None, max_lines: int | None) -> Any:
+    """The text display the options ask for (JSON and HTML keep everything)."""
+    from jaxexplain.renderers.display import Display
+
+    names = tuple(
+        n.strip().lower() for text in sections or [] for n in text.split(",") if n.strip()
+    )
+    return Display(jaxpr is JaxprMode.full, names, max_lines)
+
+
 EXAMPLES = {
     "trace": "jaxexplain trace samples/unrolled.py:unrolled_power --arg x=f32[3] --static n=3",
     "diff": "jaxexplain diff samples/unrolled.py:unrolled_power --arg x=f32[3] --static n=3 "
@@ -204,6 +244,9 @@ def trace(
     color: ColorOpt = ColorMode.auto,
     debug: DebugOpt = False,
     stable: StableOpt = False,
+    jaxpr: JaxprOpt = JaxprMode.folded,
+    sections: SectionsOpt = None,
+    max_lines: MaxLinesOpt = None,
 ) -> None:
     """Trace TARGET (or the function --target-from returns) with jax.jit for one call
     signature and explain the result."""
@@ -215,11 +258,15 @@ def trace(
         statics, traced = parse_assignments(
             static or [], arg or [], factory=bool(args_from or target_from)
         )
-        check_jax()
-        from jaxexplain.explaining import Options, explain_target
-        from jaxexplain.renderers import load_format
+        from jaxexplain.renderers import words
 
-        with user_stdout_to_stderr():
+        with progress() as shown, user_stdout_to_stderr():
+            shown.stage(words.IMPORTING_JAX)
+            check_jax()
+            from jaxexplain.explaining import Options, explain_target
+            from jaxexplain.renderers import load_format
+
+            shown.stage(words.TRACING)
             return explain_target(
                 target,
                 statics,
@@ -227,13 +274,14 @@ def trace(
                 args_from,
                 Options(CLI, compile=not no_compile, hlo=hlo, stablehlo=stablehlo),
                 target_from=target_from,
-                while_compiling=lambda: load_format(fmt),
+                while_compiling=lambda: (shown.stage(words.COMPILING), load_format(fmt)),
             )
 
     refuse_unsafe_output(output, run_inputs(target, args_from, target_from), fmt, debug, name)
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=name)
+    display = display_of(jaxpr, sections, max_lines)
     guarded(
-        lambda: emit(report, fmt, output, color, stable),
+        lambda: emit(report, fmt, output, color, stable, display),
         fmt=fmt,
         output=output,
         debug=debug,
@@ -309,6 +357,9 @@ def diff(
     color: ColorOpt = ColorMode.auto,
     debug: DebugOpt = False,
     stable: StableOpt = False,
+    jaxpr: JaxprOpt = JaxprMode.folded,
+    sections: SectionsOpt = None,
+    max_lines: MaxLinesOpt = None,
 ) -> None:
     """Trace TARGET (or the function --target-from returns) twice, as given (side A) and with
     the --vs-from factory's values and every --vs applied (side B): does JAX recompile,
@@ -324,10 +375,14 @@ def diff(
         )
         changes = parse_vs(vs or [], vs_from)
         limit = None if no_verify else parse_size(verify_limit, "--verify-limit")
-        check_jax()
-        from jaxexplain.explaining import Options, diff_target_texts
+        from jaxexplain.renderers import words
 
-        with user_stdout_to_stderr():
+        with progress() as shown, user_stdout_to_stderr():
+            shown.stage(words.IMPORTING_JAX)
+            check_jax()
+            from jaxexplain.explaining import Options, diff_target_texts
+
+            shown.stage(words.diff_progress_text())
             return diff_target_texts(
                 target,
                 statics,
@@ -343,8 +398,9 @@ def diff(
     inputs = run_inputs(target, args_from, target_from, vs_from)
     refuse_unsafe_output(output, inputs, fmt, debug, name, schema=DIFF_SCHEMA)
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=name, schema=DIFF_SCHEMA)
+    display = display_of(jaxpr, sections, max_lines)
     guarded(
-        lambda: emit(report, fmt, output, color, stable),
+        lambda: emit(report, fmt, output, color, stable, display),
         fmt=fmt,
         output=output,
         debug=debug,
@@ -491,18 +547,51 @@ def check_stable(stable: bool, fmt: str) -> None:
         raise UsageError(f"--stable leaves timings out of JSON documents; this run writes {fmt}")
 
 
-def emit(report: Any, fmt: str, output: str | None, color: ColorMode, stable: bool = False) -> None:
+def emit(
+    report: Any,
+    fmt: str,
+    output: str | None,
+    color: ColorMode,
+    stable: bool = False,
+    display: Any = None,
+) -> None:
     """Renders and writes the report; a file written gets its path on stderr."""
     from jaxexplain.renderers import render, renderer_for
 
-    width = 100 if not sys.stdout.isatty() else min(max(os.get_terminal_size().columns, 80), 160)
+    width = text_width(sys.stdout) if not output or output == "-" else FILE_WIDTH
     if stable:
         text = renderer_for(fmt, type(report))(report, stable=True)
     else:
-        text = render(report, fmt, color=use_color(color, output) and fmt == "text", width=width)
+        colored = use_color(color, output) and fmt == "text"
+        text = render(report, fmt, color=colored, width=width, display=display)
     write_output(text, output, sys.stdout)
     if output and output != "-":
         print(f"jaxexplain: wrote {short_path(output)}", file=sys.stderr)
+
+
+# Text written to a file or a pipe, with no COLUMNS to say otherwise, is this wide.
+FILE_WIDTH = 100
+
+
+def text_width(stream: Any) -> int:
+    """The width text is laid out for: COLUMNS where set, else the terminal's (rich's
+    detection, any width), else `FILE_WIDTH` for a file or a pipe."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if not stream.isatty():
+        return FILE_WIDTH
+    from rich.console import Console
+
+    return Console(file=stream).size.width
+
+
+def grid_points(axes: Any) -> int:
+    """How many points a sweep's axes make (their values multiplied)."""
+    count = 1
+    for axis in axes:
+        count *= len(axis.values)
+    return count
 
 
 def refuse_unsafe_output(
@@ -661,6 +750,9 @@ def sweep(
     output: OutputOpt = None,
     color: ColorOpt = ColorMode.auto,
     debug: DebugOpt = False,
+    jaxpr: JaxprOpt = JaxprMode.folded,
+    sections: SectionsOpt = None,
+    max_lines: MaxLinesOpt = None,
 ) -> None:
     """Trace (and compile) TARGET at every --over value, in one process, JAX's caches cleared
     before each point: equations, seconds, flops and memory per point, the decisions that
@@ -678,11 +770,15 @@ def sweep(
         axes = grid.parse_over(over or [])
         budgets = grid.parse_budgets(budget or [])
         predictions = grid.parse_predictions(predict or [], axes)
-        check_jax()
-        from jaxexplain.explaining import Options
-        from jaxexplain.sweeping.running import sweep_target_texts
+        from jaxexplain.renderers import words
 
-        with user_stdout_to_stderr():
+        with progress() as shown, user_stdout_to_stderr():
+            shown.stage(words.IMPORTING_JAX)
+            check_jax()
+            from jaxexplain.explaining import Options
+            from jaxexplain.sweeping.running import sweep_target_texts
+
+            shown.stage(words.sweep_progress_text(grid_points(axes)))
             return sweep_target_texts(
                 target,
                 statics,
@@ -698,8 +794,9 @@ def sweep(
     inputs = run_inputs(target, args_from, target_from)
     refuse_unsafe_output(output, inputs, fmt, debug, name, schema=SWEEP_SCHEMA)
     report = guarded(run, fmt=fmt, output=output, debug=debug, target=name, schema=SWEEP_SCHEMA)
+    display = display_of(jaxpr, sections, max_lines)
     guarded(
-        lambda: emit(report, fmt, output, color),
+        lambda: emit(report, fmt, output, color, display=display),
         fmt=fmt,
         output=output,
         debug=debug,
@@ -759,6 +856,9 @@ def watch(
         ),
     ] = None,
     stable: StableOpt = False,
+    jaxpr: JaxprOpt = JaxprMode.folded,
+    sections: SectionsOpt = None,
+    max_lines: MaxLinesOpt = None,
 ) -> None:
     """Run a Python program unchanged and report every jit compilation in it, with the exact
     cache-key components behind each recompilation. One line per compilation goes to stderr as
@@ -798,7 +898,9 @@ def watch(
         code = EXIT_INTERNAL
     finally:
         leave_if_forked_child(parent, code)
-        emit_watch(watcher.report(), fmt, output, color, stable)
+        emit_watch(
+            watcher.report(), fmt, output, color, stable, display_of(jaxpr, sections, max_lines)
+        )
     raise typer.Exit(code)
 
 
@@ -860,18 +962,22 @@ def fail_watch(exc: UsageError, fmt: str, output: str | None, argv: list[str]) -
 
 
 def emit_watch(
-    report: Any, fmt: str, output: str | None, color: ColorMode, stable: bool = False
+    report: Any,
+    fmt: str,
+    output: str | None,
+    color: ColorMode,
+    stable: bool = False,
+    display: Any = None,
 ) -> None:
     """The report to -o FILE; else text to stderr and JSON to stdout."""
     from jaxexplain.renderers import render
 
     if output or fmt != "text":
-        emit(report, fmt, output, color, stable)
+        emit(report, fmt, output, color, stable, display)
         return
-    tty = sys.stderr.isatty()
     colored = use_color(color, None, sys.stderr)
-    width = min(max(os.get_terminal_size(sys.stderr.fileno()).columns, 80), 160) if tty else 100
-    write_output(render(report, "text", color=colored, width=width), None, sys.stderr)
+    text = render(report, "text", color=colored, width=text_width(sys.stderr), display=display)
+    write_output(text, None, sys.stderr)
 
 
 @app.command(epilog=example("schema"))

@@ -333,3 +333,137 @@ def trace_views(report: TraceReport) -> dict[str, Any]:
 def diff_views(report: DiffReport) -> dict[str, Any]:
     """Each side's derived facts (`trace_views`)."""
     return {"a": trace_views(report.a), "b": trace_views(report.b)}
+
+
+# A key path's steps: `['key']`, `[0]`, `.attr`, or the parameter name at the start.
+_PATH_STEP = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]|\.(\w+)|^(\w+)")
+# Tree lines whose sibling leaves are listed in braces up to this many names.
+TREE_SIBLINGS_SHOWN = 8
+
+
+def parameter_tree(paths: Sequence[str]) -> list[str]:
+    """The traced leaves as the user's parameter tree, one line per branch: `params.blocks[0..47]
+    .{attn,mlp}`. Runs of list items with the same subtree are one line with an index range,
+    and the leaves under one node one brace group, so a 48-layer tree is a few lines where
+    JAX's PyTreeDef string fills dozens."""
+    tree: dict[str | int, Any] = {}
+    for path in paths:
+        node = tree
+        for step in _path_steps(path):
+            node = node.setdefault(step, {})
+    return _tree_lines("", tree)
+
+
+def _path_steps(path: str) -> list[str | int]:
+    steps: list[str | int] = []
+    for quoted, index, attr, name in _PATH_STEP.findall(path):
+        steps.append(int(index) if index else quoted or attr or name)
+    return steps
+
+
+def _tree_lines(prefix: str, node: dict[str | int, Any]) -> list[str]:
+    if not node:
+        return [prefix]
+    names = [_step_text(prefix, step) for step in node]
+    if all(not child for child in node.values()) and all(isinstance(s, str) for s in node):
+        if len(node) == 1:
+            return [names[0]]
+        shown = [str(s) for s in list(node)[:TREE_SIBLINGS_SHOWN]]
+        more = len(node) - len(shown)
+        return [f"{prefix}.{{{','.join(shown)}{f',+{more}' if more else ''}}}"]
+    lines: list[str] = []
+    for first, last, child in _index_runs(node):
+        if first == last:
+            lines += _tree_lines(_step_text(prefix, first), child)
+        else:
+            lines += _tree_lines(f"{prefix}[{first}..{last}]", child)
+    return lines
+
+
+def _step_text(prefix: str, step: str | int) -> str:
+    if isinstance(step, int):
+        return f"{prefix}[{step}]"
+    return f"{prefix}.{step}" if prefix else step
+
+
+def _index_runs(node: dict[str | int, Any]) -> list[tuple[str | int, str | int, Any]]:
+    """The node's children in order, consecutive list items with equal subtrees as one run."""
+    runs: list[tuple[str | int, str | int, Any]] = []
+    for step, child in node.items():
+        if runs and isinstance(step, int) and isinstance(runs[-1][1], int):
+            first, last, kept = runs[-1]
+            if step == last + 1 and kept == child:
+                runs[-1] = (first, step, kept)
+                continue
+        runs.append((step, step, child))
+    return runs
+
+
+@dataclass(frozen=True)
+class RepeatedBlock:
+    """Jaxpr text lines `start` to `start + length` repeated `count` times in a row: the same
+    primitives from the same source lines, as an unrolled Python loop leaves them."""
+
+    start: int
+    length: int
+    count: int
+
+
+# A block must span this many lines and repeat this many times to be folded as one.
+REPEAT_MIN_LINES = 4
+REPEAT_MIN_COUNT = 3
+_REPEAT_STARTS = 400
+_REPEAT_PERIODS = 12
+_PRIMITIVE = re.compile(r" = ([\w.]+)")
+_NAMES = re.compile(r"\b[a-z]+\b")
+
+
+def repeated_block(lines: Sequence[str], sources: Sequence[str | None]) -> RepeatedBlock | None:
+    """The longest run of a block of jaxpr lines repeated back to back, compared by each line's
+    primitive and source line (variable names differ between copies); None where nothing
+    repeats. Tries the first few hundred lines as starts, skipping those inside the copies of
+    the best block found, so it stays near-linear in the jaxpr."""
+    keys = [
+        (m[1] if (m := _PRIMITIVE.search(line)) else _NAMES.sub("", line), source)
+        for line, source in zip(
+            lines, [*sources, *[None] * (len(lines) - len(sources))], strict=False
+        )
+    ]
+    best: RepeatedBlock | None = None
+    for start in range(min(len(keys), _REPEAT_STARTS)):
+        if best is not None and best.start < start < best.start + _span(best):
+            continue  # a start inside the copies repeats a shift of the block found
+        for length in _periods(keys, start):
+            count = _repeats(keys, start, length)
+            block = RepeatedBlock(start, length, count)
+            if count >= REPEAT_MIN_COUNT and (best is None or _span(block) > _span(best)):
+                best = block
+    return best
+
+
+def _span(block: RepeatedBlock) -> int:
+    return block.length * block.count
+
+
+def _periods(keys: list[tuple[str, str | None]], start: int) -> Iterable[int]:
+    """Candidate block lengths from `start`: the distances to the next lines with its key."""
+    found = 0
+    for k in range(start + REPEAT_MIN_LINES, len(keys)):
+        if keys[k] == keys[start]:
+            yield k - start
+            found += 1
+            if found == _REPEAT_PERIODS:
+                return
+
+
+def _repeats(keys: list[tuple[str, str | None]], start: int, length: int) -> int:
+    block = keys[start : start + length]
+    count = 1
+    while keys[start + count * length : start + (count + 1) * length] == block:
+        count += 1
+    return count
+
+
+def top_sources(sources: Sequence[str | None], shown: int) -> list[tuple[str, int]]:
+    """The source lines that made the most jaxpr lines, most first."""
+    return Counter(s for s in sources if s).most_common(shown)

@@ -31,8 +31,10 @@ from jaxexplain.views import (
     inherited_sources,
     leaf_count,
     longest_run,
+    parameter_tree,
     primitives_by_count,
     reasons_by_entry,
+    repeated_block,
     trace_views,
     unrolled_iterations,
     unrolled_loops,
@@ -205,3 +207,26 @@ def test_watch_totals_and_reasons_by_entry_agree_with_jaxs_cache() -> None:
     groups = reasons_by_entry(report.events[-1].reasons)
     assert sorted(entry for entry, _ in groups) == [1, 2]
     assert all(r.entry == entry for entry, reasons in groups for r in reasons)
+
+
+def test_the_parameter_tree_collapses_runs_of_identical_layers() -> None:
+    params = {"blocks": [{"attn": 1.0, "mlp": 1.0} for _ in range(48)], "embed": 1.0}
+    paths = [
+        "params" + jax.tree_util.keystr(path)
+        for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]
+    ]
+    assert parameter_tree(paths) == ["params.blocks[0..47].{attn,mlp}", "params.embed"]
+
+
+def test_an_unrolled_loop_is_found_as_one_block_repeated_once_per_pass() -> None:
+    def layers(x: jax.Array) -> jax.Array:
+        for _ in range(12):
+            x = jnp.tanh(x @ x.T) * 2.0 + 1.0
+        return x
+
+    closed = jax.make_jaxpr(layers)(jnp.ones((4, 4)))
+    lines = str(closed).split("\n")
+    block = repeated_block(lines, [None] * len(lines))
+    assert block is not None and block.count >= 11
+    copy = lines[block.start : block.start + block.length]
+    assert sum(" tanh " in line for line in copy) == 1

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jaxexplain.errors import UsageError
+from jaxexplain.renderers.display import Display
 from jaxexplain.report import (
     DiffReport,
     ErrorReport,
@@ -54,7 +55,14 @@ def guess_format(output: str | None, explicit: str | None) -> str:
     return "text"
 
 
-def render(report: Report, fmt: str = "text", *, color: bool = False, width: int = 100) -> str:
+def render(
+    report: Report,
+    fmt: str = "text",
+    *,
+    color: bool = False,
+    width: int = 100,
+    display: Display | None = None,
+) -> str:
     """Renders a report (trace, diff, watch) in one of the registered formats.
 
     Args:
@@ -62,6 +70,8 @@ def render(report: Report, fmt: str = "text", *, color: bool = False, width: int
         fmt: "text", "json" or "html".
         color: ANSI colors in text output.
         width: text width in columns.
+        display: what text shows (`--jaxpr full`, `--sections`, `--max-lines`); JSON and HTML
+            keep everything.
 
     Returns:
         The rendered document.
@@ -69,7 +79,8 @@ def render(report: Report, fmt: str = "text", *, color: bool = False, width: int
     Raises:
         UsageError: for an unknown format, or a format that does not render this report kind.
     """
-    return renderer_for(fmt, type(report))(report, color=color, width=width)
+    shown = {"display": display} if display is not None and fmt == "text" else {}
+    return renderer_for(fmt, type(report))(report, color=color, width=width, **shown)
 
 
 def renderer_for(fmt: str, kind: type) -> Callable[..., str]:

@@ -21,6 +21,7 @@ from jaxexplain.report import (
     FigureChange,
     FunctionInfo,
     Growth,
+    JaxprInfo,
     LayerCount,
     LibraryDecision,
     LibraryDecisionChange,
@@ -39,6 +40,7 @@ from jaxexplain.userfiles import short_path
 from jaxexplain.views import (
     DecidingStatic,
     EquationCounts,
+    Figure,
     UnrolledLoop,
     WatchTotals,
     failed_sides,
@@ -1351,3 +1353,106 @@ def sweep_change_text(c: DecisionChange) -> str:
     iterations -> 8 iterations`."""
     a, b = outcomes_text(c.kind, c.a), outcomes_text(c.kind, c.b)
     return f"{location(c.file, c.line)} {as_written(c.kind, c.source)}: {a} -> {b}"
+
+
+# How to see what a section folded: the flag that shows it.
+FULL_JAXPR = "--jaxpr full shows them"
+MORE_LINES = "a larger --max-lines shows them"
+
+
+def folded_lines_text(count: int, how: str) -> str:
+    """The line that stands for the lines a section folded, and how to see them."""
+    return f"... {count:,} more line{'s' * (count != 1)} ({how})"
+
+
+def unknown_sections_text(names: Sequence[str], known: Sequence[str]) -> str:
+    """`--sections` names that match no section title, and the titles there are."""
+    return f"--sections: no section matches {', '.join(names)}; sections here: {', '.join(known)}"
+
+
+SUMMARY = "Summary"
+
+
+def failed_summary(error: ErrorInfo) -> str:
+    """The failure in one line: what JAX raised, and at which line of the user's."""
+    where = f" at {location(error.file, error.line)}" if error.file else ""
+    return f"tracing failed{where}: {error.type}"
+
+
+def equations_summary(jaxpr: JaxprInfo) -> str:
+    """How big the jaxpr is, nested jaxprs counted where they add equations."""
+    text = f"{jaxpr.equations:,} equation{'s' * (jaxpr.equations != 1)} in the jaxpr"
+    if jaxpr.equations_total != jaxpr.equations:
+        text += f" ({jaxpr.equations_total:,} with nested jaxprs)"
+    return text
+
+
+def top_sources_text(sources: Sequence[tuple[str, int]]) -> str:
+    """The source lines that made the most jaxpr lines."""
+    named = ", ".join(f"{source_location(s)} ({count:,})" for s, count in sources)
+    return f"most from {named}"
+
+
+def repeated_text(length: int, count: int) -> str:
+    """The note under a repeated block of the jaxpr shown once."""
+    return (
+        f"×{count}: these {length:,} lines repeat {count} times in a row ({length * count:,} lines)"
+    )
+
+
+# The summary's compile figures, in this order.
+SUMMARY_FIGURES = ("compile", "temp memory", "argument memory")
+
+
+def compile_summary(figures: Sequence[Figure]) -> str:
+    """Compile time and memory in one line."""
+    named = {f.label: f for f in figures}
+    parts = [
+        f"{label} {figure_text(named[label].value, named[label].unit)}"
+        for label in SUMMARY_FIGURES
+        if label in named and named[label].value is not None
+    ]
+    return "compiled: " + ", ".join(parts)
+
+
+# Progress stages, on stderr while a run works.
+IMPORTING_JAX = "importing JAX"
+TRACING = "loading the target and tracing"
+COMPILING = "lowering and compiling with XLA"
+RENDERING = "writing the report"
+
+
+def diff_progress_text() -> str:
+    """The stage of a diff: both sides, A first."""
+    return "tracing side A, then side B, and checking the verdict with JAX"
+
+
+def sweep_progress_text(points: int) -> str:
+    """The stage of a sweep: how many points it traces."""
+    return f"tracing {points} point{'s' * (points != 1)}, JAX's caches cleared before each"
+
+
+# A timing change smaller than this, relative or in seconds, is within run-to-run noise.
+NOISE_RELATIVE = 0.2
+NOISE_SECONDS = 0.05
+
+
+def timing_noise_text(timings: Sequence[FigureChange]) -> str:
+    """What the timing changes of a diff are worth: each side is timed once, so a change under
+    the noise thresholds says nothing, and one over them is a hint until repeated."""
+    noisy = [f.name for f in timings if _is_noise(f)]
+    if not timings:
+        return ""
+    head = "timings are single runs of each side"
+    if len(noisy) == len(timings):
+        return f"{head}: every timing change is within noise (under {NOISE_RELATIVE:.0%} or {NOISE_SECONDS * 1000:.0f} ms)"
+    if noisy:
+        return f"{head}: {', '.join(noisy)} changed within noise (under {NOISE_RELATIVE:.0%} or {NOISE_SECONDS * 1000:.0f} ms); the rest may be noise too until repeated"
+    return f"{head}: a change may be noise until repeated"
+
+
+def _is_noise(change: FigureChange) -> bool:
+    if change.a is None or change.b is None:
+        return True
+    delta = abs(change.b - change.a)
+    return delta < NOISE_SECONDS or (change.a > 0 and delta / change.a < NOISE_RELATIVE)

@@ -12,7 +12,7 @@ from typing import Any
 from pygments import highlight
 from pygments.formatter import Formatter
 from pygments.lexers.python import PythonLexer
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.style import Style
@@ -21,6 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from jaxexplain.jaxpr_lexer import JaxprLexer
+from jaxexplain.renderers.console.layout import broken, jaxpr_lines
+from jaxexplain.renderers.display import EVERYTHING, Display
+from jaxexplain.renderers.words import MORE_LINES, folded_lines_text, unknown_sections_text
 from jaxexplain.style import JaxprStyle
 
 
@@ -47,9 +50,32 @@ THEME = StyleTheme()
 @dataclass(frozen=True)
 class JaxprBlock:
     """A jaxpr written past rich: its layout engine is too slow for jaxprs of 100,000 lines,
-    so they are highlighted by the jaxpr lexer and `AnsiFormatter`, or written plain."""
+    so they are laid out for the width here (`comments[i]`, the source of line i, beside it or
+    under it), highlighted by the jaxpr lexer and `AnsiFormatter`, or written plain."""
 
     text: str
+    comments: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A section rule: the title bold, a short detail dimmed; it starts a section that
+    `--sections` picks by its title and `--max-lines` caps."""
+
+    title: str
+    detail: str = ""
+    always: bool = False  # shown whatever `--sections` picks (the summary)
+
+    @property
+    def name(self) -> str:
+        """The title as `--sections` matches it: lower case, words joined by `-`."""
+        return "-".join(self.title.lower().split())
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        text = Text(self.title, style="bold cyan")
+        if self.detail:
+            text.append(f"  {self.detail}", style="dim")
+        yield Group(Text(""), Rule(text, align="left", style="cyan"))
 
 
 @dataclass(frozen=True)
@@ -63,7 +89,7 @@ class CodeBlock:
 
 # What a text report is made of: rich renderables, and the blocks printed as they are (the
 # jaxpr, colored by its own lexer; verified code, never wrapped or cut).
-Section = RenderableType | JaxprBlock | CodeBlock
+Section = RenderableType | JaxprBlock | CodeBlock | Heading
 
 
 def make_console(color: bool, width: int, file: Any = None) -> Console:
@@ -82,21 +108,78 @@ def make_console(color: bool, width: int, file: Any = None) -> Console:
     )
 
 
-def write_sections(sections: Sequence[Section], *, color: bool, width: int) -> str:
-    """The sections as one text, ANSI-colored when asked."""
+def write_sections(
+    sections: Sequence[Section], *, color: bool, width: int, display: Display = EVERYTHING
+) -> str:
+    """The sections as one text, ANSI-colored when asked: those `display` picks (the part
+    before the first heading, the title and summary, always), each capped at its line limit."""
     console = make_console(color, width)
-    for section in sections:
-        if isinstance(section, JaxprBlock):
-            console.file.write(highlighted(section.text, color) + "\n")
-        elif isinstance(section, CodeBlock):
-            console.file.write(highlighted_code(section, color) + "\n")
-        else:
-            console.print(section)
-    text: str = console.file.getvalue()  # type: ignore[attr-defined]
+    chunks: list[str] = []
+    matched: set[str] = set()
+    for head, part in _parts(sections):
+        picked = [name for name in display.sections if head is not None and name in head.name]
+        matched.update(picked)
+        if display.sections and head is not None and not head.always and not picked:
+            continue
+        console.file = io.StringIO()
+        body = part[1:] if head is not None else part
+        if head is not None:
+            console.print(head)
+            chunks.append(console.file.getvalue())
+            console.file = io.StringIO()
+        for section in body:
+            _write(console, section, color, width)
+        chunks.append(_capped(console.file.getvalue(), display.max_lines, color))
+    unmatched = [name for name in display.sections if name not in matched]
+    if unmatched:
+        names = [head.name for head, _ in _parts(sections) if head is not None]
+        chunks.append(unknown_sections_text(unmatched, list(dict.fromkeys(names))) + "\n")
+    text = "".join(chunks)
     if color:
         return text
     # rich pads table rows to the full width; in a file or a pipe that is only trailing blanks.
     return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def _parts(sections: Sequence[Section]) -> list[tuple[Heading | None, list[Section]]]:
+    """The sections grouped under their headings; the first group has none."""
+    parts: list[tuple[Heading | None, list[Section]]] = [(None, [])]
+    for section in sections:
+        if isinstance(section, Heading):
+            parts.append((section, []))
+        parts[-1][1].append(section)
+    return parts
+
+
+def _write(console: Console, section: Section, color: bool, width: int) -> None:
+    if isinstance(section, JaxprBlock):
+        lines = jaxpr_lines(section.text.split("\n"), section.comments, width)
+        console.file.write(highlighted("\n".join(lines), color) + "\n")
+    elif isinstance(section, CodeBlock):
+        console.file.write(highlighted_code(section, color, width) + "\n")
+    else:
+        console.print(_kept_indent(section))
+
+
+def _kept_indent(section: RenderableType) -> RenderableType:
+    """A text that starts with spaces, its wrapped lines indented as far as its first."""
+    if not isinstance(section, Text) or section.no_wrap:
+        return section
+    indent = len(section.plain) - len(section.plain.lstrip(" "))
+    return Padding(section[indent:], (0, 0, 0, indent)) if indent else section
+
+
+def _capped(chunk: str, max_lines: int | None, color: bool) -> str:
+    """The section's text, past `max_lines` lines cut with a line that says how many more."""
+    lines = chunk.split("\n")
+    if max_lines is None or len(lines) - 1 <= max_lines:
+        return chunk
+    fold = folded_lines_text(len(lines) - 1 - max_lines, MORE_LINES)
+    return "\n".join([*lines[:max_lines], _dim(fold, color), ""])
+
+
+def _dim(text: str, color: bool) -> str:
+    return f"\x1b[2m{text}\x1b[0m" if color else text
 
 
 def highlighted(text: str, color: bool) -> str:
@@ -106,9 +189,16 @@ def highlighted(text: str, color: bool) -> str:
     return highlight(text, JaxprLexer(), AnsiFormatter(style=JaxprStyle)).rstrip("\n")
 
 
-def highlighted_code(block: CodeBlock, color: bool) -> str:
-    """The block's lines, whole, each indented; Python-colored when color is on."""
+def highlighted_code(block: CodeBlock, color: bool, width: int | None = None) -> str:
+    """The block's lines, each indented; Python-colored when color is on. A line longer than
+    `width` is broken after a space with a backslash, which Python reads as the same line, so
+    the code still pastes back whole."""
     code = textwrap.dedent(block.code).rstrip("\n")
+    if width is not None:
+        code = "\n".join(
+            " \\\n".join(broken(line, width - block.indent - 2)) if line else line
+            for line in code.split("\n")
+        )
     if color:
         code = highlight(code, PythonLexer(), AnsiFormatter(style=JaxprStyle)).rstrip("\n")
     margin = " " * block.indent
@@ -157,12 +247,9 @@ class AnsiFormatter(Formatter):  # type: ignore[misc]
         return codes
 
 
-def heading(title: str, detail: str = "") -> RenderableType:
+def heading(title: str, detail: str = "", *, always: bool = False) -> Heading:
     """A section rule: the title bold, a short detail dimmed."""
-    text = Text(title, style="bold cyan")
-    if detail:
-        text.append(f"  {detail}", style="dim")
-    return Group(Text(""), Rule(text, align="left", style="cyan"))
+    return Heading(title, detail, always)
 
 
 def note_text(note: str) -> RenderableType:

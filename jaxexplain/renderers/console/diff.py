@@ -11,6 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from jaxexplain.renderers.console.common import (
+    EVERYTHING,
+    Display,
     Section,
     heading,
     note_text,
@@ -34,6 +36,7 @@ from jaxexplain.renderers.words import (
     no_verdict_text,
     outcomes_text,
     source_location,
+    timing_noise_text,
     verification_text,
     vs_text,
 )
@@ -48,9 +51,11 @@ FOCUS_CONTEXT = 16  # and how much of the common text before its first differenc
 HEADER_SOURCE_INDENT = 4  # a hunk's source line moved below its header, after an '@'
 
 
-def render(report: DiffReport, *, color: bool = False, width: int = 100) -> str:
+def render(
+    report: DiffReport, *, color: bool = False, width: int = 100, display: Display = EVERYTHING
+) -> str:
     """The diff report as text, ANSI-colored when asked, `width` columns wide."""
-    return write_sections(diff_sections(report), color=color, width=width)
+    return write_sections(diff_sections(report), color=color, width=width, display=display)
 
 
 def diff_sections(report: DiffReport) -> list[Section]:
@@ -203,7 +208,7 @@ _LINE_STYLES = {"+": "green", "-": "red", "@": "bold cyan", " ": "dim"}
 
 def _unified_text(unified: str, hunks: Sequence[JaxprHunk]) -> RenderableType:
     """The unified diff, colored by line kind; long diffs are cut (JSON has all of it)."""
-    lines = unified.split("\n")[2:]
+    lines = removed_first(unified.split("\n")[2:])
     if lines and not lines[-1]:
         lines.pop()
     parts: list[RenderableType] = [_UnifiedLines(lines[:DIFF_LINES_SHOWN], hunks)]
@@ -217,6 +222,20 @@ def _unified_text(unified: str, hunks: Sequence[JaxprHunk]) -> RenderableType:
             )
         )
     return Group(*parts)
+
+
+def removed_first(lines: list[str]) -> list[str]:
+    """Each run of changed lines with its `-` lines before its `+` lines, as git prints them."""
+    out: list[str] = []
+    run: list[str] = []
+    for line in [*lines, ""]:
+        if line[:1] in ("-", "+"):
+            run.append(line)
+            continue
+        out += [r for r in run if r.startswith("-")] + [r for r in run if r.startswith("+")]
+        run.clear()
+        out.append(line)
+    return out[:-1]
 
 
 class _UnifiedLines:
@@ -337,6 +356,9 @@ def _compile_sections(figures: tuple[FigureChange, ...]) -> list[RenderableType]
             _change_text(figure),
         )
     out.append(Padding(table, (0, 0, 0, 2)))
+    noise = timing_noise_text([f for f in figures if f.unit == "s"])
+    if noise:
+        out.append(Text(f"  {noise}", style="dim italic"))
     return out
 
 

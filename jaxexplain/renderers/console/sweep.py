@@ -9,7 +9,9 @@ from rich.table import Table
 from rich.text import Text
 
 from jaxexplain.renderers.console.common import (
+    EVERYTHING,
     CodeBlock,
+    Display,
     Section,
     heading,
     note_text,
@@ -48,9 +50,11 @@ TABLE_FIGURES = (
 )
 
 
-def render(report: SweepReport, *, color: bool = False, width: int = 100) -> str:
+def render(
+    report: SweepReport, *, color: bool = False, width: int = 100, display: Display = EVERYTHING
+) -> str:
     """The sweep report as text, ANSI-colored when asked, `width` columns wide."""
-    return write_sections(sweep_sections(report), color=color, width=width)
+    return write_sections(sweep_sections(report), color=color, width=width, display=display)
 
 
 def sweep_sections(report: SweepReport) -> list[Section]:

@@ -14,7 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from jaxexplain.renderers.console.common import (
+    EVERYTHING,
     THEME,
+    Display,
     JaxprBlock,
     Section,
     heading,
@@ -23,20 +25,27 @@ from jaxexplain.renderers.console.common import (
     write_sections,
 )
 from jaxexplain.renderers.console.failure import error_sections
+from jaxexplain.renderers.console.layout import Breakable
 from jaxexplain.renderers.words import (
     DECIDED_MOST,
+    FULL_JAXPR,
     NEVER_RAN,
     STATIC_TRAPS,
     STATIC_TRAPS_DETAIL,
+    SUMMARY,
     as_written,
     compared_by_text,
+    compile_summary,
     deciding_statics_text,
     decisions_detail,
     defined_at,
     dependencies_text,
     disk_key_line,
+    equations_summary,
     equations_text,
+    failed_summary,
     figure_text,
+    folded_lines_text,
     format_aval_tree,
     hash_time_text,
     library_decision_text,
@@ -44,10 +53,12 @@ from jaxexplain.renderers.words import (
     outcome_badge,
     outcomes_text,
     placement_text,
+    repeated_text,
     shape_text,
     source_location,
     static_hash_text,
     static_trap_texts,
+    top_sources_text,
     unrolled_text,
 )
 from jaxexplain.report import (
@@ -69,11 +80,19 @@ from jaxexplain.views import (
     decisions_by_line,
     grouped_leaves,
     listing_equations,
+    parameter_tree,
     primitives_by_count,
+    repeated_block,
+    top_sources,
     unrolled_loops,
 )
 
 PRIMITIVES_SHOWN = 12
+TOP_SOURCES = 3  # source lines named in the summary
+JAXPR_SHOWN = 80  # a jaxpr of more lines than this is folded unless --jaxpr full
+JAXPR_HEAD = 24  # its lines shown before the repeated block (or at the start)
+JAXPR_BLOCK = 40  # the repeated block's lines shown
+JAXPR_TAIL = 12  # its last lines shown
 PLAIN_RUN_SHOWN = 4
 OUTCOME_WIDTH = 32
 NOTE_INDENT = 4  # a note (marked ↳) or code continuation below a line: this far in from its code
@@ -81,14 +100,18 @@ MIN_CODE_ROOM = 20  # the code's columns at the narrowest console
 NOTE_GAP = 2  # between the longest code line with a note beside it and the notes
 
 
-def render(report: TraceReport, *, color: bool = False, width: int = 100) -> str:
+def render(
+    report: TraceReport, *, color: bool = False, width: int = 100, display: Display = EVERYTHING
+) -> str:
     """The trace report as text, ANSI-colored when asked, `width` columns wide."""
-    return write_sections(trace_sections(report), color=color, width=width)
+    return write_sections(
+        trace_sections(report, display), color=color, width=width, display=display
+    )
 
 
-def trace_sections(report: TraceReport) -> list[Section]:
-    """Every section of a trace report, in the order a user reads them."""
-    sections: list[Section] = [_title(report)]
+def trace_sections(report: TraceReport, display: Display = EVERYTHING) -> list[Section]:
+    """Every section of a trace report, the summary first, in the order a user reads them."""
+    sections: list[Section] = [_title(report), *summary_sections(report)]
     if report.error is not None:
         sections += error_sections(report.error)
     sections += _argument_sections(report)
@@ -106,7 +129,7 @@ def trace_sections(report: TraceReport) -> list[Section]:
         total = report.jaxpr.equations_total if report.jaxpr is not None else None
         sections += source_sections(report.sources, report.decisions, total)
     if report.jaxpr is not None:
-        sections += jaxpr_sections(report.jaxpr)
+        sections += jaxpr_sections(report.jaxpr, display.jaxpr_full)
     if report.compile is not None:
         sections += compile_sections(report.compile)
     if report.persistent is not None:
@@ -169,12 +192,13 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
     body.add_column(style="bold")
     body.add_column(overflow="fold")
     body.add_row("function", short_identity(key.function))
-    body.add_row("pytree", key.treedef)
+    body.add_row("pytree", Breakable("\n".join(parameter_tree([leaf.path for leaf in key.traced]))))
     shown, rest = context_split(key)
     context = ", ".join(f"{name.removeprefix('jax_')}={key.context[name]}" for name in shown)
     hidden = len(rest)
     body.add_row(
-        "context", context + (f"  (+{hidden} more in --format json)" if hidden > 0 else "")
+        "context",
+        Breakable(context + (f"  (+{hidden} more in --format json)" if hidden > 0 else "")),
     )
     out.append(Padding(body, (0, 0, 0, 2)))
     if key.static:
@@ -194,7 +218,7 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
             traced.add_column(column, overflow="fold")
         for (path, shape, dtype, weak, sharding, on_device), count in groups.items():
             traced.add_row(
-                path,
+                Breakable(path),
                 shape_text(shape),
                 dtype,
                 "weak" if weak else "",
@@ -383,15 +407,81 @@ def _collapsed(
     return out
 
 
-def jaxpr_sections(jaxpr: JaxprInfo) -> list[Section]:
-    """The colored jaxpr with each line's user source, and counts per primitive."""
+def summary_sections(report: TraceReport) -> list[RenderableType]:
+    """The answer first: the verdict, where the equations come from, the loops that unrolled,
+    the compile time and memory; each a line, the sections below hold the detail."""
+    lines = summary_lines(report)
+    if not lines:
+        return []
+    return [heading(SUMMARY, always=True), *(Padding(line, (0, 0, 0, 2)) for line in lines)]
+
+
+def summary_lines(report: TraceReport) -> list[Text]:
+    """The summary's lines, each a fact worth reading before the sections."""
+    lines: list[Text] = []
+    if report.error is not None:
+        lines.append(Text(failed_summary(report.error), style="bold red"))
+    if report.jaxpr is not None:
+        lines.append(Text(equations_summary(report.jaxpr)))
+        sources = top_sources(report.jaxpr.line_sources, TOP_SOURCES)
+        if sources:
+            lines.append(Text(top_sources_text(sources), style="dim"))
+    for loop in unrolled_loops(report.decisions):
+        d = loop.decision
+        line = Text("! ", style="bold red")
+        line.append(as_written(d.kind, d.source), style="bold")
+        line.append(f" at {location(d.file, d.line)} {unrolled_text(loop)}")
+        lines.append(line)
+    if report.compile is not None:
+        lines.append(Text(compile_summary(compile_figures(report.compile))))
+    return lines
+
+
+def jaxpr_sections(jaxpr: JaxprInfo, full: bool = False) -> list[Section]:
+    """The colored jaxpr with each line's user source, and counts per primitive; past a few
+    dozen lines its telling parts only (the top sources, the repeated block once with its
+    count, the start and the end), unless `full`."""
     detail = f"{jaxpr.equations} equation{'s' * (jaxpr.equations != 1)}"
     if jaxpr.equations_total != jaxpr.equations:
         detail += f" ({jaxpr.equations_total} with nested jaxprs)"
     out: list[Section] = [heading("Jaxpr", detail)]
     out.append(Padding(_primitive_table(jaxpr.primitives), (0, 0, 1, 2)))
-    out.append(jaxpr_syntax(jaxpr.text, jaxpr.line_sources, jaxpr.line_libraries))
+    block = jaxpr_syntax(jaxpr.text, jaxpr.line_sources, jaxpr.line_libraries)
+    if full or len(block.comments or block.text.split("\n")) <= JAXPR_SHOWN:
+        return [*out, block]
+    return out + folded_jaxpr(block)
+
+
+def folded_jaxpr(block: JaxprBlock) -> list[Section]:
+    """A long jaxpr's start, its repeated block once with the count of copies, and its end;
+    each part left out said as a count with `--jaxpr full`."""
+    lines = block.text.split("\n")
+    comments = [*block.comments, *[None] * (len(lines) - len(block.comments))]
+    repeat = repeated_block(lines, comments)
+    shown: list[tuple[int, int]] = []
+    if repeat is not None:
+        shown.append((0, min(repeat.start, JAXPR_HEAD)))
+        shown.append((repeat.start, repeat.start + min(repeat.length, JAXPR_BLOCK)))
+        after = repeat.start + repeat.length * repeat.count
+        shown.append((max(after, len(lines) - JAXPR_TAIL), len(lines)))
+    else:
+        shown += [(0, JAXPR_HEAD), (len(lines) - JAXPR_TAIL, len(lines))]
+    out: list[Section] = []
+    at = 0
+    for start, end in shown:
+        if start > at:
+            out.append(_fold_note(folded_lines_text(start - at, FULL_JAXPR)))
+        if end > start:
+            out.append(JaxprBlock("\n".join(lines[start:end]), tuple(comments[start:end])))
+        if repeat is not None and start == repeat.start:
+            out.append(_fold_note(repeated_text(repeat.length, repeat.count)))
+            end = repeat.start + repeat.length * repeat.count
+        at = max(at, end)
     return out
+
+
+def _fold_note(text: str) -> RenderableType:
+    return Padding(Text(text, style="dim italic"), (0, 0, 0, 4))
 
 
 def _primitive_table(primitives: dict[str, int]) -> RenderableType:
@@ -410,24 +500,22 @@ def _primitive_table(primitives: dict[str, int]) -> RenderableType:
 def jaxpr_syntax(
     text: str, line_sources: Sequence[str | None] = (), line_libraries: Sequence[str | None] = ()
 ) -> JaxprBlock:
-    """The jaxpr for the jaxpr lexer, with `# file:line` of each equation appended: the user's
-    line first, the library frame that made the equation after it (`# step.py:8
+    """The jaxpr for the jaxpr lexer, with the `file:line` of each equation as its comment:
+    the user's line first, the library frame that made the equation after it (`step.py:8
     (optax/_src/transform.py:294)`)."""
-    if line_sources:
-        text = "\n".join(_with_sources(text.split("\n"), line_sources, line_libraries))
-    return JaxprBlock(text)
+    return JaxprBlock(text, tuple(_sources(line_sources, line_libraries)))
 
 
-def _with_sources(
-    lines: list[str], sources: Sequence[str | None], libraries: Sequence[str | None]
-) -> Iterable[str]:
-    for i, (line, source) in enumerate(zip(lines, sources, strict=False)):
+def _sources(
+    sources: Sequence[str | None], libraries: Sequence[str | None]
+) -> Iterable[str | None]:
+    for i, source in enumerate(sources):
         if not source:
-            yield line
+            yield None
             continue
         library = libraries[i] if i < len(libraries) else None
         after = f" ({library_label(library)})" if library else ""
-        yield f"{line}  # {source_location(source)}{after}"
+        yield f"{source_location(source)}{after}"
 
 
 def compile_sections(info: CompileInfo) -> list[RenderableType]:

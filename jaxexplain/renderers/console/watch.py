@@ -8,8 +8,16 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from jaxexplain.renderers.console.common import Section, heading, note_text, write_sections
+from jaxexplain.renderers.console.common import (
+    EVERYTHING,
+    Display,
+    Section,
+    heading,
+    note_text,
+    write_sections,
+)
 from jaxexplain.renderers.console.diff import diff_sections
+from jaxexplain.renderers.console.layout import Breakable
 from jaxexplain.renderers.console.recommendations import recommendation_sections
 from jaxexplain.renderers.console.trace import trace_sections
 from jaxexplain.renderers.words import (
@@ -43,12 +51,16 @@ ENTRIES_SHOWN = 3
 EAGER_SHOWN = 8
 
 
-def render(report: WatchReport, *, color: bool = False, width: int = 100) -> str:
+def render(
+    report: WatchReport, *, color: bool = False, width: int = 100, display: Display = EVERYTHING
+) -> str:
     """The watch report as text, ANSI-colored when asked, `width` columns wide."""
-    return write_sections(watch_sections(report), color=color, width=width)
+    return write_sections(
+        watch_sections(report, display), color=color, width=width, display=display
+    )
 
 
-def watch_sections(report: WatchReport) -> list[Section]:
+def watch_sections(report: WatchReport, display: Display = EVERYTHING) -> list[Section]:
     """Title, compilations, the explained ones in full, per-function table, eager operations,
     warnings."""
     sections: list[Section] = [_title(report)]
@@ -57,7 +69,7 @@ def watch_sections(report: WatchReport) -> list[Section]:
         sections += _disk_sections(report)
     events = {event.index: event for event in report.events}
     for explained in report.explained:
-        sections += explained_sections(explained, events)
+        sections += explained_sections(explained, events, display)
     if report.functions:
         sections += _function_sections(report)
     if report.eager or report.other_compiles:
@@ -70,13 +82,15 @@ def watch_sections(report: WatchReport) -> list[Section]:
     return sections
 
 
-def explained_sections(explained: WatchExplained, events: dict[int, WatchEvent]) -> list[Section]:
+def explained_sections(
+    explained: WatchExplained, events: dict[int, WatchEvent], display: Display = EVERYTHING
+) -> list[Section]:
     """One explained compilation: its heading, the real call's trace report, and for a
     recompilation the diff report against the earlier compilation it is compared with."""
     sections: list[Section] = [heading(compile_title(explained, events.get(explained.compile)))]
     if explained.note:
         sections.append(note_text(explained.note))
-    sections += trace_sections(explained.trace)
+    sections += trace_sections(explained.trace, display)
     if explained.diff is not None and explained.against is not None:
         sections.append(heading(against_title(events[explained.against])))
         sections += diff_sections(explained.diff)
@@ -149,8 +163,8 @@ def _function_sections(report: WatchReport) -> list[RenderableType]:
     for fn in report.functions:
         style = "bold red" if fn.compiles > 2 else ""
         row: list[RenderableType] = [
-            fn.function,
-            location(fn.file, fn.line),
+            Breakable(fn.function),
+            Breakable(location(fn.file, fn.line), style="dim"),
             Text(str(fn.compiles), style=style),
             str(fn.distinct_reasons),
             f"{fn.seconds:.3f}",

@@ -264,7 +264,6 @@ def trace(
             shown.stage(words.IMPORTING_JAX)
             check_jax()
             from jaxexplain.explaining import Options, explain_target
-            from jaxexplain.renderers import load_format
 
             shown.stage(words.TRACING)
             return explain_target(
@@ -274,7 +273,7 @@ def trace(
                 args_from,
                 Options(CLI, compile=not no_compile, hlo=hlo, stablehlo=stablehlo),
                 target_from=target_from,
-                while_compiling=lambda: (shown.stage(words.COMPILING), load_format(fmt)),
+                while_compiling=lambda: compiling(shown, fmt),
             )
 
     refuse_unsafe_output(output, run_inputs(target, args_from, target_from), fmt, debug, name)
@@ -288,6 +287,14 @@ def trace(
         target=name,
     )
     raise typer.Exit(finish(report, fmt, output))
+
+
+def compiling(shown: Any, fmt: str) -> None:
+    """While XLA compiles: say so, and import the renderers the report will need."""
+    from jaxexplain.renderers import load_format, words
+
+    shown.stage(words.COMPILING)
+    load_format(fmt)
 
 
 def refuse_bad_target(

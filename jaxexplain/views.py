@@ -390,9 +390,9 @@ def _index_runs(node: dict[str | int, Any]) -> list[tuple[str | int, str | int, 
     """The node's children in order, consecutive list items with equal subtrees as one run."""
     runs: list[tuple[str | int, str | int, Any]] = []
     for step, child in node.items():
-        if runs and isinstance(step, int) and isinstance(runs[-1][1], int):
+        if runs and isinstance(step, int):
             first, last, kept = runs[-1]
-            if step == last + 1 and kept == child:
+            if isinstance(last, int) and step == last + 1 and kept == child:
                 runs[-1] = (first, step, kept)
                 continue
         runs.append((step, step, child))

@@ -1225,6 +1225,37 @@ __all__ += [
     "WatchMerge",
 ]
 
+@dataclass(frozen=True)
+class Collective:
+    """One collective of a compiled SPMD program, as XLA's optimized HLO has it: `kind`
+    ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "collective-permute"), the HLO
+    instruction `name`, `bytes` of its result per device, its `replica_groups` as XLA prints
+    them, the jaxpr equation it came from (`op_name`, e.g. "jit(f)/reduce_sum") and the user's
+    source line (`file`, `line`, `function`) from the instruction's metadata."""
+
+    kind: str
+    name: str
+    bytes: int
+    replica_groups: str
+    op_name: str = ""
+    file: str | None = None
+    line: int | None = None
+    function: str = ""
+
+
+@dataclass(frozen=True)
+class CollectiveLine:
+    """The collectives one source line produced, summed: how many, their bytes, their kinds."""
+
+    file: str | None
+    line: int | None
+    count: int
+    bytes: int
+    kinds: dict[str, int]
+
+
+__all__ += ["Collective", "CollectiveLine"]
+
 # Everything that takes "a report" (the renderers, `str`) takes one of these.
 Report = TraceReport | DiffReport | WatchReport | ErrorReport | SweepReport | WatchMerge
 

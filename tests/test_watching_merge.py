@@ -80,9 +80,9 @@ def distributed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, lis
     logs = []
     try:
         for process in processes:
-            _, stderr = process.communicate(timeout=RUN_TIMEOUT)
+            stdout, stderr = process.communicate(timeout=RUN_TIMEOUT)
             assert process.returncode == 0, stderr[-3000:]
-            logs.append(stderr)
+            logs.append(stdout + stderr)
     finally:
         for process in processes:
             if process.poll() is None:
@@ -103,6 +103,7 @@ def test_each_process_writes_its_own_report_with_its_process_index(distributed_r
         assert report.process is not None
         assert (report.process.index, report.process.count) == (index, PROCESSES)
         assert f"wrote w.p{index}.json" in log
+        assert f"process {index} step 0 loss" in log  # the sample prints jax.process_index()
     assert not (out / "w.json").exists()
 
 

@@ -1225,6 +1225,7 @@ __all__ += [
     "WatchMerge",
 ]
 
+
 @dataclass(frozen=True)
 class Collective:
     """One collective of a compiled SPMD program, as XLA's optimized HLO has it: `kind`

@@ -43,14 +43,16 @@ FIELD = re.compile(r"(\w+)=(\d+)")
 def collectives_of(hlo: str) -> tuple[Collective, ...]:
     """Every collective in the optimized HLO text of one compiled program, in program order."""
     frames = _frame_table(hlo)
+    lines = hlo.splitlines()
     found = []
-    for line in hlo.splitlines():
+    for line in lines:
         match = INSTRUCTION.match(line)
         if match is None:
             continue
         kind = match["kind"]
-        file, number, function = _source(line, frames)
-        op_name = OP_NAME.search(line)
+        source_line = _attributed(line, match["name"], lines, frames)
+        file, number, function = _source(source_line, frames)
+        op_name = OP_NAME.search(source_line)
         found.append(
             Collective(
                 kind=kind,
@@ -64,6 +66,18 @@ def collectives_of(hlo: str) -> tuple[Collective, ...]:
             )
         )
     return tuple(found)
+
+
+def _attributed(
+    line: str, name: str, lines: list[str], frames: dict[int, tuple[str, int, str]]
+) -> str:
+    """The line whose metadata names the collective's source: its own, or, where the partitioner
+    gave it only the operand's name (newer XLA, an all-gather of a parameter), that of the first
+    instruction that uses its result: the user's equation that needed the communication."""
+    if _source(line, frames)[0] is not None:
+        return line
+    use = re.compile(rf"%{re.escape(name)}[,)]")
+    return next((other for other in lines if use.search(other.partition(" = ")[2])), line)
 
 
 def per_line(collectives: Iterable[Collective]) -> tuple[CollectiveLine, ...]:

@@ -1132,3 +1132,17 @@ MESSAGE_PATTERNS = (
     TRACER_AS_STATIC,
     TRACER_AS_PRIMITIVE_PARAMETER,
 )
+
+
+def distributed_process() -> tuple[int, int] | None:
+    """(process index, process count) of a `jax.distributed` run, None in a single process.
+
+    `jax.process_index()` would start a backend in a program that never used one; JAX's
+    distributed state holds what `jax.distributed.initialize` set, and keeps it after
+    `jax.distributed.shutdown()`, when a watched program has ended."""
+    # Private: the only record of initialize() that starts nothing (0.4.38 to 0.12 alike).
+    from jax._src import distributed
+
+    state = distributed.global_state
+    count = int(getattr(state, "num_processes", 1) or 1)
+    return (int(state.process_id), count) if count > 1 else None

@@ -1,5 +1,5 @@
 """The library's public functions, for notebooks, scripts and tests: `trace`, `trace_target`,
-`diff`, `diff_target`, `sweep`.
+`diff`, `diff_target`, `sweep`, `merge`.
 
 Each binds what its caller gave (`jaxexplain.inputs`) and hands the target and its call plan
 to `jaxexplain.explaining`; usage errors name the API's parameters (the CLI, which calls
@@ -16,7 +16,7 @@ from jaxexplain.explaining import Options, diff_plans, diff_target_texts, explai
 from jaxexplain.inputs.caller import FUNCTION_API, TARGET_API
 from jaxexplain.inputs.targets import function_plan, name_of, static_names
 from jaxexplain.inputs.variation import plan_with_values, shown_values
-from jaxexplain.report import DiffReport, SweepReport, TraceReport
+from jaxexplain.report import DiffReport, SweepReport, TraceReport, WatchMerge, WatchReport
 from jaxexplain.tracing import verify
 
 
@@ -237,3 +237,27 @@ def sweep(
         budgets=budget,
         predictions=predict,
     )
+
+
+def merge(*reports: WatchReport | str) -> WatchMerge:
+    """Lines up the watch reports of the processes of one `jax.distributed` run.
+
+    Every process must compile the same programs in the same order, or the collectives of one
+    wait forever for the others: each function's n-th compilation is compared across the
+    processes by its cache key, and every process that compiled what the others did not (or
+    did not compile what they did) is a divergence, with the key components behind it.
+
+    Args:
+        *reports: `WatchReport`s (`watch()` inside each process) or paths of the JSON files
+            `jaxexplain watch -o watch.json` wrote (`watch.p0.json`, `watch.p1.json`, ...).
+
+    Returns:
+        The merge: processes, compilations per function and process, divergences.
+    """
+    from jaxexplain.watching.merge import load_watch, merge_reports
+
+    loaded = [
+        (report, load_watch(report)) if isinstance(report, str) else ("", report)
+        for report in reports
+    ]
+    return merge_reports(loaded)

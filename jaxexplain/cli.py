@@ -221,6 +221,7 @@ EXAMPLES = {
     "--vs n=4",
     "watch": "jaxexplain watch --explain train_step -o compiles.html -- train.py --steps 10",
     "schema": "jaxexplain schema trace > trace.schema.json",
+    "merge": "jaxexplain merge watch.p0.json watch.p1.json",
 }
 
 
@@ -980,11 +981,59 @@ def emit_watch(
     from jaxexplain.renderers import render
 
     if output or fmt != "text":
-        emit(report, fmt, output, color, stable, display)
+        from jaxexplain.watching.processes import per_process_output
+
+        written = output and per_process_output(output, report.process)
+        emit(report, fmt, written, color, stable, display)
         return
     colored = use_color(color, None, sys.stderr)
     text = render(report, "text", color=colored, width=text_width(sys.stderr), display=display)
     write_output(text, None, sys.stderr)
+
+
+@app.command(epilog=example("merge"))
+def merge(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="WATCH.json...",
+            help="The JSON watch reports of a jax.distributed run, one per process.",
+            show_default=False,
+        ),
+    ] = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    color: ColorOpt = ColorMode.auto,
+    debug: DebugOpt = False,
+    stable: StableOpt = False,
+) -> None:
+    """Line up the watch reports of the processes of one jax.distributed run (each process ran
+    `jaxexplain watch -o watch.json`, writing watch.p0.json, watch.p1.json, ...) and flag every
+    compilation one process made and the others did not: its collectives wait forever. Exits 1
+    when the processes diverge."""
+    from jaxexplain.report import WATCH_MERGE_SCHEMA
+
+    paths = list(files or [])
+    fmt = guess_format(output, format.value if format else None)
+    refuse_unsafe_output(
+        output, [Path(p) for p in paths], fmt, debug, "merge", schema=WATCH_MERGE_SCHEMA
+    )
+
+    def run() -> Any:
+        from jaxexplain.renderers.words import merge_needs_files_text
+        from jaxexplain.watching.merge import merge_files
+
+        if not paths:
+            raise UsageError(merge_needs_files_text())
+        check_stable(stable, fmt)
+        report = merge_files(paths)
+        emit(report, fmt, output, color, stable)
+        return report
+
+    report = guarded(
+        run, fmt=fmt, output=output, debug=debug, target="merge", schema=WATCH_MERGE_SCHEMA
+    )
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command(epilog=example("schema"))

@@ -662,6 +662,15 @@ class WatchExplained:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class ProcessInfo:
+    """Which process of a `jax.distributed` run a watch report comes from: `index` is JAX's
+    process index, `count` the number of processes."""
+
+    index: int
+    count: int
+
+
 @dataclass(frozen=True, repr=False)
 class WatchReport(Displayed):
     """Every jit compilation of a program run, with exact reasons, totals and warnings."""
@@ -680,6 +689,7 @@ class WatchReport(Displayed):
     jax_version: str = ""
     explained: tuple[WatchExplained, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
+    process: ProcessInfo | None = None
     schema: str = WATCH_SCHEMA
 
     def compiles_of(self, function: str) -> tuple[WatchEvent, ...]:
@@ -711,6 +721,7 @@ __all__ += [
     "NotWritten",
     "PersistentCache",
     "PersistentDiffer",
+    "ProcessInfo",
     "Recommendation",
     "WatchEvent",
     "WatchExplained",
@@ -1124,7 +1135,129 @@ __all__ += [
     "SweepReport",
 ]
 
+WATCH_MERGE_SCHEMA = "jaxexplain.watch-merge/1"
+
+
+@dataclass(frozen=True)
+class MergedProcess:
+    """One process's watch report in a merge: its process index (from the document, else its
+    place on the command line), the file it came from, and how many jit compilations it saw."""
+
+    process: int
+    file: str
+    compiles: int
+    count: int | None = None
+    program: str = ""
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class MergedFunction:
+    """One jitted function lined up across processes: its compilations in each (keyed by the
+    process index as a string, as JSON keys are)."""
+
+    function: str
+    compiles: dict[str, int]
+
+
+DivergenceKind = Literal["extra", "missing", "different"]
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A compilation one process made and others did not make the same: in SPMD every process
+    must run the same programs in the same order, so a collective in one that the others never
+    run waits forever (a hang), or pairs with the wrong program.
+
+    `kind`: "extra" (this process compiled `function` a `compile`-th time; `others` did not),
+    "missing" (`others` compiled it a `compile`-th time; this process did not), "different"
+    (this process's `compile`-th key differs from `others'`). `reasons` are the cache-key
+    components that differ: for "extra", from this process's own earlier entries; for
+    "different", from the others' key at the same place. `last` is True when it was this
+    function's last compilation in this process (a smaller last batch, say)."""
+
+    function: str
+    process: int
+    compile: int
+    kind: DivergenceKind
+    reasons: tuple[WatchReason, ...] = ()
+    others: tuple[int, ...] = ()
+    call_site: str = ""
+    last: bool = False
+
+
+@dataclass(frozen=True, repr=False)
+class WatchMerge(Displayed):
+    """The watch reports of the processes of one `jax.distributed` run, their compilations lined
+    up per function, and every place where one process compiled what the others did not."""
+
+    processes: tuple[MergedProcess, ...]
+    functions: tuple[MergedFunction, ...] = ()
+    divergences: tuple[Divergence, ...] = ()
+    notes: tuple[str, ...] = ()
+    schema: str = WATCH_MERGE_SCHEMA
+
+    @property
+    def ok(self) -> bool:
+        """True when every process compiled the same programs in the same order."""
+        return not self.divergences
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, schema first."""
+        return to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as a "jaxexplain.watch-merge/1" JSON document."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WatchMerge:
+        """Loads a report saved by `to_dict`/`to_json`."""
+        _check_schema(data, WATCH_MERGE_SCHEMA)
+        return from_dict(cls, data)
+
+
+__all__ += [
+    "WATCH_MERGE_SCHEMA",
+    "Divergence",
+    "MergedFunction",
+    "MergedProcess",
+    "WatchMerge",
+]
+
+
+@dataclass(frozen=True)
+class Collective:
+    """One collective of a compiled SPMD program, as XLA's optimized HLO has it: `kind`
+    ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "collective-permute"), the HLO
+    instruction `name`, `bytes` of its result per device, its `replica_groups` as XLA prints
+    them, the jaxpr equation it came from (`op_name`, e.g. "jit(f)/reduce_sum") and the user's
+    source line (`file`, `line`, `function`) from the instruction's metadata."""
+
+    kind: str
+    name: str
+    bytes: int
+    replica_groups: str
+    op_name: str = ""
+    file: str | None = None
+    line: int | None = None
+    function: str = ""
+
+
+@dataclass(frozen=True)
+class CollectiveLine:
+    """The collectives one source line produced, summed: how many, their bytes, their kinds."""
+
+    file: str | None
+    line: int | None
+    count: int
+    bytes: int
+    kinds: dict[str, int]
+
+
+__all__ += ["Collective", "CollectiveLine"]
+
 # Everything that takes "a report" (the renderers, `str`) takes one of these.
-Report = TraceReport | DiffReport | WatchReport | ErrorReport | SweepReport
+Report = TraceReport | DiffReport | WatchReport | ErrorReport | SweepReport | WatchMerge
 
 __all__ += ["Report"]

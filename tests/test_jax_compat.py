@@ -698,3 +698,10 @@ def test_the_trace_context_names_every_value_by_its_option() -> None:
     context = _jax_compat.trace_context()
     assert not any(name.startswith("trace_context[") for name in context)
     assert {"jax_enable_x64", "jax_default_matmul_precision"} <= set(context)
+
+
+def test_distributed_process_is_none_outside_a_distributed_run() -> None:
+    # The watched multi-process run (tests/test_watching_merge.py) checks the index it reads
+    # against the process's own jax.process_index().
+    assert jax.process_count() == 1
+    assert _jax_compat.distributed_process() is None

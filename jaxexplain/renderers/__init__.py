@@ -15,6 +15,7 @@ from jaxexplain.report import (
     Report,
     SweepReport,
     TraceReport,
+    WatchMerge,
     WatchReport,
 )
 
@@ -34,6 +35,9 @@ RENDERERS: dict[tuple[str, type], str] = {
     ("text", SweepReport): "jaxexplain.renderers.console.sweep:render",
     ("json", SweepReport): "jaxexplain.renderers.json:render_sweep",
     ("html", SweepReport): "jaxexplain.renderers.html.sweep:render",
+    ("text", WatchMerge): "jaxexplain.renderers.console.merge:render",
+    ("json", WatchMerge): "jaxexplain.renderers.json:render_merge",
+    ("html", WatchMerge): "jaxexplain.renderers.html.merge:render",
 }
 FORMATS = tuple(dict.fromkeys(fmt for fmt, _ in RENDERERS))
 _KINDS = {
@@ -42,6 +46,7 @@ _KINDS = {
     WatchReport: "watch",
     ErrorReport: "error",
     SweepReport: "sweep",
+    WatchMerge: "watch-merge",
 }
 _SUFFIXES = {".json": "json", ".html": "html", ".htm": "html", ".txt": "text"}
 

@@ -16,6 +16,7 @@ from jaxexplain.report import (
     ErrorReport,
     SweepReport,
     TraceReport,
+    WatchMerge,
     WatchReport,
     to_dict,
 )
@@ -48,6 +49,13 @@ def render_sweep(
     report: SweepReport, *, color: bool = False, width: int = 100, stable: bool = False
 ) -> str:
     """A sweep report as indented JSON (colors and width do not apply)."""
+    return _document(to_dict(report), stable)
+
+
+def render_merge(
+    report: WatchMerge, *, color: bool = False, width: int = 100, stable: bool = False
+) -> str:
+    """A watch merge as indented JSON (colors and width do not apply)."""
     return _document(to_dict(report), stable)
 
 

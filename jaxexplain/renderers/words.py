@@ -16,6 +16,7 @@ from jaxexplain.report import (
     Decision,
     DecisionChange,
     DiffReport,
+    Divergence,
     ErrorInfo,
     ExportCheck,
     FigureChange,
@@ -1456,3 +1457,89 @@ def _is_noise(change: FigureChange) -> bool:
         return True
     delta = abs(change.b - change.a)
     return delta < NOISE_SECONDS or (change.a > 0 and delta / change.a < NOISE_RELATIVE)
+
+
+# ---------------------------------------------------------------- many processes (merge)
+
+MERGE_PROCESSES_HEADING = "Processes"
+MERGE_FUNCTIONS_HEADING = "Compilations per function and process"
+MERGE_DIVERGENCES_HEADING = "Divergences"
+MERGE_PROCESS_COLUMNS = ("process", "compilations", "exit", "file")
+MERGE_FUNCTION_COLUMN = "function"
+MERGE_AGREE = (
+    "every process compiled the same programs in the same order: their collectives pair up"
+)
+
+
+def ordinal(number: int) -> str:
+    """`1st`, `2nd`, `3rd`, `4th`, `11th`, `22nd`."""
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
+def processes_text(indices: Sequence[int]) -> str:
+    """`process 0`, `processes 0, 2, 3`."""
+    listed = ", ".join(str(i) for i in indices)
+    return f"process {listed}" if len(indices) == 1 else f"processes {listed}"
+
+
+def divergence_text(d: Divergence) -> str:
+    """One divergence in a sentence, with the reason and what it does to the run:
+    `process 1 compiled train_step a 3rd time (shape x [32, 784] -> [17, 784], its last
+    compilation: a smaller last batch?); process 0 did not: the collectives of that program
+    will wait forever`."""
+    others = processes_text(d.others)
+    reasons = reasons_text(d.reasons)
+    if d.last and any(r.component == "shape" for r in d.reasons):
+        reasons += ", its last compilation: a smaller last batch?"
+    why = f" ({reasons})" if reasons else ""
+    if d.kind == "missing":
+        return (
+            f"process {d.process} did not compile {d.function} a {ordinal(d.compile)} time; "
+            f"{others} did: their collectives will wait forever for process {d.process}"
+        )
+    if d.kind == "different":
+        return (
+            f"process {d.process} compiled {d.function} a {ordinal(d.compile)} time for another "
+            f"key than {others}{why}: the processes run different programs, whose collectives "
+            f"do not pair up"
+        )
+    return (
+        f"process {d.process} compiled {d.function} a {ordinal(d.compile)} time{why}; {others} "
+        f"did not: the collectives of that program will wait forever"
+    )
+
+
+def merge_summary_text(processes: int, divergences: int) -> str:
+    """`2 processes, 1 divergence`."""
+    return f"{plural(processes, 'process', 'processes')}, {plural(divergences, 'divergence')}"
+
+
+def unreadable_watch_text(path: str, exc: Exception) -> str:
+    """A merge input that is no watch document."""
+    return (
+        f"{path} is not a watch report that jaxexplain can read ({type(exc).__name__}: {exc}); "
+        f"give the JSON files that `jaxexplain watch -o watch.json -- script.py` wrote in each "
+        f"process (watch.p0.json, watch.p1.json, ...)"
+    )
+
+
+def merge_needs_files_text() -> str:
+    """`merge` without files."""
+    return (
+        "name the watch reports to merge, one per process: jaxexplain merge watch.p0.json "
+        "watch.p1.json"
+    )
+
+
+def duplicate_process_note(index: int) -> str:
+    """Two reports that say they are the same process."""
+    return f"two reports are process {index}: they cannot come from one run"
+
+
+def process_count_note(counts: Sequence[int], given: int) -> str:
+    """Reports whose process count is not the number of reports merged."""
+    said = " or ".join(str(c) for c in counts)
+    return f"the reports say the run had {said} processes, and {given} were merged"

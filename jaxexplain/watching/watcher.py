@@ -80,6 +80,7 @@ from jaxexplain.watching.growth import (
     static_build_site,
 )
 from jaxexplain.watching.layers import LayerCounts
+from jaxexplain.watching.processes import process_info
 
 if TYPE_CHECKING:
     from jaxexplain.diffing.make_traced import Candidate, Outcome, StructureDifference
@@ -419,6 +420,7 @@ class Watcher:
             jax_version=_jax_compat.JAX_VERSION,
             explained=tuple(self.explainer.explained) if self.explainer else (),
             recommendations=recommendations,
+            process=process_info(),
         )
 
     def _recommendations(self) -> tuple[Recommendation, ...]:

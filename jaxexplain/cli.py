@@ -594,14 +594,6 @@ def text_width(stream: Any) -> int:
     return Console(file=stream).size.width
 
 
-def grid_points(axes: Any) -> int:
-    """How many points a sweep's axes make (their values multiplied)."""
-    count = 1
-    for axis in axes:
-        count *= len(axis.values)
-    return count
-
-
 def refuse_unsafe_output(
     output: str | None,
     inputs: list[Path],
@@ -786,7 +778,7 @@ def sweep(
             from jaxexplain.explaining import Options
             from jaxexplain.sweeping.running import sweep_target_texts
 
-            shown.stage(words.sweep_progress_text(grid_points(axes)))
+            shown.stage(words.sweep_progress_text(grid.grid_points(axes)))
             return sweep_target_texts(
                 target,
                 statics,

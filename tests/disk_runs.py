@@ -75,3 +75,38 @@ def jaxexplain_json(folder: Path, args: list[str], **extra: str) -> dict[str, An
     )
     assert done.returncode == 0, done.stderr
     return dict(json.loads(out.read_text()))
+
+
+_COMPILES_SCRIPT = """
+import dataclasses, json, os, sys
+import jax, jax.numpy as jnp
+from jaxexplain import _jax_compat
+
+def scaled(scale):
+    def step(x):
+        return jnp.sin(x) * scale
+    return step
+
+seen = []
+undo = _jax_compat.patch_persistent_cache(seen.append)
+for scale in sys.argv[1:]:
+    jax.jit(scaled(float(scale)))(jnp.ones(4))
+undo()
+print(json.dumps([dataclasses.asdict(d) for d in seen if d.module_name == "jit_step"]))
+"""
+
+
+def disk_compiles(folder: Path, scales: list[float], **extra: str) -> list[dict[str, Any]]:
+    """JAX's disk-cache facts (`_jax_compat.DiskCompile` fields) of compiling `x * scale` for
+    each scale, in a fresh process over `folder`'s cache directory."""
+    done = subprocess.run(
+        [sys.executable, "-c", _COMPILES_SCRIPT, *map(str, scales)],
+        env=disk_env(folder, **extra),
+        capture_output=True,
+        text=True,
+        cwd=folder,
+    )
+    assert done.returncode == 0, done.stderr
+    found: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(found) == len(scales)
+    return found

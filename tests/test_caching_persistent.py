@@ -231,3 +231,25 @@ def test_of_records_as_near_the_newest_is_chosen(
         monkeypatch.setenv(disk_records.RECORD_DIR_ENV, str(tmp_path / newest["key"]))
         _seed(order)
         assert _nearest(four) == (newest["key"], ["computation"], "")
+
+
+def test_an_entry_jax_cannot_write_is_not_written_with_the_error(tmp_path: Path) -> None:
+    """The entry's name taken by a link into a missing folder: JAX counts the write, then its
+    put fails (as on a full disk); the report says so and the program runs as it does alone."""
+    cache = tmp_path / "cache"
+    first, _ = _watch(tmp_path, cache)
+    entry = cache / f"{first['key']}-cache"
+    entry.unlink()
+    entry.symlink_to(tmp_path / "missing" / "entry")
+    persistent, done = _watch(tmp_path, cache)
+    bare = subprocess.run(
+        [sys.executable, str(PROGRAM)],
+        env=_env(cache, tmp_path / "r"),
+        capture_output=True,
+        text=True,
+    )
+    assert persistent["key"] == first["key"] and persistent["status"] == "not_written"
+    assert persistent["not_written"]["why"] == "error"
+    assert "FileNotFoundError" in persistent["not_written"]["text"]
+    assert done.stdout == bare.stdout and done.returncode == bare.returncode == 0
+    assert "Error writing persistent compilation cache entry" in bare.stderr

@@ -253,3 +253,26 @@ def test_an_entry_jax_cannot_write_is_not_written_with_the_error(tmp_path: Path)
     assert "FileNotFoundError" in persistent["not_written"]["text"]
     assert done.stdout == bare.stdout and done.returncode == bare.returncode == 0
     assert "Error writing persistent compilation cache entry" in bare.stderr
+
+
+def test_an_entry_jax_cannot_read_is_named_and_never_replaced(tmp_path: Path) -> None:
+    """The entry's name taken by a folder (as a full disk leaves a truncated file): JAX warns,
+    compiles, counts a write and keeps the entry; every later run compiles again."""
+    cache = tmp_path / "cache"
+    first, _ = _watch(tmp_path, cache)
+    entry = cache / f"{first['key']}-cache"
+    entry.unlink()
+    entry.mkdir()
+    runs = [_watch(tmp_path, cache) for _ in range(2)]
+    bare = subprocess.run(
+        [sys.executable, str(PROGRAM)],
+        env=_env(cache, tmp_path / "r"),
+        capture_output=True,
+        text=True,
+    )
+    for persistent, done in runs:
+        assert persistent["key"] == first["key"] and persistent["status"] == "not_written"
+        assert persistent["not_written"]["why"] == "unreadable"
+        assert "IsADirectoryError" in persistent["not_written"]["text"]
+        assert done.stdout == bare.stdout and done.returncode == bare.returncode == 0
+    assert entry.is_dir() and "Error reading persistent compilation cache entry" in bare.stderr

@@ -978,6 +978,11 @@ def cache_dir_problem(path: str, state: str) -> str:
 
 def not_written_text(why: str, setting: str, value: str, measured: str) -> str:
     """Why JAX wrote no disk entry for a compile, with the setting and the measured value."""
+    if why == "unreadable":
+        return (
+            f"JAX could not read its entry ({measured}) and never replaces an entry that "
+            "exists: every run compiles again until the entry is deleted"
+        )
     if why == "compile_time":
         return f"compiled in {measured} s < {setting} = {value}"
     if why == "entry_size":

@@ -4,7 +4,6 @@ every few steps with `float(...)`."""
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from flax.training import train_state

@@ -1,17 +1,22 @@
-"""jaxexplain watch against the same program run alone, as whole processes.
+"""jaxexplain watch against the same program run alone, as whole processes, with every piece of
+accounting on: the cache layers per call site, and JAX's persistent compilation cache off and on.
 
 Run: python benchmarks/bench_watch.py   (BENCH_RUNS=N to change the number of runs; default 7)
 Bars: a 200-step jitted training loop runs within 1.05x of the program alone once compiled
 (the loop's own time, measured by the program), with `--explain all` too: calls that hit the
 cache cost nothing extra; a compile-heavy program within 1.15x under plain watch, whole process
 included. `--explain` traces and compiles each compilation again to report it, so its cost on
-the programs with recompilations (one with ten, one with 48) is shown without a bar. Each
-program prints its phase time; runs alternate so that machine noise hits every side alike, and
-medians are compared.
+the programs with recompilations (one with ten, one with 48) is shown without a bar. Every
+program runs twice over: with no cache directory, and with a fresh temporary
+`JAX_COMPILATION_CACHE_DIR` per run (every compile written: the minimum compile time is 0, so
+watch keeps its record of each entry and compares each miss with the earlier records), each
+compared with the program alone under the same setting. Each program prints its phase time;
+runs alternate so that machine noise hits every side alike, and medians are compared.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -100,12 +105,13 @@ BARS = {
     ("48 compilations", "watched"): ("process", 1.15),
 }
 MODES = {"watched": [], "explained": ["--explain", "all"]}
+DISK_SETTINGS = ("no disk cache", "disk cache")
 
 
-def run(argv: list[str]) -> tuple[float, float]:
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Whole-process wall time and the phase time the program printed."""
     start = time.perf_counter()
-    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{argv} failed:\n{result.stderr[-2000:]}")
@@ -115,11 +121,24 @@ def run(argv: list[str]) -> tuple[float, float]:
     return wall, phase
 
 
-def measure(script: Path) -> dict[str, dict[str, float]]:
-    """Medians of the plain and watched runs, alternating."""
-    compile_bytecode()
+def environment(disk: str, scratch: Path) -> dict[str, str]:
+    """The process environment of one run: with "disk cache", a fresh cache directory and record
+    folder under `scratch`, every compile written (so each run pays for writing, not reading)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
+    if disk == "disk cache":
+        folder = Path(tempfile.mkdtemp(dir=scratch))
+        env["JAX_COMPILATION_CACHE_DIR"] = str(folder / "cache")
+        env["JAXEXPLAIN_RECORD_DIR"] = str(folder / "records")
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+        env["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+    return env
+
+
+def commands_for(script: Path, disk: str) -> dict[str, list[str]]:
+    """The program alone, and under watch in each mode."""
     commands = {"alone": [python(), str(script)]}
     for mode, options in MODES.items():
+        report = script.with_suffix(f".{mode}.{DISK_SETTINGS.index(disk)}.json")
         commands[mode] = [
             python(),
             "-m",
@@ -129,16 +148,23 @@ def measure(script: Path) -> dict[str, dict[str, float]]:
             "--format",
             "json",
             "-o",
-            str(script.with_suffix(f".{mode}.json")),
+            str(report),
             "--",
             str(script),
         ]
+    return commands
+
+
+def measure(script: Path, disk: str) -> dict[str, dict[str, float]]:
+    """Medians of the program alone and watched, alternating, under one disk-cache setting."""
+    compile_bytecode()
+    commands = commands_for(script, disk)
     samples: dict[str, dict[str, list[float]]] = {
         name: {"process": [], "phase": []} for name in commands
     }
     for _ in range(RUNS):
         for name, argv in commands.items():
-            wall, phase = run(argv)
+            wall, phase = run(argv, environment(disk, script.parent))
             samples[name]["process"].append(wall)
             samples[name]["phase"].append(phase)
     return {
@@ -147,42 +173,53 @@ def measure(script: Path) -> dict[str, dict[str, float]]:
     }
 
 
+def rows_of(
+    label: str, disk: str, times: dict[str, dict[str, float]], failed: list[str]
+) -> list[tuple[object, ...]]:
+    """One row per mode: the phase and process medians against the program alone, and the bar."""
+    rows: list[tuple[object, ...]] = []
+    for mode in MODES:
+        phase_ratio = times[mode]["phase"] / times["alone"]["phase"]
+        process_ratio = times[mode]["process"] / times["alone"]["process"]
+        verdict = "(no bar)"
+        if (label, mode) in BARS:
+            kind, bar = BARS[label, mode]
+            ratio = phase_ratio if kind == "phase" else process_ratio
+            verdict = f"{kind} <= {bar:.2f}x: {'ok' if ratio <= bar else 'OVER'}"
+            if ratio > bar:
+                failed.append(f"{label} ({mode}, {disk})")
+        rows.append(
+            (
+                label,
+                disk,
+                mode,
+                times["alone"]["phase"],
+                times[mode]["phase"],
+                f"{phase_ratio:.3f}x",
+                times["alone"]["process"],
+                times[mode]["process"],
+                f"{process_ratio:.3f}x",
+                verdict,
+            )
+        )
+    return rows
+
+
 def main() -> None:
-    rows = []
-    failed = []
+    rows: list[tuple[object, ...]] = []
+    failed: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for label, source in PROGRAMS.items():
             script = Path(tmp) / (label.split()[0].replace("-", "_") + "_program.py")
             script.write_text(source)
-            times = measure(script)
-            for mode in MODES:
-                phase_ratio = times[mode]["phase"] / times["alone"]["phase"]
-                process_ratio = times[mode]["process"] / times["alone"]["process"]
-                verdict = "(no bar)"
-                if (label, mode) in BARS:
-                    kind, bar = BARS[label, mode]
-                    ratio = phase_ratio if kind == "phase" else process_ratio
-                    verdict = f"{kind} <= {bar:.2f}x: {'ok' if ratio <= bar else 'OVER'}"
-                    if ratio > bar:
-                        failed.append(f"{label} ({mode})")
-                rows.append(
-                    (
-                        label,
-                        mode,
-                        times["alone"]["phase"],
-                        times[mode]["phase"],
-                        f"{phase_ratio:.3f}x",
-                        times["alone"]["process"],
-                        times[mode]["process"],
-                        f"{process_ratio:.3f}x",
-                        verdict,
-                    )
-                )
+            for disk in DISK_SETTINGS:
+                rows += rows_of(label, disk, measure(script, disk), failed)
     print(
         table(
             f"jaxexplain watch vs the program alone (median of {RUNS} whole-process runs, seconds)",
             (
                 "program",
+                "disk",
                 "mode",
                 "phase alone",
                 "phase",

@@ -888,6 +888,8 @@ def _wrap_put(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(*args, **kwargs)
         except Exception as exc:
             record.write_error = f"{type(exc).__name__}: {exc}"
+            # JAX records its write event before `cache.put`: a put that raised wrote nothing.
+            record.written = False
             raise
         finally:
             record.in_put = False

@@ -473,7 +473,8 @@ class PersistentDiffer:
 @dataclass(frozen=True)
 class NotWritten:
     """Why a compiled executable was not written to the disk cache: `why` is "compile_time",
-    "entry_size", "host_callbacks", "process", "no_cache" or "error"; `setting` names the JAX
+    "entry_size", "host_callbacks", "process", "no_cache", "unreadable" (its entry exists and
+    could not be read) or "error"; `setting` names the JAX
     option that decided it ("jax_persistent_cache_min_compile_time_secs"), `value` its value
     and `measured` what this compile measured (seconds, bytes), as text."""
 

@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from disk_runs import disk_compiles
+
+from jaxexplain import _jax_compat
+from jaxexplain.caching import disk_records
+from jaxexplain.caching.persistent import persistent_of
+from jaxexplain.caching.stablehlo import program_of
+from jaxexplain.renderers.words import DISK_NO_EARLIER_RECORD
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "tests" / "watch_programs" / "disk_cache.py"
@@ -168,3 +175,104 @@ def test_a_record_folder_that_cannot_be_written_adds_a_note(tmp_path: Path) -> N
     persistent, done = _watch(tmp_path, tmp_path / "cache")
     assert persistent["status"] == "miss" and "could not keep its record" in persistent["note"]
     assert done.returncode == 0
+
+
+# ------------------------------------------------- the nearest earlier record, chosen in-process
+
+
+@pytest.fixture(scope="module")
+def compiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """`sin(x) * scale` compiled over one cache directory: scales 2, 3, 4 in one process, and
+    2, 5 in another with an XLA flag set (JAX's facts of each compile, as it computed them)."""
+    folder = tmp_path_factory.mktemp("nearest")
+    return {
+        "plain": disk_compiles(folder, [2.0, 3.0, 4.0]),
+        "flag": disk_compiles(folder, [2.0, 5.0], XLA_FLAGS="--xla_cpu_enable_fast_math=true"),
+    }
+
+
+def _seed(compiles: list[dict[str, Any]]) -> None:
+    """jaxexplain's records of these compiles, written in this order (the last is the newest)."""
+    for compile in compiles:
+        folder = disk_records.records_dir(compile["cache_dir"])
+        record = disk_records.new_record(
+            compile["module_name"], compile["key"], compile["parts"], compile["readable"]
+        )
+        disk_records.save(folder, record, program_of(compile["module_text"]))
+
+
+def _nearest(compile: dict[str, Any]) -> tuple[str, list[str], str]:
+    found = persistent_of(_jax_compat.DiskCompile(**compile))
+    return found.against, [d.part for d in found.differs], found.note
+
+
+def test_a_function_with_no_record_has_no_earlier_record_never_a_guess(
+    compiles: dict[str, list[dict[str, Any]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(disk_records.RECORD_DIR_ENV, str(tmp_path))
+    assert _nearest(compiles["plain"][1]) == ("", [], DISK_NO_EARLIER_RECORD)
+
+
+def test_the_nearest_record_has_the_fewest_differing_parts(
+    compiles: dict[str, list[dict[str, Any]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(disk_records.RECORD_DIR_ENV, str(tmp_path))
+    flagged_two, flagged_five = compiles["flag"]
+    plain_two = compiles["plain"][0]
+    _seed([flagged_two, plain_two])
+    assert _nearest(flagged_five) == (flagged_two["key"], ["computation"], "")
+
+
+def test_of_records_as_near_the_newest_is_chosen(
+    compiles: dict[str, list[dict[str, Any]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two, three, four = compiles["plain"]
+    for order, newest in (([two, three], three), ([three, two], two)):
+        monkeypatch.setenv(disk_records.RECORD_DIR_ENV, str(tmp_path / newest["key"]))
+        _seed(order)
+        assert _nearest(four) == (newest["key"], ["computation"], "")
+
+
+def test_an_entry_jax_cannot_write_is_not_written_with_the_error(tmp_path: Path) -> None:
+    """The entry's name taken by a link into a missing folder: JAX counts the write, then its
+    put fails (as on a full disk); the report says so and the program runs as it does alone."""
+    cache = tmp_path / "cache"
+    first, _ = _watch(tmp_path, cache)
+    entry = cache / f"{first['key']}-cache"
+    entry.unlink()
+    entry.symlink_to(tmp_path / "missing" / "entry")
+    persistent, done = _watch(tmp_path, cache)
+    bare = subprocess.run(
+        [sys.executable, str(PROGRAM)],
+        env=_env(cache, tmp_path / "r"),
+        capture_output=True,
+        text=True,
+    )
+    assert persistent["key"] == first["key"] and persistent["status"] == "not_written"
+    assert persistent["not_written"]["why"] == "error"
+    assert "FileNotFoundError" in persistent["not_written"]["text"]
+    assert done.stdout == bare.stdout and done.returncode == bare.returncode == 0
+    assert "Error writing persistent compilation cache entry" in bare.stderr
+
+
+def test_an_entry_jax_cannot_read_is_named_and_never_replaced(tmp_path: Path) -> None:
+    """The entry's name taken by a folder (as a full disk leaves a truncated file): JAX warns,
+    compiles, counts a write and keeps the entry; every later run compiles again."""
+    cache = tmp_path / "cache"
+    first, _ = _watch(tmp_path, cache)
+    entry = cache / f"{first['key']}-cache"
+    entry.unlink()
+    entry.mkdir()
+    runs = [_watch(tmp_path, cache) for _ in range(2)]
+    bare = subprocess.run(
+        [sys.executable, str(PROGRAM)],
+        env=_env(cache, tmp_path / "r"),
+        capture_output=True,
+        text=True,
+    )
+    for persistent, done in runs:
+        assert persistent["key"] == first["key"] and persistent["status"] == "not_written"
+        assert persistent["not_written"]["why"] == "unreadable"
+        assert "IsADirectoryError" in persistent["not_written"]["text"]
+        assert done.stdout == bare.stdout and done.returncode == bare.returncode == 0
+    assert entry.is_dir() and "Error reading persistent compilation cache entry" in bare.stderr

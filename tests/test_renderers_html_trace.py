@@ -10,6 +10,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import pytest
 from browser import Browser, hook_results, parse_dom
+from disk_runs import CONSTANTS_PROGRAM, jaxexplain_json
 from pages import line_of, page_data, src, states, write
 from typer.testing import CliRunner
 
@@ -19,7 +20,7 @@ from jaxexplain.jaxpr_lexer import JaxprLexer
 from jaxexplain.renderers import render
 from jaxexplain.renderers.html.page import tokenize_lines
 from jaxexplain.renderers.html.trace import hue, jaxpr_pane_data
-from jaxexplain.renderers.words import format_aval_tree
+from jaxexplain.renderers.words import disk_key_line, format_aval_tree
 from jaxexplain.report import TraceReport
 from jaxexplain.views import fold_ranges
 from tests.targets.rendering import Batch, batch_total, loop_and_branch
@@ -232,3 +233,24 @@ def test_screenshots_for_a_person_to_look_at(
     body = src(loop_and_branch, "loop body")
     shot = chromium.screenshot(page, SCREENSHOTS / "trace-hover.png", f"test:hover-src={body}")
     assert shot.stat().st_size > 10_000
+
+
+def test_the_persistent_cache_key_says_whether_the_directory_holds_it(tmp_path: Path) -> None:
+    """A trace over an empty directory (its compile writes the entry), then the same again."""
+    program = tmp_path / "constants.py"
+    program.write_text(CONSTANTS_PROGRAM)
+    trace = ["trace", f"{program}:step", "--arg", "x=f32[3]"]
+    before = TraceReport.from_dict(jaxexplain_json(tmp_path, trace))
+    after = TraceReport.from_dict(jaxexplain_json(tmp_path, trace))
+    for report, status in ((before, "miss"), (after, "hit")):
+        assert report.persistent is not None
+        (section,) = parse_dom(render(report, "html")).select(tag="section", id="persistent")
+        (line,) = section.select(tag="p", cls="disk")
+        assert line.classes == {"disk", status}
+        assert line.text() == disk_key_line(report.persistent)
+        rows = [[td.text() for td in tr.select(tag="td")] for tr in section.select(tag="tr")[1:]]
+        assert rows == [[p, d[:16]] for p, d in report.persistent.parts.items()]
+        assert "computation" in report.persistent.parts
+    assert before.persistent is not None and after.persistent is not None
+    assert (before.persistent.would_hit, after.persistent.would_hit) == (False, True)
+    assert before.persistent.key == after.persistent.key

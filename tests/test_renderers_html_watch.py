@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from browser import Browser, Element, hook_results, parse_dom
+from disk_runs import CONSTANTS_PROGRAM, jaxexplain_json, marked_line
 from pages import page_data, src, states, write
 from typer.testing import CliRunner
 from watched import WatchedRun, explained, failed_call, watched_loop
@@ -20,13 +21,16 @@ from jaxexplain.renderers.html.diff import jaxpr_diff_data
 from jaxexplain.renderers.html.trace import jaxpr_pane_data
 from jaxexplain.renderers.html.watch import OPEN_EXPLAINED
 from jaxexplain.renderers.words import (
+    DISK_NO_EARLIER_RECORD,
     FIRST_COMPILATION,
     VERIFIED,
     compile_title,
+    disk_head,
+    disk_summary,
     entry_text,
     reasons_text,
 )
-from jaxexplain.report import WatchReport
+from jaxexplain.report import WatchEvent, WatchReport
 from jaxexplain.views import reasons_by_entry
 from tests.targets.rendering import loop_and_branch
 
@@ -293,3 +297,93 @@ def test_a_link_into_a_closed_compilation_opens_and_draws_it(
     drawn = by_id(dom, f"e{last.compile}-t-jx-rows").select(cls="jr")
     assert len(drawn) == len(last.trace.jaxpr.text.split("\n"))
     assert by_id(dom, f"e{other.compile}-t-jx-rows").select(cls="jr") == []
+
+
+# ------------------------------------------------------- JAX's persistent compilation cache
+
+
+@pytest.fixture(scope="module")
+def disk_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[WatchReport]]:
+    """One program over one cache directory: written; its constants and an XLA flag changed
+    (a miss against the first run's record); the first run again (served from disk); and with
+    a minimum compile time no compile reaches (not written)."""
+    folder = tmp_path_factory.mktemp("disk-page")
+    program = folder / "constants.py"
+    program.write_text(CONSTANTS_PROGRAM)
+    runs = [
+        {},
+        {"SCALE": "5.0", "XLA_FLAGS": "--xla_cpu_enable_fast_math=true"},
+        {},
+        {"SCALE": "7.0", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "600"},
+    ]
+    reports = [
+        WatchReport.from_dict(jaxexplain_json(folder, ["watch", "--", str(program)], **extra))
+        for extra in runs
+    ]
+    return program, reports
+
+
+def disk_of(report: WatchReport) -> tuple[Element, WatchEvent]:
+    """The disk line of the program's one jit compile, and its event."""
+    (event,) = [e for e in report.events if e.function == "step"]
+    row = by_id(parse_dom(render(report, "html")), f"event-{event.index}")
+    (disk,) = row.select(tag="div", cls="disk")
+    return disk, event
+
+
+def test_each_compile_says_what_the_disk_cache_did(
+    disk_runs: tuple[Path, list[WatchReport]],
+) -> None:
+    _, (written, changed, again, skipped) = disk_runs
+    statuses = []
+    for report in (written, changed, again, skipped):
+        disk, event = disk_of(report)
+        assert event.persistent is not None
+        statuses.append(event.persistent.status)
+        assert disk.classes == {"disk", event.persistent.status.replace("_", "-")}
+        assert disk.text().startswith(disk_head(event.persistent))
+    assert statuses == ["miss", "miss", "hit", "not_written"]
+    assert DISK_NO_EARLIER_RECORD in disk_of(written)[0].text()
+    assert "jax_persistent_cache_min_compile_time_secs = 600" in disk_of(skipped)[0].text()
+
+
+def test_a_miss_lists_each_differing_part_and_the_changed_stablehlo_with_the_users_line(
+    disk_runs: tuple[Path, list[WatchReport]],
+) -> None:
+    program, (_, changed, _, _) = disk_runs
+    disk, event = disk_of(changed)
+    assert event.persistent is not None
+    items = disk.select(tag="li")
+    assert len(items) == len(event.persistent.differs) > 1
+    assert all(
+        i.text().startswith(d.part) for i, d in zip(items, event.persistent.differs, strict=True)
+    )
+    flags = next(i.text() for i in items if i.text().startswith("XLA flags"))
+    assert "--xla_cpu_enable_fast_math=true (was absent)" in flags
+    (excerpt,) = disk.select(tag="pre", cls="stablehlo")
+    removed = [s.text() for s in excerpt.select(tag="span", cls="del")]
+    added = [s.text() for s in excerpt.select(tag="span", cls="ins")]
+    assert any("dense<2.0" in line for line in removed)
+    assert any("dense<5.0" in line for line in added)
+    scale = f"{program.name}:{marked_line(program, 'scale')}"
+    shift = f"{program.name}:{marked_line(program, 'shift')}"
+    assert any("dense<5.0" in line and line.endswith(scale) for line in added)
+    assert any("dense<6.0" in line and line.endswith(shift) for line in added)
+
+
+def test_the_run_has_its_disk_totals(disk_runs: tuple[Path, list[WatchReport]]) -> None:
+    _, reports = disk_runs
+    for report in reports:
+        (summary,) = parse_dom(render(report, "html")).select(tag="p", cls="disk-summary")
+        assert summary.text() == disk_summary(report.events)
+    assert disk_summary(reports[2].events).startswith("disk cache: 1 hit")
+
+
+@pytest.mark.browser
+def test_disk_cache_screenshot_for_a_person_to_look_at(
+    chromium: Browser, disk_runs: tuple[Path, list[WatchReport]], tmp_path: Path
+) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = write(tmp_path, "watch-disk.html", render(disk_runs[1][1], "html"))
+    shot = chromium.screenshot(page, SCREENSHOTS / "watch-disk.png", "events")
+    assert shot.stat().st_size > 10_000

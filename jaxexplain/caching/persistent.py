@@ -4,7 +4,9 @@ The facts are JAX's own (`_jax_compat.DiskCompile`: its key, its digest of each 
 and write events, the values its write checks used). A miss is compared with the nearest
 earlier record of the same module name in jaxexplain's records of that cache directory: the
 record with the fewest differing parts, the newest on ties. Records are written for entries
-JAX wrote (or served without a record); a record folder that cannot be written adds a note.
+JAX wrote (or served without a record); a record folder that cannot be written adds a note. An
+entry JAX found but could not read (truncated by a full disk, not a file) is never replaced by
+JAX, whatever its write event says: that compile is "not written", the entry named as the cause.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ def persistent_of(disk: _jax_compat.DiskCompile) -> PersistentCache:
         return PersistentCache(
             "hit", disk.key, dict(disk.parts), seconds_saved=disk.seconds_saved, note=note
         )
+    if disk.read_error and os.path.isdir(disk.cache_dir):
+        why = NotWritten(
+            "unreadable",
+            not_written_text("unreadable", "", "", disk.read_error),
+            measured=disk.read_error,
+        )
+        return PersistentCache("not_written", disk.key, dict(disk.parts), not_written=why)
     differs, against, note = _nearest_differs(folder, disk, program)
     if disk.written:
         note = _keep_record(folder, disk, program, only_if_new=False) or note

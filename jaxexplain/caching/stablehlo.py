@@ -2,7 +2,9 @@
 
 JAX hashes the module with its locations stripped (`strip-debuginfo`), so the text compared
 here is the same program its "computation" digest is of; the locations, printed by MLIR as
-`#locN = loc(...)` definitions, are read only to point at the user's line.
+`#locN = loc(...)` definitions, are read only to point at the user's line. JAX locates a
+constant at the jitted function's own call (`jit(f)` at the caller's line), not where the
+constant is used, so a constant is given the line of the first operation that uses it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ _LOC_REF = re.compile(r"loc\((#loc\d*)\)\s*$")
 _FILE_LOC = re.compile(r'^"(?P<file>[^"]+)":(?P<line>\d+)')
 _NAMED_LOC = re.compile(r'^"[^"]*"\((?P<inner>#loc\d*)\)$')
 _CALLSITE = re.compile(r"^callsite\((?P<callee>#loc\d*) at (?P<caller>#loc\d*)\)$")
+_CONSTANT = re.compile(r"^\s*(?P<name>%[\w.$-]+) = stablehlo\.constant\b")
 EXCERPT_LINES = 6
 
 
@@ -45,7 +48,23 @@ def program_of(module_text: str) -> Program:
         ref = _LOC_REF.search(line)
         lines.append(_LOC_USE.sub("", line).rstrip())
         where.append(_user_line(ref[1], definitions) if ref else "")
-    return Program(tuple(lines), tuple(where))
+    return Program(tuple(lines), _constants_where_used(lines, where))
+
+
+def _constants_where_used(lines: list[str], where: list[str]) -> tuple[str, ...]:
+    """Each constant's line moved to the user's line of the first operation that uses it (kept
+    where that operation has none)."""
+    out = list(where)
+    for index, line in enumerate(lines):
+        constant = _CONSTANT.match(line)
+        if constant is None:
+            continue
+        use = re.compile(re.escape(constant["name"]) + r"(?![\w.$-])")
+        for later in range(index + 1, len(lines)):
+            if use.search(lines[later]):
+                out[index] = where[later] or where[index]
+                break
+    return tuple(out)
 
 
 def _user_line(ref: str, definitions: dict[str, str], depth: int = 0) -> str:

@@ -1007,6 +1007,9 @@ def static_trap_texts(key: CacheKey, notes: Sequence[str]) -> list[str]:
 
 DISK_ABSENT = "absent"
 DISK_NO_EARLIER_RECORD = "no earlier record"
+DISK_COMPUTATION_CHANGED = (
+    "computation differs (StableHLO without debug info; - the earlier entry, + this compile):"
+)
 _CACHE_DIR_PROBLEMS = {
     "file": "is a file, not a directory",
     "missing": "does not exist and could not be created",
@@ -1032,6 +1035,11 @@ def cache_dir_problem(path: str, state: str) -> str:
 
 def not_written_text(why: str, setting: str, value: str, measured: str) -> str:
     """Why JAX wrote no disk entry for a compile, with the setting and the measured value."""
+    if why == "unreadable":
+        return (
+            f"JAX could not read its entry ({measured}) and never replaces an entry that "
+            "exists: every run compiles again until the entry is deleted"
+        )
     if why == "compile_time":
         return f"compiled in {measured} s < {setting} = {value}"
     if why == "entry_size":
@@ -1054,17 +1062,28 @@ def disk_differ_text(part: str, a: str, b: str) -> str:
     return f"{part} differ{'s' if part != 'XLA flags' else ''}: {b} (was {a})"
 
 
-def disk_line(persistent: Any) -> str:
-    """What the disk cache did for one compile, in one line (`persistent` a PersistentCache)."""
+def disk_head(persistent: Any) -> str:
+    """What the disk cache did for one compile, without why it missed (`persistent` a
+    PersistentCache): "disk: hit, 1.2 s saved", "disk: miss (written)", "disk: not written — ..."."""
     if persistent.status == "hit":
         return f"disk: hit, {max(persistent.seconds_saved or 0.0, 0.0):.1f} s saved"
     if persistent.status == "off":
         return "disk: off"
+    if persistent.status == "miss":
+        return "disk: miss (written)"
+    written = persistent.not_written.text if persistent.not_written else ""
+    return f"disk: not written — {written}"
+
+
+def disk_line(persistent: Any) -> str:
+    """What the disk cache did for one compile, in one line (`persistent` a PersistentCache)."""
+    head = disk_head(persistent)
+    if persistent.status in ("hit", "off"):
+        return head
     why = "; ".join(disk_differ_text(d.part, d.a, d.b) for d in persistent.differs)
     if persistent.status == "miss":
-        return f"disk: miss (written) — {why or persistent.note or DISK_NO_EARLIER_RECORD}"
-    written = persistent.not_written.text if persistent.not_written else ""
-    return f"disk: not written — {written}" + (f"; missed: {why}" if why else "")
+        return f"{head} — {why or persistent.note or DISK_NO_EARLIER_RECORD}"
+    return head + (f"; missed: {why}" if why else "")
 
 
 def disk_summary(events: Sequence[WatchEvent]) -> str:

@@ -39,6 +39,7 @@ from jaxexplain.renderers.words import (
     decisions_detail,
     defined_at,
     dependencies_text,
+    disk_key_line,
     equations_text,
     figure_text,
     format_aval_tree,
@@ -60,6 +61,7 @@ from jaxexplain.report import (
     Decision,
     JaxprInfo,
     LibraryDecision,
+    PersistentKey,
     SourceLine,
     SourceListing,
     TraceReport,
@@ -108,6 +110,7 @@ def trace_report(report: TraceReport, scope: Scope) -> Embedded:
         cache_key_section(report.cache_key, scope) if report.cache_key is not None else "",
         static_traps_section(report, scope),
         compile_section(report.compile, scope) if report.compile is not None else "",
+        persistent_section(report.persistent, scope) if report.persistent is not None else "",
         primitives_section(report.jaxpr, scope) if report.jaxpr is not None else "",
     ]
     return Embedded("".join(parts), {"scope": scope.prefix, "jaxpr": jaxpr_data}, scope)
@@ -152,6 +155,7 @@ def trace_nav(report: TraceReport, scope: Scope = PAGE) -> str:
             ("arguments", "Arguments", True),
             ("cache-key", "Cache key", report.cache_key is not None),
             ("compile", "Compilation", report.compile is not None),
+            ("persistent", "Persistent cache key", report.persistent is not None),
             ("primitives", "Primitives", report.jaxpr is not None),
         ],
         scope,
@@ -433,6 +437,24 @@ def compile_section(info: CompileInfo, scope: Scope = PAGE) -> str:
             texts += tag("details", tag("summary", esc(title)) + tag("pre", esc(text), class_="ir"))
     detail = f"backend {info.backend}" + (f" · {', '.join(info.devices)}" if info.devices else "")
     return section("compile", "Compilation", figures(items) + texts, detail, scope)
+
+
+def persistent_section(persistent: PersistentKey, scope: Scope = PAGE) -> str:
+    """The call's key in JAX's persistent compilation cache, whether the cache directory in effect
+    holds it, and the digest of each part the key is made of (cut as in text; whole on hover)."""
+    rows = [
+        (code(part), tag("code", esc(digest[:16]), title=digest))
+        for part, digest in persistent.parts.items()
+    ]
+    status = "hit" if persistent.would_hit else "miss"
+    line = tag("p", esc(disk_key_line(persistent)), class_=f"disk {status}")
+    return section(
+        "persistent",
+        "Persistent cache key",
+        line + table(("part", "digest"), rows, cls="kv"),
+        f"{len(rows)} parts",
+        scope,
+    )
 
 
 def primitives_section(jaxpr: JaxprInfo, scope: Scope = PAGE) -> str:

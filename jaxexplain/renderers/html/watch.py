@@ -23,6 +23,8 @@ from jaxexplain.renderers.html.page import (
 from jaxexplain.renderers.html.recommendations import recommendations_section
 from jaxexplain.renderers.html.trace import trace_nav, trace_report, trace_status
 from jaxexplain.renderers.words import (
+    DISK_COMPUTATION_CHANGED,
+    DISK_NO_EARLIER_RECORD,
     FIRST_COMPILATION,
     LAYERS_LEGEND,
     REAL_CALL_TRACE,
@@ -33,6 +35,9 @@ from jaxexplain.renderers.words import (
     capitalized,
     compile_title,
     defined_at,
+    disk_differ_text,
+    disk_head,
+    disk_summary,
     eager_count_text,
     entry_text,
     internal_errors_text,
@@ -47,6 +52,8 @@ from jaxexplain.renderers.words import (
     watch_totals_text,
 )
 from jaxexplain.report import (
+    PersistentCache,
+    PersistentDiffer,
     WatchEvent,
     WatchExplained,
     WatchFunction,
@@ -235,10 +242,12 @@ def events_section(events: Sequence[WatchEvent], explained: dict[int, WatchExpla
         tag("th", h)
         for h in ("#", "function", "called at", "seconds", "cache size", "what differs")
     )
+    summary = disk_summary(events)
     return section(
         "events",
         "Compilations",
-        tag("table", f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody>", class_="events"),
+        (tag("p", esc(summary), class_="disk-summary") if summary else "")
+        + tag("table", f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody>", class_="events"),
         "in the order they happened",
     )
 
@@ -261,7 +270,7 @@ def event_row(
         called,
         esc(timing_text(event)),
         "" if event.kind == "transformed" else str(event.cache_size),
-        event_reasons(event, numbered),
+        event_reasons(event, numbered) + event_disk(event.persistent),
     )
     return tag("tr", "".join(tag("td", c) for c in cells), id=event_anchor(event.index))
 
@@ -286,6 +295,34 @@ def event_reasons(event: WatchEvent, numbered: dict[tuple[str, str, int, int], W
     fewest = len(reasons_by_entry(event.reasons)[ENTRIES_SHOWN][1])
     more = tag("summary", esc(more_entries_text(len(rest), fewest)))
     return "".join(lines[:ENTRIES_SHOWN]) + tag("details", more + "".join(rest))
+
+
+def event_disk(persistent: PersistentCache | None) -> str:
+    """What JAX's persistent compilation cache did for the compile, when a directory is in effect:
+    served, missed, or not written and why; for a miss, each part of the disk key that differs
+    from the nearest earlier record on a line of its own, and for a changed computation the
+    StableHLO lines that differ, each with the user's line."""
+    if persistent is None or persistent.status == "off":
+        return ""
+    head = disk_head(persistent)
+    if persistent.status == "miss" and not persistent.differs:
+        head += f" — {persistent.note or DISK_NO_EARLIER_RECORD}"
+    elif persistent.note:
+        head += f" — {persistent.note}"
+    items = "".join(tag("li", disk_differ_html(d)) for d in persistent.differs)
+    differs = tag("ul", items) if items else ""
+    status = persistent.status.replace("_", "-")
+    return tag("div", esc(head) + differs, class_=f"disk {status}")
+
+
+def disk_differ_html(differ: PersistentDiffer) -> str:
+    """One differing part of the disk key; a changed computation as its StableHLO lines, the
+    earlier entry's marked -, this compile's +, each with the user's line."""
+    if differ.part != "computation" or "\n" not in differ.a + differ.b:
+        return esc(disk_differ_text(differ.part, differ.a, differ.b))
+    excerpt = [tag("span", esc(f"- {text}"), class_="del") for text in differ.a.splitlines()]
+    excerpt += [tag("span", esc(f"+ {text}"), class_="ins") for text in differ.b.splitlines()]
+    return esc(DISK_COMPUTATION_CHANGED) + tag("pre", "\n".join(excerpt), class_="ir stablehlo")
 
 
 def eager_section(report: WatchReport) -> str:

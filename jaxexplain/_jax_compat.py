@@ -858,6 +858,34 @@ def _wrap_read(original: Callable[..., Any]) -> Callable[..., Any]:
     return get_executable_and_time
 
 
+# While above zero, no compile writes to the persistent cache: jaxexplain's own checks inside a
+# watched program (a make_traced check, bucket edges) must not add entries to the user's
+# directory, where an LRU limit could evict the program's own. The public setting of the least
+# compile time worth writing is raised past any compile meanwhile, process-wide (a check may
+# compile on another thread, and run after the watch removed its wrappers); reads still serve.
+_DISK_WRITES_HELD: list[Any] = [0, None]
+_HELD_LOCK = threading.Lock()
+MIN_COMPILE_TIME_OPTION = "jax_persistent_cache_min_compile_time_secs"
+
+
+@contextlib.contextmanager
+def disk_writes_held() -> Iterator[None]:
+    """No persistent-cache writes inside the block, on any thread."""
+    with _HELD_LOCK:
+        if _DISK_WRITES_HELD[0] == 0:
+            config: Any = jax.config  # options read as attributes, unknown to typeshed
+            _DISK_WRITES_HELD[1] = getattr(config, MIN_COMPILE_TIME_OPTION)
+            jax.config.update(MIN_COMPILE_TIME_OPTION, float("inf"))
+        _DISK_WRITES_HELD[0] += 1
+    try:
+        yield
+    finally:
+        with _HELD_LOCK:
+            _DISK_WRITES_HELD[0] -= 1
+            if _DISK_WRITES_HELD[0] == 0:
+                jax.config.update(MIN_COMPILE_TIME_OPTION, _DISK_WRITES_HELD[1])
+
+
 def _wrap_cache_write(original: Callable[..., Any]) -> Callable[..., Any]:
     from jax._src import config, distributed
 

@@ -276,3 +276,32 @@ def test_an_entry_jax_cannot_read_is_named_and_never_replaced(tmp_path: Path) ->
         assert "IsADirectoryError" in persistent["not_written"]["text"]
         assert done.stdout == bare.stdout and done.returncode == bare.returncode == 0
     assert entry.is_dir() and "Error reading persistent compilation cache entry" in bare.stderr
+
+
+def test_jaxexplains_own_checks_write_nothing_into_the_users_cache(tmp_path: Path) -> None:
+    """closure_temperature gets a make_traced check that compiles twice: under watch the cache
+    directory holds the entries of the program alone, none of the check's."""
+    program = ROOT / "tests" / "watch_programs" / "closure_temperature.py"
+
+    def entries_after(command: list[str], folder: Path) -> list[str]:
+        cache = folder / "cache"
+        done = subprocess.run(
+            [sys.executable, *command, str(program)],
+            env=_env(cache, folder / "records"),
+            capture_output=True,
+            text=True,
+            cwd=folder,
+        )
+        assert done.returncode == 0, done.stderr
+        # Counted by module name: a key holds the directory's path (its XLA autotune cache).
+        return sorted(name.split("-")[0] for name in os.listdir(cache) if name.endswith("-cache"))
+
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "watched").mkdir()
+    alone = entries_after([], tmp_path / "alone")
+    watched = entries_after(
+        ["-m", "jaxexplain", "watch", "-o", "run.json", "--"], tmp_path / "watched"
+    )
+    assert watched == alone
+    report = json.loads((tmp_path / "watched" / "run.json").read_text())
+    assert [r["kind"] for r in report["recommendations"]] == ["make_traced"]

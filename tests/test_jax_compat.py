@@ -705,3 +705,11 @@ def test_distributed_process_is_none_outside_a_distributed_run() -> None:
     # against the process's own jax.process_index().
     assert jax.process_count() == 1
     assert _jax_compat.distributed_process() is None
+
+
+def test_disk_writes_held_raises_the_public_threshold_and_restores_it() -> None:
+    config: Any = jax.config
+    before = getattr(config, _jax_compat.MIN_COMPILE_TIME_OPTION)
+    with _jax_compat.disk_writes_held(), _jax_compat.disk_writes_held():
+        assert getattr(config, _jax_compat.MIN_COMPILE_TIME_OPTION) == float("inf")
+    assert getattr(config, _jax_compat.MIN_COMPILE_TIME_OPTION) == before

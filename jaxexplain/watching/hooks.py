@@ -282,12 +282,14 @@ def unsubscribe(subscriber: Subscriber) -> None:
 @contextlib.contextmanager
 def paused() -> Iterator[None]:
     """jaxexplain's own tracing and compiling, unseen by every watch: the explanation of a real
-    call must not be reported as a compilation of the program. It runs inside the program's call,
-    so the program's other threads rarely compile meanwhile; what they do is not seen either."""
+    call must not be reported as a compilation of the program, nor write entries into its
+    persistent cache. It runs inside the program's call, so the program's other threads rarely
+    compile meanwhile; what they do is not seen (nor written to disk) either."""
     with _HOOKS.lock:
         _HOOKS.pauses += 1
     try:
-        yield
+        with _jax_compat.disk_writes_held():
+            yield
     finally:
         with _HOOKS.lock:
             _HOOKS.pauses -= 1

@@ -13,9 +13,9 @@ from jaxexplain.renderers.words import DISK_ABSENT
 
 
 def test_flag_changes_name_the_flags_only_on_each_side() -> None:
-    before = "--xla_a=1 --xla_shared=0"
+    before = "--xla_a=1 --xla_d=4 --xla_shared=0"
     after = "--xla_shared=0 --xla_b=2 --xla_c=3"
-    assert persistent._flag_changes(before, after) == ("--xla_a=1", "--xla_b=2 --xla_c=3")
+    assert persistent._flag_changes(before, after) == ("--xla_a=1 --xla_d=4", "--xla_b=2 --xla_c=3")
 
 
 def test_flag_changes_say_absent_for_a_side_with_no_flag_of_its_own() -> None:

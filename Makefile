@@ -54,7 +54,7 @@ MUTATE_SCOPE := $(foreach m,tracing.key_compare outputs tracing.verify explain.r
 	decisions.bytecode diffing.make_traced caching.persistent,'jaxexplain.$(m).*') \
 	$(foreach f,$(DIGEST_PARTS),'jaxexplain.tracing.cache_key.x_$(f)__mutmut_*')
 
-mutate: $(STAMP) ## Mutation testing (mutmut) of the modules that hold a promise; about 30 min on 2 cores; see tests/MUTANTS.md.
+mutate: $(STAMP) ## Mutation testing (mutmut) of the modules that hold a promise; hours on 2 shared cores (tests/MUTANTS.md).
 	$(BIN)/python -m pip install --quiet -e '.[dev,libs,mutation]'
 	rm -rf mutants && mkdir mutants
 	@start=$$(date +%s); nice -n 19 $(BIN)/mutmut run --max-children 2 $(MUTATE_SCOPE) >mutants/run.log; \

@@ -38,7 +38,7 @@ def main() -> int:
     if not counts:
         print("mutation: no results (did `mutmut run` run?)")
         return 1
-    print(f"{'module':<28}{'mutants':>8}{'killed':>8}{'survived':>10}{'no test':>9}{'score':>8}")
+    print(f"{'module':<34}{'mutants':>8}{'killed':>8}{'survived':>10}{'no test':>9}{'score':>8}")
     totals: Counter[str] = Counter()
     for module, statuses in sorted(counts.items()):
         totals.update(statuses)
@@ -53,7 +53,7 @@ def _row(name: str, statuses: Counter[str]) -> str:
     judged = total - statuses["skipped"]
     score = f"{100 * killed / judged:.1f}%" if judged else "-"
     return (
-        f"{name:<28}{total:>8}{killed:>8}{statuses['survived']:>10}"
+        f"{name:<34}{total:>8}{killed:>8}{statuses['survived']:>10}"
         f"{statuses['no tests']:>9}{score:>8}"
     )
 

@@ -167,7 +167,7 @@ def test_a_factory_that_names_no_parameter_of_the_target_is_refused(
         plan_with_factory(target, plan_a, f"{OPTIMIZERS}:learning_rate", vocabulary)
     assert str(raised.value) == (
         f"{vocabulary.vs_from(f'{OPTIMIZERS}:learning_rate')} gives lr, which the target does "
-        f"not take; its parameters are params, opt_state, batch, tx, loss"
+        f"not take; the target's parameters are params, opt_state, batch, tx, loss"
     )
     assert str(raised.value).startswith(start)
     with pytest.raises(UsageError, match="gives 6 positional values, and the target takes 5"):

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxexplain
-from jaxexplain import api
+from jaxexplain import api, schema
 from jaxexplain.errors import UsageError
 from jaxexplain.inputs.loader import load_target
 from jaxexplain.renderers import FORMATS, RENDERERS, guess_format, load_format, render
@@ -109,7 +109,8 @@ def test_str_of_a_report_is_its_full_text_report() -> None:
 
 
 def test_every_report_kind_has_text_json_and_html() -> None:
-    kinds = {TraceReport, DiffReport, WatchReport, SweepReport}
+    kinds = set(schema.commands().values())  # every document of the model
+    assert {TraceReport, DiffReport, WatchReport, SweepReport} <= kinds
     assert {kind for fmt, kind in RENDERERS if fmt == "text"} == kinds
     # A run that ended before its report (usage error, bug, interrupt) still writes its JSON.
     assert {kind for fmt, kind in RENDERERS if fmt == "json"} == kinds | {ErrorReport}
@@ -123,7 +124,7 @@ def test_an_unsupported_pair_and_an_unknown_format_are_usage_errors() -> None:
     usage = ErrorReport("t", ErrorInfo("UsageError", "no such target", None, None, None), 2)
     with pytest.raises(
         UsageError,
-        match="--format html renders trace, diff, watch, sweep reports, not error reports",
+        match="--format html renders trace, diff, watch, sweep, watch-merge reports, not error",
     ):
         render(usage, "html")
     with pytest.raises(UsageError, match="unknown format 'pdf'; use one of text, json, html"):

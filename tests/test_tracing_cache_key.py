@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 import jax
@@ -321,9 +320,6 @@ def test_an_unfrozen_dataclass_static_is_named_and_a_frozen_one_is_not() -> None
 def test_a_large_tuple_static_says_its_measured_hash_cost_and_the_threshold() -> None:
     big = tuple(range(100_000))
     key = static_key("table", big)
-    started = time.perf_counter()
-    hash(big)
-    assert key.hash_seconds <= time.perf_counter() - started  # the fastest of several
     assert key.hash_seconds > SLOW_HASH_SECONDS
     (warning,) = key.warnings
     assert "100000 elements" in warning

@@ -603,6 +603,33 @@ def test_fast_path_data_is_refused_for_a_host_callback_and_the_condition_named()
     assert len(seen) == 3, "restored"
 
 
+def test_a_pure_callback_is_refused_the_fast_path_where_this_jax_checks_host_callbacks() -> None:
+    """jax 0.4.38 keeps any program with a host callback off the fast path, effect or not; later
+    releases serve `jax.pure_callback` there. The refusal says so exactly where JAX refused."""
+    seen: list[tuple[bool, str | None, frozenset[str]]] = []
+
+    def wrap(get: Any) -> Any:
+        def recording(call: _jax_compat.FastPathCall) -> Any:
+            data = get(call)
+            if _jax_compat.called_by_jit_cache_miss(sys._getframe(1)):
+                seen.append((data is None, _jax_compat.fast_path_refusal(call), call.checks))
+            return data
+
+        return recording
+
+    shape = jax.ShapeDtypeStruct((2,), jnp.float32)
+    called_back = jax.jit(lambda x: jax.pure_callback(lambda v: v, shape, x))
+    x = jnp.ones(2)
+    restore = _jax_compat.patch_fast_path_data(wrap)
+    try:
+        called_back(x)
+    finally:
+        restore()
+    ((refused, refusal, checks),) = seen
+    assert refused == ("has_host_callbacks" in checks)
+    assert refusal == ("host_callbacks" if refused else None)
+
+
 def test_effect_equations_name_the_callback_and_its_line() -> None:
     def logged(x):
         jax.debug.print("{}", x)

@@ -22,8 +22,7 @@ from typing import Any
 
 import jax
 
-from jaxexplain.errors import UsageError
-from jaxexplain.versions import feature_unavailable, release_of
+from jaxexplain.versions import release_of
 
 JAX_VERSION = jax.__version__
 # (major, minor, patch) of the running JAX, which the version differences below are read from.
@@ -373,19 +372,27 @@ def patch_jit_cache_miss(
     wrap_infer: Callable[[Callable[..., Any]], Callable[..., Any]],
     wrap_run: Callable[[Callable[..., Any]], Callable[..., Any]],
 ) -> Callable[[], None]:
-    """Wraps the two functions that every jit dispatch-cache miss calls; returns the undo.
+    """Wraps the two steps that every jit dispatch-cache miss takes; returns the undo.
 
     Private: no public API observes a jit cache miss with the call's own arguments. `cache_miss`
-    in jax/_src/pjit.py calls the module globals `_infer_params(fun, jit_info, args, kwargs)`
-    (trace, or trace-cache hit) then `_run_python_pjit(params, args_flat, fun, args, kwargs)`
-    (lower, compile, run), so wrapping them sees every miss of every jit wrapper, old or new.
+    in jax/_src/pjit.py runs `_infer_params(fun, jit_info, args, kwargs)` (trace, or trace-cache
+    hit) then `_run_python_pjit(params, args_flat, fun, args, kwargs)` (lower, compile, run), so
+    wrapping them sees every miss of every jit wrapper, old or new. The wrapped steps are called
+    with those arguments on every supported JAX.
     """
     from jax._src import pjit
 
-    # jax 0.4.38 and 0.7 have no `_run_python_pjit` (their `cache_miss` calls
-    # `_python_pjit_helper`, with other arguments and results): `watch` says so and stops.
-    if not hasattr(pjit, "_run_python_pjit"):
-        raise UsageError(feature_unavailable("watch", JAX_VERSION, "0.10"))
+    if hasattr(pjit, "_run_python_pjit"):
+        return _patch_infer_and_run(pjit, wrap_infer, wrap_run)
+    return _patch_python_pjit_helper(pjit, wrap_infer, wrap_run)
+
+
+def _patch_infer_and_run(
+    pjit: Any,
+    wrap_infer: Callable[[Callable[..., Any]], Callable[..., Any]],
+    wrap_run: Callable[[Callable[..., Any]], Callable[..., Any]],
+) -> Callable[[], None]:
+    """jax 0.10+: `cache_miss` calls `_infer_params` and `_run_python_pjit` itself."""
     infer, run = pjit._infer_params, pjit._run_python_pjit
     pjit._infer_params = wrap_infer(infer)
     pjit._run_python_pjit = wrap_run(run)
@@ -393,6 +400,59 @@ def patch_jit_cache_miss(
     def restore() -> None:
         pjit._infer_params = infer
         pjit._run_python_pjit = run
+
+    return restore
+
+
+class _Inferred(threading.local):
+    """The inference `_python_pjit_helper`'s adapter made, handed to the helper's own call."""
+
+    def __init__(self) -> None:
+        self.value: tuple[Any, Any] | None = None
+
+
+def _patch_python_pjit_helper(
+    pjit: Any,
+    wrap_infer: Callable[[Callable[..., Any]], Callable[..., Any]],
+    wrap_run: Callable[[Callable[..., Any]], Callable[..., Any]],
+) -> Callable[[], None]:
+    """jax 0.4.38 and 0.7: `cache_miss` calls `_python_pjit_helper(fun, jit_info, *args,
+    **kwargs)`, which runs `_infer_params` and then lowers, compiles and runs in one body.
+
+    The helper is replaced by the two steps of later releases: the wrapped `_infer_params`, then
+    the wrapped run, which calls the original helper with `_infer_params` answering from the
+    inference just made (once, on this thread), so nothing is traced twice. Other callers of
+    `_infer_params` (AOT `.trace()`) reach the wrapped one, as on later releases.
+    """
+    helper, infer = pjit._python_pjit_helper, pjit._infer_params
+    inferred = _Inferred()
+    wrapped_infer = wrap_infer(infer)
+
+    def infer_params_once(fun: Any, jit_info: Any, args: Any, kwargs: Any) -> Any:
+        if inferred.value is None:
+            return wrapped_infer(fun, jit_info, args, kwargs)
+        result, inferred.value = inferred.value, None
+        return result
+
+    def python_pjit_helper(fun: Any, jit_info: Any, *args: Any, **kwargs: Any) -> Any:
+        def run(params: Any, args_flat: Any, fun: Any, args: Any, kwargs: Any) -> Any:
+            inferred.value = (params, args_flat)
+            try:
+                return helper(fun, jit_info, *args, **kwargs)
+            finally:
+                inferred.value = None
+
+        params, args_flat = wrapped_infer(fun, jit_info, args, kwargs)
+        return wrap_run(run)(params, args_flat, fun, args, kwargs)
+
+    pjit._infer_params = infer_params_once
+    pjit._python_pjit_helper = python_pjit_helper
+    unhide = hide_from_jax_tracebacks(__file__)
+
+    def restore() -> None:
+        pjit._infer_params = infer
+        pjit._python_pjit_helper = helper
+        unhide()
 
     return restore
 
@@ -407,12 +467,27 @@ def is_jit_cache_miss_frame(code: Any) -> bool:
     return bool(code.co_name == "cache_miss" and code.co_filename == pjit.__file__)
 
 
+def called_by_jit_cache_miss(frame: FrameType | None) -> bool:
+    """True where `frame`, the caller of a wrapped step, is pjit's `cache_miss`, this module's
+    adapters between them skipped (jax 0.4.38 and 0.7 reach the steps through them)."""
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return frame is not None and is_jit_cache_miss_frame(frame.f_code)
+
+
 def is_eager_primitive(fun: Any) -> bool:
     """True for the jit wrapper JAX makes around one primitive run eagerly (`jnp.ones` outside jit).
 
-    Private: `dispatch.apply_primitive` marks those functions with `_apply_primitive`.
+    Private: `dispatch.apply_primitive` marks those functions with `_apply_primitive` (jax 0.7+);
+    jax 0.4.38 marks nothing: its functions are the `prim_fun` closures of
+    `dispatch.xla_primitive_callable`, known by their code's name and file.
     """
-    return bool(getattr(fun, "_apply_primitive", False))
+    from jax._src import dispatch
+
+    if getattr(fun, "_apply_primitive", False):
+        return True
+    code = getattr(fun, "__code__", None)
+    return code is not None and (code.co_name, code.co_filename) == ("prim_fun", dispatch.__file__)
 
 
 def trace_state_clean() -> bool:
@@ -496,10 +571,19 @@ def jit_caller(frame: FrameType | None) -> FrameType | None:
 def leaked_tracers(traced: Any) -> list[Any]:
     """Tracers among the constants a `Traced` closed over: values leaked from a finished trace.
 
-    Private: `Traced._consts` is the only place the closed-over constants are kept; JAX raises
-    UnexpectedTracerError for a leaked one only when the compiled function is called.
+    Private: the `Traced`'s constants are kept nowhere public; JAX raises UnexpectedTracerError
+    for a leaked one only when the compiled function is called.
     """
-    return [c for c in getattr(traced, "_consts", ()) if isinstance(c, jax.core.Tracer)]
+    return [c for c in _traced_consts(traced) if isinstance(c, jax.core.Tracer)]
+
+
+def _traced_consts(traced: Any) -> list[Any]:
+    """The constants a `Traced` passes to its jaxpr ahead of the arguments."""
+    # jax 0.10+: `Traced._consts`. jax 0.4.38 and 0.7 keep no `_consts`: the constants are the
+    # first `_num_consts` of `_args_flat`, the flat values the jaxpr is called with.
+    if hasattr(traced, "_consts"):
+        return list(traced._consts)
+    return list(traced._args_flat[: traced._num_consts])
 
 
 def leaked_tracer_use(traced: Any) -> str | None:
@@ -508,7 +592,7 @@ def leaked_tracer_use(traced: Any) -> str | None:
     Private: `Traced._num_consts` says how many leading jaxpr inputs are those constants.
     """
     jaxpr = inner_jaxpr(traced)
-    consts = list(getattr(traced, "_consts", ()))
+    consts = _traced_consts(traced)
     count = int(getattr(traced, "_num_consts", len(consts)))
     invars = list(jaxpr.constvars) or list(jaxpr.invars[:count])
     leaked = {id(v) for v, c in zip(invars, consts, strict=False) if isinstance(c, jax.core.Tracer)}
@@ -533,20 +617,46 @@ def escaped_tracer_error(tracer: Any) -> Exception:
 # The jit cache layers: why a call is (not) kept on JAX's C++ fast path
 
 
+@dataclass(frozen=True)
+class FastPathCall:
+    """One call of pjit's `_get_fastpath_data`, its arguments by JAX's parameter names.
+
+    jax 0.4.38 takes (executable, out_tree, args_flat, out_flat, attrs_tracked, effects, consts,
+    abstracted_axes, pgle_profiler); 0.7 drops `attrs_tracked` and adds `const_args`; 0.10 drops
+    `abstracted_axes` too: names, unlike positions, mean the same on each.
+    """
+
+    arguments: dict[str, Any]
+    # The names `_get_fastpath_data` reads (`co_names`), which say which conditions it checks.
+    checks: frozenset[str]
+
+
 def patch_fast_path_data(
-    wrap: Callable[[Callable[..., Any]], Callable[..., Any]],
+    wrap: Callable[[Callable[[FastPathCall], Any]], Callable[[FastPathCall], Any]],
 ) -> Callable[[], None]:
     """Wraps pjit's `_get_fastpath_data`, JAX's own decision whether the C++ dispatch path may
     serve the next call of a jit cache entry (None: every call runs the Python path); returns
-    the undo.
+    the undo. The wrapper takes one `FastPathCall` and passes it on to the original.
 
     Private: no public API says whether a call left a fast-path entry. `cache_miss` calls the
-    module global after `_run_python_pjit`, with the executable, outputs and effects it judges.
+    module global after lowering and running, with the executable, outputs and effects it judges.
     """
     from jax._src import pjit
 
     get = pjit._get_fastpath_data
-    pjit._get_fastpath_data = wrap(get)
+    signature = inspect.signature(get)
+    checks = frozenset(get.__code__.co_names)
+
+    def get_call(call: FastPathCall) -> Any:
+        return get(**call.arguments)
+
+    wrapped = wrap(get_call)
+
+    def get_fastpath_data(*args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(*args, **kwargs).arguments
+        return wrapped(FastPathCall(dict(arguments), checks))
+
+    pjit._get_fastpath_data = get_fastpath_data
 
     def restore() -> None:
         pjit._get_fastpath_data = get
@@ -554,40 +664,60 @@ def patch_fast_path_data(
     return restore
 
 
-def fast_path_refusal(
-    executable: Any,
-    out_tree: Any,
-    out_flat: Any,
-    effects: Any,
-    pgle_profiler: Any,
-) -> str | None:
+def fast_path_refusal(call: FastPathCall) -> str | None:
     """Which of `_get_fastpath_data`'s conditions kept a call off the C++ fast path, checked in
-    JAX's order on the call's own executable, outputs and effects; None when none holds.
+    jax 0.10's order on the call's own executable, outputs and effects; None when none holds.
 
     Private: the conditions are pjit's (`MeshExecutable`, `ExecuteReplicated`'s effect flags,
     `RefEffect`, PGLE, `jax_no_execution`, `reflatten_outputs_for_dispatch`); JAX names none.
+    Those of one release only are checked where its `_get_fastpath_data` reads them.
     """
     from jax._src import config, pjit, state
     from jax._src.interpreters import pxla
     from jax._src.lib import xla_client
 
-    call = getattr(executable, "unsafe_call", None)
+    arguments = call.arguments
+    executable = arguments["executable"]
+    run = getattr(executable, "unsafe_call", None)
     if not isinstance(executable, pxla.MeshExecutable) or not isinstance(
-        call, pxla.ExecuteReplicated
+        run, pxla.ExecuteReplicated
     ):
         return "no_executable"
-    if call.ordered_effects or call.has_unordered_effects:
+    if run.ordered_effects or run.has_unordered_effects:
         return "host_effects"
-    if any(isinstance(e, state.types.RefEffect) for e in effects):
+    # jax 0.4.38: any host callback, effect or not (jax.pure_callback), keeps the Python path.
+    if "has_host_callbacks" in call.checks and run.has_host_callbacks:
+        return "host_callbacks"
+    # jax 0.4.38 and 0.7: jax.experimental's abstracted axes and attrs.
+    if arguments.get("abstracted_axes") is not None:
+        return "abstracted_axes"
+    if arguments.get("attrs_tracked"):
+        return "attrs"
+    if any(isinstance(e, state.types.RefEffect) for e in arguments["effects"]):
         return "ref_effects"
-    if pjit._need_to_rebuild_with_fdo(pgle_profiler):
+    # jax 0.4.38 and 0.7 check PRNG keys for reuse (jax_debug_key_reuse) on the Python path.
+    if "debug_key_reuse" in call.checks and _passes_prng_keys(arguments):
+        return "key_reuse"
+    if pjit._need_to_rebuild_with_fdo(arguments["pgle_profiler"]):
         return "pgle"
-    if config.no_execution.value:
+    # jax 0.7+: `jax_no_execution`, which jax 0.4.38 does not have.
+    if "no_execution" in call.checks and config.no_execution.value:
         return "no_execution"
-    outputs, _ = pxla.reflatten_outputs_for_dispatch(out_tree, out_flat)
+    outputs, _ = pxla.reflatten_outputs_for_dispatch(arguments["out_tree"], arguments["out_flat"])
     if not all(isinstance(x, xla_client.ArrayImpl) for x in outputs):
         return "outputs"
     return None
+
+
+def _passes_prng_keys(arguments: dict[str, Any]) -> bool:
+    """True under jax_debug_key_reuse where a PRNG key goes in or out (jax 0.4.38 and 0.7)."""
+    from jax._src import config, dtypes
+
+    if not config.debug_key_reuse.value:
+        return False
+    consts = arguments.get("consts", arguments.get("consts_for_constvars", ()))
+    values = (*arguments["args_flat"], *arguments["out_flat"], *consts)
+    return any(hasattr(v, "dtype") and dtypes.issubdtype(v.dtype, dtypes.prng_key) for v in values)
 
 
 def pjit_params_jaxpr(params: Any) -> Any:
@@ -613,7 +743,7 @@ def effect_equations(jaxpr: Any) -> list[tuple[str, str | None]]:
 # The persistent compilation cache (`jax_compilation_cache_dir`): what JAX did for each compile
 
 # The parts of JAX's disk key, in the order and with the names of jax/_src/cache_key.py `get`.
-DISK_KEY_PARTS = (
+_EVERY_DISK_KEY_PART = (
     "computation",
     "jax_lib version",
     "backend version",
@@ -623,6 +753,18 @@ DISK_KEY_PARTS = (
     "compression",
     "custom_hook",
 )
+
+
+def _disk_key_parts() -> tuple[str, ...]:
+    """The parts the running JAX hashes: `get` names each as a string constant of its code."""
+    from jax._src import cache_key
+
+    # jax 0.4.38 hashes no "backend version"; 0.7 and later hash every part above.
+    named = set(cache_key.get.__code__.co_consts)
+    return tuple(part for part in _EVERY_DISK_KEY_PART if part in named)
+
+
+DISK_KEY_PARTS = _disk_key_parts()
 # jax.monitoring events JAX records inside `compile_or_get_cached` (jax/_src/compiler.py).
 DISK_HIT_EVENT = "/jax/compilation_cache/cache_hits"
 DISK_SAVED_EVENT = "/jax/compilation_cache/compile_time_saved_sec"

@@ -68,12 +68,3 @@ def check_jax() -> str:
             f"reinstall jax and jaxlib of one release"
         ) from None
     return version
-
-
-def feature_unavailable(feature: str, jax_version: str, needs: str) -> str:
-    """Why a feature cannot run on this JAX although the JAX is in the supported range: the JAX
-    internals it observes arrived later (`needs`, the oldest release known to have them)."""
-    return (
-        f"jaxexplain {feature} needs jax {needs} or later (it observes JAX internals that "
-        f"jax {jax_version} does not have); the other commands work with jax {supported_range()}"
-    )

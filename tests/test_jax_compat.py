@@ -15,14 +15,6 @@ import pytest
 
 from jaxexplain import _jax_compat
 
-# jax 0.4.38 and 0.7 call pjit's `_python_pjit_helper` on a jit cache miss, not the
-# `_infer_params` / `_run_python_pjit` pair that watch's hooks wrap.
-_HAS_WATCH_HOOKS = hasattr(__import__("jax._src.pjit", fromlist=["pjit"]), "_run_python_pjit")
-needs_watch_hooks = pytest.mark.skipif(
-    not _HAS_WATCH_HOOKS,
-    reason=f"jax {jax.__version__} has no pjit._run_python_pjit for watch's hooks (0.10+)",
-)
-
 
 def test_the_compile_event_names_are_jaxs_own() -> None:
     from jax._src import compiler, dispatch
@@ -46,7 +38,9 @@ def test_a_first_call_reports_its_trace_lower_and_compile_durations() -> None:
     finally:
         _jax_compat.unregister_duration_listener(listen)
     stages = [_jax_compat.TRACE_EVENT, _jax_compat.LOWER_EVENT, _jax_compat.COMPILE_EVENT]
-    assert [event for event in seen if event in stages] == stages
+    events = [event for event in seen if event in stages]
+    # jax 0.4.38 and 0.7 also trace the jitted `jnp` functions inside it, one event each.
+    assert [e for i, e in enumerate(events) if i == 0 or events[i - 1] != e] == stages
 
 
 def test_a_new_trace_id_runs_the_python_of_inner_traces_again() -> None:
@@ -200,20 +194,20 @@ def test_supported_jax_version(version: str) -> None:
     assert OLDEST_JAX <= _jax_compat.JAX_RELEASE < PAST_NEWEST_JAX, version
 
 
-@needs_watch_hooks
 def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
-    """watch's hooks: pjit's `cache_miss` calls `_infer_params` then `_run_python_pjit`."""
+    """watch's hooks: pjit's `cache_miss` runs `_infer_params` then the run (`_run_python_pjit`
+    from jax 0.10; 0.4.38 and 0.7 reach both through `_python_pjit_helper`, adapted), each once."""
     from jax._src import pjit
 
     seen: list[tuple[str, bool, bool, bool]] = []
 
     def wrap_infer(infer: Any) -> Any:
         def hook(fun: Any, info: Any, args: Any, kwargs: Any) -> Any:
-            caller = sys._getframe(1).f_code
+            caller = sys._getframe(1)
             seen.append(
                 (
                     "infer",
-                    _jax_compat.is_jit_cache_miss_frame(caller),
+                    _jax_compat.called_by_jit_cache_miss(caller),
                     _jax_compat.is_eager_primitive(fun),
                     _jax_compat.trace_state_clean(),
                 )
@@ -237,7 +231,7 @@ def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
 
         return hook
 
-    infer, run = pjit._infer_params, pjit._run_python_pjit
+    before = dict(vars(pjit))
     jitted = jax.jit(double, static_argnames=("n",))
     x = jnp.zeros(3)
     restore = _jax_compat.patch_jit_cache_miss(wrap_infer, wrap_run)
@@ -247,7 +241,7 @@ def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
         jitted.trace(x, n=2)
     finally:
         restore()
-    assert (pjit._infer_params, pjit._run_python_pjit) == (infer, run)
+    assert dict(vars(pjit)) == before
     assert seen[0] == ("infer", True, False, True), "one miss, at top level, not eager"
     assert seen[-2] == ("run", True, False, False), "jit_caller found this test's frame"
     assert seen[-1] == ("infer", False, False, True), "AOT .trace() is no cache miss"
@@ -256,7 +250,6 @@ def test_jit_cache_miss_hooks_see_misses_only_and_are_undone() -> None:
     )
 
 
-@needs_watch_hooks
 def test_eager_primitives_are_marked() -> None:
     eager: list[bool] = []
 
@@ -468,7 +461,8 @@ seen = []
 undo = _jax_compat.patch_persistent_cache(seen.append)
 jax.jit(lambda x: jnp.sin(x) * 3.0)(jnp.ones(4))
 undo()
-record = [r for r in seen if r.module_name == "jit__lambda"][-1]
+# The lambda's module is "jit__lambda" (jax 0.7+) or "jit__lambda_" (0.4.38).
+record = [r for r in seen if r.module_name.startswith("jit__lambda")][-1]
 print(json.dumps({"key": record.key, "parts": record.parts, "hit": record.hit,
                   "written": record.written, "saved": record.seconds_saved,
                   "seconds": record.compile_seconds, "bytes": record.entry_bytes,
@@ -572,21 +566,17 @@ def test_the_disk_wrappers_are_removed_with_the_last_listener() -> None:
     assert (compiler.compile_or_get_cached, cache_key._log_cache_key_hash) == before
 
 
-@needs_watch_hooks
 def test_fast_path_data_is_refused_for_a_host_callback_and_the_condition_named() -> None:
     """`_get_fastpath_data` returns None for a program with a debug print (every call then runs
     the Python path); `fast_path_refusal` names the condition, and none for a plain program."""
     seen: list[tuple[bool, str | None]] = []
 
     def wrap(get: Any) -> Any:
-        def recording(
-            executable: Any, out_tree: Any, args: Any, out: Any, effects: Any, *rest: Any
-        ) -> Any:
-            data = get(executable, out_tree, args, out, effects, *rest)
+        def recording(call: _jax_compat.FastPathCall) -> Any:
+            data = get(call)
             top_level = _jax_compat.trace_state_clean()
-            if top_level and _jax_compat.is_jit_cache_miss_frame(sys._getframe(1).f_code):
-                refusal = _jax_compat.fast_path_refusal(executable, out_tree, out, effects, rest[1])
-                seen.append((data is not None, refusal))
+            if top_level and _jax_compat.called_by_jit_cache_miss(sys._getframe(1)):
+                seen.append((data is not None, _jax_compat.fast_path_refusal(call)))
             return data
 
         return recording
@@ -613,6 +603,33 @@ def test_fast_path_data_is_refused_for_a_host_callback_and_the_condition_named()
     assert len(seen) == 3, "restored"
 
 
+def test_a_pure_callback_is_refused_the_fast_path_where_this_jax_checks_host_callbacks() -> None:
+    """jax 0.4.38 keeps any program with a host callback off the fast path, effect or not; later
+    releases serve `jax.pure_callback` there. The refusal says so exactly where JAX refused."""
+    seen: list[tuple[bool, str | None, frozenset[str]]] = []
+
+    def wrap(get: Any) -> Any:
+        def recording(call: _jax_compat.FastPathCall) -> Any:
+            data = get(call)
+            if _jax_compat.called_by_jit_cache_miss(sys._getframe(1)):
+                seen.append((data is None, _jax_compat.fast_path_refusal(call), call.checks))
+            return data
+
+        return recording
+
+    shape = jax.ShapeDtypeStruct((2,), jnp.float32)
+    called_back = jax.jit(lambda x: jax.pure_callback(lambda v: v, shape, x))
+    x = jnp.ones(2)
+    restore = _jax_compat.patch_fast_path_data(wrap)
+    try:
+        called_back(x)
+    finally:
+        restore()
+    ((refused, refusal, checks),) = seen
+    assert refused == ("has_host_callbacks" in checks)
+    assert refusal == ("host_callbacks" if refused else None)
+
+
 def test_effect_equations_name_the_callback_and_its_line() -> None:
     def logged(x):
         jax.debug.print("{}", x)
@@ -632,7 +649,6 @@ def _every_equation(jaxpr: Any) -> list[Any]:
     ]
 
 
-@needs_watch_hooks
 def test_pjit_params_hold_the_traced_jaxpr() -> None:
     captured = []
 
@@ -682,16 +698,6 @@ def test_unregistered_monitoring_listeners_hear_nothing() -> None:
     _jax_compat.unregister_event_listener(on_event)
     jax.jit(lambda x: x * 7 - 2)(jnp.zeros(6))
     assert durations == [] and events == []
-
-
-@pytest.mark.skipif(_HAS_WATCH_HOOKS, reason=f"jax {jax.__version__} has watch's hooks")
-def test_watch_on_a_jax_without_its_hooks_is_a_usage_error_naming_both_versions() -> None:
-    from jaxexplain.errors import UsageError
-
-    with pytest.raises(UsageError) as raised:
-        _jax_compat.patch_jit_cache_miss(lambda f: f, lambda f: f)
-    assert "watch needs jax 0.10" in str(raised.value)
-    assert f"jax {jax.__version__} does not have" in str(raised.value)
 
 
 def test_the_trace_context_names_every_value_by_its_option() -> None:

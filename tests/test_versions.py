@@ -104,3 +104,19 @@ def test_a_jax_that_fails_to_import_is_one_line_and_exit_2(tmp_path: Path) -> No
 def test_the_range_starts_at_the_last_0_4_release() -> None:
     assert OLDEST_JAX == (0, 4, 38)
     assert supported_range() == "0.4.38 to 0.12.x"
+
+
+def test_a_test_all_matrix_that_ran_no_cell_fails(tmp_path: Path) -> None:
+    """`make test-all` over cells that were all skipped (no such Python) tested nothing: it says
+    so and exits 1, never "passed"."""
+    done = subprocess.run(
+        ["sh", str(ROOT / "scripts" / "test-all.sh")],
+        cwd=tmp_path,
+        env={**os.environ, "TEST_ALL_MATRIX": "3.99:0.4.38 3.98:0.10.2"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stdout
+    assert "Python 3.99, jax 0.4.38: skipped (no Python 3.99 here)" in done.stdout
+    assert done.stdout.splitlines()[-1] == "test-all: 0 of 2 cells passed, 2 skipped"
+    assert list(tmp_path.iterdir()) == [], "no environment made for a skipped cell"

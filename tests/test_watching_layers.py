@@ -29,7 +29,12 @@ class JaxLog(logging.Handler):
         return sum(f"XLA compilation of jit({name})" in m for m in self.messages)
 
     def traces(self, name: str) -> int:
-        return sum(m.startswith(f"Finished tracing {name} for jit") for m in self.messages)
+        # jax 0.4.38 and 0.7 say "Finished tracing + transforming NAME for pjit".
+        wordings = (
+            f"Finished tracing {name} for jit",
+            f"Finished tracing + transforming {name} for",
+        )
+        return sum(m.startswith(wordings) for m in self.messages)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 import jaxexplain
+from jaxexplain import _jax_compat
 from jaxexplain.cli import app
 from jaxexplain.report import WatchEvent, WatchReport
 from jaxexplain.watching import hooks as _watch_hooks
@@ -198,7 +199,10 @@ def test_watch_names_every_change_where_jax_explain_cache_misses_names_one() -> 
     finally:
         jax.config.update("jax_explain_cache_misses", False)
         jax_logger.removeHandler(handler)
-    (explained,) = [m for m in messages if "TRACING CACHE MISS" in m and "for g" in m]
+    # jax 0.4.38 names the function by its qualified name ("for test_....<locals>.g").
+    (explained,) = [
+        m for m in messages if "TRACING CACHE MISS" in m and re.search(r"for (\S*\.)?g\b", m)
+    ]
     jax_names_shape = "f32[4]" in explained
     jax_names_static = "['n']" in explained
     assert jax_names_shape != jax_names_static, explained
@@ -237,10 +241,17 @@ def test_lowering_only_misses_on_other_devices_and_shardings(tmp_path: Path) -> 
     assert [(r.component, r.entry) for r in events[2].reasons] == [("sharding", 1), ("sharding", 2)]
     assert all("NamedSharding" in r.after for r in events[2].reasons)
     assert events[1].trace_seconds == 0.0, "the tracing cache hit: only lowering missed"
-    explained = re.findall(r"TRACING CACHE MISS at (\S+?):(\d+):", result.stderr)
+    # jax 0.4.38 also explains its own eager operations' misses (iota on line 17): scale's only.
+    explained = [
+        re.match(r"(\S+?):(\d+):", message).groups()  # type: ignore[union-attr]
+        for message in re.findall(r"TRACING CACHE MISS at (.*\n(?:[ \t]+.*\n)*)", result.stderr)
+        if "scale" in message
+    ]
+    # jax 0.4.38 keys no trace on the sharding: its tracing cache hits for line 21's call too.
+    sharded = [] if _jax_compat.JAX_RELEASE < (0, 7, 0) else [("devices.py", "21")]
     assert [(Path(file).name, line) for file, line in explained] == [
         ("devices.py", "18"),
-        ("devices.py", "21"),
+        *sharded,
     ], "JAX is silent on line 19's call from device 1 (and names the user's lines, not a hook)"
 
 
@@ -264,11 +275,13 @@ def test_assert_max_compiles_passes_and_fails_with_the_reasons() -> None:
 def test_watching_leaves_results_unchanged_and_everything_restored() -> None:
     from jax._src import monitoring, pjit, source_info_util  # noqa: TID251 - checked restored
 
-    infer, run = pjit._infer_params, pjit._run_python_pjit
+    # The functions watch wraps: `_run_python_pjit` from jax 0.10, `_python_pjit_helper` before.
+    wrapped = ("_infer_params", "_run_python_pjit", "_python_pjit_helper", "_get_fastpath_data")
+    before = {name: getattr(pjit, name, None) for name in wrapped}
     listeners = list(monitoring.get_event_duration_listeners())
     _, watched = run_watched("batch_shapes.py")
     plain = runpy.run_path(str(PROGRAMS / "batch_shapes.py"), run_name="__main__")
-    assert (pjit._infer_params, pjit._run_python_pjit) == (infer, run)
+    assert {name: getattr(pjit, name, None) for name in wrapped} == before
     assert list(monitoring.get_event_duration_listeners()) == listeners
     assert source_info_util.is_user_filename(_watch_hooks.__file__)
     assert jnp.array_equal(watched["w"], plain["w"])
@@ -573,7 +586,7 @@ def test_the_weak_type_advice_keeps_the_leafs_own_dtype() -> None:
         evaluate(x, jnp.int32(2))
     (warning,) = [w for w in watcher.report().warnings if w.kind == "weak_type"]
     assert "jnp.asarray(step, dtype=jnp.int32)" in warning.message
-    assert str(jax.typeof(jnp.int32(2)).dtype) == "int32"
+    assert str(_jax_compat.typeof(jnp.int32(2)).dtype) == "int32"
 
 
 def test_a_closure_over_a_temperature_made_per_value_gets_a_verified_make_traced(

@@ -578,6 +578,25 @@ FAST_PATH_CAUSES = {
         "outside jit, or call a second jitted function with the callback every N steps); "
         "jax.pure_callback, which has no effect, stays on the fast path.",
     ),
+    "host_callbacks": (
+        "its program calls back to Python, and this JAX's C++ fast path runs no program with "
+        "host callbacks, effect or not",
+        "Move the callback out of the step run every iteration, or use jax 0.7 or later, whose "
+        "fast path runs programs with pure callbacks.",
+    ),
+    "abstracted_axes": (
+        "it was jitted with abstracted_axes, whose calls JAX's C++ fast path does not serve",
+        "Drop abstracted_axes (experimental) where the shapes are known.",
+    ),
+    "attrs": (
+        "it reads or writes object attributes through jax.experimental.attrs, which JAX's C++ "
+        "fast path does not serve",
+        "Pass the values in and out as arguments instead.",
+    ),
+    "key_reuse": (
+        "jax_debug_key_reuse is set and a PRNG key goes in or out, checked on the Python path",
+        "Unset jax_debug_key_reuse outside debugging.",
+    ),
     "ref_effects": (
         "its program reads or writes a mutable array reference, and JAX's C++ fast path runs "
         "no program with reference effects",

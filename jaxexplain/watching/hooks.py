@@ -112,10 +112,10 @@ class _Hooks:
         return self.pauses > 0
 
     def wrap_infer(self, infer: Callable[..., Any]) -> Callable[..., Any]:
-        is_miss = _jax_compat.is_jit_cache_miss_frame
+        is_miss = _jax_compat.called_by_jit_cache_miss
 
         def infer_params(fun: Any, jit_info: Any, args: Any, kwargs: Any) -> Any:
-            if self.paused() or not is_miss(sys._getframe(1).f_code):
+            if self.paused() or not is_miss(sys._getframe(1)):
                 return infer(fun, jit_info, args, kwargs)
             observation = Observation(
                 fun,
@@ -165,27 +165,18 @@ class _Hooks:
 
         return run_python_pjit
 
-    def wrap_fast_path(self, get: Callable[..., Any]) -> Callable[..., Any]:
-        is_miss = _jax_compat.is_jit_cache_miss_frame
-
-        def get_fastpath_data(
-            executable: Any,
-            out_tree: Any,
-            args_flat: Any,
-            out_flat: Any,
-            effects: Any,
-            *rest: Any,
-        ) -> Any:
-            data = get(executable, out_tree, args_flat, out_flat, effects, *rest)
+    def wrap_fast_path(
+        self, get: Callable[[_jax_compat.FastPathCall], Any]
+    ) -> Callable[[_jax_compat.FastPathCall], Any]:
+        def get_fastpath_data(call: _jax_compat.FastPathCall) -> Any:
+            data = get(call)
             observation = getattr(self.local, "awaiting", None)
-            if observation is None or not is_miss(sys._getframe(1).f_code):
+            if observation is None or not _jax_compat.called_by_jit_cache_miss(sys._getframe(1)):
                 return data
             self.local.awaiting = None
             observation.fast_path = data is not None
             if data is None:
-                observation.refusal = _jax_compat.fast_path_refusal(
-                    executable, out_tree, out_flat, effects, rest[1]
-                )
+                observation.refusal = _jax_compat.fast_path_refusal(call)
             self.publish_finished(observation, sys._getframe())
             return data
 

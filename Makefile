@@ -66,12 +66,13 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy.
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy jaxexplain
 
-bench: $(STAMP) ## Time jaxexplain against the bare JAX calls that give the same facts.
+bench: $(STAMP) ## Time jaxexplain (and its memory over 1,000 traces) against the bare JAX calls that give the same facts.
 	$(BIN)/python benchmarks/bench_trace.py
 	$(BIN)/python benchmarks/bench_diff.py
 	$(BIN)/python benchmarks/bench_watch.py
 	$(BIN)/python benchmarks/bench_html.py
 	$(BIN)/python benchmarks/bench_render.py
+	$(BIN)/python benchmarks/bench_memory.py
 
 clean: ## Remove the virtual environments and caches.
 	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .mypy_cache mutants .coverage .coverage.json

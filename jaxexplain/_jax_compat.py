@@ -79,8 +79,8 @@ def _trace_cache_context() -> Callable[[int], Any]:
     """A context factory whose value enters JAX's trace context.
 
     JAX caches the traces of inner functions (a nested jit, a scan body) by function and trace
-    context, so a new value of this context per trace makes JAX run their Python again, where
-    jaxexplain records its decisions.
+    context, so a value of this context that no cache entry holds makes JAX run their Python
+    again, where jaxexplain records its decisions.
     """
     # jax 0.7+: `jax.make_user_context`, public and made for this.
     if hasattr(jax, "make_user_context"):
@@ -96,9 +96,135 @@ def _trace_cache_context() -> Callable[[int], Any]:
 _TRACE_CACHE_CONTEXT = _trace_cache_context()
 
 
-def uncached_inner_traces(trace_id: int) -> Any:
-    """A context in which no inner trace is served from JAX's cache of an earlier `trace_id`."""
-    return _TRACE_CACHE_CONTEXT(trace_id)
+class _ContextPool:
+    """The context values free to lend: a value comes back once every cache entry keyed on it
+    is evicted, so traces one after another reuse one value and JAX's caches stay bounded,
+    while traces at once (threads) each hold a value of their own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: list[int] = []
+        self._made = 0
+
+    def lend(self) -> int:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+            self._made += 1
+            return self._made
+
+    def give_back(self, value: int) -> None:
+        with self._lock:
+            self._free.append(value)
+
+
+_CONTEXT_POOL = _ContextPool()
+
+
+@contextlib.contextmanager
+def uncached_inner_traces() -> Iterator[None]:
+    """A context in which no inner trace is served from JAX's cache of an earlier trace.
+
+    Each use lends a context value; on leaving, every cache entry keyed on it is evicted before
+    the value is lent again, so nothing cached under it can be hit by a later trace.
+    """
+    from jax._src import config
+
+    value = _CONTEXT_POOL.lend()
+    outside = config.trace_context()
+    inside = outside
+    misses = _unlisted_cache_misses()
+    try:
+        with _TRACE_CACHE_CONTEXT(value):
+            inside = config.trace_context()
+            yield
+    finally:
+        _evict_entries_under(_own_part(outside, inside), misses)
+        _CONTEXT_POOL.give_back(value)
+
+
+def _own_part(outside: tuple[Any, ...], inside: tuple[Any, ...]) -> dict[int, Any]:
+    """The positions and values of the trace context that jaxexplain's value changed."""
+    return {i: v for i, (o, v) in enumerate(zip(outside, inside, strict=False)) if o != v}
+
+
+def _registered_caches() -> list[Any]:
+    """Every cache JAX keys on the trace context (and a few more).
+
+    Private: `jax._src.util._caches` is where JAX registers its caches for `jax.clear_caches`.
+    """
+    from jax._src import util
+
+    return list(util._caches)
+
+
+def _lists_keys(cache: Any) -> bool:
+    """Whether jaxexplain can find a cache's entries keyed on its own context value."""
+    return hasattr(cache, "evict_function") or (
+        hasattr(cache, "cache_keys") and hasattr(cache, "evict_weakref")
+    )
+
+
+def _unlisted_cache_misses() -> dict[Any, int]:
+    """The misses so far of each cache whose keys cannot be listed (`util.cache`, a
+    functools.lru_cache), to tell after a trace which ones it added entries to."""
+    return {
+        cache: cache.cache_info().misses
+        for cache in _registered_caches()
+        if not _lists_keys(cache) and hasattr(cache, "cache_info")
+    }
+
+
+def _evict_entries_under(own: dict[int, Any], misses_before: dict[Any, int]) -> None:
+    """Evicts from JAX's caches every entry whose trace context carries `own`.
+
+    Three kinds of cache hold traces of user functions. `weakref_lru_cache` (pjit's
+    `_infer_params_cached`, `trace_to_jaxpr`, unbounded there) lists its keys (`cache_keys`) but
+    evicts one function's entries at a time (`evict_weakref`), so a function traced under `own`
+    loses its other entries too (its next trace runs its Python again; nothing compiles again).
+    `linear_util.cache` keeps a dict per function, and its `cache_clear` is bound to the dict
+    of them, so its entries are deleted one by one. `util.cache` (a functools.lru_cache: a
+    `lax.reduce` computation, a `closure_convert`) cannot list its keys: one that missed during
+    the trace is cleared whole, its entries being a few small values computed again.
+    """
+    if not own:
+        return
+    for cache in _registered_caches():
+        if hasattr(cache, "evict_function"):
+            _evict_function_entries(cache.cache_clear.__self__, own)
+        elif _lists_keys(cache):
+            _evict_weakref_entries(cache, own)
+        elif cache in misses_before and cache.cache_info().misses > misses_before[cache]:
+            cache.cache_clear()
+
+
+def _carries(context: Any, own: dict[int, Any]) -> bool:
+    """Whether a cache key's trace context is one jaxexplain's value was part of."""
+    if not isinstance(context, tuple):
+        return False
+    return all(
+        i < len(context) and type(context[i]) is type(v) and context[i] == v for i, v in own.items()
+    )
+
+
+def _evict_weakref_entries(cache: Any, own: dict[int, Any]) -> None:
+    """Evicts the functions of a `weakref_lru_cache` with an entry keyed on `own`; a key is
+    (weakref to the function, trace context, arguments...)."""
+    functions = {
+        id(target): target
+        for key in cache.cache_keys()
+        if len(key) > 1 and _carries(key[1], own) and (target := key[0]()) is not None
+    }
+    for function in functions.values():
+        cache.evict_weakref(function)
+
+
+def _evict_function_entries(per_function: Any, own: dict[int, Any]) -> None:
+    """Deletes the entries of a `linear_util.cache` keyed on `own`; a key ends with the trace
+    context."""
+    for entries in list(per_function.values()):
+        for key in [k for k in entries if _carries(k[-1], own)]:
+            del entries[key]
 
 
 def traced_in_tree(traced: Any) -> Any:

@@ -43,21 +43,52 @@ def test_a_first_call_reports_its_trace_lower_and_compile_durations() -> None:
     assert [e for i, e in enumerate(events) if i == 0 or events[i - 1] != e] == stages
 
 
-def test_a_new_trace_id_runs_the_python_of_inner_traces_again() -> None:
-    runs: list[int] = []
+def test_each_uncached_context_runs_the_python_of_inner_traces_again_under_one_reused_value() -> (
+    None
+):
+    runs: list[str] = []
 
     @jax.jit
     def inner(x: Any) -> Any:
-        runs.append(1)
+        runs.append("nested jit")
         return x + 1
 
-    def outer(x: Any) -> Any:
-        return inner(x) * 2
+    def body(carry: Any, x: Any) -> tuple[Any, Any]:
+        runs.append("scan body")
+        return carry + x, carry
 
-    for trace_id in (10**9, 10**9, 10**9 + 1):
-        with _jax_compat.uncached_inner_traces(trace_id):
+    def largest(a: Any, b: Any) -> Any:
+        runs.append("reduce computation")
+        return jax.lax.max(a, b)
+
+    def outer(x: Any) -> Any:
+        carry, _ = jax.lax.scan(body, 0.0, inner(x))
+        return carry + jax.lax.reduce(x, -jnp.inf, largest, (0,))
+
+    contexts = []
+    for _ in range(3):
+        with _jax_compat.uncached_inner_traces():
+            contexts.append(_jax_compat.trace_context())
             jax.jit(lambda x: outer(x)).trace(jnp.zeros(3))
-    assert len(runs) == 2
+    assert contexts[0] == contexts[1] == contexts[2]
+    assert contexts[0] != _jax_compat.trace_context()
+    for kind in ("nested jit", "scan body", "reduce computation"):
+        assert runs.count(kind) == 3, kind
+
+
+def test_leaving_an_uncached_context_keeps_the_entries_of_other_functions() -> None:
+    runs: list[int] = []
+
+    @jax.jit
+    def unrelated(x: Any) -> Any:
+        runs.append(1)
+        return x * 2
+
+    unrelated.trace(jnp.zeros(3))
+    with _jax_compat.uncached_inner_traces():
+        jax.jit(lambda x: jnp.sin(x)).trace(jnp.zeros(3))
+    unrelated.trace(jnp.zeros(3))
+    assert len(runs) == 1
 
 
 def test_traced_in_tree_is_the_structure_jit_flattened_statics_left_out() -> None:

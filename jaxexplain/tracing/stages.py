@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import itertools
 import re
 import time
 import types
@@ -159,15 +158,9 @@ def trace_plan(target: Target, plan: CallPlan) -> Stages:
     jitted = target.fresh_jit(plan)
     args, kwargs = plan.call_args()
     start = time.perf_counter()
-    with _jax_compat.uncached_inner_traces(next(_TRACE_IDS)):
+    with _jax_compat.uncached_inner_traces():
         traced = jitted.trace(*args, **kwargs)
     return Stages(jitted, traced, time.perf_counter() - start)
-
-
-# A trace served from JAX's cache of inner traces (a helper under jax.checkpoint, a scan body,
-# a nested jax.jit) runs no Python, so a second trace of one signature would hide its
-# decisions; each trace gets an id of its own.
-_TRACE_IDS = itertools.count()
 
 
 def jaxpr_info(jaxpr: Any, credits: PrintedCredits) -> JaxprInfo:

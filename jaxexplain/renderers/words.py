@@ -4,7 +4,7 @@ they take them from here. Facts come from `jaxexplain.views`; this module only w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jaxexplain.report import (
@@ -27,6 +27,7 @@ from jaxexplain.report import (
     LibraryDecision,
     LibraryDecisionChange,
     LoopGrowth,
+    MeshAxis,
     Prediction,
     StaticKey,
     Suggestion,
@@ -715,6 +716,16 @@ def placement_text(sharding: str | None, on_device: bool) -> str:
     if sharding:
         return sharding
     return "uncommitted" if on_device else HOST_VALUE
+
+
+def mesh_text(axes: Iterable[MeshAxis]) -> str:
+    """`data=2, model=2`: a mesh's axes by name and size."""
+    return ", ".join(f"{axis.name}={axis.size}" for axis in axes) or "no axes"
+
+
+def devices_text(ids: Sequence[int]) -> str:
+    """`devices 0,1`: the device ids a sharding places on, in its order."""
+    return "devices " + ",".join(map(str, ids))
 
 
 def watch_totals_text(totals: WatchTotals, wall_seconds: float) -> str:

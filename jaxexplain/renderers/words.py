@@ -28,6 +28,7 @@ from jaxexplain.report import (
     LibraryDecisionChange,
     LoopGrowth,
     MeshAxis,
+    Placement,
     Prediction,
     StaticKey,
     Suggestion,
@@ -721,6 +722,13 @@ def placement_text(sharding: str | None, on_device: bool) -> str:
 def mesh_text(axes: Iterable[MeshAxis]) -> str:
     """`data=2, model=2`: a mesh's axes by name and size."""
     return ", ".join(f"{axis.name}={axis.size}" for axis in axes) or "no axes"
+
+
+def placement_summary(placement: Placement) -> str:
+    """`P('data', None) on data=2`, `SingleDeviceSharding on devices 1`: a sharding in brief."""
+    if placement.spec is not None:
+        return f"{placement.spec} on {mesh_text(placement.mesh)}"
+    return f"{placement.kind} on {devices_text(placement.devices)}"
 
 
 def devices_text(ids: Sequence[int]) -> str:

@@ -11,7 +11,12 @@ import hashlib
 import json
 import re
 
-from jaxexplain.renderers.words import devices_text, mesh_text, placement_text
+from jaxexplain.renderers.words import (
+    devices_text,
+    mesh_text,
+    placement_summary,
+    placement_text,
+)
 from jaxexplain.report import CacheKey, IdentityPart, KeyChange, StaticKey, TracedLeaf, to_dict
 
 # A memory address in a repr: a static compared by identity reads by it; one compared by value
@@ -186,14 +191,7 @@ def _placement_changes(x: TracedLeaf, y: TracedLeaf) -> list[KeyChange]:
     path = x.path
     a, b = x.placement, y.placement
     if a is None or b is None or a.kind != b.kind:
-        return [
-            KeyChange(
-                "sharding",
-                path,
-                placement_text(x.sharding, x.on_device),
-                placement_text(y.sharding, y.on_device),
-            )
-        ]
+        return [KeyChange("sharding", path, _placed_text(x), _placed_text(y))]
     parts = [
         KeyChange("sharding", path, a.spec or "", b.spec or "") if a.spec != b.spec else None,
         KeyChange("mesh", path, mesh_text(a.mesh), mesh_text(b.mesh)) if a.mesh != b.mesh else None,
@@ -209,6 +207,13 @@ def _placement_changes(x: TracedLeaf, y: TracedLeaf) -> list[KeyChange]:
     ]
     found = [part for part in parts if part is not None]
     return found or [KeyChange("sharding", path, a.text, b.text)]
+
+
+def _placed_text(leaf: TracedLeaf) -> str:
+    """A leaf's placement in brief: its spec on its mesh, its devices, or how it is unplaced."""
+    if leaf.placement is None:
+        return placement_text(leaf.sharding, leaf.on_device)
+    return placement_summary(leaf.placement)
 
 
 # The context options that hold the ambient mesh: `jax.set_mesh`/`use_mesh` set the abstract

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jaxexplain.renderers.words import mesh_text
+from jaxexplain.renderers.words import placement_summary
 from jaxexplain.report import MeshAxis, Placement
 
 if TYPE_CHECKING:
@@ -80,8 +80,8 @@ def placement_options(options: JitOptions | None) -> dict[str, str]:
 
 
 def sharding_text(sharding: Any) -> str:
-    """A sharding as briefly as it is exact: `P('data', None) on data=2`, or JAX's own text."""
-    placement = placement_of(sharding)
-    if placement.spec is None:
-        return placement.text
-    return f"{placement.spec} on {mesh_text(placement.mesh)}"
+    """A jit option's sharding in brief (`P('data', None) on data=2`); whole where it is
+    neither a NamedSharding nor one on listed devices (a bare PartitionSpec)."""
+    if not hasattr(sharding, "device_set"):
+        return str(sharding)
+    return placement_summary(placement_of(sharding))

@@ -293,6 +293,9 @@ class CompileInfo:
     devices: tuple[str, ...] = ()
     stablehlo: str | None = None
     hlo: str | None = None
+    # The SPMD program's communication, from the optimized HLO (programs over several devices).
+    collectives: tuple[Collective, ...] = ()
+    collective_lines: tuple[CollectiveLine, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,19 @@ def sharding_text(sharding: Any) -> str:
     if not hasattr(sharding, "device_set"):
         return str(sharding)
     return placement_summary(placement_of(sharding))
+
+
+def spans_devices(compiled: Any) -> bool:
+    """True for a compiled program whose inputs or outputs lie on several devices: only such a
+    program can communicate, and only its HLO text is worth reading for collectives."""
+    shardings = [*_flat(compiled.input_shardings), *_flat(compiled.output_shardings)]
+    return any(len(getattr(s, "device_set", ())) > 1 for s in shardings)
+
+
+def _flat(tree: Any) -> list[Any]:
+    """The shardings in JAX's nested tuples, lists and dicts of them."""
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _flat(item)]
+    if isinstance(tree, dict):
+        return [leaf for item in tree.values() for leaf in _flat(item)]
+    return [tree]

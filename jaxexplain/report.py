@@ -148,7 +148,7 @@ class CacheKey:
     treedef: str
     context: dict[str, str]
     # The jit wrapper's placement options by name: "in_shardings[0]", "out_shardings",
-    # "donate_argnums"; each a sharding's PartitionSpec or the option's value as text.
+    # "donated" (the donated parameters); each a sharding in brief or the names as text.
     jit_placement: dict[str, str] = field(default_factory=dict)
 
 

@@ -180,7 +180,8 @@ def _leaf_changes(a: tuple[TracedLeaf, ...], b: tuple[TracedLeaf, ...]) -> list[
             changes.append(KeyChange("dtype", path, x.dtype, y.dtype))
         if x.weak_type != y.weak_type:
             changes.append(KeyChange("weak_type", path, str(x.weak_type), str(y.weak_type)))
-        if (x.sharding, x.committed, x.on_device) != (y.sharding, y.committed, y.on_device):
+        placed_x = (x.sharding, x.committed, x.on_device, x.placement)
+        if placed_x != (y.sharding, y.committed, y.on_device, y.placement):
             changes += _placement_changes(x, y)
     return changes
 
@@ -256,7 +257,7 @@ def _jit_placement_changes(a: dict[str, str], b: dict[str, str]) -> list[KeyChan
     for name in [*a, *(n for n in b if n not in a)]:
         before, after = a.get(name, "<unset>"), b.get(name, "<unset>")
         if before != after:
-            component = "donation" if name.startswith("donate") else name.partition("[")[0]
+            component = "donation" if name == "donated" else name.partition("[")[0]
             changes.append(KeyChange(component, name, before, after))
     return changes
 

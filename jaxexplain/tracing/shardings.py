@@ -70,12 +70,11 @@ def placement_options(options: JitOptions | None) -> dict[str, str]:
             if type(leaf).__name__ not in UNSET_OPTIONS:
                 name = option if len(leaves) == 1 else f"{option}[{i}]"
                 placement[name] = sharding_text(leaf)
-    for option, value in (
-        ("donate_argnums", options.donate_argnums),
-        ("donate_argnames", options.donate_argnames),
-    ):
-        if value:
-            placement[option] = str(tuple(value))
+    # JAX resolves donate_argnums and donate_argnames into each other: one entry, by name
+    # where the names are known.
+    donated = options.donate_argnames or options.donate_argnums
+    if donated:
+        placement["donated"] = str(tuple(donated))
     return placement
 
 

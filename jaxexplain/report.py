@@ -149,7 +149,7 @@ class CacheKey:
     context: dict[str, str]
     # The jit wrapper's placement options by name: "in_shardings[0]", "out_shardings",
     # "donated" (the donated parameters); each a sharding in brief or the names as text.
-    jit_placement: dict[str, str] = field(default_factory=dict)
+    jit_placement: dict[str, str]
 
 
 @dataclass(frozen=True)

@@ -276,6 +276,8 @@ class JitOptions:
     donate_argnames: tuple[str, ...]
     device: str | None
     backend: str | None
+    in_shardings: tuple[Any, ...] = ()
+    out_shardings: tuple[Any, ...] = ()
 
 
 def is_jitted(obj: Any) -> bool:
@@ -647,6 +649,9 @@ def jit_info_options(info: Any) -> JitOptions:
         donate_argnames=tuple(info.donate_argnames),
         device=None if info.device is None else str(info.device),
         backend=info.backend,
+        # Private too: the flattened in_shardings/out_shardings, `UnspecifiedValue` where unset.
+        in_shardings=tuple(getattr(info, "in_shardings_leaves", None) or ()),
+        out_shardings=tuple(getattr(info, "out_shardings_leaves", None) or ()),
     )
 
 

@@ -91,6 +91,34 @@ class StaticKey:
 
 
 @dataclass(frozen=True)
+class MeshAxis:
+    """One axis of a device mesh: its name and how many devices lie along it."""
+
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A sharding split into the parts JAX's cache compares, so that a change names its part.
+
+    `kind` is the sharding's class (`NamedSharding`, `SingleDeviceSharding`, ...); `spec` the
+    PartitionSpec as JAX prints it (`P('data', None)`), None where the sharding has none;
+    `mesh` the mesh axes in order; `axis_types` the mesh's axis types (`Explicit`, `Auto`);
+    `memory_kind` where the array lives (`device`, `pinned_host`); `devices` the device ids in
+    assignment order; `text` the whole sharding as JAX prints it.
+    """
+
+    kind: str
+    text: str
+    spec: str | None = None
+    mesh: tuple[MeshAxis, ...] = ()
+    axis_types: str = ""
+    memory_kind: str | None = None
+    devices: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class TracedLeaf:
     """One array leaf of the traced arguments as JAX's cache sees it.
 
@@ -106,6 +134,7 @@ class TracedLeaf:
     sharding: str | None = None
     committed: bool = False
     on_device: bool = True
+    placement: Placement | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +147,9 @@ class CacheKey:
     traced: tuple[TracedLeaf, ...]
     treedef: str
     context: dict[str, str]
+    # The jit wrapper's placement options by name: "in_shardings[0]", "out_shardings",
+    # "donated" (the donated parameters); each a sharding in brief or the names as text.
+    jit_placement: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -125,7 +157,8 @@ class KeyChange:
     """One cache-key component that differs between two calls, with both values.
 
     `component` is one of "function", "static", "static_type", "shape", "dtype", "weak_type",
-    "treedef", "context", "sharding", "device"; `path` starts with the parameter name
+    "treedef", "context", "sharding", "mesh", "memory_kind", "device", "in_shardings",
+    "out_shardings", "donation"; `path` starts with the parameter name
     (`params['w']`), or names the context option.
     """
 
@@ -260,6 +293,9 @@ class CompileInfo:
     devices: tuple[str, ...] = ()
     stablehlo: str | None = None
     hlo: str | None = None
+    # The SPMD program's communication, from the optimized HLO (programs over several devices).
+    collectives: tuple[Collective, ...] = ()
+    collective_lines: tuple[CollectiveLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1256,7 +1292,7 @@ class CollectiveLine:
     kinds: dict[str, int]
 
 
-__all__ += ["Collective", "CollectiveLine"]
+__all__ += ["Collective", "CollectiveLine", "MeshAxis", "Placement"]
 
 # Everything that takes "a report" (the renderers, `str`) takes one of these.
 Report = TraceReport | DiffReport | WatchReport | ErrorReport | SweepReport | WatchMerge

@@ -198,7 +198,7 @@ def test_input_committed_to_another_device_where_jax_says_nothing(tmp_path: Path
     report = DiffReport.from_dict(out["report"])
     ((change),) = report.cache_key_changes
     assert (change.component, change.path) == ("sharding", "x")
-    assert "id=1" in change.b and change.a == "uncommitted"
+    assert change.b == "SingleDeviceSharding on devices 1" and change.a == "uncommitted"
     assert report.verified and report.recompiles
 
 

@@ -37,6 +37,7 @@ BASE = CacheKey(
     traced=(X, W),
     treedef="PyTreeDef(((*,), {'params': {'w': *}}))",
     context={"jax_enable_x64": "False", "jax_default_matmul_precision": "None"},
+    jit_placement={},
 )
 
 

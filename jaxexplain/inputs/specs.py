@@ -51,15 +51,36 @@ KEY_IMPLS = {"key<fry>": "threefry2x32", "key<rbg>": "rbg", "key<urbg>": "unsafe
 
 
 @dataclass(frozen=True)
+class ShardingSpec:
+    """Where an array spec's leaf lies: `@P('data', None)`, optionally `@data=2,model=2`.
+
+    `spec` holds the PartitionSpec's entries (None, an axis name, or a tuple of names); `mesh`
+    the mesh axes in order with their sizes, None for "all the devices" (only one axis may
+    leave its size out). Without a written mesh, the axes are those the spec names, and one
+    axis spans every device: `f32[8,128]@P('data',None)` lies on a 1-D mesh `data` over all.
+    """
+
+    spec: tuple[Any, ...]
+    mesh: tuple[tuple[str, int | None], ...]
+
+    def __str__(self) -> str:
+        entries = ", ".join(repr(e) for e in self.spec)
+        axes = ",".join(name if size is None else f"{name}={size}" for name, size in self.mesh)
+        return f"@P({entries})@{axes}"
+
+
+@dataclass(frozen=True)
 class ArraySpec:
-    """An abstract array: shape and dtype, as written `f32[8,128]` (`~f32[]` for weak types, as JAX prints them)."""
+    """An abstract array: shape and dtype, as written `f32[8,128]` (`~f32[]` for weak types, as JAX prints them), with a sharding where written `@P(...)`."""
 
     shape: tuple[int, ...]
     dtype: str
     weak_type: bool = False
+    sharding: ShardingSpec | None = None
 
     def __str__(self) -> str:
-        return format_aval(self.shape, self.dtype, self.weak_type)
+        placed = "" if self.sharding is None else str(self.sharding)
+        return format_aval(self.shape, self.dtype, self.weak_type) + placed
 
 
 def format_aval(shape: tuple[int, ...], dtype: str, weak_type: bool = False) -> str:
@@ -70,7 +91,92 @@ def format_aval(shape: tuple[int, ...], dtype: str, weak_type: bool = False) -> 
 
 
 def parse_array_spec(text: str) -> ArraySpec | None:
-    """Reads `f32[8,128]`, `int32[]`, `bf16[2,3]`, `bool[4]`, `~f32[]`; None when `text` is no spec."""
+    """Reads `f32[8,128]`, `int32[]`, `bf16[2,3]`, `bool[4]`, `~f32[]`, each optionally placed
+    `@P('data',None)` or `@P('data','model')@data=2,model=2`; None when `text` is no spec."""
+    head, at, placement = text.partition("@")
+    spec = _parse_unplaced_spec(head if at else text)
+    if spec is None or not at:
+        return spec
+    return ArraySpec(spec.shape, spec.dtype, spec.weak_type, parse_sharding(placement, text))
+
+
+_PARTITION_RE = re.compile(r"^\s*P\((?P<entries>.*)\)\s*$")
+_MESH_AXIS_RE = re.compile(r"^\s*(?P<name>[A-Za-z_]\w*)\s*(?:=\s*(?P<size>\d+)\s*)?$")
+
+
+def parse_sharding(text: str, whole: str) -> ShardingSpec:
+    """The `P(...)` after a spec's `@`, and the mesh after a second `@` if written."""
+    partition, at, mesh_text = text.partition("@")
+    match = _PARTITION_RE.match(partition)
+    entries = _partition_entries(match["entries"]) if match else None
+    if entries is None:
+        raise UsageError(
+            f"cannot read the sharding in {whole.strip()!r}: write it as a PartitionSpec of "
+            f"mesh axis names and None, e.g. f32[8,128]@P('data',None), optionally with the "
+            f"mesh after it: f32[8,8]@P('data','model')@data=2,model=2"
+        )
+    named = [n for e in entries for n in (e if isinstance(e, tuple) else (e,)) if n is not None]
+    mesh = _mesh_axes(mesh_text, whole) if at else tuple((n, None) for n in dict.fromkeys(named))
+    _check_mesh(entries, named, mesh, whole)
+    return ShardingSpec(entries, mesh)
+
+
+def _partition_entries(text: str) -> tuple[Any, ...] | None:
+    """`'data', None` as ('data', None); None where an entry is no name, None or names."""
+    try:
+        entries = ast.literal_eval(f"({text},)") if text.strip() else ()
+    except _NOT_A_LITERAL:
+        return None
+    valid = all(
+        e is None
+        or isinstance(e, str)
+        or (isinstance(e, tuple) and all(isinstance(n, str) for n in e))
+        for e in entries
+    )
+    return tuple(entries) if valid else None
+
+
+def _mesh_axes(text: str, whole: str) -> tuple[tuple[str, int | None], ...]:
+    axes = []
+    for part in text.split(","):
+        match = _MESH_AXIS_RE.match(part)
+        if match is None:
+            raise UsageError(
+                f"cannot read the mesh in {whole.strip()!r}: write its axes as NAME=SIZE "
+                f"separated by commas (one axis may leave out its size to span the rest of "
+                f"the devices), e.g. @data=2,model=2"
+            )
+        axes.append((match["name"], int(match["size"]) if match["size"] else None))
+    return tuple(axes)
+
+
+def _check_mesh(
+    entries: tuple[Any, ...],
+    named: list[str],
+    mesh: tuple[tuple[str, int | None], ...],
+    whole: str,
+) -> None:
+    """The mesh must hold every axis the spec names, each once, and at most one axis sized
+    by the devices left."""
+    names = [name for name, _ in mesh]
+    problem = (
+        "it names no mesh axis, so write the mesh after it (e.g. @P(None,None)@data)"
+        if not mesh
+        else "an axis appears twice in the spec"
+        if len(named) != len(set(named))
+        else "an axis appears twice in the mesh"
+        if len(names) != len(set(names))
+        else f"the spec names axes the mesh lacks: {sorted(set(named) - set(names))}"
+        if set(named) - set(names)
+        else "more than one mesh axis leaves out its size"
+        if sum(size is None for _, size in mesh) > 1
+        else None
+    )
+    if problem is not None:
+        raise UsageError(f"cannot place {whole.strip()!r}: {problem}")
+
+
+def _parse_unplaced_spec(text: str) -> ArraySpec | None:
     match = _SPEC_RE.match(text)
     if match is None:
         return None
@@ -259,7 +365,12 @@ def to_abstract(value: Any) -> Any:
         key = jax.eval_shape(lambda: jax.random.key(0, impl=impl))
         return jax.ShapeDtypeStruct(value.shape, key.dtype)
     if isinstance(value, ArraySpec):
-        return jax.ShapeDtypeStruct(value.shape, np.dtype(value.dtype), weak_type=value.weak_type)
+        return jax.ShapeDtypeStruct(
+            value.shape,
+            np.dtype(value.dtype),
+            weak_type=value.weak_type,
+            sharding=None if value.sharding is None else named_sharding(value.sharding),
+        )
     if isinstance(value, dict):
         return {k: to_abstract(v) for k, v in value.items()}
     if isinstance(value, list) and is_number_array(value):
@@ -270,6 +381,30 @@ def to_abstract(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(to_abstract(v) for v in value)
     return value
+
+
+def named_sharding(placed: ShardingSpec) -> Any:
+    """The `NamedSharding` a spec's `@P(...)` spells, on a mesh over the first devices: the
+    written sizes, the one unsized axis taking the devices left."""
+    import jax
+    import numpy as np
+
+    devices = jax.devices()
+    known = 1
+    for _, size in placed.mesh:
+        known *= size or 1
+    rest = len(devices) // known if known and len(devices) % known == 0 else 0
+    sizes = tuple(rest if size is None else size for _, size in placed.mesh)
+    count = int(np.prod(sizes))
+    if count == 0 or count > len(devices):
+        raise UsageError(
+            f"the mesh {str(placed).rpartition('@')[2]} does not fit the "
+            f"{len(devices)} devices JAX has (with --xla_force_host_platform_device_count=N in "
+            f"XLA_FLAGS, the CPU has N)"
+        )
+    grid = np.array(devices[:count]).reshape(sizes)
+    mesh = jax.sharding.Mesh(grid, tuple(name for name, _ in placed.mesh))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(*placed.spec))
 
 
 def abstract_spec_strings(value: Any) -> Any:

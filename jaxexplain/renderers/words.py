@@ -4,7 +4,7 @@ they take them from here. Facts come from `jaxexplain.views`; this module only w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jaxexplain.report import (
@@ -13,6 +13,7 @@ from jaxexplain.report import (
     Buckets,
     BudgetExceeded,
     CacheKey,
+    Collective,
     Decision,
     DecisionChange,
     DiffReport,
@@ -27,6 +28,8 @@ from jaxexplain.report import (
     LibraryDecision,
     LibraryDecisionChange,
     LoopGrowth,
+    MeshAxis,
+    Placement,
     Prediction,
     StaticKey,
     Suggestion,
@@ -734,6 +737,57 @@ def placement_text(sharding: str | None, on_device: bool) -> str:
     if sharding:
         return sharding
     return "uncommitted" if on_device else HOST_VALUE
+
+
+def mesh_text(axes: Iterable[MeshAxis]) -> str:
+    """`data=2, model=2`: a mesh's axes by name and size."""
+    return ", ".join(f"{axis.name}={axis.size}" for axis in axes) or "no axes"
+
+
+def collectives_heading_text(collectives: Sequence[Collective]) -> str:
+    """`3 collectives, 1.5 KiB per device, from XLA's partitioned HLO`."""
+    total = sum(c.bytes for c in collectives)
+    return (
+        f"{plural(len(collectives), 'collective')}, {human_bytes(total)} per device, from "
+        f"XLA's partitioned HLO"
+    )
+
+
+def collective_kinds_text(kinds: dict[str, int]) -> str:
+    """`2 all-reduce, 1 all-gather`."""
+    return ", ".join(f"{count} {kind}" for kind, count in kinds.items())
+
+
+def collective_where(file: str | None, line: int | None) -> str:
+    """The user line a collective came from, or that XLA named none."""
+    return short_path(f"{file}:{line}") if file else "no source line in the HLO"
+
+
+def collective_text(c: Collective) -> str:
+    """`all-reduce of 256 B over mesh[...] from jit(step)/dot_general at dp.py:6`."""
+    return (
+        f"{c.kind} of {human_bytes(c.bytes)} over {c.replica_groups or 'all devices'} from "
+        f"{c.op_name or 'an unnamed equation'} at {collective_where(c.file, c.line)}"
+    )
+
+
+def collective_changes_text(added: Sequence[str], removed: Sequence[str]) -> list[str]:
+    """Lines for a diff: collectives only side B has, and those only side A has."""
+    return [f"+ {text} (only side B)" for text in added] + [
+        f"- {text} (only side A)" for text in removed
+    ]
+
+
+def placement_summary(placement: Placement) -> str:
+    """`P('data', None) on data=2`, `SingleDeviceSharding on devices 1`: a sharding in brief."""
+    if placement.spec is not None:
+        return f"{placement.spec} on {mesh_text(placement.mesh)}"
+    return f"{placement.kind} on {devices_text(placement.devices)}"
+
+
+def devices_text(ids: Sequence[int]) -> str:
+    """`devices 0,1`: the device ids a sharding places on, in its order."""
+    return "devices " + ",".join(map(str, ids))
 
 
 def watch_totals_text(totals: WatchTotals, wall_seconds: float) -> str:

@@ -24,6 +24,7 @@ from jaxexplain.inputs.calling import CallPlan, user_function, wrapper_text
 from jaxexplain.renderers.words import slow_hash_text, stale_entry_text, unfrozen_dataclass_text
 from jaxexplain.report import CacheKey, IdentityPart, StaticKey, TracedLeaf
 from jaxexplain.tracing.key_compare import ADDRESS, digest_of
+from jaxexplain.tracing.shardings import placement_of, placement_options
 from jaxexplain.tracing.wrappers import FilterSplit
 
 MAX_VALUE_REPR = 300
@@ -342,6 +343,7 @@ def traced_leaves(plan: CallPlan, in_avals: Any) -> tuple[TracedLeaf, ...]:
     leaves = []
     for (path, value), aval in zip(with_paths, avals, strict=True):
         sharding, committed = _committed_sharding(value)
+        placement = placement_of(value.sharding) if sharding is not None else None
         leaves.append(
             TracedLeaf(
                 path=format_path(path, positional_names),
@@ -351,6 +353,7 @@ def traced_leaves(plan: CallPlan, in_avals: Any) -> tuple[TracedLeaf, ...]:
                 sharding=sharding,
                 committed=committed,
                 on_device=is_on_device(value),
+                placement=placement,
             )
         )
     return tuple(leaves)
@@ -396,16 +399,15 @@ def _positional_names(plan: CallPlan) -> list[str]:
 
 def function_identity(fn: Any, options: _jax_compat.JitOptions | None) -> str:
     """The function component: where it is defined, what wraps it (a partial, `jax.grad`),
-    and the jit options its wrapper carries."""
+    and the device or backend its wrapper is pinned to (its placement options are components
+    of their own: `placement_options`)."""
     inner = user_function(fn)
     code = getattr(inner, "__code__", None)
     where = f"{code.co_filename}:{code.co_firstlineno}" if code else type(inner).__qualname__
     name = f"{getattr(inner, '__module__', '?')}.{getattr(inner, '__qualname__', repr(inner))}"
     extra = f" through {wrapper_text(fn)}" if inner is not fn else ""
-    if options is not None and (
-        options.donate_argnums or options.donate_argnames or options.device or options.backend
-    ):
-        extra += f" donate={options.donate_argnums or options.donate_argnames} device={options.device} backend={options.backend}"
+    if options is not None and (options.device or options.backend):
+        extra += f" device={options.device} backend={options.backend}"
     return f"{name} @ {where}{extra}"
 
 
@@ -425,6 +427,7 @@ def build_cache_key(
         traced=traced_leaves(plan, in_avals),
         treedef=str(in_tree),
         context=_jax_compat.trace_context(),
+        jit_placement=placement_options(options),
     )
     return CacheKey(**{**key_without_digest.__dict__, "digest": digest_of(key_without_digest)})
 

@@ -94,6 +94,34 @@ def per_line(collectives: Iterable[Collective]) -> tuple[CollectiveLine, ...]:
     return tuple(sorted(summed, key=lambda s: -s.bytes))
 
 
+def collective_changes(
+    a: Iterable[Collective], b: Iterable[Collective]
+) -> tuple[list[Collective], list[Collective]]:
+    """The collectives only side B has (added) and only side A has (removed), matched by kind,
+    bytes, replica groups, equation and source line, as many times as each occurs (HLO
+    instruction names are left out: XLA numbers them anew in every compile)."""
+    added = list(b)
+    removed = []
+    for c in a:
+        twin = next((d for d in added if _same_collective(c, d)), None)
+        if twin is None:
+            removed.append(c)
+        else:
+            added.remove(twin)
+    return added, removed
+
+
+def _same_collective(c: Collective, d: Collective) -> bool:
+    return (c.kind, c.bytes, c.replica_groups, c.op_name, c.file, c.line) == (
+        d.kind,
+        d.bytes,
+        d.replica_groups,
+        d.op_name,
+        d.file,
+        d.line,
+    )
+
+
 def _result_bytes(type_text: str, operand_first: bool) -> int:
     """Bytes of the result per device: every array of a tuple result (an all-reduce combined
     over several operands), or only the outputs of an async start op, whose tuple begins with

@@ -11,7 +11,12 @@ import hashlib
 import json
 import re
 
-from jaxexplain.renderers.words import placement_text
+from jaxexplain.renderers.words import (
+    devices_text,
+    mesh_text,
+    placement_summary,
+    placement_text,
+)
 from jaxexplain.report import CacheKey, IdentityPart, KeyChange, StaticKey, TracedLeaf, to_dict
 
 # A memory address in a repr: a static compared by identity reads by it; one compared by value
@@ -51,12 +56,14 @@ def compare_keys(a: CacheKey, b: CacheKey) -> tuple[KeyChange, ...]:
         b: the later call's key.
 
     Returns:
-        The changes, in the order function, statics, traced leaves, tree structure, context.
+        The changes, in the order function, statics, jit placement options, traced leaves,
+        tree structure, context.
     """
     changes: list[KeyChange] = []
     if a.function != b.function:
         changes.append(KeyChange("function", "", a.function, b.function))
     changes += _static_changes(a.static, b.static)
+    changes += _jit_placement_changes(a.jit_placement, b.jit_placement)
     changes += _leaf_changes(a.traced, b.traced)
     if a.treedef != b.treedef and not any(c.component == "treedef" for c in changes):
         changes.append(KeyChange("treedef", "", *differing_part(a.treedef, b.treedef)))
@@ -65,7 +72,7 @@ def compare_keys(a: CacheKey, b: CacheKey) -> tuple[KeyChange, ...]:
         before = a.context.get(name, "<unset>")
         after = b.context.get(name, "<unset>")
         if before != after:
-            changes.append(KeyChange("context", name, before, after))
+            changes.append(_context_change(name, before, after))
     return tuple(changes)
 
 
@@ -173,15 +180,85 @@ def _leaf_changes(a: tuple[TracedLeaf, ...], b: tuple[TracedLeaf, ...]) -> list[
             changes.append(KeyChange("dtype", path, x.dtype, y.dtype))
         if x.weak_type != y.weak_type:
             changes.append(KeyChange("weak_type", path, str(x.weak_type), str(y.weak_type)))
-        if (x.sharding, x.committed, x.on_device) != (y.sharding, y.committed, y.on_device):
-            changes.append(
-                KeyChange(
-                    "sharding",
-                    path,
-                    placement_text(x.sharding, x.on_device),
-                    placement_text(y.sharding, y.on_device),
-                )
-            )
+        placed_x = (x.sharding, x.committed, x.on_device, x.placement)
+        if placed_x != (y.sharding, y.committed, y.on_device, y.placement):
+            changes += _placement_changes(x, y)
+    return changes
+
+
+def _placement_changes(x: TracedLeaf, y: TracedLeaf) -> list[KeyChange]:
+    """A leaf placed differently on the two sides, by the parts that differ: its spec, its
+    mesh's axes, its memory kind, its devices; whole where the kinds of placement differ."""
+    path = x.path
+    a, b = x.placement, y.placement
+    if a is None or b is None or a.kind != b.kind:
+        return [KeyChange("sharding", path, _placed_text(x), _placed_text(y))]
+    parts = [
+        KeyChange("sharding", path, a.spec or "", b.spec or "") if a.spec != b.spec else None,
+        KeyChange("mesh", path, mesh_text(a.mesh), mesh_text(b.mesh)) if a.mesh != b.mesh else None,
+        KeyChange("mesh", path, f"axis types {a.axis_types}", f"axis types {b.axis_types}")
+        if a.axis_types != b.axis_types
+        else None,
+        KeyChange("memory_kind", path, str(a.memory_kind), str(b.memory_kind))
+        if a.memory_kind != b.memory_kind
+        else None,
+        KeyChange("device", path, devices_text(a.devices), devices_text(b.devices))
+        if a.devices != b.devices and len(a.devices) == len(b.devices)
+        else None,
+    ]
+    found = [part for part in parts if part is not None]
+    return found or [KeyChange("sharding", path, a.text, b.text)]
+
+
+def _placed_text(leaf: TracedLeaf) -> str:
+    """A leaf's placement in brief: its spec on its mesh, its devices, or how it is unplaced."""
+    if leaf.placement is None:
+        return placement_text(leaf.sharding, leaf.on_device)
+    return placement_summary(leaf.placement)
+
+
+# The context options that hold the ambient mesh: `jax.set_mesh`/`use_mesh` set the abstract
+# one, `with mesh:` the concrete one.
+MESH_CONTEXTS = {
+    "abstract_mesh_context_manager": "ambient mesh (jax.set_mesh)",
+    "mesh_context_manager": "ambient mesh (with mesh:)",
+}
+# Axes as the two reprs print them: `'data': 2` (AbstractMesh, Mesh), or a Mesh's
+# `axis_sizes=(2,), axis_names=('data',)`.
+MESH_AXIS = re.compile(r"'(\w+)': (\d+)")
+MESH_SIZES = re.compile(r"axis_sizes=\(([\d, ]*)\), axis_names=\(([^)]*)\)")
+
+
+def _context_change(name: str, before: str, after: str) -> KeyChange:
+    """A context option that differs; the ambient mesh by its axes where they tell it apart."""
+    where = MESH_CONTEXTS.get(name)
+    if where is None:
+        return KeyChange("context", name, before, after)
+    axes_a, axes_b = ambient_axes(before), ambient_axes(after)
+    if axes_a == axes_b:
+        return KeyChange("mesh", where, before, after)
+    return KeyChange("mesh", where, axes_a, axes_b)
+
+
+def ambient_axes(text: str) -> str:
+    """`data=2, model=2` from the repr of an ambient mesh context, `none` where it is unset."""
+    sizes = MESH_SIZES.search(text)
+    if sizes:
+        names = [n.strip().strip("'") for n in sizes[2].split(",") if n.strip()]
+        pairs = zip(names, (d.strip() for d in sizes[1].split(",") if d.strip()), strict=False)
+    else:
+        pairs = MESH_AXIS.findall(text)
+    return ", ".join(f"{n}={d}" for n, d in pairs) or "none"
+
+
+def _jit_placement_changes(a: dict[str, str], b: dict[str, str]) -> list[KeyChange]:
+    """The jit wrapper's in_shardings, out_shardings and donated arguments that differ."""
+    changes = []
+    for name in [*a, *(n for n in b if n not in a)]:
+        before, after = a.get(name, "<unset>"), b.get(name, "<unset>")
+        if before != after:
+            component = "donation" if name == "donated" else name.partition("[")[0]
+            changes.append(KeyChange(component, name, before, after))
     return changes
 
 

@@ -32,12 +32,14 @@ from jaxexplain.report import (
 )
 from jaxexplain.tracing import wrappers
 from jaxexplain.tracing.cache_key import build_cache_key
+from jaxexplain.tracing.collectives import collectives_of, per_line
 from jaxexplain.tracing.crediting import (
     Credit,
     commented_traceback,
     credit_of,
     uncommented_tracebacks,
 )
+from jaxexplain.tracing.shardings import spans_devices
 
 _SOURCE_COMMENT = re.compile(r"\s+# ?(?P<src>.*)$")
 # JAX prints each top-level equation of the main `{ lambda ...` body at this indentation, its
@@ -363,6 +365,7 @@ def compile_lowered(
     compiled = stage.lowered.compile()
     compile_seconds = time.perf_counter() - start
     costs = _jax_compat.cost_analysis(compiled)
+    found = collectives_of(compiled.as_text()) if spans_devices(compiled) else ()
     return CompileInfo(
         lower_seconds=stage.lower_seconds,
         compile_seconds=compile_seconds,
@@ -374,6 +377,8 @@ def compile_lowered(
         devices=tuple(str(d) for d in jax.devices()[:1]),
         stablehlo=stage.lowered.as_text() if stablehlo else None,
         hlo=compiled.as_text() if hlo else None,
+        collectives=found,
+        collective_lines=per_line(found),
     )
 
 

@@ -10,6 +10,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from jaxexplain.renderers.console.collectives import collective_diff_sections
 from jaxexplain.renderers.console.common import (
     EVERYTHING,
     Display,
@@ -77,6 +78,7 @@ def diff_sections(report: DiffReport) -> list[Section]:
         sections += _jaxpr_sections(report.jaxpr_diff, counts)
     if report.compile_changes:
         sections += _compile_sections(report.compile_changes)
+    sections += collective_diff_sections(report)
     sections += suggestion_sections(report)
     sections += [note_text(note) for note in report.notes]
     return sections

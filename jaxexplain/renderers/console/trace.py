@@ -13,6 +13,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from jaxexplain.renderers.console.collectives import collective_sections
 from jaxexplain.renderers.console.common import (
     EVERYTHING,
     THEME,
@@ -532,6 +533,7 @@ def compile_sections(info: CompileInfo) -> list[RenderableType]:
             heading("StableHLO"),
             Syntax(info.stablehlo, "mlir", theme=THEME, background_color="default"),
         ]
+    out += collective_sections(info)
     if info.hlo is not None:
         out += [heading("Optimized HLO"), Text(info.hlo)]
     return out

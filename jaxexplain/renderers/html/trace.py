@@ -9,6 +9,7 @@ from typing import Any
 from pygments.lexers.python import PythonLexer
 
 from jaxexplain.jaxpr_lexer import JaxprLexer
+from jaxexplain.renderers.html.collectives import collectives_html
 from jaxexplain.renderers.html.failure import error_section
 from jaxexplain.renderers.html.page import (
     PAGE,
@@ -436,7 +437,8 @@ def compile_section(info: CompileInfo, scope: Scope = PAGE) -> str:
         if text is not None:
             texts += tag("details", tag("summary", esc(title)) + tag("pre", esc(text), class_="ir"))
     detail = f"backend {info.backend}" + (f" · {', '.join(info.devices)}" if info.devices else "")
-    return section("compile", "Compilation", figures(items) + texts, detail, scope)
+    content = figures(items) + collectives_html(info) + texts
+    return section("compile", "Compilation", content, detail, scope)
 
 
 def persistent_section(persistent: PersistentKey, scope: Scope = PAGE) -> str:

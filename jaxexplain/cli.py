@@ -266,13 +266,18 @@ def trace(
             check_jax()
             from jaxexplain.explaining import Options, explain_target
 
-            shown.stage(words.TRACING)
             return explain_target(
                 target,
                 statics,
                 traced,
                 args_from,
-                Options(CLI, compile=not no_compile, hlo=hlo, stablehlo=stablehlo),
+                Options(
+                    CLI,
+                    compile=not no_compile,
+                    hlo=hlo,
+                    stablehlo=stablehlo,
+                    on_stage=shown.stage,
+                ),
                 target_from=target_from,
                 while_compiling=lambda: compiling(shown, fmt),
             )
@@ -390,14 +395,19 @@ def diff(
             check_jax()
             from jaxexplain.explaining import Options, diff_target_texts
 
-            shown.stage(words.diff_progress_text())
             return diff_target_texts(
                 target,
                 statics,
                 traced,
                 changes,
                 args_from,
-                Options(CLI, compile=not no_compile, hlo=hlo, stablehlo=stablehlo),
+                Options(
+                    CLI,
+                    compile=not no_compile,
+                    hlo=hlo,
+                    stablehlo=stablehlo,
+                    on_stage=shown.stage,
+                ),
                 target_from=target_from,
                 vs_from=vs_from,
                 verify_limit=limit,
@@ -778,14 +788,13 @@ def sweep(
             from jaxexplain.explaining import Options
             from jaxexplain.sweeping.running import sweep_target_texts
 
-            shown.stage(words.sweep_progress_text(grid.grid_points(axes)))
             return sweep_target_texts(
                 target,
                 statics,
                 traced,
                 args_from,
                 axes,
-                Options(CLI, compile=not no_compile),
+                Options(CLI, compile=not no_compile, on_stage=shown.stage),
                 target_from=target_from,
                 budgets=budgets,
                 predictions=predictions,

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import jax
@@ -26,6 +27,7 @@ from jaxexplain.inputs.caller import Vocabulary
 from jaxexplain.inputs.calling import CallPlan, user_function
 from jaxexplain.inputs.targets import prepare_target, target_name
 from jaxexplain.inputs.variation import plan_with_factory, plan_with_texts
+from jaxexplain.renderers import words
 from jaxexplain.report import (
     Argument,
     CompileInfo,
@@ -51,14 +53,25 @@ from jaxexplain.tracing.stages import (
 from jaxexplain.userfiles import counted_as_user_code
 
 
+def silently(stage: str) -> None:
+    """Says nothing: the library works without a word unless its caller asks for the stages."""
+
+
 @dataclass(frozen=True)
 class Options:
-    """Whose words the report speaks, and what to compute beyond the trace itself."""
+    """Whose words the report speaks, what to compute beyond the trace itself, and whom to tell
+    each stage as it starts (the CLI's progress line; nobody for the library)."""
 
     vocabulary: Vocabulary
     compile: bool = True
     hlo: bool = False
     stablehlo: bool = False
+    on_stage: Callable[[str], object] = silently
+
+    def told_as(self, prefix: Callable[[str], str]) -> Options:
+        """These options, each stage told through `prefix` (which side, which point)."""
+        tell = self.on_stage
+        return replace(self, on_stage=lambda stage: tell(prefix(stage)))
 
 
 def explain_target(
@@ -73,6 +86,7 @@ def explain_target(
 ) -> TraceReport:
     """The report of a TARGET string, or of the function a `target_from` factory returns, with
     its values and factory (`trace_target`, the CLI)."""
+    options.on_stage(words.IMPORTING_TARGET)
     target, plan = prepare_target(
         spec, static, traced, args_from, target_from=target_from, vocabulary=options.vocabulary
     )
@@ -95,6 +109,7 @@ def diff_target_texts(
     """The diff of a TARGET string (or a `target_from` factory's function) whose side B is
     side A with the `vs_from` factory's values, then each NAME -> VALUE text of `vs`, applied
     (`diff_target`, the CLI)."""
+    options.on_stage(words.IMPORTING_TARGET)
     target, plan_a = prepare_target(
         spec, static, traced, args_from, target_from=target_from, vocabulary=options.vocabulary
     )
@@ -153,12 +168,13 @@ def _explain(
     from jaxexplain.explain.leaks import tracers_in_user_globals
 
     held_before = tracers_in_user_globals(target)
+    options.on_stage(words.TRACING_ONLY)
     try:
         with contextlib.nullcontext() if record_later else recorder:
             stages = trace_plan(target, plan)
     except Exception as exc:
         if record_later:
-            _record_again(recorder, target, plan)
+            _record_again(recorder, target, plan, options)
             base = _ran_again_note(base, recorder)
         from jaxexplain.explain.dispatch import explain_failure
 
@@ -170,7 +186,7 @@ def _explain(
         )
     if _jax_compat.leaked_tracers(stages.traced):
         if record_later:
-            _record_again(recorder, target, plan)
+            _record_again(recorder, target, plan, options)
             base = _ran_again_note(base, recorder)
         from jaxexplain.explain.leaks import leaked_tracer_error
 
@@ -181,7 +197,7 @@ def _explain(
     leaked_global = tracer_in_user_globals(target, held_before)
     if leaked_global is not None:
         if record_later:
-            _record_again(recorder, target, plan)
+            _record_again(recorder, target, plan, options)
             base = _ran_again_note(base, recorder)
         report = _traced_report(base, target, plan, stages, recorder)
         return replace(report, error=global_leak_error(*leaked_global))
@@ -190,7 +206,7 @@ def _explain(
     with ThreadPoolExecutor(max_workers=1) as pool:
         compiled = _lower_then_compile(pool, stages, options)
         if record_later:
-            _record_again(recorder, target, plan)
+            _record_again(recorder, target, plan, options)
             base = _ran_again_note(base, recorder)
         report = _traced_report(base, target, plan, stages, recorder)
         if while_compiling is not None:
@@ -198,9 +214,12 @@ def _explain(
         return _compiled(report, compiled)
 
 
-def _record_again(recorder: DecisionRecorder, target: Target, plan: CallPlan) -> None:
+def _record_again(
+    recorder: DecisionRecorder, target: Target, plan: CallPlan, options: Options
+) -> None:
     """Runs the trace again under the recorder, for its decisions alone; a failing trace fails
     again, and the decisions up to the failure are what the report shows."""
+    options.on_stage(words.RECORDING)
     with contextlib.suppress(Exception), recorder:
         trace_plan(target, plan)
 
@@ -247,6 +266,7 @@ def _lower_then_compile(
     """Lowers here (so that its time is its own) and starts XLA's compile in `pool`.
 
     Returns what waits for the figures, raising what lowering or compiling raised."""
+    options.on_stage(words.LOWERING)
     try:
         lowered = lower_stages(stages)
     except Exception as exc:
@@ -256,6 +276,7 @@ def _lower_then_compile(
             raise failure
 
         return reraise
+    options.on_stage(words.COMPILING)
     return pool.submit(
         compile_with_disk_key, lowered, hlo=options.hlo, stablehlo=options.stablehlo
     ).result
@@ -493,8 +514,8 @@ def diff_plans(
     from jaxexplain.diffing import reports as diffing
 
     report = diffing.diff(
-        explain(target, plan_a, target_name, options),
-        explain(target, plan_b, target_name, options),
+        explain(target, plan_a, target_name, options.told_as(partial(words.side_stage_text, "A"))),
+        explain(target, plan_b, target_name, options.told_as(partial(words.side_stage_text, "B"))),
         vs=vs,
     )
     if not report.ok or report.predicted is None:
@@ -503,6 +524,7 @@ def diff_plans(
     elif verify_limit is None:
         checked = Verification(False, "not checked: verification was turned off")
     else:
+        options.on_stage(words.VERIFYING)
         checked = verify.verify(target, plan_a, plan_b, report.predicted, limit=verify_limit)
     report = diffing.with_verification(report, checked)
     if not checked.checked:

@@ -22,8 +22,13 @@ from jaxexplain.report import (
     CompileInfo,
     Decision,
     DiffReport,
+    ErrorInfo,
     FigureChange,
+    Growth,
+    JaxprInfo,
     SourceListing,
+    SweepPoint,
+    SweepReport,
     TracedLeaf,
     TraceReport,
     WatchReason,
@@ -42,6 +47,8 @@ CONTEXT_SHOWN = (
     "jax_numpy_dtype_promotion",
     "jax_disable_jit",
 )
+# The source lines a summary names, those that put the most equations into the jaxpr.
+SUMMARY_SOURCES = 3
 # With more leaves than this, leaves that differ only by list index are counted as one row.
 GROUP_LEAVES_OVER = 16
 _LIST_INDEX = re.compile(r"\[\d+\]")
@@ -467,3 +474,45 @@ def _repeats(keys: list[tuple[str, str | None]], start: int, length: int) -> int
 def top_sources(sources: Sequence[str | None], shown: int) -> list[tuple[str, int]]:
     """The source lines that made the most jaxpr lines, most first."""
     return Counter(s for s in sources if s).most_common(shown)
+
+
+@dataclass(frozen=True)
+class TraceSummary:
+    """What a trace report says before its sections, the same on every page: the failure, the
+    equations and the source lines most of them come from, the loops that unrolled, and the
+    compile figures (empty where it did not compile)."""
+
+    error: ErrorInfo | None
+    jaxpr: JaxprInfo | None
+    top_sources: tuple[tuple[str, int], ...]
+    loops: tuple[UnrolledLoop, ...]
+    figures: tuple[Figure, ...]
+
+
+def trace_summary(report: TraceReport) -> TraceSummary:
+    """The summary's facts of one trace report."""
+    sources = report.jaxpr.line_sources if report.jaxpr is not None else ()
+    return TraceSummary(
+        error=report.error,
+        jaxpr=report.jaxpr,
+        top_sources=tuple(top_sources(sources, SUMMARY_SOURCES)),
+        loops=unrolled_loops(report.decisions),
+        figures=compile_figures(report.compile) if report.compile is not None else (),
+    )
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep says first: the points that failed, the figures that grow with a swept
+    value (constant ones left out), and the budgets gone over."""
+
+    failed: tuple[SweepPoint, ...]
+    growing: tuple[tuple[str, Growth], ...]
+
+
+def sweep_summary(report: SweepReport) -> SweepSummary:
+    """The summary's facts of one sweep report."""
+    return SweepSummary(
+        failed=tuple(p for p in report.points if p.error is not None),
+        growing=tuple((f, g) for f, g in report.growth.items() if g.name != "constant"),
+    )

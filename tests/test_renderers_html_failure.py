@@ -13,7 +13,7 @@ from jaxexplain import api
 from jaxexplain.inputs.loader import load_target
 from jaxexplain.renderers import render
 from jaxexplain.renderers.html.failure import error_section
-from jaxexplain.renderers.words import source_location, via_text
+from jaxexplain.renderers.words import failed_summary, source_location, via_text
 from jaxexplain.report import TraceReport
 
 LEAKS = "tests/user_modules/failing_leaks.py"
@@ -33,7 +33,9 @@ def test_failed_trace_page_explains_the_failure_first() -> None:
     page = render(report, "html")
     dom = parse_dom(page)
     sections = [e.attrs.get("id") for e in dom.select(tag="section")]
-    assert sections[0] == "error"
+    assert sections[:2] == ["summary", "error"]
+    summary = dom.select(tag="section", id="summary")[0].text()
+    assert failed_summary(report.error) in summary and report.error.type in summary
     failure = dom.select(tag="section", id="error")[0].text()
     assert report.error.type in failure
     assert "if x > threshold" in failure

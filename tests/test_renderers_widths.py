@@ -32,3 +32,14 @@ def test_no_line_is_longer_than_the_width(report: Report, width: int, color: boo
     text = ANSI.sub("", render(report, "text", color=color, width=width))
     too_long = [line for line in text.split("\n") if len(line) > width]
     assert not too_long
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_narrow_tables_keep_every_name_and_header_whole(width: int) -> None:
+    """The statics table at any width: `n_layers` and `compared` never fold into `n_layer`/`s`."""
+    report = saved_report("transformer", False)
+    assert report.cache_key is not None and report.cache_key.static
+    words = {w for line in render(report, "text", width=width).split("\n") for w in line.split()}
+    for static in report.cache_key.static:
+        assert static.name in words
+    assert {"compared", "value", "hash"} <= words

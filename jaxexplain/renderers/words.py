@@ -4,7 +4,7 @@ they take them from here. Facts come from `jaxexplain.views`; this module only w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jaxexplain.report import (
@@ -1510,19 +1510,29 @@ def compile_summary(figures: Sequence[Figure]) -> str:
 
 # Progress stages, on stderr while a run works.
 IMPORTING_JAX = "importing JAX"
-TRACING = "loading the target and tracing"
 COMPILING = "lowering and compiling with XLA"
 RENDERING = "writing the report"
+IMPORTING_TARGET = "importing the target"
+TRACING_ONLY = "tracing"
+RECORDING = "recording the baked-in decisions"
+LOWERING = "lowering"
+VERIFYING = "checking the verdict with JAX"
 
 
-def diff_progress_text() -> str:
-    """The stage of a diff: both sides, A first."""
-    return "tracing side A, then side B, and checking the verdict with JAX"
+def side_stage_text(side: str, stage: str) -> str:
+    """A diff's stage: which side it is on (`side B: lowering`)."""
+    return f"side {side}: {stage}"
 
 
-def sweep_progress_text(points: int) -> str:
-    """The stage of a sweep: how many points it traces."""
-    return f"tracing {points} point{'s' * (points != 1)}, JAX's caches cleared before each"
+def point_stage_text(index: int, count: int, values: Mapping[str, Any], stage: str) -> str:
+    """A sweep's stage: which point of how many, with its values (`point 3/8, n=32: tracing`)."""
+    shown = ", ".join(f"{name}={value}" for name, value in values.items())
+    return f"point {index}/{count}" + (f", {shown}" if shown else "") + f": {stage}"
+
+
+def warming_up_text(stage: str) -> str:
+    """A sweep's first, uncounted run of its first point (JAX and XLA load their own code)."""
+    return f"warming up on the first point: {stage}"
 
 
 # A timing change smaller than this, relative or in seconds, is within run-to-run noise.

@@ -9,7 +9,6 @@ value; the braces take a range too). Several `--over` make a grid.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,11 +48,6 @@ class Axis:
     name: str
     texts: tuple[str, ...]
     traced: bool
-
-
-def grid_points(axes: Sequence[Axis]) -> int:
-    """How many points a sweep's axes make: the grid of all their values."""
-    return math.prod(len(axis.texts) for axis in axes)
 
 
 def parse_over(texts: Sequence[str]) -> tuple[Axis, ...]:

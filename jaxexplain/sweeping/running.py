@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import jax
@@ -19,6 +20,7 @@ from jaxexplain.inputs import specs
 from jaxexplain.inputs.calling import CallPlan
 from jaxexplain.inputs.targets import prepare_target, target_name
 from jaxexplain.inputs.variation import plan_with_texts, plan_with_values
+from jaxexplain.renderers import words
 from jaxexplain.renderers.words import interrupted_text, sweep_notes
 from jaxexplain.report import SweepAxis, SweepPoint, SweepReport, TraceReport
 from jaxexplain.sweeping import grid
@@ -105,11 +107,12 @@ def run_sweep(
     points: list[SweepPoint] = []
     interrupted = False
     try:
-        _warm_up(target, plans[0], name, options)
+        _warm_up(target, plans[0], name, options.told_as(words.warming_up_text))
         for index, plan in enumerate(plans):
             jax.clear_caches()
-            report = explain(target, plan, name, options)
             values = {a.name: shown_value(plan, a.name) for a in axes}
+            told = partial(words.point_stage_text, index + 1, len(plans), values)
+            report = explain(target, plan, name, options.told_as(told))
             previous = reports[-1] if reports else None
             points.append(point_of(report, values, {n: sizes[n][index] for n in sizes}, previous))
             reports.append(report)

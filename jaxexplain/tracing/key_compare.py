@@ -245,7 +245,8 @@ def ambient_axes(text: str) -> str:
     sizes = MESH_SIZES.search(text)
     if sizes:
         names = [n.strip().strip("'") for n in sizes[2].split(",") if n.strip()]
-        pairs = zip(names, (d.strip() for d in sizes[1].split(",") if d.strip()), strict=False)
+        sizes_of = [d.strip() for d in sizes[1].split(",") if d.strip()]
+        pairs: list[tuple[str, str]] = list(zip(names, sizes_of, strict=False))
     else:
         pairs = MESH_AXIS.findall(text)
     return ", ".join(f"{n}={d}" for n, d in pairs) or "none"

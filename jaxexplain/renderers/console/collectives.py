@@ -63,6 +63,7 @@ def collective_diff_sections(report: DiffReport) -> list[RenderableType]:
     lines = collective_changes_text(
         [collective_text(c) for c in added], [collective_text(c) for c in removed]
     )
-    return [heading("Collectives", f"{len(added)} added, {len(removed)} removed")] + [
-        Text(f"  {line}") for line in lines
+    out: list[RenderableType] = [
+        heading("Collectives", f"{len(added)} added, {len(removed)} removed")
     ]
+    return out + [Text(f"  {line}") for line in lines]

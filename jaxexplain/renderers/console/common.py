@@ -13,6 +13,7 @@ from pygments import highlight
 from pygments.formatter import Formatter
 from pygments.lexers.python import PythonLexer
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.style import Style
@@ -267,3 +268,40 @@ def title_text(tool: str, target: str, defined: str) -> Text:
     text.append(target, style="bold yellow")
     text.append(f"\n{defined}", style="dim")
     return text
+
+
+#: A width no terminal has: a table measured within it says how narrow it can go uncut.
+UNBOUNDED = 1_000_000
+
+
+class Fitted:
+    """A table that reads well at any width: as a table where its columns fit without cutting a
+    word (`compare`/`d`), else stacked, each row its first cell and under it `header  value`
+    for the other cells that say something, so that a narrow terminal reads every name whole."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        unbounded = options.update_width(UNBOUNDED)  # rich clamps a measure to the width
+        if Measurement.get(console, unbounded, self.table).minimum <= options.max_width:
+            yield self.table
+            return
+        yield from stacked_rows(self.table)
+
+
+def stacked_rows(table: Table) -> Iterable[RenderableType]:
+    """The first column's header, then each row of `table` as its first cell and its other
+    cells under their headers."""
+    columns = table.columns
+    yield Text(str(columns[0].header), style="bold underline")
+    for row in zip(*(column.cells for column in columns), strict=True):
+        first, *rest = row
+        yield Text(first, style="bold") if isinstance(first, str) else first
+        cells = Table.grid(padding=(0, 2))
+        cells.add_column(style="dim", no_wrap=True)
+        cells.add_column(overflow="fold")
+        for column, cell in zip(columns[1:], rest, strict=True):
+            if cell != "":
+                cells.add_row(str(column.header), cell)
+        yield Padding(cells, (0, 0, 0, 2))

@@ -18,6 +18,7 @@ from jaxexplain.renderers.console.common import (
     EVERYTHING,
     THEME,
     Display,
+    Fitted,
     JaxprBlock,
     Section,
     heading,
@@ -210,7 +211,7 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
             statics.add_row(
                 s.name, s.value, s.type, static_hash_text(s), compared_by_text(s), hash_time_text(s)
             )
-        out.append(Padding(statics, (1, 0, 0, 2)))
+        out.append(Padding(Fitted(statics), (1, 0, 0, 2)))
     if key.traced:
         groups = grouped_leaves(key.traced)
         counted = any(count > 1 for count in groups.values())
@@ -226,7 +227,7 @@ def cache_key_sections(key: CacheKey) -> list[RenderableType]:
                 placement_text(sharding, on_device),
                 *[f"×{count}" if count > 1 else ""] * counted,
             )
-        out.append(Padding(traced, (1, 0, 0, 2)))
+        out.append(Padding(Fitted(traced), (1, 0, 0, 2)))
     return out
 
 

@@ -24,6 +24,7 @@ from jaxexplain.renderers.html.page import (
     tag,
     tokenize_lines,
 )
+from jaxexplain.renderers.html.summary import diff_summary_lines, summary_section
 from jaxexplain.renderers.words import (
     DISAGREEMENT_MEANING,
     FIXES_DETAIL,
@@ -88,6 +89,7 @@ def diff_report(report: DiffReport, scope: Scope) -> Embedded:
     """The diff report's sections, on a page of their own or embedded under `scope`."""
     parts = [
         verdict(report, scope),
+        summary_section(diff_summary_lines(report), scope),
         *(side_failure(label, side, scope) for label, side in (("A", report.a), ("B", report.b))),
         arguments_compared(report, scope),
         decision_changes_section(report.decision_changes, scope),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from jaxexplain.renderers.html.page import Page, code, esc, section, table, tag
+from jaxexplain.renderers.html.summary import merge_summary_lines, summary_section
 from jaxexplain.renderers.words import (
     MERGE_AGREE,
     MERGE_DIVERGENCES_HEADING,
@@ -25,6 +26,7 @@ def render(report: WatchMerge, *, color: bool = False, width: int = 100) -> str:
     title = tag("h1", tag("span", "jaxexplain merge", class_="tool") + " " + esc(summary))
     body = [
         tag("header", title),
+        summary_section(merge_summary_lines(report)),
         section("processes", MERGE_PROCESSES_HEADING, processes_table(report)),
         section("functions", MERGE_FUNCTIONS_HEADING, functions_table(report)),
         section(

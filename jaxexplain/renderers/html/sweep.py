@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 
 from jaxexplain.renderers.html.page import Page, code, esc, nav, section, table, tag
+from jaxexplain.renderers.html.summary import summary_section, sweep_summary_lines
 from jaxexplain.renderers.words import (
     SWEEP_LOOPS_HEADING,
     SWEEP_SUGGESTIONS_HEADING,
@@ -48,6 +49,7 @@ def sweep_page(report: SweepReport) -> Page:
     """Header, points, plots, loops, budgets, the swept static, decision changes, notes."""
     body = [
         sweep_header(report),
+        summary_section(sweep_summary_lines(report)),
         section("points", "Points", points_table(report), f"{len(report.points)} traced"),
         plots_section(report),
         loops_section(report),

@@ -27,6 +27,7 @@ from jaxexplain.renderers.html.page import (
     tag,
     tokenize_lines,
 )
+from jaxexplain.renderers.html.summary import summary_section, trace_summary_lines
 from jaxexplain.renderers.words import (
     DECIDED_MOST,
     NEVER_RAN,
@@ -102,6 +103,7 @@ def trace_report(report: TraceReport, scope: Scope) -> Embedded:
     jaxpr_data = jaxpr_pane_data(report.jaxpr) if report.jaxpr is not None else None
     hues = dict(zip(jaxpr_data["srcs"], jaxpr_data["hue"], strict=True)) if jaxpr_data else {}
     parts = [
+        summary_section(trace_summary_lines(report), scope),
         error_section(report.error, scope=scope) if report.error is not None else "",
         summary_figures(report),
         code_section(report, hues, scope),
@@ -150,6 +152,7 @@ def trace_nav(report: TraceReport, scope: Scope = PAGE) -> str:
     """Links to the sections this trace report has."""
     return nav(
         [
+            ("summary", "Summary", True),
             ("error", "Failure", report.error is not None),
             ("code", "Source & jaxpr", bool(report.sources) or report.jaxpr is not None),
             ("decisions", "Decisions", bool(report.decisions)),

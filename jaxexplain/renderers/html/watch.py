@@ -29,6 +29,7 @@ from jaxexplain.renderers.words import (
     LAYERS_LEGEND,
     REAL_CALL_TRACE,
     RECOMMENDATIONS_HEADING,
+    SUMMARY,
     TRANSFORMED_OUTSIDE_JIT,
     against_title,
     called_at,
@@ -86,7 +87,7 @@ def watch_page(report: WatchReport) -> Page:
     parts = [explained_part(x, events, opened) for x in report.explained]
     body = [
         watch_header(report),
-        summary_figures(report),
+        section("summary", SUMMARY, summary_figures(report)),
         program_error(report),
         warnings_section(report),
         recommendations_section(report),

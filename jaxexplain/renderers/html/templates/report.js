@@ -558,6 +558,7 @@
     var results = [];
     var current = reports[0];
     new URLSearchParams(location.hash.slice(6)).forEach(function (value, name) {
+      var started = performance.now();
       try {
         if (name === "report") {
           current = reports.filter(function (r) { return r.scope === value; })[0];
@@ -565,7 +566,8 @@
           open(current.root);
           mount(current);
         } else perform(current, name, value);
-        results.push({ action: name, value: value, state: snapshot(current) });
+        var ms = performance.now() - started;  // the action alone, before the snapshot
+        results.push({ action: name, value: value, ms: ms, state: snapshot(current) });
       } catch (err) {
         results.push({ action: name, value: value, error: String(err) });
       }

@@ -257,8 +257,10 @@ def _doubled(x: Any, n: Any) -> Any:
 
 def test_a_static_whose_repr_raises_is_reported_by_type_and_never_shares_a_digest() -> None:
     x = jax.ShapeDtypeStruct((3,), jnp.float32)
-    first = jaxexplain.trace(_doubled, x, _ReprRaises(), static_argnames="n", compile=False)
-    second = jaxexplain.trace(_doubled, x, _ReprRaises(), static_argnames="n", compile=False)
+    # Both alive at once, as two statics in JAX's cache are: neither object's address is reused.
+    one, other = _ReprRaises(), _ReprRaises()
+    first = jaxexplain.trace(_doubled, x, one, static_argnames="n", compile=False)
+    second = jaxexplain.trace(_doubled, x, other, static_argnames="n", compile=False)
     assert first.ok and first.cache_key is not None and second.cache_key is not None
     (static,) = first.cache_key.static
     assert "_ReprRaises object" in static.value and "RuntimeError" in static.value

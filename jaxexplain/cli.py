@@ -816,12 +816,13 @@ def sweep(
 
 
 def finish_sweep(report: Any) -> int:
-    """0; 130 for a sweep Ctrl-C ended (its report of the points so far written); or 1 with
-    one paragraph on stderr: a point over budget, or a point that failed."""
+    """0; 130 for a sweep Ctrl-C ended, 143 for one SIGTERM ended (its report of the points so
+    far written); or 1 with one paragraph on stderr: a point over budget, or a point that
+    failed."""
     if report.ok:
         return 0
     if report.interrupted:
-        return EXIT_INTERRUPTED
+        return report.interrupt_status or EXIT_INTERRUPTED
     from jaxexplain.renderers.words import sweep_exit_text
 
     print(f"jaxexplain: {sweep_exit_text(report)}", file=sys.stderr)

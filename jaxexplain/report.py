@@ -1139,6 +1139,8 @@ class SweepReport(Displayed):
     jax_version: str = ""
     # Ctrl-C ended the sweep: `points` are those explained before it.
     interrupted: bool = False
+    # The exit status the signal that ended the sweep asks for: 130 (Ctrl-C), 143 (SIGTERM).
+    interrupt_status: int = 0
     schema: str = SWEEP_SCHEMA
 
     @property

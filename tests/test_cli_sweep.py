@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -83,3 +87,23 @@ def test_an_interrupted_sweep_writes_its_points_and_exits_130() -> None:
     assert result.exit_code == 130
     document = json.loads(result.stdout)
     assert document["interrupted"] is True and len(document["points"]) == 2
+
+
+def test_sigterm_ends_a_sweep_with_143_and_the_points_so_far(tmp_path: Path) -> None:
+    root = Path(__file__).parent.parent
+    out = tmp_path / "sweep.json"
+    target = "tests/targets/sweep/growth.py:terminated"
+    command = ["sweep", target, "--arg", "x=f32[4]", "--over", "n=1,2,4,8", "--no-compile"]
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxexplain", *command, "-o", str(out)],
+        cwd=root,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 143, done.stderr
+    report = json.loads(out.read_text())
+    assert [p["values"] for p in report["points"]] == [{"n": 1}, {"n": 2}]
+    assert report["interrupted"] and report["interrupt_status"] == 143

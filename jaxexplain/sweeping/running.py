@@ -15,6 +15,7 @@ import numpy as np
 
 from jaxexplain import _jax_compat
 from jaxexplain.diffing.reports import decision_changes
+from jaxexplain.exits import interrupt_status
 from jaxexplain.explaining import Options, describe_aval, explain, function_info
 from jaxexplain.inputs import specs
 from jaxexplain.inputs.calling import CallPlan
@@ -105,7 +106,7 @@ def run_sweep(
     sizes = {a.name: axis_sizes(a.name, plans) for a in axes}
     reports: list[TraceReport] = []
     points: list[SweepPoint] = []
-    interrupted = False
+    interrupted = 0
     try:
         _warm_up(target, plans[0], name, options.told_as(words.warming_up_text))
         for index, plan in enumerate(plans):
@@ -116,8 +117,8 @@ def run_sweep(
             previous = reports[-1] if reports else None
             points.append(point_of(report, values, {n: sizes[n][index] for n in sizes}, previous))
             reports.append(report)
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        interrupted = interrupt_status(exc)
     done = tuple(plans[: len(points)])
     measured = Measured(target, tuple(axes), done, tuple(reports), tuple(points))
     notes = sweep_notes(options.compile, _jax_compat.disk_cache_dir())
@@ -132,7 +133,8 @@ def run_sweep(
             compiled=options.compile,
             notes=notes,
             jax_version=jax.__version__,
-            interrupted=interrupted,
+            interrupted=bool(interrupted),
+            interrupt_status=interrupted,
         ),
         measured,
         options.vocabulary,

@@ -42,3 +42,13 @@ def interrupted(x: jax.Array, n: int) -> jax.Array:
     if n >= 4:
         raise KeyboardInterrupt
     return x * n
+
+
+def terminated(x: jax.Array, n: int) -> jax.Array:
+    """Stands for a job scheduler sending SIGTERM while the point n=4 traces."""
+    if n >= 4:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)
+    return x * n

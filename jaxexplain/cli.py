@@ -53,7 +53,8 @@ app = typer.Typer(
     epilog="Exit codes: 0 done; 1 the target failed to trace or compile, or your code raised or "
     "exited (sys.exit, os._exit) while jaxexplain ran it; 2 bad input (unknown target, "
     "unparsable value, your module failing to import, an -o that cannot be written or names an "
-    "input); 3 a bug in jaxexplain; 130 interrupted. watch exits with your program's code.",
+    "input); 3 a bug in jaxexplain; 130 interrupted (143 SIGTERM). watch exits with your "
+    "program's code.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
